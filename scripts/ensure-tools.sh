@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs (as root, with apt) or names exactly what is missing: the system tools the tests, demo and bench use,
+# and the npm dependencies. Idempotent and quiet when everything is there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+declare -A PACKAGE=( [docker-registry]=docker-registry [skopeo]=skopeo [podman]=podman [pigz]=pigz [htpasswd]=apache2-utils [openssl]=openssl [zcat]=gzip )
+missing=()
+for tool in "${!PACKAGE[@]}"; do
+  command -v "$tool" >/dev/null 2>&1 || missing+=("${PACKAGE[$tool]}")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing ${missing[*]} (apt)" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "missing system packages: ${missing[*]}" >&2
+    echo "install them with: sudo apt-get install -y ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$node_major" -lt 20 ]; then
+  echo "Node.js 20 or newer is required (found: $(node --version 2>/dev/null || echo none))" >&2
+  exit 1
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi

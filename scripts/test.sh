@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# README command 2: every test. Installs what it needs, type-checks, lints, then runs the node:test suites
+# (real registry, real Azurite, real worker processes, podman and skopeo as independent checks).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/ensure-tools.sh
+npm run --silent build
+npm run --silent lint
+mapfile -t files < <(find dist/test -name '*.test.js' | sort)
+exec node --test --test-concurrency=2 --test-reporter=spec "${files[@]}"

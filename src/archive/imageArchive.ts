@@ -1,0 +1,153 @@
+// Streams one image from the registry into a .tar.gz that is both a docker-archive (manifest.json, what
+// `docker load` reads) and an OCI image layout (oci-layout, index.json, blobs/sha256/<hex>): the layout
+// `docker save` writes since Docker 25. Blobs and manifests are the registry's original bytes, each verified
+// against its digest while it streams, so a restore pushes the very same digests. No scratch disk.
+//
+//   oci-layout
+//   index.json               -> the original root manifest or index, one entry per tag
+//   manifest.json            -> [{Config, RepoTags, Layers}] for the default platform
+//   blobs/sha256/<hex>       -> every manifest, config and layer, once
+import { createHash } from "node:crypto";
+import { Transform, type Writable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import type { OperationOptions, RegistryClient } from "../registry/registryClient.js";
+import { isCompressedLayer, MediaTypes, type Platform } from "../registry/types.js";
+import { AdaptiveGzip, type GzipSegment } from "./adaptiveGzip.js";
+import type { ImageArchivePlan } from "./imagePlan.js";
+import { encodeTarHeader, tarEnd, tarPadding } from "./tarHeader.js";
+
+export interface WriteImageArchiveOptions extends OperationOptions {
+  /** Tags that point at the image: RepoTags in manifest.json and ref names in index.json. */
+  tags: string[];
+  gzipLevel: number;
+  /** Called as source bytes stream in (blobs read from the registry so far). */
+  onSourceBytes?: (bytes: number) => void;
+}
+
+export interface WriteImageArchiveResult {
+  /** sha256 and size of the .tar.gz as written. */
+  sha256: string;
+  size: number;
+  /** Bytes of the uncompressed tar. */
+  tarSize: number;
+  layerCount: number;
+  layerBytes: number;
+  /** Platform from the default image's config, for single-manifest images that carry none in an index. */
+  configPlatform?: Platform;
+}
+
+const blobPath = (digest: string) => `blobs/sha256/${digest.slice("sha256:".length)}`;
+// Configs are small JSON; keep one in memory to read its platform. Bigger ones are just streamed.
+const MAX_CONFIG_READ = 1024 * 1024;
+
+export function ociLayoutJson(): Buffer {
+  return Buffer.from(JSON.stringify({ imageLayoutVersion: "1.0.0" }));
+}
+
+export function indexJson(plan: ImageArchivePlan, tags: string[]): Buffer {
+  const { mediaType, digest, size } = plan.root;
+  const image = `${plan.registry}/${plan.repository}`;
+  const entries = tags.length
+    ? tags.map((tag) => ({ mediaType, digest, size, annotations: { "io.containerd.image.name": `${image}:${tag}`, "org.opencontainers.image.ref.name": tag } }))
+    : [{ mediaType, digest, size, annotations: { "io.containerd.image.name": `${image}@${digest}` } }];
+  return Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.ociIndex, manifests: entries }));
+}
+
+export function dockerManifestJson(plan: ImageArchivePlan, tags: string[]): Buffer {
+  const image = plan.defaultImage;
+  return Buffer.from(
+    JSON.stringify([
+      {
+        Config: blobPath(image.config.digest),
+        RepoTags: tags.map((tag) => `${plan.registry}/${plan.repository}:${tag}`),
+        Layers: image.layers.map((l) => blobPath(l.digest)),
+      },
+    ]),
+  );
+}
+
+/** Writes the archive into `sink` (typically a BlockUploadStream) and resolves when the sink has finished. */
+export async function writeImageArchive(client: RegistryClient, plan: ImageArchivePlan, sink: Writable, options: WriteImageArchiveOptions): Promise<WriteImageArchiveResult> {
+  const gzip = new AdaptiveGzip(options.gzipLevel);
+  const outputHash = createHash("sha256");
+  let size = 0;
+  const measure = new Transform({
+    transform(chunk: Buffer, _enc, callback) {
+      outputHash.update(chunk);
+      size += chunk.length;
+      callback(null, chunk);
+    },
+  });
+  const stats = { tarSize: 0, layerCount: 0, layerBytes: 0, configPlatform: undefined as Platform | undefined };
+  const produce = async () => {
+    try {
+      for await (const segment of archiveSegments(client, plan, options, stats)) {
+        stats.tarSize += segment.data.length;
+        await gzip.write(segment);
+      }
+      await gzip.end();
+    } catch (error) {
+      gzip.stream.destroy(error as Error);
+      throw error;
+    }
+  };
+  const consumed = pipeline(gzip.stream, measure, sink, ...(options.abortSignal ? [{ signal: options.abortSignal }] : []));
+  // The producer's error is the cause; the pipeline then fails with the same error or a "premature close".
+  const [produced, piped] = await Promise.allSettled([produce(), consumed]);
+  if (produced.status === "rejected") throw produced.reason;
+  if (piped.status === "rejected") throw piped.reason;
+  return {
+    sha256: outputHash.digest("hex"),
+    size,
+    tarSize: stats.tarSize,
+    layerCount: stats.layerCount,
+    layerBytes: stats.layerBytes,
+    ...(stats.configPlatform && { configPlatform: stats.configPlatform }),
+  };
+}
+
+async function* archiveSegments(
+  client: RegistryClient,
+  plan: ImageArchivePlan,
+  options: WriteImageArchiveOptions,
+  stats: { layerCount: number; layerBytes: number; configPlatform: Platform | undefined },
+): AsyncGenerator<GzipSegment> {
+  const small = (name: string, data: Buffer): GzipSegment => ({ data: Buffer.concat([encodeTarHeader({ name, size: data.length, type: "file" }), data, tarPadding(data.length)]), store: false });
+  yield small("oci-layout", ociLayoutJson());
+  yield small("index.json", indexJson(plan, options.tags));
+  yield small("manifest.json", dockerManifestJson(plan, options.tags));
+  yield { data: Buffer.concat([encodeTarHeader({ name: "blobs/", size: 0, type: "directory" }), encodeTarHeader({ name: "blobs/sha256/", size: 0, type: "directory" })]), store: false };
+  for (const { descriptor, bytes } of plan.manifests) yield small(blobPath(descriptor.digest), bytes);
+
+  const layerDigests = new Set(plan.images.flatMap((i) => i.layers.map((l) => l.digest)));
+  let sourceBytes = 0;
+  for (const blob of plan.blobs) {
+    yield { data: encodeTarHeader({ name: blobPath(blob.digest), size: blob.size, type: "file" }), store: false };
+    const store = isCompressedLayer(blob.mediaType);
+    const isDefaultConfig = blob.digest === plan.defaultImage.config.digest && blob.size <= MAX_CONFIG_READ;
+    const configChunks: Buffer[] = [];
+    for await (const chunk of client.getBlob(plan.repository, blob, options)) {
+      if (isDefaultConfig) configChunks.push(chunk as Buffer);
+      sourceBytes += (chunk as Buffer).length;
+      options.onSourceBytes?.(sourceBytes);
+      yield { data: chunk as Buffer, store };
+    }
+    if (isDefaultConfig) stats.configPlatform = readConfigPlatform(Buffer.concat(configChunks));
+    if (layerDigests.has(blob.digest)) {
+      stats.layerCount++;
+      stats.layerBytes += blob.size;
+    }
+    yield { data: tarPadding(blob.size), store: false };
+  }
+  yield { data: tarEnd(), store: false };
+}
+
+function readConfigPlatform(bytes: Buffer): Platform | undefined {
+  try {
+    const config = JSON.parse(bytes.toString("utf8")) as { os?: string; architecture?: string; variant?: string };
+    if (!config.os || !config.architecture) return undefined;
+    return { os: config.os, architecture: config.architecture, ...(config.variant && { variant: config.variant }) };
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,74 @@
+// The sidecar `<archive>.json`: stays in a readable tier, says what the archive holds and how to restore it.
+// Keeps the old worker's fields (image, archiveBlob, createdAtUtc, mediaType, compression, source) and adds
+// what a restore and an audit need.
+import { TOOL } from "../version.js";
+import { describePlatforms, type ImageArchivePlan } from "./imagePlan.js";
+import type { WriteImageArchiveResult } from "./imageArchive.js";
+import { platformString } from "../registry/types.js";
+
+export const ARCHIVE_MEDIA_TYPE = "application/vnd.oci.image.layout.v1.tar+gzip";
+
+export interface ArchiveSidecar {
+  schemaVersion: 1;
+  /** `registry/repository:tag` (or `@digest` when untagged): what was asked for. */
+  image: string;
+  archiveBlob: string;
+  createdAtUtc: string;
+  /** The archive's format: an OCI image layout that is also a docker-archive, gzipped. */
+  mediaType: typeof ARCHIVE_MEDIA_TYPE;
+  compression: { format: "gzip"; level: number; compressedLayersStored: true };
+  source: { registry: string; repository: string; tag: string | null; digest: string; mediaType: string };
+  /** Every tag known to point at the digest when it was archived. */
+  tags: string[];
+  archive: { sha256: string; size: number; tarSize: number };
+  platforms: { platform: string; digest: string }[];
+  /** The platform `docker load` gets (manifest.json). */
+  defaultPlatform: string;
+  layers: { count: number; bytes: number };
+  blobs: { count: number };
+  restore: { dockerLoad: string; skopeo: string };
+  tool: { name: string; version: string };
+}
+
+export interface BuildSidecarInput {
+  plan: ImageArchivePlan;
+  archiveBlob: string;
+  container: string;
+  tags: string[];
+  requestedTag?: string;
+  gzipLevel: number;
+  archive: Pick<WriteImageArchiveResult, "sha256" | "size" | "tarSize" | "layerCount" | "layerBytes" | "configPlatform">;
+  createdAt: Date;
+}
+
+export function buildSidecar(input: BuildSidecarInput): ArchiveSidecar {
+  const { plan, tags } = input;
+  const tag = input.requestedTag ?? tags[0] ?? null;
+  const image = `${plan.registry}/${plan.repository}${tag ? `:${tag}` : `@${plan.root.digest}`}`;
+  const platforms = describePlatforms(plan);
+  if (platforms.length === 1 && platforms[0]!.platform === "unknown" && input.archive.configPlatform) {
+    platforms[0]!.platform = platformString(input.archive.configPlatform);
+  }
+  const defaultPlatform = plan.defaultImage.platform ? platformString(plan.defaultImage.platform) : (platforms[0]?.platform ?? "unknown");
+  const file = input.archiveBlob.split("/").pop()!;
+  return {
+    schemaVersion: 1,
+    image,
+    archiveBlob: input.archiveBlob,
+    createdAtUtc: input.createdAt.toISOString(),
+    mediaType: ARCHIVE_MEDIA_TYPE,
+    compression: { format: "gzip", level: input.gzipLevel, compressedLayersStored: true },
+    source: { registry: plan.registry, repository: plan.repository, tag, digest: plan.root.digest, mediaType: plan.root.mediaType },
+    tags,
+    archive: { sha256: input.archive.sha256, size: input.archive.size, tarSize: input.archive.tarSize },
+    platforms,
+    defaultPlatform,
+    layers: { count: input.archive.layerCount, bytes: input.archive.layerBytes },
+    blobs: { count: plan.manifests.length + plan.blobs.length },
+    restore: {
+      dockerLoad: `az storage blob download -c ${input.container} -n '${input.archiveBlob}' -f ${file} && docker load -i ${file}`,
+      skopeo: `gunzip -k ${file} && skopeo copy --all oci-archive:${file.replace(/\.gz$/, "")}${tag ? `:${tag}` : ""} docker://<registry>/${plan.repository}${tag ? `:${tag}` : ""}`,
+    },
+    tool: TOOL,
+  };
+}

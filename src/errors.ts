@@ -1,0 +1,66 @@
+// One error type for the whole app: a closed set of codes the caller can act on, a retryable flag,
+// and the original error kept as `cause`. Check `isArchiveError` (by name), not instanceof, so it
+// works across duplicate package copies and across the worker/orchestrator process boundary.
+
+export type ArchiveErrorCode =
+  | "INVALID_ARGUMENT" // bad input from a user or a request body
+  | "INVALID_REFERENCE" // an image reference that does not parse
+  | "CONFIG_INVALID" // environment / settings that do not validate
+  | "REGISTRY_UNREACHABLE" // DNS, connection refused, TLS, timeouts after retries
+  | "REGISTRY_AUTH_FAILED" // 401/403 after authenticating
+  | "REGISTRY_NOT_FOUND" // 404: repository, tag or blob unknown
+  | "REGISTRY_ERROR" // any other registry answer; `registryCode` carries the spec code
+  | "UNSUPPORTED_MEDIA_TYPE" // a manifest we cannot archive faithfully
+  | "DIGEST_MISMATCH" // bytes that do not hash to the digest they were fetched by
+  | "SIZE_MISMATCH" // bytes longer or shorter than their descriptor says
+  | "STORAGE_ERROR" // Blob Storage refused or failed
+  | "ARCHIVE_CONFLICT" // the archive's name is taken by another digest (explicit blobBaseName of a moved tag)
+  | "JOB_FAILED" // a job execution ended without success
+  | "ABORTED"; // cancelled through an AbortSignal
+
+const RETRYABLE: ReadonlySet<ArchiveErrorCode> = new Set(["REGISTRY_UNREACHABLE", "STORAGE_ERROR", "JOB_FAILED"]);
+
+export interface ArchiveErrorOptions {
+  statusCode?: number;
+  /** Distribution-spec error code (`BLOB_UNKNOWN`, `DENIED`, …) when the registry gave one. */
+  registryCode?: string;
+  retryable?: boolean;
+  cause?: unknown;
+}
+
+export class ArchiveError extends Error {
+  readonly code: ArchiveErrorCode;
+  readonly statusCode?: number;
+  readonly registryCode?: string;
+  readonly retryable: boolean;
+
+  constructor(code: ArchiveErrorCode, message: string, options: ArchiveErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    Object.defineProperty(this, "name", { value: "ArchiveError", enumerable: false });
+    this.code = code;
+    if (options.statusCode !== undefined) this.statusCode = options.statusCode;
+    if (options.registryCode !== undefined) this.registryCode = options.registryCode;
+    this.retryable = options.retryable ?? RETRYABLE.has(code);
+  }
+
+  /** A plain object that survives JSON (activity results, result blobs). */
+  toJSON(): { code: ArchiveErrorCode; message: string; statusCode?: number; registryCode?: string } {
+    return {
+      code: this.code,
+      message: this.message,
+      ...(this.statusCode !== undefined && { statusCode: this.statusCode }),
+      ...(this.registryCode !== undefined && { registryCode: this.registryCode }),
+    };
+  }
+}
+
+export function isArchiveError(error: unknown): error is ArchiveError {
+  return typeof error === "object" && error !== null && (error as { name?: unknown }).name === "ArchiveError";
+}
+
+/** One line that says why, for a CLI exit or a summary entry: never a stack trace. */
+export function describeError(error: unknown): string {
+  if (isArchiveError(error)) return `${error.code}: ${error.message}`;
+  if (error instanceof Error) return error.message.split("\n")[0] ?? error.name;
+  return String(error);
+}

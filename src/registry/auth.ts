@@ -1,0 +1,154 @@
+// Registry authentication: Basic, the Bearer token challenge (anonymous, username/password, refresh token),
+// and ACR with Entra ID (an AAD token exchanged at /oauth2/exchange for an ACR refresh token).
+// Tokens are cached per scope; concurrent requests for one scope share one token request.
+import type { TokenCredential } from "@azure/identity";
+import { ArchiveError } from "../errors.js";
+import { sendWithRetry, type RetryPolicy } from "./transport.js";
+
+export type RegistryCredential =
+  | { kind: "anonymous" }
+  | { kind: "password"; username: string; password: string }
+  | { kind: "refreshToken"; refreshToken: string }
+  | { kind: "entra"; tokenCredential: TokenCredential; audience?: string };
+
+export interface Challenge {
+  scheme: "basic" | "bearer";
+  params: Record<string, string>;
+}
+
+/** Parses `Bearer realm="…",service="…",scope="…"` (and `Basic realm="…"`). */
+export function parseChallenge(header: string | null): Challenge | undefined {
+  if (!header) return undefined;
+  const match = /^\s*(\w+)\s*(.*)$/s.exec(header);
+  if (!match) return undefined;
+  const scheme = match[1]!.toLowerCase();
+  if (scheme !== "basic" && scheme !== "bearer") return undefined;
+  const params: Record<string, string> = {};
+  const re = /(\w+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))/g;
+  for (let m = re.exec(match[2]!); m; m = re.exec(match[2]!)) params[m[1]!.toLowerCase()] = (m[2] ?? m[3] ?? "").replace(/\\(.)/g, "$1");
+  return { scheme, params };
+}
+
+interface CachedToken {
+  header: string;
+  expiresAt: number;
+}
+
+// Token endpoints answer with a small JSON object; anything bigger is not a token response.
+const MAX_TOKEN_RESPONSE_BYTES = 128 * 1024;
+
+export class RegistryAuthenticator {
+  private readonly cache = new Map<string, Promise<CachedToken>>();
+  private acrRefreshToken?: Promise<string>;
+
+  constructor(
+    private readonly registry: string,
+    private readonly baseUrl: string,
+    private readonly credential: RegistryCredential,
+    private readonly retry: RetryPolicy,
+  ) {}
+
+  /** The Authorization header already known for this scope, if any. */
+  async cachedAuthorization(scope: string): Promise<string | undefined> {
+    const entry = this.cache.get(scope);
+    if (!entry) return undefined;
+    try {
+      const token = await entry;
+      if (token.expiresAt > Date.now()) return token.header;
+    } catch {
+      /* a failed token request is retried on the next challenge */
+    }
+    this.cache.delete(scope);
+    return undefined;
+  }
+
+  /** Answers a 401 challenge for `scope` and caches the result. */
+  async authorize(challengeHeader: string | null, scope: string, abortSignal?: AbortSignal): Promise<string> {
+    const challenge = parseChallenge(challengeHeader);
+    if (!challenge) throw new ArchiveError("REGISTRY_AUTH_FAILED", `${this.registry} asked for authentication without a usable challenge`, { statusCode: 401 });
+    const pending = this.fetchToken(challenge, scope, abortSignal);
+    this.cache.set(scope, pending);
+    try {
+      return (await pending).header;
+    } catch (error) {
+      this.cache.delete(scope);
+      throw error;
+    }
+  }
+
+  private async fetchToken(challenge: Challenge, scope: string, abortSignal?: AbortSignal): Promise<CachedToken> {
+    const credential = this.credential;
+    if (challenge.scheme === "basic") {
+      if (credential.kind !== "password") throw new ArchiveError("REGISTRY_AUTH_FAILED", `${this.registry} requires a username and password (set ACR_USERNAME and ACR_PASSWORD)`, { statusCode: 401 });
+      const header = `Basic ${Buffer.from(`${credential.username}:${credential.password}`).toString("base64")}`;
+      return { header, expiresAt: Number.MAX_SAFE_INTEGER };
+    }
+    const realm = challenge.params.realm;
+    if (!realm) throw new ArchiveError("REGISTRY_AUTH_FAILED", `${this.registry} sent a Bearer challenge without a realm`, { statusCode: 401 });
+    const service = challenge.params.service ?? this.registry;
+    let response: Response;
+    if (credential.kind === "anonymous" || credential.kind === "password") {
+      // Docker token spec: GET realm?service=&scope= with Basic credentials (or none for anonymous pulls).
+      const url = new URL(realm);
+      url.searchParams.set("service", service);
+      url.searchParams.set("scope", scope);
+      const authorization = credential.kind === "password" ? `Basic ${Buffer.from(`${credential.username}:${credential.password}`).toString("base64")}` : undefined;
+      response = await sendWithRetry(url.toString(), {
+        retry: this.retry,
+        ...(abortSignal && { abortSignal }),
+        ...(authorization && { headers: { authorization } }),
+      });
+    } else {
+      const refreshToken = credential.kind === "refreshToken" ? credential.refreshToken : await this.exchangeEntraToken(credential, service, abortSignal);
+      // OAuth2 form flow (what ACR and the distribution token spec accept for refresh tokens).
+      response = await sendWithRetry(realm, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ grant_type: "refresh_token", service, scope, refresh_token: refreshToken }).toString(),
+        retry: this.retry,
+        ...(abortSignal && { abortSignal }),
+      });
+    }
+    const body = await readTokenResponse(response, this.registry);
+    const token = (body.token ?? body.access_token) as string | undefined;
+    if (!token) throw new ArchiveError("REGISTRY_AUTH_FAILED", `the token service of ${this.registry} returned no token`);
+    // The token spec's default lifetime is 60 s; renew a little early.
+    const expiresIn = typeof body.expires_in === "number" && body.expires_in > 0 ? body.expires_in : 60;
+    return { header: `Bearer ${token}`, expiresAt: Date.now() + Math.max(expiresIn - 10, 5) * 1000 };
+  }
+
+  private exchangeEntraToken(credential: Extract<RegistryCredential, { kind: "entra" }>, service: string, abortSignal?: AbortSignal): Promise<string> {
+    this.acrRefreshToken ??= (async () => {
+      const audience = credential.audience ?? "https://containerregistry.azure.net/.default";
+      const aad = await credential.tokenCredential.getToken(audience, abortSignal ? { abortSignal } : {});
+      if (!aad) throw new ArchiveError("REGISTRY_AUTH_FAILED", "Entra ID returned no token for the registry");
+      const response = await sendWithRetry(`${this.baseUrl}/oauth2/exchange`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ grant_type: "access_token", service, access_token: aad.token }).toString(),
+        retry: this.retry,
+        ...(abortSignal && { abortSignal }),
+      });
+      const body = await readTokenResponse(response, this.registry);
+      if (typeof body.refresh_token !== "string") throw new ArchiveError("REGISTRY_AUTH_FAILED", `${this.registry} returned no refresh token from /oauth2/exchange`);
+      return body.refresh_token;
+    })();
+    this.acrRefreshToken.catch(() => {
+      this.acrRefreshToken = undefined;
+    });
+    return this.acrRefreshToken;
+  }
+}
+
+async function readTokenResponse(response: Response, registry: string): Promise<Record<string, unknown>> {
+  const text = await response.text();
+  if (!response.ok) {
+    throw new ArchiveError("REGISTRY_AUTH_FAILED", `the token service of ${registry} refused the credentials (HTTP ${response.status})`, { statusCode: response.status });
+  }
+  if (text.length > MAX_TOKEN_RESPONSE_BYTES) throw new ArchiveError("REGISTRY_AUTH_FAILED", `the token response of ${registry} is too large`);
+  try {
+    return JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    throw new ArchiveError("REGISTRY_AUTH_FAILED", `the token service of ${registry} did not answer with JSON`);
+  }
+}

@@ -1,0 +1,44 @@
+// Turns validated registry settings into the registry client for one login server.
+import { DefaultAzureCredential } from "@azure/identity";
+import type { RegistryAuthConfig } from "../config.js";
+import type { RegistryCredential } from "./auth.js";
+import { RegistryClient } from "./registryClient.js";
+import type { RetryPolicy } from "./transport.js";
+import { TOOL } from "../version.js";
+
+export interface RegistryAccess {
+  auth: RegistryAuthConfig;
+  insecure: boolean;
+  retry?: RetryPolicy;
+}
+
+export function registryCredentialFor(registry: string, auth: RegistryAuthConfig): RegistryCredential {
+  switch (auth.kind) {
+    case "password":
+      return { kind: "password", username: auth.username, password: auth.password };
+    case "entra":
+      return { kind: "entra", tokenCredential: new DefaultAzureCredential() };
+    case "auto":
+      return /\.azurecr\.(io|cn|us)$/i.test(registry) ? { kind: "entra", tokenCredential: new DefaultAzureCredential() } : { kind: "anonymous" };
+    case "anonymous":
+      return { kind: "anonymous" };
+  }
+}
+
+/** A factory that keeps one client (and so one token cache) per registry. */
+export function createRegistryClientFactory(access: RegistryAccess): (registry: string) => RegistryClient {
+  const clients = new Map<string, RegistryClient>();
+  return (registry) => {
+    let client = clients.get(registry);
+    if (!client) {
+      client = new RegistryClient(registry, {
+        credential: registryCredentialFor(registry, access.auth),
+        insecure: access.insecure,
+        userAgent: `${TOOL.name}/${TOOL.version}`,
+        ...(access.retry && { retry: access.retry }),
+      });
+      clients.set(registry, client);
+    }
+    return client;
+  };
+}

@@ -1,0 +1,238 @@
+// The one registry client (OCI distribution API v2): manifests byte for byte, blobs as verified streams,
+// repositories and tags as paged async iterators. Auth and retry sit below, in auth.ts and transport.ts.
+import { createHash } from "node:crypto";
+import { Readable } from "node:stream";
+import { ArchiveError } from "../errors.js";
+import { RegistryAuthenticator, type RegistryCredential } from "./auth.js";
+import { DEFAULT_RETRY_POLICY, registryBaseUrl, sendWithRetry, type RetryPolicy } from "./transport.js";
+import { MANIFEST_ACCEPT, type Descriptor, type Manifest, type PagedAsyncIterableIterator } from "./types.js";
+
+export interface RegistryClientOptions {
+  credential?: RegistryCredential;
+  /** Plain HTTP to a non-loopback host. Loopback hosts always use HTTP. */
+  insecure?: boolean;
+  retry?: RetryPolicy;
+  userAgent?: string;
+}
+
+export interface OperationOptions {
+  abortSignal?: AbortSignal;
+}
+
+export interface GetManifestResult {
+  /** Descriptor of the manifest itself: media type, digest and size of the exact bytes. */
+  descriptor: Descriptor;
+  /** The bytes as the registry stores them: archived unchanged so a restore pushes the same digest. */
+  bytes: Buffer;
+  manifest: Manifest;
+}
+
+// Registries must accept manifests up to 4 MiB (distribution spec); refuse larger ones rather than buffer them.
+const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+const DEFAULT_PAGE_SIZE = 100;
+// Bytes re-requested with Range after a body ends early, before the blob fails.
+const MAX_BLOB_RESUMES = 3;
+
+export class RegistryClient {
+  readonly registry: string;
+  readonly baseUrl: string;
+  private readonly auth: RegistryAuthenticator;
+  private readonly retry: RetryPolicy;
+  private readonly userAgent: string;
+
+  constructor(registry: string, options: RegistryClientOptions = {}) {
+    this.registry = registry;
+    this.baseUrl = registryBaseUrl(registry, options.insecure ?? false);
+    this.retry = options.retry ?? DEFAULT_RETRY_POLICY;
+    this.userAgent = options.userAgent ?? "acr-cold-archive";
+    this.auth = new RegistryAuthenticator(registry, this.baseUrl, options.credential ?? { kind: "anonymous" }, this.retry);
+  }
+
+  /** GET /v2/<name>/manifests/<reference>, verified against the digest it was asked by (or the one the registry names). */
+  async getManifest(repository: string, tagOrDigest: string, options: OperationOptions = {}): Promise<GetManifestResult> {
+    const response = await this.request(`/v2/${repository}/manifests/${tagOrDigest}`, `repository:${repository}:pull`, {
+      headers: { accept: MANIFEST_ACCEPT.join(", ") },
+      ...options,
+    });
+    await this.throwIfError(response, `manifest ${repository}:${tagOrDigest}`);
+    const declared = Number(response.headers.get("content-length") ?? "0");
+    if (declared > MAX_MANIFEST_BYTES) {
+      await response.body?.cancel();
+      throw new ArchiveError("UNSUPPORTED_MEDIA_TYPE", `manifest ${repository}:${tagOrDigest} is larger than 4 MiB`);
+    }
+    const bytes = Buffer.from(await response.arrayBuffer());
+    if (bytes.length > MAX_MANIFEST_BYTES) throw new ArchiveError("UNSUPPORTED_MEDIA_TYPE", `manifest ${repository}:${tagOrDigest} is larger than 4 MiB`);
+    const digest = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+    const expected = tagOrDigest.startsWith("sha256:") ? tagOrDigest : response.headers.get("docker-content-digest");
+    if (expected && expected.startsWith("sha256:") && expected !== digest) {
+      throw new ArchiveError("DIGEST_MISMATCH", `manifest ${repository}:${tagOrDigest} hashes to ${digest}, expected ${expected}`);
+    }
+    let manifest: Manifest;
+    try {
+      manifest = JSON.parse(bytes.toString("utf8")) as Manifest;
+    } catch {
+      throw new ArchiveError("UNSUPPORTED_MEDIA_TYPE", `manifest ${repository}:${tagOrDigest} is not JSON`);
+    }
+    const mediaType = manifest.mediaType ?? response.headers.get("content-type")?.split(";")[0]?.trim() ?? "";
+    if (!MANIFEST_ACCEPT.includes(mediaType as (typeof MANIFEST_ACCEPT)[number])) {
+      throw new ArchiveError("UNSUPPORTED_MEDIA_TYPE", `manifest ${repository}:${tagOrDigest} has media type "${mediaType}", which cannot be archived faithfully`);
+    }
+    return { descriptor: { mediaType, digest, size: bytes.length }, bytes, manifest };
+  }
+
+  /** The digest a tag points at (HEAD, no body), or undefined when the tag does not exist. */
+  async getManifestDigest(repository: string, tagOrDigest: string, options: OperationOptions = {}): Promise<string | undefined> {
+    const response = await this.request(`/v2/${repository}/manifests/${tagOrDigest}`, `repository:${repository}:pull`, {
+      method: "HEAD",
+      headers: { accept: MANIFEST_ACCEPT.join(", ") },
+      ...options,
+    });
+    if (response.status === 404) return undefined;
+    await this.throwIfError(response, `manifest ${repository}:${tagOrDigest}`);
+    return response.headers.get("docker-content-digest") ?? (await this.getManifest(repository, tagOrDigest, options)).descriptor.digest;
+  }
+
+  /**
+   * GET /v2/<name>/blobs/<digest> as a stream that checks size and digest while it flows: it errors with
+   * SIZE_MISMATCH as soon as more bytes arrive than the descriptor says, and with DIGEST_MISMATCH or
+   * SIZE_MISMATCH at the end. A body that ends early is resumed with a Range request.
+   */
+  getBlob(repository: string, descriptor: Descriptor, options: OperationOptions = {}): Readable {
+    return Readable.from(this.blobChunks(repository, descriptor, options), { objectMode: false, highWaterMark: 1 << 20 });
+  }
+
+  private async *blobChunks(repository: string, descriptor: Descriptor, options: OperationOptions): AsyncGenerator<Buffer> {
+    const hash = createHash("sha256");
+    let received = 0;
+    let resumes = 0;
+    const what = `blob ${descriptor.digest} of ${repository}`;
+    while (received < descriptor.size || (received === 0 && descriptor.size === 0 && resumes === 0)) {
+      const headers: Record<string, string> = received > 0 ? { range: `bytes=${received}-` } : {};
+      const response = await this.request(`/v2/${repository}/blobs/${descriptor.digest}`, `repository:${repository}:pull`, { headers, ...options });
+      await this.throwIfError(response, what);
+      let skip = 0;
+      if (received > 0 && response.status !== 206) skip = received; // the server ignored Range: drop what we have
+      if (response.status === 206) {
+        const start = Number(/bytes (\d+)-/.exec(response.headers.get("content-range") ?? "")?.[1] ?? NaN);
+        if (start !== received) throw new ArchiveError("REGISTRY_ERROR", `${what}: the registry resumed at byte ${start}, expected ${received}`);
+      }
+      try {
+        if (!response.body) break;
+        for await (const raw of Readable.fromWeb(response.body as import("node:stream/web").ReadableStream<Uint8Array>)) {
+          let chunk = raw as Buffer;
+          if (skip > 0) {
+            const drop = Math.min(skip, chunk.length);
+            skip -= drop;
+            chunk = chunk.subarray(drop);
+            if (chunk.length === 0) continue;
+          }
+          received += chunk.length;
+          if (received > descriptor.size) {
+            throw new ArchiveError("SIZE_MISMATCH", `${what} is longer than its descriptor's ${descriptor.size} bytes`);
+          }
+          hash.update(chunk);
+          yield chunk;
+        }
+      } catch (error) {
+        if ((error as { code?: string }).code === "SIZE_MISMATCH" || options.abortSignal?.aborted) throw error;
+        if (++resumes > MAX_BLOB_RESUMES) throw new ArchiveError("REGISTRY_UNREACHABLE", `${what}: the download kept failing at byte ${received}`, { cause: error });
+        continue;
+      }
+      if (received < descriptor.size) {
+        if (++resumes > MAX_BLOB_RESUMES) break;
+        continue;
+      }
+      break;
+    }
+    if (received !== descriptor.size) throw new ArchiveError("SIZE_MISMATCH", `${what} ended after ${received} of ${descriptor.size} bytes`);
+    const digest = `sha256:${hash.digest("hex")}`;
+    if (digest !== descriptor.digest) throw new ArchiveError("DIGEST_MISMATCH", `${what} hashes to ${digest}: its bytes in the registry are corrupt`);
+  }
+
+  /** Repository names from /v2/_catalog, following `Link` pages. */
+  listRepositoryNames(options: OperationOptions & { pageSize?: number } = {}): PagedAsyncIterableIterator<string> {
+    return this.paged(`/v2/_catalog`, "registry:catalog:*", "repositories", options);
+  }
+
+  /** Tags of one repository from /v2/<name>/tags/list, following `Link` pages. */
+  listTags(repository: string, options: OperationOptions & { pageSize?: number } = {}): PagedAsyncIterableIterator<string> {
+    return this.paged(`/v2/${repository}/tags/list`, `repository:${repository}:pull`, "tags", options);
+  }
+
+  private paged(path: string, scope: string, field: "repositories" | "tags", options: OperationOptions & { pageSize?: number }): PagedAsyncIterableIterator<string> {
+    const pages = (settings: { continuationToken?: string; maxPageSize?: number } = {}) => this.pages(path, scope, field, settings, options);
+    async function* items() {
+      for await (const page of pages()) yield* page;
+    }
+    const iterator = items();
+    return Object.assign(iterator, { byPage: pages, [Symbol.asyncIterator]: () => iterator });
+  }
+
+  private async *pages(path: string, scope: string, field: string, settings: { continuationToken?: string; maxPageSize?: number }, options: OperationOptions & { pageSize?: number }) {
+    let next: string | undefined = settings.continuationToken ?? `${path}?n=${settings.maxPageSize ?? options.pageSize ?? DEFAULT_PAGE_SIZE}`;
+    while (next) {
+      const response = await this.request(next, scope, options);
+      if (response.status === 404 && field === "tags") {
+        await response.body?.cancel();
+        throw new ArchiveError("REGISTRY_NOT_FOUND", `repository ${path.split("/").slice(2, -2).join("/")} not found in ${this.registry}`, { statusCode: 404 });
+      }
+      await this.throwIfError(response, path);
+      const body = (await response.json()) as Record<string, unknown>;
+      const link = parseNextLink(response.headers.get("link"));
+      const values = Array.isArray(body[field]) ? (body[field] as string[]) : [];
+      next = link;
+      yield Object.assign(values, link ? { continuationToken: link } : {});
+    }
+  }
+
+  /** One authenticated request: cached token first, then answer a 401 challenge once and replay. */
+  private async request(pathOrUrl: string, scope: string, init: { method?: string; headers?: Record<string, string>; abortSignal?: AbortSignal }): Promise<Response> {
+    const url = pathOrUrl.startsWith("http") ? pathOrUrl : `${this.baseUrl}${pathOrUrl}`;
+    const send = (authorization?: string) =>
+      sendWithRetry(url, {
+        method: init.method ?? "GET",
+        headers: { "user-agent": this.userAgent, ...init.headers },
+        retry: this.retry,
+        ...(authorization && { authorization }),
+        ...(init.abortSignal && { abortSignal: init.abortSignal }),
+      });
+    let response = await send(await this.auth.cachedAuthorization(scope));
+    if (response.status === 401) {
+      const challenge = response.headers.get("www-authenticate");
+      await response.body?.cancel().catch(() => undefined);
+      const authorization = await this.auth.authorize(challenge, scope, init.abortSignal);
+      response = await send(authorization);
+    }
+    return response;
+  }
+
+  private async throwIfError(response: Response, what: string): Promise<void> {
+    if (response.ok) return;
+    const text = await response.text().catch(() => "");
+    let registryCode: string | undefined;
+    let detail = "";
+    try {
+      const errors = (JSON.parse(text) as { errors?: { code?: string; message?: string }[] }).errors;
+      registryCode = errors?.[0]?.code;
+      detail = errors?.[0]?.message ? `: ${errors[0].message}` : "";
+    } catch {
+      /* not a distribution error body */
+    }
+    const status = response.status;
+    const options = { statusCode: status, ...(registryCode && { registryCode }) };
+    const code = registryCode ? ` ${registryCode}` : "";
+    if (status === 401 || status === 403) throw new ArchiveError("REGISTRY_AUTH_FAILED", `${this.registry} denied access to ${what} (HTTP ${status}${code})`, options);
+    if (status === 404) throw new ArchiveError("REGISTRY_NOT_FOUND", `${what} not found in ${this.registry}${detail}`, options);
+    throw new ArchiveError("REGISTRY_ERROR", `${this.registry} answered HTTP ${status}${code} for ${what}${detail}`, { ...options, retryable: status >= 500 || status === 429 });
+  }
+}
+
+/** `<…>; rel="next"` → the next URL (relative links stay relative to the registry). */
+export function parseNextLink(header: string | null): string | undefined {
+  if (!header) return undefined;
+  for (const part of header.split(",")) {
+    const m = /<([^>]+)>\s*;\s*rel="?next"?/.exec(part);
+    if (m) return m[1];
+  }
+  return undefined;
+}

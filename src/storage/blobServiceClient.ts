@@ -1,0 +1,16 @@
+// Builds the Blob service client from the validated storage configuration: a connection string (Azurite,
+// key-based accounts) or an account URL with DefaultAzureCredential (managed identity in Azure).
+import { DefaultAzureCredential } from "@azure/identity";
+import { BlobServiceClient } from "@azure/storage-blob";
+import type { StorageConfig } from "../config.js";
+
+export function createBlobServiceClient(storage: StorageConfig): BlobServiceClient {
+  if (storage.kind === "connectionString") return BlobServiceClient.fromConnectionString(storage.connectionString);
+  return new BlobServiceClient(storage.accountUrl, new DefaultAzureCredential());
+}
+
+/** Azure storage errors carry `statusCode` and `code` (`BlobAlreadyExists`, `BlobNotFound`, …). */
+export function storageErrorCode(error: unknown): { statusCode?: number; code?: string } {
+  const e = error as { statusCode?: number; code?: string; details?: { errorCode?: string } };
+  return { statusCode: e?.statusCode, code: e?.code ?? e?.details?.errorCode };
+}

@@ -1,0 +1,38 @@
+// The one code path behind the worker job and the CLI: a validated request and configuration in, one
+// archived image (or a typed error) out.
+import { readFile } from "node:fs/promises";
+import { archiveImage, type ArchiveImageOptions, type ArchiveImageResult } from "../archive/archiveImage.js";
+import { archiveRequestSchema, parseOrThrow, type ArchiveRequest, type WorkerConfig } from "../config.js";
+import { ArchiveError } from "../errors.js";
+import { createRegistryClientFactory } from "../registry/createRegistryClient.js";
+import type { RetryPolicy } from "../registry/transport.js";
+import { createBlobServiceClient } from "../storage/blobServiceClient.js";
+
+export interface RunArchiveRequestOptions extends Pick<ArchiveImageOptions, "abortSignal" | "onProgress"> {
+  retry?: RetryPolicy;
+}
+
+export async function runArchiveRequest(request: ArchiveRequest, config: WorkerConfig, options: RunArchiveRequestOptions = {}): Promise<ArchiveImageResult> {
+  const getRegistryClient = createRegistryClientFactory({ auth: config.registryAuth, insecure: config.registryInsecure, ...(options.retry && { retry: options.retry }) });
+  return archiveImage(request, { blobService: createBlobServiceClient(config.storage), getRegistryClient }, { tuning: config.tuning, ...options });
+}
+
+/** The request from ARCHIVE_REQUEST, or from the old worker's QUEUE_MESSAGE_FILE. */
+export async function readRequestFromEnvironment(config: WorkerConfig): Promise<ArchiveRequest> {
+  let json = config.archiveRequestJson;
+  let source = "ARCHIVE_REQUEST";
+  if (json === undefined && config.queueMessageFile) {
+    source = `QUEUE_MESSAGE_FILE (${config.queueMessageFile})`;
+    json = await readFile(config.queueMessageFile, "utf8").catch((error: NodeJS.ErrnoException) => {
+      throw new ArchiveError("CONFIG_INVALID", `cannot read QUEUE_MESSAGE_FILE ${config.queueMessageFile}: ${error.code ?? error.message}`);
+    });
+  }
+  if (json === undefined) throw new ArchiveError("CONFIG_INVALID", "no request: set ARCHIVE_REQUEST (or QUEUE_MESSAGE_FILE) to {\"image\": \"<registry>/<repo>:<tag>\", \"blobContainer\": \"images\"}");
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch {
+    throw new ArchiveError("CONFIG_INVALID", `${source} is not JSON`);
+  }
+  return parseOrThrow(archiveRequestSchema, value, `invalid ${source}`, "CONFIG_INVALID");
+}

@@ -1,0 +1,42 @@
+// Runs the real worker and CLI as child processes (what the Container Apps Job and a person run).
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+export const WORKER_MAIN = fileURLToPath(new URL("../../src/worker/main.js", import.meta.url));
+export const CLI_MAIN = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
+
+export interface ProcessResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Environment for a child: the parent's minus anything that would change which storage/registry it talks to. */
+export function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const base = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !/^(AZURE_|ACR_|STORAGE_|REGISTRY_|ARCHIVE_|QUEUE_MESSAGE_FILE|PIGZ_LEVEL|UPLOAD_)/.test(k)),
+  );
+  return { ...base, ...extra };
+}
+
+export function runNode(script: string, args: string[], env: NodeJS.ProcessEnv, options: { onStart?: (pid: number) => void } = {}): Promise<ProcessResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [script, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (b: Buffer) => (stdout += b.toString()));
+    child.stderr.on("data", (b: Buffer) => (stderr += b.toString()));
+    child.on("error", reject);
+    child.on("spawn", () => options.onStart?.(child.pid!));
+    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+export function runWorker(env: Record<string, string>): Promise<ProcessResult> {
+  return runNode(WORKER_MAIN, [], childEnv(env));
+}
+
+export function runCli(args: string[], env: Record<string, string>): Promise<ProcessResult> {
+  return runNode(CLI_MAIN, args, childEnv(env));
+}

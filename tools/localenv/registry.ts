@@ -1,0 +1,149 @@
+// A real CNCF registry (Debian's docker-registry) on 127.0.0.1 and a free port: anonymous, basic auth
+// (htpasswd, bcrypt) or bearer tokens from a small token server here (so the challenge flow runs for real).
+import { execFileSync } from "node:child_process";
+import { createSign, randomBytes, randomUUID } from "node:crypto";
+import { createServer, type Server } from "node:http";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { freePort, requireTool, startBackground, waitForHttp } from "./processes.js";
+
+export type RegistryAuthMode = "none" | "basic" | "bearer";
+
+export interface TestRegistry {
+  host: string;
+  storageDir: string;
+  username?: string;
+  password?: string;
+  /** A refresh token the token server accepts (bearer mode). */
+  refreshToken?: string;
+  /** Requests the token server answered (bearer mode). */
+  tokenRequests: string[];
+  stop: () => Promise<void>;
+}
+
+export async function startRegistry(options: { auth?: RegistryAuthMode } = {}): Promise<TestRegistry> {
+  requireTool("docker-registry");
+  const auth = options.auth ?? "none";
+  const dir = await mkdtemp(join(tmpdir(), "registry-"));
+  const port = await freePort();
+  const username = "archiver";
+  const password = `pw-${randomBytes(12).toString("hex")}`;
+  const refreshToken = `rt-${randomBytes(12).toString("hex")}`;
+  const tokenRequests: string[] = [];
+  let authConfig = "";
+  let tokenServer: Server | undefined;
+  if (auth === "basic") {
+    requireTool("htpasswd", "apt-get install apache2-utils");
+    const htpasswd = execFileSync("htpasswd", ["-Bbn", username, password], { encoding: "utf8" });
+    await writeFile(join(dir, "htpasswd"), htpasswd);
+    authConfig = `auth:\n  htpasswd:\n    realm: test-realm\n    path: ${join(dir, "htpasswd")}\n`;
+  } else if (auth === "bearer") {
+    requireTool("openssl");
+    execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj", "/CN=test-token-issuer", "-keyout", join(dir, "token.key"), "-out", join(dir, "token.crt")], { stdio: "ignore" });
+    const tokenPort = await freePort();
+    tokenServer = await startTokenServer(tokenPort, {
+      key: await readFile(join(dir, "token.key"), "utf8"),
+      certPem: await readFile(join(dir, "token.crt"), "utf8"),
+      username,
+      password,
+      refreshToken,
+      log: tokenRequests,
+    });
+    authConfig = `auth:\n  token:\n    realm: http://127.0.0.1:${tokenPort}/token\n    service: test-registry\n    issuer: test-issuer\n    rootcertbundle: ${join(dir, "token.crt")}\n`;
+  }
+  const config = `version: 0.1
+log:
+  level: error
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: ${join(dir, "data")}
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:${port}
+  secret: ${randomBytes(16).toString("hex")}
+${authConfig}`;
+  await writeFile(join(dir, "config.yml"), config);
+  // The registry maps every REGISTRY_* variable onto its config (REGISTRY_AUTH=1 makes it panic): strip them.
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("REGISTRY_")));
+  const proc = startBackground("docker-registry", ["serve", join(dir, "config.yml")], { env });
+  await waitForHttp(`http://127.0.0.1:${port}/v2/`, proc);
+  return {
+    host: `127.0.0.1:${port}`,
+    storageDir: join(dir, "data"),
+    ...(auth !== "none" && { username, password }),
+    ...(auth === "bearer" && { refreshToken }),
+    tokenRequests,
+    stop: async () => {
+      await proc.stop();
+      await new Promise<void>((resolve) => (tokenServer ? tokenServer.close(() => resolve()) : resolve()));
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Path of a blob's bytes in the registry's filesystem storage (to corrupt it in a test). */
+export function registryBlobPath(registry: TestRegistry, digest: string): string {
+  const hex = digest.replace("sha256:", "");
+  return join(registry.storageDir, "docker/registry/v2/blobs/sha256", hex.slice(0, 2), hex, "data");
+}
+
+interface TokenServerOptions {
+  key: string;
+  certPem: string;
+  username: string;
+  password: string;
+  refreshToken: string;
+  log: string[];
+}
+
+/** Docker token spec (GET with Basic) and OAuth2 (POST form, password or refresh_token grant), ES256 JWTs with x5c. */
+async function startTokenServer(port: number, options: TokenServerOptions): Promise<Server> {
+  const certDer = options.certPem.replace(/-----[^-]+-----/g, "").replace(/\s+/g, "");
+  const sign = (scopes: string[]) => {
+    const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString("base64url");
+    const now = Math.floor(Date.now() / 1000);
+    const access = scopes
+      .map((s) => s.split(":"))
+      .filter((p) => p.length >= 3)
+      .map((p) => ({ type: p[0], name: p.slice(1, -1).join(":"), actions: p[p.length - 1]!.split(",") }));
+    const header = b64({ alg: "ES256", typ: "JWT", x5c: [certDer] });
+    const payload = b64({ iss: "test-issuer", sub: options.username, aud: "test-registry", exp: now + 300, nbf: now - 10, iat: now, jti: randomUUID(), access });
+    const signature = createSign("sha256").update(`${header}.${payload}`).sign({ key: options.key, dsaEncoding: "ieee-p1363" }).toString("base64url");
+    return `${header}.${payload}.${signature}`;
+  };
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const url = new URL(req.url ?? "/", `http://127.0.0.1:${port}`);
+      const form = new URLSearchParams(Buffer.concat(chunks).toString());
+      let ok = false;
+      let scopes: string[] = [];
+      if (req.method === "GET") {
+        const basic = /^Basic (.+)$/.exec(req.headers.authorization ?? "")?.[1];
+        const [u, p] = basic ? Buffer.from(basic, "base64").toString().split(/:(.*)/s) : [];
+        ok = u === options.username && p === options.password;
+        scopes = url.searchParams.getAll("scope");
+        options.log.push(`GET basic=${ok}`);
+      } else if (req.method === "POST") {
+        const grant = form.get("grant_type");
+        if (grant === "refresh_token") ok = form.get("refresh_token") === options.refreshToken;
+        if (grant === "password") ok = form.get("username") === options.username && form.get("password") === options.password;
+        scopes = form.getAll("scope").flatMap((s) => s.split(" "));
+        options.log.push(`POST ${grant} ok=${ok}`);
+      }
+      if (!ok) {
+        res.writeHead(401, { "content-type": "application/json" }).end(JSON.stringify({ errors: [{ code: "UNAUTHORIZED", message: "bad credentials" }] }));
+        return;
+      }
+      const token = sign(scopes);
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ token, access_token: token, expires_in: 300, refresh_token: options.refreshToken }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", () => resolve()));
+  return server;
+}
