@@ -176,3 +176,67 @@ export function readWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
 
 /** Environment variable names that hold secrets: never logged, never passed as job env overrides. */
 export const SECRET_ENV_NAMES: readonly string[] = ["ACR_PASSWORD", "AZURE_STORAGE_CONNECTION_STRING", "AZURE_CLIENT_SECRET"];
+
+// ---- The Function App (triggers, orchestrators, activities) --------------------------------
+
+const globList = z.array(z.string().min(1).max(256)).max(100);
+
+export const appSettingsSchema = storageEnvSchema.extend(registryEnvSchema.shape).extend({
+  /** Durable Functions task hub (host.json reads it as %TASKHUB_NAME%). */
+  TASKHUB_NAME: z.string().regex(/^[A-Za-z][A-Za-z0-9]{2,44}$/, "must be 3-45 letters and digits, starting with a letter").default("acrcoldarchive"),
+  /** Container that receives archives, sidecars and run summaries. */
+  ARCHIVE_CONTAINER: containerName.default("images"),
+  /** Where each image's worker runs: a Container Apps Job execution, or a local child process (dev/tests). */
+  JOB_RUNNER: z.enum(["container-apps", "local"]).default("container-apps"),
+  /** `/subscriptions/<id>/resourceGroups/<rg>/providers/Microsoft.App/jobs/<name>` (JOB_RUNNER=container-apps). */
+  JOB_RESOURCE_ID: z
+    .string()
+    .regex(/^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.App\/jobs\/[^/]+$/i, "must be a Container Apps job resource id: /subscriptions/…/resourceGroups/…/providers/Microsoft.App/jobs/<name>")
+    .optional(),
+  /** Which container of the job template receives the per-image env vars (default: the first). */
+  JOB_CONTAINER_NAME: z.string().min(1).optional(),
+  /** Azure Resource Manager endpoint (a sovereign cloud, or a loopback stand-in in tests). */
+  ARM_ENDPOINT: z.url().default("https://management.azure.com"),
+  /** Subscription used to resolve a bare ACR name in a request to its login server. */
+  AZURE_SUBSCRIPTION_ID: z.string().optional(),
+  /** NCRONTAB (six fields) for the nightly run; the timer reads it as %NIGHTLY_SCHEDULE%. */
+  NIGHTLY_SCHEDULE: z.string().default("0 0 2 * * *"),
+  /** Registries the nightly timer archives, comma-separated (login servers, ACR names or resource ids). */
+  NIGHTLY_REGISTRIES: z
+    .string()
+    .default("")
+    .transform((s) => s.split(",").map((r) => r.trim()).filter(Boolean)),
+  /** Job executions per image before it is given up as failed. */
+  MAX_ATTEMPTS: intFromEnv(1, 10, 3),
+  /** An execution running longer than this is stopped and counted as a failed attempt. */
+  JOB_TIMEOUT_MINUTES: intFromEnv(1, 24 * 60, 120),
+  /** Polling of a running execution backs off up to this interval. */
+  POLL_MAX_INTERVAL_SECONDS: intFromEnv(1, 3600, 60),
+  /** Default of `maxParallel` for runs that do not say. */
+  DEFAULT_MAX_PARALLEL: intFromEnv(1, 100, 10),
+});
+export type AppSettings = z.output<typeof appSettingsSchema>;
+
+export function readAppSettings(env: NodeJS.ProcessEnv = process.env): AppSettings {
+  const settings = parseOrThrow(appSettingsSchema, pickEnv(env, Object.keys(appSettingsSchema.shape)), "invalid app settings", "CONFIG_INVALID");
+  if (settings.JOB_RUNNER === "container-apps" && !settings.JOB_RESOURCE_ID) {
+    throw new ArchiveError("CONFIG_INVALID", "invalid app settings: JOB_RESOURCE_ID: is required when JOB_RUNNER=container-apps");
+  }
+  return settings;
+}
+
+/** POST /api/archive body (and the timer's per-registry run): what to archive. */
+export const startArchiveRunSchema = z.strictObject({
+  /** A login server (`myacr.azurecr.io`, `127.0.0.1:5000`), an ACR name, or an ACR resource id. */
+  registry: z.string({ error: "is required" }).min(1, "is required").max(512),
+  repositories: globList.optional(),
+  excludeRepositories: globList.optional(),
+  tags: globList.optional(),
+  excludeTags: globList.optional(),
+  includeUntagged: z.boolean().default(false),
+  /** Only images whose ACR `lastUpdatedOn` is at least this many days old. */
+  olderThanDays: z.number().int("must be an integer").min(0, "must be ≥ 0").max(36500, "must be ≤ 36500").optional(),
+  maxParallel: z.number().int("must be an integer").min(1, "must be ≥ 1").max(100, "must be ≤ 100").optional(),
+  dryRun: z.boolean().default(false),
+});
+export type StartArchiveRunInput = z.output<typeof startArchiveRunSchema>;

@@ -36,7 +36,7 @@ test("the worker archives a small image that podman loads and skopeo restores wi
     assert.equal(await sha256File(restored.path), result.sha256);
     const loaded = await podmanLoad(restored.path);
     assert.match(loaded, new RegExp(`Loaded image.*${registry.host}/smoke/hello:1\\.0`));
-    const digest = await pushArchive(restored.path, "1.0", `${second.host}/restored/hello:1.0`);
+    const digest = await pushArchive(restored.path, `${second.host}/restored/hello:1.0`);
     assert.equal(digest, pushed.digest);
   } finally {
     await removeDir(restored.dir);

@@ -67,7 +67,7 @@ export function buildSidecar(input: BuildSidecarInput): ArchiveSidecar {
     blobs: { count: plan.manifests.length + plan.blobs.length },
     restore: {
       dockerLoad: `az storage blob download -c ${input.container} -n '${input.archiveBlob}' -f ${file} && docker load -i ${file}`,
-      skopeo: `gunzip -k ${file} && skopeo copy --all oci-archive:${file.replace(/\.gz$/, "")}${tag ? `:${tag}` : ""} docker://<registry>/${plan.repository}${tag ? `:${tag}` : ""}`,
+      skopeo: `gunzip -k ${file} && skopeo copy --all --preserve-digests oci-archive:${file.replace(/\.gz$/, "")}${tag ? `:${tag}` : ""} docker://<registry>/${plan.repository}${tag ? `:${tag}` : ""}`,
     },
     tool: TOOL,
   };

@@ -2,7 +2,7 @@
 // `podman load` it, and push it with skopeo to another registry to compare digests.
 import { execFile } from "node:child_process";
 import { createReadStream, createWriteStream } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
@@ -36,8 +36,7 @@ export async function sha256File(path: string): Promise<string> {
   return hash.digest("hex");
 }
 
-export async function gunzipFile(path: string): Promise<string> {
-  const out = path.replace(/\.gz$/, "");
+export async function gunzipFile(path: string, out = path.replace(/\.gz$/, "")): Promise<string> {
   await pipeline(createReadStream(path), zlib.createGunzip(), createWriteStream(out));
   return out;
 }
@@ -60,19 +59,58 @@ export async function podmanLoad(archivePath: string): Promise<string> {
 }
 
 /**
- * Pushes the archive's OCI layout (`oci-archive:<tar>[:tag]`, all platforms) to another registry and returns
- * the digest the pushed manifest has there. A fresh registry per test avoids skopeo's blob-info cache.
+ * Restores the archive into another registry with skopeo (`copy --all --preserve-digests`) and returns the digest the
+ * pushed root has there. OCI-typed roots go through `oci-archive:` (the documented restore); skopeo 1.9's OCI-layout
+ * reader skips Docker-typed descriptors, so Docker-typed roots are unpacked into skopeo's `dir:` layout (root manifest
+ * as manifest.json, child manifests as <hex>.manifest.json, blobs as <hex>) straight from the archive's bytes.
+ * A fresh registry per test avoids skopeo's blob-info cache.
  */
-export async function pushArchive(archivePath: string, tag: string | undefined, destination: string): Promise<string> {
+export async function pushArchive(archivePath: string, destination: string): Promise<string> {
   requireTool("skopeo");
-  const tarPath = await gunzipFile(archivePath);
+  const contents = await readArchive(archivePath);
+  const root = contents.index.manifests[0]!;
+  const ociTyped = root.mediaType.startsWith("application/vnd.oci.");
+  const work = await mkdtemp(join(tmpdir(), "push-"));
   try {
-    await skopeo(["copy", "--all", "--dest-tls-verify=false", `oci-archive:${tarPath}${tag ? `:${tag}` : ""}`, `docker://${destination}`]);
+    let source: string;
+    if (ociTyped) {
+      source = `oci-archive:${await gunzipFile(archivePath, join(work, "image.tar"))}`;
+    } else {
+      await unpackToDirLayout(archivePath, work, root.digest);
+      source = `dir:${work}`;
+    }
+    await skopeo(["copy", "--all", "--preserve-digests", "--dest-tls-verify=false", source, `docker://${destination}`]);
     const raw = await skopeoRaw(destination);
     return `sha256:${createHash("sha256").update(raw).digest("hex")}`;
   } finally {
-    await rm(tarPath, { force: true });
+    await rm(work, { recursive: true, force: true });
   }
+}
+
+async function unpackToDirLayout(archivePath: string, dir: string, rootDigest: string): Promise<void> {
+  const { default: tar } = await import("tar-stream");
+  const extract = tar.extract();
+  const done = (async () => {
+    for await (const entry of extract) {
+      const name = entry.header.name;
+      if (entry.header.type !== "file" || !name.startsWith("blobs/sha256/")) {
+        entry.resume();
+        continue;
+      }
+      await pipeline(entry as unknown as NodeJS.ReadableStream, createWriteStream(join(dir, name.slice("blobs/sha256/".length))));
+    }
+  })();
+  createReadStream(archivePath).pipe(zlib.createGunzip()).pipe(extract as unknown as NodeJS.WritableStream);
+  await done;
+  const rootHex = rootDigest.slice("sha256:".length);
+  const rootBytes = await readFile(join(dir, rootHex));
+  await writeFile(join(dir, "manifest.json"), rootBytes);
+  const parsed = JSON.parse(rootBytes.toString("utf8")) as { manifests?: { digest: string }[] };
+  for (const child of parsed.manifests ?? []) {
+    const hex = child.digest.slice("sha256:".length);
+    await writeFile(join(dir, `${hex}.manifest.json`), await readFile(join(dir, hex)));
+  }
+  await writeFile(join(dir, "version"), "Directory Transport Version: 1.1\n");
 }
 
 async function skopeoRaw(reference: string): Promise<Buffer> {
@@ -82,4 +120,42 @@ async function skopeoRaw(reference: string): Promise<Buffer> {
 
 export async function removeDir(dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true });
+}
+
+export interface ArchiveContents {
+  /** Entry name → sha256 hex of its bytes. */
+  entries: Map<string, string>;
+  ociLayout: unknown;
+  index: { manifests: { mediaType: string; digest: string; size: number; annotations?: Record<string, string> }[] };
+  manifest: { Config: string; RepoTags: string[]; Layers: string[] }[];
+}
+
+/** Reads a .tar.gz archive with tar-stream (an independent reader) and hashes every entry. */
+export async function readArchive(path: string): Promise<ArchiveContents> {
+  const { default: tar } = await import("tar-stream");
+  const extract = tar.extract();
+  const entries = new Map<string, string>();
+  const json = new Map<string, unknown>();
+  const source = createReadStream(path).pipe(zlib.createGunzip());
+  const done = (async () => {
+    for await (const entry of extract) {
+      const hash = createHash("sha256");
+      const keep: Buffer[] = [];
+      const name = entry.header.name;
+      for await (const chunk of entry) {
+        hash.update(chunk as Buffer);
+        if (!name.startsWith("blobs/")) keep.push(chunk as Buffer);
+      }
+      if (entry.header.type === "file") entries.set(name, hash.digest("hex"));
+      if (!name.startsWith("blobs/")) json.set(name, JSON.parse(Buffer.concat(keep).toString("utf8")));
+    }
+  })();
+  source.pipe(extract as unknown as NodeJS.WritableStream);
+  await done;
+  return {
+    entries,
+    ociLayout: json.get("oci-layout"),
+    index: json.get("index.json") as ArchiveContents["index"],
+    manifest: json.get("manifest.json") as ArchiveContents["manifest"],
+  };
 }

@@ -1,0 +1,276 @@
+// The archive worker end to end: real registry, real Azurite, the real worker process; every archive restored,
+// loaded by podman, and pushed by skopeo to a second registry with the original digest.
+import assert from "node:assert/strict";
+import { writeFile, readFile } from "node:fs/promises";
+import { after, before, describe, test } from "node:test";
+import { BlobServiceClient } from "@azure/storage-blob";
+import { startAzurite, type AzuriteInstance } from "../tools/localenv/azurite.js";
+import { pushImage, smallImage, type ImageSpec } from "../tools/localenv/fixtures.js";
+import { freePort } from "../tools/localenv/processes.js";
+import { registryBlobPath, startRegistry, type TestRegistry } from "../tools/localenv/registry.js";
+import { podmanLoad, pushArchive, readArchive, removeDir, restoreArchive, sha256File } from "./support/verify.js";
+import { runCli, runNode, WORKER_MAIN, childEnv, runWorker } from "./support/worker.js";
+
+let registry: TestRegistry;
+let second: TestRegistry;
+let azurite: AzuriteInstance;
+let blobService: BlobServiceClient;
+
+before(async () => {
+  [registry, second, azurite] = await Promise.all([startRegistry(), startRegistry(), startAzurite()]);
+  blobService = BlobServiceClient.fromConnectionString(azurite.connectionString);
+});
+after(async () => {
+  await Promise.all([registry?.stop(), second?.stop(), azurite?.stop()]);
+});
+
+function storageEnv(extra: Record<string, string> = {}): Record<string, string> {
+  return { AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString, ...extra };
+}
+
+async function archive(image: string, extra: Record<string, string> = {}) {
+  const run = await runWorker(storageEnv({ ARCHIVE_REQUEST: JSON.stringify({ image, blobContainer: "images" }), ...extra }));
+  assert.equal(run.code, 0, `worker failed: ${run.stderr}`);
+  return JSON.parse(run.stdout) as { status: string; digest: string; archiveBlob: string; sidecarBlob: string; sha256: string; bytes: number; tags: string[] };
+}
+
+async function blobExists(name: string, container = "images"): Promise<boolean> {
+  return blobService.getContainerClient(container).getBlockBlobClient(name).exists();
+}
+
+const LONG_TAG = `t${"a1_.-".repeat(25)}xy`.slice(0, 128);
+
+const FIXTURES: { name: string; ref: string; spec: ImageSpec | ImageSpec[]; tag: string }[] = [
+  { name: "OCI manifest, small", ref: "fx/oci:1.0", tag: "1.0", spec: smallImage("oci") },
+  { name: "Docker schema 2 manifest", ref: "fx/docker:v2", tag: "v2", spec: { ...smallImage("docker"), format: "docker" } },
+  {
+    name: "multi-arch index (amd64 + arm64/v8)",
+    ref: "fx/multi:2024",
+    tag: "2024",
+    spec: [
+      { ...smallImage("amd64"), platform: { os: "linux", architecture: "amd64" } },
+      { ...smallImage("arm64"), platform: { os: "linux", architecture: "arm64", variant: "v8" } },
+    ],
+  },
+  { name: "uncompressed layer", ref: "fx/uncompressed:raw", tag: "raw", spec: { layers: [{ files: { "a.txt": "plain tar layer\n".repeat(1000) }, compression: "none" }, { files: { "b.txt": "b" } }] } },
+  { name: "empty layer", ref: "fx/empty:e", tag: "e", spec: { layers: [{ files: { "x.txt": "x" } }, { files: {} }] } },
+  { name: "realistic compressible image", ref: "fx/realistic:r1", tag: "r1", spec: { layers: [{ textBytes: 6 * 1024 * 1024 }, { textBytes: 1024 * 1024, compression: "none" }] } },
+  { name: "nested repository name", ref: "team/app/api:1", tag: "1", spec: smallImage("nested") },
+  { name: "128-character tag with _ . -", ref: `fx/tags:${LONG_TAG}`, tag: LONG_TAG, spec: smallImage("tags") },
+  { name: "tag with leading underscore", ref: "fx/tags:_under.score-1", tag: "_under.score-1", spec: smallImage("under") },
+];
+
+describe("every fixture archives, loads with podman, and restores with its digest", () => {
+  for (const fixture of FIXTURES) {
+    test(fixture.name, async () => {
+      const pushed = await pushImage(registry.host, fixture.ref, fixture.spec);
+      const result = await archive(`${registry.host}/${fixture.ref}`);
+      assert.equal(result.status, "archived");
+      assert.equal(result.digest, pushed.digest);
+      assert.deepEqual(result.tags, [fixture.tag]);
+
+      const restored = await restoreArchive(azurite.connectionString, "images", result.archiveBlob);
+      try {
+        assert.equal(await sha256File(restored.path), result.sha256, "the recorded sha256 is the archive's");
+        const contents = await readArchive(restored.path);
+        for (const [name, hex] of contents.entries) {
+          if (name.startsWith("blobs/sha256/")) assert.equal(hex, name.slice("blobs/sha256/".length), `${name} holds the bytes of its digest`);
+        }
+        assert.deepEqual(contents.ociLayout, { imageLayoutVersion: "1.0.0" });
+        assert.equal(contents.index.manifests[0]!.digest, pushed.digest, "index.json points at the original root");
+        assert.deepEqual(contents.manifest[0]!.RepoTags, [`${registry.host}/${fixture.ref}`]);
+        for (const layer of contents.manifest[0]!.Layers) assert.ok(contents.entries.has(layer), `manifest.json layer ${layer} is in the archive`);
+
+        const loaded = await podmanLoad(restored.path);
+        assert.match(loaded, /Loaded image/);
+        const restoredDigest = await pushArchive(restored.path, `${second.host}/restored/${fixture.ref.split(":")[0]}:${fixture.tag}`);
+        assert.equal(restoredDigest, pushed.digest, "skopeo restores the original manifest digest");
+      } finally {
+        await removeDir(restored.dir);
+      }
+
+      const sidecar = JSON.parse((await blobService.getContainerClient("images").getBlockBlobClient(result.sidecarBlob).downloadToBuffer()).toString());
+      assert.equal(sidecar.source.digest, pushed.digest);
+      assert.equal(sidecar.archive.sha256, result.sha256);
+      assert.equal(sidecar.archiveBlob, result.archiveBlob);
+      const props = await blobService.getContainerClient("images").getBlockBlobClient(result.archiveBlob).getProperties();
+      assert.equal(props.accessTier, "Archive");
+      assert.equal(props.metadata?.sourcedigest, pushed.digest);
+      const sidecarProps = await blobService.getContainerClient("images").getBlockBlobClient(result.sidecarBlob).getProperties();
+      assert.equal(sidecarProps.accessTier, "Cool");
+    });
+  }
+
+  test("the multi-arch sidecar lists both platforms and docker load gets linux/amd64", async () => {
+    const result = await archive(`${registry.host}/fx/multi:2024`);
+    assert.equal(result.status, "already-archived");
+    const sidecar = JSON.parse((await blobService.getContainerClient("images").getBlockBlobClient(result.sidecarBlob).downloadToBuffer()).toString());
+    assert.deepEqual(sidecar.platforms.map((p: { platform: string }) => p.platform).sort(), ["linux/amd64", "linux/arm64/v8"]);
+    assert.equal(sidecar.defaultPlatform, "linux/amd64");
+  });
+});
+
+test("a second run of the same image is already-archived and overwrites nothing", async () => {
+  await pushImage(registry.host, "rerun/app:1", smallImage("rerun"));
+  const first = await archive(`${registry.host}/rerun/app:1`);
+  const blob = blobService.getContainerClient("images").getBlockBlobClient(first.archiveBlob);
+  const before = await blob.getProperties();
+  const second = await archive(`${registry.host}/rerun/app:1`);
+  assert.equal(second.status, "already-archived");
+  assert.equal(second.sha256, first.sha256);
+  const afterProps = await blob.getProperties();
+  assert.equal(afterProps.etag, before.etag);
+  assert.equal(afterProps.lastModified?.getTime(), before.lastModified?.getTime());
+});
+
+test("a moved tag makes a new archive and keeps the old one", async () => {
+  const v1 = await pushImage(registry.host, "moving/app:stable", smallImage("one"));
+  const first = await archive(`${registry.host}/moving/app:stable`);
+  const v2 = await pushImage(registry.host, "moving/app:stable", smallImage("two"));
+  const second = await archive(`${registry.host}/moving/app:stable`);
+  assert.notEqual(v1.digest, v2.digest);
+  assert.equal(second.status, "archived");
+  assert.notEqual(second.archiveBlob, first.archiveBlob);
+  assert.ok(await blobExists(first.archiveBlob));
+  const markers: string[] = [];
+  for await (const item of blobService.getContainerClient("images").listBlobsFlat({ prefix: `${registry.host}/moving/app:stable@` })) markers.push(item.name);
+  assert.equal(markers.length, 2, "listing the tag's prefix shows both digests it pointed at");
+});
+
+test("the old queue message's blobBaseName names the archive, and QUEUE_MESSAGE_FILE still works", async () => {
+  await pushImage(registry.host, "legacy/app:7", smallImage("legacy"));
+  const file = `${process.env.TMPDIR ?? "/tmp"}/queue-message-${process.pid}.json`;
+  await writeFile(file, JSON.stringify({ image: `${registry.host}/legacy/app:7`, blobContainer: "legacy", blobBaseName: "legacy--app--7.tar.gz" }));
+  const run = await runWorker(storageEnv({ QUEUE_MESSAGE_FILE: file }));
+  assert.equal(run.code, 0, run.stderr);
+  const result = JSON.parse(run.stdout);
+  assert.equal(result.archiveBlob, "legacy--app--7.tar.gz");
+  assert.ok(await blobExists("legacy--app--7.tar.gz.json", "legacy"));
+});
+
+test("a blob corrupted in the registry fails the image with a clear error and leaves no archive", async () => {
+  const pushed = await pushImage(registry.host, "corrupt/app:1", { layers: [{ textBytes: 200_000 }] });
+  const manifest = JSON.parse((await (await fetch(`http://${registry.host}/v2/corrupt/app/manifests/1`, { headers: { accept: "application/vnd.oci.image.manifest.v1+json" } })).text()));
+  const layer = manifest.layers[0].digest as string;
+  const path = registryBlobPath(registry, layer);
+  const bytes = await readFile(path);
+  bytes[Math.floor(bytes.length / 2)] ^= 0xff; // same size, different bytes
+  await writeFile(path, bytes);
+  const run = await runWorker(storageEnv({ ARCHIVE_REQUEST: JSON.stringify({ image: `${registry.host}/corrupt/app:1`, blobContainer: "images" }) }));
+  assert.equal(run.code, 1);
+  const lines = run.stderr.trim().split("\n");
+  assert.equal(lines.length, 1, `one line: ${run.stderr}`);
+  assert.match(lines[0]!, /DIGEST_MISMATCH/);
+  assert.match(lines[0]!, new RegExp(layer));
+  const name = `${registry.host}/corrupt/app@${pushed.digest.replace(":", "-")}.tar.gz`;
+  assert.equal(await blobExists(name), false, "no archive blob");
+  assert.equal(await blobExists(`${name}.json`), false, "no sidecar");
+});
+
+test("SIGKILL of the worker mid-upload leaves no archive blob, and a re-run succeeds", async () => {
+  const pushed = await pushImage(registry.host, "killed/app:1", { layers: [{ randomBytes: 48 * 1024 * 1024, compression: "gzip-stored" }] });
+  const name = `${registry.host}/killed/app@${pushed.digest.replace(":", "-")}.tar.gz`;
+  const blob = blobService.getContainerClient("images").getBlockBlobClient(name);
+  let pid = 0;
+  const env = childEnv(storageEnv({ ARCHIVE_REQUEST: JSON.stringify({ image: `${registry.host}/killed/app:1`, blobContainer: "images" }), UPLOAD_BLOCK_SIZE_MIB: "1", UPLOAD_CONCURRENCY: "1" }));
+  const running = runNode(WORKER_MAIN, [], env, { onStart: (p) => (pid = p) });
+  // Wait until blocks are staged (the upload is under way), then kill without warning.
+  const deadline = Date.now() + 120_000;
+  let staged = 0;
+  while (Date.now() < deadline && staged === 0) {
+    staged = await blob
+      .getBlockList("uncommitted")
+      .then((list) => list.uncommittedBlocks?.length ?? 0)
+      .catch(() => 0);
+    if (staged === 0) await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.ok(staged > 0, "the worker staged blocks before it was killed");
+  process.kill(pid, "SIGKILL");
+  const killed = await running;
+  assert.equal(killed.signal, "SIGKILL");
+  assert.equal(await blob.exists(), false, "uncommitted blocks are not a blob");
+  const result = await archive(`${registry.host}/killed/app:1`);
+  assert.equal(result.status, "archived");
+  assert.equal((await blob.getProperties()).contentLength, result.bytes);
+});
+
+describe("registry authentication", () => {
+  for (const mode of ["basic", "bearer"] as const) {
+    test(`${mode} auth works and the password appears in no output, log or blob`, async () => {
+      const secured = await startRegistry({ auth: mode });
+      try {
+        const pushed = await pushImage(secured.host, "private/app:1", smallImage(mode), { username: secured.username!, password: secured.password! });
+        const denied = await runWorker(storageEnv({ ARCHIVE_REQUEST: JSON.stringify({ image: `${secured.host}/private/app:1`, blobContainer: "auth" }) }));
+        assert.equal(denied.code, 1);
+        assert.match(denied.stderr.trim(), /^acr-cold-archive worker: REGISTRY_AUTH_FAILED: [^\n]+$/);
+        const run = await runWorker(storageEnv({ ARCHIVE_REQUEST: JSON.stringify({ image: `${secured.host}/private/app:1`, blobContainer: "auth", runId: `auth-${mode}` }), ACR_USERNAME: secured.username!, ACR_PASSWORD: secured.password! }));
+        assert.equal(run.code, 0, run.stderr);
+        const result = JSON.parse(run.stdout);
+        assert.equal(result.digest, pushed.digest);
+        if (mode === "bearer") assert.ok(secured.tokenRequests.some((r) => r === "GET basic=true"), "the bearer challenge was answered by the token server");
+        assert.ok(!run.stdout.includes(secured.password!) && !run.stderr.includes(secured.password!) && !denied.stderr.includes(secured.password!));
+        const container = blobService.getContainerClient("auth");
+        let checked = 0;
+        for await (const item of container.listBlobsFlat({ includeMetadata: true })) {
+          assert.ok(!JSON.stringify(item.metadata ?? {}).includes(secured.password!), `metadata of ${item.name}`);
+          if (item.properties.accessTier === "Archive") continue; // unreadable until rehydrated; metadata checked above
+          const text = (await container.getBlockBlobClient(item.name).downloadToBuffer()).toString("latin1");
+          assert.ok(!text.includes(secured.password!), `content of ${item.name}`);
+          checked++;
+        }
+        assert.ok(checked >= 2, "the sidecar and the result blob were read");
+        const restored = await restoreArchive(azurite.connectionString, "auth", result.archiveBlob);
+        try {
+          const zipped = await readFile(restored.path);
+          assert.ok(!zipped.includes(Buffer.from(secured.password!)));
+        } finally {
+          await removeDir(restored.dir);
+        }
+      } finally {
+        await secured.stop();
+      }
+    });
+  }
+});
+
+describe("bad input exits non-zero with one line", () => {
+  test("the CLI rejects a bad reference", async () => {
+    for (const ref of ["not-a-reference", "127.0.0.1:5000/UPPER/case:1", "127.0.0.1:5000/app:bad tag", "127.0.0.1:5000/app@sha256:xyz"]) {
+      const run = await runCli(["archive", ref, "--json"], storageEnv());
+      assert.equal(run.code, 2, `${ref}: ${run.stderr}`);
+      assert.equal(run.stdout, "");
+      assert.match(run.stderr, /^acr-cold-archive: [^\n]*invalid image reference[^\n]*\n$/);
+    }
+  });
+
+  test("the worker rejects a bad request and missing storage", async () => {
+    const bad = await runWorker(storageEnv({ ARCHIVE_REQUEST: JSON.stringify({ image: "x", blobContainer: "Bad_Name" }) }));
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /^acr-cold-archive worker: CONFIG_INVALID: invalid ARCHIVE_REQUEST: image: [^\n]+; blobContainer: must be a blob container name[^\n]*\n$/);
+    const notJson = await runWorker(storageEnv({ ARCHIVE_REQUEST: "{nope" }));
+    assert.match(notJson.stderr, /^acr-cold-archive worker: CONFIG_INVALID: ARCHIVE_REQUEST is not JSON\n$/);
+    const noStorage = await runWorker({ ARCHIVE_REQUEST: JSON.stringify({ image: `${registry.host}/fx/oci:1.0` }) });
+    assert.equal(noStorage.code, 1);
+    assert.match(noStorage.stderr, /^acr-cold-archive worker: CONFIG_INVALID: no storage configured[^\n]*\n$/);
+  });
+
+  test("an unreachable registry and an unknown tag fail with one line", async () => {
+    const port = await freePort();
+    const unreachable = await runCli(["archive", `127.0.0.1:${port}/app:1`], storageEnv());
+    assert.equal(unreachable.code, 1);
+    assert.match(unreachable.stderr, new RegExp(`^acr-cold-archive: REGISTRY_UNREACHABLE: cannot reach 127\\.0\\.0\\.1:${port}: ECONNREFUSED\\n$`));
+    const unknown = await runCli(["archive", `${registry.host}/fx/oci:no-such-tag`, "--json"], storageEnv());
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /^acr-cold-archive: REGISTRY_NOT_FOUND: [^\n]*no-such-tag[^\n]*\n$/);
+  });
+
+  test("the CLI prints one JSON result with --json", async () => {
+    const run = await runCli(["archive", `${registry.host}/fx/oci:1.0`, "--json"], storageEnv());
+    assert.equal(run.code, 0, run.stderr);
+    const lines = run.stdout.trim().split("\n");
+    assert.equal(lines.length, 1);
+    const result = JSON.parse(lines[0]!);
+    assert.equal(result.status, "already-archived");
+    for (const key of ["archiveBlob", "sidecarBlob", "digest", "bytes", "sha256"]) assert.ok(result[key] !== undefined, key);
+  });
+});
