@@ -1,0 +1,162 @@
+// npm run bench: the old pipeline and ours on the same fixtures in the same run.
+//   old = skopeo copy docker://… docker-archive:<scratch>/image.tar → pigz -1 → upload (Archive, 8 MiB × 4) → sidecar
+//   new = the worker process (registry → tar → adaptive gzip → staged blocks → commit), no scratch
+// Median of N runs each on a ≥1 GiB incompressible image and a realistic compressible one; peak scratch bytes
+// and the worker's peak RSS at 1 GiB and 2 GiB. The last line is one JSON object for the incompressible image.
+import { execFile, spawn } from "node:child_process";
+import { mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { BlobServiceClient } from "@azure/storage-blob";
+import { startAzurite } from "../tools/localenv/azurite.js";
+import { pushImage, type ImageSpec } from "../tools/localenv/fixtures.js";
+import { requireTool } from "../tools/localenv/processes.js";
+import { startRegistry } from "../tools/localenv/registry.js";
+
+const execFileAsync = promisify(execFile);
+const WORKER = fileURLToPath(new URL("../src/worker/main.js", import.meta.url));
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const MiB = 1024 * 1024;
+
+const randomImage = (layers: number): ImageSpec => ({ layers: Array.from({ length: layers }, () => ({ randomBytes: 256 * MiB, compression: "gzip-stored" as const })) });
+const realisticImage: ImageSpec = { layers: [{ textBytes: 160 * MiB }, { textBytes: 160 * MiB }, { textBytes: 160 * MiB }, { files: { "etc/app.conf": "x=1\n" } }] };
+
+async function dirBytes(dir: string): Promise<number> {
+  let total = 0;
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    total += entry.isDirectory() ? await dirBytes(path) : (await stat(path).catch(() => ({ size: 0 }))).size;
+  }
+  return total;
+}
+
+async function dropCaches(): Promise<void> {
+  await execFileAsync("sh", ["-c", "sync; echo 3 > /proc/sys/vm/drop_caches"]).catch(() => undefined);
+}
+
+async function oldPipeline(image: string, connectionString: string, container: string): Promise<{ seconds: number; scratchBytes: number }> {
+  const scratch = await mkdtemp(join(tmpdir(), "old-pipeline-"));
+  let peak = 0;
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      peak = Math.max(peak, await dirBytes(scratch).catch(() => 0));
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+  const started = performance.now();
+  try {
+    const { stdout: inspect } = await execFileAsync("skopeo", ["inspect", "--tls-verify=false", `docker://${image}`], { maxBuffer: 64 * MiB });
+    const digest = (JSON.parse(inspect) as { Digest: string }).Digest;
+    await execFileAsync("skopeo", ["copy", "--src-tls-verify=false", `docker://${image}`, `docker-archive:${scratch}/image.tar`], { maxBuffer: 64 * MiB });
+    await execFileAsync("pigz", ["-1", `${scratch}/image.tar`]);
+    const service = BlobServiceClient.fromConnectionString(connectionString);
+    const containerClient = service.getContainerClient(container);
+    await containerClient.createIfNotExists();
+    const base = `${image.split("/").slice(1).join("--").replace(":", "--")}.tar.gz`;
+    await containerClient.getBlockBlobClient(base).uploadFile(`${scratch}/image.tar.gz`, { blockSize: 8 * MiB, concurrency: 4, tier: "Archive" });
+    const sidecar = { image, archiveBlob: base, createdAtUtc: new Date().toISOString(), mediaType: "application/x-tar", compression: { format: "gzip", level: 1 }, source: { digest } };
+    await containerClient.getBlockBlobClient(`${base}.json`).uploadData(Buffer.from(JSON.stringify(sidecar)), { tier: "Archive" });
+  } finally {
+    sampling = false;
+    await sampler;
+    peak = Math.max(peak, await dirBytes(scratch).catch(() => 0));
+    await rm(scratch, { recursive: true, force: true });
+  }
+  return { seconds: (performance.now() - started) / 1000, scratchBytes: peak };
+}
+
+async function newPipeline(image: string, connectionString: string, container: string): Promise<{ seconds: number; peakRssMiB: number; bytes: number }> {
+  const started = performance.now();
+  const child = spawn(process.execPath, [WORKER], {
+    env: { ...process.env, AZURE_STORAGE_CONNECTION_STRING: connectionString, ARCHIVE_REQUEST: JSON.stringify({ image, blobContainer: container }) },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let peakKiB = 0;
+  const timer = setInterval(() => {
+    try {
+      const status = readFileSync(`/proc/${child.pid}/status`, "utf8");
+      peakKiB = Math.max(peakKiB, Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0));
+    } catch {
+      /* exited */
+    }
+  }, 20);
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (b: Buffer) => (stdout += b));
+  child.stderr.on("data", (b: Buffer) => (stderr += b));
+  const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+  clearInterval(timer);
+  if (code !== 0) throw new Error(`worker failed: ${stderr.trim()}`);
+  const result = JSON.parse(stdout) as { bytes: number };
+  return { seconds: (performance.now() - started) / 1000, peakRssMiB: Math.round(peakKiB / 1024), bytes: result.bytes };
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const round = (n: number, d = 2) => Math.round(n * 10 ** d) / 10 ** d;
+
+async function main(): Promise<void> {
+  for (const tool of ["skopeo", "pigz", "docker-registry"]) requireTool(tool);
+  const [registry, azurite] = await Promise.all([startRegistry(), startAzurite()]);
+  const service = BlobServiceClient.fromConnectionString(azurite.connectionString);
+  const report: string[] = [];
+  try {
+    console.log("building fixtures (1 GiB random, realistic, 2 GiB random)…");
+    await pushImage(registry.host, "bench/random1g:1", randomImage(4));
+    await pushImage(registry.host, "bench/realistic:1", realisticImage);
+    await pushImage(registry.host, "bench/random2g:1", randomImage(8));
+    const results: Record<string, { old: number[]; new: number[]; scratch: number[]; rss: number[]; bytes: number }> = {};
+    for (const name of ["random1g", "realistic"]) {
+      const image = `${registry.host}/bench/${name}:1`;
+      const r: { old: number[]; new: number[]; scratch: number[]; rss: number[]; bytes: number } = { old: [], new: [], scratch: [], rss: [], bytes: 0 };
+      results[name] = r;
+      for (let i = 0; i < RUNS; i++) {
+        await dropCaches();
+        const old = await oldPipeline(image, azurite.connectionString, `old-${name}-${i}`);
+        r.old.push(old.seconds);
+        r.scratch.push(old.scratchBytes);
+        await service.getContainerClient(`old-${name}-${i}`).delete();
+        await dropCaches();
+        const ours = await newPipeline(image, azurite.connectionString, `new-${name}-${i}`);
+        r.new.push(ours.seconds);
+        r.rss.push(ours.peakRssMiB);
+        r.bytes = ours.bytes;
+        await service.getContainerClient(`new-${name}-${i}`).delete();
+        console.log(`  ${name} run ${i + 1}: old ${round(old.seconds)} s (scratch ${round(old.scratchBytes / 1e9)} GB), new ${round(ours.seconds)} s (peak RSS ${ours.peakRssMiB} MiB)`);
+      }
+    }
+    await dropCaches();
+    const twoGiB = await newPipeline(`${registry.host}/bench/random2g:1`, azurite.connectionString, "new-random2g");
+    await service.getContainerClient("new-random2g").delete();
+
+    report.push("", "| image | old s (median) | new s (median) | old/new | old peak scratch | new scratch | new peak RSS |", "| --- | --- | --- | --- | --- | --- | --- |");
+    for (const [name, r] of Object.entries(results)) {
+      report.push(`| ${name} | ${round(median(r.old))} | ${round(median(r.new))} | ${round(median(r.old) / median(r.new))}× | ${round(median(r.scratch) / 1e9)} GB | 0 | ${Math.max(...r.rss)} MiB |`);
+    }
+    report.push(`| random2g (RSS check) | — | ${round(twoGiB.seconds)} | — | — | 0 | ${twoGiB.peakRssMiB} MiB |`);
+    console.log(report.join("\n"));
+    const r1 = results.random1g!;
+    const summary = {
+      oldSeconds: round(median(r1.old)),
+      newSeconds: round(median(r1.new)),
+      ratio: round(median(r1.old) / median(r1.new)),
+      scratchBytes: 0,
+      oldScratchBytes: median(r1.scratch),
+      peakRssMiB: Math.max(...r1.rss),
+      peakRssMiB2GiB: twoGiB.peakRssMiB,
+      realisticRatio: round(median(results.realistic!.old) / median(results.realistic!.new)),
+    };
+    await writeFile(join(tmpdir(), "acr-cold-archive-bench.json"), JSON.stringify(summary));
+    console.log(JSON.stringify(summary));
+  } finally {
+    await Promise.all([registry.stop(), azurite.stop()]);
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(`bench failed: ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = 1;
+});

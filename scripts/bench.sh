@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# npm run bench: old pipeline vs ours, measured in the same run (several minutes; needs ~8 GB of free disk).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/ensure-tools.sh
+npm run --silent build
+exec node dist/bench/archiveBench.js

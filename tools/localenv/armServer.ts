@@ -1,0 +1,282 @@
+// A loopback stand-in for Azure Resource Manager's Microsoft.App jobs routes (get job, start, get/list
+// executions, stop execution, and the polling URLs of an asynchronous start). It answers with the official
+// example bodies of azure-rest-api-specs (test/fixtures/arm), changing only ids and names to match the request.
+//
+// HTTPS, not HTTP: the Azure SDK's bearer-token policy (core-rest-pipeline bearerTokenAuthenticationPolicy)
+// throws for any non-https URL, loopback included, and has no switch to allow it. So the server serves a
+// throwaway self-signed certificate for 127.0.0.1 made by openssl, and a client trusts exactly that
+// certificate through the documented `tlsOptions: { ca }` pipeline option (nothing process-wide is changed).
+import { execFileSync } from "node:child_process";
+import { randomBytes, randomUUID } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
+import { createServer } from "node:https";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { requireTool } from "./processes.js";
+
+/** How `POST …/start` answers: 200 with `{name, id}`, or 202 with a polling header (then 200 on the poll). */
+export type ArmStartMode = "sync" | "location" | "azure-async-operation";
+
+export interface ArmFailure {
+  status: number;
+  /** ARM error code, e.g. `InternalServerError`. */
+  code: string;
+  message: string;
+  /** How many matching requests fail (default: all of them until `failure` is cleared). */
+  times?: number;
+  /** Which requests fail (default: every request). */
+  match?: (request: ArmRecordedRequest) => boolean;
+}
+
+export interface ArmServerOptions {
+  startMode?: ArmStartMode;
+  /** Replaces the example's execution status ("Running") in GET …/executions/{name}. */
+  executionStatus?: string;
+  /**
+   * Replaces `properties.template` of the Job_Get example (which has one container and no env at all), so a test
+   * can give the job secretRef entries and a second container. Unset: the example's template as published.
+   */
+  jobTemplate?: unknown;
+  failure?: ArmFailure;
+  /** Where the example JSON files are (default: test/fixtures/arm of the project). */
+  fixturesDir?: string;
+}
+
+export interface ArmRecordedRequest {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  headers: IncomingHttpHeaders;
+  body: unknown;
+}
+
+export interface ArmServer {
+  /** `https://127.0.0.1:<port>`: the client's `endpoint`. */
+  endpoint: string;
+  /** PEM of the self-signed certificate: pass as `tlsOptions: { ca }` to trust this server only. */
+  ca: string;
+  requests: ArmRecordedRequest[];
+  /** Live options: a test may switch the start mode, status or failure between calls. */
+  options: ArmServerOptions;
+  stop(): Promise<void>;
+}
+
+interface Fixtures {
+  jobGet: Record<string, unknown>;
+  jobStart: Record<string, unknown>;
+  executionGet: Record<string, unknown>;
+  executionsList: Record<string, unknown>;
+}
+
+interface PendingStart {
+  subscriptionId: string;
+  resourceGroupName: string;
+  jobName: string;
+  executionName: string;
+}
+
+const API_VERSION = "2025-07-01";
+const JOB_ROUTE = /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.App\/jobs\/([^/]+)(?:\/(start)|\/(executions)(?:\/([^/]+)(?:\/(stop))?)?)?$/i;
+const OPERATION_ROUTE = /^\/subscriptions\/([^/]+)\/providers\/Microsoft\.App\/locations\/([^/]+)\/(containerappsjobOperationResults|containerappsjobOperationStatuses)\/([^/]+)$/i;
+
+export async function startArmServer(options: ArmServerOptions = {}): Promise<ArmServer> {
+  const fixtures = await loadFixtures(options.fixturesDir ?? findFixturesDir());
+  const tls = await selfSignedCertificate();
+  const requests: ArmRecordedRequest[] = [];
+  const pending = new Map<string, PendingStart>();
+  const started: string[] = [];
+  const live: ArmServerOptions = options;
+  let endpoint = "";
+
+  const server = createServer({ key: tls.key, cert: tls.cert }, (req, res) => {
+    void handle(req, res).catch((error: unknown) => sendError(res, 500, "InternalServerError", `stand-in failure: ${(error as Error).message}`));
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", endpoint);
+    const raw = await readBody(req);
+    const recorded: ArmRecordedRequest = {
+      method: req.method ?? "GET",
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      headers: req.headers,
+      body: raw.length ? JSON.parse(raw.toString("utf8")) : undefined,
+    };
+    requests.push(recorded);
+
+    const failure = live.failure;
+    if (failure && (failure.times === undefined || failure.times > 0) && (failure.match?.(recorded) ?? true)) {
+      if (failure.times !== undefined) failure.times -= 1;
+      return sendError(res, failure.status, failure.code, failure.message);
+    }
+    if (!/^Bearer \S+/.test(req.headers.authorization ?? "")) {
+      res.setHeader("WWW-Authenticate", 'Bearer authorization_uri="https://login.microsoftonline.com/common", error="invalid_token"');
+      return sendError(res, 401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing.");
+    }
+    if (!url.searchParams.get("api-version")) return sendError(res, 400, "MissingApiVersionParameter", "The api-version query parameter (?api-version=) is required for all requests.");
+
+    const operation = OPERATION_ROUTE.exec(url.pathname);
+    if (operation && req.method === "GET") {
+      const kind = operation[3]!;
+      const id = operation[4]!;
+      const start = pending.get(id);
+      if (!start) return sendError(res, 404, "OperationNotFound", `Operation ${id} not found.`);
+      if (/Statuses$/i.test(kind)) {
+        return sendJson(res, 200, { id: url.pathname, name: id, status: "Succeeded" });
+      }
+      return sendJson(res, 200, startBody(fixtures, start));
+    }
+
+    const match = JOB_ROUTE.exec(url.pathname);
+    if (!match) return sendError(res, 404, "NotFound", `No route for ${req.method} ${url.pathname}.`);
+    const [subscriptionId, resourceGroupName, jobName] = [match[1]!, match[2]!, match[3]!];
+    const [start, executions, executionName, stop] = [match[4], match[5], match[6], match[7]];
+    const ids = { subscriptionId, resourceGroupName, jobName };
+
+    if (req.method === "GET" && !start && !executions) return sendJson(res, 200, jobBody(fixtures, ids, live));
+    if (req.method === "POST" && start) {
+      const startOf: PendingStart = { ...ids, executionName: `${jobName}-${randomLetters(7)}` };
+      started.push(startOf.executionName);
+      const mode = live.startMode ?? "sync";
+      if (mode === "sync") return sendJson(res, 200, startBody(fixtures, startOf));
+      const id = randomUUID();
+      pending.set(id, startOf);
+      const base = `${endpoint}/subscriptions/${subscriptionId}/providers/Microsoft.App/locations/eastus`;
+      res.setHeader("Location", `${base}/containerappsjobOperationResults/${id}?api-version=${API_VERSION}`);
+      if (mode === "azure-async-operation") res.setHeader("Azure-AsyncOperation", `${base}/containerappsjobOperationStatuses/${id}?api-version=${API_VERSION}`);
+      res.setHeader("Retry-After", "0");
+      res.writeHead(202).end();
+      return;
+    }
+    if (req.method === "GET" && executions && executionName && !stop) return sendJson(res, 200, executionBody(fixtures, executionName, live));
+    if (req.method === "GET" && executions && !executionName) return sendJson(res, 200, executionsBody(fixtures, started));
+    if (req.method === "POST" && stop) {
+      // Job_Stop_Execution.json: "200": {} — no body.
+      res.writeHead(200).end();
+      return;
+    }
+    return sendError(res, 405, "MethodNotAllowed", `${req.method} is not allowed on ${url.pathname}.`);
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => resolve());
+  });
+  const { port } = server.address() as { port: number };
+  endpoint = `https://127.0.0.1:${port}`;
+  return {
+    endpoint,
+    ca: tls.cert,
+    requests,
+    options: live,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        // The SDK keeps connections alive: close them, or close() waits for their idle timeout.
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function jobBody(fixtures: Fixtures, ids: { subscriptionId: string; resourceGroupName: string; jobName: string }, options: ArmServerOptions): unknown {
+  const body = structuredClone(exampleBody(fixtures.jobGet)) as { id: string; name: string; properties: { environmentId?: string; template?: unknown } };
+  body.id = `/subscriptions/${ids.subscriptionId}/resourceGroups/${ids.resourceGroupName}/providers/Microsoft.App/jobs/${ids.jobName}`;
+  body.name = ids.jobName;
+  if (body.properties.environmentId) {
+    body.properties.environmentId = body.properties.environmentId.replace(/^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\//i, `/subscriptions/${ids.subscriptionId}/resourceGroups/${ids.resourceGroupName}/`);
+  }
+  if (options.jobTemplate !== undefined) body.properties.template = structuredClone(options.jobTemplate);
+  return body;
+}
+
+function startBody(fixtures: Fixtures, start: PendingStart): unknown {
+  const body = structuredClone(exampleBody(fixtures.jobStart)) as { name: string; id: string };
+  body.name = start.executionName;
+  body.id = `/subscriptions/${start.subscriptionId}/resourceGroups/${start.resourceGroupName}/providers/Microsoft.App/jobs/${start.jobName}/executions/${start.executionName}`;
+  return body;
+}
+
+function executionBody(fixtures: Fixtures, name: string, options: ArmServerOptions): unknown {
+  const body = structuredClone(exampleBody(fixtures.executionGet)) as { name: string; properties: { status: string } };
+  body.name = name;
+  if (options.executionStatus !== undefined) body.properties.status = options.executionStatus;
+  return body;
+}
+
+function executionsBody(fixtures: Fixtures, started: string[]): unknown {
+  const body = structuredClone(exampleBody(fixtures.executionsList)) as { value: { name: string }[] };
+  const [example] = body.value;
+  if (example && started.length) body.value = started.map((name) => ({ ...structuredClone(example), name }));
+  return body;
+}
+
+function exampleBody(example: Record<string, unknown>): unknown {
+  const responses = example.responses as Record<string, { body?: unknown }>;
+  const body = responses["200"]?.body;
+  if (body === undefined) throw new Error("example has no 200 body");
+  return body;
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { "Content-Type": "application/json; charset=utf-8", "Content-Length": Buffer.byteLength(text), "x-ms-request-id": randomUUID() });
+  res.end(text);
+}
+
+function sendError(res: ServerResponse, status: number, code: string, message: string): void {
+  if (res.headersSent) return void res.destroy();
+  sendJson(res, status, { error: { code, message } });
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+function randomLetters(count: number): string {
+  return [...randomBytes(count)].map((b) => String.fromCharCode(97 + (b % 26))).join("");
+}
+
+/** One example file as published (tests build their expectations from the same data the server answers with). */
+export async function readArmExample(name: string, fixturesDir = findFixturesDir()): Promise<Record<string, unknown>> {
+  return JSON.parse(await readFile(join(fixturesDir, name), "utf8")) as Record<string, unknown>;
+}
+
+async function loadFixtures(dir: string): Promise<Fixtures> {
+  const read = (name: string) => readArmExample(name, dir);
+  const [jobGet, jobStart, executionGet, executionsList] = await Promise.all([read("Job_Get.json"), read("Job_Start.json"), read("Job_Execution_Get.json"), read("Job_Executions_Get.json")]);
+  return { jobGet, jobStart, executionGet, executionsList };
+}
+
+/** The project's test/fixtures/arm, found from this module whether it runs from the source tree or a build dir. */
+export function findFixturesDir(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const candidate = join(dir, "test", "fixtures", "arm");
+    if (existsSync(join(dir, "package.json")) && existsSync(join(candidate, "Job_Get.json"))) return candidate;
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error("test/fixtures/arm not found above tools/localenv/armServer (pass fixturesDir)");
+    dir = parent;
+  }
+}
+
+let certificate: Promise<{ key: string; cert: string }> | undefined;
+
+/** One throwaway certificate per process (an EC key is quick, but every server sharing one is quicker). */
+function selfSignedCertificate(): Promise<{ key: string; cert: string }> {
+  certificate ??= (async () => {
+    requireTool("openssl");
+    const dir = await mkdtemp(join(tmpdir(), "arm-tls-"));
+    try {
+      execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem")], { stdio: "ignore" });
+      return { key: await readFile(join(dir, "key.pem"), "utf8"), cert: await readFile(join(dir, "cert.pem"), "utf8") };
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  })();
+  return certificate;
+}
