@@ -1,0 +1,166 @@
+// The Function App: Flex Consumption, Node 20, the v4 programming model, with its own storage account for the host and
+// the Durable Functions task hub (blobs, queues, tables) and for the deployment package. It reaches everything with its
+// user-assigned identity: the host storage (AzureWebJobsStorage__*), Application Insights (Entra ID), the archive
+// account, the worker job and the source registry (DefaultAzureCredential with AZURE_CLIENT_ID).
+param location string
+param tags object
+param name string
+param planName string
+param hostStorageName string
+param deploymentContainerName string
+param appInsightsName string
+param identityId string
+param identityClientId string
+param archiveBlobEndpoint string
+param archiveContainerName string
+param jobResourceId string
+param jobContainerName string
+param azureSubscriptionId string
+param taskHubName string
+param nightlySchedule string
+param nightlyRegistries string
+param maxAttempts int
+param jobTimeoutMinutes int
+param pollMaxIntervalSeconds int
+param defaultMaxParallel int
+param maximumInstanceCount int
+param instanceMemoryMB int
+
+resource hostStorage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
+  name: hostStorageName
+  location: location
+  tags: tags
+  kind: 'StorageV2'
+  sku: {
+    name: 'Standard_LRS'
+  }
+  properties: {
+    accessTier: 'Hot'
+    allowSharedKeyAccess: false
+    defaultToOAuthAuthentication: true
+    allowBlobPublicAccess: false
+    allowCrossTenantReplication: false
+    supportsHttpsTrafficOnly: true
+    minimumTlsVersion: 'TLS1_2'
+    publicNetworkAccess: 'Enabled'
+    networkAcls: {
+      defaultAction: 'Allow'
+      bypass: 'AzureServices'
+    }
+  }
+}
+
+resource hostBlobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' = {
+  parent: hostStorage
+  name: 'default'
+}
+
+resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: hostBlobService
+  name: deploymentContainerName
+  properties: {
+    publicAccess: 'None'
+  }
+}
+
+resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
+  name: planName
+  location: location
+  tags: tags
+  kind: 'functionapp'
+  sku: {
+    name: 'FC1'
+    tier: 'FlexConsumption'
+  }
+  properties: {
+    reserved: true
+  }
+}
+
+resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
+  name: appInsightsName
+}
+
+// Every setting src/config.ts appSettingsSchema reads, except ARM_ENDPOINT (its default is the public cloud's), and the
+// ones that must never be here: no secret, no connection string, no registry password (test/infra.test.ts).
+// Flex Consumption takes the runtime from functionAppConfig, not from FUNCTIONS_WORKER_RUNTIME.
+var appSettings = {
+  // The host's own storage (task hub, leases, keys) through the identity.
+  AzureWebJobsStorage__accountName: hostStorage.name
+  AzureWebJobsStorage__credential: 'managedidentity'
+  AzureWebJobsStorage__clientId: identityClientId
+  // Telemetry, accepted only with an Entra ID token (Application Insights has local auth disabled).
+  APPLICATIONINSIGHTS_CONNECTION_STRING: appInsights.properties.ConnectionString
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
+  // The app's configuration (src/config.ts).
+  AZURE_CLIENT_ID: identityClientId
+  STORAGE_ACCOUNT_URL: archiveBlobEndpoint
+  ARCHIVE_CONTAINER: archiveContainerName
+  TASKHUB_NAME: taskHubName
+  REGISTRY_AUTH: 'entra'
+  REGISTRY_INSECURE: 'false'
+  JOB_RUNNER: 'container-apps'
+  JOB_RESOURCE_ID: jobResourceId
+  JOB_CONTAINER_NAME: jobContainerName
+  AZURE_SUBSCRIPTION_ID: azureSubscriptionId
+  NIGHTLY_SCHEDULE: nightlySchedule
+  NIGHTLY_REGISTRIES: nightlyRegistries
+  MAX_ATTEMPTS: string(maxAttempts)
+  JOB_TIMEOUT_MINUTES: string(jobTimeoutMinutes)
+  POLL_MAX_INTERVAL_SECONDS: string(pollMaxIntervalSeconds)
+  DEFAULT_MAX_PARALLEL: string(defaultMaxParallel)
+}
+
+resource site 'Microsoft.Web/sites@2024-04-01' = {
+  name: name
+  location: location
+  tags: union(tags, {
+    'azd-service-name': 'api'
+  })
+  kind: 'functionapp,linux'
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: {
+      '${identityId}': {}
+    }
+  }
+  properties: {
+    serverFarmId: plan.id
+    httpsOnly: true
+    siteConfig: {
+      minTlsVersion: '1.2'
+      ftpsState: 'Disabled'
+    }
+    functionAppConfig: {
+      deployment: {
+        storage: {
+          type: 'blobContainer'
+          value: '${hostStorage.properties.primaryEndpoints.blob}${deploymentContainer.name}'
+          authentication: {
+            type: 'UserAssignedIdentity'
+            userAssignedIdentityResourceId: identityId
+          }
+        }
+      }
+      scaleAndConcurrency: {
+        maximumInstanceCount: maximumInstanceCount
+        instanceMemoryMB: instanceMemoryMB
+      }
+      runtime: {
+        name: 'node'
+        version: '20'
+      }
+    }
+  }
+}
+
+resource siteSettings 'Microsoft.Web/sites/config@2024-04-01' = {
+  parent: site
+  name: 'appsettings'
+  properties: appSettings
+}
+
+output name string = site.name
+output id string = site.id
+output defaultHostName string = site.properties.defaultHostName
+output hostStorageName string = hostStorage.name

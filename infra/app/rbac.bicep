@@ -1,0 +1,163 @@
+// Least privilege, in the deployment's resource group. Each assignment names the narrowest scope that works.
+//   Function App identity: start, read and stop executions of the one worker job (custom role, on the job); read and
+//     write blobs of the archive container only (run summaries in, worker results and sidecars out); its own host
+//     storage (Durable Functions task hub); telemetry to its Application Insights.
+//   Worker job identity: read and write blobs of the archive account (it may create the request's container); on the
+//     source registry it only pulls (app/registry-access.bicep). Nothing else.
+param functionPrincipalId string
+param jobPrincipalId string
+param jobName string
+param archiveStorageAccountName string
+param archiveContainerName string
+param hostStorageAccountName string
+param appInsightsName string
+
+var roles = {
+  storageBlobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe' // Storage Blob Data Contributor
+  storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b' // Storage Blob Data Owner
+  storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88' // Storage Queue Data Contributor
+  storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3' // Storage Table Data Contributor
+  monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb' // Monitoring Metrics Publisher
+}
+
+resource job 'Microsoft.App/jobs@2024-03-01' existing = {
+  name: jobName
+}
+
+resource archiveAccount 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
+  name: archiveStorageAccountName
+}
+
+resource archiveBlobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' existing = {
+  parent: archiveAccount
+  name: 'default'
+}
+
+resource archiveContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' existing = {
+  parent: archiveBlobService
+  name: archiveContainerName
+}
+
+resource hostStorage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
+  name: hostStorageAccountName
+}
+
+resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
+  name: appInsightsName
+}
+
+// No built-in role starts a job without also letting its holder rewrite it (Contributor) or read its secrets
+// (listSecrets). This one can start an execution, read the job (its template, to merge the per-image env into it),
+// read executions, and stop them; it is assignable in this resource group only and assigned on the one job.
+// Stopping one execution is jobs/stop/execution/action; jobs/stop/action (stop several) is kept for the same job
+// because the service has been reported to check either for a single stop.
+resource jobOperatorRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
+  name: guid(resourceGroup().id, 'acr-cold-archive-job-operator')
+  properties: {
+    roleName: 'ACR Cold Archive job operator ${uniqueString(resourceGroup().id)}'
+    description: 'Start, read and stop executions of the acr-cold-archive worker job. No write, delete or listSecrets.'
+    type: 'CustomRole'
+    assignableScopes: [
+      resourceGroup().id
+    ]
+    permissions: [
+      {
+        actions: [
+          'Microsoft.App/jobs/read'
+          'Microsoft.App/jobs/start/action'
+          'Microsoft.App/jobs/execution/read'
+          'Microsoft.App/jobs/executions/read'
+          'Microsoft.App/jobs/stop/execution/action'
+          'Microsoft.App/jobs/stop/action'
+        ]
+        notActions: []
+        dataActions: []
+        notDataActions: []
+      }
+    ]
+  }
+}
+
+// ---- Function App identity ------------------------------------------------------------------------------------------
+
+resource functionJobOperator 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(job.id, functionPrincipalId, jobOperatorRole.name)
+  scope: job
+  properties: {
+    // Custom roles are subscription-level objects whatever the deployment scope: reference it that way.
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', jobOperatorRole.name)
+    principalId: functionPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// Read and write, on the archive container only: the app reads sidecars (already archived?) and worker results, and
+// writes run summaries. No built-in data role grants read+write with less than this (Storage Blob Data Reader cannot
+// write summaries); the container scope keeps it away from every other container.
+resource functionArchiveContainer 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(archiveContainer.id, functionPrincipalId, roles.storageBlobDataContributor)
+  scope: archiveContainer
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
+    principalId: functionPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// The host storage (its own account, not the archive): Functions host blobs and leases need Blob Data Owner; the
+// Durable Functions Azure Storage provider keeps its task hub in queues and tables.
+resource functionHostBlob 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(hostStorage.id, functionPrincipalId, roles.storageBlobDataOwner)
+  scope: hostStorage
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataOwner)
+    principalId: functionPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource functionHostQueue 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(hostStorage.id, functionPrincipalId, roles.storageQueueDataContributor)
+  scope: hostStorage
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageQueueDataContributor)
+    principalId: functionPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource functionHostTable 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(hostStorage.id, functionPrincipalId, roles.storageTableDataContributor)
+  scope: hostStorage
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageTableDataContributor)
+    principalId: functionPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource functionTelemetry 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(appInsights.id, functionPrincipalId, roles.monitoringMetricsPublisher)
+  scope: appInsights
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.monitoringMetricsPublisher)
+    principalId: functionPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// ---- Worker job identity --------------------------------------------------------------------------------------------
+
+// The archive account only: the worker writes the archive, sidecar, tag markers and its result into the request's
+// container (the app always names ARCHIVE_CONTAINER) and creates that container if it is missing.
+resource jobArchiveAccount 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(archiveAccount.id, jobPrincipalId, roles.storageBlobDataContributor)
+  scope: archiveAccount
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
+    principalId: jobPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+output jobOperatorRoleId string = subscriptionResourceId('Microsoft.Authorization/roleDefinitions', jobOperatorRole.name)

@@ -1,0 +1,317 @@
+// acr-cold-archive: everything `azd up` provisions, in one resource group, for one existing source registry.
+//   Function App (Flex Consumption, Node 20) — orchestrates runs, lists the registry, starts one job execution per image
+//   Container Apps Job (manual trigger)      — the worker: streams one image from the registry into the Archive tier
+//   storage account for archives              — Archive-tier blobs, sidecars, run summaries; no account keys
+// Every setting the app reads (src/config.ts appSettingsSchema) is set here; test/infra.test.ts keeps the two honest.
+targetScope = 'subscription'
+
+// ---- azd ----------------------------------------------------------------------------------------------------------
+
+@minLength(1)
+@maxLength(64)
+@description('Name of the azd environment; it seeds the unique suffix of every resource name.')
+param environmentName string
+
+@minLength(1)
+@description('Region for every resource. Flex Consumption runs in a subset of regions: az functionapp list-flexconsumption-locations.')
+@metadata({
+  azd: {
+    type: 'location'
+  }
+})
+param location string
+
+@description('Resource group to create or reuse. Empty: rg-<environmentName>.')
+param resourceGroupName string = ''
+
+// ---- the source registry (existing) -------------------------------------------------------------------------------
+
+@minLength(5)
+@maxLength(50)
+@description('Name of the existing Azure Container Registry to archive (the name, not the login server).')
+param sourceRegistryName string
+
+@minLength(1)
+@description('Resource group of the source registry.')
+param sourceRegistryResourceGroupName string
+
+@description('Subscription of the source registry. Empty: the deployment subscription.')
+param sourceRegistrySubscriptionId string = ''
+
+@description('The registry\'s role assignment permissions mode. LegacyRegistryPermissions: AcrPull grants pull and catalog listing. AbacRepositoryPermissions: AcrPull is not honoured; Container Registry Repository Reader and Catalog Lister are assigned instead.')
+@allowed([
+  'LegacyRegistryPermissions'
+  'AbacRepositoryPermissions'
+])
+param sourceRegistryPermissionsMode string = 'LegacyRegistryPermissions'
+
+@description('Optional registry user name (a repository-scoped token, for example) for the worker. Empty: the worker uses its managed identity. Given with registryPassword, both become job secrets read through secretRef.')
+param registryUsername string = ''
+
+@secure()
+@description('Optional registry password for the worker, stored only as a Container Apps job secret.')
+param registryPassword string = ''
+
+// ---- the archive ----------------------------------------------------------------------------------------------------
+
+@description('Archive storage account name (3-24 lowercase letters and digits). Empty: a unique name.')
+param archiveStorageAccountName string = ''
+
+@description('Redundancy of the archive account. The Archive tier needs LRS, GRS or RA-GRS: ZRS, GZRS and RA-GZRS accounts cannot hold Archive blobs. GRS keeps a second copy in the paired region, worth it when the archive is the only copy left.')
+@allowed([
+  'Standard_LRS'
+  'Standard_GRS'
+  'Standard_RAGRS'
+])
+param archiveStorageSku string = 'Standard_GRS'
+
+@minLength(3)
+@maxLength(63)
+@description('Container for archives, sidecars, tag markers and run records (runs/<runId>/…): ARCHIVE_CONTAINER.')
+param archiveContainerName string = 'images'
+
+@description('Delete archives (and everything else in the container) by a lifecycle rule. Off by default: archives are kept until you delete them.')
+param deleteArchives bool = false
+
+@minValue(180)
+@maxValue(36500)
+@description('Age in days after which the lifecycle rule deletes archives when deleteArchives is true. At least 180: the Archive tier bills 180 days whatever happens earlier.')
+param archiveRetentionDays int = 3650
+
+@minValue(0)
+@maxValue(36500)
+@description('Age in days after which run summaries and worker results (runs/ in the archive container, never in the Archive tier) are deleted. 0 keeps them.')
+param runRecordRetentionDays int = 365
+
+@minValue(1)
+@maxValue(365)
+@description('Days a deleted blob or container stays recoverable (soft delete).')
+param softDeleteRetentionDays int = 14
+
+// ---- the Function App ---------------------------------------------------------------------------------------------
+
+@minLength(3)
+@maxLength(45)
+@description('Durable Functions task hub: TASKHUB_NAME (letters and digits, starting with a letter).')
+param taskHubName string = 'acrcoldarchive'
+
+@description('NCRONTAB schedule (six fields, UTC) of the nightly run: NIGHTLY_SCHEDULE.')
+param nightlySchedule string = '0 0 2 * * *'
+
+@description('Archive the source registry every night (NIGHTLY_REGISTRIES = its login server). False: runs start only on request.')
+param enableNightlyRun bool = true
+
+@minValue(1)
+@maxValue(10)
+@description('Job executions per image before it is given up: MAX_ATTEMPTS.')
+param maxAttempts int = 3
+
+@minValue(1)
+@maxValue(1440)
+@description('Minutes after which the app stops an execution and counts a failed attempt: JOB_TIMEOUT_MINUTES.')
+param jobTimeoutMinutes int = 120
+
+@minValue(1)
+@maxValue(3600)
+@description('Longest interval between two polls of a running execution: POLL_MAX_INTERVAL_SECONDS.')
+param pollMaxIntervalSeconds int = 60
+
+@minValue(1)
+@maxValue(100)
+@description('Images archived in parallel when a run does not say: DEFAULT_MAX_PARALLEL.')
+param defaultMaxParallel int = 10
+
+@minValue(40)
+@maxValue(1000)
+@description('Flex Consumption: most instances the app scales out to.')
+param functionMaximumInstanceCount int = 100
+
+@allowed([
+  2048
+  4096
+])
+@description('Flex Consumption: memory of one instance, in MB.')
+param functionInstanceMemoryMB int = 2048
+
+// ---- the worker job -------------------------------------------------------------------------------------------------
+
+@description('Worker image (<login server>/<repository>:<tag>). Set by the preprovision hook after az acr build; empty: a public placeholder until the first build.')
+param workerImage string = ''
+
+@description('vCPUs of one worker replica; memory is twice that in GiB. The worker streams: it needs CPU for gzip and memory for block size x (upload concurrency + 1), no disk.')
+@allowed([
+  '0.5'
+  '1.0'
+  '2.0'
+  '4.0'
+])
+param workerCpuCores string = '1.0'
+
+@minValue(0)
+@maxValue(9)
+@description('gzip level for what is not already compressed: PIGZ_LEVEL.')
+param pigzLevel int = 1
+
+@minValue(1)
+@maxValue(256)
+@description('Staged block size in MiB: UPLOAD_BLOCK_SIZE_MIB. Memory use is about this x (uploadConcurrency + 1).')
+param uploadBlockSizeMiB int = 8
+
+@minValue(1)
+@maxValue(32)
+@description('Blocks uploaded in parallel: UPLOAD_CONCURRENCY.')
+param uploadConcurrency int = 4
+
+// ---- names ----------------------------------------------------------------------------------------------------------
+
+var abbrs = loadJsonContent('abbreviations.json')
+var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
+var tags = {
+  'azd-env-name': environmentName
+}
+var registrySubscriptionId = empty(sourceRegistrySubscriptionId) ? subscription().subscriptionId : sourceRegistrySubscriptionId
+var functionAppName = '${abbrs.webSitesFunctions}${resourceToken}'
+
+resource rg 'Microsoft.Resources/resourceGroups@2021-04-01' = {
+  name: !empty(resourceGroupName) ? resourceGroupName : '${abbrs.resourcesResourceGroups}${environmentName}'
+  location: location
+  tags: tags
+}
+
+// ---- modules --------------------------------------------------------------------------------------------------------
+
+module identities 'app/identities.bicep' = {
+  name: 'identities'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    functionIdentityName: '${abbrs.managedIdentityUserAssignedIdentities}func-${resourceToken}'
+    jobIdentityName: '${abbrs.managedIdentityUserAssignedIdentities}job-${resourceToken}'
+  }
+}
+
+module monitoring 'core/monitoring.bicep' = {
+  name: 'monitoring'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    workspaceName: '${abbrs.operationalInsightsWorkspaces}${resourceToken}'
+    appInsightsName: '${abbrs.insightsComponents}${resourceToken}'
+  }
+}
+
+module archiveStorage 'app/archive-storage.bicep' = {
+  name: 'archive-storage'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    name: !empty(archiveStorageAccountName) ? archiveStorageAccountName : '${abbrs.storageStorageAccounts}arc${resourceToken}'
+    skuName: archiveStorageSku
+    containerName: archiveContainerName
+    deleteArchives: deleteArchives
+    archiveRetentionDays: archiveRetentionDays
+    runRecordRetentionDays: runRecordRetentionDays
+    softDeleteRetentionDays: softDeleteRetentionDays
+  }
+}
+
+// Role assignments on the source registry live where the registry lives (possibly another resource group or subscription).
+module registryAccess 'app/registry-access.bicep' = {
+  name: 'registry-access-${resourceToken}'
+  scope: resourceGroup(registrySubscriptionId, sourceRegistryResourceGroupName)
+  params: {
+    registryName: sourceRegistryName
+    functionPrincipalId: identities.outputs.functionPrincipalId
+    jobPrincipalId: identities.outputs.jobPrincipalId
+    useAbacRoles: sourceRegistryPermissionsMode == 'AbacRepositoryPermissions'
+  }
+}
+
+module workerJob 'app/worker-job.bicep' = {
+  name: 'worker-job'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    managedEnvironmentName: '${abbrs.appManagedEnvironments}${resourceToken}'
+    jobName: '${abbrs.appJobs}${resourceToken}'
+    workspaceId: monitoring.outputs.workspaceId
+    identityId: identities.outputs.jobIdentityId
+    identityClientId: identities.outputs.jobClientId
+    registryLoginServer: registryAccess.outputs.loginServer
+    image: workerImage
+    cpuCores: workerCpuCores
+    archiveBlobEndpoint: archiveStorage.outputs.blobEndpoint
+    pigzLevel: pigzLevel
+    uploadBlockSizeMiB: uploadBlockSizeMiB
+    uploadConcurrency: uploadConcurrency
+    // A backstop behind the app's own timeout (JOB_TIMEOUT_MINUTES), which stops executions first.
+    replicaTimeoutSeconds: min((jobTimeoutMinutes + 10) * 60, 86400)
+    registryUsername: registryUsername
+    registryPassword: registryPassword
+  }
+}
+
+module functionApp 'app/function-app.bicep' = {
+  name: 'function-app'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    name: functionAppName
+    planName: '${abbrs.webServerFarms}${resourceToken}'
+    hostStorageName: '${abbrs.storageStorageAccounts}fn${resourceToken}'
+    deploymentContainerName: 'app-package-${take(functionAppName, 32)}-${take(resourceToken, 7)}'
+    appInsightsName: monitoring.outputs.appInsightsName
+    identityId: identities.outputs.functionIdentityId
+    identityClientId: identities.outputs.functionClientId
+    archiveBlobEndpoint: archiveStorage.outputs.blobEndpoint
+    archiveContainerName: archiveStorage.outputs.containerName
+    jobResourceId: workerJob.outputs.id
+    jobContainerName: workerJob.outputs.containerName
+    azureSubscriptionId: registrySubscriptionId
+    taskHubName: taskHubName
+    nightlySchedule: nightlySchedule
+    nightlyRegistries: enableNightlyRun ? registryAccess.outputs.loginServer : ''
+    maxAttempts: maxAttempts
+    jobTimeoutMinutes: jobTimeoutMinutes
+    pollMaxIntervalSeconds: pollMaxIntervalSeconds
+    defaultMaxParallel: defaultMaxParallel
+    maximumInstanceCount: functionMaximumInstanceCount
+    instanceMemoryMB: functionInstanceMemoryMB
+  }
+}
+
+module rbac 'app/rbac.bicep' = {
+  name: 'rbac'
+  scope: rg
+  params: {
+    functionPrincipalId: identities.outputs.functionPrincipalId
+    jobPrincipalId: identities.outputs.jobPrincipalId
+    jobName: workerJob.outputs.name
+    archiveStorageAccountName: archiveStorage.outputs.name
+    archiveContainerName: archiveStorage.outputs.containerName
+    hostStorageAccountName: functionApp.outputs.hostStorageName
+    appInsightsName: monitoring.outputs.appInsightsName
+  }
+}
+
+// ---- outputs (azd stores them in the environment) -------------------------------------------------------------------
+
+output AZURE_LOCATION string = location
+output AZURE_TENANT_ID string = tenant().tenantId
+output AZURE_RESOURCE_GROUP string = rg.name
+output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
+output AZURE_FUNCTION_APP_HOSTNAME string = functionApp.outputs.defaultHostName
+output ARCHIVE_STORAGE_ACCOUNT_NAME string = archiveStorage.outputs.name
+output ARCHIVE_STORAGE_BLOB_ENDPOINT string = archiveStorage.outputs.blobEndpoint
+output ARCHIVE_CONTAINER_NAME string = archiveStorage.outputs.containerName
+output WORKER_JOB_NAME string = workerJob.outputs.name
+output WORKER_JOB_RESOURCE_ID string = workerJob.outputs.id
+output WORKER_CONTAINER_NAME string = workerJob.outputs.containerName
+output SOURCE_REGISTRY_LOGIN_SERVER string = registryAccess.outputs.loginServer
+output LOG_ANALYTICS_WORKSPACE_CUSTOMER_ID string = monitoring.outputs.workspaceCustomerId
+output JOB_OPERATOR_ROLE_ID string = rbac.outputs.jobOperatorRoleId
