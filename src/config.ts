@@ -3,6 +3,7 @@
 import { z } from "zod";
 import { ArchiveError } from "./errors.js";
 import { parseImageReference } from "./registry/reference.js";
+import { globProblem } from "./runs/imageListing.js";
 
 const boolFromEnv = z
   .enum(["true", "false", "1", "0", "yes", "no", ""])
@@ -105,6 +106,8 @@ export const archiveRequestSchema = z.strictObject({
   blobContainer: containerName.default("images"),
   blobBaseName: blobBaseName.optional(),
   runId: runId.optional(),
+  /** Other tags known to point at the same digest (from the orchestrator's listing). */
+  tags: z.array(z.string().regex(/^[\w][\w.-]{0,127}$/, "must be a tag")).max(50).optional(),
 });
 export type ArchiveRequest = z.infer<typeof archiveRequestSchema>;
 
@@ -179,7 +182,14 @@ export const SECRET_ENV_NAMES: readonly string[] = ["ACR_PASSWORD", "AZURE_STORA
 
 // ---- The Function App (triggers, orchestrators, activities) --------------------------------
 
-const globList = z.array(z.string().min(1).max(256)).max(100);
+const globList = z
+  .array(
+    z.string().min(1, "must not be empty").max(256).superRefine((glob, ctx) => {
+      const problem = globProblem(glob);
+      if (problem) ctx.addIssue({ code: "custom", message: `"${glob}" is not a valid glob: ${problem}` });
+    }),
+  )
+  .max(100);
 
 export const appSettingsSchema = storageEnvSchema.extend(registryEnvSchema.shape).extend({
   /** Durable Functions task hub (host.json reads it as %TASKHUB_NAME%). */

@@ -19,6 +19,17 @@ export interface OperationOptions {
   abortSignal?: AbortSignal;
 }
 
+/** One manifest as ACR's `/acr/v1/<name>/_manifests` lists it. */
+export interface AcrManifestProperties {
+  digest: string;
+  tags?: string[];
+  lastUpdateTime?: string;
+  createdTime?: string;
+  mediaType?: string;
+  /** The platform manifests of an index. */
+  references?: { digest: string }[];
+}
+
 export interface GetManifestResult {
   /** Descriptor of the manifest itself: media type, digest and size of the exact bytes. */
   descriptor: Descriptor;
@@ -147,6 +158,27 @@ export class RegistryClient {
     if (received !== descriptor.size) throw new ArchiveError("SIZE_MISMATCH", `${what} ended after ${received} of ${descriptor.size} bytes`);
     const digest = `sha256:${hash.digest("hex")}`;
     if (digest !== descriptor.digest) throw new ArchiveError("DIGEST_MISMATCH", `${what} hashes to ${digest}: its bytes in the registry are corrupt`);
+  }
+
+  /**
+   * ACR's manifest listing (`/acr/v1/<name>/_manifests`): every manifest with its tags and `lastUpdateTime`,
+   * untagged ones included, in pages. Plain registries do not have it: they answer 404, and this returns undefined.
+   */
+  async listManifestProperties(repository: string, options: OperationOptions & { pageSize?: number } = {}): Promise<AcrManifestProperties[] | undefined> {
+    const all: AcrManifestProperties[] = [];
+    let next: string | undefined = `/acr/v1/${repository}/_manifests?n=${options.pageSize ?? 1000}`;
+    while (next) {
+      const response = await this.request(next, `repository:${repository}:metadata_read`, options);
+      if (response.status === 404 && all.length === 0) {
+        await response.body?.cancel();
+        return undefined;
+      }
+      await this.throwIfError(response, `manifests of ${repository}`);
+      const body = (await response.json()) as { manifests?: AcrManifestProperties[] };
+      all.push(...(body.manifests ?? []));
+      next = parseNextLink(response.headers.get("link"));
+    }
+    return all;
   }
 
   /** Repository names from /v2/_catalog, following `Link` pages. */

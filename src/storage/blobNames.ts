@@ -5,6 +5,7 @@
 //   <registry>/<repository>:<tag>@sha256-<hex>              a tag marker (0 bytes): "this tag pointed at this digest"
 //   runs/<runId>/results/<registry>/<repository>@sha256-<hex>.json   a worker's result for an orchestration
 //   runs/<runId>/summary.json                               a run's summary
+//   runs/<runId>/listing.json, runs/<runId>/batches/<n>.json, …/<n>.outcomes.json   a run's working set
 //
 // Deterministic from (registry, repository, digest). Collision-free because `@` and `:` never occur in a
 // repository name, so `a/b` and `a__b` (or `a` and `a/b`) can never produce the same name, and a moved tag
@@ -48,4 +49,28 @@ export function resultBlobName(runId: string, image: ImageIdentity): string {
 
 export function summaryBlobName(runId: string): string {
   return `runs/${runId}/summary.json`;
+}
+
+export function listingBlobName(runId: string): string {
+  return `runs/${runId}/listing.json`;
+}
+
+export function batchBlobName(runId: string, batchIndex: number): string {
+  return `runs/${runId}/batches/${String(batchIndex).padStart(5, "0")}.json`;
+}
+
+export function batchOutcomesBlobName(runId: string, batchIndex: number): string {
+  return `runs/${runId}/batches/${String(batchIndex).padStart(5, "0")}.outcomes.json`;
+}
+
+/** Prefix under which every archive of one repository is listed (nothing of `repo/sub` or `repo-x`). */
+export function repositoryArchivesPrefix(registry: string, repository: string): string {
+  return `${registry.toLowerCase()}/${repository}@`;
+}
+
+/** The digest of an archive or sidecar blob name built by archiveBlobName, or undefined for other names. */
+export function parseArchiveBlobName(name: string): { digest: string; kind: "archive" | "sidecar" } | undefined {
+  const match = /@sha256-([a-f0-9]{64})\.tar\.gz(\.json)?$/.exec(name);
+  if (!match) return undefined;
+  return { digest: `sha256:${match[1]}`, kind: match[2] ? "sidecar" : "archive" };
 }

@@ -33,6 +33,8 @@ export interface ImageSpec {
   layers: LayerSpec[];
   /** OCI (default) or Docker schema 2 media types. */
   format?: "oci" | "docker";
+  /** The config's `created` (default 2024-01-01T00:00:00Z). */
+  created?: string;
   platform?: Platform;
 }
 
@@ -129,7 +131,7 @@ async function writeImage(layoutDir: string, spec: ImageSpec): Promise<BuiltImag
     architecture: platform.architecture,
     os: platform.os,
     ...(platform.variant && { variant: platform.variant }),
-    created: "2024-01-01T00:00:00Z",
+    created: spec.created ?? "2024-01-01T00:00:00Z",
     config: { Cmd: ["/bin/sh"], Env: ["PATH=/usr/bin:/bin"] },
     rootfs: { type: "layers", diff_ids: diffIds },
     history: diffIds.map(() => ({ created: "2024-01-01T00:00:00Z", created_by: "fixture" })),

@@ -1,0 +1,35 @@
+// The nightly timer (schedule from the NIGHTLY_SCHEDULE app setting): one run per registry in
+// NIGHTLY_REGISTRIES, skipping a registry whose previous run is still going.
+import { app, type InvocationContext, type Timer } from "@azure/functions";
+import * as df from "durable-functions";
+import { archiveRunClient } from "../durable/archiveRunClient.js";
+import { describeError } from "../errors.js";
+import { resolveRegistryLoginServer } from "../registry/resolveRegistry.js";
+import { getRunDependencies } from "../runs/runDependencies.js";
+import { parseStartArchiveRun, startArchiveRun } from "../runs/startArchiveRun.js";
+
+export async function nightlyArchive(_timer: Timer, context: InvocationContext): Promise<void> {
+  const { settings } = getRunDependencies();
+  const client = archiveRunClient(df.getClient(context));
+  for (const registry of settings.NIGHTLY_REGISTRIES) {
+    try {
+      const result = await startArchiveRun(parseStartArchiveRun({ registry }), {
+        client,
+        settings,
+        resolveRegistry: (r) => resolveRegistryLoginServer(r, { armEndpoint: settings.ARM_ENDPOINT, ...(settings.AZURE_SUBSCRIPTION_ID && { subscriptionId: settings.AZURE_SUBSCRIPTION_ID }) }),
+        now: new Date(),
+        requestedBy: "timer",
+      });
+      if (result.kind === "conflict") context.warn(`nightly: ${registry} skipped, ${result.instanceId} is still running`);
+      else context.log(`nightly: started ${result.instanceId}`);
+    } catch (error) {
+      context.error(`nightly: cannot start a run of ${registry}: ${describeError(error)}`);
+    }
+  }
+}
+
+app.timer("nightlyArchive", {
+  schedule: "%NIGHTLY_SCHEDULE%",
+  extraInputs: [df.input.durableClient()],
+  handler: nightlyArchive,
+});

@@ -1,0 +1,55 @@
+// Orchestration: one batch of images (BATCH_SIZE), in waves of at most `maxParallel` archiveImage
+// sub-orchestrations joined with Task.all. Not a sliding window over Task.any: a new Task.any over tasks an
+// earlier one already scheduled makes the extension start them again (azure-functions-durable-js#574, open;
+// the out-of-process protocol has no task ids). Its history is bounded by the batch size, whatever the
+// registry's size. Outcomes go to a blob; the parent gets counts.
+import * as df from "durable-functions";
+import type { OrchestrationContext, OrchestrationHandler, Task } from "durable-functions";
+import { addOutcome, emptyTotals, type ArchiveRunInput, type BatchResult, type ImageOutcome, type ImageWorkItem } from "../runs/archiveRun.js";
+import { readBatchActivityName } from "../activities/readBatch.js";
+import { writeBatchOutcomesActivityName } from "../activities/writeBatchOutcomes.js";
+import { archiveImageOrchestrationName, type ArchiveImageInput } from "./archiveImage.js";
+
+export const archiveBatchOrchestrationName = "archiveBatch";
+
+export interface ArchiveBatchInput {
+  run: ArchiveRunInput;
+  batchIndex: number;
+}
+
+/** Custom status of a batch: what the status endpoint adds to the parent's counts while the batch runs. */
+export interface BatchProgress {
+  running: number;
+  done: ReturnType<typeof emptyTotals>;
+}
+
+const archiveBatch: OrchestrationHandler = function* (context: OrchestrationContext) {
+  const { run, batchIndex } = context.df.getInput() as ArchiveBatchInput;
+  const items: ImageWorkItem[] = yield context.df.callActivity(readBatchActivityName, { runId: run.runId, container: run.container, batchIndex });
+
+  const outcomes: ImageOutcome[] = [];
+  let totals = emptyTotals();
+  let jobExecutions = 0;
+  for (let start = 0; start < items.length; start += run.maxParallel) {
+    const wave = items.slice(start, start + run.maxParallel);
+    const progress: BatchProgress = { running: wave.length, done: totals };
+    context.df.setCustomStatus(progress);
+    const tasks: Task[] = wave.map((item, offset) => {
+      const input: ArchiveImageInput = { run, item };
+      return context.df.callSubOrchestrator(archiveImageOrchestrationName, input, `${context.df.instanceId}:${start + offset}`);
+    });
+    // archiveImage never throws, so Task.all does not fail early: every outcome arrives.
+    const results: ImageOutcome[] = yield context.df.Task.all(tasks);
+    for (const outcome of results) {
+      outcomes.push(outcome);
+      totals = addOutcome(totals, outcome);
+      jobExecutions += outcome.attempts;
+    }
+  }
+  context.df.setCustomStatus({ running: 0, done: totals } satisfies BatchProgress);
+  yield context.df.callActivity(writeBatchOutcomesActivityName, { runId: run.runId, container: run.container, batchIndex, outcomes });
+  const result: BatchResult & { jobExecutions: number } = { batchIndex, ...totals, jobExecutions };
+  return result;
+};
+
+df.app.orchestration(archiveBatchOrchestrationName, archiveBatch);

@@ -1,0 +1,99 @@
+// Lists the images of a registry that a run's filters select, grouped by digest (one image per digest and
+// repository, with every tag that points at it). ACR's `/acr/v1/<repo>/_manifests` gives digests, tags, untagged
+// manifests and lastUpdateTime in a few pages; a plain registry falls back to tags/list plus one HEAD per tag
+// (and, for olderThanDays, the image config's `created`).
+import picomatch from "picomatch";
+import type { RegistryClient, OperationOptions } from "../registry/registryClient.js";
+import { isIndex } from "../registry/types.js";
+import type { RunFilters } from "./archiveRun.js";
+
+export interface RegistryImageItem {
+  repository: string;
+  digest: string;
+  tags: string[];
+  /** ACR lastUpdateTime, or the config's `created` on other registries (only read when a filter needs it). */
+  lastUpdatedOn?: string;
+}
+
+export interface ListRegistryImagesOptions extends OperationOptions {
+  now: Date;
+}
+
+type Matcher = (value: string) => boolean;
+
+function matcher(globs: string[] | undefined, fallback: boolean): Matcher {
+  if (!globs || globs.length === 0) return () => fallback;
+  const test = picomatch(globs, { dot: true });
+  return (value) => test(value);
+}
+
+/** Why a glob is unusable (unbalanced brackets, braces or parentheses; whitespace), or undefined when it is fine. */
+export function globProblem(glob: string): string | undefined {
+  if (/\s/.test(glob)) return "contains whitespace";
+  try {
+    picomatch.makeRe(glob, { strictBrackets: true });
+    return undefined;
+  } catch (error) {
+    return (error as Error).message.split("\n")[0];
+  }
+}
+
+export async function* listRegistryImages(client: RegistryClient, filters: RunFilters, options: ListRegistryImagesOptions): AsyncGenerator<RegistryImageItem> {
+  const includeRepo = matcher(filters.repositories, true);
+  const excludeRepo = matcher(filters.excludeRepositories, false);
+  const includeTag = matcher(filters.tags, true);
+  const excludeTag = matcher(filters.excludeTags, false);
+  const cutoff = filters.olderThanDays !== undefined ? options.now.getTime() - filters.olderThanDays * 86_400_000 : undefined;
+
+  for await (const repository of client.listRepositoryNames(options)) {
+    if (!includeRepo(repository) || excludeRepo(repository)) continue;
+    for (const image of await listRepositoryImages(client, repository, options)) {
+      const tags = image.tags.filter((t) => includeTag(t) && !excludeTag(t));
+      const untagged = image.tags.length === 0;
+      if (untagged ? !filters.includeUntagged : tags.length === 0) continue;
+      if (cutoff !== undefined) {
+        const updated = image.lastUpdatedOn ?? (await imageCreated(client, repository, image.digest, options));
+        if (!updated || Date.parse(updated) > cutoff) continue;
+        image.lastUpdatedOn = updated;
+      }
+      yield { ...image, tags: untagged ? [] : tags.sort() };
+    }
+  }
+}
+
+async function listRepositoryImages(client: RegistryClient, repository: string, options: OperationOptions): Promise<RegistryImageItem[]> {
+  const acr = await client.listManifestProperties(repository, options);
+  if (acr) {
+    // ACR lists every platform manifest of an index too; those are archived inside their index, not alone.
+    const children = new Set(acr.flatMap((m) => (m.references ?? []).map((r) => r.digest)));
+    const items = acr.map((m) => ({ repository, digest: m.digest, tags: m.tags ?? [], ...(m.lastUpdateTime && { lastUpdatedOn: m.lastUpdateTime }) }));
+    return items.filter((i) => !(i.tags.length === 0 && children.has(i.digest)));
+  }
+  const byDigest = new Map<string, RegistryImageItem>();
+  for await (const tag of client.listTags(repository, options)) {
+    const digest = await client.getManifestDigest(repository, tag, options);
+    if (!digest) continue; // deleted between list and HEAD
+    const item = byDigest.get(digest) ?? { repository, digest, tags: [] };
+    item.tags.push(tag);
+    byDigest.set(digest, item);
+  }
+  return [...byDigest.values()];
+}
+
+/** The image config's `created` (the first platform's, for an index). */
+async function imageCreated(client: RegistryClient, repository: string, digest: string, options: OperationOptions): Promise<string | undefined> {
+  let { manifest } = await client.getManifest(repository, digest, options);
+  if (isIndex(manifest)) {
+    const first = manifest.manifests.find((m) => m.platform?.os !== "unknown") ?? manifest.manifests[0];
+    if (!first) return undefined;
+    manifest = (await client.getManifest(repository, first.digest, options)).manifest;
+  }
+  if (isIndex(manifest) || manifest.config.size > 1024 * 1024) return undefined;
+  const chunks: Buffer[] = [];
+  for await (const chunk of client.getBlob(repository, manifest.config, options)) chunks.push(chunk as Buffer);
+  try {
+    return (JSON.parse(Buffer.concat(chunks).toString("utf8")) as { created?: string }).created;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,76 @@
+// The work behind the run's activities, as plain functions over explicit dependencies (a container, a registry
+// client, a job runner): listing a registry into batches, and assembling the run summary.
+import type { ContainerClient } from "@azure/storage-blob";
+import type { RegistryClient } from "../registry/registryClient.js";
+import { archiveBlobName, sidecarBlobName } from "../storage/blobNames.js";
+import { emptyTotals, addOutcome, type ArchiveRunInput, type ImageOutcome, type ListImagesResult, type ListedImage, type RunSummary, type RunTotals } from "./archiveRun.js";
+import { listRegistryImages } from "./imageListing.js";
+import { listArchivedDigests, readBatchOutcomes, readListing, writeListing, writeSummary, type ArchivedImageInfo } from "./runStore.js";
+
+export interface ListRunImagesInput {
+  run: ArchiveRunInput;
+  /** The orchestration's current time (olderThanDays is measured from it). */
+  nowUtc: string;
+}
+
+export async function listRunImages(input: ListRunImagesInput, deps: { registry: RegistryClient; container: ContainerClient; abortSignal?: AbortSignal }): Promise<ListImagesResult> {
+  const { run } = input;
+  const images: ListedImage[] = [];
+  const archivedByRepository = new Map<string, Map<string, ArchivedImageInfo>>();
+  for await (const item of listRegistryImages(deps.registry, run.filters, { now: new Date(input.nowUtc), ...(deps.abortSignal && { abortSignal: deps.abortSignal }) })) {
+    let archived = archivedByRepository.get(item.repository);
+    if (!archived) {
+      archived = await listArchivedDigests(deps.container, run.registry, item.repository);
+      archivedByRepository.set(item.repository, archived);
+    }
+    const info = archived.get(item.digest);
+    images.push({ ...item, archived: info?.archived ?? false, ...(info?.bytes !== undefined && { bytes: info.bytes }), ...(info?.sha256 && { sha256: info.sha256 }) });
+  }
+  // A dry run keeps the listing (for its summary) but makes no batches: nothing will be started.
+  const batchCount = await writeListing(deps.container, run.runId, images, run.dryRun ? 0 : run.batchSize);
+  const alreadyArchived = images.filter((i) => i.archived).length;
+  return { total: images.length, toArchive: images.length - alreadyArchived, alreadyArchived, batchCount };
+}
+
+export interface WriteRunSummaryInput {
+  run: ArchiveRunInput;
+  batchCount: number;
+  startedAtUtc: string;
+  endedAtUtc: string;
+  jobExecutions: number;
+}
+
+/** Listing + batch outcomes → runs/<runId>/summary.json. Returns the blob name and the totals. */
+export async function writeRunSummary(input: WriteRunSummaryInput, deps: { container: ContainerClient }): Promise<{ summaryBlob: string; totals: RunTotals }> {
+  const { run } = input;
+  const listing = await readListing(deps.container, run.runId);
+  const outcomes: ImageOutcome[] = [];
+  for (const image of listing.filter((i) => i.archived)) {
+    outcomes.push({ repository: image.repository, digest: image.digest, tags: image.tags, status: "already-archived", ...(image.bytes !== undefined && { bytes: image.bytes }), ...(image.sha256 && { sha256: image.sha256 }), attempts: 0, durationSeconds: 0 });
+  }
+  if (run.dryRun) {
+    for (const image of listing.filter((i) => !i.archived)) outcomes.push({ repository: image.repository, digest: image.digest, tags: image.tags, status: "would-archive", attempts: 0, durationSeconds: 0 });
+  }
+  for (let batch = 0; batch < input.batchCount; batch++) outcomes.push(...(await readBatchOutcomes(deps.container, run.runId, batch)));
+  let totals = emptyTotals();
+  for (const outcome of outcomes) totals = addOutcome(totals, outcome);
+  const summary: RunSummary = {
+    schemaVersion: 1,
+    runId: run.runId,
+    registry: run.registry,
+    container: run.container,
+    filters: run.filters,
+    dryRun: run.dryRun,
+    requestedBy: run.requestedBy,
+    startedAtUtc: input.startedAtUtc,
+    endedAtUtc: input.endedAtUtc,
+    totals: { ...totals, jobExecutions: input.jobExecutions },
+    images: outcomes
+      .sort((a, b) => a.repository.localeCompare(b.repository) || a.digest.localeCompare(b.digest))
+      .map((o) => {
+        const archiveBlob = archiveBlobName({ registry: run.registry, repository: o.repository, digest: o.digest });
+        return { ...o, archiveBlob, sidecarBlob: sidecarBlobName(archiveBlob) };
+      }),
+  };
+  return { summaryBlob: await writeSummary(deps.container, summary), totals };
+}

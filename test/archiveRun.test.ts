@@ -1,0 +1,277 @@
+// The orchestrated run over HTTP: the app's real registrations in the local Functions host, a real registry,
+// real Azurite and real worker processes (JOB_RUNNER=local). Durable timers run 50× faster (--time-scale 0.02).
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { after, before, describe, test } from "node:test";
+import { BlobServiceClient } from "@azure/storage-blob";
+import { startAzurite, type AzuriteInstance } from "../tools/localenv/azurite.js";
+import { pushImage, smallImage } from "../tools/localenv/fixtures.js";
+import { startFunctionsHost, waitForRun, type LocalFunctionsHost } from "../tools/localenv/functionsHost.js";
+import { registryBlobPath, startRegistry, type TestRegistry } from "../tools/localenv/registry.js";
+import { SAMPLE_IMAGES } from "../tools/localenv/samples.js";
+import { podmanLoad, removeDir, restoreArchive } from "./support/verify.js";
+import { readFile, writeFile } from "node:fs/promises";
+import { isRunInstanceId } from "../src/runs/startArchiveRun.js";
+
+let registry: TestRegistry; // the main flow
+let filtersRegistry: TestRegistry; // dry runs only
+let azurite: AzuriteInstance;
+let host: LocalFunctionsHost;
+let blobService: BlobServiceClient;
+
+interface Summary {
+  runId: string;
+  registry: string;
+  dryRun: boolean;
+  requestedBy: string;
+  totals: { total: number; archived: number; alreadyArchived: number; failed: number; bytesArchived: number; jobExecutions: number };
+  images: { repository: string; digest: string; tags: string[]; status: string; archiveBlob: string; sidecarBlob: string; bytes?: number; sha256?: string; attempts: number; error?: { code: string; message: string } }[];
+}
+
+before(async () => {
+  [registry, filtersRegistry, azurite] = await Promise.all([startRegistry(), startRegistry(), startAzurite()]);
+  blobService = BlobServiceClient.fromConnectionString(azurite.connectionString);
+  host = await startFunctionsHost({
+    timeScale: 0.02,
+    env: {
+      AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString,
+      JOB_RUNNER: "local",
+      ARCHIVE_CONTAINER: "images",
+      TASKHUB_NAME: "testhub",
+      NIGHTLY_SCHEDULE: "0 0 2 * * *",
+      NIGHTLY_REGISTRIES: registry.host,
+      MAX_ATTEMPTS: "2",
+      DEFAULT_MAX_PARALLEL: "3",
+    },
+  });
+});
+after(async () => {
+  await host?.stop();
+  await Promise.all([registry?.stop(), filtersRegistry?.stop(), azurite?.stop()]);
+});
+
+async function post(body: unknown): Promise<Response> {
+  return host.request("/api/archive", { method: "POST", body: typeof body === "string" ? body : JSON.stringify(body), headers: { "content-type": "application/json" } });
+}
+
+async function startRun(body: unknown): Promise<string> {
+  const response = await post(body);
+  const payload = (await response.json()) as { id: string; statusUrl: string };
+  assert.equal(response.status, 202, JSON.stringify(payload));
+  assert.ok(response.headers.get("location")?.startsWith(host.baseUrl), `Location points at the host: ${response.headers.get("location")}`);
+  return payload.id;
+}
+
+async function readSummary(status: Record<string, unknown>): Promise<Summary> {
+  assert.equal(status.runtimeStatus, "Completed", JSON.stringify(status));
+  const blob = blobService.getContainerClient(String(status.container)).getBlockBlobClient(String(status.summaryBlob));
+  return JSON.parse((await blob.downloadToBuffer()).toString()) as Summary;
+}
+
+async function countArchives(prefix: string): Promise<number> {
+  let n = 0;
+  for await (const item of blobService.getContainerClient("images").listBlobsFlat({ prefix })) if (item.name.endsWith(".tar.gz")) n++;
+  return n;
+}
+
+describe("a run over HTTP", () => {
+  let corruptDigest = "";
+  let killableDigest = "";
+
+  before(async () => {
+    for (const sample of SAMPLE_IMAGES) await pushImage(registry.host, sample.repositoryAndTag, sample.image);
+    const corrupt = await pushImage(registry.host, "broken/app:1", { layers: [{ textBytes: 100_000 }] });
+    corruptDigest = corrupt.digest;
+    const manifest = JSON.parse(await (await fetch(`http://${registry.host}/v2/broken/app/manifests/1`, { headers: { accept: "application/vnd.oci.image.manifest.v1+json" } })).text());
+    const path = registryBlobPath(registry, manifest.layers[0].digest);
+    const bytes = await readFile(path);
+    bytes[100] ^= 0xff;
+    await writeFile(path, bytes);
+    killableDigest = (await pushImage(registry.host, "slow/app:1", { layers: [{ randomBytes: 64 * 1024 * 1024, compression: "gzip-stored" }] })).digest;
+  });
+
+  test("POST → 202 → progress → Completed; the summary matches the registry; a corrupt image fails alone; a killed worker is retried", async () => {
+    const instanceId = await startRun({ registry: registry.host });
+    // Kill the first worker that archives slow/app, once, mid-stream.
+    let killed = false;
+    const killer = setInterval(() => {
+      if (killed) return;
+      try {
+        const pids = execFileSync("pgrep", ["-f", "src/worker/main.js"], { encoding: "utf8" }).trim().split("\n").filter(Boolean);
+        for (const pid of pids) {
+          const env = readFileSyncSafe(`/proc/${pid}/environ`);
+          if (env.includes("slow/app")) {
+            process.kill(Number(pid), "SIGKILL");
+            killed = true;
+          }
+        }
+      } catch {
+        /* no worker right now */
+      }
+    }, 50);
+    const seen: Record<string, unknown>[] = [];
+    const status = await waitForRun(host, instanceId, { onProgress: (s) => seen.push(s) });
+    clearInterval(killer);
+    assert.ok(killed, "a slow/app worker was killed mid-run");
+    assert.ok(seen.some((s) => (s.progress as { phase: string }).phase === "archiving"), "progress was reported while archiving");
+
+    const summary = await readSummary(status);
+    const expected = new Map<string, string>(); // repository → status
+    for (const s of SAMPLE_IMAGES) expected.set(s.repositoryAndTag.split(":")[0]!, "archived");
+    expected.set("broken/app", "failed");
+    expected.set("slow/app", "archived");
+    assert.deepEqual(new Map(summary.images.map((i) => [i.repository, i.status])), expected);
+    assert.equal(summary.totals.total, expected.size, "samples/hello:1.0 and :latest are one digest, one image");
+    assert.deepEqual(summary.images.find((i) => i.repository === "samples/hello")!.tags, ["1.0", "latest"]);
+    const broken = summary.images.find((i) => i.repository === "broken/app")!;
+    assert.equal(broken.digest, corruptDigest);
+    assert.equal(broken.error?.code, "DIGEST_MISMATCH");
+    assert.equal(broken.attempts, 2, "a failing image is retried up to MAX_ATTEMPTS");
+    const slow = summary.images.find((i) => i.repository === "slow/app")!;
+    assert.equal(slow.digest, killableDigest);
+    assert.equal(slow.attempts, 2, "the killed execution was retried");
+    assert.equal(summary.totals.failed, 1);
+    assert.equal(summary.totals.archived, expected.size - 1);
+
+    for (const image of summary.images.filter((i) => i.status === "archived" && i.repository !== "slow/app")) {
+      const restored = await restoreArchive(azurite.connectionString, "images", image.archiveBlob);
+      try {
+        assert.match(await podmanLoad(restored.path), /Loaded image/, image.repository);
+      } finally {
+        await removeDir(restored.dir);
+      }
+    }
+    const final = status.progress as Record<string, number>;
+    assert.equal(final.archived, summary.totals.archived);
+    assert.equal(final.failed, 1);
+  });
+
+  test("a re-run is all already-archived (but the corrupt image) and starts no job for them", async () => {
+    const before = await countArchives(`${registry.host}/`);
+    const summary = await readSummary(await waitForRun(host, await startRun({ registry: registry.host, excludeRepositories: ["broken/**"] })));
+    assert.ok(summary.images.length > 0);
+    assert.ok(summary.images.every((i) => i.status === "already-archived"), JSON.stringify(summary.images.map((i) => i.status)));
+    assert.equal(summary.totals.jobExecutions, 0);
+    assert.equal(await countArchives(`${registry.host}/`), before);
+  });
+
+  test("the nightly timer starts a run of each configured registry", async () => {
+    const response = await host.request("/admin/functions/nightlyArchive", { method: "POST", body: JSON.stringify({ input: "" }), headers: { "content-type": "application/json" } });
+    assert.equal(response.status, 202);
+    const deadline = Date.now() + 120_000;
+    let summary: Summary | undefined;
+    while (!summary && Date.now() < deadline) {
+      for await (const item of blobService.getContainerClient("images").listBlobsFlat({ prefix: "runs/archive-" })) {
+        if (!item.name.endsWith("/summary.json")) continue;
+        const s = JSON.parse((await blobService.getContainerClient("images").getBlockBlobClient(item.name).downloadToBuffer()).toString()) as Summary;
+        if (s.requestedBy === "timer") summary = s;
+      }
+      if (!summary) await new Promise((r) => setTimeout(r, 250));
+    }
+    assert.ok(summary, "a timer-started run wrote its summary");
+    assert.equal(summary.registry, registry.host);
+  });
+});
+
+describe("requests", () => {
+  test("bad requests get 400 naming each problem, and start nothing", async () => {
+    const cases: [unknown, RegExp][] = [
+      ["not json", /must be a JSON object/],
+      [{}, /registry: is required/],
+      [{ registry: "127.0.0.1:1", maxParallel: 0 }, /maxParallel: must be ≥ 1/],
+      [{ registry: "127.0.0.1:1", maxParallel: 101 }, /maxParallel: must be ≤ 100/],
+      [{ registry: "127.0.0.1:1", olderThanDays: -1 }, /olderThanDays: must be ≥ 0/],
+      [{ registry: "127.0.0.1:1", tags: ["[unclosed"] }, /tags\.0: "\[unclosed" is not a valid glob/],
+      [{ registry: "127.0.0.1:1", repositories: "team/*" }, /repositories: /],
+      [{ registry: "127.0.0.1:1", dryRun: "yes" }, /dryRun: /],
+      [{ registry: "127.0.0.1:1", color: "blue" }, /color: unknown field/],
+      [{ registry: "not a registry!" }, /registry: /],
+    ];
+    const before = await countRuns();
+    for (const [body, problem] of cases) {
+      const response = await post(body);
+      const payload = (await response.json()) as { problems: string[] };
+      assert.equal(response.status, 400, JSON.stringify(body));
+      assert.ok(payload.problems.some((p) => problem.test(p)), `${JSON.stringify(body)} → ${JSON.stringify(payload)}`);
+      assert.ok(!JSON.stringify(payload).includes("    at "), "no stack trace");
+    }
+    assert.equal(await countRuns(), before, "nothing started");
+  });
+
+  test("without the function key: 401", async () => {
+    const response = await fetch(`${host.baseUrl}/api/archive`, { method: "POST", body: "{}" });
+    assert.equal(response.status, 401);
+  });
+
+  test("a second POST for a registry with a run in progress gets 409 with the running instance", async () => {
+    const busy = await startRegistry();
+    try {
+      await pushImage(busy.host, "big/app:1", { layers: [{ randomBytes: 32 * 1024 * 1024, compression: "gzip-stored" }] });
+      const [a, b] = [await post({ registry: busy.host }), await post({ registry: busy.host })];
+      const first = (await a.json()) as { id: string };
+      const second = (await b.json()) as { instanceId: string; statusUrl: string };
+      assert.equal(a.status, 202);
+      assert.equal(b.status, 409);
+      assert.equal(second.instanceId, first.id);
+      assert.match(second.statusUrl, new RegExp(`/api/archive/${first.id}$`));
+      await waitForRun(host, first.id);
+    } finally {
+      await busy.stop();
+    }
+  });
+
+  test("GET of an unknown run is 404", async () => {
+    const response = await host.request("/api/archive/archive-nope-20200101T000000000Z-abcdef");
+    assert.equal(response.status, 404);
+  });
+});
+
+describe("dry runs and filters select exactly what they say", () => {
+  before(async () => {
+    const r = filtersRegistry.host;
+    await pushImage(r, "team/api:1.0", smallImage("api1"));
+    await pushImage(r, "team/api:1.1-rc1", smallImage("api2"));
+    await pushImage(r, "team/web:2.0", smallImage("web"));
+    await pushImage(r, "team/web/internal:1", smallImage("internal"));
+    await pushImage(r, "tools/ci:latest", { ...smallImage("ci"), created: new Date().toISOString() });
+    await pushImage(r, "tools/lint:v1", smallImage("lint"));
+  });
+
+  const dryRun = async (filters: Record<string, unknown>) => {
+    const summary = await readSummary(await waitForRun(host, await startRun({ registry: filtersRegistry.host, dryRun: true, ...filters })));
+    assert.equal(summary.dryRun, true);
+    assert.equal(summary.totals.jobExecutions, 0);
+    return summary.images.map((i) => `${i.repository}:${i.tags.join(",")}`).sort();
+  };
+
+  test("dryRun lists every image as would-archive and starts nothing", async () => {
+    const summary = await readSummary(await waitForRun(host, await startRun({ registry: filtersRegistry.host, dryRun: true })));
+    assert.equal(summary.images.length, 6);
+    assert.ok(summary.images.every((i) => i.status === "would-archive"));
+    assert.equal(await countArchives(`${filtersRegistry.host}/`), 0);
+  });
+
+  test("repositories, excludeRepositories, tags, excludeTags, olderThanDays", async () => {
+    assert.deepEqual(await dryRun({ repositories: ["team/*"] }), ["team/api:1.0", "team/api:1.1-rc1", "team/web:2.0"]);
+    assert.deepEqual(await dryRun({ repositories: ["team/**"], excludeRepositories: ["team/web/*"] }), ["team/api:1.0", "team/api:1.1-rc1", "team/web:2.0"]);
+    // picomatch semantics: `dir/**` matches `dir` itself too.
+    assert.deepEqual(await dryRun({ repositories: ["team/**"], excludeRepositories: ["team/web/**"] }), ["team/api:1.0", "team/api:1.1-rc1"]);
+    assert.deepEqual(await dryRun({ tags: ["1.*"], excludeTags: ["*-rc*"] }), ["team/api:1.0"]);
+    assert.deepEqual(await dryRun({ repositories: ["tools/*"], olderThanDays: 30 }), ["tools/lint:v1"]);
+  });
+});
+
+async function countRuns(): Promise<number> {
+  const response = await host.request("/runtime/webhooks/durabletask/instances?runtimeStatus=Pending,Running,Completed,Failed");
+  if (!response.ok) throw new Error(`cannot list instances: HTTP ${response.status} ${await response.text()}`);
+  const list = (await response.json()) as { instanceId: string }[];
+  return list.filter((i) => isRunInstanceId(i.instanceId)).length;
+}
+
+function readFileSyncSafe(path: string): string {
+  try {
+    return execFileSync("cat", [path], { encoding: "latin1" });
+  } catch {
+    return "";
+  }
+}

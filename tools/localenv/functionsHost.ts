@@ -1,0 +1,85 @@
+// Starts this app in the local Functions host (tools/functions-host) as a child process on 127.0.0.1 and a
+// free port, with the given app settings as its environment; stopped by PID.
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { fileURLToPath } from "node:url";
+
+const HOST_MAIN = fileURLToPath(new URL("../functions-host/main.js", import.meta.url));
+// dist/tools/localenv → the repository root, whose package.json "main" names the compiled functions.
+const APP_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
+
+export interface LocalFunctionsHost {
+  baseUrl: string;
+  key: string;
+  output: () => string;
+  /** fetch() against the host with the function key. */
+  request: (path: string, init?: RequestInit) => Promise<Response>;
+  stop: () => Promise<void>;
+}
+
+export async function startFunctionsHost(options: { env: Record<string, string>; timeScale?: number; logLevel?: string }): Promise<LocalFunctionsHost> {
+  const key = randomBytes(16).toString("hex");
+  const args = [HOST_MAIN, "--app", APP_ROOT, "--port", "0", "--time-scale", String(options.timeScale ?? 1), "--key", key, "--log-level", options.logLevel ?? "warning"];
+  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(AZURE_|ACR_|STORAGE_|REGISTRY_|ARCHIVE_|JOB_|NIGHTLY_|TASKHUB_|WEBSITE_)/.test(k)));
+  const child = spawn(process.execPath, args, { env: { ...base, ...options.env }, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  const keep = (b: Buffer) => {
+    output = (output + b.toString()).slice(-200_000);
+  };
+  child.stderr.on("data", keep);
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const baseUrl = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the functions host did not start within 60 s:\n${output}`)), 60_000);
+    child.stdout.on("data", (b: Buffer) => {
+      keep(b);
+      const match = /functions-host listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]!);
+      }
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the functions host exited (${code}) before it was ready:\n${output}`));
+    });
+  });
+  return {
+    baseUrl,
+    key,
+    output: () => output,
+    request: (path, init = {}) => fetch(`${baseUrl}${path}`, { ...init, headers: { "x-functions-key": key, ...(init.headers as Record<string, string> | undefined) } }),
+    stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      try {
+        process.kill(-child.pid!, "SIGTERM");
+      } catch {
+        /* gone */
+      }
+      const timeout = new Promise<"timeout">((r) => setTimeout(() => r("timeout"), 10_000).unref());
+      if ((await Promise.race([exited.then(() => "exited" as const), timeout])) === "timeout") {
+        try {
+          process.kill(-child.pid!, "SIGKILL");
+        } catch {
+          /* gone */
+        }
+      }
+    },
+  };
+}
+
+/** Polls GET /api/archive/{id} until the run ends; `onProgress` sees every status. */
+export async function waitForRun(host: LocalFunctionsHost, instanceId: string, options: { timeoutInMs?: number; onProgress?: (status: Record<string, unknown>) => void } = {}): Promise<Record<string, unknown>> {
+  const deadline = Date.now() + (options.timeoutInMs ?? 300_000);
+  while (Date.now() < deadline) {
+    const response = await host.request(`/api/archive/${encodeURIComponent(instanceId)}`);
+    if (response.status === 200) {
+      const status = (await response.json()) as Record<string, unknown>;
+      options.onProgress?.(status);
+      if (["Completed", "Failed", "Terminated"].includes(String(status.runtimeStatus))) return status;
+    } else {
+      await response.body?.cancel();
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`run ${instanceId} did not finish in time:\n${host.output().slice(-5000)}`);
+}
