@@ -1,52 +1,84 @@
-// README command 1 (at this stage): a local registry seeded with sample images, Azurite, and the real worker
-// archiving every image; run twice to show that the second pass archives nothing.
+// README command 1: the whole main job, locally. A registry seeded with sample images, Azurite, and this app in
+// the local Functions host with the local job runner (each image archived by a real worker process):
+// POST /api/archive, a progress bar from the status endpoint, the run summary; then the same run again, which
+// archives nothing.
+import cliProgress from "cli-progress";
+import { BlobServiceClient } from "@azure/storage-blob";
 import { startAzurite } from "./localenv/azurite.js";
 import { pushImage } from "./localenv/fixtures.js";
+import { startFunctionsHost, waitForRun, type LocalFunctionsHost } from "./localenv/functionsHost.js";
 import { startRegistry } from "./localenv/registry.js";
 import { SAMPLE_IMAGES } from "./localenv/samples.js";
-import { spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
+import type { RunSummary } from "../src/runs/archiveRun.js";
 
-const WORKER = fileURLToPath(new URL("../src/worker/main.js", import.meta.url));
+// Durable timers (the 5-60 s polling of each job execution) run 20× faster here; everything else is real time.
+const TIME_SCALE = 0.05;
 
-function runWorker(env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [WORKER], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (b: Buffer) => (stdout += b));
-    child.stderr.on("data", (b: Buffer) => (stderr += b));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
+async function runOnce(host: LocalFunctionsHost, registry: string, blobService: BlobServiceClient, label: string): Promise<RunSummary> {
+  const response = await host.request("/api/archive", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ registry }) });
+  const accepted = (await response.json()) as { id: string; statusQueryGetUri: string };
+  if (response.status !== 202) throw new Error(`POST /api/archive answered ${response.status}: ${JSON.stringify(accepted)}`);
+  console.log(`\n${label}: POST /api/archive → 202, instance ${accepted.id}`);
+  const bar = new cliProgress.SingleBar({ format: "  {phase} [{bar}] {value}/{total} images | archived {archived} | already {already} | failed {failed} | running {running}", hideCursor: true, noTTYOutput: true, notTTYSchedule: 1000 }, cliProgress.Presets.shades_classic);
+  let started = false;
+  const status = await waitForRun(host, accepted.id, {
+    onProgress: (s) => {
+      const p = s.progress as { total: number; archived: number; alreadyArchived: number; failed: number; running: number; phase: string };
+      const done = p.archived + p.alreadyArchived + p.failed;
+      const payload = { phase: p.phase.padEnd(11), archived: p.archived, already: p.alreadyArchived, failed: p.failed, running: p.running };
+      if (!started && p.total > 0) {
+        bar.start(p.total, done, payload);
+        started = true;
+      } else if (started) bar.update(done, payload);
+    },
   });
+  if (started) bar.stop();
+  if (status.runtimeStatus !== "Completed") throw new Error(`the run ended ${String(status.runtimeStatus)}: ${String(status.error ?? "")}`);
+  const summaryBlob = blobService.getContainerClient(String(status.container)).getBlockBlobClient(String(status.summaryBlob));
+  const summary = JSON.parse((await summaryBlob.downloadToBuffer()).toString()) as RunSummary;
+  console.log(`  summary: ${status.container}/${status.summaryBlob}`);
+  for (const image of summary.images) {
+    const size = image.bytes !== undefined ? `${(image.bytes / 1024).toFixed(1).padStart(8)} KiB` : "".padStart(12);
+    console.log(`  ${image.status.padEnd(16)} ${`${image.repository}:${image.tags.join(",")}`.padEnd(36)} ${size}  ${image.archiveBlob}${image.error ? `  (${image.error.code}: ${image.error.message})` : ""}`);
+  }
+  const t = summary.totals;
+  console.log(`  totals: ${t.total} images, ${t.archived} archived (${(t.bytesArchived / 1024).toFixed(1)} KiB), ${t.alreadyArchived} already archived, ${t.failed} failed, ${t.jobExecutions} job executions`);
+  return summary;
 }
 
 async function main(): Promise<void> {
   const [registry, azurite] = await Promise.all([startRegistry(), startAzurite()]);
+  let host: LocalFunctionsHost | undefined;
   try {
-    console.log(`registry ${registry.host}, Azurite blob port ${azurite.port}: seeding ${SAMPLE_IMAGES.length} sample images`);
+    console.log(`registry http://${registry.host} (docker-registry), Azurite blob port ${azurite.port}`);
+    console.log(`seeding ${SAMPLE_IMAGES.length} sample images: ${SAMPLE_IMAGES.map((s) => s.repositoryAndTag).join(", ")}`);
     for (const sample of SAMPLE_IMAGES) await pushImage(registry.host, sample.repositoryAndTag, sample.image);
-    for (const pass of [1, 2]) {
-      console.log(`\npass ${pass}`);
-      for (const sample of SAMPLE_IMAGES) {
-        const run = await runWorker({
-          AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString,
-          ARCHIVE_REQUEST: JSON.stringify({ image: `${registry.host}/${sample.repositoryAndTag}`, blobContainer: "images" }),
-        });
-        if (run.code !== 0) {
-          console.log(`  failed    ${sample.repositoryAndTag}: ${run.stderr.trim()}`);
-          continue;
-        }
-        const r = JSON.parse(run.stdout) as { status: string; bytes: number; archiveBlob: string };
-        console.log(`  ${r.status.padEnd(16)} ${sample.repositoryAndTag.padEnd(34)} ${String(r.bytes).padStart(9)} B  ${r.archiveBlob}`);
-      }
+    host = await startFunctionsHost({
+      timeScale: TIME_SCALE,
+      env: {
+        AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString,
+        JOB_RUNNER: "local",
+        ARCHIVE_CONTAINER: "images",
+        TASKHUB_NAME: "demo",
+        NIGHTLY_SCHEDULE: "0 0 2 * * *",
+        NIGHTLY_REGISTRIES: registry.host,
+      },
+    });
+    console.log(`functions host ${host.baseUrl} (this app's real registrations; durable timers ×${1 / TIME_SCALE})`);
+    const blobService = BlobServiceClient.fromConnectionString(azurite.connectionString);
+    const first = await runOnce(host, registry.host, blobService, "run 1");
+    const second = await runOnce(host, registry.host, blobService, "run 2 (nightly re-run)");
+    if (second.totals.archived === 0 && second.totals.jobExecutions === 0) {
+      console.log(`\nrun 2 archived nothing: all ${second.totals.alreadyArchived} images were already archived, and no job execution was started.`);
     }
+    if (first.totals.failed > 0 || second.totals.failed > 0) process.exitCode = 1;
   } finally {
+    await host?.stop();
     await Promise.all([registry.stop(), azurite.stop()]);
   }
 }
 
 main().catch((error: unknown) => {
-  console.error(`demo failed: ${error instanceof Error ? error.message : String(error)}`);
+  console.error(`demo failed: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`);
   process.exitCode = 1;
 });
