@@ -1,0 +1,44 @@
+// Preloaded into the local host by the scale benchmark (`node --import`): a job runner that "archives" at once,
+// writing the result blob a worker would write, so the benchmark measures the orchestrations, not the workers.
+import { randomBytes } from "node:crypto";
+import type { ArchiveImageResult } from "../src/archive/archiveImage.js";
+import { setJobRunnerOverride } from "../src/jobs/createJobRunner.js";
+import type { JobExecution, JobRunner } from "../src/jobs/jobRunner.js";
+import { parseImageReference } from "../src/registry/reference.js";
+import { getRunDependencies } from "../src/runs/runDependencies.js";
+import { archiveBlobName, resultBlobName, sidecarBlobName } from "../src/storage/blobNames.js";
+
+class InstantJobRunner implements JobRunner {
+  private count = 0;
+
+  async startExecution(env: Record<string, string>): Promise<JobExecution> {
+    const request = JSON.parse(env.ARCHIVE_REQUEST!) as { image: string; blobContainer: string; runId: string; tags?: string[] };
+    const ref = parseImageReference(request.image);
+    const image = { registry: ref.registry, repository: ref.repository, digest: ref.digest! };
+    const archiveBlob = archiveBlobName(image);
+    const result: ArchiveImageResult = {
+      status: "archived",
+      image: request.image,
+      registry: ref.registry,
+      repository: ref.repository,
+      digest: ref.digest!,
+      tags: request.tags ?? [],
+      container: request.blobContainer,
+      archiveBlob,
+      sidecarBlob: sidecarBlobName(archiveBlob),
+      bytes: 1024,
+      sha256: ref.digest!.slice(7),
+      durationSeconds: 0,
+    };
+    await getRunDependencies().getContainer(request.blobContainer).getBlockBlobClient(resultBlobName(request.runId, image)).uploadData(Buffer.from(JSON.stringify(result)));
+    return { name: `instant-${++this.count}-${randomBytes(3).toString("hex")}`, status: "Succeeded" };
+  }
+
+  async getExecution(name: string): Promise<JobExecution> {
+    return { name, status: "Succeeded" };
+  }
+
+  async stopExecution(): Promise<void> {}
+}
+
+setJobRunnerOverride(new InstantJobRunner());
