@@ -3,7 +3,7 @@
 import { z } from "zod";
 import { ArchiveError } from "./errors.js";
 import { parseImageReference } from "./registry/reference.js";
-import { globProblem } from "./runs/imageListing.js";
+import { globProblem } from "./globs.js";
 
 const boolFromEnv = z
   .enum(["true", "false", "1", "0", "yes", "no", ""])

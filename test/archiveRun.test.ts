@@ -12,10 +12,12 @@ import { registryBlobPath, startRegistry, type TestRegistry } from "../tools/loc
 import { SAMPLE_IMAGES } from "../tools/localenv/samples.js";
 import { podmanLoad, removeDir, restoreArchive } from "./support/verify.js";
 import { readFile, writeFile } from "node:fs/promises";
+import { createServer, request as httpRequest } from "node:http";
 import { isRunInstanceId } from "../src/runs/startArchiveRun.js";
 
 let registry: TestRegistry; // the main flow
 let filtersRegistry: TestRegistry; // dry runs only
+let secured: TestRegistry; // basic auth: its password is in the host's settings and must appear nowhere else
 let azurite: AzuriteInstance;
 let host: LocalFunctionsHost;
 let blobService: BlobServiceClient;
@@ -30,7 +32,7 @@ interface Summary {
 }
 
 before(async () => {
-  [registry, filtersRegistry, azurite] = await Promise.all([startRegistry(), startRegistry(), startAzurite()]);
+  [registry, filtersRegistry, secured, azurite] = await Promise.all([startRegistry(), startRegistry(), startRegistry({ auth: "basic" }), startAzurite()]);
   blobService = BlobServiceClient.fromConnectionString(azurite.connectionString);
   host = await startFunctionsHost({
     timeScale: 0.02,
@@ -43,12 +45,14 @@ before(async () => {
       NIGHTLY_REGISTRIES: registry.host,
       MAX_ATTEMPTS: "2",
       DEFAULT_MAX_PARALLEL: "3",
+      ACR_USERNAME: secured.username!,
+      ACR_PASSWORD: secured.password!,
     },
   });
 });
 after(async () => {
   await host?.stop();
-  await Promise.all([registry?.stop(), filtersRegistry?.stop(), azurite?.stop()]);
+  await Promise.all([registry?.stop(), filtersRegistry?.stop(), secured?.stop(), azurite?.stop()]);
 });
 
 async function post(body: unknown): Promise<Response> {
@@ -97,17 +101,9 @@ describe("a run over HTTP", () => {
     let killed = false;
     const killer = setInterval(() => {
       if (killed) return;
-      try {
-        const pids = execFileSync("pgrep", ["-f", "src/worker/main.js"], { encoding: "utf8" }).trim().split("\n").filter(Boolean);
-        for (const pid of pids) {
-          const env = readFileSyncSafe(`/proc/${pid}/environ`);
-          if (env.includes("slow/app")) {
-            process.kill(Number(pid), "SIGKILL");
-            killed = true;
-          }
-        }
-      } catch {
-        /* no worker right now */
+      for (const pid of workerPidsFor("slow/app")) {
+        process.kill(pid, "SIGKILL");
+        killed = true;
       }
     }, 50);
     const seen: Record<string, unknown>[] = [];
@@ -171,6 +167,69 @@ describe("a run over HTTP", () => {
     }
     assert.ok(summary, "a timer-started run wrote its summary");
     assert.equal(summary.registry, registry.host);
+  });
+});
+
+describe("secrets", () => {
+  test("the registry password reaches no orchestration input, output or history, no summary, blob or log", async () => {
+    await pushImage(secured.host, "private/app:1", smallImage("private"), { username: secured.username!, password: secured.password! });
+    const instanceId = await startRun({ registry: secured.host });
+    const summary = await readSummary(await waitForRun(host, instanceId));
+    assert.equal(summary.totals.archived, 1, JSON.stringify(summary.images));
+    const password = secured.password!;
+    const list = (await (await host.request("/runtime/webhooks/durabletask/instances?showInput=true")).json()) as { instanceId: string }[];
+    const ours = list.filter((i) => i.instanceId.startsWith(instanceId));
+    assert.ok(ours.length >= 3, "the run, its batch and its image");
+    for (const { instanceId: id } of ours) {
+      const detail = await (await host.request(`/runtime/webhooks/durabletask/instances/${encodeURIComponent(id)}?showHistory=true&showHistoryOutput=true&showInput=true`)).text();
+      assert.ok(detail.length > 100 && !detail.includes(password), `instance ${id}`);
+    }
+    for await (const item of blobService.getContainerClient("images").listBlobsFlat({ prefix: `runs/${instanceId}/`, includeMetadata: true })) {
+      const text = (await blobService.getContainerClient("images").getBlockBlobClient(item.name).downloadToBuffer()).toString("latin1");
+      assert.ok(!text.includes(password) && !JSON.stringify(item.metadata ?? {}).includes(password), item.name);
+    }
+    assert.ok(!host.output().includes(password), "host and worker logs");
+  });
+});
+
+describe("a job execution that runs past JOB_TIMEOUT_MINUTES", () => {
+  test("is stopped, and the image fails with that reason", async () => {
+    const slowRegistry = await startRegistry();
+    await pushImage(slowRegistry.host, "stuck/app:1", smallImage("stuck"));
+    // A front door over the real registry that never answers blob reads: listing works, the worker waits forever.
+    const [upstreamHost, upstreamPort] = slowRegistry.host.split(":");
+    const front = createServer((req, res) => {
+      if (/\/blobs\//.test(req.url ?? "")) return; // hold the request open
+      const upstream = httpRequest({ host: upstreamHost, port: Number(upstreamPort), path: req.url, method: req.method, headers: req.headers }, (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      });
+      req.pipe(upstream);
+    });
+    await new Promise<void>((resolve) => front.listen(0, "127.0.0.1", () => resolve()));
+    const frontHost = `127.0.0.1:${(front.address() as { port: number }).port}`;
+    const timeoutHost = await startFunctionsHost({
+      timeScale: 0.02,
+      env: { AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString, JOB_RUNNER: "local", TASKHUB_NAME: "timeouts", NIGHTLY_SCHEDULE: "0 0 2 * * *", JOB_TIMEOUT_MINUTES: "1", MAX_ATTEMPTS: "1" },
+    });
+    try {
+      const response = await timeoutHost.request("/api/archive", { method: "POST", body: JSON.stringify({ registry: frontHost }) });
+      const { id } = (await response.json()) as { id: string };
+      assert.equal(response.status, 202);
+      const status = await waitForRun(timeoutHost, id, { timeoutInMs: 120_000 });
+      const summary = await readSummary(status);
+      assert.equal(summary.images.length, 1);
+      const [image] = summary.images;
+      assert.equal(image!.status, "failed");
+      assert.equal(image!.attempts, 1);
+      assert.match(image!.error?.message ?? "", /ran longer than 1 min and was stopped/);
+      assert.deepEqual(workerPidsFor(frontHost), [], "the stopped worker process is gone");
+    } finally {
+      await timeoutHost.stop();
+      front.closeAllConnections();
+      await new Promise<void>((resolve) => front.close(() => resolve()));
+      await slowRegistry.stop();
+    }
   });
 });
 
@@ -269,10 +328,19 @@ async function countRuns(): Promise<number> {
   return list.filter((i) => isRunInstanceId(i.instanceId)).length;
 }
 
-function readFileSyncSafe(path: string): string {
+/** PIDs of worker processes whose environment (ARCHIVE_REQUEST) mentions `text`. */
+function workerPidsFor(text: string): number[] {
+  let pids: string[];
   try {
-    return readFileSync(path, "latin1");
+    pids = execFileSync("pgrep", ["-f", "src/worker/main.js"], { encoding: "utf8" }).trim().split("\n").filter(Boolean);
   } catch {
-    return ""; // the process ended meanwhile
+    return []; // pgrep exits 1 when nothing matches
   }
+  return pids.map(Number).filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/environ`, "latin1").includes(text);
+    } catch {
+      return false; // ended meanwhile
+    }
+  });
 }

@@ -24,7 +24,7 @@ const COMPRESS_RUN_BYTES = 1024 * 1024;
 
 export class AdaptiveGzip {
   /** The .gz bytes, with backpressure towards `write`. */
-  readonly stream = new PassThrough({ highWaterMark: 4 * 1024 * 1024 });
+  readonly stream = new PassThrough({ highWaterMark: 1024 * 1024 });
   private crc = 0;
   private size = 0;
   private pending: Buffer[] = [];

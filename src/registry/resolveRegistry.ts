@@ -1,7 +1,7 @@
 // A run's `registry` may be a login server, an ACR name or an ACR resource id; the last two are resolved to the
 // login server with Azure Resource Manager (@azure/arm-containerregistry), so the run and its blob names always
 // use the login server.
-import { ContainerRegistryManagementClient } from "@azure/arm-containerregistry";
+import { ContainerRegistryManagementClient, type ContainerRegistryManagementClientOptionalParams } from "@azure/arm-containerregistry";
 import { DefaultAzureCredential, type TokenCredential } from "@azure/identity";
 import { ArchiveError } from "../errors.js";
 import { isValidRegistryHost } from "./reference.js";
@@ -13,6 +13,8 @@ export interface ResolveRegistryOptions {
   subscriptionId?: string;
   armEndpoint?: string;
   credential?: TokenCredential;
+  /** Merged into the ContainerRegistryManagementClient options (e.g. `tlsOptions` in tests); `armEndpoint` wins over its `endpoint`. */
+  clientOptions?: ContainerRegistryManagementClientOptionalParams;
 }
 
 export function isLoginServer(value: string): boolean {
@@ -22,7 +24,7 @@ export function isLoginServer(value: string): boolean {
 export async function resolveRegistryLoginServer(value: string, options: ResolveRegistryOptions = {}): Promise<string> {
   if (isLoginServer(value)) return value.toLowerCase();
   const credential = options.credential ?? new DefaultAzureCredential();
-  const clientOptions = options.armEndpoint ? { endpoint: options.armEndpoint } : {};
+  const clientOptions = { ...options.clientOptions, ...(options.armEndpoint ? { endpoint: options.armEndpoint } : {}) };
   const byId = RESOURCE_ID.exec(value);
   try {
     if (byId) {

@@ -2,7 +2,7 @@
 // repository, with every tag that points at it). ACR's `/acr/v1/<repo>/_manifests` gives digests, tags, untagged
 // manifests and lastUpdateTime in a few pages; a plain registry falls back to tags/list plus one HEAD per tag
 // (and, for olderThanDays, the image config's `created`).
-import picomatch from "picomatch";
+import { globMatcher as matcher } from "../globs.js";
 import type { RegistryClient, OperationOptions } from "../registry/registryClient.js";
 import { isIndex } from "../registry/types.js";
 import type { RunFilters } from "./archiveRun.js";
@@ -17,25 +17,6 @@ export interface RegistryImageItem {
 
 export interface ListRegistryImagesOptions extends OperationOptions {
   now: Date;
-}
-
-type Matcher = (value: string) => boolean;
-
-function matcher(globs: string[] | undefined, fallback: boolean): Matcher {
-  if (!globs || globs.length === 0) return () => fallback;
-  const test = picomatch(globs, { dot: true });
-  return (value) => test(value);
-}
-
-/** Why a glob is unusable (unbalanced brackets, braces or parentheses; whitespace), or undefined when it is fine. */
-export function globProblem(glob: string): string | undefined {
-  if (/\s/.test(glob)) return "contains whitespace";
-  try {
-    picomatch.makeRe(glob, { strictBrackets: true });
-    return undefined;
-  } catch (error) {
-    return (error as Error).message.split("\n")[0];
-  }
 }
 
 export async function* listRegistryImages(client: RegistryClient, filters: RunFilters, options: ListRegistryImagesOptions): AsyncGenerator<RegistryImageItem> {

@@ -1,6 +1,7 @@
 // A loopback stand-in for Azure Resource Manager's Microsoft.App jobs routes (get job, start, get/list
-// executions, stop execution, and the polling URLs of an asynchronous start). It answers with the official
-// example bodies of azure-rest-api-specs (test/fixtures/arm), changing only ids and names to match the request.
+// executions, stop execution, and the polling URLs of an asynchronous start) and Microsoft.ContainerRegistry's
+// registry routes (get one, list a subscription's). It answers with the official example bodies of
+// azure-rest-api-specs (test/fixtures/arm), changing only ids and names to match the request.
 //
 // HTTPS, not HTTP: the Azure SDK's bearer-token policy (core-rest-pipeline bearerTokenAuthenticationPolicy)
 // throws for any non-https URL, loopback included, and has no switch to allow it. So the server serves a
@@ -69,6 +70,8 @@ interface Fixtures {
   jobStart: Record<string, unknown>;
   executionGet: Record<string, unknown>;
   executionsList: Record<string, unknown>;
+  registryGet: Record<string, unknown>;
+  registryList: Record<string, unknown>;
 }
 
 interface PendingStart {
@@ -80,6 +83,8 @@ interface PendingStart {
 
 const API_VERSION = "2025-07-01";
 const JOB_ROUTE = /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.App\/jobs\/([^/]+)(?:\/(start)|\/(executions)(?:\/([^/]+)(?:\/(stop))?)?)?$/i;
+const REGISTRY_ROUTE = /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.ContainerRegistry\/registries\/([^/]+)$/i;
+const REGISTRIES_ROUTE = /^\/subscriptions\/([^/]+)\/providers\/Microsoft\.ContainerRegistry\/registries$/i;
 const OPERATION_ROUTE = /^\/subscriptions\/([^/]+)\/providers\/Microsoft\.App\/locations\/([^/]+)\/(containerappsjobOperationResults|containerappsjobOperationStatuses)\/([^/]+)$/i;
 
 export async function startArmServer(options: ArmServerOptions = {}): Promise<ArmServer> {
@@ -129,6 +134,17 @@ export async function startArmServer(options: ArmServerOptions = {}): Promise<Ar
       }
       return sendJson(res, 200, startBody(fixtures, start));
     }
+
+    const registry = REGISTRY_ROUTE.exec(url.pathname);
+    const registries = REGISTRIES_ROUTE.exec(url.pathname);
+    if ((registry || registries) && req.method !== "GET") return sendError(res, 405, "MethodNotAllowed", `${req.method} is not allowed on ${url.pathname}.`);
+    if (registry) {
+      const [subscriptionId, resourceGroupName, registryName] = [registry[1]!, registry[2]!, registry[3]!];
+      const body = registryBody(fixtures, subscriptionId, resourceGroupName, registryName);
+      if (!body) return sendError(res, 404, "ResourceNotFound", `The Resource 'Microsoft.ContainerRegistry/registries/${registryName}' under resource group '${resourceGroupName}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix`);
+      return sendJson(res, 200, body);
+    }
+    if (registries) return sendJson(res, 200, registriesBody(fixtures, registries[1]!));
 
     const match = JOB_ROUTE.exec(url.pathname);
     if (!match) return sendError(res, 404, "NotFound", `No route for ${req.method} ${url.pathname}.`);
@@ -213,6 +229,21 @@ function executionsBody(fixtures: Fixtures, started: string[]): unknown {
   return body;
 }
 
+/** RegistryGet.json for its own registry name (ARM names are case-insensitive), in the requested subscription and group; undefined for any other name. */
+function registryBody(fixtures: Fixtures, subscriptionId: string, resourceGroupName: string, registryName: string): unknown {
+  const body = structuredClone(exampleBody(fixtures.registryGet)) as { id: string; name: string };
+  if (body.name.toLowerCase() !== registryName.toLowerCase()) return undefined;
+  body.id = `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroupName}/providers/Microsoft.ContainerRegistry/registries/${body.name}`;
+  return body;
+}
+
+/** RegistryList.json with its registries' ids moved into the requested subscription. */
+function registriesBody(fixtures: Fixtures, subscriptionId: string): unknown {
+  const body = structuredClone(exampleBody(fixtures.registryList)) as { value: { id: string }[] };
+  for (const registry of body.value) registry.id = registry.id.replace(/^\/subscriptions\/[^/]+\//i, `/subscriptions/${subscriptionId}/`);
+  return body;
+}
+
 function exampleBody(example: Record<string, unknown>): unknown {
   const responses = example.responses as Record<string, { body?: unknown }>;
   const body = responses["200"]?.body;
@@ -248,8 +279,15 @@ export async function readArmExample(name: string, fixturesDir = findFixturesDir
 
 async function loadFixtures(dir: string): Promise<Fixtures> {
   const read = (name: string) => readArmExample(name, dir);
-  const [jobGet, jobStart, executionGet, executionsList] = await Promise.all([read("Job_Get.json"), read("Job_Start.json"), read("Job_Execution_Get.json"), read("Job_Executions_Get.json")]);
-  return { jobGet, jobStart, executionGet, executionsList };
+  const [jobGet, jobStart, executionGet, executionsList, registryGet, registryList] = await Promise.all([
+    read("Job_Get.json"),
+    read("Job_Start.json"),
+    read("Job_Execution_Get.json"),
+    read("Job_Executions_Get.json"),
+    read("RegistryGet.json"),
+    read("RegistryList.json"),
+  ]);
+  return { jobGet, jobStart, executionGet, executionsList, registryGet, registryList };
 }
 
 /** The project's test/fixtures/arm, found from this module whether it runs from the source tree or a build dir. */
