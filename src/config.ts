@@ -132,19 +132,16 @@ function pickEnv(env: NodeJS.ProcessEnv, keys: readonly string[]): Record<string
   return Object.fromEntries(keys.map((k) => [k, env[k]]));
 }
 
-export function readStorageConfig(env: NodeJS.ProcessEnv = process.env): StorageConfig {
-  const parsed = parseOrThrow(storageEnvSchema, pickEnv(env, Object.keys(storageEnvSchema.shape)), "invalid storage settings", "CONFIG_INVALID");
-  return toStorageConfig(parsed);
-}
-
-function toStorageConfig(parsed: z.output<typeof storageEnvSchema>): StorageConfig {
+/** Storage access from validated settings (worker env or app settings alike). */
+export function toStorageConfig(parsed: z.output<typeof storageEnvSchema>): StorageConfig {
   if (parsed.AZURE_STORAGE_CONNECTION_STRING) return { kind: "connectionString", connectionString: parsed.AZURE_STORAGE_CONNECTION_STRING };
   if (parsed.STORAGE_ACCOUNT_URL) return { kind: "accountUrl", accountUrl: parsed.STORAGE_ACCOUNT_URL.replace(/\/+$/, "") };
   if (parsed.STORAGE_ACCOUNT) return { kind: "accountUrl", accountUrl: `https://${parsed.STORAGE_ACCOUNT}.blob.core.windows.net` };
   throw new ArchiveError("CONFIG_INVALID", "no storage configured: set AZURE_STORAGE_CONNECTION_STRING, STORAGE_ACCOUNT_URL or STORAGE_ACCOUNT");
 }
 
-function toRegistryAuth(parsed: z.output<typeof registryEnvSchema>): RegistryAuthConfig {
+/** Registry credentials from validated settings (worker env or app settings alike). */
+export function toRegistryAuth(parsed: z.output<typeof registryEnvSchema>): RegistryAuthConfig {
   const { REGISTRY_AUTH: mode, ACR_USERNAME: username, ACR_PASSWORD: password } = parsed;
   if ((username === undefined) !== (password === undefined)) {
     throw new ArchiveError("CONFIG_INVALID", "ACR_USERNAME and ACR_PASSWORD must be set together");
@@ -154,11 +151,6 @@ function toRegistryAuth(parsed: z.output<typeof registryEnvSchema>): RegistryAut
   if (mode === "entra") return { kind: "entra" };
   if (username && password) return { kind: "password", username, password };
   return { kind: "auto" };
-}
-
-export function readRegistryAccess(env: NodeJS.ProcessEnv = process.env): { auth: RegistryAuthConfig; insecure: boolean } {
-  const parsed = parseOrThrow(registryEnvSchema, pickEnv(env, Object.keys(registryEnvSchema.shape)), "invalid registry settings", "CONFIG_INVALID");
-  return { auth: toRegistryAuth(parsed), insecure: parsed.REGISTRY_INSECURE };
 }
 
 export function readWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {

@@ -4,19 +4,18 @@ import { app, type InvocationContext, type Timer } from "@azure/functions";
 import * as df from "durable-functions";
 import { archiveRunClient } from "../durable/archiveRunClient.js";
 import { describeError } from "../errors.js";
-import { resolveRegistryLoginServer } from "../registry/resolveRegistry.js";
 import { getRunDependencies } from "../runs/runDependencies.js";
 import { parseStartArchiveRun, startArchiveRun } from "../runs/startArchiveRun.js";
 
 export async function nightlyArchive(_timer: Timer, context: InvocationContext): Promise<void> {
-  const { settings } = getRunDependencies();
+  const { settings, resolveRegistry } = getRunDependencies();
   const client = archiveRunClient(df.getClient(context));
   for (const registry of settings.NIGHTLY_REGISTRIES) {
     try {
       const result = await startArchiveRun(parseStartArchiveRun({ registry }), {
         client,
         settings,
-        resolveRegistry: (r) => resolveRegistryLoginServer(r, { armEndpoint: settings.ARM_ENDPOINT, ...(settings.AZURE_SUBSCRIPTION_ID && { subscriptionId: settings.AZURE_SUBSCRIPTION_ID }) }),
+        resolveRegistry,
         now: new Date(),
         requestedBy: "timer",
       });

@@ -4,7 +4,6 @@ import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } 
 import * as df from "durable-functions";
 import { archiveRunClient } from "../durable/archiveRunClient.js";
 import { describeError, isArchiveError } from "../errors.js";
-import { resolveRegistryLoginServer } from "../registry/resolveRegistry.js";
 import { getRunDependencies } from "../runs/runDependencies.js";
 import { parseStartArchiveRun, startArchiveRun } from "../runs/startArchiveRun.js";
 
@@ -25,11 +24,11 @@ export async function startArchive(request: HttpRequest, context: InvocationCont
   }
   const client = df.getClient(context);
   try {
-    const { settings } = getRunDependencies();
+    const { settings, resolveRegistry } = getRunDependencies();
     const result = await startArchiveRun(parsed, {
       client: archiveRunClient(client),
       settings,
-      resolveRegistry: (registry) => resolveRegistryLoginServer(registry, { armEndpoint: settings.ARM_ENDPOINT, ...(settings.AZURE_SUBSCRIPTION_ID && { subscriptionId: settings.AZURE_SUBSCRIPTION_ID }) }),
+      resolveRegistry,
       now: new Date(),
       requestedBy: "http",
     });
