@@ -143,13 +143,19 @@ describe("a run over HTTP", () => {
     assert.equal(final.failed, 1);
   });
 
-  test("a re-run is all already-archived (but the corrupt image) and starts no job for them", async () => {
+  test("a re-run is all already-archived (but the corrupt image), starts no job, and marks a tag added since", async () => {
     const before = await countArchives(`${registry.host}/`);
+    // A new tag on a digest that is already archived: no new archive, but its tag marker must appear.
+    const retagged = await pushImage(registry.host, "samples/hello:stable", smallImage("hello"));
+    const marker = `${registry.host}/samples/hello:stable@${retagged.digest.replace(":", "-")}`;
+    assert.equal(await blobService.getContainerClient("images").getBlockBlobClient(marker).exists(), false);
     const summary = await readSummary(await waitForRun(host, await startRun({ registry: registry.host, excludeRepositories: ["broken/**"] })));
     assert.ok(summary.images.length > 0);
     assert.ok(summary.images.every((i) => i.status === "already-archived"), JSON.stringify(summary.images.map((i) => i.status)));
+    assert.deepEqual(summary.images.find((i) => i.repository === "samples/hello")!.tags, ["1.0", "latest", "stable"]);
     assert.equal(summary.totals.jobExecutions, 0);
     assert.equal(await countArchives(`${registry.host}/`), before);
+    assert.equal(await blobService.getContainerClient("images").getBlockBlobClient(marker).exists(), true, "the new tag is findable by prefix");
   });
 
   test("the nightly timer starts a run of each configured registry", async () => {

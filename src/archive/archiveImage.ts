@@ -6,7 +6,8 @@ import { ArchiveError, describeError, isArchiveError } from "../errors.js";
 import type { ArchiveTuning } from "../config.js";
 import { formatImageReference, parseImageReference, type ImageReference } from "../registry/reference.js";
 import type { RegistryClient } from "../registry/registryClient.js";
-import { archiveBlobName, resultBlobName, sidecarBlobName, tagMarkerBlobName, type ImageIdentity } from "../storage/blobNames.js";
+import { archiveBlobName, resultBlobName, sidecarBlobName, type ImageIdentity } from "../storage/blobNames.js";
+import { writeTagMarker } from "../storage/tagMarkers.js";
 import { BlockUploadStream } from "../storage/blockUploadStream.js";
 import { storageErrorCode } from "../storage/blobServiceClient.js";
 import { TOOL } from "../version.js";
@@ -113,7 +114,9 @@ export async function archiveImage(request: ArchiveImageRequest, deps: ArchiveIm
         await uploadSidecar(container, sidecarBlob, sidecar, options);
       }
     }
-    await writeTagMarkers(container, identity, archiveBlob, tags, options);
+    for (const tag of tags) await writeTagMarker(container, identity, archiveBlob, tag, opts(options)).catch((error) => {
+      throw storageError(`cannot write the tag marker for ${tag}`, error);
+    });
     const result: ArchiveImageResult = { status, ...base, digest, tags, archiveBlob, sidecarBlob, bytes: archive.bytes, sha256: archive.sha256, durationSeconds: seconds(started) };
     if (request.runId) await writeResult(container, request.runId, identity, result, options);
     return result;
@@ -202,18 +205,6 @@ async function uploadSidecar(container: ContainerClient, name: string, sidecar: 
     .catch((error) => {
       throw storageError(`cannot write sidecar ${name}`, error);
     });
-}
-
-async function writeTagMarkers(container: ContainerClient, identity: ImageIdentity, archiveBlob: string, tags: string[], options: ArchiveImageOptions): Promise<void> {
-  for (const tag of tags) {
-    await container
-      .getBlockBlobClient(tagMarkerBlobName(identity, tag))
-      .uploadData(Buffer.alloc(0), { conditions: { ifNoneMatch: "*" }, metadata: { archiveblob: encodeURIComponent(archiveBlob), sourcedigest: identity.digest }, ...(options.abortSignal && { abortSignal: options.abortSignal }) })
-      .catch((error) => {
-        if (storageErrorCode(error).statusCode === 409) return; // marker already there
-        throw storageError(`cannot write tag marker for ${tag}`, error);
-      });
-  }
 }
 
 async function writeResult(container: ContainerClient, runId: string, identity: ImageIdentity, result: ArchiveImageResult, options: ArchiveImageOptions): Promise<void> {

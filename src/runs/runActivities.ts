@@ -2,7 +2,8 @@
 // client, a job runner): listing a registry into batches, and assembling the run summary.
 import type { ContainerClient } from "@azure/storage-blob";
 import type { RegistryClient } from "../registry/registryClient.js";
-import { archiveBlobName, sidecarBlobName } from "../storage/blobNames.js";
+import { archiveBlobName, sidecarBlobName, tagMarkerBlobName } from "../storage/blobNames.js";
+import { listTagMarkers, writeTagMarker } from "../storage/tagMarkers.js";
 import { emptyTotals, addOutcome, type ArchiveRunInput, type ImageOutcome, type ListImagesResult, type ListedImage, type RunSummary, type RunTotals } from "./archiveRun.js";
 import { listRegistryImages } from "./imageListing.js";
 import { listArchivedDigests, readBatchOutcomes, readListing, writeListing, writeSummary, type ArchivedImageInfo } from "./runStore.js";
@@ -26,10 +27,27 @@ export async function listRunImages(input: ListRunImagesInput, deps: { registry:
     const info = archived.get(item.digest);
     images.push({ ...item, archived: info?.archived ?? false, ...(info?.bytes !== undefined && { bytes: info.bytes }), ...(info?.sha256 && { sha256: info.sha256 }) });
   }
+  if (!run.dryRun) await completeTagMarkers(deps.container, run.registry, images);
   // A dry run keeps the listing (for its summary) but makes no batches: nothing will be started.
   const batchCount = await writeListing(deps.container, run.runId, images, run.dryRun ? 0 : run.batchSize);
   const alreadyArchived = images.filter((i) => i.archived).length;
   return { total: images.length, toArchive: images.length - alreadyArchived, alreadyArchived, batchCount };
+}
+
+/** Tags added to an already-archived digest since it was archived get their marker (one listing per repository). */
+async function completeTagMarkers(container: ContainerClient, registry: string, images: ListedImage[]): Promise<void> {
+  const markersByRepository = new Map<string, Set<string>>();
+  for (const image of images.filter((i) => i.archived && i.tags.length > 0)) {
+    let markers = markersByRepository.get(image.repository);
+    if (!markers) {
+      markers = await listTagMarkers(container, registry, image.repository);
+      markersByRepository.set(image.repository, markers);
+    }
+    const identity = { registry, repository: image.repository, digest: image.digest };
+    for (const tag of image.tags) {
+      if (!markers.has(tagMarkerBlobName(identity, tag))) await writeTagMarker(container, identity, archiveBlobName(identity), tag);
+    }
+  }
 }
 
 export interface WriteRunSummaryInput {

@@ -68,6 +68,11 @@ export function repositoryArchivesPrefix(registry: string, repository: string): 
   return `${registry.toLowerCase()}/${repository}@`;
 }
 
+/** Prefix under which every tag marker of one repository is listed. */
+export function repositoryTagMarkersPrefix(registry: string, repository: string): string {
+  return `${registry.toLowerCase()}/${repository}:`;
+}
+
 /** The digest of an archive or sidecar blob name built by archiveBlobName, or undefined for other names. */
 export function parseArchiveBlobName(name: string): { digest: string; kind: "archive" | "sidecar" } | undefined {
   const match = /@sha256-([a-f0-9]{64})\.tar\.gz(\.json)?$/.exec(name);
