@@ -153,6 +153,12 @@ export function toRegistryAuth(parsed: z.output<typeof registryEnvSchema>): Regi
   return { kind: "auto" };
 }
 
+/** Registry access alone (the CLI's restore needs no storage). */
+export function readRegistrySettings(env: NodeJS.ProcessEnv = process.env): { auth: RegistryAuthConfig; insecure: boolean } {
+  const parsed = parseOrThrow(registryEnvSchema, pickEnv(env, Object.keys(registryEnvSchema.shape)), "invalid registry settings", "CONFIG_INVALID");
+  return { auth: toRegistryAuth(parsed), insecure: parsed.REGISTRY_INSECURE };
+}
+
 export function readWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
   const parsed = parseOrThrow(workerEnvSchema, pickEnv(env, Object.keys(workerEnvSchema.shape)), "invalid worker settings", "CONFIG_INVALID");
   return {

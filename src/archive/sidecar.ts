@@ -26,7 +26,7 @@ export interface ArchiveSidecar {
   defaultPlatform: string;
   layers: { count: number; bytes: number };
   blobs: { count: number };
-  restore: { dockerLoad: string; skopeo: string };
+  restore: { dockerLoad: string; acrColdArchive: string; skopeo: string };
   tool: { name: string; version: string };
 }
 
@@ -67,6 +67,7 @@ export function buildSidecar(input: BuildSidecarInput): ArchiveSidecar {
     blobs: { count: plan.manifests.length + plan.blobs.length },
     restore: {
       dockerLoad: `az storage blob download -c ${input.container} -n '${input.archiveBlob}' -f ${file} && docker load -i ${file}`,
+      acrColdArchive: `acr-cold-archive restore ${file} <registry>/${plan.repository}`,
       skopeo: `gunzip -k ${file} && skopeo copy --all --preserve-digests oci-archive:${file.replace(/\.gz$/, "")}${tag ? `:${tag}` : ""} docker://<registry>/${plan.repository}${tag ? `:${tag}` : ""}`,
     },
     tool: TOOL,

@@ -3,13 +3,21 @@
 // Same code path as the worker job (runArchiveRequest); adds flags, a progress bar on a TTY and --json.
 import { parseArgs } from "node:util";
 import cliProgress from "cli-progress";
-import { archiveRequestSchema, formatIssues, readWorkerConfig } from "../config.js";
+import { createReadStream } from "node:fs";
+import { restoreImageArchive } from "../archive/restoreArchive.js";
+import { archiveRequestSchema, formatIssues, readRegistrySettings, readWorkerConfig } from "../config.js";
+import { createRegistryClientFactory } from "../registry/createRegistryClient.js";
+import { parseImageReference } from "../registry/reference.js";
 import { describeError } from "../errors.js";
 import { runArchiveRequest } from "../worker/runArchiveRequest.js";
 
 const USAGE = `usage: acr-cold-archive archive <registry>/<repository>[:<tag>|@<digest>] [options]
+       acr-cold-archive restore <archive.tar.gz | -> <registry>/<repository>[:<tag>] [--json]
 
-options:
+restore pushes every blob and manifest of an archive byte for byte (the original digests), checking each digest;
+without :<tag> the root is pushed under the tags recorded in the archive.
+
+archive options:
   --container <name>        blob container (default: images)
   --blob-base-name <name>   explicit archive blob name (the old queue message's blobBaseName)
   --run-id <id>             also write a result blob under runs/<id>/results/
@@ -44,6 +52,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const [command, image, ...extra] = positionals;
+  if (command === "restore") return restore(positionals.slice(1), values.json);
   if (command !== "archive") throw new UsageError(command ? `unknown command "${command}"` : "missing command");
   if (!image) throw new UsageError("missing image reference");
   if (extra.length) throw new UsageError(`unexpected argument "${extra[0]}"`);
@@ -85,6 +94,32 @@ async function main(argv: string[]): Promise<number> {
   } finally {
     bar?.stop();
   }
+}
+
+async function restore(args: string[], json: boolean): Promise<number> {
+  const [file, target, ...extra] = args;
+  if (!file || !target) throw new UsageError("restore needs an archive file (or -) and a target <registry>/<repository>[:<tag>]");
+  if (extra.length) throw new UsageError(`unexpected argument "${extra[0]}"`);
+  let ref;
+  try {
+    ref = parseImageReference(target);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  if (ref.digest) throw new UsageError("a restore target names a repository and optionally a tag, not a digest");
+  const explicitTag = /:[^/]+$/.test(target) ? ref.tag : undefined;
+  const access = readRegistrySettings(process.env);
+  const client = createRegistryClientFactory({ auth: access.auth, insecure: access.insecure })(ref.registry);
+  const source = file === "-" ? process.stdin : createReadStream(file);
+  const opened = new Promise<void>((resolve, reject) => {
+    source.once("error", (error: NodeJS.ErrnoException) => reject(new UsageError(`cannot read ${file}: ${error.code ?? error.message}`)));
+    source.once("readable", () => resolve());
+  });
+  await opened;
+  const result = await restoreImageArchive(source, client, ref.repository, { ...(explicitTag && { tags: [explicitTag] }) });
+  if (json) process.stdout.write(`${JSON.stringify(result)}\n`);
+  else process.stdout.write(`restored ${result.registry}/${result.repository}@${result.digest} as ${result.tags.join(", ") || "(untagged)"}: ${result.blobsPushed} blobs pushed, ${result.blobsPresent} already there, ${result.manifests} manifests\n`);
+  return 0;
 }
 
 main(process.argv.slice(2)).then(

@@ -160,6 +160,51 @@ export class RegistryClient {
     if (digest !== descriptor.digest) throw new ArchiveError("DIGEST_MISMATCH", `${what} hashes to ${digest}: its bytes in the registry are corrupt`);
   }
 
+  /** HEAD /v2/<name>/blobs/<digest>: does the repository already have this blob? */
+  async blobExists(repository: string, digest: string, options: OperationOptions = {}): Promise<boolean> {
+    const response = await this.request(`/v2/${repository}/blobs/${digest}`, `repository:${repository}:pull,push`, { method: "HEAD", ...options });
+    await response.body?.cancel().catch(() => undefined);
+    if (response.status === 404) return false;
+    await this.throwIfError(response, `blob ${digest} of ${repository}`);
+    return true;
+  }
+
+  /**
+   * Uploads one blob (POST to open an upload, then one monolithic PUT with `?digest=`). The body streams and is not
+   * retried; the POST answers the auth challenge first, so the PUT goes out with a token.
+   */
+  async uploadBlob(repository: string, descriptor: Descriptor, body: AsyncIterable<Buffer> | Buffer, options: OperationOptions = {}): Promise<void> {
+    const scope = `repository:${repository}:pull,push`;
+    const opened = await this.request(`/v2/${repository}/blobs/uploads/`, scope, { method: "POST", ...options });
+    await opened.body?.cancel().catch(() => undefined);
+    if (opened.status !== 202) await this.throwIfError(opened, `an upload to ${repository}`);
+    const location = opened.headers.get("location");
+    if (!location) throw new ArchiveError("REGISTRY_ERROR", `${this.registry} opened an upload without a Location`);
+    const url = new URL(location, this.baseUrl);
+    url.searchParams.set("digest", descriptor.digest);
+    const response = await this.request(url.toString(), scope, {
+      method: "PUT",
+      headers: { "content-type": "application/octet-stream", "content-length": String(descriptor.size) },
+      body,
+      ...options,
+    });
+    await response.body?.cancel().catch(() => undefined);
+    if (response.status !== 201) await this.throwIfError(response, `blob ${descriptor.digest} of ${repository}`);
+  }
+
+  /** PUT /v2/<name>/manifests/<reference> with the exact bytes; returns the digest the registry computed. */
+  async putManifest(repository: string, reference: string, mediaType: string, bytes: Buffer, options: OperationOptions = {}): Promise<string | undefined> {
+    const response = await this.request(`/v2/${repository}/manifests/${reference}`, `repository:${repository}:pull,push`, {
+      method: "PUT",
+      headers: { "content-type": mediaType },
+      body: bytes,
+      ...options,
+    });
+    await response.body?.cancel().catch(() => undefined);
+    if (response.status !== 201) await this.throwIfError(response, `manifest ${repository}:${reference}`);
+    return response.headers.get("docker-content-digest") ?? undefined;
+  }
+
   /**
    * ACR's manifest listing (`/acr/v1/<name>/_manifests`): every manifest with its tags and `lastUpdateTime`,
    * untagged ones included, in pages. Plain registries do not have it: they answer 404, and this returns undefined.
@@ -218,13 +263,20 @@ export class RegistryClient {
   }
 
   /** One authenticated request: cached token first, then answer a 401 challenge once and replay. */
-  private async request(pathOrUrl: string, scope: string, init: { method?: string; headers?: Record<string, string>; abortSignal?: AbortSignal }): Promise<Response> {
+  private async request(
+    pathOrUrl: string,
+    scope: string,
+    init: { method?: string; headers?: Record<string, string>; body?: Buffer | AsyncIterable<Buffer>; abortSignal?: AbortSignal },
+  ): Promise<Response> {
     const url = pathOrUrl.startsWith("http") ? pathOrUrl : `${this.baseUrl}${pathOrUrl}`;
+    // A streamed body can be sent once: no retries, and it must not meet a 401 (callers authenticate first).
+    const streamed = init.body !== undefined && !Buffer.isBuffer(init.body);
     const send = (authorization?: string) =>
       sendWithRetry(url, {
         method: init.method ?? "GET",
         headers: { "user-agent": this.userAgent, ...init.headers },
-        retry: this.retry,
+        retry: streamed ? { ...this.retry, maxRetries: 0 } : this.retry,
+        ...(init.body !== undefined && { body: init.body }),
         ...(authorization && { authorization }),
         ...(init.abortSignal && { abortSignal: init.abortSignal }),
       });

@@ -2,7 +2,7 @@
 // redirects followed by hand so the registry's Authorization never reaches another host (ACR redirects blob
 // reads to storage), and plain HTTP only for loopback hosts or an explicit insecure flag.
 import { setTimeout as sleep } from "node:timers/promises";
-import { ArchiveError } from "../errors.js";
+import { ArchiveError, isArchiveError } from "../errors.js";
 
 export interface RetryPolicy {
   /** Retries after the first attempt. */
@@ -16,7 +16,7 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = { maxRetries: 4, retryDelayInMs
 export interface SendOptions {
   method?: string;
   headers?: Record<string, string>;
-  body?: string;
+  body?: string | Buffer | AsyncIterable<Buffer>;
   abortSignal?: AbortSignal;
   /** The Authorization header for requests to the registry's own host; dropped on a redirect elsewhere. */
   authorization?: string;
@@ -51,6 +51,9 @@ export async function sendWithRetry(url: string, options: SendOptions = {}): Pro
       response = await sendFollowingRedirects(url, options);
     } catch (error) {
       if (options.abortSignal?.aborted) throw new ArchiveError("ABORTED", "the request was aborted", { cause: error });
+      // A streamed request body that failed its own check (a digest mismatch) is that error, not a network one.
+      const cause = (error as { cause?: unknown }).cause;
+      if (isArchiveError(cause)) throw cause;
       networkError = error;
     }
     const retryable = networkError !== undefined || (response !== undefined && RETRYABLE_STATUS.has(response.status));
@@ -74,10 +77,12 @@ async function sendFollowingRedirects(url: string, options: SendOptions): Promis
     const headers: Record<string, string> = { ...options.headers };
     // The registry's credentials go to the registry's host only (a blob redirect to storage carries its own SAS).
     if (options.authorization && new URL(current).host === origin) headers.authorization = options.authorization;
+    const body = options.body;
     const response = await fetch(current, {
       method: options.method ?? "GET",
       headers,
-      ...(options.body !== undefined && { body: options.body }),
+      // Async iterables stream (undici needs duplex "half" for a streamed request body).
+      ...(body !== undefined && (typeof body === "string" || Buffer.isBuffer(body) ? { body } : { body: body as unknown as RequestInit["body"], duplex: "half" as const })),
       redirect: "manual",
       ...(options.abortSignal && { signal: options.abortSignal }),
     });
