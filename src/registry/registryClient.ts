@@ -26,8 +26,6 @@ export interface AcrManifestProperties {
   lastUpdateTime?: string;
   createdTime?: string;
   mediaType?: string;
-  /** The platform manifests of an index. */
-  references?: { digest: string }[];
 }
 
 export interface GetManifestResult {

@@ -4,7 +4,7 @@
 // (and, for olderThanDays, the image config's `created`).
 import { globMatcher as matcher } from "../globs.js";
 import type { RegistryClient, OperationOptions } from "../registry/registryClient.js";
-import { isIndex } from "../registry/types.js";
+import { isIndex, isIndexMediaType } from "../registry/types.js";
 import type { RunFilters } from "./archiveRun.js";
 
 export interface RegistryImageItem {
@@ -28,7 +28,7 @@ export async function* listRegistryImages(client: RegistryClient, filters: RunFi
 
   for await (const repository of client.listRepositoryNames(options)) {
     if (!includeRepo(repository) || excludeRepo(repository)) continue;
-    for (const image of await listRepositoryImages(client, repository, options)) {
+    for (const image of await listRepositoryImages(client, repository, filters.includeUntagged, options)) {
       const tags = image.tags.filter((t) => includeTag(t) && !excludeTag(t));
       const untagged = image.tags.length === 0;
       if (untagged ? !filters.includeUntagged : tags.length === 0) continue;
@@ -42,12 +42,18 @@ export async function* listRegistryImages(client: RegistryClient, filters: RunFi
   }
 }
 
-async function listRepositoryImages(client: RegistryClient, repository: string, options: OperationOptions): Promise<RegistryImageItem[]> {
+async function listRepositoryImages(client: RegistryClient, repository: string, includeUntagged: boolean, options: OperationOptions): Promise<RegistryImageItem[]> {
   const acr = await client.listManifestProperties(repository, options);
   if (acr) {
-    // ACR lists every platform manifest of an index too; those are archived inside their index, not alone.
-    const children = new Set(acr.flatMap((m) => (m.references ?? []).map((r) => r.digest)));
     const items = acr.map((m) => ({ repository, digest: m.digest, tags: m.tags ?? [], ...(m.lastUpdateTime && { lastUpdatedOn: m.lastUpdateTime }) }));
+    if (!includeUntagged) return items;
+    // ACR lists every platform manifest of an index as an untagged manifest of its own (without saying whose):
+    // those are archived inside their index, not alone. Read each index to know its children.
+    const children = new Set<string>();
+    for (const m of acr.filter((m) => m.mediaType && isIndexMediaType(m.mediaType))) {
+      const { manifest } = await client.getManifest(repository, m.digest, options);
+      if (isIndex(manifest)) for (const child of manifest.manifests) children.add(child.digest);
+    }
     return items.filter((i) => !(i.tags.length === 0 && children.has(i.digest)));
   }
   const byDigest = new Map<string, RegistryImageItem>();

@@ -86,7 +86,8 @@ export async function startArchiveRun(request: StartArchiveRunInput, deps: Start
     maxAttempts: settings.MAX_ATTEMPTS,
     jobTimeoutMinutes: settings.JOB_TIMEOUT_MINUTES,
     pollMaxIntervalSeconds: settings.POLL_MAX_INTERVAL_SECONDS,
-    batchSize: BATCH_SIZE,
+    // A batch runs in waves of maxParallel: a batch smaller than that would cap the parallelism.
+    batchSize: Math.max(BATCH_SIZE, request.maxParallel ?? settings.DEFAULT_MAX_PARALLEL),
     requestedBy: deps.requestedBy,
     requestedAtUtc: deps.now.toISOString(),
   };
