@@ -110,7 +110,13 @@ describe("a run over HTTP", () => {
     const status = await waitForRun(host, instanceId, { onProgress: (s) => seen.push(s) });
     clearInterval(killer);
     assert.ok(killed, "a slow/app worker was killed mid-run");
-    assert.ok(seen.some((s) => (s.progress as { phase: string }).phase === "archiving"), "progress was reported while archiving");
+    type Progress = { phase: string; running: number; archived: number; alreadyArchived: number; failed: number };
+    const progress = seen.map((s) => s.progress as Progress);
+    assert.ok(progress.some((p) => p.phase === "archiving"), "progress was reported while archiving");
+    // Image by image, not wave by wave: waves are 3 images here, and a wave with only its slow image left shows 1.
+    assert.ok(progress.some((p) => p.phase === "archiving" && p.running === 1), `a partly finished wave was visible: ${JSON.stringify(progress.map((p) => p.running))}`);
+    const done = progress.map((p) => p.archived + p.alreadyArchived + p.failed);
+    assert.ok(done.every((d, i) => i === 0 || d >= done[i - 1]!), `done never goes backwards: ${JSON.stringify(done)}`);
 
     const summary = await readSummary(status);
     const expected = new Map<string, string>(); // repository → status

@@ -2,7 +2,7 @@
 // progress (the parent's counts plus the running batch's) for the status endpoint.
 import * as df from "durable-functions";
 import type { DurableClient } from "durable-functions";
-import type { RunProgress } from "../runs/archiveRun.js";
+import { addOutcome, type ImageOutcome, type RunProgress } from "../runs/archiveRun.js";
 import { isRunInstanceId, registryOfRunInstanceId, type ArchiveRunClient } from "../runs/startArchiveRun.js";
 import type { BatchProgress } from "../orchestrators/archiveBatch.js";
 import { archiveRegistryOrchestrationName, type ArchiveRegistryOutput } from "../orchestrators/archiveRegistry.js";
@@ -57,15 +57,26 @@ export async function getArchiveRunStatus(client: DurableClient, instanceId: str
     phase: parent.phase ?? "unknown",
   };
   if (parent.phase === "archiving") {
-    // The batch in flight reports its own counts; add them so progress moves image by image.
-    const batch = await client.getStatus(`${instanceId}:batch:${progress.batchesDone}`, { showInput: false }).catch(() => undefined);
+    // The batch in flight reports the waves it has finished; the images of the wave in flight report themselves.
+    const batchId = `${instanceId}:batch:${progress.batchesDone}`;
+    const batch = await client.getStatus(batchId, { showInput: false }).catch(() => undefined);
     const live = batch?.customStatus as BatchProgress | undefined;
     if (live?.done) {
-      progress.running = live.running;
-      progress.archived += live.done.archived;
-      progress.alreadyArchived += live.done.alreadyArchived;
-      progress.failed += live.done.failed;
-      progress.bytesArchived += live.done.bytesArchived;
+      let done = live.done;
+      let running = live.running;
+      const images = await Promise.all(
+        Array.from({ length: live.running }, (_, i) => client.getStatus(`${batchId}:${live.waveStart + i}`, { showInput: false }).catch(() => undefined)),
+      );
+      for (const image of images) {
+        if (String(image?.runtimeStatus) !== "Completed" || !image?.output) continue;
+        done = addOutcome(done, image.output as ImageOutcome);
+        running--;
+      }
+      progress.running = running;
+      progress.archived += done.archived;
+      progress.alreadyArchived += done.alreadyArchived;
+      progress.failed += done.failed;
+      progress.bytesArchived += done.bytesArchived;
     }
   }
   const output = status.output as ArchiveRegistryOutput | undefined;

@@ -21,6 +21,8 @@ export interface ArchiveBatchInput {
 export interface BatchProgress {
   running: number;
   done: ReturnType<typeof emptyTotals>;
+  /** The wave in flight: image instances `<batch instance>:<waveStart … waveStart+running-1>`. */
+  waveStart: number;
 }
 
 const archiveBatch: OrchestrationHandler = function* (context: OrchestrationContext) {
@@ -32,7 +34,7 @@ const archiveBatch: OrchestrationHandler = function* (context: OrchestrationCont
   let jobExecutions = 0;
   for (let start = 0; start < items.length; start += run.maxParallel) {
     const wave = items.slice(start, start + run.maxParallel);
-    const progress: BatchProgress = { running: wave.length, done: totals };
+    const progress: BatchProgress = { running: wave.length, done: totals, waveStart: start };
     context.df.setCustomStatus(progress);
     const tasks: Task[] = wave.map((item, offset) => {
       const input: ArchiveImageInput = { run, item };
@@ -46,7 +48,7 @@ const archiveBatch: OrchestrationHandler = function* (context: OrchestrationCont
       jobExecutions += outcome.attempts;
     }
   }
-  context.df.setCustomStatus({ running: 0, done: totals } satisfies BatchProgress);
+  context.df.setCustomStatus({ running: 0, done: totals, waveStart: items.length } satisfies BatchProgress);
   yield context.df.callActivity(writeBatchOutcomesActivityName, { runId: run.runId, container: run.container, batchIndex, outcomes });
   const result: BatchResult & { jobExecutions: number } = { batchIndex, ...totals, jobExecutions };
   return result;
