@@ -45,6 +45,10 @@ before(async () => {
       NIGHTLY_REGISTRIES: registry.host,
       MAX_ATTEMPTS: "2",
       DEFAULT_MAX_PARALLEL: "3",
+      // Workers inherit these: 1 MiB blocks one at a time keep the 64 MiB slow/app upload in flight long enough
+      // for the test to kill it, however fast the machine.
+      UPLOAD_BLOCK_SIZE_MIB: "1",
+      UPLOAD_CONCURRENCY: "1",
       ACR_USERNAME: secured.username!,
       ACR_PASSWORD: secured.password!,
     },
