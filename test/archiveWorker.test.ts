@@ -274,3 +274,21 @@ describe("bad input exits non-zero with one line", () => {
     for (const key of ["archiveBlob", "sidecarBlob", "digest", "bytes", "sha256"]) assert.ok(result[key] !== undefined, key);
   });
 });
+
+test("a failing upload stops the archive stream with the upload's error (no hang waiting for the registry)", { timeout: 60_000 }, async () => {
+  const { RegistryClient } = await import("../src/registry/registryClient.js");
+  const { planImageArchive } = await import("../src/archive/imagePlan.js");
+  const { writeImageArchive } = await import("../src/archive/imageArchive.js");
+  const { Writable } = await import("node:stream");
+  await pushImage(registry.host, "sinkfail/app:1", { layers: [{ randomBytes: 16 * 1024 * 1024, compression: "gzip-stored" }] });
+  const client = new RegistryClient(registry.host);
+  const plan = await planImageArchive(client, "sinkfail/app", "1");
+  // Fails at once, like a refused first stageBlock: the stream is destroyed while the producer is still reading
+  // the registry, so its next write finds a dead stream (no drain, no new error event).
+  const sink = new Writable({
+    write(_chunk: Buffer, _encoding, callback) {
+      callback(new Error("stageBlock refused: 503 ServerBusy"));
+    },
+  });
+  await assert.rejects(writeImageArchive(client, plan, sink, { tags: ["1"], gzipLevel: 1 }), /stageBlock refused: 503 ServerBusy/);
+});

@@ -77,24 +77,33 @@ export class AdaptiveGzip {
   }
 
   private async push(chunk: Buffer): Promise<void> {
+    if (this.stream.destroyed) throw new ArchiveStreamClosedError();
     if (!this.started) {
       this.started = true;
       this.stream.write(GZIP_HEADER);
     }
     if (chunk.length === 0) return;
     if (!this.stream.write(chunk)) {
+      // Wait for room, or for the consumer to go away: a failed upload destroys the stream, and then no
+      // `drain` will ever come (waiting for it alone hung the worker until the job timeout).
       await new Promise<void>((resolve, reject) => {
-        const onDrain = () => {
-          this.stream.off("error", onError);
-          resolve();
+        const settle = () => {
+          this.stream.off("drain", settle);
+          this.stream.off("close", settle);
+          if (this.stream.destroyed) reject(new ArchiveStreamClosedError());
+          else resolve();
         };
-        const onError = (error: Error) => {
-          this.stream.off("drain", onDrain);
-          reject(error);
-        };
-        this.stream.once("drain", onDrain);
-        this.stream.once("error", onError);
+        this.stream.once("drain", settle);
+        this.stream.once("close", settle);
       });
     }
+  }
+}
+
+/** The consumer of the gzip stream went away (its own error says why). */
+export class ArchiveStreamClosedError extends Error {
+  constructor() {
+    super("the archive stream was closed by its consumer");
+    this.name = "ArchiveStreamClosedError";
   }
 }

@@ -12,7 +12,7 @@ import { Transform, type Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { OperationOptions, RegistryClient } from "../registry/registryClient.js";
 import { isCompressedLayer, MediaTypes, type Platform } from "../registry/types.js";
-import { AdaptiveGzip, type GzipSegment } from "./adaptiveGzip.js";
+import { AdaptiveGzip, ArchiveStreamClosedError, type GzipSegment } from "./adaptiveGzip.js";
 import type { ImageArchivePlan } from "./imagePlan.js";
 import { encodeTarHeader, tarEnd, tarPadding } from "./tarHeader.js";
 
@@ -94,8 +94,10 @@ export async function writeImageArchive(client: RegistryClient, plan: ImageArchi
   const consumed = pipeline(gzip.stream, measure, sink, ...(options.abortSignal ? [{ signal: options.abortSignal }] : []));
   // The producer's error is the cause; the pipeline then fails with the same error or a "premature close".
   const [produced, piped] = await Promise.allSettled([produce(), consumed]);
-  if (produced.status === "rejected") throw produced.reason;
+  // The first cause wins: a registry error fails the pipeline too, and a failed upload stops the producer.
+  if (produced.status === "rejected" && !(produced.reason instanceof ArchiveStreamClosedError)) throw produced.reason;
   if (piped.status === "rejected") throw piped.reason;
+  if (produced.status === "rejected") throw produced.reason;
   return {
     sha256: outputHash.digest("hex"),
     size,
