@@ -4,6 +4,7 @@
 // the out-of-process protocol has no task ids). Its history is bounded by the batch size, whatever the
 // registry's size. Outcomes go to a blob; the parent gets counts.
 import * as df from "durable-functions";
+import { activityRetryOptions } from "../durable/activityRetry.js";
 import type { OrchestrationContext, OrchestrationHandler, Task } from "durable-functions";
 import { addOutcome, emptyTotals, type ArchiveRunInput, type BatchResult, type ImageOutcome, type ImageWorkItem } from "../runs/archiveRun.js";
 import { readBatchActivityName } from "../activities/readBatch.js";
@@ -27,7 +28,7 @@ export interface BatchProgress {
 
 const archiveBatch: OrchestrationHandler = function* (context: OrchestrationContext) {
   const { run, batchIndex } = context.df.getInput() as ArchiveBatchInput;
-  const items: ImageWorkItem[] = yield context.df.callActivity(readBatchActivityName, { runId: run.runId, container: run.container, batchIndex });
+  const items: ImageWorkItem[] = yield context.df.callActivityWithRetry(readBatchActivityName, activityRetryOptions, { runId: run.runId, container: run.container, batchIndex });
 
   const outcomes: ImageOutcome[] = [];
   let totals = emptyTotals();
@@ -49,7 +50,7 @@ const archiveBatch: OrchestrationHandler = function* (context: OrchestrationCont
     }
   }
   context.df.setCustomStatus({ running: 0, done: totals, waveStart: items.length } satisfies BatchProgress);
-  yield context.df.callActivity(writeBatchOutcomesActivityName, { runId: run.runId, container: run.container, batchIndex, outcomes });
+  yield context.df.callActivityWithRetry(writeBatchOutcomesActivityName, activityRetryOptions, { runId: run.runId, container: run.container, batchIndex, outcomes });
   const result: BatchResult & { jobExecutions: number } = { batchIndex, ...totals, jobExecutions };
   return result;
 };

@@ -4,7 +4,8 @@
 // maxAttempts. It never throws: a failure is an outcome with its reason. Deterministic: time comes only from
 // currentUtcDateTime, and everything it knows arrives through activities.
 import * as df from "durable-functions";
-import type { OrchestrationContext, OrchestrationHandler } from "durable-functions";
+import { activityRetryOptions } from "../durable/activityRetry.js";
+import type { OrchestrationContext, OrchestrationHandler, Task } from "durable-functions";
 import type { ArchiveImageRequest, ArchiveImageResult } from "../archive/archiveImage.js";
 import { TERMINAL_JOB_STATUSES, type JobExecution } from "../jobs/jobRunner.js";
 import { isPermanentFailure, MAX_TAGS_PER_REQUEST, outcomeFromResult, pollDelaySeconds, retryDelaySeconds, workerImageReference, type ArchiveRunInput, type ImageOutcome, type ImageWorkItem } from "../runs/archiveRun.js";
@@ -22,8 +23,10 @@ export interface ArchiveImageInput {
   item: ImageWorkItem;
 }
 
-// Starting an execution is an ARM call: transient failures are retried by the framework, 3 times from 5 s.
-const START_RETRY = new df.RetryOptions(5_000, 3);
+// Reads (blob and ARM status) are idempotent: transient failures are retried by the framework, 4 times from 5 s.
+// Starting an execution is not (a start whose answer was lost already runs), so it is never retried here: a
+// failed start is a failed attempt, retried by the attempt loop after its backoff.
+const READ_RETRY = activityRetryOptions;
 
 const addSeconds = (date: Date, seconds: number) => new Date(date.getTime() + seconds * 1000);
 
@@ -31,9 +34,19 @@ const archiveImage: OrchestrationHandler = function* (context: OrchestrationCont
   const { run, item } = context.df.getInput() as ArchiveImageInput;
   const started = context.df.currentUtcDateTime;
   const elapsed = () => Math.round((context.df.currentUtcDateTime.getTime() - started.getTime()) / 10) / 100;
-  const image = { registry: run.registry, repository: item.repository, digest: item.digest };
+  try {
+    return yield* archiveOneImage(context, run, item, elapsed);
+  } catch (failure) {
+    // Whatever broke (an activity that kept failing after its retries), this image fails alone: the batch and the
+    // run go on and the summary says why.
+    const outcome: ImageOutcome = { ...item, status: "failed", attempts: 0, durationSeconds: elapsed(), error: { code: "ORCHESTRATION_FAILED", message: firstLine(failure) } };
+    return outcome;
+  }
+};
 
-  const existing: ArchivedImageInfo = yield context.df.callActivity(checkArchivedActivityName, { ...image, container: run.container });
+function* archiveOneImage(context: OrchestrationContext, run: ArchiveRunInput, item: ImageWorkItem, elapsed: () => number): Generator<Task, ImageOutcome, unknown> {
+  const image = { registry: run.registry, repository: item.repository, digest: item.digest };
+  const existing = (yield context.df.callActivityWithRetry(checkArchivedActivityName, READ_RETRY, { ...image, container: run.container })) as ArchivedImageInfo;
   if (existing.archived) {
     const outcome: ImageOutcome = { ...item, status: "already-archived", ...(existing.bytes !== undefined && { bytes: existing.bytes }), ...(existing.sha256 && { sha256: existing.sha256 }), attempts: 0, durationSeconds: elapsed() };
     return outcome;
@@ -46,7 +59,7 @@ const archiveImage: OrchestrationHandler = function* (context: OrchestrationCont
     attempt++;
     let execution: JobExecution;
     try {
-      execution = yield context.df.callActivityWithRetry(startJobExecutionActivityName, START_RETRY, { request });
+      execution = (yield context.df.callActivity(startJobExecutionActivityName, { request })) as JobExecution;
     } catch (failure) {
       error = { code: "JOB_FAILED", message: `could not start a job execution: ${firstLine(failure)}` };
       if (attempt >= run.maxAttempts) break;
@@ -58,16 +71,24 @@ const archiveImage: OrchestrationHandler = function* (context: OrchestrationCont
     let timedOut = false;
     for (let poll = 0; !TERMINAL_JOB_STATUSES.has(execution.status); poll++) {
       if (context.df.currentUtcDateTime >= deadline) {
-        yield context.df.callActivity(stopJobExecutionActivityName, { name: execution.name });
+        try {
+          yield context.df.callActivityWithRetry(stopJobExecutionActivityName, READ_RETRY, { name: execution.name });
+        } catch {
+          // Could not stop it: it is still counted as a failed attempt; the job's own replica timeout ends it.
+        }
         timedOut = true;
         break;
       }
       const next = addSeconds(context.df.currentUtcDateTime, pollDelaySeconds(poll, run.pollMaxIntervalSeconds));
       yield context.df.createTimer(next < deadline ? next : deadline);
-      execution = yield context.df.callActivity(getJobExecutionActivityName, { name: execution.name });
+      try {
+        execution = (yield context.df.callActivityWithRetry(getJobExecutionActivityName, READ_RETRY, { name: execution.name })) as JobExecution;
+      } catch {
+        // Status unknown for now: keep polling until the deadline.
+      }
     }
 
-    const result: ArchiveImageResult | null = yield context.df.callActivity(readWorkerResultActivityName, { ...image, runId: run.runId, container: run.container });
+    const result = (yield context.df.callActivityWithRetry(readWorkerResultActivityName, READ_RETRY, { ...image, runId: run.runId, container: run.container })) as ArchiveImageResult | null;
     if (execution.status === "Succeeded" && result && result.status !== "failed") return outcomeFromResult(item, result, attempt, elapsed());
     error =
       (!timedOut && result?.status === "failed" && result.error) ||
@@ -79,7 +100,7 @@ const archiveImage: OrchestrationHandler = function* (context: OrchestrationCont
   }
   const failed: ImageOutcome = { ...item, status: "failed", attempts: attempt, durationSeconds: elapsed(), error: { code: error.code, message: error.message.slice(0, 500) } };
   return failed;
-};
+}
 
 function firstLine(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);

@@ -3,6 +3,7 @@
 // sub-orchestrations, and writes the run summary. Progress (counts only) goes to custom status. After
 // BATCHES_PER_GENERATION batches it continues as new, so its history stays bounded for any registry size.
 import * as df from "durable-functions";
+import { activityRetryOptions } from "../durable/activityRetry.js";
 import type { OrchestrationContext, OrchestrationHandler } from "durable-functions";
 import { addTotals, emptyTotals, type ArchiveRunInput, type BatchResult, type ListImagesResult, type RunProgress, type RunTotals } from "../runs/archiveRun.js";
 import { listImagesActivityName } from "../activities/listImages.js";
@@ -47,7 +48,7 @@ const archiveRegistry: OrchestrationHandler = function* (context: OrchestrationC
   let state = savedState;
   if (!state) {
     context.df.setCustomStatus(progress(undefined, "listing"));
-    const listing: ListImagesResult = yield context.df.callActivity(listImagesActivityName, { run, nowUtc: context.df.currentUtcDateTime.toISOString() });
+    const listing: ListImagesResult = yield context.df.callActivityWithRetry(listImagesActivityName, activityRetryOptions, { run, nowUtc: context.df.currentUtcDateTime.toISOString() });
     state = { startedAtUtc: run.requestedAtUtc, batchCount: listing.batchCount, nextBatch: 0, totals: { ...emptyTotals(), total: listing.total, alreadyArchived: listing.alreadyArchived }, jobExecutions: 0 };
   }
 
@@ -65,7 +66,7 @@ const archiveRegistry: OrchestrationHandler = function* (context: OrchestrationC
   }
 
   context.df.setCustomStatus(progress(state, "summarizing"));
-  const summary: { summaryBlob: string; totals: RunTotals } = yield context.df.callActivity(writeRunSummaryActivityName, {
+  const summary: { summaryBlob: string; totals: RunTotals } = yield context.df.callActivityWithRetry(writeRunSummaryActivityName, activityRetryOptions, {
     run,
     batchCount: state.batchCount,
     startedAtUtc: state.startedAtUtc,

@@ -155,5 +155,8 @@ export function workerImageReference(registry: string, item: ImageWorkItem): str
   return `${registry}/${item.repository}${item.tags[0] ? `:${item.tags[0]}` : ""}@${item.digest}`;
 }
 
+/** Retries for idempotent activities (blob and ARM reads, run blobs): attempts, first delay, backoff. */
+export const ACTIVITY_RETRY = { maxNumberOfAttempts: 4, firstRetryIntervalInMilliseconds: 5_000, backoffCoefficient: 2 } as const;
+
 // A worker request carries at most this many tags (the rest are in the listing and the summary).
 export const MAX_TAGS_PER_REQUEST = 50;
