@@ -25,7 +25,7 @@ async function measure(repositories: number, tagsPerRepository: number): Promise
     timeScale: 0.001,
     logLevel: "error",
     nodeArgs: ["--import", INSTANT_RUNNER],
-    env: { AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString, JOB_RUNNER: "local", TASKHUB_NAME: "scale", NIGHTLY_SCHEDULE: "0 0 2 * * *" },
+    env: { AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString, JOB_RUNNER: "local", TASKHUB_NAME: "scale", NIGHTLY_SCHEDULE: "0 0 2 * * *", ALLOWED_REGISTRIES: "127.0.0.1:*" },
   });
   try {
     const started = performance.now();

@@ -276,6 +276,7 @@ module functionApp 'app/function-app.bicep' = {
     taskHubName: taskHubName
     nightlySchedule: nightlySchedule
     nightlyRegistries: enableNightlyRun ? registryAccess.outputs.loginServer : ''
+    allowedRegistries: registryAccess.outputs.loginServer
     maxAttempts: maxAttempts
     jobTimeoutMinutes: jobTimeoutMinutes
     pollMaxIntervalSeconds: pollMaxIntervalSeconds

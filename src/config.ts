@@ -209,6 +209,20 @@ export const appSettingsSchema = storageEnvSchema.extend(registryEnvSchema.shape
   AZURE_SUBSCRIPTION_ID: z.string().optional(),
   /** NCRONTAB (six fields) for the nightly run; the timer reads it as %NIGHTLY_SCHEDULE%. */
   NIGHTLY_SCHEDULE: z.string().default("0 0 2 * * *"),
+  /**
+   * Login servers a run may target (comma-separated globs). The app's registry credentials (Entra ID token, ACR
+   * password) go to whatever registry a run names, so only registries listed here are accepted.
+   */
+  ALLOWED_REGISTRIES: z
+    .string()
+    .default("*.azurecr.io,*.azurecr.cn,*.azurecr.us")
+    .transform((s) => s.split(",").map((r) => r.trim().toLowerCase()).filter(Boolean))
+    .superRefine((globs, ctx) => {
+      for (const glob of globs) {
+        const problem = globProblem(glob);
+        if (problem) ctx.addIssue({ code: "custom", message: `"${glob}" is not a valid glob: ${problem}` });
+      }
+    }),
   /** Registries the nightly timer archives, comma-separated (login servers, ACR names or resource ids). */
   NIGHTLY_REGISTRIES: z
     .string()

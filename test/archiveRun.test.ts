@@ -42,6 +42,7 @@ before(async () => {
       ARCHIVE_CONTAINER: "images",
       TASKHUB_NAME: "testhub",
       NIGHTLY_SCHEDULE: "0 0 2 * * *",
+      ALLOWED_REGISTRIES: "127.0.0.1:*",
       NIGHTLY_REGISTRIES: registry.host,
       MAX_ATTEMPTS: "2",
       DEFAULT_MAX_PARALLEL: "3",
@@ -226,7 +227,7 @@ describe("a job execution that runs past JOB_TIMEOUT_MINUTES", () => {
     const frontHost = `127.0.0.1:${(front.address() as { port: number }).port}`;
     const timeoutHost = await startFunctionsHost({
       timeScale: 0.02,
-      env: { AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString, JOB_RUNNER: "local", TASKHUB_NAME: "timeouts", NIGHTLY_SCHEDULE: "0 0 2 * * *", JOB_TIMEOUT_MINUTES: "1", MAX_ATTEMPTS: "1" },
+      env: { AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString, JOB_RUNNER: "local", TASKHUB_NAME: "timeouts", NIGHTLY_SCHEDULE: "0 0 2 * * *", ALLOWED_REGISTRIES: "127.0.0.1:*", JOB_TIMEOUT_MINUTES: "1", MAX_ATTEMPTS: "1" },
     });
     try {
       const response = await timeoutHost.request("/api/archive", { method: "POST", body: JSON.stringify({ registry: frontHost }) });
@@ -262,6 +263,8 @@ describe("requests", () => {
       [{ registry: "127.0.0.1:1", dryRun: "yes" }, /dryRun: /],
       [{ registry: "127.0.0.1:1", color: "blue" }, /color: unknown field/],
       [{ registry: "not a registry!" }, /registry: /],
+      // The app's registry credentials go only to allowed registries.
+      [{ registry: "evil.example.com" }, /registry: evil\.example\.com is not in ALLOWED_REGISTRIES \(127\.0\.0\.1:\*\)/],
     ];
     const before = await countRuns();
     for (const [body, problem] of cases) {

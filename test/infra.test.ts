@@ -364,6 +364,7 @@ const SAMPLE_VALUES: Record<string, string> = {
   JOB_CONTAINER_NAME: "worker",
   AZURE_SUBSCRIPTION_ID: "00000000-0000-0000-0000-000000000000",
   NIGHTLY_REGISTRIES: "myregistry.azurecr.io",
+  ALLOWED_REGISTRIES: "myregistry.azurecr.io",
 };
 
 /** The value a setting gets with the templates' defaults: a literal, a main.bicep default, or a sample for resource values. */
@@ -465,6 +466,7 @@ describe("Function App settings (infra/app/function-app.bicep) against src/confi
       ["TASKHUB_NAME", "taskHubName"],
       ["NIGHTLY_SCHEDULE", "nightlySchedule"],
       ["NIGHTLY_REGISTRIES", "nightlyRegistries"],
+      ["ALLOWED_REGISTRIES", "allowedRegistries"],
     ];
     for (const [key, param] of expectations) assert.equal(appSettings.get(key), param, `${FILES.functionApp}: ${key} must be the module parameter ${param}`);
     const wiring: [Module, string, string][] = [
@@ -476,6 +478,7 @@ describe("Function App settings (infra/app/function-app.bicep) against src/confi
       [mod.functionApp, "identityId", `${mod.identities.symbol}.outputs.functionIdentityId`],
       [mod.functionApp, "taskHubName", "taskHubName"],
       [mod.functionApp, "nightlyRegistries", `enableNightlyRun ? ${mod.registry.symbol}.outputs.loginServer : ''`],
+      [mod.functionApp, "allowedRegistries", `${mod.registry.symbol}.outputs.loginServer`],
     ];
     for (const [module, param, expected] of wiring) assert.equal(moduleInput(module, param), expected, `${FILES.main}: module ${module.symbol} must get ${param}: ${expected}`);
     assert.equal(bicep.workerJob.outputs.get("id"), "job.id", `${FILES.workerJob}: output id must be the job's id`);

@@ -8,6 +8,7 @@ import { after, before, describe, test } from "node:test";
 import type { AccessToken, TokenCredential } from "@azure/identity";
 import { RegistryClient } from "../src/registry/registryClient.js";
 import { parseChallenge } from "../src/registry/auth.js";
+import { registryCredentialFor } from "../src/registry/createRegistryClient.js";
 import { isArchiveError } from "../src/errors.js";
 import { pushImage, smallImage } from "../tools/localenv/fixtures.js";
 import { startRegistry, type TestRegistry } from "../tools/localenv/registry.js";
@@ -195,6 +196,14 @@ describe("transport behaviour (loopback stand-ins for a misbehaving registry)", 
     assert.equal(new RegistryClient("localhost:5000").baseUrl, "http://localhost:5000");
     assert.equal(new RegistryClient("myacr.azurecr.io").baseUrl, "https://myacr.azurecr.io");
     assert.equal(new RegistryClient("registry.internal:5000", { insecure: true }).baseUrl, "http://registry.internal:5000");
+  });
+
+  test("an Entra ID token is offered to ACR hosts only", () => {
+    for (const kind of ["entra", "auto"] as const) {
+      assert.equal(registryCredentialFor("myacr.azurecr.io", { kind }).kind, "entra");
+      assert.equal(registryCredentialFor("evil.example.com", { kind }).kind, "anonymous", `${kind}: never to another host`);
+      assert.equal(registryCredentialFor("myacr.azurecr.io.evil.example.com", { kind }).kind, "anonymous");
+    }
   });
 
   test("WWW-Authenticate challenges parse", () => {

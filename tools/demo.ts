@@ -61,6 +61,7 @@ async function main(): Promise<void> {
         ARCHIVE_CONTAINER: "images",
         TASKHUB_NAME: "demo",
         NIGHTLY_SCHEDULE: "0 0 2 * * *",
+        ALLOWED_REGISTRIES: "127.0.0.1:*",
         NIGHTLY_REGISTRIES: registry.host,
       },
     });

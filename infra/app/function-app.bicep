@@ -19,6 +19,9 @@ param azureSubscriptionId string
 param taskHubName string
 param nightlySchedule string
 param nightlyRegistries string
+
+@description('Login servers a run may target (ALLOWED_REGISTRIES, comma-separated globs): the app sends its registry identity to these only.')
+param allowedRegistries string
 param maxAttempts int
 param jobTimeoutMinutes int
 param pollMaxIntervalSeconds int
@@ -105,6 +108,7 @@ var appSettings = {
   AZURE_SUBSCRIPTION_ID: azureSubscriptionId
   NIGHTLY_SCHEDULE: nightlySchedule
   NIGHTLY_REGISTRIES: nightlyRegistries
+  ALLOWED_REGISTRIES: allowedRegistries
   MAX_ATTEMPTS: string(maxAttempts)
   JOB_TIMEOUT_MINUTES: string(jobTimeoutMinutes)
   POLL_MAX_INTERVAL_SECONDS: string(pollMaxIntervalSeconds)

@@ -12,14 +12,19 @@ export interface RegistryAccess {
   retry?: RetryPolicy;
 }
 
+const ACR_HOST = /\.azurecr\.(io|cn|us)$/i;
+
+/**
+ * The credential for one registry. An Entra ID token goes only to ACR hosts (their /oauth2/exchange is ACR's own):
+ * sent to any other host that asked for it, it would be a token for every ACR the identity may read.
+ */
 export function registryCredentialFor(registry: string, auth: RegistryAuthConfig): RegistryCredential {
   switch (auth.kind) {
     case "password":
       return { kind: "password", username: auth.username, password: auth.password };
     case "entra":
-      return { kind: "entra", tokenCredential: new DefaultAzureCredential() };
     case "auto":
-      return /\.azurecr\.(io|cn|us)$/i.test(registry) ? { kind: "entra", tokenCredential: new DefaultAzureCredential() } : { kind: "anonymous" };
+      return ACR_HOST.test(registry) ? { kind: "entra", tokenCredential: new DefaultAzureCredential() } : { kind: "anonymous" };
     case "anonymous":
       return { kind: "anonymous" };
   }

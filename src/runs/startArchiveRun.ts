@@ -3,6 +3,7 @@
 // interface so this stays a plain, testable module.
 import { randomBytes } from "node:crypto";
 import { ArchiveError } from "../errors.js";
+import { globMatcher } from "../globs.js";
 import { formatIssues, startArchiveRunSchema, type AppSettings, type StartArchiveRunInput } from "../config.js";
 import type { ArchiveRunInput } from "./archiveRun.js";
 
@@ -65,6 +66,9 @@ export function registrySlug(registry: string): string {
 
 export async function startArchiveRun(request: StartArchiveRunInput, deps: StartArchiveRunDependencies): Promise<StartArchiveRunResult> {
   const registry = (await deps.resolveRegistry(request.registry)).toLowerCase();
+  if (!globMatcher(deps.settings.ALLOWED_REGISTRIES, false)(registry)) {
+    throw new ArchiveError("INVALID_ARGUMENT", `registry: ${registry} is not in ALLOWED_REGISTRIES (${deps.settings.ALLOWED_REGISTRIES.join(", ")})`);
+  }
   const running = (await deps.client.listRunningRuns()).find((r) => r.registry === registry || r.registry === registrySlug(registry));
   if (running) return { kind: "conflict", instanceId: running.instanceId, registry };
   const instanceId = runInstanceId(registry, deps.now);
