@@ -19,12 +19,16 @@ const containerName = z
   .string()
   .regex(/^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}$/, "must be a blob container name: 3-63 of a-z, 0-9 and single hyphens");
 
-/** Blob base names of the old queue messages (`repo--tag.tar.gz`): a relative blob path, no `..`. */
+/**
+ * Blob base names of the old queue messages (`repo--tag.tar.gz`): a relative blob path of safe characters, outside
+ * `runs/` (run records) and not ending in `.json` (sidecars), so it can neither overwrite a record nor a sidecar.
+ */
 const blobBaseName = z
   .string()
   .min(1)
   .max(1000)
-  .refine((s) => !s.startsWith("/") && !s.split("/").includes("..") && ![...s].some((c) => c === "\\" || c.charCodeAt(0) < 0x20), "must be a relative blob name without .., backslashes or control characters");
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._+=@:-]*(?:\/[A-Za-z0-9][A-Za-z0-9._+=@:-]*)*$/, "must be a relative blob name of letters, digits and . _ + = @ : - (no .., no leading /)")
+  .refine((s) => !s.startsWith("runs/") && !s.endsWith(".json"), "must not be under runs/ or end in .json");
 
 const runId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9:_.-]{0,127}$/, "must be 1-128 of A-Za-z0-9:_.- and start with a letter or digit");
 

@@ -292,3 +292,25 @@ test("a failing upload stops the archive stream with the upload's error (no hang
   });
   await assert.rejects(writeImageArchive(client, plan, sink, { tags: ["1"], gzipLevel: 1 }), /stageBlock refused: 503 ServerBusy/);
 });
+
+test("an archive the old worker wrote under the same blobBaseName is a conflict, never overwritten", async () => {
+  await pushImage(registry.host, "legacy/moved:1", smallImage("moved"));
+  const container = blobService.getContainerClient("legacy");
+  await container.createIfNotExists();
+  const old = container.getBlockBlobClient("legacy--moved--1.tar.gz");
+  await old.uploadData(Buffer.from("an archive of the old worker, no metadata"));
+  const before = await old.getProperties();
+  const run = await runWorker(storageEnv({ ARCHIVE_REQUEST: JSON.stringify({ image: `${registry.host}/legacy/moved:1`, blobContainer: "legacy", blobBaseName: "legacy--moved--1.tar.gz" }) }));
+  assert.equal(run.code, 1);
+  assert.match(run.stderr, /^acr-cold-archive worker: ARCHIVE_CONFLICT: legacy--moved--1\.tar\.gz already holds an archive of unknown digest \(not written by this tool\), not sha256:[a-f0-9]{64}; [^\n]+\n$/);
+  assert.equal((await old.getProperties()).etag, before.etag, "untouched");
+  assert.equal(await blobExists("legacy--moved--1.tar.gz.json", "legacy"), false, "no sidecar claims the new digest");
+});
+
+test("a blobBaseName cannot reach run records, sidecars or the shell", async () => {
+  for (const name of ["runs/x/summary.json", "a.json", "../up.tar.gz", "/abs.tar.gz", "x'$(id).tar.gz", "a//b.tar.gz"]) {
+    const run = await runWorker(storageEnv({ ARCHIVE_REQUEST: JSON.stringify({ image: `${registry.host}/fx/oci:1.0`, blobContainer: "images", blobBaseName: name }) }));
+    assert.equal(run.code, 1, name);
+    assert.match(run.stderr, /^acr-cold-archive worker: CONFIG_INVALID: invalid ARCHIVE_REQUEST: blobBaseName: [^\n]+\n$/, name);
+  }
+});

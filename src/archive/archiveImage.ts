@@ -145,19 +145,23 @@ async function readExistingArchive(container: ContainerClient, archiveBlob: stri
     });
   if (!archiveProps) return {};
   const metadata = archiveProps.metadata ?? {};
-  if (metadata.sourcedigest && metadata.sourcedigest !== digest) {
-    throw new ArchiveError("ARCHIVE_CONFLICT", `${archiveBlob} already holds ${metadata.sourcedigest}, not ${digest}; archives are never overwritten (use the default blob names, which include the digest)`);
+  if (metadata.sourcedigest !== digest) {
+    // Another digest, or an archive this tool did not write (the old worker set no metadata): never overwritten.
+    const holds = metadata.sourcedigest ? `already holds ${metadata.sourcedigest}` : "already holds an archive of unknown digest (not written by this tool)";
+    throw new ArchiveError("ARCHIVE_CONFLICT", `${archiveBlob} ${holds}, not ${digest}; archives are never overwritten (use the default blob names, which include the digest)`);
   }
   const archive = { bytes: archiveProps.contentLength ?? 0, sha256: metadata.archivesha256 ?? "", tarSize: Number(metadata.tarsize ?? 0), gzipLevel: Number(metadata.gziplevel ?? 0) };
   const sidecar = await container
     .getBlockBlobClient(sidecarBlob)
     .downloadToBuffer(0, undefined, opts(options))
-    .then((buf) => JSON.parse(buf.toString("utf8")) as ArchiveSidecar)
+    .then((buf) => JSON.parse(buf.toString("utf8")) as Partial<ArchiveSidecar>)
     .catch((error) => {
-      if (storageErrorCode(error).statusCode === 404) return undefined;
+      if (storageErrorCode(error).statusCode === 404 || error instanceof SyntaxError) return undefined;
       throw storageError(`cannot read ${sidecarBlob}`, error);
     });
-  return { archive, ...(sidecar && { sidecar }) };
+  // A sidecar that does not describe this archive (an old or foreign one) is rewritten from the archive.
+  const current = sidecar?.source?.digest === digest && sidecar.archive?.size !== undefined ? (sidecar as ArchiveSidecar) : undefined;
+  return { archive, ...(current && { sidecar: current }) };
 }
 
 /** Commits in Archive tier with If-None-Match: *. Resolves false when the blob already existed (409). */
