@@ -22,9 +22,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
-node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
-if [ "$node_major" -lt 20 ]; then
-  echo "Node.js 20 or newer is required (found: $(node --version 2>/dev/null || echo none))" >&2
+# zlib.crc32 (the archive's gzip framing) needs Node.js 20.15 or newer.
+if ! node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=15)?0:1)' 2>/dev/null; then
+  echo "Node.js 20.15 or newer is required (found: $(node --version 2>/dev/null || echo none))" >&2
   exit 1
 fi
 

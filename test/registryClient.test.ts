@@ -132,6 +132,30 @@ describe("transport behaviour (loopback stand-ins for a misbehaving registry)", 
     }
   });
 
+  test("an absolute Link to another host gets no credentials", async () => {
+    const seenElsewhere: (string | undefined)[] = [];
+    const other = await listen((req, res) => {
+      seenElsewhere.push(req.headers.authorization);
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ repositories: ["z"] }));
+    }, "127.0.0.2");
+    const registry = await listen((req, res) => {
+      if (req.headers.authorization !== `Basic ${Buffer.from("u:p").toString("base64")}`) {
+        res.writeHead(401, { "www-authenticate": 'Basic realm="test"' }).end();
+        return;
+      }
+      res.writeHead(200, { "content-type": "application/json", link: `<http://${other.host}/v2/_catalog?last=a>; rel="next"` }).end(JSON.stringify({ repositories: ["a"] }));
+    });
+    try {
+      const client = new RegistryClient(registry.host, { credential: { kind: "password", username: "u", password: "p" } });
+      const names: string[] = [];
+      for await (const name of client.listRepositoryNames()) names.push(name);
+      assert.deepEqual(names, ["a", "z"]);
+      assert.deepEqual(seenElsewhere, [undefined]);
+    } finally {
+      await Promise.all([close(other.server), close(registry.server)]);
+    }
+  });
+
   test("503 with Retry-After is retried, then the answer is used", async () => {
     let calls = 0;
     const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json", config: descriptor, layers: [] }));

@@ -49,6 +49,7 @@ export async function restoreImageArchive(archive: Readable, client: RegistryCli
   const gunzip = zlib.createGunzip();
   const source = archive.pipe(gunzip);
   source.on("error", (error) => extract.destroy(error));
+  archive.on("error", (error) => extract.destroy(error)); // a read error of the file, not only of gunzip
   source.pipe(extract as unknown as NodeJS.WritableStream);
   let descriptor: Descriptor = { mediaType: "", digest: "", size: 0 };
   const count = (pushed: boolean) => {

@@ -39,7 +39,8 @@ const MAX_TOKEN_RESPONSE_BYTES = 128 * 1024;
 
 export class RegistryAuthenticator {
   private readonly cache = new Map<string, Promise<CachedToken>>();
-  private acrRefreshToken?: Promise<string>;
+  // ACR refresh tokens expire (about 3 h): kept with their expiry, exchanged again before it or when refused.
+  private acrRefreshToken?: { token: Promise<string>; expiresAt: number };
 
   constructor(
     private readonly registry: string,
@@ -99,15 +100,25 @@ export class RegistryAuthenticator {
         ...(authorization && { headers: { authorization } }),
       });
     } else {
-      const refreshToken = credential.kind === "refreshToken" ? credential.refreshToken : await this.exchangeEntraToken(credential, service, abortSignal);
+      const exchange = (refreshToken: string) =>
+        sendWithRetry(realm, {
+          method: "POST",
+          headers: { "content-type": "application/x-www-form-urlencoded" },
+          body: new URLSearchParams({ grant_type: "refresh_token", service, scope, refresh_token: refreshToken }).toString(),
+          retry: this.retry,
+          ...(abortSignal && { abortSignal }),
+        });
       // OAuth2 form flow (what ACR and the distribution token spec accept for refresh tokens).
-      response = await sendWithRetry(realm, {
-        method: "POST",
-        headers: { "content-type": "application/x-www-form-urlencoded" },
-        body: new URLSearchParams({ grant_type: "refresh_token", service, scope, refresh_token: refreshToken }).toString(),
-        retry: this.retry,
-        ...(abortSignal && { abortSignal }),
-      });
+      if (credential.kind === "refreshToken") response = await exchange(credential.refreshToken);
+      else {
+        response = await exchange(await this.exchangeEntraToken(credential, service, abortSignal));
+        if (response.status === 401) {
+          // The ACR refresh token expired or was revoked: one fresh exchange, then give up.
+          await response.body?.cancel().catch(() => undefined);
+          this.acrRefreshToken = undefined;
+          response = await exchange(await this.exchangeEntraToken(credential, service, abortSignal));
+        }
+      }
     }
     const body = await readTokenResponse(response, this.registry);
     const token = (body.token ?? body.access_token) as string | undefined;
@@ -118,7 +129,8 @@ export class RegistryAuthenticator {
   }
 
   private exchangeEntraToken(credential: Extract<RegistryCredential, { kind: "entra" }>, service: string, abortSignal?: AbortSignal): Promise<string> {
-    this.acrRefreshToken ??= (async () => {
+    if (this.acrRefreshToken && this.acrRefreshToken.expiresAt > Date.now()) return this.acrRefreshToken.token;
+    const token = (async () => {
       const audience = credential.audience ?? "https://containerregistry.azure.net/.default";
       const aad = await credential.tokenCredential.getToken(audience, abortSignal ? { abortSignal } : {});
       if (!aad) throw new ArchiveError("REGISTRY_AUTH_FAILED", "Entra ID returned no token for the registry");
@@ -133,10 +145,30 @@ export class RegistryAuthenticator {
       if (typeof body.refresh_token !== "string") throw new ArchiveError("REGISTRY_AUTH_FAILED", `${this.registry} returned no refresh token from /oauth2/exchange`);
       return body.refresh_token;
     })();
-    this.acrRefreshToken.catch(() => {
-      this.acrRefreshToken = undefined;
-    });
-    return this.acrRefreshToken;
+    const entry = { token, expiresAt: Date.now() + REFRESH_TOKEN_LIFETIME_MS };
+    this.acrRefreshToken = entry;
+    token.then(
+      (value) => {
+        entry.expiresAt = jwtExpiry(value) ?? entry.expiresAt;
+      },
+      () => {
+        if (this.acrRefreshToken === entry) this.acrRefreshToken = undefined;
+      },
+    );
+    return token;
+  }
+}
+
+// When a refresh token's own expiry cannot be read: well inside ACR's ~3 h lifetime.
+const REFRESH_TOKEN_LIFETIME_MS = 60 * 60 * 1000;
+
+/** The `exp` of a JWT, five minutes early, or undefined when the token is not a readable JWT. */
+function jwtExpiry(token: string): number | undefined {
+  try {
+    const payload = JSON.parse(Buffer.from(token.split(".")[1] ?? "", "base64url").toString("utf8")) as { exp?: unknown };
+    return typeof payload.exp === "number" ? payload.exp * 1000 - 5 * 60 * 1000 : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -278,10 +278,13 @@ export class RegistryClient {
         ...(authorization && { authorization }),
         ...(init.abortSignal && { abortSignal: init.abortSignal }),
       });
+    // Credentials go to the registry's own origin only (an absolute Link or Location may name another host).
+    if (new URL(url).origin !== new URL(this.baseUrl).origin) return send();
     let response = await send(await this.auth.cachedAuthorization(scope));
     if (response.status === 401) {
       const challenge = response.headers.get("www-authenticate");
       await response.body?.cancel().catch(() => undefined);
+      if (streamed) throw new ArchiveError("REGISTRY_AUTH_FAILED", `${this.registry} refused the upload's credentials (HTTP 401)`, { statusCode: 401 });
       const authorization = await this.auth.authorize(challenge, scope, init.abortSignal);
       response = await send(authorization);
     }

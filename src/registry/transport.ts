@@ -71,12 +71,13 @@ export async function sendWithRetry(url: string, options: SendOptions = {}): Pro
 }
 
 async function sendFollowingRedirects(url: string, options: SendOptions): Promise<Response> {
-  const origin = new URL(url).host;
+  const origin = new URL(url).origin;
   let current = url;
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
     const headers: Record<string, string> = { ...options.headers };
     // The registry's credentials go to the registry's host only (a blob redirect to storage carries its own SAS).
-    if (options.authorization && new URL(current).host === origin) headers.authorization = options.authorization;
+    // Same scheme, host and port: an https → http redirect to the same host must not carry it in clear text either.
+    if (options.authorization && new URL(current).origin === origin) headers.authorization = options.authorization;
     const body = options.body;
     const response = await fetch(current, {
       method: options.method ?? "GET",
