@@ -282,18 +282,23 @@ describe("requests", () => {
     assert.equal(response.status, 401);
   });
 
-  test("a second POST for a registry with a run in progress gets 409 with the running instance", async () => {
+  test("concurrent POSTs for one registry: one run starts, the others get 409 with the running instance", async () => {
     const busy = await startRegistry();
     try {
       await pushImage(busy.host, "big/app:1", { layers: [{ randomBytes: 32 * 1024 * 1024, compression: "gzip-stored" }] });
-      const [a, b] = [await post({ registry: busy.host }), await post({ registry: busy.host })];
-      const first = (await a.json()) as { id: string };
-      const second = (await b.json()) as { instanceId: string; statusUrl: string };
-      assert.equal(a.status, 202);
-      assert.equal(b.status, 409);
-      assert.equal(second.instanceId, first.id);
-      assert.match(second.statusUrl, new RegExp(`/api/archive/${first.id}$`));
-      await waitForRun(host, first.id);
+      // Three POSTs at the same moment: exactly one starts a run, the others are told which one is running.
+      const responses = await Promise.all([1, 2, 3].map(() => post({ registry: busy.host })));
+      const bodies = (await Promise.all(responses.map((r) => r.json()))) as { id?: string; instanceId?: string; statusUrl?: string }[];
+      const accepted = responses.map((r, i) => [r.status, bodies[i]!] as const).filter(([status]) => status === 202);
+      const conflicts = responses.map((r, i) => [r.status, bodies[i]!] as const).filter(([status]) => status === 409);
+      assert.equal(accepted.length, 1, JSON.stringify(responses.map((r) => r.status)));
+      assert.equal(conflicts.length, 2);
+      const runId = accepted[0]![1].id!;
+      for (const [, body] of conflicts) {
+        assert.equal(body.instanceId, runId);
+        assert.match(body.statusUrl!, new RegExp(`/api/archive/${runId}$`));
+      }
+      await waitForRun(host, runId);
     } finally {
       await busy.stop();
     }

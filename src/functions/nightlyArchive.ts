@@ -8,7 +8,7 @@ import { getRunDependencies } from "../runs/runDependencies.js";
 import { parseStartArchiveRun, startArchiveRun } from "../runs/startArchiveRun.js";
 
 export async function nightlyArchive(_timer: Timer, context: InvocationContext): Promise<void> {
-  const { settings, resolveRegistry } = getRunDependencies();
+  const { settings, resolveRegistry, lock } = getRunDependencies();
   const client = archiveRunClient(df.getClient(context));
   for (const registry of settings.NIGHTLY_REGISTRIES) {
     try {
@@ -16,6 +16,7 @@ export async function nightlyArchive(_timer: Timer, context: InvocationContext):
         client,
         settings,
         resolveRegistry,
+        lock,
         now: new Date(),
         requestedBy: "timer",
       });

@@ -24,11 +24,12 @@ export async function startArchive(request: HttpRequest, context: InvocationCont
   }
   const client = df.getClient(context);
   try {
-    const { settings, resolveRegistry } = getRunDependencies();
+    const { settings, resolveRegistry, lock } = getRunDependencies();
     const result = await startArchiveRun(parsed, {
       client: archiveRunClient(client),
       settings,
       resolveRegistry,
+      lock,
       now: new Date(),
       requestedBy: "http",
     });

@@ -9,6 +9,7 @@ import { createRegistryClientFactory } from "../registry/createRegistryClient.js
 import type { RegistryClient } from "../registry/registryClient.js";
 import { resolveRegistryLoginServer } from "../registry/resolveRegistry.js";
 import { createBlobServiceClient } from "../storage/blobServiceClient.js";
+import { withRegistryLock } from "./runLock.js";
 
 export interface RunDependencies {
   settings: AppSettings;
@@ -17,6 +18,8 @@ export interface RunDependencies {
   jobRunner: () => JobRunner;
   /** A request's `registry` (login server, ACR name or resource id) → login server. */
   resolveRegistry: (registry: string) => Promise<string>;
+  /** Exclusive section per registry (one run at a time): a lease in the archive container. */
+  lock: <T>(registry: string, work: () => Promise<T>) => Promise<T>;
 }
 
 let cached: RunDependencies | undefined;
@@ -30,6 +33,7 @@ export function getRunDependencies(env: NodeJS.ProcessEnv = process.env): RunDep
     getContainer: (name) => blobService.getContainerClient(name),
     getRegistryClient: createRegistryClientFactory({ auth: toRegistryAuth(settings), insecure: settings.REGISTRY_INSECURE }),
     jobRunner: () => createJobRunner(settings),
+    lock: (registry, work) => withRegistryLock(blobService.getContainerClient(settings.ARCHIVE_CONTAINER), registry, work),
     resolveRegistry: (registry) =>
       resolveRegistryLoginServer(registry, { armEndpoint: settings.ARM_ENDPOINT, ...(settings.AZURE_SUBSCRIPTION_ID && { subscriptionId: settings.AZURE_SUBSCRIPTION_ID }) }),
   };

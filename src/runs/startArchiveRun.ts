@@ -29,6 +29,8 @@ export interface StartArchiveRunDependencies {
   settings: AppSettings;
   /** Login server for a login server, an ACR name or an ACR resource id. */
   resolveRegistry: (registry: string) => Promise<string>;
+  /** Runs the check-and-start exclusively for one registry (a blob lease in the app). */
+  lock: <T>(registry: string, work: () => Promise<T>) => Promise<T>;
   now: Date;
   requestedBy: "http" | "timer";
 }
@@ -69,8 +71,14 @@ export async function startArchiveRun(request: StartArchiveRunInput, deps: Start
   if (!globMatcher(deps.settings.ALLOWED_REGISTRIES, false)(registry)) {
     throw new ArchiveError("INVALID_ARGUMENT", `registry: ${registry} is not in ALLOWED_REGISTRIES (${deps.settings.ALLOWED_REGISTRIES.join(", ")})`);
   }
-  const running = (await deps.client.listRunningRuns()).find((r) => r.registry === registry || r.registry === registrySlug(registry));
-  if (running) return { kind: "conflict", instanceId: running.instanceId, registry };
+  return deps.lock(registry, async () => {
+    const running = (await deps.client.listRunningRuns()).find((r) => r.registry === registry || r.registry === registrySlug(registry));
+    if (running) return { kind: "conflict", instanceId: running.instanceId, registry } as const;
+    return startRun(request, registry, deps);
+  });
+}
+
+async function startRun(request: StartArchiveRunInput, registry: string, deps: StartArchiveRunDependencies): Promise<StartArchiveRunResult> {
   const instanceId = runInstanceId(registry, deps.now);
   const { settings } = deps;
   const input: ArchiveRunInput = {

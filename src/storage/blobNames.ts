@@ -51,6 +51,11 @@ export function summaryBlobName(runId: string): string {
   return `runs/${runId}/summary.json`;
 }
 
+/** The blob whose lease makes starting a run of one registry atomic. */
+export function registryLockBlobName(registry: string): string {
+  return `runs/locks/${registry.toLowerCase().replace(/[^a-z0-9.-]+/g, "_")}`;
+}
+
 export function listingBlobName(runId: string): string {
   return `runs/${runId}/listing.json`;
 }
