@@ -70,6 +70,7 @@ describe("every fixture archives, loads with podman, and restores with its diges
       assert.deepEqual(result.tags, [fixture.tag]);
 
       const restored = await restoreArchive(azurite.connectionString, "images", result.archiveBlob);
+      let layersInManifest: number | undefined;
       try {
         assert.equal(await sha256File(restored.path), result.sha256, "the recorded sha256 is the archive's");
         const contents = await readArchive(restored.path);
@@ -80,6 +81,7 @@ describe("every fixture archives, loads with podman, and restores with its diges
         assert.equal(contents.index.manifests[0]!.digest, pushed.digest, "index.json points at the original root");
         assert.deepEqual(contents.manifest[0]!.RepoTags, [`${registry.host}/${fixture.ref}`]);
         for (const layer of contents.manifest[0]!.Layers) assert.ok(contents.entries.has(layer), `manifest.json layer ${layer} is in the archive`);
+        layersInManifest = new Set(contents.manifest[0]!.Layers).size;
 
         const loaded = await podmanLoad(restored.path);
         assert.match(loaded, /Loaded image/);
@@ -93,6 +95,7 @@ describe("every fixture archives, loads with podman, and restores with its diges
       assert.equal(sidecar.source.digest, pushed.digest);
       assert.equal(sidecar.archive.sha256, result.sha256);
       assert.equal(sidecar.archiveBlob, result.archiveBlob);
+      if (!Array.isArray(fixture.spec)) assert.equal(sidecar.layers.count, layersInManifest, "the sidecar counts the image's layers");
       const props = await blobService.getContainerClient("images").getBlockBlobClient(result.archiveBlob).getProperties();
       assert.equal(props.accessTier, "Archive");
       assert.equal(props.metadata?.sourcedigest, pushed.digest);

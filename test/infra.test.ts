@@ -394,16 +394,20 @@ function paramValues(param: Param): string[] {
 }
 
 function assertParamsFitSchema(file: BicepFile, module: Module, entries: Map<string, string>, shape: Record<string, z.ZodType>): void {
+  let checked = 0;
   for (const [key, expression] of entries) {
     const field = shape[key];
     if (!field) continue;
     const param = mainParamBehind(file, module, expression);
     if (!param) continue;
     for (const value of paramValues(param)) {
+      checked++;
       const parsed = field.safeParse(value);
       assert.ok(parsed.success, `${FILES.main}: param ${param.name} (→ ${key}) may be ${JSON.stringify(value)}, which src/config.ts rejects: ${parsed.success ? "" : parsed.error.issues.map((i) => i.message).join("; ")}`);
     }
   }
+  // A parser that found nothing would make this check pass vacuously.
+  assert.ok(checked > 0, `${FILES.main}: no parameter-backed value was found to check against the schema`);
 }
 
 // ---- the Function App's settings -------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import type { RegistryClient } from "../registry/registryClient.js";
 import { archiveBlobName, resultBlobName, sidecarBlobName, type ImageIdentity } from "../storage/blobNames.js";
 import { writeTagMarker } from "../storage/tagMarkers.js";
 import { BlockUploadStream } from "../storage/blockUploadStream.js";
-import { storageErrorCode } from "../storage/blobServiceClient.js";
+import { ensureContainer, storageErrorCode } from "../storage/blobServiceClient.js";
 import { TOOL } from "../version.js";
 import { writeImageArchive } from "./imageArchive.js";
 import { planImageArchive } from "./imagePlan.js";
@@ -73,7 +73,7 @@ export async function archiveImage(request: ArchiveImageRequest, deps: ArchiveIm
     identity = { registry: ref.registry, repository: ref.repository, digest };
     const archiveBlob = request.blobBaseName ?? archiveBlobName(identity);
     const sidecarBlob = sidecarBlobName(archiveBlob);
-    await container.createIfNotExists(opts(options)).catch((error) => {
+    await ensureContainer(container, opts(options)).catch((error) => {
       throw storageError(`cannot create container ${request.blobContainer}`, error);
     });
 
@@ -89,7 +89,7 @@ export async function archiveImage(request: ArchiveImageRequest, deps: ArchiveIm
         // The archive was committed but its sidecar was not (a crash in between): finish the job without re-reading blobs.
         status = "already-archived";
         archive = existing.archive;
-        const sidecar = buildSidecar({ plan, archiveBlob, container: request.blobContainer, tags, gzipLevel: existing.archive.gzipLevel, archive: { sha256: archive.sha256, size: archive.bytes, tarSize: existing.archive.tarSize, layerCount: countLayers(plan), layerBytes: layerBytes(plan) }, createdAt: now(), ...(ref.tag && { requestedTag: ref.tag }) });
+        const sidecar = buildSidecar({ plan, archiveBlob, container: request.blobContainer, tags, gzipLevel: existing.archive.gzipLevel, archive: { sha256: archive.sha256, size: archive.bytes, tarSize: existing.archive.tarSize }, createdAt: now(), ...(ref.tag && { requestedTag: ref.tag }) });
         await uploadSidecar(container, sidecarBlob, sidecar, options);
       } else {
         const totalBytes = plan.blobs.reduce((n, b) => n + b.size, 0);
@@ -222,16 +222,6 @@ async function writeResult(container: ContainerClient, runId: string, identity: 
 
 function uniqueTags(ref: ImageReference, more: string[] = []): string[] {
   return [...new Set([...(ref.tag ? [ref.tag] : []), ...more])];
-}
-
-function countLayers(plan: { images: { layers: { digest: string }[] }[] }): number {
-  return new Set(plan.images.flatMap((i) => i.layers.map((l) => l.digest))).size;
-}
-
-function layerBytes(plan: { images: { layers: { digest: string; size: number }[] }[] }): number {
-  const seen = new Map<string, number>();
-  for (const l of plan.images.flatMap((i) => i.layers)) seen.set(l.digest, l.size);
-  return [...seen.values()].reduce((a, b) => a + b, 0);
 }
 
 function storageError(message: string, error: unknown): ArchiveError {

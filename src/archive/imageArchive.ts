@@ -30,8 +30,6 @@ export interface WriteImageArchiveResult {
   size: number;
   /** Bytes of the uncompressed tar. */
   tarSize: number;
-  layerCount: number;
-  layerBytes: number;
   /** Platform from the default image's config, for single-manifest images that carry none in an index. */
   configPlatform?: Platform;
 }
@@ -78,7 +76,7 @@ export async function writeImageArchive(client: RegistryClient, plan: ImageArchi
       callback(null, chunk);
     },
   });
-  const stats = { tarSize: 0, layerCount: 0, layerBytes: 0, configPlatform: undefined as Platform | undefined };
+  const stats = { tarSize: 0, configPlatform: undefined as Platform | undefined };
   const produce = async () => {
     try {
       for await (const segment of archiveSegments(client, plan, options, stats)) {
@@ -102,8 +100,6 @@ export async function writeImageArchive(client: RegistryClient, plan: ImageArchi
     sha256: outputHash.digest("hex"),
     size,
     tarSize: stats.tarSize,
-    layerCount: stats.layerCount,
-    layerBytes: stats.layerBytes,
     ...(stats.configPlatform && { configPlatform: stats.configPlatform }),
   };
 }
@@ -112,7 +108,7 @@ async function* archiveSegments(
   client: RegistryClient,
   plan: ImageArchivePlan,
   options: WriteImageArchiveOptions,
-  stats: { layerCount: number; layerBytes: number; configPlatform: Platform | undefined },
+  stats: { configPlatform: Platform | undefined },
 ): AsyncGenerator<GzipSegment> {
   const small = (name: string, data: Buffer): GzipSegment => ({ data: Buffer.concat([encodeTarHeader({ name, size: data.length, type: "file" }), data, tarPadding(data.length)]), store: false });
   yield small("oci-layout", ociLayoutJson());
@@ -121,7 +117,6 @@ async function* archiveSegments(
   yield { data: Buffer.concat([encodeTarHeader({ name: "blobs/", size: 0, type: "directory" }), encodeTarHeader({ name: "blobs/sha256/", size: 0, type: "directory" })]), store: false };
   for (const { descriptor, bytes } of plan.manifests) yield small(blobPath(descriptor.digest), bytes);
 
-  const layerDigests = new Set(plan.images.flatMap((i) => i.layers.map((l) => l.digest)));
   let sourceBytes = 0;
   for (const blob of plan.blobs) {
     yield { data: encodeTarHeader({ name: blobPath(blob.digest), size: blob.size, type: "file" }), store: false };
@@ -135,10 +130,6 @@ async function* archiveSegments(
       yield { data: chunk as Buffer, store };
     }
     if (isDefaultConfig) stats.configPlatform = readConfigPlatform(Buffer.concat(configChunks));
-    if (layerDigests.has(blob.digest)) {
-      stats.layerCount++;
-      stats.layerBytes += blob.size;
-    }
     yield { data: tarPadding(blob.size), store: false };
   }
   yield { data: tarEnd(), store: false };

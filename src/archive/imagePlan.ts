@@ -86,6 +86,13 @@ export function chooseDefaultImage(images: PlatformImage[]): PlatformImage {
   );
 }
 
+/** Layers of every platform, each digest once: what the sidecar reports. */
+export function layerStats(plan: Pick<ImageArchivePlan, "images">): { count: number; bytes: number } {
+  const sizes = new Map<string, number>();
+  for (const layer of plan.images.flatMap((i) => i.layers)) sizes.set(layer.digest, layer.size);
+  return { count: sizes.size, bytes: [...sizes.values()].reduce((a, b) => a + b, 0) };
+}
+
 export function describePlatforms(plan: ImageArchivePlan): { platform: string; digest: string }[] {
   return plan.images.filter((i) => i.platform?.os !== "unknown").map((i) => ({ platform: platformString(i.platform), digest: i.manifest.digest }));
 }

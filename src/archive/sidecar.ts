@@ -2,7 +2,7 @@
 // Keeps the old worker's fields (image, archiveBlob, createdAtUtc, mediaType, compression, source) and adds
 // what a restore and an audit need.
 import { TOOL } from "../version.js";
-import { describePlatforms, type ImageArchivePlan } from "./imagePlan.js";
+import { describePlatforms, layerStats, type ImageArchivePlan } from "./imagePlan.js";
 import type { WriteImageArchiveResult } from "./imageArchive.js";
 import { platformString } from "../registry/types.js";
 
@@ -37,7 +37,7 @@ export interface BuildSidecarInput {
   tags: string[];
   requestedTag?: string;
   gzipLevel: number;
-  archive: Pick<WriteImageArchiveResult, "sha256" | "size" | "tarSize" | "layerCount" | "layerBytes" | "configPlatform">;
+  archive: Pick<WriteImageArchiveResult, "sha256" | "size" | "tarSize" | "configPlatform">;
   createdAt: Date;
 }
 
@@ -63,7 +63,7 @@ export function buildSidecar(input: BuildSidecarInput): ArchiveSidecar {
     archive: { sha256: input.archive.sha256, size: input.archive.size, tarSize: input.archive.tarSize },
     platforms,
     defaultPlatform,
-    layers: { count: input.archive.layerCount, bytes: input.archive.layerBytes },
+    layers: layerStats(plan),
     blobs: { count: plan.manifests.length + plan.blobs.length },
     restore: {
       dockerLoad: `az storage blob download -c ${input.container} -n '${input.archiveBlob}' -f ${file} && docker load -i ${file}`,

@@ -3,7 +3,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ContainerClient } from "@azure/storage-blob";
 import { ArchiveError } from "../errors.js";
-import { storageErrorCode } from "../storage/blobServiceClient.js";
+import { ensureContainer, storageErrorCode } from "../storage/blobServiceClient.js";
 import { registryLockBlobName } from "../storage/blobNames.js";
 
 // The lease outlives a start by far (a start is a status query and one POST to the task hub).
@@ -12,9 +12,7 @@ const WAIT_FOR_LEASE_MS = 20_000;
 
 export async function withRegistryLock<T>(container: ContainerClient, registry: string, work: () => Promise<T>): Promise<T> {
   const blob = container.getBlockBlobClient(registryLockBlobName(registry));
-  await container.createIfNotExists().catch((error: unknown) => {
-    if (storageErrorCode(error).statusCode !== 403) throw error; // created by the deployment
-  });
+  await ensureContainer(container);
   await blob.uploadData(Buffer.alloc(0), { conditions: { ifNoneMatch: "*" } }).catch((error: unknown) => {
     if (storageErrorCode(error).statusCode !== 409 && storageErrorCode(error).statusCode !== 412) throw error; // exists (maybe leased)
   });

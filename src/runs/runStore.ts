@@ -16,7 +16,7 @@ import {
   summaryBlobName,
   type ImageIdentity,
 } from "../storage/blobNames.js";
-import { storageErrorCode } from "../storage/blobServiceClient.js";
+import { ensureContainer, storageErrorCode } from "../storage/blobServiceClient.js";
 import type { ImageOutcome, ImageWorkItem, ListedImage, RunSummary } from "./archiveRun.js";
 
 export interface ArchivedImageInfo {
@@ -75,11 +75,7 @@ export async function getArchivedImageInfo(container: ContainerClient, image: Im
 
 /** Writes the listing and, when batchSize > 0, the batches of images still to archive. Returns the batch count. */
 export async function writeListing(container: ContainerClient, runId: string, images: ListedImage[], batchSize: number): Promise<number> {
-  // The deployment creates the container; with a container-scoped role, Create Container answers 403: carry on,
-  // and a container that is really missing fails the first write with ContainerNotFound.
-  await container.createIfNotExists().catch((error: unknown) => {
-    if (storageErrorCode(error).statusCode !== 403) throw error;
-  });
+  await ensureContainer(container);
   await writeJson(container, listingBlobName(runId), images);
   if (batchSize <= 0) return 0;
   const todo: ImageWorkItem[] = images.filter((i) => !i.archived).map(({ repository, digest, tags }) => ({ repository, digest, tags }));

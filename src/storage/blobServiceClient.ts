@@ -1,12 +1,22 @@
 // Builds the Blob service client from the validated storage configuration: a connection string (Azurite,
 // key-based accounts) or an account URL with DefaultAzureCredential (managed identity in Azure).
 import { DefaultAzureCredential } from "@azure/identity";
-import { BlobServiceClient } from "@azure/storage-blob";
+import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
 import type { StorageConfig } from "../config.js";
 
 export function createBlobServiceClient(storage: StorageConfig): BlobServiceClient {
   if (storage.kind === "connectionString") return BlobServiceClient.fromConnectionString(storage.connectionString);
   return new BlobServiceClient(storage.accountUrl, new DefaultAzureCredential());
+}
+
+/**
+ * Creates the container if it is missing. The deployment creates it; an identity whose role is scoped to the
+ * container gets 403 for Create Container, which is fine: a container that is really missing fails the first write.
+ */
+export async function ensureContainer(container: ContainerClient, options: { abortSignal?: AbortSignal } = {}): Promise<void> {
+  await container.createIfNotExists(options).catch((error: unknown) => {
+    if (storageErrorCode(error).statusCode !== 403) throw error;
+  });
 }
 
 /** Azure storage errors carry `statusCode` and `code` (`BlobAlreadyExists`, `BlobNotFound`, …). */
