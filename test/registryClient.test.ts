@@ -1,13 +1,15 @@
 // The registry client against the real registry (paging, bearer with a refresh token, the ACR Entra ID exchange
 // through an ACR-like front door) and against small loopback servers for what a healthy registry never does:
-// redirects to another host, 503s with Retry-After, bodies cut short, bodies too long.
+// redirects to another host, 503s with Retry-After, bodies cut short, bodies too long, token services that redirect
+// credentials away, Link headers that loop or need a real parser, error bodies on pushes, bodies without an end.
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { after, before, describe, test } from "node:test";
 import type { AccessToken, TokenCredential } from "@azure/identity";
-import { RegistryClient } from "../src/registry/registryClient.js";
-import { parseChallenge } from "../src/registry/auth.js";
+import { parseNextLink, RegistryClient } from "../src/registry/registryClient.js";
+import { parseChallenge, type RegistryCredential } from "../src/registry/auth.js";
+import { redirectTarget, sendWithRetry } from "../src/registry/transport.js";
 import { registryCredentialFor } from "../src/registry/createRegistryClient.js";
 import { isArchiveError } from "../src/errors.js";
 import { pushImage, smallImage } from "../tools/localenv/fixtures.js";
@@ -23,8 +25,35 @@ async function listen(handler: (req: IncomingMessage, res: ServerResponse) => vo
 const close = (server?: Server) => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
 const digestOf = (b: Buffer) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
 
-async function expectCode(promise: Promise<unknown>, code: string): Promise<void> {
-  await assert.rejects(promise, (error: unknown) => isArchiveError(error) && error.code === code);
+async function expectCode(promise: Promise<unknown>, code: string, message?: RegExp): Promise<void> {
+  await assert.rejects(promise, (error: unknown) => {
+    assert.ok(isArchiveError(error), `not an ArchiveError: ${String(error)}`);
+    assert.equal(error.code, code, error.message);
+    if (message) assert.match(error.message, message);
+    return true;
+  });
+}
+const readBody = (req: IncomingMessage) =>
+  new Promise<string>((resolve) => {
+    let body = "";
+    req.on("data", (c: Buffer) => (body += c));
+    req.on("end", () => resolve(body));
+  });
+
+/** Streams `total` bytes (chunked, no Content-Length) as fast as the client reads; resolves on close with what was sent. */
+function streamBody(res: ServerResponse, total: number, headers: Record<string, string> = {}, status = 200): Promise<{ sent: number; finished: boolean }> {
+  const chunk = Buffer.alloc(64 * 1024, 0x20);
+  let sent = 0;
+  res.writeHead(status, headers);
+  const pump = () => {
+    while (sent < total && !res.destroyed) {
+      sent += chunk.length;
+      if (!res.write(chunk)) return void res.once("drain", pump);
+    }
+    if (!res.destroyed) res.end();
+  };
+  pump();
+  return new Promise((resolve) => res.once("close", () => resolve({ sent, finished: res.writableFinished })));
 }
 
 describe("against the real registry", () => {
@@ -238,4 +267,259 @@ describe("transport behaviour (loopback stand-ins for a misbehaving registry)", 
     assert.equal(parseChallenge('Basic realm="r"')?.scheme, "basic");
     assert.equal(parseChallenge("Negotiate"), undefined);
   });
+});
+
+describe("secrets, Link pagination, error bodies and bounded reads (loopback)", () => {
+  const MiB = 1024 * 1024;
+  const config = { mediaType: "application/vnd.oci.image.config.v1+json", digest: `sha256:${"0".repeat(64)}`, size: 2 };
+  const ociManifest = "application/vnd.oci.image.manifest.v1+json";
+  const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: ociManifest, config, layers: [] }));
+  const layer = Buffer.from("layer");
+  const layerDescriptor = { mediaType: "application/vnd.oci.image.layer.v1.tar", digest: digestOf(layer), size: layer.length };
+  const fakeAad: TokenCredential = { getToken: async () => ({ token: "aad-token", expiresOnTimestamp: Date.now() + 3600e3 }) };
+
+  /**
+   * A registry whose token service (realm /token, and /oauth2/exchange) answers 307 to `redirectTo(path)` and
+   * grants "good" to whatever reaches it; `elsewhere` records what a second origin (another port) received.
+   */
+  async function tokenRedirectSetup(redirectTo: (registryHost: string, elsewhereHost: string, path: string) => string) {
+    const elsewhereSaw: { authorization?: string; body: string }[] = [];
+    const grant = async (req: IncomingMessage, res: ServerResponse) => {
+      await readBody(req);
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ token: "good", refresh_token: "acr-refresh" }));
+    };
+    const elsewhere = await listen((req, res) => {
+      void readBody(req).then((body) => {
+        elsewhereSaw.push({ ...(req.headers.authorization && { authorization: req.headers.authorization }), body });
+        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ token: "good", refresh_token: "acr-refresh" }));
+      });
+    });
+    const registry = await listen((req, res) => {
+      const url = req.url ?? "";
+      if (url.startsWith("/granted")) return void grant(req, res);
+      if (url.startsWith("/token") || url.startsWith("/oauth2/exchange")) {
+        return void readBody(req).then(() => res.writeHead(307, { location: redirectTo(registry.host, elsewhere.host, url) }).end());
+      }
+      if (req.headers.authorization !== "Bearer good") {
+        return void res.writeHead(401, { "www-authenticate": `Bearer realm="http://${registry.host}/token",service="reg"` }).end();
+      }
+      res.writeHead(200, { "content-type": ociManifest }).end(manifest);
+    });
+    return { elsewhereSaw, registry, elsewhere, closeAll: () => Promise.all([close(elsewhere.server), close(registry.server)]) };
+  }
+
+  const credentials: [string, RegistryCredential, string[]][] = [
+    ["Basic password", { kind: "password", username: "alice", password: "s3cret" }, ["s3cret", Buffer.from("alice:s3cret").toString("base64")]],
+    ["refresh token", { kind: "refreshToken", refreshToken: "rt-secret" }, ["rt-secret"]],
+    ["Entra ID exchange", { kind: "entra", tokenCredential: fakeAad }, ["aad-token", "acr-refresh"]],
+  ];
+  for (const [name, credential, secrets] of credentials) {
+    test(`${name}: a token service redirect to another origin is refused and the other origin gets no secret`, async () => {
+      const setup = await tokenRedirectSetup((_registry, elsewhere, path) => `http://${elsewhere}${path}`);
+      try {
+        const client = new RegistryClient(setup.registry.host, { credential, retry: FAST_RETRY });
+        const outcome = client.getManifest("repo", "1");
+        await outcome.catch(() => undefined);
+        for (const seen of setup.elsewhereSaw) {
+          assert.equal(seen.authorization, undefined, "no Authorization to another origin");
+          for (const secret of secrets) assert.ok(!seen.body.includes(secret) && !decodeURIComponent(seen.body).includes(secret), `${secret} leaked in a body`);
+        }
+        await expectCode(outcome, "REGISTRY_AUTH_FAILED", /redirected .*to another origin/);
+        assert.deepEqual(setup.elsewhereSaw, [], "the redirect is not followed at all");
+      } finally {
+        await setup.closeAll();
+      }
+    });
+  }
+
+  test("same-origin token service redirects (relative Location) still carry the credentials", async () => {
+    for (const [name, credential] of credentials) {
+      const setup = await tokenRedirectSetup((_registry, _elsewhere, path) => `/granted${path}`);
+      try {
+        const client = new RegistryClient(setup.registry.host, { credential, retry: FAST_RETRY });
+        const { descriptor } = await client.getManifest("repo", "1");
+        assert.equal(descriptor.digest, digestOf(manifest), name);
+        assert.deepEqual(setup.elsewhereSaw, []);
+      } finally {
+        await setup.closeAll();
+      }
+    }
+  });
+
+  test("plain headers cannot carry Authorization around the redirect guard", async () => {
+    let requests = 0;
+    const server = await listen((_req, res) => {
+      requests++;
+      res.writeHead(200).end();
+    });
+    try {
+      for (const name of ["authorization", "Authorization", "Proxy-Authorization"]) {
+        await expectCode(sendWithRetry(`http://${server.host}/`, { headers: { [name]: "Basic eDp5" } }), "INVALID_ARGUMENT", /credentials/);
+      }
+      assert.equal(requests, 0);
+    } finally {
+      await close(server.server);
+    }
+  });
+
+  test("a redirect from https to http is never followed; credentials stay with their origin", () => {
+    const origin = "https://reg.example";
+    const blobUrl = `${origin}/v2/a/blobs/x`;
+    const registryAuth = { authorization: "Bearer t", onRedirectElsewhere: "drop" as const };
+    const isCode = (code: string, message: RegExp) => (e: unknown) => isArchiveError(e) && e.code === code && message.test(e.message);
+    assert.throws(() => redirectTarget(blobUrl, "http://reg.example/v2/a/blobs/x", origin, undefined), isCode("REGISTRY_ERROR", /https to http/));
+    assert.throws(() => redirectTarget(blobUrl, "http://storage.example/b", origin, registryAuth), isCode("REGISTRY_ERROR", /https to http/));
+    const basic = { authorization: "Basic eDp5" };
+    assert.throws(() => redirectTarget(`${origin}/token`, "https://evil.example/token", origin, basic), isCode("REGISTRY_AUTH_FAILED", /another origin/));
+    const secretBody = { body: "refresh_token=x", onRedirectElsewhere: "drop" as const };
+    assert.throws(() => redirectTarget(`${origin}/token`, "https://evil.example/token", origin, secretBody), isCode("REGISTRY_AUTH_FAILED", /another origin/));
+    const storage = "https://storage.example/b?sig=1";
+    assert.deepEqual(redirectTarget(blobUrl, storage, origin, registryAuth), { url: storage, withSecrets: false });
+    assert.deepEqual(redirectTarget(`${origin}/token`, "/token2", origin, { authorization: "Basic eDp5" }), { url: `${origin}/token2`, withSecrets: true });
+    // Back at the origin after a hop elsewhere: the secrets were dropped for the chain (the caller passes none).
+    assert.deepEqual(redirectTarget("https://storage.example/b", `${origin}/v2/x`, origin, undefined), { url: `${origin}/v2/x`, withSecrets: false });
+  });
+
+  test("a listing that keeps answering the same Link stops with REGISTRY_ERROR after at most 3 requests (catalog, tags, ACR manifests)", async () => {
+    const requests = new Map<string, number>();
+    const server = await listen((req, res) => {
+      const path = new URL(req.url ?? "/", "http://x").pathname;
+      const count = (requests.get(path) ?? 0) + 1;
+      requests.set(path, count);
+      // Ends after 10 pages, so a client without the check finishes (and fails the test) instead of hanging.
+      const link = count < 10 ? { link: `<${path}?last=a&n=100>; rel="next"` } : {};
+      const body = path.endsWith("_manifests") ? { manifests: [{ digest: "sha256:a" }] } : { repositories: ["a"], tags: ["a"] };
+      res.writeHead(200, { "content-type": "application/json", ...link }).end(JSON.stringify(body));
+    });
+    try {
+      const client = new RegistryClient(server.host, { retry: FAST_RETRY });
+      const drain = async (items: AsyncIterable<string>) => {
+        for await (const item of items) void item;
+      };
+      await expectCode(drain(client.listRepositoryNames()), "REGISTRY_ERROR", /already read/);
+      await expectCode(drain(client.listTags("repo")), "REGISTRY_ERROR", /already read/);
+      await expectCode(client.listManifestProperties("repo"), "REGISTRY_ERROR", /already read/);
+      for (const path of ["/v2/_catalog", "/v2/repo/tags/list", "/acr/v1/repo/_manifests"]) {
+        assert.ok((requests.get(path) ?? 0) <= 3, `${path}: ${requests.get(path)} requests`);
+      }
+    } finally {
+      await close(server.server);
+    }
+  });
+
+  test('Link rel is a list of relation types: rel="prev next" is followed, rel="nextpage" is not, commas inside <…> do not split', async () => {
+    const pages: Record<string, { names: string[]; link?: string }> = {
+      "/v2/_catalog?n=100": { names: ["a"], link: '</v2/_catalog?last=a,b&n=1>; rel="prev next"' },
+      "/v2/_catalog?last=a,b&n=1": { names: ["b"], link: '</v2/_catalog?last=c>; rel="nextpage"' },
+      "/v2/_catalog?last=c": { names: ["never"] },
+    };
+    const seen: string[] = [];
+    const server = await listen((req, res) => {
+      seen.push(req.url ?? "");
+      const page = pages[req.url ?? ""];
+      if (!page) return void res.writeHead(404).end();
+      res.writeHead(200, { "content-type": "application/json", ...(page.link && { link: page.link }) }).end(JSON.stringify({ repositories: page.names }));
+    });
+    try {
+      const names: string[] = [];
+      for await (const name of new RegistryClient(server.host).listRepositoryNames()) names.push(name);
+      assert.deepEqual(names, ["a", "b"]);
+      assert.deepEqual(seen, ["/v2/_catalog?n=100", "/v2/_catalog?last=a,b&n=1"]);
+    } finally {
+      await close(server.server);
+    }
+  });
+
+  test("parseNextLink follows RFC 8288: several link-values, quoted or token rel, relation type next matched exactly", () => {
+    assert.equal(parseNextLink('</a>; rel="next"'), "/a");
+    assert.equal(parseNextLink("</a>; rel=next"), "/a");
+    assert.equal(parseNextLink('</a>; rel="NEXT"'), "/a");
+    assert.equal(parseNextLink('</p>; rel="prev", </n>; rel="next"'), "/n");
+    assert.equal(parseNextLink('</a,b>; title="x, rel=next"; rel="prev next", </c>; rel="next"'), "/a,b");
+    assert.equal(parseNextLink('</a>; rel="nextpage"'), undefined);
+    assert.equal(parseNextLink('</a>; rel="prev"; rel="next"'), undefined, "only the first rel parameter counts");
+    assert.equal(parseNextLink('</a>; title="next"'), undefined);
+    assert.equal(parseNextLink("garbage, </b>; rel=next"), "/b");
+    assert.equal(parseNextLink(null), undefined);
+    assert.throws(() => parseNextLink(`<${"/x".repeat(10_000)}>; rel=next`), (e: unknown) => isArchiveError(e) && e.code === "REGISTRY_ERROR");
+  });
+
+  const pushCases: [string, string, RegExp, (client: RegistryClient) => Promise<unknown>][] = [
+    ["manifest PUT", "MANIFEST_BLOB_UNKNOWN", /blob unknown to registry/, (c) => c.putManifest("repo", "1", ociManifest, manifest)],
+    ["blob upload PUT", "BLOB_UPLOAD_INVALID", /blob upload invalid/, (c) => c.uploadBlob("repo", layerDescriptor, layer)],
+    ["blob upload POST", "NAME_INVALID", /invalid repository name/, (c) => c.uploadBlob("bad-name", layerDescriptor, layer)],
+  ];
+  for (const [what, registryCode, message, push] of pushCases) {
+    test(`${what}: a registry error keeps its OCI error code (${registryCode}) and message`, async () => {
+      const errorBody = (code: string, text: string) => JSON.stringify({ errors: [{ code, message: text }] });
+      const server = await listen((req, res) => {
+        void readBody(req).then(() => {
+          const url = req.url ?? "";
+          const json = { "content-type": "application/json" };
+          const fail = (code: string, text: string) => res.writeHead(400, json).end(errorBody(code, text));
+          if (req.method === "PUT" && url.includes("/manifests/")) return void fail("MANIFEST_BLOB_UNKNOWN", "blob unknown to registry");
+          if (req.method === "POST" && url.startsWith("/v2/bad-name/")) return void fail("NAME_INVALID", "invalid repository name");
+          if (req.method === "POST") return void res.writeHead(202, { location: "/v2/repo/blobs/uploads/u1?state=s" }).end();
+          if (req.method === "PUT") return void fail("BLOB_UPLOAD_INVALID", "blob upload invalid");
+          res.writeHead(404).end();
+        });
+      });
+      try {
+        await assert.rejects(push(new RegistryClient(server.host, { retry: FAST_RETRY })), (error: unknown) => {
+          assert.ok(isArchiveError(error), String(error));
+          assert.equal(error.code, "REGISTRY_ERROR");
+          assert.equal(error.registryCode, registryCode);
+          assert.ok(error.message.includes(registryCode), error.message);
+          assert.match(error.message, message);
+          return true;
+        });
+      } finally {
+        await close(server.server);
+      }
+    });
+  }
+
+  // Each case: a server streaming 64 MiB (128 MiB for a listing page) chunked, with no Content-Length. What it manages
+  // to send is the client's limit plus what socket buffers hold (a few MiB on loopback): far below the whole body.
+  const boundedCases: [string, string, (client: RegistryClient) => Promise<unknown>, string, RegExp, number][] = [
+    ["manifest", "/v2/repo/manifests/1", (c) => c.getManifest("repo", "1"), "UNSUPPORTED_MEDIA_TYPE", /larger than 4 MiB/, 16 * MiB],
+    ["token response", "/token", (c) => c.getManifest("private", "1"), "REGISTRY_AUTH_FAILED", /token response .* larger than 128 KiB/, 16 * MiB],
+    ["error body", "/v2/broken/manifests/1", (c) => c.getManifest("broken", "1"), "REGISTRY_ERROR", /HTTP 400/, 16 * MiB],
+    [
+      "listing page",
+      "/v2/_catalog",
+      async (c) => {
+        for await (const name of c.listRepositoryNames()) void name;
+      },
+      "REGISTRY_ERROR",
+      /larger than 16 MiB/,
+      32 * MiB,
+    ],
+  ];
+  for (const [what, streamedPath, operation, code, message, maxSent] of boundedCases) {
+    test(`an endless ${what} is read with a bound: the client fails with a size error and cuts the download off early`, async () => {
+      let streamed: Promise<{ sent: number; finished: boolean }> | undefined;
+      const server = await listen((req, res) => {
+        const path = new URL(req.url ?? "/", "http://x").pathname;
+        if (path === streamedPath) {
+          const total = (path === "/v2/_catalog" ? 128 : 64) * MiB;
+          streamed = streamBody(res, total, { "content-type": "application/json" }, path.startsWith("/v2/broken/") ? 400 : 200);
+          return;
+        }
+        if (path.startsWith("/v2/private/")) {
+          return void res.writeHead(401, { "www-authenticate": `Bearer realm="http://${server.host}/token",service="reg"` }).end();
+        }
+        res.writeHead(404).end();
+      });
+      try {
+        await expectCode(operation(new RegistryClient(server.host, { retry: { ...FAST_RETRY, maxRetries: 0 } })), code, message);
+        assert.ok(streamed, `${streamedPath} was requested`);
+        const observed = await streamed;
+        assert.equal(observed.finished, false, "the client closed the connection before the end");
+        assert.ok(observed.sent < maxSent, `${observed.sent} bytes sent before the client stopped`);
+      } finally {
+        await close(server.server);
+      }
+    });
+  }
 });

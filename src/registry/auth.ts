@@ -1,9 +1,11 @@
 // Registry authentication: Basic, the Bearer token challenge (anonymous, username/password, refresh token),
 // and ACR with Entra ID (an AAD token exchanged at /oauth2/exchange for an ACR refresh token).
 // Tokens are cached per scope; concurrent requests for one scope share one token request.
+// Every secret sent to a token service (Basic credentials, refresh token, AAD token) goes as transport `credentials`:
+// a token service that redirects to another origin is not followed. Token responses are read through a 128 KiB bound.
 import type { TokenCredential } from "@azure/identity";
 import { ArchiveError } from "../errors.js";
-import { sendWithRetry, type RetryPolicy } from "./transport.js";
+import { readBodyLimited, sendWithRetry, type RetryPolicy } from "./transport.js";
 
 export type RegistryCredential =
   | { kind: "anonymous" }
@@ -42,12 +44,16 @@ export class RegistryAuthenticator {
   // ACR refresh tokens expire (about 3 h): kept with their expiry, exchanged again before it or when refused.
   private acrRefreshToken?: { token: Promise<string>; expiresAt: number };
 
+  private readonly tokenService: string;
+
   constructor(
     private readonly registry: string,
     private readonly baseUrl: string,
     private readonly credential: RegistryCredential,
     private readonly retry: RetryPolicy,
-  ) {}
+  ) {
+    this.tokenService = `the token service of ${registry}`;
+  }
 
   /** The Authorization header already known for this scope, if any. */
   async cachedAuthorization(scope: string): Promise<string | undefined> {
@@ -97,14 +103,17 @@ export class RegistryAuthenticator {
       response = await sendWithRetry(url.toString(), {
         retry: this.retry,
         ...(abortSignal && { abortSignal }),
-        ...(authorization && { headers: { authorization } }),
+        ...(authorization && { credentials: { authorization, service: this.tokenService } }),
       });
     } else {
       const exchange = (refreshToken: string) =>
         sendWithRetry(realm, {
           method: "POST",
           headers: { "content-type": "application/x-www-form-urlencoded" },
-          body: new URLSearchParams({ grant_type: "refresh_token", service, scope, refresh_token: refreshToken }).toString(),
+          credentials: {
+            body: new URLSearchParams({ grant_type: "refresh_token", service, scope, refresh_token: refreshToken }).toString(),
+            service: this.tokenService,
+          },
           retry: this.retry,
           ...(abortSignal && { abortSignal }),
         });
@@ -120,7 +129,7 @@ export class RegistryAuthenticator {
         }
       }
     }
-    const body = await readTokenResponse(response, this.registry);
+    const body = await readTokenResponse(response, this.registry, abortSignal);
     const token = (body.token ?? body.access_token) as string | undefined;
     if (!token) throw new ArchiveError("REGISTRY_AUTH_FAILED", `the token service of ${this.registry} returned no token`);
     // The token spec's default lifetime is 60 s; renew a little early.
@@ -137,11 +146,14 @@ export class RegistryAuthenticator {
       const response = await sendWithRetry(`${this.baseUrl}/oauth2/exchange`, {
         method: "POST",
         headers: { "content-type": "application/x-www-form-urlencoded" },
-        body: new URLSearchParams({ grant_type: "access_token", service, access_token: aad.token }).toString(),
+        credentials: {
+          body: new URLSearchParams({ grant_type: "access_token", service, access_token: aad.token }).toString(),
+          service: `${this.registry}'s /oauth2/exchange`,
+        },
         retry: this.retry,
         ...(abortSignal && { abortSignal }),
       });
-      const body = await readTokenResponse(response, this.registry);
+      const body = await readTokenResponse(response, this.registry, abortSignal);
       if (typeof body.refresh_token !== "string") throw new ArchiveError("REGISTRY_AUTH_FAILED", `${this.registry} returned no refresh token from /oauth2/exchange`);
       return body.refresh_token;
     })();
@@ -172,14 +184,17 @@ function jwtExpiry(token: string): number | undefined {
   }
 }
 
-async function readTokenResponse(response: Response, registry: string): Promise<Record<string, unknown>> {
-  const text = await response.text();
+async function readTokenResponse(response: Response, registry: string, abortSignal?: AbortSignal): Promise<Record<string, unknown>> {
   if (!response.ok) {
+    await response.body?.cancel().catch(() => undefined);
     throw new ArchiveError("REGISTRY_AUTH_FAILED", `the token service of ${registry} refused the credentials (HTTP ${response.status})`, { statusCode: response.status });
   }
-  if (text.length > MAX_TOKEN_RESPONSE_BYTES) throw new ArchiveError("REGISTRY_AUTH_FAILED", `the token response of ${registry} is too large`);
+  const bytes = await readBodyLimited(response, MAX_TOKEN_RESPONSE_BYTES, `the token response of ${registry}`, {
+    code: "REGISTRY_AUTH_FAILED",
+    ...(abortSignal && { abortSignal }),
+  });
   try {
-    return JSON.parse(text) as Record<string, unknown>;
+    return JSON.parse(bytes.toString("utf8")) as Record<string, unknown>;
   } catch {
     throw new ArchiveError("REGISTRY_AUTH_FAILED", `the token service of ${registry} did not answer with JSON`);
   }

@@ -1,10 +1,13 @@
 // The one registry client (OCI distribution API v2): manifests byte for byte, blobs as verified streams,
 // repositories and tags as paged async iterators. Auth and retry sit below, in auth.ts and transport.ts.
+// Every body it buffers (manifest, listing page, error) is read with a bound; listings follow RFC 8288 `Link`
+// headers and stop with an error on a link already visited or past a page cap, never loop. Error answers keep the
+// registry's own error code (MANIFEST_BLOB_UNKNOWN, …): the body is read before it is let go.
 import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import { ArchiveError } from "../errors.js";
 import { RegistryAuthenticator, type RegistryCredential } from "./auth.js";
-import { DEFAULT_RETRY_POLICY, registryBaseUrl, sendWithRetry, type RetryPolicy } from "./transport.js";
+import { DEFAULT_RETRY_POLICY, readBodyLimited, registryBaseUrl, sendWithRetry, type RetryPolicy } from "./transport.js";
 import { MANIFEST_ACCEPT, type Descriptor, type Manifest, type PagedAsyncIterableIterator } from "./types.js";
 
 export interface RegistryClientOptions {
@@ -39,6 +42,16 @@ export interface GetManifestResult {
 // Registries must accept manifests up to 4 MiB (distribution spec); refuse larger ones rather than buffer them.
 const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 const DEFAULT_PAGE_SIZE = 100;
+// A listing page is JSON names (catalog, tags) or ACR manifest properties, at most ~1000 entries of well under 1 KiB:
+// 16 MiB is far above any real page and still small enough to buffer.
+const MAX_LISTING_PAGE_BYTES = 16 * 1024 * 1024;
+// 100,000 pages of the default 100 names are 10 million repositories or tags, more than any registry holds. The visited
+// check catches a repeated link only: this cap ends a server that hands out ever-new next links.
+const MAX_LISTING_PAGES = 100_000;
+// Error bodies are a small JSON `errors` array; the first 64 KiB is read, parsed if it is whole, ignored if not.
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
+// A Link header with a few link-values is well under 1 KiB; undici already refuses headers past 16 KiB in all.
+const MAX_LINK_HEADER_LENGTH = 8 * 1024;
 // Bytes re-requested with Range after a body ends early, before the blob fails.
 const MAX_BLOB_RESUMES = 3;
 
@@ -64,13 +77,10 @@ export class RegistryClient {
       ...options,
     });
     await this.throwIfError(response, `manifest ${repository}:${tagOrDigest}`);
-    const declared = Number(response.headers.get("content-length") ?? "0");
-    if (declared > MAX_MANIFEST_BYTES) {
-      await response.body?.cancel();
-      throw new ArchiveError("UNSUPPORTED_MEDIA_TYPE", `manifest ${repository}:${tagOrDigest} is larger than 4 MiB`);
-    }
-    const bytes = Buffer.from(await response.arrayBuffer());
-    if (bytes.length > MAX_MANIFEST_BYTES) throw new ArchiveError("UNSUPPORTED_MEDIA_TYPE", `manifest ${repository}:${tagOrDigest} is larger than 4 MiB`);
+    const bytes = await readBodyLimited(response, MAX_MANIFEST_BYTES, `manifest ${repository}:${tagOrDigest}`, {
+      code: "UNSUPPORTED_MEDIA_TYPE",
+      ...(options.abortSignal && { abortSignal: options.abortSignal }),
+    });
     const digest = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
     const expected = tagOrDigest.startsWith("sha256:") ? tagOrDigest : response.headers.get("docker-content-digest");
     if (expected && expected.startsWith("sha256:") && expected !== digest) {
@@ -161,9 +171,12 @@ export class RegistryClient {
   /** HEAD /v2/<name>/blobs/<digest>: does the repository already have this blob? */
   async blobExists(repository: string, digest: string, options: OperationOptions = {}): Promise<boolean> {
     const response = await this.request(`/v2/${repository}/blobs/${digest}`, `repository:${repository}:pull,push`, { method: "HEAD", ...options });
-    await response.body?.cancel().catch(() => undefined);
-    if (response.status === 404) return false;
+    if (response.status === 404) {
+      await response.body?.cancel().catch(() => undefined);
+      return false;
+    }
     await this.throwIfError(response, `blob ${digest} of ${repository}`);
+    await response.body?.cancel().catch(() => undefined);
     return true;
   }
 
@@ -174,8 +187,8 @@ export class RegistryClient {
   async uploadBlob(repository: string, descriptor: Descriptor, body: AsyncIterable<Buffer> | Buffer, options: OperationOptions = {}): Promise<void> {
     const scope = `repository:${repository}:pull,push`;
     const opened = await this.request(`/v2/${repository}/blobs/uploads/`, scope, { method: "POST", ...options });
+    await this.throwIfError(opened, `an upload to ${repository}`);
     await opened.body?.cancel().catch(() => undefined);
-    if (opened.status !== 202) await this.throwIfError(opened, `an upload to ${repository}`);
     const location = opened.headers.get("location");
     if (!location) throw new ArchiveError("REGISTRY_ERROR", `${this.registry} opened an upload without a Location`);
     const url = new URL(location, this.baseUrl);
@@ -186,8 +199,8 @@ export class RegistryClient {
       body,
       ...options,
     });
+    await this.throwIfError(response, `blob ${descriptor.digest} of ${repository}`);
     await response.body?.cancel().catch(() => undefined);
-    if (response.status !== 201) await this.throwIfError(response, `blob ${descriptor.digest} of ${repository}`);
   }
 
   /** PUT /v2/<name>/manifests/<reference> with the exact bytes; returns the digest the registry computed. */
@@ -198,8 +211,8 @@ export class RegistryClient {
       body: bytes,
       ...options,
     });
+    await this.throwIfError(response, `manifest ${repository}:${reference}`);
     await response.body?.cancel().catch(() => undefined);
-    if (response.status !== 201) await this.throwIfError(response, `manifest ${repository}:${reference}`);
     return response.headers.get("docker-content-digest") ?? undefined;
   }
 
@@ -209,17 +222,17 @@ export class RegistryClient {
    */
   async listManifestProperties(repository: string, options: OperationOptions & { pageSize?: number } = {}): Promise<AcrManifestProperties[] | undefined> {
     const all: AcrManifestProperties[] = [];
-    let next: string | undefined = `/acr/v1/${repository}/_manifests?n=${options.pageSize ?? 1000}`;
-    while (next) {
-      const response = await this.request(next, `repository:${repository}:metadata_read`, options);
-      if (response.status === 404 && all.length === 0) {
-        await response.body?.cancel();
+    const what = `manifests of ${repository}`;
+    const listing = new Listing(this.absolute(`/acr/v1/${repository}/_manifests?n=${options.pageSize ?? 1000}`), what);
+    for (let url: string | undefined = listing.first; url; ) {
+      const response = await this.request(url, `repository:${repository}:metadata_read`, options);
+      if (response.status === 404 && listing.pages === 1) {
+        await response.body?.cancel().catch(() => undefined);
         return undefined;
       }
-      await this.throwIfError(response, `manifests of ${repository}`);
-      const body = (await response.json()) as { manifests?: AcrManifestProperties[] };
-      all.push(...(body.manifests ?? []));
-      next = parseNextLink(response.headers.get("link"));
+      const body = await this.readListingPage(response, what, options);
+      all.push(...(Array.isArray(body.manifests) ? (body.manifests as AcrManifestProperties[]) : []));
+      url = listing.next(url, response.headers.get("link"));
     }
     return all;
   }
@@ -244,19 +257,18 @@ export class RegistryClient {
   }
 
   private async *pages(path: string, scope: string, field: string, settings: { continuationToken?: string; maxPageSize?: number }, options: OperationOptions & { pageSize?: number }) {
-    let next: string | undefined = settings.continuationToken ?? `${path}?n=${settings.maxPageSize ?? options.pageSize ?? DEFAULT_PAGE_SIZE}`;
-    while (next) {
-      const response = await this.request(next, scope, options);
+    const first = settings.continuationToken ?? `${path}?n=${settings.maxPageSize ?? options.pageSize ?? DEFAULT_PAGE_SIZE}`;
+    const listing = new Listing(this.absolute(first), path);
+    for (let url: string | undefined = listing.first; url; ) {
+      const response = await this.request(url, scope, options);
       if (response.status === 404 && field === "tags") {
-        await response.body?.cancel();
+        await response.body?.cancel().catch(() => undefined);
         throw new ArchiveError("REGISTRY_NOT_FOUND", `repository ${path.split("/").slice(2, -2).join("/")} not found in ${this.registry}`, { statusCode: 404 });
       }
-      await this.throwIfError(response, path);
-      const body = (await response.json()) as Record<string, unknown>;
-      const link = parseNextLink(response.headers.get("link"));
+      const body = await this.readListingPage(response, path, options);
       const values = Array.isArray(body[field]) ? (body[field] as string[]) : [];
-      next = link;
-      yield Object.assign(values, link ? { continuationToken: link } : {});
+      url = listing.next(url, response.headers.get("link"));
+      yield Object.assign(values, url ? { continuationToken: url } : {});
     }
   }
 
@@ -266,7 +278,7 @@ export class RegistryClient {
     scope: string,
     init: { method?: string; headers?: Record<string, string>; body?: Buffer | AsyncIterable<Buffer>; abortSignal?: AbortSignal },
   ): Promise<Response> {
-    const url = pathOrUrl.startsWith("http") ? pathOrUrl : `${this.baseUrl}${pathOrUrl}`;
+    const url = this.absolute(pathOrUrl);
     // A streamed body can be sent once: no retries, and it must not meet a 401 (callers authenticate first).
     const streamed = init.body !== undefined && !Buffer.isBuffer(init.body);
     const send = (authorization?: string) =>
@@ -275,7 +287,8 @@ export class RegistryClient {
         headers: { "user-agent": this.userAgent, ...init.headers },
         retry: streamed ? { ...this.retry, maxRetries: 0 } : this.retry,
         ...(init.body !== undefined && { body: init.body }),
-        ...(authorization && { authorization }),
+        // A redirect elsewhere (ACR sends blob reads to storage) is followed without the registry's credentials.
+        ...(authorization && { credentials: { authorization, onRedirectElsewhere: "drop" as const, service: this.registry } }),
         ...(init.abortSignal && { abortSignal: init.abortSignal }),
       });
     // Credentials go to the registry's own origin only (an absolute Link or Location may name another host).
@@ -291,9 +304,32 @@ export class RegistryClient {
     return response;
   }
 
+  private absolute(pathOrUrl: string): string {
+    return /^https?:\/\//i.test(pathOrUrl) ? pathOrUrl : `${this.baseUrl}${pathOrUrl}`;
+  }
+
+  /** One listing page's JSON object (after the error check), read with a bound. */
+  private async readListingPage(response: Response, what: string, options: OperationOptions): Promise<Record<string, unknown>> {
+    await this.throwIfError(response, what);
+    const bytes = await readBodyLimited(response, MAX_LISTING_PAGE_BYTES, `a page of ${what} from ${this.registry}`, {
+      ...(options.abortSignal && { abortSignal: options.abortSignal }),
+    });
+    let body: unknown;
+    try {
+      body = JSON.parse(bytes.toString("utf8"));
+    } catch {
+      throw new ArchiveError("REGISTRY_ERROR", `${this.registry} answered a page of ${what} that is not JSON`);
+    }
+    return typeof body === "object" && body !== null ? (body as Record<string, unknown>) : {};
+  }
+
+  /** Throws the ArchiveError for a non-2xx answer, with the registry's error code; the body is read (bounded) or let go. */
   private async throwIfError(response: Response, what: string): Promise<void> {
     if (response.ok) return;
-    const text = await response.text().catch(() => "");
+    const text = await readBodyLimited(response, MAX_ERROR_BODY_BYTES, `the error body for ${what}`, { truncate: true }).then(
+      (bytes) => bytes.toString("utf8"),
+      () => "",
+    );
     let registryCode: string | undefined;
     let detail = "";
     try {
@@ -312,12 +348,130 @@ export class RegistryClient {
   }
 }
 
-/** `<…>; rel="next"` → the next URL (relative links stay relative to the registry). */
-export function parseNextLink(header: string | null): string | undefined {
-  if (!header) return undefined;
-  for (const part of header.split(",")) {
-    const m = /<([^>]+)>\s*;\s*rel="?next"?/.exec(part);
-    if (m) return m[1];
+/**
+ * The pages of one listing: each next URL resolved against the page that named it (RFC 8288: the link's context), and
+ * refused when it was already visited in this listing (a server that keeps answering the same Link) or when the
+ * listing passes MAX_LISTING_PAGES.
+ */
+class Listing {
+  private readonly visited = new Set<string>();
+  readonly first: string;
+
+  constructor(
+    first: string,
+    private readonly what: string,
+  ) {
+    this.first = new URL(first).toString();
+    this.visited.add(this.first);
   }
-  return undefined;
+
+  get pages(): number {
+    return this.visited.size;
+  }
+
+  /** The next page's URL, or undefined at the end. */
+  next(current: string, linkHeader: string | null): string | undefined {
+    const link = parseNextLink(linkHeader);
+    if (link === undefined) return undefined;
+    let url: string;
+    try {
+      url = new URL(link, current).toString();
+    } catch {
+      throw new ArchiveError("REGISTRY_ERROR", `the next page of ${this.what} has an invalid Link`);
+    }
+    if (this.visited.has(url)) {
+      throw new ArchiveError("REGISTRY_ERROR", `the listing of ${this.what} links back to a page already read (${new URL(url).pathname}); stopped`);
+    }
+    if (this.visited.size >= MAX_LISTING_PAGES) {
+      throw new ArchiveError("REGISTRY_ERROR", `the listing of ${this.what} goes on past ${MAX_LISTING_PAGES} pages; stopped`);
+    }
+    this.visited.add(url);
+    return url;
+  }
+}
+
+export interface LinkValue {
+  target: string;
+  /** Relation types, lower case (the rel parameter is a space-separated list). */
+  rels: string[];
+}
+
+/**
+ * Parses an RFC 8288 `Link` header: link-values separated by commas (a comma inside `<…>` or a quoted string is
+ * not a separator), each `<target>` followed by `; param` or `; param=token` or `; param="quoted"`. Only the first
+ * rel parameter of a link-value counts (RFC 8288 §3.3). One pass over the header; malformed link-values are skipped.
+ * Throws REGISTRY_ERROR for a header longer than MAX_LINK_HEADER_LENGTH.
+ */
+export function parseLinkHeader(header: string | null): LinkValue[] {
+  if (!header) return [];
+  if (header.length > MAX_LINK_HEADER_LENGTH) throw new ArchiveError("REGISTRY_ERROR", `the registry sent a Link header of ${header.length} characters`);
+  const links: LinkValue[] = [];
+  const n = header.length;
+  let i = 0;
+  const isSpace = (c: string | undefined) => c === " " || c === "\t";
+  const skipSpace = () => {
+    while (i < n && isSpace(header[i])) i++;
+  };
+  // Past the end of the current link-value (its next top-level comma), after a malformed part.
+  const skipValue = () => {
+    while (i < n && header[i] !== ",") {
+      if (header[i] === '"') readQuoted();
+      else i++;
+    }
+  };
+  const readQuoted = () => {
+    let value = "";
+    i++; // the opening quote
+    while (i < n && header[i] !== '"') {
+      if (header[i] === "\\" && i + 1 < n) i++;
+      value += header[i];
+      i++;
+    }
+    i++; // the closing quote
+    return value;
+  };
+  const readToken = () => {
+    const start = i;
+    while (i < n && !isSpace(header[i]) && header[i] !== ";" && header[i] !== "," && header[i] !== "=") i++;
+    return header.slice(start, i);
+  };
+  while (i < n) {
+    while (i < n && (isSpace(header[i]) || header[i] === ",")) i++;
+    if (i >= n) break;
+    if (header[i] !== "<") {
+      skipValue();
+      continue;
+    }
+    const end = header.indexOf(">", i + 1);
+    if (end < 0) break;
+    const target = header.slice(i + 1, end).trim();
+    i = end + 1;
+    let rels: string[] | undefined;
+    for (;;) {
+      skipSpace();
+      if (i >= n || header[i] === ",") break;
+      if (header[i] !== ";") {
+        skipValue();
+        break;
+      }
+      i++;
+      skipSpace();
+      const name = readToken().toLowerCase();
+      skipSpace();
+      let value = "";
+      if (header[i] === "=") {
+        i++;
+        skipSpace();
+        value = header[i] === '"' ? readQuoted() : readToken();
+      }
+      if (name === "rel" && rels === undefined) rels = value.toLowerCase().split(/[ \t]+/).filter((r) => r !== "");
+    }
+    links.push({ target, rels: rels ?? [] });
+  }
+  return links;
+}
+
+/** The target of the first link-value whose relation types include "next" (relative targets stay relative). */
+export function parseNextLink(header: string | null): string | undefined {
+  return parseLinkHeader(header).find((link) => link.rels.includes("next"))?.target;
 }

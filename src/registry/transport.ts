@@ -1,8 +1,14 @@
 // HTTP below the registry client: retries with backoff (408/429/5xx, connection errors, honouring Retry-After),
-// redirects followed by hand so the registry's Authorization never reaches another host (ACR redirects blob
-// reads to storage), and plain HTTP only for loopback hosts or an explicit insecure flag.
+// redirects followed by hand, plain HTTP only for loopback hosts or an explicit insecure flag, and bounded reads.
+// Every secret (an Authorization header, a form body with a password or token) goes through `credentials`, the one
+// guarded path: it is sent to the origin the request was made to and nowhere else. A redirect elsewhere either fails
+// (token services: a realm that redirects credentials away is not followed) or is followed without the secret (the
+// registry redirecting blob reads to storage, which carries its own SAS); once dropped it stays dropped for the chain.
+// No redirect is followed from https to http. Plain `headers` cannot carry Authorization around that guard.
+// Bodies are buffered only through readBodyLimited, which stops reading (and cancels) as soon as a limit is passed:
+// a Content-Length is a claim, and a chunked body has none.
 import { setTimeout as sleep } from "node:timers/promises";
-import { ArchiveError, isArchiveError } from "../errors.js";
+import { ArchiveError, isArchiveError, type ArchiveErrorCode } from "../errors.js";
 
 export interface RetryPolicy {
   /** Retries after the first attempt. */
@@ -13,18 +19,35 @@ export interface RetryPolicy {
 
 export const DEFAULT_RETRY_POLICY: RetryPolicy = { maxRetries: 4, retryDelayInMs: 500, maxRetryDelayInMs: 30_000 };
 
+export interface Credentials {
+  /** The Authorization header value. */
+  authorization?: string;
+  /** A request body that carries a secret (an OAuth2 form with a password or token); replaces SendOptions.body. */
+  body?: string | Buffer;
+  /**
+   * A redirect to another origin: "fail" (the default) or "drop" (follow it as an anonymous request would be sent).
+   * A request with a secret body always fails: the body cannot be sent without its secret.
+   */
+  onRedirectElsewhere?: "fail" | "drop";
+  /** Who holds the credentials, for error messages ("the token service of myacr.azurecr.io"). */
+  service?: string;
+}
+
 export interface SendOptions {
   method?: string;
+  /** Plain headers, sent on every hop: no Authorization here (it is refused), that is `credentials`. */
   headers?: Record<string, string>;
   body?: string | Buffer | AsyncIterable<Buffer>;
   abortSignal?: AbortSignal;
-  /** The Authorization header for requests to the registry's own host; dropped on a redirect elsewhere. */
-  authorization?: string;
+  /** Secrets, for the origin of `url` only (see the file comment). */
+  credentials?: Credentials;
   retry?: RetryPolicy;
 }
 
 const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 const MAX_REDIRECTS = 5;
+// Headers that carry secrets: only `credentials` sets them, so the redirect guard sees every one.
+const SECRET_HEADERS = new Set(["authorization", "proxy-authorization"]);
 
 export function isLoopbackHost(host: string): boolean {
   const name = host.replace(/:\d+$/, "").replace(/^\[|\]$/g, "");
@@ -42,6 +65,12 @@ export function registryBaseUrl(registry: string, insecure: boolean): string {
  */
 export async function sendWithRetry(url: string, options: SendOptions = {}): Promise<Response> {
   const policy = options.retry ?? DEFAULT_RETRY_POLICY;
+  for (const name of Object.keys(options.headers ?? {})) {
+    if (SECRET_HEADERS.has(name.toLowerCase())) throw new ArchiveError("INVALID_ARGUMENT", `the ${name} header goes through credentials, not plain headers`);
+  }
+  if (options.credentials?.body !== undefined && options.body !== undefined) {
+    throw new ArchiveError("INVALID_ARGUMENT", "a request has one body: credentials.body or body");
+  }
   let attempt = 0;
   for (;;) {
     options.abortSignal?.throwIfAborted();
@@ -51,6 +80,8 @@ export async function sendWithRetry(url: string, options: SendOptions = {}): Pro
       response = await sendFollowingRedirects(url, options);
     } catch (error) {
       if (options.abortSignal?.aborted) throw new ArchiveError("ABORTED", "the request was aborted", { cause: error });
+      // A redirect refused (another origin, https → http, too many) is an answer, not a network error to retry.
+      if (isArchiveError(error)) throw error;
       // A streamed request body that failed its own check (a digest mismatch) is that error, not a network one.
       const cause = (error as { cause?: unknown }).cause;
       if (isArchiveError(cause)) throw cause;
@@ -72,13 +103,13 @@ export async function sendWithRetry(url: string, options: SendOptions = {}): Pro
 
 async function sendFollowingRedirects(url: string, options: SendOptions): Promise<Response> {
   const origin = new URL(url).origin;
+  const credentials = options.credentials;
+  let withSecrets = credentials !== undefined;
   let current = url;
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
     const headers: Record<string, string> = { ...options.headers };
-    // The registry's credentials go to the registry's host only (a blob redirect to storage carries its own SAS).
-    // Same scheme, host and port: an https → http redirect to the same host must not carry it in clear text either.
-    if (options.authorization && new URL(current).origin === origin) headers.authorization = options.authorization;
-    const body = options.body;
+    if (withSecrets && credentials?.authorization) headers.authorization = credentials.authorization;
+    const body = withSecrets && credentials?.body !== undefined ? credentials.body : options.body;
     const response = await fetch(current, {
       method: options.method ?? "GET",
       headers,
@@ -89,12 +120,90 @@ async function sendFollowingRedirects(url: string, options: SendOptions): Promis
     });
     if (response.status >= 300 && response.status < 400 && response.headers.has("location")) {
       await response.body?.cancel().catch(() => undefined);
-      current = new URL(response.headers.get("location")!, current).toString();
+      const next = redirectTarget(current, response.headers.get("location")!, origin, withSecrets ? credentials : undefined);
+      current = next.url;
+      withSecrets = next.withSecrets;
       continue;
     }
     return response;
   }
-  throw new ArchiveError("REGISTRY_ERROR", `too many redirects from ${url}`);
+  throw new ArchiveError("REGISTRY_ERROR", `too many redirects from ${new URL(url).host}`);
+}
+
+/**
+ * Where one redirect goes, and whether the credentials go with it: only to `origin`, the origin the request was made
+ * to (same scheme, host and port). Throws when the redirect must not be followed. Exported for the tests.
+ */
+export function redirectTarget(from: string, location: string, origin: string, credentials: Credentials | undefined): { url: string; withSecrets: boolean } {
+  let target: URL;
+  try {
+    target = new URL(location, from);
+  } catch {
+    throw new ArchiveError("REGISTRY_ERROR", `${new URL(from).host} redirected to an invalid location`);
+  }
+  const elsewhere = target.origin !== origin;
+  if (credentials && elsewhere && (credentials.body !== undefined || (credentials.onRedirectElsewhere ?? "fail") === "fail")) {
+    // Only the target's origin in the message: the Location may carry a signature in its query.
+    const who = credentials.service ?? new URL(from).host;
+    throw new ArchiveError("REGISTRY_AUTH_FAILED", `${who} redirected a request carrying credentials to another origin (${target.origin}); not followed`);
+  }
+  if (new URL(from).protocol === "https:" && target.protocol !== "https:") {
+    const scheme = target.protocol.replace(/:$/, "");
+    throw new ArchiveError("REGISTRY_ERROR", `${new URL(from).host} redirected from https to ${scheme} (${target.origin}); not followed`);
+  }
+  return { url: target.toString(), withSecrets: credentials !== undefined && !elsewhere };
+}
+
+/**
+ * The whole body, at most `maxBytes` of it: reading stops and the body is cancelled as soon as more arrives (or a
+ * Content-Length says more will). Too long fails with `code` ("… is larger than …"), or with `truncate` returns the
+ * first `maxBytes` (an error body: parse what fits). A body cut off mid-way is REGISTRY_UNREACHABLE.
+ */
+export async function readBodyLimited(
+  response: Response,
+  maxBytes: number,
+  what: string,
+  options: { code?: ArchiveErrorCode; truncate?: boolean; abortSignal?: AbortSignal } = {},
+): Promise<Buffer> {
+  const tooLarge = () => new ArchiveError(options.code ?? "REGISTRY_ERROR", `${what} is larger than ${formatLimit(maxBytes)}`);
+  const declared = Number(response.headers.get("content-length") ?? "");
+  if (!options.truncate && Number.isFinite(declared) && declared > maxBytes) {
+    await response.body?.cancel().catch(() => undefined);
+    throw tooLarge();
+  }
+  if (!response.body) return Buffer.alloc(0);
+  const reader = response.body.getReader();
+  const chunks: Buffer[] = [];
+  let length = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      const chunk = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+      if (length + chunk.length > maxBytes) {
+        await reader.cancel().catch(() => undefined);
+        if (!options.truncate) throw tooLarge();
+        chunks.push(chunk.subarray(0, maxBytes - length));
+        length = maxBytes;
+        break;
+      }
+      chunks.push(chunk);
+      length += chunk.length;
+    }
+  } catch (error) {
+    if (isArchiveError(error)) throw error;
+    if (options.abortSignal?.aborted) throw new ArchiveError("ABORTED", "the request was aborted", { cause: error });
+    throw new ArchiveError("REGISTRY_UNREACHABLE", `${what} could not be read to its end: ${networkCause(error)}`, { cause: error });
+  } finally {
+    reader.releaseLock();
+  }
+  return Buffer.concat(chunks, length);
+}
+
+function formatLimit(bytes: number): string {
+  if (bytes % (1024 * 1024) === 0) return `${bytes / (1024 * 1024)} MiB`;
+  if (bytes % 1024 === 0) return `${bytes / 1024} KiB`;
+  return `${bytes} bytes`;
 }
 
 export function retryDelay(attempt: number, policy: RetryPolicy, retryAfter: string | null): number {
