@@ -317,3 +317,110 @@ test("a blobBaseName cannot reach run records, sidecars or the shell", async () 
     assert.match(run.stderr, /^acr-cold-archive worker: CONFIG_INVALID: invalid ARCHIVE_REQUEST: blobBaseName: [^\n]+\n$/, name);
   }
 });
+
+async function readSidecar(name: string, container = "images"): Promise<Record<string, unknown> & { platforms: { platform: string }[]; tags: string[] }> {
+  return JSON.parse((await blobService.getContainerClient(container).getBlockBlobClient(name).downloadToBuffer()).toString("utf8"));
+}
+
+test("a sidecar lost after the commit is rebuilt from the archive: true platforms, the archive's tags, nothing else changed", async () => {
+  const images = [
+    { ref: "rebuild/arm:1", spec: { ...smallImage("rebuild-arm"), platform: { os: "linux", architecture: "arm64", variant: "v8" } }, platforms: ["linux/arm64/v8"] },
+    {
+      ref: "rebuild/multi:1",
+      spec: [
+        { ...smallImage("rebuild-amd64"), platform: { os: "linux", architecture: "amd64" } },
+        { ...smallImage("rebuild-arm64"), platform: { os: "linux", architecture: "arm64" } },
+      ],
+      platforms: ["linux/amd64", "linux/arm64"],
+    },
+  ];
+  for (const { ref, spec, platforms } of images) {
+    await pushImage(registry.host, ref, spec);
+    const first = await archive(`${registry.host}/${ref}`);
+    assert.equal(first.status, "archived");
+    const written = await readSidecar(first.sidecarBlob);
+    assert.deepEqual(written.platforms.map((p) => p.platform).sort(), platforms, `${ref}: the writer's sidecar`);
+    // A crash between the commit and the sidecar: the archive is there, its sidecar is not.
+    await blobService.getContainerClient("images").getBlockBlobClient(first.sidecarBlob).delete();
+    const request = { image: `${registry.host}/${ref}`, blobContainer: "images", tags: ["moved-here-later"] };
+    const run = await runWorker(storageEnv({ ARCHIVE_REQUEST: JSON.stringify(request) }));
+    assert.equal(run.code, 0, run.stderr);
+    const again = JSON.parse(run.stdout);
+    assert.equal(again.status, "already-archived");
+    assert.equal(again.sha256, first.sha256);
+    const rebuilt = await readSidecar(first.sidecarBlob);
+    assert.deepEqual(rebuilt.platforms.map((p) => p.platform).sort(), platforms, `${ref}: the rebuilt sidecar has the true platforms`);
+    assert.deepEqual(rebuilt.tags, first.tags, "the tags of the archive's index.json, not of the re-run");
+    const props = await blobService.getContainerClient("images").getBlockBlobClient(first.archiveBlob).getProperties();
+    assert.equal(rebuilt.createdAtUtc, (props.createdOn ?? props.lastModified)!.toISOString(), "created when the archive was committed");
+    assert.deepEqual({ ...rebuilt, createdAtUtc: "" }, { ...written, createdAtUtc: "" }, `${ref}: the rebuild describes the same archive`);
+  }
+});
+
+test("a worker that loses the commit race keeps the winner's sidecar (sha256, tarSize, tags) and writes none of its own", async () => {
+  const { archiveImage } = await import("../src/archive/archiveImage.js");
+  const { RegistryClient } = await import("../src/registry/registryClient.js");
+  await pushImage(registry.host, "race/app:1", smallImage("race"));
+  const image = `${registry.host}/race/app:1`;
+  const deps = { blobService, getRegistryClient: (host: string) => new RegistryClient(host) };
+  const options = { tuning: { gzipLevel: 1, blockSizeBytes: 4 * 1024 * 1024, uploadConcurrency: 2 } };
+  const container = blobService.getContainerClient("race");
+  let winner: Awaited<ReturnType<typeof archiveImage>> | undefined;
+  let winnerSidecar: { etag?: string; text: string } | undefined;
+  // The loser has streamed and staged its blocks and is about to commit: the winner runs to the end first, so the
+  // loser's commit finds the blob there (If-None-Match: * → 409). Deterministic: no timing involved.
+  const loserService = commitHook(blobService, async (blobName) => {
+    winner = await archiveImage({ image, blobContainer: "race", tags: ["winner-extra"] }, deps, options);
+    assert.equal(blobName, winner.archiveBlob!);
+    const sidecar = container.getBlockBlobClient(winner.sidecarBlob!);
+    winnerSidecar = { etag: (await sidecar.getProperties()).etag, text: (await sidecar.downloadToBuffer()).toString("utf8") };
+  });
+  const loserTags = Array.from({ length: 40 }, (_, i) => `loser-tag-${String(i).padStart(3, "0")}`);
+  const loser = await archiveImage({ image, blobContainer: "race", tags: loserTags }, { ...deps, blobService: loserService }, options);
+  assert.ok(winner && winnerSidecar, "the winner ran inside the loser's commit");
+  assert.equal(winner.status, "archived");
+  assert.equal(loser.status, "already-archived");
+  assert.equal(loser.sha256, winner.sha256, "the loser reports the committed archive");
+  assert.equal(loser.bytes, winner.bytes);
+  const sidecarBlob = container.getBlockBlobClient(winner.sidecarBlob!);
+  assert.equal((await sidecarBlob.getProperties()).etag, winnerSidecar.etag, "the winner's sidecar was not rewritten");
+  const sidecar = await readSidecar(winner.sidecarBlob!, "race");
+  assert.equal(JSON.stringify(sidecar), JSON.stringify(JSON.parse(winnerSidecar.text)));
+  const metadata = (await container.getBlockBlobClient(winner.archiveBlob!).getProperties()).metadata ?? {};
+  assert.deepEqual(sidecar.tags, ["1", "winner-extra"]);
+  assert.deepEqual(sidecar.archive, { sha256: winner.sha256, size: winner.bytes, tarSize: Number(metadata.tarsize) });
+});
+
+/** A BlobServiceClient whose block blobs run `before` (once) ahead of their first commitBlockList. */
+function commitHook(service: BlobServiceClient, before: (blobName: string) => Promise<void>): BlobServiceClient {
+  let fired = false;
+  const bound = <T extends object>(target: T, override: (prop: string | symbol) => unknown) =>
+    new Proxy(target, {
+      get(t, prop) {
+        const replaced = override(prop);
+        if (replaced !== undefined) return replaced;
+        const value = Reflect.get(t, prop, t) as unknown;
+        return typeof value === "function" ? value.bind(t) : value;
+      },
+    });
+  return bound(service, (prop) => {
+    if (prop !== "getContainerClient") return undefined;
+    return (name: string) =>
+      bound(service.getContainerClient(name), (p) => {
+        if (p !== "getBlockBlobClient") return undefined;
+        return (blobName: string) => {
+          const blob = service.getContainerClient(name).getBlockBlobClient(blobName);
+          return bound(blob, (q) => {
+            if (q !== "commitBlockList") return undefined;
+            return async (...args: Parameters<typeof blob.commitBlockList>) => {
+              if (!fired) {
+                fired = true;
+                await before(blobName);
+              }
+              return blob.commitBlockList(...args);
+            };
+          });
+        };
+      });
+  });
+}

@@ -1,17 +1,19 @@
-// Streams one image from the registry into a .tar.gz that is both a docker-archive (manifest.json, what
-// `docker load` reads) and an OCI image layout (oci-layout, index.json, blobs/sha256/<hex>): the layout
+// Streams one image from the registry into a .tar.gz that is an OCI image layout (oci-layout, index.json,
+// blobs/sha256/<hex>) and, for an image `docker load` can load, also a docker-archive (manifest.json): the layout
 // `docker save` writes since Docker 25. Blobs and manifests are the registry's original bytes, each verified
 // against its digest while it streams, so a restore pushes the very same digests. No scratch disk.
 //
 //   oci-layout
 //   index.json               -> the original root manifest or index, one entry per tag
-//   manifest.json            -> [{Config, RepoTags, Layers}] for the default platform
-//   blobs/sha256/<hex>       -> every manifest, config and layer, once
+//   manifest.json            -> [{Config, RepoTags, Layers}] for the default platform; only when it is loadable
+//                               (plan.format: an image config, every layer present), never for an artifact
+//   blobs/sha256/<hex>       -> every manifest, config and layer, once; external (non-distributable) layers the
+//                               registry does not have are left out, as the OCI layout allows (see imagePlan.ts)
 import { createHash } from "node:crypto";
 import { Transform, type Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { OperationOptions, RegistryClient } from "../registry/registryClient.js";
-import { isCompressedLayer, MediaTypes, type Platform } from "../registry/types.js";
+import { isCompressedLayer, MediaTypes, type Descriptor, type Platform } from "../registry/types.js";
 import { AdaptiveGzip, ArchiveStreamClosedError, type GzipSegment } from "./adaptiveGzip.js";
 import type { ImageArchivePlan } from "./imagePlan.js";
 import { encodeTarHeader, tarEnd, tarPadding } from "./tarHeader.js";
@@ -113,7 +115,7 @@ async function* archiveSegments(
   const small = (name: string, data: Buffer): GzipSegment => ({ data: Buffer.concat([encodeTarHeader({ name, size: data.length, type: "file" }), data, tarPadding(data.length)]), store: false });
   yield small("oci-layout", ociLayoutJson());
   yield small("index.json", indexJson(plan, options.tags));
-  yield small("manifest.json", dockerManifestJson(plan, options.tags));
+  if (plan.format === "oci-layout+docker-archive") yield small("manifest.json", dockerManifestJson(plan, options.tags));
   yield { data: Buffer.concat([encodeTarHeader({ name: "blobs/", size: 0, type: "directory" }), encodeTarHeader({ name: "blobs/sha256/", size: 0, type: "directory" })]), store: false };
   for (const { descriptor, bytes } of plan.manifests) yield small(blobPath(descriptor.digest), bytes);
 
@@ -133,6 +135,19 @@ async function* archiveSegments(
     yield { data: tarPadding(blob.size), store: false };
   }
   yield { data: tarEnd(), store: false };
+}
+
+/** The platform an image config names (os, architecture, variant): for a sidecar rebuilt without the archive's bytes. */
+export async function getConfigPlatform(
+  client: RegistryClient,
+  repository: string,
+  config: Descriptor,
+  options: OperationOptions = {},
+): Promise<Platform | undefined> {
+  if (config.size > MAX_CONFIG_READ) return undefined;
+  const chunks: Buffer[] = [];
+  for await (const chunk of client.getBlob(repository, config, options)) chunks.push(chunk as Buffer);
+  return readConfigPlatform(Buffer.concat(chunks));
 }
 
 function readConfigPlatform(bytes: Buffer): Platform | undefined {

@@ -1,9 +1,32 @@
 // What goes into one image's archive: every manifest (the root, and for an index every child), every config and
 // layer blob (each once), and the docker-archive view of one default platform. Only manifests are fetched here;
 // blobs stream later, straight into the archive.
+//
+// Two decisions are made here, from the manifests alone, so the writer, the sidecar and a rebuilt sidecar agree:
+// - External layers. A foreign / non-distributable layer (a descriptor with `urls`, or a foreign / nondistributable
+//   media type: Windows base layers) is served from its URLs, and registries usually do not have it. It is archived
+//   like any blob when the registry has it (HEAD); otherwise it is left out of blobs/ (the OCI layout allows a missing
+//   non-distributable blob) and recorded as external. A restore then pushes the manifest as it was, which a registry
+//   that accepts foreign layers takes without the blob.
+// - The format. `manifest.json` (docker-archive) is written only when `docker load` / `podman load` could load it: the
+//   default image has an image config (not an artifact's) and every one of its layers is in the archive. docker load
+//   needs every layer's bytes (docker save writes foreign layers' bytes too, plus LayerSources), and listing fewer
+//   layers than the config's diff_ids fails the load as well, so an archive that lacks one is an OCI layout only.
 import { ArchiveError } from "../errors.js";
 import type { RegistryClient, OperationOptions } from "../registry/registryClient.js";
-import { isIndex, isImageManifestMediaType, isIndexMediaType, platformString, type Descriptor, type ImageManifest, type Platform } from "../registry/types.js";
+import {
+  isIndex,
+  isImageManifestMediaType,
+  isIndexMediaType,
+  MediaTypes,
+  platformString,
+  type Descriptor,
+  type ImageManifest,
+  type Platform,
+} from "../registry/types.js";
+
+/** What the archive is: an OCI image layout that is also a docker-archive (loadable), or an OCI image layout only. */
+export type ArchiveFormat = "oci-layout+docker-archive" | "oci-layout";
 
 export interface ManifestBlob {
   descriptor: Descriptor;
@@ -24,23 +47,41 @@ export interface ImageArchivePlan {
   root: Descriptor;
   /** Manifest bytes exactly as the registry serves them, root first. */
   manifests: ManifestBlob[];
-  /** Configs and layers, each digest once, in archive order. */
+  /** Configs and layers stored in the archive, each digest once, in archive order. */
   blobs: Descriptor[];
+  /** Non-distributable layers the registry does not have: referenced by a manifest, left out of the archive. */
+  external: Descriptor[];
   images: PlatformImage[];
   /** The image `manifest.json` (docker load) describes: linux/amd64 where present. */
   defaultImage: PlatformImage;
+  /** Whether the archive has a `manifest.json`: only for an image config whose layers are all in the archive. */
+  format: ArchiveFormat;
+}
+
+export interface PlanImageArchiveOptions extends OperationOptions {
+  /**
+   * The external layers of an archive already committed (its metadata), for a sidecar rebuilt from it: these digests
+   * are external and the registry is not asked, so the plan describes that archive, not today's registry.
+   */
+  externalLayers?: string[];
 }
 
 // Nested indexes are legal but rare; bound the walk so a cyclic or hostile index cannot loop.
 const MAX_INDEX_DEPTH = 4;
 
-export async function planImageArchive(client: RegistryClient, repository: string, tagOrDigest: string, options: OperationOptions = {}): Promise<ImageArchivePlan> {
+export async function planImageArchive(
+  client: RegistryClient,
+  repository: string,
+  tagOrDigest: string,
+  options: PlanImageArchiveOptions = {},
+): Promise<ImageArchivePlan> {
+  const { externalLayers, ...requestOptions } = options;
   const manifests: ManifestBlob[] = [];
   const images: PlatformImage[] = [];
   const seen = new Set<string>();
 
   const visit = async (reference: string, platform: Platform | undefined, depth: number): Promise<Descriptor> => {
-    const { descriptor, bytes, manifest } = await client.getManifest(repository, reference, options);
+    const { descriptor, bytes, manifest } = await client.getManifest(repository, reference, requestOptions);
     if (!seen.has(descriptor.digest)) manifests.push({ descriptor, bytes });
     seen.add(descriptor.digest);
     if (isIndex(manifest)) {
@@ -64,25 +105,49 @@ export async function planImageArchive(client: RegistryClient, repository: strin
   if (images.length === 0) throw new ArchiveError("UNSUPPORTED_MEDIA_TYPE", `${repository}:${tagOrDigest} contains no image manifest`);
 
   const blobs: Descriptor[] = [];
+  const external: Descriptor[] = [];
   const blobDigests = new Set<string>(manifests.map((m) => m.descriptor.digest));
+  const knownExternal = externalLayers && new Set(externalLayers);
   for (const image of images) {
     for (const blob of [image.config, ...image.layers]) {
       if (blobDigests.has(blob.digest)) continue;
       blobDigests.add(blob.digest);
-      blobs.push(blob);
+      const candidate = blob !== image.config && isNonDistributable(blob);
+      const isExternal = candidate && (knownExternal ? knownExternal.has(blob.digest) : !(await client.blobExists(repository, blob.digest, requestOptions)));
+      (isExternal ? external : blobs).push(blob);
     }
   }
-  return { registry: client.registry, repository, root, manifests, blobs, images, defaultImage: chooseDefaultImage(images) };
+  const defaultImage = chooseDefaultImage(images);
+  const missing = new Set(external.map((d) => d.digest));
+  const loadable = isImageConfigMediaType(defaultImage.config.mediaType) && defaultImage.layers.every((l) => !missing.has(l.digest));
+  const format: ArchiveFormat = loadable ? "oci-layout+docker-archive" : "oci-layout";
+  return { registry: client.registry, repository, root, manifests, blobs, external, images, defaultImage, format };
 }
 
-/** linux/amd64 where present; otherwise the first real platform (attestations carry unknown/unknown). */
+/** A config `docker load` / `podman load` understand (an artifact's config is anything else, e.g. the empty `{}`). */
+export function isImageConfigMediaType(mediaType: string): boolean {
+  return mediaType === MediaTypes.ociConfig || mediaType === MediaTypes.dockerConfig;
+}
+
+/** A layer its registry need not have: foreign (Docker), non-distributable (OCI), or any descriptor with `urls`. */
+export function isNonDistributable(descriptor: Descriptor): boolean {
+  return (
+    (descriptor.urls?.length ?? 0) > 0 ||
+    descriptor.mediaType === "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip" ||
+    descriptor.mediaType.startsWith("application/vnd.oci.image.layer.nondistributable.v1.tar")
+  );
+}
+
+/** linux/amd64 where present; otherwise the first real platform (attestations carry unknown/unknown). Images before artifacts. */
 export function chooseDefaultImage(images: PlatformImage[]): PlatformImage {
-  const real = images.filter((i) => i.platform?.os !== "unknown");
+  const loadable = images.filter((i) => isImageConfigMediaType(i.config.mediaType));
+  const candidates = loadable.length ? loadable : images;
+  const real = candidates.filter((i) => i.platform?.os !== "unknown");
   return (
     real.find((i) => i.platform?.os === "linux" && i.platform.architecture === "amd64") ??
     real.find((i) => !i.platform) ??
     real[0] ??
-    images[0]!
+    candidates[0]!
   );
 }
 

@@ -2,17 +2,29 @@
 // registry with the ORIGINAL digests: every blob is pushed byte for byte and checked against its digest while
 // it streams, then the manifests (children before the index that lists them), then the root under its tags.
 // Independent of skopeo, whose OCI-layout reader (1.9) skips Docker-typed manifests.
+//
+// What is a manifest and what is a blob comes from the graph, never from a blob's content (an artifact's layer may
+// well be JSON that looks like a manifest): index.json lists manifests; an index lists manifests (its children); a
+// manifest lists blobs (config and layers). This tool's archives put index.json and the manifests, parents first,
+// before the other blobs, so each entry is classified as it streams. A small blob nothing read so far references
+// (docker save writes blobs before index.json) is pushed at once unless its JSON could be a manifest: those few are
+// held (≤ 4 MiB each) until the graph says what they are; any still unreferenced at the end is pushed as a blob.
+// A layer the archive lacks must be external (non-distributable: its URLs serve it, the manifest is pushed as it is)
+// or already in the target; otherwise the restore fails before any manifest is pushed.
 import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
 import zlib from "node:zlib";
 import tar from "tar-stream";
-import { ArchiveError } from "../errors.js";
+import { ArchiveError, isArchiveError } from "../errors.js";
 import type { OperationOptions, RegistryClient } from "../registry/registryClient.js";
-import { isIndexMediaType, MANIFEST_ACCEPT, type Descriptor } from "../registry/types.js";
+import { isIndexMediaType, MANIFEST_ACCEPT, MediaTypes, type Descriptor } from "../registry/types.js";
+import { isNonDistributable } from "./imagePlan.js";
 
 export interface RestoreArchiveOptions extends OperationOptions {
   /** Tags to push the root under; default: the tags recorded in index.json (or by digest when there are none). */
   tags?: string[];
+  /** What to call the archive in error messages (its file name); default "the archive". */
+  name?: string;
   onBlob?: (event: { digest: string; size: number; pushed: boolean }) => void;
 }
 
@@ -26,92 +38,162 @@ export interface RestoreArchiveResult {
   blobsPresent: number;
   manifests: number;
   bytesPushed: number;
+  /** Non-distributable layers the manifests reference and the archive does not hold (left to their URLs). */
+  externalLayers: number;
 }
 
 interface ArchivedManifest {
   digest: string;
   bytes: Buffer;
   mediaType: string;
-  children: string[];
+  /** An index's manifests. */
+  children: Descriptor[];
+  /** A manifest's config and layers. */
+  blobs: Descriptor[];
 }
 
-// Manifests are at most 4 MiB (distribution spec); smaller blobs are read whole to tell manifests from the rest.
+/** A digest some part of the graph names, and who names it (index.json or a manifest's digest), for messages. */
+interface Reference {
+  descriptor: Descriptor;
+  by: string;
+}
+
+// Manifests are at most 4 MiB (distribution spec); only blobs this small can be held to be classified later.
 const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 const BLOB_PATH = /^blobs\/sha256\/([a-f0-9]{64})$/;
 
 export async function restoreImageArchive(archive: Readable, client: RegistryClient, repository: string, options: RestoreArchiveOptions = {}): Promise<RestoreArchiveResult> {
+  const name = options.name ?? "the archive";
   const extract = tar.extract();
-  const manifests = new Map<string, ArchivedManifest>();
-  let index: { manifests?: (Descriptor & { annotations?: Record<string, string> })[] } | undefined;
-  let blobsPushed = 0;
-  let blobsPresent = 0;
-  let bytesPushed = 0;
   const gunzip = zlib.createGunzip();
-  const source = archive.pipe(gunzip);
-  source.on("error", (error) => extract.destroy(error));
+  gunzip.on("error", (error) => extract.destroy(gunzipError(name, error)));
   archive.on("error", (error) => extract.destroy(error)); // a read error of the file, not only of gunzip
-  source.pipe(extract as unknown as NodeJS.WritableStream);
-  let descriptor: Descriptor = { mediaType: "", digest: "", size: 0 };
-  const count = (pushed: boolean) => {
+  archive.pipe(gunzip).pipe(extract as unknown as NodeJS.WritableStream);
+
+  const asManifest = new Map<string, Reference>();
+  const asBlob = new Map<string, Reference>();
+  const manifests = new Map<string, ArchivedManifest>();
+  /** Small blobs whose JSON could be a manifest, that nothing referenced yet. */
+  const held = new Map<string, Buffer>();
+  const inArchive = new Set<string>();
+  let index: { manifests?: (Descriptor & { annotations?: Record<string, string> })[] } | undefined;
+  const stats = { blobsPushed: 0, blobsPresent: 0, bytesPushed: 0 };
+
+  const push = async (descriptor: Descriptor, body: Buffer | AsyncIterable<Buffer>) => {
+    const pushed = await pushBlob(client, repository, descriptor, body, options);
     if (pushed) {
-      blobsPushed++;
-      bytesPushed += descriptor.size;
-    } else blobsPresent++;
+      stats.blobsPushed++;
+      stats.bytesPushed += descriptor.size;
+    } else stats.blobsPresent++;
     options.onBlob?.({ digest: descriptor.digest, size: descriptor.size, pushed });
+    return pushed;
+  };
+  const reference = (map: Map<string, Reference>, descriptor: Descriptor, by: string) => {
+    if (!map.has(descriptor.digest)) map.set(descriptor.digest, { descriptor, by });
+  };
+  // A held blob the graph now names: a manifest (read it: it names more), a blob (push it), or both.
+  const settle = async (digest: string) => {
+    const bytes = held.get(digest);
+    if (!bytes) return;
+    const manifestRef = asManifest.get(digest);
+    if (!manifestRef && !asBlob.has(digest)) return;
+    held.delete(digest);
+    if (manifestRef) await addManifest(parseManifest(digest, bytes, manifestRef, name));
+    if (asBlob.has(digest)) await push(blobDescriptor(digest, bytes.length), bytes);
+  };
+  const addManifest = async (manifest: ArchivedManifest) => {
+    if (manifests.has(manifest.digest)) return;
+    manifests.set(manifest.digest, manifest);
+    for (const child of manifest.children) reference(asManifest, child, manifest.digest);
+    for (const blob of manifest.blobs) reference(asBlob, blob, manifest.digest);
+    for (const named of [...manifest.children, ...manifest.blobs]) await settle(named.digest);
   };
 
-  for await (const entry of extract) {
-    const name = entry.header.name.replace(/^\.\//, "");
-    const blob = BLOB_PATH.exec(name);
-    if (name === "index.json") {
-      index = JSON.parse((await readAll(entry)).toString("utf8"));
-      continue;
-    }
-    if (!blob || entry.header.type !== "file") {
-      entry.resume();
-      continue;
-    }
-    descriptor = { mediaType: "application/octet-stream", digest: `sha256:${blob[1]}`, size: entry.header.size ?? 0 };
-    if (descriptor.size <= MAX_MANIFEST_BYTES) {
-      const bytes = await readAll(entry);
-      verify(descriptor, bytes);
-      const manifest = asManifest(descriptor.digest, bytes);
-      if (manifest) {
-        manifests.set(descriptor.digest, manifest);
+  try {
+    for await (const entry of extract) {
+      const path = entry.header.name.replace(/^\.\//, "");
+      const blob = BLOB_PATH.exec(path);
+      if (path === "index.json") {
+        index = JSON.parse((await readAll(entry)).toString("utf8"));
+        for (const root of index?.manifests ?? []) reference(asManifest, root, "index.json");
+        for (const digest of [...held.keys()]) await settle(digest);
         continue;
       }
-      count(await pushBlob(client, repository, descriptor, bytes, options));
-      continue;
+      if (!blob || entry.header.type !== "file") {
+        entry.resume();
+        continue;
+      }
+      const descriptor = blobDescriptor(`sha256:${blob[1]}`, entry.header.size ?? 0);
+      inArchive.add(descriptor.digest);
+      const manifestRef = asManifest.get(descriptor.digest);
+      if (manifestRef || descriptor.size <= MAX_MANIFEST_BYTES) {
+        if (descriptor.size > MAX_MANIFEST_BYTES) {
+          throw new ArchiveError("INVALID_ARGUMENT", `${path}, listed as a manifest by ${manifestRef!.by}, is larger than 4 MiB`);
+        }
+        const bytes = await readAll(entry);
+        verify(descriptor, bytes);
+        if (manifestRef) await addManifest(parseManifest(descriptor.digest, bytes, manifestRef, name));
+        if (asBlob.has(descriptor.digest)) await push(descriptor, bytes);
+        else if (!manifestRef && couldBeManifest(bytes)) held.set(descriptor.digest, bytes);
+        else if (!manifestRef) await push(descriptor, bytes);
+        continue;
+      }
+      const verified = verifying(descriptor, entry as AsyncIterable<Buffer>);
+      const pushed = await push(descriptor, verified);
+      if (!pushed) for await (const chunk of verified) void chunk; // still check the archive's bytes
     }
-    const verified = verifying(descriptor, entry as AsyncIterable<Buffer>);
-    const pushed = await pushBlob(client, repository, descriptor, verified, options);
-    if (!pushed) for await (const chunk of verified) void chunk; // still check the archive's bytes
-    count(pushed);
+  } catch (error) {
+    throw isArchiveError(error) ? error : tarError(name, error);
   }
+  // Referenced by nothing: pushed like every other blob of the archive (no manifest is guessed from content).
+  for (const [digest, bytes] of held) await push(blobDescriptor(digest, bytes.length), bytes);
 
   const root = index?.manifests?.[0];
-  if (!root) throw new ArchiveError("INVALID_ARGUMENT", "the archive has no index.json entry: it is not an OCI image layout");
+  if (!root) throw new ArchiveError("INVALID_ARGUMENT", `${name} has no index.json entry: it is not an OCI image layout`);
   const rootManifest = manifests.get(root.digest);
-  if (!rootManifest) throw new ArchiveError("INVALID_ARGUMENT", `the archive does not contain its root manifest ${root.digest}`);
+  if (!rootManifest) throw new ArchiveError("INVALID_ARGUMENT", `${name} does not contain its root manifest ${root.digest}`);
 
   // Children first: every manifest an index lists must exist before the index is pushed.
   const order: ArchivedManifest[] = [];
   const visit = (manifest: ArchivedManifest, depth: number) => {
     if (depth > 4) throw new ArchiveError("UNSUPPORTED_MEDIA_TYPE", "indexes nested deeper than 4");
     for (const child of manifest.children) {
-      const found = manifests.get(child);
-      if (!found) throw new ArchiveError("INVALID_ARGUMENT", `the archive lacks manifest ${child}, listed by ${manifest.digest}`);
+      const found = manifests.get(child.digest);
+      if (!found) throw new ArchiveError("INVALID_ARGUMENT", `${name} lacks manifest ${child.digest}, listed by ${manifest.digest}`);
       visit(found, depth + 1);
     }
     if (!order.includes(manifest)) order.push(manifest);
   };
   visit(rootManifest, 0);
 
-  for (const manifest of order.slice(0, -1)) await pushManifest(client, repository, manifest.digest, manifest, options);
+  // Every blob a manifest names is in the archive, external, or already in the target: checked before any manifest goes.
+  const external = new Map<string, Descriptor[]>();
+  for (const manifest of order) {
+    for (const blob of manifest.blobs) {
+      if (inArchive.has(blob.digest)) continue;
+      if (isNonDistributable(blob)) {
+        external.set(manifest.digest, [...(external.get(manifest.digest) ?? []), blob]);
+        continue;
+      }
+      if (await client.blobExists(repository, blob.digest, options)) continue;
+      const target = `${client.registry}/${repository}`;
+      throw new ArchiveError("INVALID_ARGUMENT", `${name} lacks blob ${blob.digest}, listed by manifest ${manifest.digest}, and ${target} does not have it`);
+    }
+  }
+
+  const put = (reference: string, manifest: ArchivedManifest) =>
+    pushManifest(client, repository, reference, manifest, external.get(manifest.digest) ?? [], options);
+  for (const manifest of order.slice(0, -1)) await put(manifest.digest, manifest);
   const recordedTags = (index?.manifests ?? []).map((m) => m.annotations?.["org.opencontainers.image.ref.name"]).filter((t): t is string => !!t);
   const tags = options.tags?.length ? options.tags : recordedTags;
-  for (const reference of tags.length ? tags : [rootManifest.digest]) await pushManifest(client, repository, reference, rootManifest, options);
-  return { registry: client.registry, repository, digest: rootManifest.digest, mediaType: rootManifest.mediaType, tags, blobsPushed, blobsPresent, manifests: order.length, bytesPushed };
+  for (const tag of tags.length ? tags : [rootManifest.digest]) await put(tag, rootManifest);
+  const externalLayers = new Set([...external.values()].flat().map((d) => d.digest)).size;
+  const { digest, mediaType } = rootManifest;
+  return { registry: client.registry, repository, digest, mediaType, tags, ...stats, manifests: order.length, externalLayers };
+}
+
+function blobDescriptor(digest: string, size: number): Descriptor {
+  return { mediaType: "application/octet-stream", digest, size };
 }
 
 async function pushBlob(client: RegistryClient, repository: string, descriptor: Descriptor, body: Buffer | AsyncIterable<Buffer>, options: OperationOptions): Promise<boolean> {
@@ -120,28 +202,81 @@ async function pushBlob(client: RegistryClient, repository: string, descriptor: 
   return true;
 }
 
-async function pushManifest(client: RegistryClient, repository: string, reference: string, manifest: ArchivedManifest, options: OperationOptions): Promise<void> {
-  const digest = await client.putManifest(repository, reference, manifest.mediaType, manifest.bytes, options);
+async function pushManifest(
+  client: RegistryClient,
+  repository: string,
+  reference: string,
+  manifest: ArchivedManifest,
+  external: Descriptor[],
+  options: OperationOptions,
+): Promise<void> {
+  let digest: string | undefined;
+  try {
+    digest = await client.putManifest(repository, reference, manifest.mediaType, manifest.bytes, options);
+  } catch (error) {
+    if (!external.length || !isArchiveError(error) || error.code === "ABORTED") throw error;
+    // Distribution refuses foreign layer URLs unless `validation.manifests.urls.allow` lists them (ACR accepts them).
+    const layers = `${external.length} non-distributable layer(s) the archive does not hold (${external[0]!.digest}…)`;
+    const hint = `it references ${layers}: the registry must accept foreign layers`;
+    throw new ArchiveError(error.code, `${error.message}; ${hint}`, {
+      cause: error,
+      retryable: error.retryable,
+      ...(error.statusCode !== undefined && { statusCode: error.statusCode }),
+      ...(error.registryCode !== undefined && { registryCode: error.registryCode }),
+    });
+  }
   if (digest && digest !== manifest.digest) {
     throw new ArchiveError("DIGEST_MISMATCH", `${client.registry} stored manifest ${manifest.digest} as ${digest}: it changed the bytes`);
   }
 }
 
-/** A manifest or index (by its JSON), with the child manifests an index lists; undefined for configs and layers. */
-function asManifest(digest: string, bytes: Buffer): ArchivedManifest | undefined {
-  let json: { schemaVersion?: number; mediaType?: string; manifests?: { digest: string; mediaType?: string }[]; layers?: unknown[]; config?: { mediaType?: string } };
+/** A blob the graph lists as a manifest: its media type (its own, else its descriptor's) and what it references. */
+function parseManifest(digest: string, bytes: Buffer, ref: Reference, name: string): ArchivedManifest {
+  const what = `blobs/sha256/${digest.slice(7)} (a manifest, listed by ${ref.by})`;
+  let json: { mediaType?: string; manifests?: Descriptor[]; config?: Descriptor; layers?: Descriptor[] } | null;
   try {
     json = JSON.parse(bytes.toString("utf8"));
   } catch {
-    return undefined;
+    json = null;
   }
-  if (json?.schemaVersion !== 2) return undefined;
-  const isIndex = Array.isArray(json.manifests);
-  if (!isIndex && !(Array.isArray(json.layers) && json.config)) return undefined;
-  // OCI manifests may omit mediaType; the shape tells which one it is.
-  const mediaType = json.mediaType ?? (isIndex ? "application/vnd.oci.image.index.v1+json" : "application/vnd.oci.image.manifest.v1+json");
-  if (!MANIFEST_ACCEPT.includes(mediaType as (typeof MANIFEST_ACCEPT)[number])) return undefined;
-  return { digest, bytes, mediaType, children: isIndexMediaType(mediaType) ? (json.manifests ?? []).map((m) => m.digest) : [] };
+  if (typeof json !== "object" || json === null) throw new ArchiveError("INVALID_ARGUMENT", `${what} in ${name} is not a JSON object`);
+  const mediaType = json.mediaType || ref.descriptor.mediaType || (Array.isArray(json.manifests) ? MediaTypes.ociIndex : MediaTypes.ociManifest);
+  if (!MANIFEST_ACCEPT.includes(mediaType as (typeof MANIFEST_ACCEPT)[number])) {
+    throw new ArchiveError("UNSUPPORTED_MEDIA_TYPE", `${what} has media type "${mediaType}", which cannot be restored`);
+  }
+  if (isIndexMediaType(mediaType)) {
+    if (!Array.isArray(json.manifests)) throw new ArchiveError("INVALID_ARGUMENT", `${what} in ${name} is an index without manifests`);
+    return { digest, bytes, mediaType, children: json.manifests, blobs: [] };
+  }
+  if (!json.config || !Array.isArray(json.layers)) throw new ArchiveError("INVALID_ARGUMENT", `${what} in ${name} has no config or layers`);
+  return { digest, bytes, mediaType, children: [], blobs: [json.config, ...json.layers] };
+}
+
+/** JSON with `schemaVersion: 2`: could be a manifest, so it waits for the graph instead of being pushed as a blob. */
+function couldBeManifest(bytes: Buffer): boolean {
+  if (bytes[0] !== 0x7b /* { */) return false;
+  try {
+    return (JSON.parse(bytes.toString("utf8")) as { schemaVersion?: unknown })?.schemaVersion === 2;
+  } catch {
+    return false;
+  }
+}
+
+/** zlib's words ("incorrect header check") said as what is wrong with the file. */
+function gunzipError(name: string, error: Error & { code?: string }): Error {
+  if (error.code === "Z_DATA_ERROR" && /incorrect header check/.test(error.message)) {
+    return new ArchiveError("INVALID_ARGUMENT", `${name} is not a gzip archive (expected a .tar.gz written by acr-cold-archive)`, { cause: error });
+  }
+  if (error.code?.startsWith("Z_")) return new ArchiveError("INVALID_ARGUMENT", `${name} is damaged or truncated (gunzip: ${error.message})`, { cause: error });
+  return error;
+}
+
+function tarError(name: string, error: unknown): unknown {
+  const message = (error as Error)?.message ?? "";
+  if (/tar header|Unexpected end of data/i.test(message)) {
+    return new ArchiveError("INVALID_ARGUMENT", `${name} is gzip but not a tar archive, or is truncated (${message.split(".")[0]})`, { cause: error });
+  }
+  return error;
 }
 
 function verify(descriptor: Descriptor, bytes: Buffer): void {

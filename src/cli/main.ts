@@ -116,9 +116,12 @@ async function restore(args: string[], json: boolean): Promise<number> {
     source.once("readable", () => resolve());
   });
   await opened;
-  const result = await restoreImageArchive(source, client, ref.repository, { ...(explicitTag && { tags: [explicitTag] }) });
+  const name = file === "-" ? "standard input" : file;
+  const result = await restoreImageArchive(source, client, ref.repository, { name, ...(explicitTag && { tags: [explicitTag] }) });
+  const external = result.externalLayers ? `, ${result.externalLayers} external layers left to their URLs` : "";
+  const counts = `${result.blobsPushed} blobs pushed, ${result.blobsPresent} already there, ${result.manifests} manifests${external}`;
   if (json) process.stdout.write(`${JSON.stringify(result)}\n`);
-  else process.stdout.write(`restored ${result.registry}/${result.repository}@${result.digest} as ${result.tags.join(", ") || "(untagged)"}: ${result.blobsPushed} blobs pushed, ${result.blobsPresent} already there, ${result.manifests} manifests\n`);
+  else process.stdout.write(`restored ${result.registry}/${result.repository}@${result.digest} as ${result.tags.join(", ") || "(untagged)"}: ${counts}\n`);
   return 0;
 }
 

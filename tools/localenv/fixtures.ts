@@ -1,11 +1,13 @@
 // Test images without a container engine: write the image (layers, config, manifest, or an index for
 // multi-arch) in skopeo's `dir:` layout and push it with `skopeo copy --all --preserve-digests`. The `dir:`
 // layout keeps manifests as raw bytes of any media type; skopeo's `oci:` layout skips Docker-typed manifests.
-// Layer content is generated: small files, incompressible random data, or compressible text.
+// Layer content is generated: small files, incompressible random data, or compressible text. A layer can be foreign
+// (non-distributable, with `urls`): skopeo then pushes the manifest without its blob, as it does for Windows base layers.
+// Artifacts (any config and layer media types) are pushed with the registry client: a manifest of exact bytes.
 import { execFile } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { createWriteStream } from "node:fs";
-import { mkdtemp, rename, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable, Transform } from "node:stream";
@@ -13,6 +15,7 @@ import { pipeline } from "node:stream/promises";
 import { promisify } from "node:util";
 import zlib from "node:zlib";
 import tar from "tar-stream";
+import { RegistryClient } from "../../src/registry/registryClient.js";
 import { MediaTypes, type Descriptor, type Platform } from "../../src/registry/types.js";
 import { requireTool } from "./processes.js";
 
@@ -27,6 +30,11 @@ export interface LayerSpec {
   textBytes?: number;
   /** gzip (default, level 6), gzip-stored (gzip framing, no compression: fast for big random layers), none. */
   compression?: "gzip" | "gzip-stored" | "none";
+  /**
+   * A foreign layer: Docker `…rootfs.foreign.diff.tar.gzip` or OCI `…layer.nondistributable.v1.tar+gzip`, with these
+   * URLs. Its blob is not pushed (the registry must allow foreign layer URLs), unless `inRegistry` pushes it anyway.
+   */
+  foreign?: { urls: string[]; inRegistry?: boolean };
 }
 
 export interface ImageSpec {
@@ -37,6 +45,11 @@ export interface ImageSpec {
   created?: string;
   platform?: Platform;
 }
+
+export const FOREIGN_LAYER = {
+  docker: "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
+  oci: "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
+} as const;
 
 export interface BuiltImage {
   manifest: Descriptor;
@@ -114,7 +127,13 @@ async function writeLayer(layoutDir: string, spec: LayerSpec, format: "oci" | "d
   await rename(tmp, join(layoutDir, hex));
   const mediaType = compression === "none" ? MediaTypes.ociLayer : format === "docker" ? MediaTypes.dockerLayerGzip : MediaTypes.ociLayerGzip;
   if (compression === "none" && format === "docker") throw new Error("Docker schema 2 has no uncompressed layer type in this fixture builder");
-  return { descriptor: { mediaType, digest: `sha256:${hex}`, size }, diffId: `sha256:${diff.digest("hex")}` };
+  const digest = `sha256:${hex}`;
+  if (spec.foreign) {
+    if (compression === "none") throw new Error("a foreign layer is gzip in this fixture builder");
+    const foreignType = format === "docker" ? FOREIGN_LAYER.docker : FOREIGN_LAYER.oci;
+    return { descriptor: { mediaType: foreignType, digest, size, urls: spec.foreign.urls }, diffId: `sha256:${diff.digest("hex")}` };
+  }
+  return { descriptor: { mediaType, digest, size }, diffId: `sha256:${diff.digest("hex")}` };
 }
 
 async function writeImage(layoutDir: string, spec: ImageSpec): Promise<BuiltImage> {
@@ -183,10 +202,61 @@ export async function pushImage(host: string, repositoryAndTag: string, images: 
   const { dir, root } = await writeLayout(images);
   try {
     await skopeo(["copy", "--all", "--preserve-digests", "--dest-tls-verify=false", ...(options.username ? ["--dest-creds", `${options.username}:${options.password}`] : []), `dir:${dir}`, `docker://${host}/${repositoryAndTag}`]);
+    // skopeo skips foreign layers (a registry serves them from their URLs): push the ones a test wants in the registry.
+    const foreign = (Array.isArray(images) ? images : [images]).flatMap((i) => i.layers).filter((l) => l.foreign?.inRegistry);
+    if (foreign.length) await pushForeignBlobs(host, repositoryAndTag, dir, options);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
   return { digest: root.digest, reference: `${host}/${repositoryAndTag}` };
+}
+
+async function pushForeignBlobs(host: string, repositoryAndTag: string, dir: string, options: PushOptions): Promise<void> {
+  const client = fixtureClient(host, options);
+  const repository = repositoryAndTag.replace(/:[^:/]+$/, "");
+  const manifests = [JSON.parse(await readFile(join(dir, "manifest.json"), "utf8")) as { manifests?: Descriptor[]; layers?: Descriptor[] }];
+  for (const child of manifests[0]!.manifests ?? []) manifests.push(JSON.parse(await readFile(join(dir, `${child.digest.slice(7)}.manifest.json`), "utf8")));
+  for (const layer of manifests.flatMap((m) => m.layers ?? []).filter((l) => l.urls?.length)) {
+    const data = await readFile(join(dir, layer.digest.slice(7))).catch(() => undefined);
+    if (data && !(await client.blobExists(repository, layer.digest))) await client.uploadBlob(repository, layer, data);
+  }
+}
+
+function fixtureClient(host: string, options: PushOptions): RegistryClient {
+  return new RegistryClient(host, options.username ? { credential: { kind: "password", username: options.username, password: options.password ?? "" } } : {});
+}
+
+export interface ArtifactSpec {
+  /** Default: the OCI empty config (`application/vnd.oci.empty.v1+json`, `{}`), as for an artifact with `artifactType`. */
+  config?: { mediaType: string; data: Buffer };
+  artifactType?: string;
+  layers: { mediaType: string; data: Buffer }[];
+}
+
+export interface PushedArtifact extends PushedImage {
+  config: Descriptor;
+  layers: Descriptor[];
+}
+
+/** Pushes an OCI artifact (an OCI image manifest whose config and layers are anything) with the registry client. */
+export async function pushArtifact(host: string, repositoryAndTag: string, spec: ArtifactSpec, options: PushOptions = {}): Promise<PushedArtifact> {
+  const client = fixtureClient(host, options);
+  const [repository, tag] = [repositoryAndTag.replace(/:[^:/]+$/, ""), /:([^:/]+)$/.exec(repositoryAndTag)?.[1] ?? "latest"];
+  const describe = (mediaType: string, data: Buffer): Descriptor => ({ mediaType, digest: sha256Digest(data), size: data.length });
+  const configSpec = spec.config ?? { mediaType: "application/vnd.oci.empty.v1+json", data: Buffer.from("{}") };
+  const config = describe(configSpec.mediaType, configSpec.data);
+  const layers = spec.layers.map((l) => describe(l.mediaType, l.data));
+  for (const [descriptor, data] of [[config, configSpec.data], ...layers.map((d, i) => [d, spec.layers[i]!.data] as const)] as const) {
+    if (!(await client.blobExists(repository, descriptor.digest))) await client.uploadBlob(repository, descriptor, data);
+  }
+  const manifest = { schemaVersion: 2, mediaType: MediaTypes.ociManifest, ...(spec.artifactType && { artifactType: spec.artifactType }), config, layers };
+  const bytes = Buffer.from(JSON.stringify(manifest));
+  await client.putManifest(repository, tag, MediaTypes.ociManifest, bytes);
+  return { digest: sha256Digest(bytes), reference: `${host}/${repositoryAndTag}`, config, layers };
+}
+
+function sha256Digest(data: Buffer): string {
+  return `sha256:${createHash("sha256").update(data).digest("hex")}`;
 }
 
 export async function skopeo(args: string[]): Promise<string> {

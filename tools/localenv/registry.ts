@@ -22,7 +22,16 @@ export interface TestRegistry {
   stop: () => Promise<void>;
 }
 
-export async function startRegistry(options: { auth?: RegistryAuthMode } = {}): Promise<TestRegistry> {
+export interface StartRegistryOptions {
+  auth?: RegistryAuthMode;
+  /**
+   * Accept manifests whose foreign / non-distributable layers point at http(s) URLs. Distribution 2.8 refuses them
+   * (HTTP 500, MANIFEST_BLOB_UNKNOWN) unless `validation.manifests.urls.allow` lists a pattern; ACR accepts them.
+   */
+  allowForeignLayerUrls?: boolean;
+}
+
+export async function startRegistry(options: StartRegistryOptions = {}): Promise<TestRegistry> {
   requireTool("docker-registry");
   const auth = options.auth ?? "none";
   const dir = await mkdtemp(join(tmpdir(), "registry-"));
@@ -52,6 +61,7 @@ export async function startRegistry(options: { auth?: RegistryAuthMode } = {}): 
     });
     authConfig = `auth:\n  token:\n    realm: http://127.0.0.1:${tokenPort}/token\n    service: test-registry\n    issuer: test-issuer\n    rootcertbundle: ${join(dir, "token.crt")}\n`;
   }
+  const validation = options.allowForeignLayerUrls ? "validation:\n  manifests:\n    urls:\n      allow:\n        - ^https?://\n" : "";
   const config = `version: 0.1
 log:
   level: error
@@ -65,7 +75,7 @@ storage:
 http:
   addr: 127.0.0.1:${port}
   secret: ${randomBytes(16).toString("hex")}
-${authConfig}`;
+${authConfig}${validation}`;
   await writeFile(join(dir, "config.yml"), config);
   // The registry maps every REGISTRY_* variable onto its config (REGISTRY_AUTH=1 makes it panic): strip them.
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("REGISTRY_")));
