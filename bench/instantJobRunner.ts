@@ -12,7 +12,7 @@ class InstantJobRunner implements JobRunner {
   private count = 0;
 
   async startExecution(env: Record<string, string>): Promise<JobExecution> {
-    const request = JSON.parse(env.ARCHIVE_REQUEST!) as { image: string; blobContainer: string; runId: string; tags?: string[] };
+    const request = JSON.parse(env.ARCHIVE_REQUEST!) as { image: string; blobContainer: string; runId: string; attemptId?: string; tags?: string[] };
     const ref = parseImageReference(request.image);
     const image = { registry: ref.registry, repository: ref.repository, digest: ref.digest! };
     const archiveBlob = archiveBlobName(image);
@@ -30,8 +30,12 @@ class InstantJobRunner implements JobRunner {
       sha256: ref.digest!.slice(7),
       durationSeconds: 0,
     };
-    await getRunDependencies().getContainer(request.blobContainer).getBlockBlobClient(resultBlobName(request.runId, image)).uploadData(Buffer.from(JSON.stringify(result)));
+    await getRunDependencies().getContainer(request.blobContainer).getBlockBlobClient(resultBlobName(request.runId, image, request.attemptId)).uploadData(Buffer.from(JSON.stringify(result)));
     return { name: `instant-${++this.count}-${randomBytes(3).toString("hex")}`, status: "Succeeded" };
+  }
+
+  async findExecution(): Promise<JobExecution | undefined> {
+    return undefined; // every start succeeds at once: nothing is ever lost
   }
 
   async getExecution(name: string): Promise<JobExecution> {

@@ -101,6 +101,9 @@ param nightlySchedule string = '0 0 2 * * *'
 @description('Archive the source registry every night (NIGHTLY_REGISTRIES = its login server). False: runs start only on request.')
 param enableNightlyRun bool = true
 
+@description('Answer POST /api/archive with the Durable check-status URLs (DURABLE_STATUS_URLS). Their code is the extension system key, which can start any orchestration: set false when function keys go to less trusted callers.')
+param exposeDurableStatusUrls bool = true
+
 @minValue(1)
 @maxValue(10)
 @description('Job executions per image before it is given up: MAX_ATTEMPTS.')
@@ -252,6 +255,7 @@ module workerJob 'app/worker-job.bicep' = {
     replicaTimeoutSeconds: min((jobTimeoutMinutes + 10) * 60, 86400)
     registryUsername: registryUsername
     registryPassword: registryPassword
+    archiveContainerName: archiveStorage.outputs.containerName
   }
 }
 
@@ -277,6 +281,7 @@ module functionApp 'app/function-app.bicep' = {
     nightlySchedule: nightlySchedule
     nightlyRegistries: enableNightlyRun ? registryAccess.outputs.loginServer : ''
     allowedRegistries: registryAccess.outputs.loginServer
+    durableStatusUrls: exposeDurableStatusUrls
     maxAttempts: maxAttempts
     jobTimeoutMinutes: jobTimeoutMinutes
     pollMaxIntervalSeconds: pollMaxIntervalSeconds

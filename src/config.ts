@@ -2,8 +2,10 @@
 // here, and every error message names the variable or field that was wrong.
 import { z } from "zod";
 import { ArchiveError } from "./errors.js";
-import { parseImageReference } from "./registry/reference.js";
-import { globProblem } from "./globs.js";
+import { parseOrThrow } from "./validation.js";
+import { loginServerSchema } from "./registry/reference.js";
+import { globListSchema, globProblem } from "./globs.js";
+import { containerNameSchema } from "./storage/blobNames.js";
 
 const boolFromEnv = z
   .enum(["true", "false", "1", "0", "yes", "no", ""])
@@ -15,22 +17,7 @@ const intFromEnv = (min: number, max: number, def: number) =>
     z.number({ error: "must be a number" }).int("must be an integer").min(min, `must be ≥ ${min}`).max(max, `must be ≤ ${max}`),
   );
 
-const containerName = z
-  .string()
-  .regex(/^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}$/, "must be a blob container name: 3-63 of a-z, 0-9 and single hyphens");
-
-/**
- * Blob base names of the old queue messages (`repo--tag.tar.gz`): a relative blob path of safe characters, outside
- * `runs/` (run records) and not ending in `.json` (sidecars), so it can neither overwrite a record nor a sidecar.
- */
-const blobBaseName = z
-  .string()
-  .min(1)
-  .max(1000)
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._+=@:-]*(?:\/[A-Za-z0-9][A-Za-z0-9._+=@:-]*)*$/, "must be a relative blob name of letters, digits and . _ + = @ : - (no .., no leading /)")
-  .refine((s) => !s.startsWith("runs/") && !s.endsWith(".json"), "must not be under runs/ or end in .json");
-
-const runId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9:_.-]{0,127}$/, "must be 1-128 of A-Za-z0-9:_.- and start with a letter or digit");
+const containerName = containerNameSchema;
 
 // ---- Storage and registry access (worker, CLI and Function App alike) ---------------------------
 
@@ -45,11 +32,30 @@ export const storageEnvSchema = z.object({
   AZURE_CLIENT_ID: z.string().optional(),
 });
 
+const loginServer = loginServerSchema;
+
+/** Comma-separated login-server globs (ALLOWED_REGISTRIES), lowercased, each checked by the glob parser. */
+const registryGlobList = z
+  .string()
+  .default("")
+  .transform((s) => s.split(",").map((r) => r.trim().toLowerCase()).filter(Boolean))
+  .superRefine((globs, ctx) => {
+    for (const glob of globs) {
+      const problem = globProblem(glob);
+      if (problem) ctx.addIssue({ code: "custom", message: `"${glob}" is not a valid glob: ${problem}` });
+    }
+  });
+
 export const registryEnvSchema = z.object({
   /** `auto`: basic/token with ACR_USERNAME when set, Entra ID for *.azurecr.io, else anonymous. */
   REGISTRY_AUTH: z.enum(["auto", "anonymous", "password", "entra"]).default("auto"),
   ACR_USERNAME: z.string().min(1).optional(),
   ACR_PASSWORD: z.string().min(1).optional(),
+  /**
+   * The one registry host ACR_USERNAME/ACR_PASSWORD belong to: the password is offered to no other host, whatever
+   * a request or an orchestration input names. Required with them (the CLI defaults it to the registry it is given).
+   */
+  ACR_LOGIN_SERVER: loginServer.optional(),
   /** Allow plain HTTP to a registry that is not on loopback. */
   REGISTRY_INSECURE: boolFromEnv.default(false),
 });
@@ -61,9 +67,21 @@ export const archiveTuningEnvSchema = z.object({
   UPLOAD_CONCURRENCY: intFromEnv(1, 32, 4),
 });
 
+/**
+ * What the worker may act on, re-checked against every request (an orchestration input can be forged: the Durable
+ * webhook key starts any orchestration with any input). The deployment sets both.
+ */
+export const workerScopeEnvSchema = z.object({
+  /** Registries (login-server globs) this worker may read. Required for the worker job; the CLI checks it when set. */
+  ALLOWED_REGISTRIES: registryGlobList,
+  /** The one container this worker may write to; unset: any (the CLI). */
+  ARCHIVE_CONTAINER: containerName.optional(),
+});
+
 const workerEnvSchema = storageEnvSchema
   .extend(registryEnvSchema.shape)
   .extend(archiveTuningEnvSchema.shape)
+  .extend(workerScopeEnvSchema.shape)
   .extend({
     /** The request, as JSON: the old queue message `{image, blobContainer, blobBaseName}` plus optional `runId`. */
     ARCHIVE_REQUEST: z.string().optional(),
@@ -79,7 +97,8 @@ export type RegistryAuthConfig =
   /** Entra ID for *.azurecr.io, anonymous elsewhere. */
   | { kind: "auto" }
   | { kind: "anonymous" }
-  | { kind: "password"; username: string; password: string }
+  /** Offered to `loginServer` only. */
+  | { kind: "password"; username: string; password: string; loginServer: string }
   | { kind: "entra" };
 
 export interface ArchiveTuning {
@@ -93,44 +112,20 @@ export interface WorkerConfig {
   registryAuth: RegistryAuthConfig;
   registryInsecure: boolean;
   tuning: ArchiveTuning;
+  /** Login-server globs the worker may read; empty: not configured (the worker job refuses to run, the CLI allows any). */
+  allowedRegistries: string[];
+  /** The one container the worker may write; undefined: any. */
+  archiveContainer?: string;
   archiveRequestJson?: string;
   queueMessageFile?: string;
 }
 
-// ---- The archive request (queue message / ARCHIVE_REQUEST / activity input) -------------------
-
-export const archiveRequestSchema = z.strictObject({
-  image: z.string().min(1, "is required").superRefine((value, ctx) => {
-    try {
-      parseImageReference(value);
-    } catch (error) {
-      ctx.addIssue({ code: "custom", message: (error as Error).message });
-    }
-  }),
-  blobContainer: containerName.default("images"),
-  blobBaseName: blobBaseName.optional(),
-  runId: runId.optional(),
-  /** Other tags known to point at the same digest (from the orchestrator's listing). */
-  tags: z.array(z.string().regex(/^[\w][\w.-]{0,127}$/, "must be a tag")).max(50).optional(),
-});
-export type ArchiveRequest = z.infer<typeof archiveRequestSchema>;
+// The archive request (queue message / ARCHIVE_REQUEST) lives beside the worker: src/worker/archiveRequest.ts.
+export { archiveRequestSchema, type ArchiveRequest } from "./worker/archiveRequest.js";
 
 // ---- Helpers -------------------------------------------------------------------------------
 
-/** `NAME: problem; NAME2: problem` — the same text for env vars and request fields. */
-export function formatIssues(error: z.ZodError, prefix = ""): string[] {
-  return error.issues.map((issue) => {
-    const path = issue.path.length ? issue.path.join(".") : "(root)";
-    if (issue.code === "unrecognized_keys") return `${prefix}${issue.keys.join(", ")}: unknown field`;
-    return `${prefix}${path}: ${issue.message}`;
-  });
-}
-
-export function parseOrThrow<T extends z.ZodType>(schema: T, input: unknown, what: string, code: "CONFIG_INVALID" | "INVALID_ARGUMENT"): z.output<T> {
-  const result = schema.safeParse(input);
-  if (!result.success) throw new ArchiveError(code, `${what}: ${formatIssues(result.error).join("; ")}`);
-  return result.data;
-}
+export { formatIssues, parseOrThrow } from "./validation.js";
 
 function pickEnv(env: NodeJS.ProcessEnv, keys: readonly string[]): Record<string, string | undefined> {
   return Object.fromEntries(keys.map((k) => [k, env[k]]));
@@ -153,7 +148,12 @@ export function toRegistryAuth(parsed: z.output<typeof registryEnvSchema>): Regi
   if (mode === "password" && (!username || !password)) throw new ArchiveError("CONFIG_INVALID", "REGISTRY_AUTH=password needs ACR_USERNAME and ACR_PASSWORD");
   if (mode === "anonymous") return { kind: "anonymous" };
   if (mode === "entra") return { kind: "entra" };
-  if (username && password) return { kind: "password", username, password };
+  if (username && password) {
+    if (!parsed.ACR_LOGIN_SERVER) {
+      throw new ArchiveError("CONFIG_INVALID", "ACR_LOGIN_SERVER: is required with ACR_USERNAME and ACR_PASSWORD (the one registry host the password is offered to)");
+    }
+    return { kind: "password", username, password, loginServer: parsed.ACR_LOGIN_SERVER };
+  }
   return { kind: "auto" };
 }
 
@@ -174,6 +174,8 @@ export function readWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
       blockSizeBytes: parsed.UPLOAD_BLOCK_SIZE_MIB * 1024 * 1024,
       uploadConcurrency: parsed.UPLOAD_CONCURRENCY,
     },
+    allowedRegistries: parsed.ALLOWED_REGISTRIES,
+    ...(parsed.ARCHIVE_CONTAINER !== undefined && { archiveContainer: parsed.ARCHIVE_CONTAINER }),
     ...(parsed.ARCHIVE_REQUEST !== undefined && { archiveRequestJson: parsed.ARCHIVE_REQUEST }),
     ...(parsed.QUEUE_MESSAGE_FILE !== undefined && { queueMessageFile: parsed.QUEUE_MESSAGE_FILE }),
   };
@@ -184,14 +186,7 @@ export const SECRET_ENV_NAMES: readonly string[] = ["ACR_PASSWORD", "AZURE_STORA
 
 // ---- The Function App (triggers, orchestrators, activities) --------------------------------
 
-const globList = z
-  .array(
-    z.string().min(1, "must not be empty").max(256).superRefine((glob, ctx) => {
-      const problem = globProblem(glob);
-      if (problem) ctx.addIssue({ code: "custom", message: `"${glob}" is not a valid glob: ${problem}` });
-    }),
-  )
-  .max(100);
+const globList = globListSchema;
 
 export const appSettingsSchema = storageEnvSchema.extend(registryEnvSchema.shape).extend({
   /** Durable Functions task hub (host.json reads it as %TASKHUB_NAME%). */
@@ -214,19 +209,16 @@ export const appSettingsSchema = storageEnvSchema.extend(registryEnvSchema.shape
   /** NCRONTAB (six fields) for the nightly run; the timer reads it as %NIGHTLY_SCHEDULE%. */
   NIGHTLY_SCHEDULE: z.string().default("0 0 2 * * *"),
   /**
-   * Login servers a run may target (comma-separated globs). The app's registry credentials (Entra ID token, ACR
-   * password) go to whatever registry a run names, so only registries listed here are accepted.
+   * Login servers a run may target (comma-separated globs), besides NIGHTLY_REGISTRIES' login servers and
+   * ACR_LOGIN_SERVER. Empty by default: a wildcard such as *.azurecr.io would admit any tenant's registry, and the
+   * app's registry identity goes wherever a run points it. Checked where the registry is contacted, too.
    */
-  ALLOWED_REGISTRIES: z
-    .string()
-    .default("*.azurecr.io,*.azurecr.cn,*.azurecr.us")
-    .transform((s) => s.split(",").map((r) => r.trim().toLowerCase()).filter(Boolean))
-    .superRefine((globs, ctx) => {
-      for (const glob of globs) {
-        const problem = globProblem(glob);
-        if (problem) ctx.addIssue({ code: "custom", message: `"${glob}" is not a valid glob: ${problem}` });
-      }
-    }),
+  ALLOWED_REGISTRIES: registryGlobList,
+  /**
+   * The 202 of POST /api/archive carries the Durable check-status URLs, whose `code` is the extension's system key:
+   * it can start ANY orchestration with any input. `false` answers with this app's own status URL only.
+   */
+  DURABLE_STATUS_URLS: boolFromEnv.default(true),
   /** Registries the nightly timer archives, comma-separated (login servers, ACR names or resource ids). */
   NIGHTLY_REGISTRIES: z
     .string()
@@ -248,7 +240,18 @@ export function readAppSettings(env: NodeJS.ProcessEnv = process.env): AppSettin
   if (settings.JOB_RUNNER === "container-apps" && !settings.JOB_RESOURCE_ID) {
     throw new ArchiveError("CONFIG_INVALID", "invalid app settings: JOB_RESOURCE_ID: is required when JOB_RUNNER=container-apps");
   }
+  toRegistryAuth(settings); // ACR_LOGIN_SERVER with a password, named now rather than at the first run
   return settings;
+}
+
+/**
+ * The registries a run may target: ALLOWED_REGISTRIES' globs, NIGHTLY_REGISTRIES given as login servers (names and
+ * resource ids need ALLOWED_REGISTRIES), and ACR_LOGIN_SERVER. Empty means no run can start.
+ */
+export function allowedRegistriesOf(settings: AppSettings): string[] {
+  const nightly = settings.NIGHTLY_REGISTRIES.map((r) => r.toLowerCase()).filter((r) => loginServer.safeParse(r).success && /[.:]/.test(r));
+  const bound = settings.ACR_LOGIN_SERVER ? [settings.ACR_LOGIN_SERVER] : [];
+  return [...new Set([...settings.ALLOWED_REGISTRIES, ...nightly, ...bound])];
 }
 
 /** POST /api/archive body (and the timer's per-registry run): what to archive. */

@@ -16,6 +16,8 @@ export type ArchiveErrorCode =
   | "STORAGE_ERROR" // Blob Storage refused or failed
   | "ARCHIVE_CONFLICT" // the archive's name is taken by another digest (explicit blobBaseName of a moved tag)
   | "JOB_FAILED" // a job execution ended without success
+  | "ORCHESTRATION_FAILED" // an orchestration step kept failing after its retries (a batch, an image's activities)
+  | "INTERNAL" // an error that is not ours (a bug, or a library's unexpected failure)
   | "ABORTED"; // cancelled through an AbortSignal
 
 const RETRYABLE: ReadonlySet<ArchiveErrorCode> = new Set(["REGISTRY_UNREACHABLE", "STORAGE_ERROR", "JOB_FAILED"]);

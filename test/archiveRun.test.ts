@@ -52,6 +52,7 @@ before(async () => {
       UPLOAD_CONCURRENCY: "1",
       ACR_USERNAME: secured.username!,
       ACR_PASSWORD: secured.password!,
+      ACR_LOGIN_SERVER: secured.host,
     },
   });
 });
@@ -264,7 +265,7 @@ describe("requests", () => {
       [{ registry: "127.0.0.1:1", color: "blue" }, /color: unknown field/],
       [{ registry: "not a registry!" }, /registry: /],
       // The app's registry credentials go only to allowed registries.
-      [{ registry: "evil.example.com" }, /registry: evil\.example\.com is not in ALLOWED_REGISTRIES \(127\.0\.0\.1:\*\)/],
+      [{ registry: "evil.example.com" }, /registry: evil\.example\.com is not in ALLOWED_REGISTRIES \(127\.0\.0\.1:\*, /],
     ];
     const before = await countRuns();
     for (const [body, problem] of cases) {
@@ -307,6 +308,115 @@ describe("requests", () => {
   test("GET of an unknown run is 404", async () => {
     const response = await host.request("/api/archive/archive-nope-20200101T000000000Z-abcdef");
     assert.equal(response.status, 404);
+  });
+});
+
+describe("forged orchestration inputs: the 202's Durable URLs carry a key that starts any orchestration (guards issue 8.1)", () => {
+  // A registry the app must never reach: it records every request and asks for Basic credentials, so a password
+  // offered to it would show. `localhost:<port>` is outside ALLOWED_REGISTRIES (127.0.0.1:*) and is not
+  // ACR_LOGIN_SERVER, though it is this machine.
+  let foreign: import("node:http").Server;
+  let foreignHost = "";
+  const seen: { url: string; authorization?: string; body: string }[] = [];
+  let systemKey = "";
+
+  before(async () => {
+    foreign = createServer((req, res) => {
+      let body = "";
+      req.on("data", (b: Buffer) => (body += b.toString()));
+      req.on("end", () => {
+        seen.push({ url: req.url ?? "", ...(req.headers.authorization && { authorization: req.headers.authorization }), body });
+        res.writeHead(401, { "www-authenticate": 'Basic realm="foreign"' }).end();
+      });
+    });
+    await new Promise<void>((resolve) => foreign.listen(0, "127.0.0.1", () => resolve()));
+    foreignHost = `localhost:${(foreign.address() as { port: number }).port}`;
+    // The attacker's key: the `code` of the statusQueryGetUri any 202 hands out.
+    const response = await post({ registry: filtersRegistry.host, dryRun: true });
+    const payload = (await response.json()) as { id: string; statusQueryGetUri: string };
+    assert.equal(response.status, 202);
+    systemKey = new URL(payload.statusQueryGetUri).searchParams.get("code") ?? "";
+    assert.ok(systemKey, "the 202 carries the extension's key");
+    await waitForRun(host, payload.id);
+  });
+  after(async () => {
+    foreign.closeAllConnections();
+    await new Promise<void>((resolve) => foreign.close(() => resolve()));
+  });
+
+  /** POST /runtime/webhooks/durabletask/orchestrators/{name} with the key, as an attacker would; waits for the end. */
+  async function forge(name: string, input: unknown): Promise<{ runtimeStatus: string; output: unknown }> {
+    const base = `${host.baseUrl}/runtime/webhooks/durabletask`;
+    const started = await fetch(`${base}/orchestrators/${name}?code=${systemKey}`, { method: "POST", body: JSON.stringify(input), headers: { "content-type": "application/json" } });
+    assert.ok(started.status === 202 || started.status === 200, `webhook start: HTTP ${started.status} ${await started.clone().text()}`);
+    const { id } = (await started.json()) as { id: string };
+    for (let i = 0; i < 600; i++) {
+      const status = (await (await fetch(`${base}/instances/${id}?code=${systemKey}`)).json()) as { runtimeStatus: string; output: unknown };
+      if (["Completed", "Failed", "Terminated"].includes(status.runtimeStatus)) return status;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error(`${name} ${id} did not finish`);
+  }
+
+  const run = (registry: string, container: string) => ({
+    runId: "archive-forged-20261201T000000000Z-abcdef",
+    registry,
+    container,
+    filters: { includeUntagged: false },
+    dryRun: false,
+    maxParallel: 1,
+    maxAttempts: 1,
+    jobTimeoutMinutes: 5,
+    pollMaxIntervalSeconds: 5,
+    batchSize: 50,
+    requestedBy: "http",
+    requestedAtUtc: "2026-12-01T00:00:00.000Z",
+  });
+  const item = { repository: "loot/app", digest: `sha256:${"a".repeat(64)}`, tags: ["1"] };
+
+  async function assertNothingWritten(): Promise<void> {
+    const containers: string[] = [];
+    for await (const c of blobService.listContainers()) containers.push(c.name);
+    assert.ok(!containers.includes("loot"), `no container of the attacker's: ${containers.join(", ")}`);
+    for await (const blob of blobService.getContainerClient("images").listBlobsFlat()) {
+      assert.ok(!blob.name.includes(foreignHost) && !blob.name.includes("loot/app"), `nothing written for the forged image: ${blob.name}`);
+    }
+  }
+
+  test("archiveImage with a foreign registry and a foreign container: no host reached, no credential sent, nothing written", async () => {
+    const status = await forge("archiveImage", { run: run(foreignHost, "loot"), item });
+    assert.equal(status.runtimeStatus, "Completed", JSON.stringify(status));
+    assert.equal((status.output as { status: string }).status, "failed", JSON.stringify(status.output));
+    assert.deepEqual(seen, [], "the foreign registry was never contacted");
+    await assertNothingWritten();
+  });
+
+  test("archiveImage with a foreign registry into the real container: refused before any job starts", async () => {
+    const status = await forge("archiveImage", { run: run(foreignHost, "images"), item });
+    const output = status.output as { status: string; attempts: number; error?: { message: string } };
+    assert.equal(output.status, "failed", JSON.stringify(status));
+    assert.match(output.error?.message ?? "", /not in ALLOWED_REGISTRIES/);
+    assert.deepEqual(seen, [], "the foreign registry was never contacted");
+    assert.deepEqual(workerPidsFor("loot/app"), []);
+    await assertNothingWritten();
+  });
+
+  test("archiveRegistry with a foreign registry: the listing refuses it", async () => {
+    const status = await forge("archiveRegistry", run(foreignHost, "images"));
+    assert.equal(status.runtimeStatus, "Failed", JSON.stringify(status));
+    assert.match(JSON.stringify(status.output), /not in ALLOWED_REGISTRIES/);
+    assert.deepEqual(seen, []);
+    await assertNothingWritten();
+  });
+
+  test("inputs that do not conform end the orchestration with what was wrong (maxParallel past its bound, unknown fields)", async () => {
+    const status = await forge("archiveBatch", { run: { ...run(registry.host, "images"), maxParallel: 1000, extra: true }, batchIndex: 0 });
+    assert.equal(status.runtimeStatus, "Failed", JSON.stringify(status));
+    const output = JSON.stringify(status.output);
+    assert.match(output, /archiveBatch: invalid input/);
+    assert.match(output, /run\.maxParallel/);
+    assert.match(output, /extra: unknown field/);
+    assert.ok(!output.includes("    at "), "no stack trace as the message");
   });
 });
 

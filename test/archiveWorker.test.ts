@@ -9,7 +9,7 @@ import { pushImage, smallImage, type ImageSpec } from "../tools/localenv/fixture
 import { freePort } from "../tools/localenv/processes.js";
 import { registryBlobPath, startRegistry, type TestRegistry } from "../tools/localenv/registry.js";
 import { podmanLoad, pushArchive, readArchive, removeDir, restoreArchive, sha256File } from "./support/verify.js";
-import { runCli, runNode, WORKER_MAIN, childEnv, runWorker } from "./support/worker.js";
+import { runCli, runNode, WORKER_MAIN, runWorker, workerEnv } from "./support/worker.js";
 
 let registry: TestRegistry;
 let second: TestRegistry;
@@ -175,7 +175,7 @@ test("SIGKILL of the worker mid-upload leaves no archive blob, and a re-run succ
   const name = `${registry.host}/killed/app@${pushed.digest.replace(":", "-")}.tar.gz`;
   const blob = blobService.getContainerClient("images").getBlockBlobClient(name);
   let pid = 0;
-  const env = childEnv(storageEnv({ ARCHIVE_REQUEST: JSON.stringify({ image: `${registry.host}/killed/app:1`, blobContainer: "images" }), UPLOAD_BLOCK_SIZE_MIB: "1", UPLOAD_CONCURRENCY: "1" }));
+  const env = workerEnv(storageEnv({ ARCHIVE_REQUEST: JSON.stringify({ image: `${registry.host}/killed/app:1`, blobContainer: "images" }), UPLOAD_BLOCK_SIZE_MIB: "1", UPLOAD_CONCURRENCY: "1" }));
   const running = runNode(WORKER_MAIN, [], env, { onStart: (p) => (pid = p) });
   // Wait until blocks are staged (the upload is under way), then kill without warning.
   const deadline = Date.now() + 120_000;
@@ -206,7 +206,7 @@ describe("registry authentication", () => {
         const denied = await runWorker(storageEnv({ ARCHIVE_REQUEST: JSON.stringify({ image: `${secured.host}/private/app:1`, blobContainer: "auth" }) }));
         assert.equal(denied.code, 1);
         assert.match(denied.stderr.trim(), /^acr-cold-archive worker: REGISTRY_AUTH_FAILED: [^\n]+$/);
-        const run = await runWorker(storageEnv({ ARCHIVE_REQUEST: JSON.stringify({ image: `${secured.host}/private/app:1`, blobContainer: "auth", runId: `auth-${mode}` }), ACR_USERNAME: secured.username!, ACR_PASSWORD: secured.password! }));
+        const run = await runWorker(storageEnv({ ARCHIVE_REQUEST: JSON.stringify({ image: `${secured.host}/private/app:1`, blobContainer: "auth", runId: `auth-${mode}` }), ACR_USERNAME: secured.username!, ACR_PASSWORD: secured.password!, ACR_LOGIN_SERVER: secured.host }));
         assert.equal(run.code, 0, run.stderr);
         const result = JSON.parse(run.stdout);
         assert.equal(result.digest, pushed.digest);

@@ -9,6 +9,7 @@ import { isArchiveError, type ArchiveError } from "../src/errors.js";
 import { ContainerAppsJobRunner, parseJobResourceId } from "../src/jobs/containerAppsJobRunner.js";
 import { clearJobRunnerCache, createJobRunner } from "../src/jobs/createJobRunner.js";
 import { LocalJobRunner } from "../src/jobs/localJobRunner.js";
+import { isSameAttempt, startArchiveJob } from "../src/runs/archiveJob.js";
 import { readArmExample, startArmServer, type ArmServer } from "../tools/localenv/armServer.js";
 
 const SUBSCRIPTION = "00000000-1111-2222-3333-444444444444";
@@ -176,8 +177,35 @@ describe("startExecution", () => {
       assert.ok(!JSON.stringify(error.toJSON()).includes(TOKEN));
       return true;
     });
-    // The SDK's own retry policy ran (maxRetries: 1) before the error surfaced.
-    assert.deepEqual(routes(), [`GET ${jobPath}`, `POST ${jobPath}/start`, `POST ${jobPath}/start`]);
+    // A start is never retried by the SDK (its answer may be lost after the execution began): one POST.
+    assert.deepEqual(routes(), [`GET ${jobPath}`, `POST ${jobPath}/start`]);
+  });
+
+  for (const lost of [{ status: 503, reset: false }, { status: 0, reset: true }]) {
+    const how = lost.reset ? "a connection reset" : "a 503";
+    test(`a start answered by ${how} after the execution began is not retried underneath: one POST, one execution (guards issue 8.5)`, async () => {
+      server.options.failure = { status: lost.status || 503, code: "ServiceUnavailable", message: "gateway", afterEffect: true, reset: lost.reset, times: 1, match: (r) => r.method === "POST" };
+      await assert.rejects(newRunner().startExecution({ ARCHIVE_REQUEST: REQUEST }), (error: ArchiveError) => error.code === "JOB_FAILED");
+      assert.equal(routes().filter((r) => r === `POST ${jobPath}/start`).length, 1, routes().join("\n"));
+    });
+  }
+
+  test("startArchiveJob finds the execution of a start whose answer was lost instead of starting a second (guards issue 8.5)", async () => {
+    const runner = newRunner();
+    const request = { image: "myacr.azurecr.io/team/app:1.0@sha256:" + "b".repeat(64), blobContainer: "images", runId: "run-1", attemptId: "1" };
+    server.options.failure = { status: 503, code: "ServiceUnavailable", message: "gateway", afterEffect: true, times: 1, match: (r) => r.method === "POST" };
+    await assert.rejects(startArchiveJob(runner, request), (error: ArchiveError) => error.code === "JOB_FAILED");
+    // The orchestration tries the same attempt again, reconciling: the lost execution is found and adopted.
+    const adopted = await startArchiveJob(runner, request, { reconcile: true });
+    assert.match(adopted.name, new RegExp(`^${JOB}-[a-z]{7}$`));
+    assert.equal(routes().filter((r) => r === `POST ${jobPath}/start`).length, 1, "no second start");
+    assert.ok(routes().includes(`GET ${jobPath}/executions`), "the executions were listed");
+    // Another attempt's id is another execution: it is started.
+    const second = await startArchiveJob(runner, { ...request, attemptId: "2" }, { reconcile: true });
+    assert.notEqual(second.name, adopted.name);
+    assert.equal(routes().filter((r) => r === `POST ${jobPath}/start`).length, 2);
+    // And the first attempt is still found by its own id, not confused with the second.
+    assert.equal((await runner.findExecution((env) => isSameAttempt(env.ARCHIVE_REQUEST, request)))?.name, adopted.name);
   });
 
   test("an ARM 403 is a JOB_FAILED that is not retryable", async () => {

@@ -72,3 +72,11 @@ test("ACR: olderThanDays uses lastUpdateTime", async () => {
   assert.deepEqual((await list({ olderThanDays: 100, includeUntagged: true })).map((i) => i.digest), [digest("orphan"), digest("old")]);
   assert.deepEqual((await list({ olderThanDays: 365 })).map((i) => i.tags), [["v1"]]);
 });
+
+test("ACR: tag filters select images but every tag of a selected image is recorded (guards issue 8.8)", async () => {
+  // excludeTags "v2" leaves the index selected through "latest": it must still be archived as both v2 and latest.
+  assert.deepEqual((await list({ excludeTags: ["v2"] })).map((i) => [i.digest, i.tags]), [[digest(index.toString()), ["latest", "v2"]], [digest("old"), ["v1"]]]);
+  assert.deepEqual((await list({ tags: ["latest"] })).map((i) => i.tags), [["latest", "v2"]]);
+  // An image none of whose tags survive is not selected.
+  assert.deepEqual((await list({ excludeTags: ["v2", "latest"] })).map((i) => i.tags), [["v1"]]);
+});

@@ -16,6 +16,7 @@ import {
   registryEnvSchema,
   SECRET_ENV_NAMES,
   storageEnvSchema,
+  workerScopeEnvSchema,
 } from "../src/config.js";
 import { resultBlobName, summaryBlobName } from "../src/storage/blobNames.js";
 
@@ -365,6 +366,9 @@ const SAMPLE_VALUES: Record<string, string> = {
   AZURE_SUBSCRIPTION_ID: "00000000-0000-0000-0000-000000000000",
   NIGHTLY_REGISTRIES: "myregistry.azurecr.io",
   ALLOWED_REGISTRIES: "myregistry.azurecr.io",
+  ACR_LOGIN_SERVER: "myregistry.azurecr.io",
+  // `durableStatusUrls ? 'true' : 'false'`, from a bool parameter: the default (true).
+  DURABLE_STATUS_URLS: "true",
 };
 
 /** The value a setting gets with the templates' defaults: a literal, a main.bicep default, or a sample for resource values. */
@@ -421,6 +425,7 @@ const APP_SETTINGS_NOT_SET: Record<string, string> = {
   ACR_USERNAME: "registry credentials are never app settings: the app lists the registry with its identity (REGISTRY_AUTH=entra)",
   ACR_PASSWORD: "a secret: never an app setting",
   ARM_ENDPOINT: "its default, the public cloud's Resource Manager, is right for this deployment",
+  ACR_LOGIN_SERVER: "binds a registry password to its host: the app has none (REGISTRY_AUTH=entra)",
 };
 
 /** Names that hold secrets and may never be a plain app setting or env value. */
@@ -549,7 +554,12 @@ const WORKER_ENV_NOT_SET: Record<string, string> = {
 };
 
 describe("the worker job's env (infra/app/worker-job.bicep) against src/config.ts", () => {
-  const workerKeys = [...Object.keys(storageEnvSchema.shape), ...Object.keys(registryEnvSchema.shape), ...Object.keys(archiveTuningEnvSchema.shape)];
+  const workerKeys = [
+    ...Object.keys(storageEnvSchema.shape),
+    ...Object.keys(registryEnvSchema.shape),
+    ...Object.keys(archiveTuningEnvSchema.shape),
+    ...Object.keys(workerScopeEnvSchema.shape),
+  ];
   const entra = workerEnv.filter((e) => e.from !== "passwordRegistryEnv");
   const password = workerEnv.filter((e) => e.from !== "entraRegistryEnv");
 
@@ -561,7 +571,7 @@ describe("the worker job's env (infra/app/worker-job.bicep) against src/config.t
   test("every worker setting the schema reads is set, in both variants; ARCHIVE_REQUEST is left to each execution", () => {
     for (const [variant, entries] of [["entra", entra], ["password", password]] as const) {
       const names = new Set(entries.map((e) => e.name));
-      const missing = workerKeys.filter((k) => !(k in WORKER_ENV_NOT_SET) && !names.has(k) && !(variant === "entra" && (k === "ACR_USERNAME" || k === "ACR_PASSWORD")));
+      const missing = workerKeys.filter((k) => !(k in WORKER_ENV_NOT_SET) && !names.has(k) && !(variant === "entra" && (k === "ACR_USERNAME" || k === "ACR_PASSWORD" || k === "ACR_LOGIN_SERVER")));
       assert.deepEqual(missing, [], `${FILES.workerJob} (${variant} variant) does not set ${missing.join(", ")}, which the worker's schema reads`);
       const setAnyway = Object.keys(WORKER_ENV_NOT_SET).filter((k) => names.has(k));
       assert.deepEqual(setAnyway, [], `${FILES.workerJob} sets ${setAnyway.join(", ")}: ${setAnyway.map((k) => WORKER_ENV_NOT_SET[k]).join("; ")}`);
@@ -585,7 +595,7 @@ describe("the worker job's env (infra/app/worker-job.bicep) against src/config.t
 
   test("every value a main.bicep parameter allows is one the worker's schema accepts", () => {
     const entries = new Map(workerEnv.filter((e) => e.value !== undefined).map((e) => [e.name, e.value ?? ""]));
-    const shape = { ...storageEnvSchema.shape, ...registryEnvSchema.shape, ...archiveTuningEnvSchema.shape } as Record<string, z.ZodType>;
+    const shape = { ...storageEnvSchema.shape, ...registryEnvSchema.shape, ...archiveTuningEnvSchema.shape, ...workerScopeEnvSchema.shape } as Record<string, z.ZodType>;
     assertParamsFitSchema(bicep.workerJob, mod.workerJob, entries, shape);
   });
 
@@ -593,6 +603,11 @@ describe("the worker job's env (infra/app/worker-job.bicep) against src/config.t
     const byName = new Map(workerEnv.map((e) => [e.name, e.value]));
     assert.equal(byName.get("STORAGE_ACCOUNT_URL"), "archiveBlobEndpoint");
     assert.equal(byName.get("AZURE_CLIENT_ID"), "identityClientId");
+    // The worker's own scope: the source registry and the archive container, whatever a request names.
+    assert.equal(byName.get("ALLOWED_REGISTRIES"), "registryLoginServer");
+    assert.equal(byName.get("ARCHIVE_CONTAINER"), "archiveContainerName");
+    assert.equal(byName.get("ACR_LOGIN_SERVER"), "registryLoginServer");
+    assert.equal(moduleInput(mod.workerJob, "archiveContainerName"), `${mod.archive.symbol}.outputs.containerName`);
     assert.equal(moduleInput(mod.workerJob, "archiveBlobEndpoint"), `${mod.archive.symbol}.outputs.blobEndpoint`);
     assert.equal(moduleInput(mod.workerJob, "identityClientId"), `${mod.identities.symbol}.outputs.jobClientId`);
     assert.equal(moduleInput(mod.workerJob, "identityId"), `${mod.identities.symbol}.outputs.jobIdentityId`);

@@ -22,6 +22,9 @@ param nightlyRegistries string
 
 @description('Login servers a run may target (ALLOWED_REGISTRIES, comma-separated globs): the app sends its registry identity to these only.')
 param allowedRegistries string
+
+@description('DURABLE_STATUS_URLS: answer POST /api/archive with the Durable check-status URLs, whose code is the extension system key (it can start any orchestration). False: this app\'s own status URL only.')
+param durableStatusUrls bool
 param maxAttempts int
 param jobTimeoutMinutes int
 param pollMaxIntervalSeconds int
@@ -109,6 +112,7 @@ var appSettings = {
   NIGHTLY_SCHEDULE: nightlySchedule
   NIGHTLY_REGISTRIES: nightlyRegistries
   ALLOWED_REGISTRIES: allowedRegistries
+  DURABLE_STATUS_URLS: durableStatusUrls ? 'true' : 'false'
   MAX_ATTEMPTS: string(maxAttempts)
   JOB_TIMEOUT_MINUTES: string(jobTimeoutMinutes)
   POLL_MAX_INTERVAL_SECONDS: string(pollMaxIntervalSeconds)

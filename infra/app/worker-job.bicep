@@ -18,6 +18,7 @@ param uploadBlockSizeMiB int
 param uploadConcurrency int
 param replicaTimeoutSeconds int
 param registryUsername string
+param archiveContainerName string
 
 @secure()
 param registryPassword string
@@ -49,6 +50,15 @@ var baseEnv = [
   {
     name: 'STORAGE_ACCOUNT_URL'
     value: archiveBlobEndpoint
+  }
+  // What the worker may touch, re-checked against every ARCHIVE_REQUEST (a request can be forged upstream).
+  {
+    name: 'ALLOWED_REGISTRIES'
+    value: registryLoginServer
+  }
+  {
+    name: 'ARCHIVE_CONTAINER'
+    value: archiveContainerName
   }
   {
     name: 'AZURE_CLIENT_ID'
@@ -91,6 +101,11 @@ var passwordRegistryEnv = [
   {
     name: 'ACR_PASSWORD'
     secretRef: 'acr-password'
+  }
+  // The password is offered to this host only.
+  {
+    name: 'ACR_LOGIN_SERVER'
+    value: registryLoginServer
   }
 ]
 

@@ -1,13 +1,17 @@
 // Activity: the status of one job execution (polled by archiveImage between durable timers).
 import * as df from "durable-functions";
 import type { ActivityHandler } from "durable-functions";
-import type { JobExecution } from "../jobs/jobRunner.js";
+import type { z } from "zod";
+import { executionRefSchema, type JobExecution } from "../jobs/jobRunner.js";
 import { getRunDependencies } from "../runs/runDependencies.js";
+import { parseInput } from "../validation.js";
 
 export const getJobExecutionActivityName = "getJobExecution";
+export type GetJobExecutionInput = z.output<typeof executionRefSchema>;
 
-const getJobExecution: ActivityHandler = async (input: { name: string }): Promise<JobExecution> => {
-  return getRunDependencies().jobRunner().getExecution(input.name);
+const getJobExecution: ActivityHandler = async (raw: unknown): Promise<JobExecution> => {
+  const { name } = parseInput(getJobExecutionActivityName, executionRefSchema, raw);
+  return getRunDependencies().jobRunner().getExecution(name);
 };
 
 df.app.activity(getJobExecutionActivityName, { handler: getJobExecution });

@@ -1,21 +1,27 @@
-// Activity: the worker's result blob for one image of a run (digest, bytes, sha256, blob names, or its error).
+// Activity: the worker's result blob for one attempt of one image (digest, bytes, sha256, blob names, or its error).
 import * as df from "durable-functions";
 import type { ActivityHandler } from "durable-functions";
+import { z } from "zod";
 import type { ArchiveImageResult } from "../archive/archiveImage.js";
+import { imageIdentitySchema } from "../runs/archiveRun.js";
 import { getRunDependencies } from "../runs/runDependencies.js";
 import { readWorkerResult as readResultBlob } from "../runs/runStore.js";
-import type { ImageIdentity } from "../storage/blobNames.js";
+import { containerNameSchema, runIdSchema } from "../storage/blobNames.js";
+import { parseInput } from "../validation.js";
+import { archiveRequestSchema } from "../worker/archiveRequest.js";
 
 export const readWorkerResultActivityName = "readWorkerResult";
 
-export interface ReadWorkerResultInput extends ImageIdentity {
-  runId: string;
-  container: string;
-}
+export const readWorkerResultInputSchema = imageIdentitySchema.extend({
+  runId: runIdSchema,
+  container: containerNameSchema,
+  attemptId: archiveRequestSchema.shape.attemptId.unwrap(),
+});
+export type ReadWorkerResultInput = z.output<typeof readWorkerResultInputSchema>;
 
-const readWorkerResult: ActivityHandler = async (input: ReadWorkerResultInput): Promise<ArchiveImageResult | null> => {
-  const { runId, container, ...image } = input;
-  return (await readResultBlob(getRunDependencies().getContainer(container), runId, image)) ?? null;
+const readWorkerResult: ActivityHandler = async (raw: unknown): Promise<ArchiveImageResult | null> => {
+  const { runId, container, attemptId, ...image } = parseInput(readWorkerResultActivityName, readWorkerResultInputSchema, raw);
+  return (await readResultBlob(getRunDependencies().getContainer(container), runId, image, attemptId)) ?? null;
 };
 
 df.app.activity(readWorkerResultActivityName, { handler: readWorkerResult });

@@ -1,14 +1,29 @@
-// Activity: start one job execution for one image; its only per-image setting is ARCHIVE_REQUEST (no secrets).
+// Activity: start one attempt's job execution; its only per-image setting is ARCHIVE_REQUEST (no secrets). The
+// request is checked here too (its registry allowed, the archive container), since an orchestration input can be
+// forged; the worker checks it once more against its own env.
 import * as df from "durable-functions";
 import type { ActivityHandler } from "durable-functions";
-import type { ArchiveImageRequest } from "../archive/archiveImage.js";
+import { z } from "zod";
 import type { JobExecution } from "../jobs/jobRunner.js";
+import { startArchiveJob } from "../runs/archiveJob.js";
 import { getRunDependencies } from "../runs/runDependencies.js";
+import { parseInput } from "../validation.js";
+import { archiveRequestSchema, assertRequestInScope } from "../worker/archiveRequest.js";
 
 export const startJobExecutionActivityName = "startJobExecution";
 
-const startJobExecution: ActivityHandler = async (input: { request: ArchiveImageRequest }): Promise<JobExecution> => {
-  return getRunDependencies().jobRunner().startExecution({ ARCHIVE_REQUEST: JSON.stringify(input.request) });
+export const startJobExecutionInputSchema = z.strictObject({
+  request: archiveRequestSchema.required({ runId: true, attemptId: true }),
+  /** An earlier start of this attempt failed: look for its execution before starting one. */
+  reconcile: z.boolean().default(false),
+});
+export type StartJobExecutionInput = z.input<typeof startJobExecutionInputSchema>;
+
+const startJobExecution: ActivityHandler = async (raw: unknown): Promise<JobExecution> => {
+  const { request, reconcile } = parseInput(startJobExecutionActivityName, startJobExecutionInputSchema, raw);
+  const deps = getRunDependencies();
+  assertRequestInScope(request, { allowedRegistries: deps.allowedRegistries, archiveContainer: deps.settings.ARCHIVE_CONTAINER });
+  return startArchiveJob(deps.jobRunner(), request, { reconcile });
 };
 
 df.app.activity(startJobExecutionActivityName, { handler: startJobExecution });

@@ -1,13 +1,19 @@
 // Activity: keep one batch's per-image outcomes for the run summary.
 import * as df from "durable-functions";
 import type { ActivityHandler } from "durable-functions";
-import type { ImageOutcome } from "../runs/archiveRun.js";
+import { z } from "zod";
+import { batchRefSchema, imageOutcomeSchema } from "../runs/archiveRun.js";
 import { getRunDependencies } from "../runs/runDependencies.js";
 import { writeBatchOutcomes as writeOutcomesBlob } from "../runs/runStore.js";
+import { parseInput } from "../validation.js";
 
 export const writeBatchOutcomesActivityName = "writeBatchOutcomes";
 
-const writeBatchOutcomes: ActivityHandler = async (input: { runId: string; container: string; batchIndex: number; outcomes: ImageOutcome[] }): Promise<void> => {
+export const writeBatchOutcomesInputSchema = batchRefSchema.extend({ outcomes: z.array(imageOutcomeSchema).max(1000) });
+export type WriteBatchOutcomesInput = z.output<typeof writeBatchOutcomesInputSchema>;
+
+const writeBatchOutcomes: ActivityHandler = async (raw: unknown): Promise<void> => {
+  const input = parseInput(writeBatchOutcomesActivityName, writeBatchOutcomesInputSchema, raw);
   await writeOutcomesBlob(getRunDependencies().getContainer(input.container), input.runId, input.batchIndex, input.outcomes);
 };
 

@@ -3,11 +3,13 @@ import * as df from "durable-functions";
 import type { ActivityHandler } from "durable-functions";
 import type { RunTotals } from "../runs/archiveRun.js";
 import { getRunDependencies } from "../runs/runDependencies.js";
-import { writeRunSummary as writeSummary, type WriteRunSummaryInput } from "../runs/runActivities.js";
+import { writeRunSummary as writeSummary, writeRunSummaryInputSchema } from "../runs/runActivities.js";
+import { parseInput } from "../validation.js";
 
 export const writeRunSummaryActivityName = "writeRunSummary";
 
-const writeRunSummary: ActivityHandler = async (input: WriteRunSummaryInput): Promise<{ summaryBlob: string; totals: RunTotals }> => {
+const writeRunSummary: ActivityHandler = async (raw: unknown): Promise<{ summaryBlob: string; totals: RunTotals }> => {
+  const input = parseInput(writeRunSummaryActivityName, writeRunSummaryInputSchema, raw);
   return writeSummary(input, { container: getRunDependencies().getContainer(input.run.container) });
 };
 

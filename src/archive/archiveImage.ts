@@ -24,6 +24,8 @@ export interface ArchiveImageRequest {
   blobContainer: string;
   blobBaseName?: string;
   runId?: string;
+  /** The orchestration's attempt number: the result blob is per attempt (storage/blobNames.ts resultBlobName). */
+  attemptId?: string;
   /** Other tags known to point at the same digest (the orchestrator's listing). */
   tags?: string[];
 }
@@ -145,12 +147,12 @@ export async function archiveImage(request: ArchiveImageRequest, deps: ArchiveIm
       externalLayers: outcome.externalLayers,
       durationSeconds: seconds(started),
     };
-    if (request.runId) await writeResult(container, request.runId, identity, result, options);
+    if (request.runId) await writeResult(container, resultBlobName(request.runId, identity, request.attemptId), result, options);
     return result;
   } catch (error) {
     const failure: ArchiveImageResult = { status: "failed", ...base, ...(identity && { digest: identity.digest }), tags, durationSeconds: seconds(started), error: errorSummary(error) };
     if (request.runId && identity && !options.abortSignal?.aborted) {
-      await writeResult(container, request.runId, identity, failure, options).catch(() => undefined);
+      await writeResult(container, resultBlobName(request.runId, identity, request.attemptId), failure, options).catch(() => undefined);
     }
     throw error;
   }
@@ -348,9 +350,9 @@ function joinWithin(values: string[], max: number): string {
   return joined;
 }
 
-async function writeResult(container: ContainerClient, runId: string, identity: ImageIdentity, result: ArchiveImageResult, options: ArchiveImageOptions): Promise<void> {
+async function writeResult(container: ContainerClient, name: string, result: ArchiveImageResult, options: ArchiveImageOptions): Promise<void> {
   await container
-    .getBlockBlobClient(resultBlobName(runId, identity))
+    .getBlockBlobClient(name)
     .uploadData(Buffer.from(JSON.stringify(result)), { blobHTTPHeaders: { blobContentType: "application/json" }, ...(options.abortSignal && { abortSignal: options.abortSignal }) })
     .catch((error) => {
       throw storageError(`cannot write the result blob`, error);

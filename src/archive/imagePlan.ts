@@ -113,7 +113,7 @@ export async function planImageArchive(
       if (blobDigests.has(blob.digest)) continue;
       blobDigests.add(blob.digest);
       const candidate = blob !== image.config && isNonDistributable(blob);
-      const isExternal = candidate && (knownExternal ? knownExternal.has(blob.digest) : !(await client.blobExists(repository, blob.digest, requestOptions)));
+      const isExternal = candidate && (knownExternal ? knownExternal.has(blob.digest) : !(await client.blobExists(repository, blob.digest, { ...requestOptions, forPush: false })));
       (isExternal ? external : blobs).push(blob);
     }
   }

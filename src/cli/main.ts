@@ -64,7 +64,8 @@ async function main(argv: string[]): Promise<number> {
     ...(values["run-id"] !== undefined && { runId: values["run-id"] }),
   });
   if (!request.success) throw new UsageError(formatIssues(request.error).join("; "));
-  const config = readWorkerConfig(process.env);
+  // A person's own command line names the registry: ACR_USERNAME/ACR_PASSWORD belong to it unless ACR_LOGIN_SERVER says.
+  const config = readWorkerConfig({ ACR_LOGIN_SERVER: parseImageReference(request.data.image).registry.toLowerCase(), ...process.env });
 
   const showBar = process.stderr.isTTY && !values.json;
   const bar = showBar ? new cliProgress.SingleBar({ format: " {phase} [{bar}] {percentage}% {value}/{total} MiB", hideCursor: true, stream: process.stderr }, cliProgress.Presets.shades_classic) : undefined;
@@ -108,7 +109,7 @@ async function restore(args: string[], json: boolean): Promise<number> {
   }
   if (ref.digest) throw new UsageError("a restore target names a repository and optionally a tag, not a digest");
   const explicitTag = /:[^/]+$/.test(target) ? ref.tag : undefined;
-  const access = readRegistrySettings(process.env);
+  const access = readRegistrySettings({ ACR_LOGIN_SERVER: ref.registry.toLowerCase(), ...process.env });
   const client = createRegistryClientFactory({ auth: access.auth, insecure: access.insecure })(ref.registry);
   const source = file === "-" ? process.stdin : createReadStream(file);
   const opened = new Promise<void>((resolve, reject) => {

@@ -38,9 +38,15 @@ export async function startArchive(request: HttpRequest, context: InvocationCont
       return json(409, { error: `a run of ${result.registry} is already in progress`, instanceId: result.instanceId, statusUrl });
     }
     context.log(`started ${result.instanceId} for ${result.input.registry}${result.input.dryRun ? " (dry run)" : ""}`);
+    const body = { id: result.instanceId, statusUrl, registry: result.input.registry, dryRun: result.input.dryRun };
+    if (!settings.DURABLE_STATUS_URLS) {
+      // The Durable URLs carry the extension's system key, which also starts any orchestration with any input: a
+      // deployment that hands function keys to less trusted callers answers with this app's own status URL only.
+      return { status: 202, headers: { location: statusUrl, "retry-after": "10" }, jsonBody: body };
+    }
     const accepted = client.createCheckStatusResponse(request, result.instanceId);
     const payload = client.createHttpManagementPayload(result.instanceId);
-    return { status: 202, headers: accepted.headers, jsonBody: { ...payload, statusUrl, registry: result.input.registry, dryRun: result.input.dryRun } };
+    return { status: 202, headers: accepted.headers, jsonBody: { ...payload, ...body } };
   } catch (error) {
     if (isArchiveError(error) && error.code === "INVALID_ARGUMENT") return json(400, { error: "invalid request", problems: [error.message] });
     context.error(`cannot start a run: ${describeError(error)}`);

@@ -13,7 +13,7 @@ import {
 import { DefaultAzureCredential, type TokenCredential } from "@azure/identity";
 import type { AppSettings } from "../config.js";
 import { ArchiveError, isArchiveError } from "../errors.js";
-import { assertEnvOverrides, type JobExecution, type JobExecutionStatus, type JobRunner, type JobRunnerOperationOptions } from "./jobRunner.js";
+import { assertEnvOverrides, type ExecutionEnvMatch, type JobExecution, type JobExecutionStatus, type JobRunner, type JobRunnerOperationOptions } from "./jobRunner.js";
 
 export interface ContainerAppsJobRunnerOptions {
   /** `/subscriptions/<id>/resourceGroups/<rg>/providers/Microsoft.App/jobs/<name>` (JOB_RESOURCE_ID). */
@@ -55,9 +55,17 @@ export function toJobExecutionStatus(status: string | undefined): JobExecutionSt
   return (status && STATUSES.get(status.toLowerCase())) || "Unknown";
 }
 
+// Executions listed when looking for one whose start answer was lost (the service keeps the most recent ones).
+const MAX_EXECUTIONS_SCANNED = 500;
+
 export class ContainerAppsJobRunner implements JobRunner {
   readonly job: JobResourceId;
   private readonly client: ContainerAppsAPIClient;
+  /**
+   * Starts go through a client without retries: core-rest-pipeline retries a POST on 5xx, 408 and socket errors,
+   * and a start whose answer was lost has already started an execution, so a retry would start a second one.
+   */
+  private readonly startClient: ContainerAppsAPIClient;
   private readonly containerName: string | undefined;
   private readonly updateIntervalInMs: number | undefined;
 
@@ -68,6 +76,11 @@ export class ContainerAppsJobRunner implements JobRunner {
     const credential = options.credential ?? new DefaultAzureCredential(options.managedIdentityClientId ? { managedIdentityClientId: options.managedIdentityClientId } : {});
     const endpoint = (options.endpoint ?? options.clientOptions?.endpoint ?? "https://management.azure.com").replace(/\/+$/, "");
     this.client = new ContainerAppsAPIClient(credential, this.job.subscriptionId, { ...options.clientOptions, endpoint });
+    this.startClient = new ContainerAppsAPIClient(credential, this.job.subscriptionId, {
+      ...options.clientOptions,
+      endpoint,
+      retryOptions: { ...options.clientOptions?.retryOptions, maxRetries: 0 },
+    });
   }
 
   static fromSettings(settings: AppSettings, options: Omit<ContainerAppsJobRunnerOptions, "jobResourceId" | "containerName" | "endpoint" | "managedIdentityClientId"> = {}): ContainerAppsJobRunner {
@@ -87,7 +100,7 @@ export class ContainerAppsJobRunner implements JobRunner {
     const job = await this.call("read job", () => this.client.jobs.get(resourceGroupName, jobName, { abortSignal: options.abortSignal }));
     const template = buildExecutionTemplate(job.template, env, { jobName, containerName: this.containerName });
     const started = await this.call("start", () =>
-      this.client.jobs.beginStartAndWait(resourceGroupName, jobName, {
+      this.startClient.jobs.beginStartAndWait(resourceGroupName, jobName, {
         template,
         abortSignal: options.abortSignal,
         ...(this.updateIntervalInMs !== undefined && { updateIntervalInMs: this.updateIntervalInMs }),
@@ -96,6 +109,26 @@ export class ContainerAppsJobRunner implements JobRunner {
     if (!started?.name) throw new ArchiveError("JOB_FAILED", `Container Apps job ${jobName}: start answered without an execution name`);
     // The start answer carries no status: the execution exists and the first getExecution tells more.
     return { name: started.name, status: "Running", startTime: new Date().toISOString() };
+  }
+
+  async findExecution(match: ExecutionEnvMatch, options: JobRunnerOperationOptions = {}): Promise<JobExecution | undefined> {
+    const { resourceGroupName, jobName } = this.job;
+    return this.call("list executions", async () => {
+      let scanned = 0;
+      let found: JobExecution | undefined;
+      for await (const execution of this.client.jobsExecutions.list(resourceGroupName, jobName, { abortSignal: options.abortSignal })) {
+        if (++scanned > MAX_EXECUTIONS_SCANNED) break;
+        if (!execution.name || !executionMatches(execution.template, this.containerName, match)) continue;
+        const candidate: JobExecution = {
+          name: execution.name,
+          status: toJobExecutionStatus(execution.status),
+          ...(execution.startTime && { startTime: toIso(execution.startTime) }),
+          ...(execution.endTime && { endTime: toIso(execution.endTime) }),
+        };
+        if (!found || (candidate.startTime ?? "") > (found.startTime ?? "")) found = candidate;
+      }
+      return found;
+    });
   }
 
   async getExecution(name: string, options: JobRunnerOperationOptions = {}): Promise<JobExecution> {
@@ -184,6 +217,15 @@ function copyEnv(entry: EnvironmentVar): EnvironmentVar {
     ...(entry.value !== undefined && { value: entry.value }),
     ...(entry.secretRef !== undefined && { secretRef: entry.secretRef }),
   };
+}
+
+/** The chosen container's plain env values (secretRef entries have none) offered to `match`. */
+function executionMatches(template: JobExecutionTemplate | undefined, containerName: string | undefined, match: ExecutionEnvMatch): boolean {
+  const containers = template?.containers ?? [];
+  const container = containerName === undefined ? containers[0] : containers.find((c) => c.name === containerName);
+  const env: Record<string, string> = {};
+  for (const entry of container?.env ?? []) if (entry.name !== undefined && entry.value !== undefined) env[entry.name] = entry.value;
+  return match(env);
 }
 
 function assertExecutionName(name: string): void {

@@ -1,6 +1,7 @@
 // Where one image's worker runs. The orchestration only sees this interface: a Container Apps Job execution
 // in Azure, or a local child process for development and tests. Both get the same env contract
 // (ARCHIVE_REQUEST = the worker's request JSON); no secret is ever passed this way.
+import { z } from "zod";
 import { SECRET_ENV_NAMES } from "../config.js";
 
 /** Status names of Container Apps job executions (Microsoft.App/jobs/executions). */
@@ -18,13 +19,24 @@ export interface JobExecution {
   error?: string;
 }
 
+/** An execution as activities name it (get, stop): the runner's own name, one path segment. */
+export const executionRefSchema = z.strictObject({ name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,99}$/, "must be a job execution name") });
+
 export interface JobRunnerOperationOptions {
   abortSignal?: AbortSignal;
 }
 
+/** Tells whether an execution's env overrides (plain values only) are the ones being looked for. */
+export type ExecutionEnvMatch = (env: Readonly<Record<string, string>>) => boolean;
+
 export interface JobRunner {
-  /** Starts one execution with these env vars merged into the job's template. */
+  /**
+   * Starts one execution with these env vars merged into the job's template. Never retried underneath: a start
+   * whose answer was lost may still have started one (find it with findExecution instead of starting a second).
+   */
   startExecution(env: Record<string, string>, options?: JobRunnerOperationOptions): Promise<JobExecution>;
+  /** The most recent execution whose env overrides match, if the job still lists one. */
+  findExecution(match: ExecutionEnvMatch, options?: JobRunnerOperationOptions): Promise<JobExecution | undefined>;
   getExecution(name: string, options?: JobRunnerOperationOptions): Promise<JobExecution>;
   stopExecution(name: string, options?: JobRunnerOperationOptions): Promise<void>;
 }

@@ -6,7 +6,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { execa, type ResultPromise } from "execa";
 import { ArchiveError } from "../errors.js";
-import { assertEnvOverrides, TERMINAL_JOB_STATUSES, type JobExecution, type JobRunner, type JobRunnerOperationOptions } from "./jobRunner.js";
+import { assertEnvOverrides, TERMINAL_JOB_STATUSES, type ExecutionEnvMatch, type JobExecution, type JobRunner, type JobRunnerOperationOptions } from "./jobRunner.js";
 
 export interface LocalJobRunnerOptions {
   /** The compiled worker entrypoint; default: `../worker/main.js` next to this module. */
@@ -28,6 +28,8 @@ interface LocalExecution {
   endTime?: string;
   error?: string;
   stopRequested: boolean;
+  /** The per-execution env overrides (what Azure lists as the execution's template env). */
+  overrides: Record<string, string>;
   subprocess: ResultPromise;
   done: Promise<void>;
 }
@@ -70,7 +72,7 @@ export class LocalJobRunner implements JobRunner {
       reject: false,
       forceKillAfterDelay: this.gracePeriodInMs,
     });
-    const execution: LocalExecution = { name, status: "Running", startTime: new Date().toISOString(), stopRequested: false, subprocess, done: Promise.resolve() };
+    const execution: LocalExecution = { name, status: "Running", startTime: new Date().toISOString(), stopRequested: false, overrides: { ...env }, subprocess, done: Promise.resolve() };
 
     let lastLine: string | undefined;
     const stderrClosed = subprocess.stderr
@@ -94,6 +96,12 @@ export class LocalJobRunner implements JobRunner {
     });
     this.executions.set(name, execution);
     return snapshot(execution);
+  }
+
+  async findExecution(match: ExecutionEnvMatch, options: JobRunnerOperationOptions = {}): Promise<JobExecution | undefined> {
+    throwIfAborted(options.abortSignal, "list executions");
+    const found = [...this.executions.values()].filter((e) => match(e.overrides)).at(-1);
+    return found && snapshot(found);
   }
 
   async getExecution(name: string, options: JobRunnerOperationOptions = {}): Promise<JobExecution> {

@@ -4,19 +4,19 @@
 // the out-of-process protocol has no task ids). Its history is bounded by the batch size, whatever the
 // registry's size. Outcomes go to a blob; the parent gets counts.
 import * as df from "durable-functions";
+import { parseInput } from "../validation.js";
 import { activityRetryOptions } from "../durable/activityRetry.js";
 import type { OrchestrationContext, OrchestrationHandler, Task } from "durable-functions";
-import { addOutcome, emptyTotals, type ArchiveRunInput, type BatchResult, type ImageOutcome, type ImageWorkItem } from "../runs/archiveRun.js";
-import { readBatchActivityName } from "../activities/readBatch.js";
-import { writeBatchOutcomesActivityName } from "../activities/writeBatchOutcomes.js";
+import { z } from "zod";
+import { addOutcome, archiveRunInputSchema, emptyTotals, type BatchResult, type ImageOutcome, type ImageWorkItem } from "../runs/archiveRun.js";
+import { readBatchActivityName, type ReadBatchInput } from "../activities/readBatch.js";
+import { writeBatchOutcomesActivityName, type WriteBatchOutcomesInput } from "../activities/writeBatchOutcomes.js";
 import { archiveImageOrchestrationName, type ArchiveImageInput } from "./archiveImage.js";
 
 export const archiveBatchOrchestrationName = "archiveBatch";
 
-export interface ArchiveBatchInput {
-  run: ArchiveRunInput;
-  batchIndex: number;
-}
+export const archiveBatchInputSchema = z.strictObject({ run: archiveRunInputSchema, batchIndex: z.number().int().min(0).max(1_000_000) });
+export type ArchiveBatchInput = z.output<typeof archiveBatchInputSchema>;
 
 /** Custom status of a batch: what the status endpoint adds to the parent's counts while the batch runs. */
 export interface BatchProgress {
@@ -27,8 +27,9 @@ export interface BatchProgress {
 }
 
 const archiveBatch: OrchestrationHandler = function* (context: OrchestrationContext) {
-  const { run, batchIndex } = context.df.getInput() as ArchiveBatchInput;
-  const items: ImageWorkItem[] = yield context.df.callActivityWithRetry(readBatchActivityName, activityRetryOptions, { runId: run.runId, container: run.container, batchIndex });
+  const { run, batchIndex } = parseInput(archiveBatchOrchestrationName, archiveBatchInputSchema, context.df.getInput());
+  const batch: ReadBatchInput = { runId: run.runId, container: run.container, batchIndex };
+  const items: ImageWorkItem[] = yield context.df.callActivityWithRetry(readBatchActivityName, activityRetryOptions, batch);
 
   const outcomes: ImageOutcome[] = [];
   let totals = emptyTotals();
@@ -50,7 +51,8 @@ const archiveBatch: OrchestrationHandler = function* (context: OrchestrationCont
     }
   }
   context.df.setCustomStatus({ running: 0, done: totals, waveStart: items.length } satisfies BatchProgress);
-  yield context.df.callActivityWithRetry(writeBatchOutcomesActivityName, activityRetryOptions, { runId: run.runId, container: run.container, batchIndex, outcomes });
+  const keep: WriteBatchOutcomesInput = { ...batch, outcomes };
+  yield context.df.callActivityWithRetry(writeBatchOutcomesActivityName, activityRetryOptions, keep);
   const result: BatchResult & { jobExecutions: number } = { batchIndex, ...totals, jobExecutions };
   return result;
 };

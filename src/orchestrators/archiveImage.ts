@@ -4,24 +4,36 @@
 // maxAttempts. It never throws: a failure is an outcome with its reason. Deterministic: time comes only from
 // currentUtcDateTime, and everything it knows arrives through activities.
 import * as df from "durable-functions";
+import { parseInput } from "../validation.js";
 import { activityRetryOptions } from "../durable/activityRetry.js";
 import type { OrchestrationContext, OrchestrationHandler, Task } from "durable-functions";
-import type { ArchiveImageRequest, ArchiveImageResult } from "../archive/archiveImage.js";
+import type { ArchiveImageResult } from "../archive/archiveImage.js";
 import { TERMINAL_JOB_STATUSES, type JobExecution } from "../jobs/jobRunner.js";
-import { isPermanentFailure, MAX_TAGS_PER_REQUEST, outcomeFromResult, pollDelaySeconds, retryDelaySeconds, workerImageReference, type ArchiveRunInput, type ImageOutcome, type ImageWorkItem } from "../runs/archiveRun.js";
+import { z } from "zod";
+import {
+  archiveRunInputSchema,
+  imageWorkItemSchema,
+  isPermanentFailure,
+  MAX_TAGS_PER_REQUEST,
+  outcomeFromResult,
+  pollDelaySeconds,
+  retryDelaySeconds,
+  workerImageReference,
+  type ArchiveRunInput,
+  type ImageOutcome,
+  type ImageWorkItem,
+} from "../runs/archiveRun.js";
 import type { ArchivedImageInfo } from "../runs/runStore.js";
-import { checkArchivedActivityName } from "../activities/checkArchived.js";
-import { getJobExecutionActivityName } from "../activities/getJobExecution.js";
-import { readWorkerResultActivityName } from "../activities/readWorkerResult.js";
-import { startJobExecutionActivityName } from "../activities/startJobExecution.js";
-import { stopJobExecutionActivityName } from "../activities/stopJobExecution.js";
+import { checkArchivedActivityName, type CheckArchivedInput } from "../activities/checkArchived.js";
+import { getJobExecutionActivityName, type GetJobExecutionInput } from "../activities/getJobExecution.js";
+import { readWorkerResultActivityName, type ReadWorkerResultInput } from "../activities/readWorkerResult.js";
+import { startJobExecutionActivityName, type StartJobExecutionInput } from "../activities/startJobExecution.js";
+import { stopJobExecutionActivityName, type StopJobExecutionInput } from "../activities/stopJobExecution.js";
 
 export const archiveImageOrchestrationName = "archiveImage";
 
-export interface ArchiveImageInput {
-  run: ArchiveRunInput;
-  item: ImageWorkItem;
-}
+export const archiveImageInputSchema = z.strictObject({ run: archiveRunInputSchema, item: imageWorkItemSchema });
+export type ArchiveImageInput = z.output<typeof archiveImageInputSchema>;
 
 // Reads (blob and ARM status) are idempotent: transient failures are retried by the framework, 4 times from 5 s.
 // Starting an execution is not (a start whose answer was lost already runs), so it is never retried here: a
@@ -31,7 +43,8 @@ const READ_RETRY = activityRetryOptions;
 const addSeconds = (date: Date, seconds: number) => new Date(date.getTime() + seconds * 1000);
 
 const archiveImage: OrchestrationHandler = function* (context: OrchestrationContext) {
-  const { run, item } = context.df.getInput() as ArchiveImageInput;
+  // A forged input (the webhook key starts any orchestration) ends here, Failed with what was wrong.
+  const { run, item } = parseInput(archiveImageOrchestrationName, archiveImageInputSchema, context.df.getInput());
   const started = context.df.currentUtcDateTime;
   const elapsed = () => Math.round((context.df.currentUtcDateTime.getTime() - started.getTime()) / 10) / 100;
   try {
@@ -46,33 +59,44 @@ const archiveImage: OrchestrationHandler = function* (context: OrchestrationCont
 
 function* archiveOneImage(context: OrchestrationContext, run: ArchiveRunInput, item: ImageWorkItem, elapsed: () => number): Generator<Task, ImageOutcome, unknown> {
   const image = { registry: run.registry, repository: item.repository, digest: item.digest };
-  const existing = (yield context.df.callActivityWithRetry(checkArchivedActivityName, READ_RETRY, { ...image, container: run.container })) as ArchivedImageInfo;
+  const check: CheckArchivedInput = { ...image, container: run.container };
+  const existing = (yield context.df.callActivityWithRetry(checkArchivedActivityName, READ_RETRY, check)) as ArchivedImageInfo;
   if (existing.archived) {
     const outcome: ImageOutcome = { ...item, status: "already-archived", ...(existing.bytes !== undefined && { bytes: existing.bytes }), ...(existing.sha256 && { sha256: existing.sha256 }), attempts: 0, durationSeconds: elapsed() };
     return outcome;
   }
 
-  const request: ArchiveImageRequest = { image: workerImageReference(run.registry, item), blobContainer: run.container, runId: run.runId, tags: item.tags.slice(0, MAX_TAGS_PER_REQUEST) };
+  const base = { image: workerImageReference(run.registry, item), blobContainer: run.container, runId: run.runId, tags: item.tags.slice(0, MAX_TAGS_PER_REQUEST) };
   let error: { code: string; message: string } = { code: "JOB_FAILED", message: "no attempt was made" };
   let attempt = 0;
+  // Execution ids go 1, 2, …: one per execution actually started. A failed start keeps its id, and the next try
+  // first looks for an execution of that id (a start whose answer was lost may have begun one) before starting.
+  let executionId = 1;
+  let reconcile = false;
   while (attempt < run.maxAttempts) {
     attempt++;
+    const request = { ...base, attemptId: String(executionId) };
     let execution: JobExecution;
     try {
-      execution = (yield context.df.callActivity(startJobExecutionActivityName, { request })) as JobExecution;
+      const start: StartJobExecutionInput = { request, reconcile };
+      execution = (yield context.df.callActivity(startJobExecutionActivityName, start)) as JobExecution;
     } catch (failure) {
       error = { code: "JOB_FAILED", message: `could not start a job execution: ${firstLine(failure)}` };
+      reconcile = true;
       if (attempt >= run.maxAttempts) break;
       yield context.df.createTimer(addSeconds(context.df.currentUtcDateTime, retryDelaySeconds(attempt)));
       continue;
     }
+    reconcile = false;
+    executionId++;
 
     const deadline = addSeconds(context.df.currentUtcDateTime, run.jobTimeoutMinutes * 60);
     let timedOut = false;
     for (let poll = 0; !TERMINAL_JOB_STATUSES.has(execution.status); poll++) {
       if (context.df.currentUtcDateTime >= deadline) {
         try {
-          yield context.df.callActivityWithRetry(stopJobExecutionActivityName, READ_RETRY, { name: execution.name });
+          const stop: StopJobExecutionInput = { name: execution.name };
+          yield context.df.callActivityWithRetry(stopJobExecutionActivityName, READ_RETRY, stop);
         } catch {
           // Could not stop it: it is still counted as a failed attempt; the job's own replica timeout ends it.
         }
@@ -82,13 +106,16 @@ function* archiveOneImage(context: OrchestrationContext, run: ArchiveRunInput, i
       const next = addSeconds(context.df.currentUtcDateTime, pollDelaySeconds(poll, run.pollMaxIntervalSeconds));
       yield context.df.createTimer(next < deadline ? next : deadline);
       try {
-        execution = (yield context.df.callActivityWithRetry(getJobExecutionActivityName, READ_RETRY, { name: execution.name })) as JobExecution;
+        const get: GetJobExecutionInput = { name: execution.name };
+        execution = (yield context.df.callActivityWithRetry(getJobExecutionActivityName, READ_RETRY, get)) as JobExecution;
       } catch {
         // Status unknown for now: keep polling until the deadline.
       }
     }
 
-    const result = (yield context.df.callActivityWithRetry(readWorkerResultActivityName, READ_RETRY, { ...image, runId: run.runId, container: run.container })) as ArchiveImageResult | null;
+    // This attempt's result only: an orphaned execution of another attempt writes a result of its own.
+    const read: ReadWorkerResultInput = { ...image, runId: run.runId, container: run.container, attemptId: request.attemptId };
+    const result = (yield context.df.callActivityWithRetry(readWorkerResultActivityName, READ_RETRY, read)) as ArchiveImageResult | null;
     if (execution.status === "Succeeded" && result && result.status !== "failed") return outcomeFromResult(item, result, attempt, elapsed());
     error =
       (!timedOut && result?.status === "failed" && result.error) ||

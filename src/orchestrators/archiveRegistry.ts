@@ -3,28 +3,34 @@
 // sub-orchestrations, and writes the run summary. Progress (counts only) goes to custom status. After
 // BATCHES_PER_GENERATION batches it continues as new, so its history stays bounded for any registry size.
 import * as df from "durable-functions";
+import { parseInput } from "../validation.js";
 import { activityRetryOptions } from "../durable/activityRetry.js";
 import type { OrchestrationContext, OrchestrationHandler } from "durable-functions";
-import { addTotals, emptyTotals, type ArchiveRunInput, type BatchResult, type ListImagesResult, type RunProgress, type RunTotals } from "../runs/archiveRun.js";
+import { z } from "zod";
+import { addTotals, archiveRunInputSchema, emptyTotals, type BatchResult, type ListImagesResult, type RunProgress, type RunTotals } from "../runs/archiveRun.js";
 import { listImagesActivityName } from "../activities/listImages.js";
 import { writeRunSummaryActivityName } from "../activities/writeRunSummary.js";
+import type { ListRunImagesInput, WriteRunSummaryInput } from "../runs/runActivities.js";
 import { archiveBatchOrchestrationName, type ArchiveBatchInput } from "./archiveBatch.js";
 
 export const archiveRegistryOrchestrationName = "archiveRegistry";
 const BATCHES_PER_GENERATION = 100;
 
-interface RunState {
-  startedAtUtc: string;
-  batchCount: number;
-  nextBatch: number;
-  totals: RunTotals;
-  jobExecutions: number;
-}
+const count = z.number().int().min(0);
+const runStateSchema = z.strictObject({
+  startedAtUtc: z.iso.datetime(),
+  batchCount: count,
+  nextBatch: count,
+  totals: z.strictObject({ total: count, archived: count, alreadyArchived: count, failed: count, bytesArchived: count }),
+  jobExecutions: count,
+  /** Batches whose sub-orchestration failed (after its activities' retries): their images are failed in the summary. */
+  failedBatches: z.array(z.strictObject({ batchIndex: count, message: z.string().max(300) })).max(100_000).default([]),
+});
+type RunState = z.output<typeof runStateSchema>;
 
-/** continue-as-new input: the run plus where it is. */
-interface ArchiveRegistryInput extends ArchiveRunInput {
-  state?: RunState;
-}
+/** The run, plus (after continue-as-new) where it is. */
+export const archiveRegistryInputSchema = archiveRunInputSchema.extend({ state: runStateSchema.optional() });
+type ArchiveRegistryInput = z.output<typeof archiveRegistryInputSchema>;
 
 export interface ArchiveRegistryOutput {
   runId: string;
@@ -36,7 +42,7 @@ export interface ArchiveRegistryOutput {
 }
 
 const archiveRegistry: OrchestrationHandler = function* (context: OrchestrationContext) {
-  const { state: savedState, ...run } = context.df.getInput() as ArchiveRegistryInput;
+  const { state: savedState, ...run } = parseInput(archiveRegistryOrchestrationName, archiveRegistryInputSchema, context.df.getInput());
   const progress = (state: RunState | undefined, phase: RunProgress["phase"]): RunProgress => ({
     ...(state?.totals ?? emptyTotals()),
     running: 0,
@@ -48,8 +54,16 @@ const archiveRegistry: OrchestrationHandler = function* (context: OrchestrationC
   let state = savedState;
   if (!state) {
     context.df.setCustomStatus(progress(undefined, "listing"));
-    const listing: ListImagesResult = yield context.df.callActivityWithRetry(listImagesActivityName, activityRetryOptions, { run, nowUtc: context.df.currentUtcDateTime.toISOString() });
-    state = { startedAtUtc: run.requestedAtUtc, batchCount: listing.batchCount, nextBatch: 0, totals: { ...emptyTotals(), total: listing.total, alreadyArchived: listing.alreadyArchived }, jobExecutions: 0 };
+    const listInput: ListRunImagesInput = { run, nowUtc: context.df.currentUtcDateTime.toISOString() };
+    const listing: ListImagesResult = yield context.df.callActivityWithRetry(listImagesActivityName, activityRetryOptions, listInput);
+    state = {
+      startedAtUtc: run.requestedAtUtc,
+      batchCount: listing.batchCount,
+      nextBatch: 0,
+      totals: { ...emptyTotals(), total: listing.total, alreadyArchived: listing.alreadyArchived },
+      jobExecutions: 0,
+      failedBatches: [],
+    };
   }
 
   const generationStart = state.nextBatch;
@@ -60,22 +74,43 @@ const archiveRegistry: OrchestrationHandler = function* (context: OrchestrationC
     }
     context.df.setCustomStatus(progress(state, "archiving"));
     const input: ArchiveBatchInput = { run, batchIndex: state.nextBatch };
-    const batch: BatchResult & { jobExecutions: number } = yield context.df.callSubOrchestrator(archiveBatchOrchestrationName, input, `${run.runId}:batch:${state.nextBatch}`);
-    // The listing already counted these images in `total`; a batch only says how each one ended.
-    state = { ...state, nextBatch: state.nextBatch + 1, totals: { ...addTotals(state.totals, { ...batch, total: 0 }) }, jobExecutions: state.jobExecutions + batch.jobExecutions };
+    try {
+      const batch: BatchResult & { jobExecutions: number } = yield context.df.callSubOrchestrator(archiveBatchOrchestrationName, input, `${run.runId}:batch:${state.nextBatch}`);
+      // The listing already counted these images in `total`; a batch only says how each one ended.
+      state = { ...state, nextBatch: state.nextBatch + 1, totals: { ...addTotals(state.totals, { ...batch, total: 0 }) }, jobExecutions: state.jobExecutions + batch.jobExecutions };
+    } catch (failure) {
+      // Its reads or writes kept failing: its images are failed with the reason, the run goes on, and the summary
+      // is written all the same.
+      const size = batchSizeOf(state, run.batchSize, state.nextBatch);
+      const failedBatches: RunState["failedBatches"] = [...state.failedBatches, { batchIndex: state.nextBatch, message: firstLine(failure) }];
+      state = { ...state, nextBatch: state.nextBatch + 1, totals: { ...state.totals, failed: state.totals.failed + size }, failedBatches };
+    }
   }
 
   context.df.setCustomStatus(progress(state, "summarizing"));
-  const summary: { summaryBlob: string; totals: RunTotals } = yield context.df.callActivityWithRetry(writeRunSummaryActivityName, activityRetryOptions, {
+  const summaryInput: WriteRunSummaryInput = {
     run,
     batchCount: state.batchCount,
+    failedBatches: state.failedBatches,
     startedAtUtc: state.startedAtUtc,
     endedAtUtc: context.df.currentUtcDateTime.toISOString(),
     jobExecutions: state.jobExecutions,
-  });
+  };
+  const summary: { summaryBlob: string; totals: RunTotals } = yield context.df.callActivityWithRetry(writeRunSummaryActivityName, activityRetryOptions, summaryInput);
   context.df.setCustomStatus({ ...progress(state, "done"), ...summary.totals });
   const output: ArchiveRegistryOutput = { runId: run.runId, registry: run.registry, summaryBlob: summary.summaryBlob, container: run.container, dryRun: run.dryRun, totals: { ...summary.totals, jobExecutions: state.jobExecutions } };
   return output;
 };
+
+/** Images in batch `index`: batches are consecutive slices of batchSize over the images still to archive. */
+function batchSizeOf(state: RunState, batchSize: number, index: number): number {
+  const toArchive = state.totals.total - state.totals.alreadyArchived;
+  return Math.max(0, Math.min(batchSize, toArchive - index * batchSize));
+}
+
+function firstLine(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return (message.split("\n")[0] ?? "").slice(0, 300);
+}
 
 df.app.orchestration(archiveRegistryOrchestrationName, archiveRegistry);

@@ -15,19 +15,26 @@ export interface RegistryAccess {
 const ACR_HOST = /\.azurecr\.(io|cn|us)$/i;
 
 /**
- * The credential for one registry. An Entra ID token goes only to ACR hosts (their /oauth2/exchange is ACR's own):
- * sent to any other host that asked for it, it would be a token for every ACR the identity may read.
+ * The credential for one registry. A password goes to the one host it was configured for (ACR_LOGIN_SERVER), whatever
+ * registry a request or a forged orchestration input names; other hosts get what `auto` gives them. An Entra ID token
+ * goes only to ACR hosts (their /oauth2/exchange is ACR's own): sent to any other host that asked for it, it would be
+ * a token for every ACR the identity may read.
  */
 export function registryCredentialFor(registry: string, auth: RegistryAuthConfig): RegistryCredential {
   switch (auth.kind) {
     case "password":
-      return { kind: "password", username: auth.username, password: auth.password };
+      if (registry.toLowerCase() === auth.loginServer.toLowerCase()) return { kind: "password", username: auth.username, password: auth.password };
+      return acrOrAnonymous(registry);
     case "entra":
     case "auto":
-      return ACR_HOST.test(registry) ? { kind: "entra", tokenCredential: new DefaultAzureCredential() } : { kind: "anonymous" };
+      return acrOrAnonymous(registry);
     case "anonymous":
       return { kind: "anonymous" };
   }
+}
+
+function acrOrAnonymous(registry: string): RegistryCredential {
+  return ACR_HOST.test(registry) ? { kind: "entra", tokenCredential: new DefaultAzureCredential() } : { kind: "anonymous" };
 }
 
 /** A factory that keeps one client (and so one token cache) per registry. */

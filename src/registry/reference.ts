@@ -1,5 +1,6 @@
 // Image references, parsed once: `registry/repository[:tag][@digest]`.
 // Grammar from the distribution reference spec (distribution/reference/regexp.go).
+import { z } from "zod";
 import { ArchiveError } from "../errors.js";
 
 const COMPONENT = "[a-z0-9]+(?:(?:\\.|_|__|-+)[a-z0-9]+)*";
@@ -69,6 +70,12 @@ export function parseImageReference(input: string): ImageReference {
 export function formatImageReference(ref: ImageReference): string {
   return `${ref.registry}/${ref.repository}${ref.tag ? `:${ref.tag}` : ""}${ref.digest ? `@${ref.digest}` : ""}`;
 }
+
+/** A login server as runs and workers name it: lowercase `host[:port]`. */
+export const loginServerSchema = z
+  .string()
+  .max(253)
+  .regex(/^[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?(?::\d{1,5})?$/, "must be a registry login server such as myacr.azurecr.io or 127.0.0.1:5000");
 
 function truncate(s: string): string {
   return s.length > 300 ? `${s.slice(0, 300)}…` : s;

@@ -22,6 +22,11 @@ export interface OperationOptions {
   abortSignal?: AbortSignal;
 }
 
+export interface BlobExistsOptions extends OperationOptions {
+  /** Ask with the push scope (restore, default) or the pull scope only (archive: a pull-only identity). */
+  forPush?: boolean;
+}
+
 /** One manifest as ACR's `/acr/v1/<name>/_manifests` lists it. */
 export interface AcrManifestProperties {
   digest: string;
@@ -169,8 +174,10 @@ export class RegistryClient {
   }
 
   /** HEAD /v2/<name>/blobs/<digest>: does the repository already have this blob? */
-  async blobExists(repository: string, digest: string, options: OperationOptions = {}): Promise<boolean> {
-    const response = await this.request(`/v2/${repository}/blobs/${digest}`, `repository:${repository}:pull,push`, { method: "HEAD", ...options });
+  async blobExists(repository: string, digest: string, options: BlobExistsOptions = {}): Promise<boolean> {
+    // A restore asks with the push scope it is about to use (one token); an archive only reads.
+    const scope = options.forPush === false ? `repository:${repository}:pull` : `repository:${repository}:pull,push`;
+    const response = await this.request(`/v2/${repository}/blobs/${digest}`, scope, { method: "HEAD", ...(options.abortSignal && { abortSignal: options.abortSignal }) });
     if (response.status === 404) {
       await response.body?.cancel().catch(() => undefined);
       return false;

@@ -1,40 +1,62 @@
 // The shape of one archive run and the policies its orchestrations follow: plain data and pure functions,
 // shared by the orchestrators (which must stay deterministic) and the activities.
+import { z } from "zod";
 import type { ArchiveImageResult } from "../archive/archiveImage.js";
 import type { ArchiveErrorCode } from "../errors.js";
+import { globListSchema } from "../globs.js";
+import { isValidDigest, isValidRepository, isValidTag, loginServerSchema } from "../registry/reference.js";
+import { containerNameSchema, runIdSchema } from "../storage/blobNames.js";
 
-export interface RunFilters {
-  repositories?: string[];
-  excludeRepositories?: string[];
-  tags?: string[];
-  excludeTags?: string[];
-  includeUntagged: boolean;
-  olderThanDays?: number;
-}
+// ---- Orchestration inputs: validated by the starter AND by each orchestrator (the Durable webhook key can start any
+// orchestration with any input, past the HTTP schema). Pure and deterministic, so orchestrators may run them. ----
+
+const isoTime = z.iso.datetime({ error: "must be an ISO 8601 UTC time" });
+
+export const runFiltersSchema = z.strictObject({
+  repositories: globListSchema.optional(),
+  excludeRepositories: globListSchema.optional(),
+  tags: globListSchema.optional(),
+  excludeTags: globListSchema.optional(),
+  includeUntagged: z.boolean(),
+  olderThanDays: z.number().int().min(0).max(36500).optional(),
+});
+export type RunFilters = z.output<typeof runFiltersSchema>;
 
 /** The archiveRegistry orchestration's input: everything the run needs, resolved before it starts. */
-export interface ArchiveRunInput {
-  runId: string;
+export const archiveRunInputSchema = z.strictObject({
+  runId: runIdSchema,
   /** Login server. */
-  registry: string;
-  container: string;
-  filters: RunFilters;
-  dryRun: boolean;
-  maxParallel: number;
-  maxAttempts: number;
-  jobTimeoutMinutes: number;
-  pollMaxIntervalSeconds: number;
-  batchSize: number;
-  requestedBy: "http" | "timer";
-  requestedAtUtc: string;
-}
+  registry: loginServerSchema,
+  container: containerNameSchema,
+  filters: runFiltersSchema,
+  dryRun: z.boolean(),
+  maxParallel: z.number().int().min(1).max(100),
+  maxAttempts: z.number().int().min(1).max(10),
+  jobTimeoutMinutes: z.number().int().min(1).max(24 * 60),
+  pollMaxIntervalSeconds: z.number().int().min(1).max(3600),
+  batchSize: z.number().int().min(1).max(1000),
+  requestedBy: z.enum(["http", "timer"]),
+  requestedAtUtc: isoTime,
+});
+export type ArchiveRunInput = z.output<typeof archiveRunInputSchema>;
 
 /** One image to archive: what a batch blob holds and an archiveImage orchestration gets. */
-export interface ImageWorkItem {
-  repository: string;
-  digest: string;
-  tags: string[];
-}
+export const imageWorkItemSchema = z.strictObject({
+  repository: z.string().refine(isValidRepository, "must be a repository name"),
+  digest: z.string().refine(isValidDigest, "must be sha256:<64 hex>"),
+  tags: z.array(z.string().refine(isValidTag, "must be a tag")).max(10_000),
+});
+export type ImageWorkItem = z.output<typeof imageWorkItemSchema>;
+
+/** (registry, repository, digest): what an archive's name is built from. */
+export const imageIdentitySchema = z.strictObject({
+  registry: loginServerSchema,
+  repository: imageWorkItemSchema.shape.repository,
+  digest: imageWorkItemSchema.shape.digest,
+});
+
+/** A batch of a run: readBatch, writeBatchOutcomes. */
+export const batchRefSchema = z.strictObject({ runId: runIdSchema, container: containerNameSchema, batchIndex: z.number().int().min(0).max(1_000_000) });
 
 /** A listed image, with what the archive container already holds for its digest. */
 export interface ListedImage extends ImageWorkItem {
@@ -44,20 +66,21 @@ export interface ListedImage extends ImageWorkItem {
   sha256?: string;
 }
 
-export type ImageStatus = "archived" | "already-archived" | "failed" | "would-archive";
+export const imageStatusSchema = z.enum(["archived", "already-archived", "failed", "would-archive"]);
+export type ImageStatus = z.output<typeof imageStatusSchema>;
 
 /** What an archiveImage orchestration returns: compact, so batches stay far below the message size limits. */
-export interface ImageOutcome {
-  repository: string;
-  digest: string;
-  tags: string[];
-  status: ImageStatus;
-  bytes?: number;
-  sha256?: string;
-  attempts: number;
-  durationSeconds: number;
-  error?: { code: string; message: string };
-}
+export const imageOutcomeSchema = imageWorkItemSchema.extend({
+  status: imageStatusSchema,
+  bytes: z.number().int().min(0).optional(),
+  sha256: z.string().regex(/^[a-f0-9]{64}$/).optional(),
+  /** Foreign / non-distributable layers the registry did not have: recorded in the sidecar, not in the archive. */
+  externalLayers: z.number().int().min(0).optional(),
+  attempts: z.number().int().min(0).max(10_000),
+  durationSeconds: z.number().min(0),
+  error: z.strictObject({ code: z.string().max(64), message: z.string().max(2000) }).optional(),
+});
+export type ImageOutcome = z.output<typeof imageOutcomeSchema>;
 
 export interface RunTotals {
   total: number;
@@ -144,6 +167,7 @@ export function outcomeFromResult(item: ImageWorkItem, result: ArchiveImageResul
     status: result.status,
     ...(result.bytes !== undefined && { bytes: result.bytes }),
     ...(result.sha256 !== undefined && { sha256: result.sha256 }),
+    ...(result.externalLayers ? { externalLayers: result.externalLayers } : {}),
     attempts,
     durationSeconds,
     ...(result.error && { error: { code: result.error.code, message: result.error.message.slice(0, 500) } }),

@@ -29,15 +29,17 @@ export async function* listRegistryImages(client: RegistryClient, filters: RunFi
   for await (const repository of client.listRepositoryNames(options)) {
     if (!includeRepo(repository) || excludeRepo(repository)) continue;
     for (const image of await listRepositoryImages(client, repository, filters.includeUntagged, options)) {
-      const tags = image.tags.filter((t) => includeTag(t) && !excludeTag(t));
+      // The tag filters SELECT images; the image keeps every tag it has (index.json, RepoTags, the sidecar and tag
+      // markers record them all: a tag filtered out here would be lost from the archive for good).
+      const selected = image.tags.some((t) => includeTag(t) && !excludeTag(t));
       const untagged = image.tags.length === 0;
-      if (untagged ? !filters.includeUntagged : tags.length === 0) continue;
+      if (untagged ? !filters.includeUntagged : !selected) continue;
       if (cutoff !== undefined) {
         const updated = image.lastUpdatedOn ?? (await imageCreated(client, repository, image.digest, options));
         if (!updated || Date.parse(updated) > cutoff) continue;
         image.lastUpdatedOn = updated;
       }
-      yield { ...image, tags: untagged ? [] : tags.sort() };
+      yield { ...image, tags: [...image.tags].sort() };
     }
   }
 }

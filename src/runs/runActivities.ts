@@ -4,15 +4,17 @@ import type { ContainerClient } from "@azure/storage-blob";
 import type { RegistryClient } from "../registry/registryClient.js";
 import { archiveBlobName, sidecarBlobName, tagMarkerBlobName } from "../storage/blobNames.js";
 import { listTagMarkers, writeTagMarker } from "../storage/tagMarkers.js";
-import { emptyTotals, addOutcome, type ArchiveRunInput, type ImageOutcome, type ListImagesResult, type ListedImage, type RunSummary, type RunTotals } from "./archiveRun.js";
+import { z } from "zod";
+import { emptyTotals, addOutcome, archiveRunInputSchema, type ImageOutcome, type ListImagesResult, type ListedImage, type RunSummary, type RunTotals } from "./archiveRun.js";
 import { listRegistryImages } from "./imageListing.js";
 import { listArchivedDigests, readBatchOutcomes, readListing, writeListing, writeSummary, type ArchivedImageInfo } from "./runStore.js";
 
-export interface ListRunImagesInput {
-  run: ArchiveRunInput;
+export const listRunImagesInputSchema = z.strictObject({
+  run: archiveRunInputSchema,
   /** The orchestration's current time (olderThanDays is measured from it). */
-  nowUtc: string;
-}
+  nowUtc: z.iso.datetime(),
+});
+export type ListRunImagesInput = z.output<typeof listRunImagesInputSchema>;
 
 export async function listRunImages(input: ListRunImagesInput, deps: { registry: RegistryClient; container: ContainerClient; abortSignal?: AbortSignal }): Promise<ListImagesResult> {
   const { run } = input;
@@ -50,17 +52,21 @@ async function completeTagMarkers(container: ContainerClient, registry: string, 
   }
 }
 
-export interface WriteRunSummaryInput {
-  run: ArchiveRunInput;
-  batchCount: number;
-  startedAtUtc: string;
-  endedAtUtc: string;
-  jobExecutions: number;
-}
+export const writeRunSummaryInputSchema = z.strictObject({
+  run: archiveRunInputSchema,
+  batchCount: z.number().int().min(0).max(1_000_000),
+  /** Batches whose sub-orchestration failed: their images are failed with this reason (unless outcomes were kept). */
+  failedBatches: z.array(z.strictObject({ batchIndex: z.number().int().min(0), message: z.string().max(300) })).max(100_000).default([]),
+  startedAtUtc: z.iso.datetime(),
+  endedAtUtc: z.iso.datetime(),
+  jobExecutions: z.number().int().min(0),
+});
+export type WriteRunSummaryInput = z.input<typeof writeRunSummaryInputSchema>;
 
 /** Listing + batch outcomes → runs/<runId>/summary.json. Returns the blob name and the totals. */
-export async function writeRunSummary(input: WriteRunSummaryInput, deps: { container: ContainerClient }): Promise<{ summaryBlob: string; totals: RunTotals }> {
+export async function writeRunSummary(input: z.output<typeof writeRunSummaryInputSchema>, deps: { container: ContainerClient }): Promise<{ summaryBlob: string; totals: RunTotals }> {
   const { run } = input;
+  const failedBatches = new Map(input.failedBatches.map((b) => [b.batchIndex, b.message]));
   const listing = await readListing(deps.container, run.runId);
   const outcomes: ImageOutcome[] = [];
   for (const image of listing.filter((i) => i.archived)) {
@@ -69,7 +75,20 @@ export async function writeRunSummary(input: WriteRunSummaryInput, deps: { conta
   if (run.dryRun) {
     for (const image of listing.filter((i) => !i.archived)) outcomes.push({ repository: image.repository, digest: image.digest, tags: image.tags, status: "would-archive", attempts: 0, durationSeconds: 0 });
   }
-  for (let batch = 0; batch < input.batchCount; batch++) outcomes.push(...(await readBatchOutcomes(deps.container, run.runId, batch)));
+  const toArchive = listing.filter((i) => !i.archived);
+  for (let batch = 0; batch < input.batchCount; batch++) {
+    const kept = await readBatchOutcomes(deps.container, run.runId, batch);
+    const reason = failedBatches.get(batch);
+    if (reason === undefined || kept.length > 0) {
+      outcomes.push(...kept);
+      continue;
+    }
+    // The batch's sub-orchestration failed before it kept outcomes: its images (the listing's slice) failed with why.
+    for (const image of toArchive.slice(batch * run.batchSize, (batch + 1) * run.batchSize)) {
+      const error = { code: "ORCHESTRATION_FAILED", message: `batch ${batch} failed: ${reason}` };
+      outcomes.push({ repository: image.repository, digest: image.digest, tags: image.tags, status: "failed", attempts: 0, durationSeconds: 0, error });
+    }
+  }
   let totals = emptyTotals();
   for (const outcome of outcomes) totals = addOutcome(totals, outcome);
   const summary: RunSummary = {

@@ -2,7 +2,9 @@
 // one registry client per login server (token caches survive between activity calls), the job runner, and
 // registry resolution through ARM.
 import type { ContainerClient } from "@azure/storage-blob";
-import { readAppSettings, toRegistryAuth, toStorageConfig, type AppSettings } from "../config.js";
+import { allowedRegistriesOf, readAppSettings, toRegistryAuth, toStorageConfig, type AppSettings } from "../config.js";
+import { ArchiveError } from "../errors.js";
+import { assertRegistryAllowed } from "../registry/allowList.js";
 import { createJobRunner } from "../jobs/createJobRunner.js";
 import type { JobRunner } from "../jobs/jobRunner.js";
 import { createRegistryClientFactory } from "../registry/createRegistryClient.js";
@@ -13,7 +15,11 @@ import { withRegistryLock } from "./runLock.js";
 
 export interface RunDependencies {
   settings: AppSettings;
+  /** Login-server globs a run may target (allowedRegistriesOf the settings). */
+  allowedRegistries: string[];
+  /** The archive container; any other name is refused (INVALID_ARGUMENT): activity inputs can be forged. */
   getContainer: (name: string) => ContainerClient;
+  /** The client of an allowed registry; any other is refused (INVALID_ARGUMENT) before it is contacted. */
   getRegistryClient: (registry: string) => RegistryClient;
   jobRunner: () => JobRunner;
   /** A request's `registry` (login server, ACR name or resource id) → login server. */
@@ -28,10 +34,19 @@ export function getRunDependencies(env: NodeJS.ProcessEnv = process.env): RunDep
   if (cached) return cached;
   const settings = readAppSettings(env);
   const blobService = createBlobServiceClient(toStorageConfig(settings));
+  const allowedRegistries = allowedRegistriesOf(settings);
+  const registryClient = createRegistryClientFactory({ auth: toRegistryAuth(settings), insecure: settings.REGISTRY_INSECURE });
   cached = {
     settings,
-    getContainer: (name) => blobService.getContainerClient(name),
-    getRegistryClient: createRegistryClientFactory({ auth: toRegistryAuth(settings), insecure: settings.REGISTRY_INSECURE }),
+    allowedRegistries,
+    getContainer: (name) => {
+      if (name !== settings.ARCHIVE_CONTAINER) throw new ArchiveError("INVALID_ARGUMENT", `container: ${name} is not the archive container (ARCHIVE_CONTAINER: ${settings.ARCHIVE_CONTAINER})`);
+      return blobService.getContainerClient(name);
+    },
+    getRegistryClient: (registry) => {
+      assertRegistryAllowed(registry, allowedRegistries);
+      return registryClient(registry);
+    },
     jobRunner: () => createJobRunner(settings),
     lock: (registry, work) => withRegistryLock(blobService.getContainerClient(settings.ARCHIVE_CONTAINER), registry, work),
     resolveRegistry: (registry) =>

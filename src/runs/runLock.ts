@@ -1,26 +1,33 @@
 // One run per registry, atomically: starting a run (check for a running one, then start) happens under a blob
-// lease on runs/locks/<registry>, so two POSTs at the same moment cannot both start one.
+// lease on runs/locks/<registry>, so two POSTs at the same moment cannot both start one. The lease is renewed
+// while the work runs (a task hub query can outlast it), and the work is bounded so a hung start cannot hold it.
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ContainerClient } from "@azure/storage-blob";
 import { ArchiveError } from "../errors.js";
 import { ensureContainer, storageErrorCode } from "../storage/blobServiceClient.js";
 import { registryLockBlobName } from "../storage/blobNames.js";
 
-// The lease outlives a start by far (a start is a status query and one POST to the task hub).
-const LEASE_SECONDS = 30;
-const WAIT_FOR_LEASE_MS = 20_000;
+export interface WithRegistryLockOptions {
+  /** Lease length (Azure allows 15-60 s); renewed every third of it while the work runs. Default 30. */
+  leaseSeconds?: number;
+  /** How long to wait for another starter's lease. Default 20 s. */
+  waitForLeaseInMs?: number;
+  /** The work fails with STORAGE_ERROR past this (a start is a status query and one POST). Default 120 s. */
+  workTimeoutInMs?: number;
+}
 
-export async function withRegistryLock<T>(container: ContainerClient, registry: string, work: () => Promise<T>): Promise<T> {
+export async function withRegistryLock<T>(container: ContainerClient, registry: string, work: () => Promise<T>, options: WithRegistryLockOptions = {}): Promise<T> {
+  const leaseSeconds = options.leaseSeconds ?? 30;
   const blob = container.getBlockBlobClient(registryLockBlobName(registry));
   await ensureContainer(container);
   await blob.uploadData(Buffer.alloc(0), { conditions: { ifNoneMatch: "*" } }).catch((error: unknown) => {
     if (storageErrorCode(error).statusCode !== 409 && storageErrorCode(error).statusCode !== 412) throw error; // exists (maybe leased)
   });
   const lease = blob.getBlobLeaseClient();
-  const deadline = Date.now() + WAIT_FOR_LEASE_MS;
+  const deadline = Date.now() + (options.waitForLeaseInMs ?? 20_000);
   for (;;) {
     try {
-      await lease.acquireLease(LEASE_SECONDS);
+      await lease.acquireLease(leaseSeconds);
       break;
     } catch (error) {
       if (storageErrorCode(error).statusCode !== 409 || Date.now() > deadline) {
@@ -29,9 +36,18 @@ export async function withRegistryLock<T>(container: ContainerClient, registry: 
       await sleep(100 + Math.random() * 200);
     }
   }
+  const renewal = setInterval(() => void lease.renewLease().catch(() => undefined), (leaseSeconds * 1000) / 3);
+  renewal.unref();
+  let timer: NodeJS.Timeout | undefined;
+  const timeoutInMs = options.workTimeoutInMs ?? 120_000;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new ArchiveError("STORAGE_ERROR", `starting a run of ${registry} took longer than ${timeoutInMs / 1000} s`)), timeoutInMs);
+  });
   try {
-    return await work();
+    return await Promise.race([work(), timedOut]);
   } finally {
+    clearTimeout(timer);
+    clearInterval(renewal);
     await lease.releaseLease().catch(() => undefined); // it expires on its own anyway
   }
 }

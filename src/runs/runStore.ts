@@ -104,8 +104,8 @@ export async function readBatchOutcomes(container: ContainerClient, runId: strin
   return (await readJson<ImageOutcome[]>(container, batchOutcomesBlobName(runId, batchIndex))) ?? [];
 }
 
-export async function readWorkerResult(container: ContainerClient, runId: string, image: ImageIdentity): Promise<ArchiveImageResult | undefined> {
-  return readJson<ArchiveImageResult>(container, resultBlobName(runId, image));
+export async function readWorkerResult(container: ContainerClient, runId: string, image: ImageIdentity, attemptId?: string): Promise<ArchiveImageResult | undefined> {
+  return readJson<ArchiveImageResult>(container, resultBlobName(runId, image, attemptId));
 }
 
 export async function writeSummary(container: ContainerClient, summary: RunSummary): Promise<string> {

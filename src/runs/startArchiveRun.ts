@@ -3,9 +3,9 @@
 // interface so this stays a plain, testable module.
 import { randomBytes } from "node:crypto";
 import { ArchiveError } from "../errors.js";
-import { globMatcher } from "../globs.js";
-import { formatIssues, startArchiveRunSchema, type AppSettings, type StartArchiveRunInput } from "../config.js";
-import type { ArchiveRunInput } from "./archiveRun.js";
+import { allowedRegistriesOf, formatIssues, startArchiveRunSchema, type AppSettings, type StartArchiveRunInput } from "../config.js";
+import { assertRegistryAllowed } from "../registry/allowList.js";
+import { archiveRunInputSchema, type ArchiveRunInput } from "./archiveRun.js";
 
 // Images per batch sub-orchestration: keeps each batch's history and outcome blob small (≈ 50 × 300 bytes).
 export const BATCH_SIZE = 50;
@@ -68,9 +68,7 @@ export function registrySlug(registry: string): string {
 
 export async function startArchiveRun(request: StartArchiveRunInput, deps: StartArchiveRunDependencies): Promise<StartArchiveRunResult> {
   const registry = (await deps.resolveRegistry(request.registry)).toLowerCase();
-  if (!globMatcher(deps.settings.ALLOWED_REGISTRIES, false)(registry)) {
-    throw new ArchiveError("INVALID_ARGUMENT", `registry: ${registry} is not in ALLOWED_REGISTRIES (${deps.settings.ALLOWED_REGISTRIES.join(", ")})`);
-  }
+  assertRegistryAllowed(registry, allowedRegistriesOf(deps.settings));
   return deps.lock(registry, async () => {
     const running = (await deps.client.listRunningRuns()).find((r) => r.registry === registry || r.registry === registrySlug(registry));
     if (running) return { kind: "conflict", instanceId: running.instanceId, registry } as const;
@@ -81,7 +79,7 @@ export async function startArchiveRun(request: StartArchiveRunInput, deps: Start
 async function startRun(request: StartArchiveRunInput, registry: string, deps: StartArchiveRunDependencies): Promise<StartArchiveRunResult> {
   const instanceId = runInstanceId(registry, deps.now);
   const { settings } = deps;
-  const input: ArchiveRunInput = {
+  const input: ArchiveRunInput = archiveRunInputSchema.parse({
     runId: instanceId,
     registry,
     container: settings.ARCHIVE_CONTAINER,
@@ -102,7 +100,7 @@ async function startRun(request: StartArchiveRunInput, registry: string, deps: S
     batchSize: Math.max(BATCH_SIZE, request.maxParallel ?? settings.DEFAULT_MAX_PARALLEL),
     requestedBy: deps.requestedBy,
     requestedAtUtc: deps.now.toISOString(),
-  };
+  } satisfies ArchiveRunInput); // the schema each orchestrator checks its input with
   await deps.client.startNew(instanceId, input);
   return { kind: "started", instanceId, input };
 }

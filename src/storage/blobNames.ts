@@ -3,7 +3,7 @@
 //   <registry>/<repository>@sha256-<hex>.tar.gz             the archive (one per image digest)
 //   <registry>/<repository>@sha256-<hex>.tar.gz.json        its sidecar
 //   <registry>/<repository>:<tag>@sha256-<hex>              a tag marker (0 bytes): "this tag pointed at this digest"
-//   runs/<runId>/results/<registry>/<repository>@sha256-<hex>.json   a worker's result for an orchestration
+//   runs/<runId>/results/<registry>/<repository>@sha256-<hex>.attempt-<n>.json   a worker's result, per attempt
 //   runs/<runId>/summary.json                               a run's summary
 //   runs/<runId>/listing.json, runs/<runId>/batches/<n>.json, …/<n>.outcomes.json   a run's working set
 //
@@ -11,7 +11,27 @@
 // repository name, so `a/b` and `a__b` (or `a` and `a/b`) can never produce the same name, and a moved tag
 // gets a new archive instead of overwriting the old one. Listing the prefix `<registry>/<repository>:<tag>@`
 // shows every digest that tag has pointed at; `<registry>/<repository>@` lists that repository's archives.
+import { z } from "zod";
 import { isValidDigest, isValidRepository, isValidTag } from "../registry/reference.js";
+
+/** A blob container name (3-63 of a-z, 0-9 and single hyphens, starting and ending with a letter or digit). */
+export const containerNameSchema = z
+  .string()
+  .regex(/^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}$/, "must be a blob container name: 3-63 of a-z, 0-9 and single hyphens");
+
+/** A run id, which becomes one segment of `runs/<runId>/…` (no `/`, never `.` or `..`). */
+export const runIdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9:_.-]{0,127}$/, "must be 1-128 of A-Za-z0-9:_.- and start with a letter or digit");
+
+/**
+ * Blob base names of the old queue messages (`repo--tag.tar.gz`): a relative blob path of safe characters, outside
+ * `runs/` (run records) and not ending in `.json` (sidecars), so it can neither overwrite a record nor a sidecar.
+ */
+export const blobBaseNameSchema = z
+  .string()
+  .min(1)
+  .max(1000)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._+=@:-]*(?:\/[A-Za-z0-9][A-Za-z0-9._+=@:-]*)*$/, "must be a relative blob name of letters, digits and . _ + = @ : - (no .., no leading /)")
+  .refine((s) => !s.startsWith("runs/") && !s.endsWith(".json"), "must not be under runs/ or end in .json");
 
 export interface ImageIdentity {
   registry: string;
@@ -43,8 +63,10 @@ export function tagMarkerBlobName(image: ImageIdentity, tag: string): string {
   return `${registry.toLowerCase()}/${repository}:${tag}@${digest.replace(":", "-")}`;
 }
 
-export function resultBlobName(runId: string, image: ImageIdentity): string {
-  return `runs/${runId}/results/${imageStem(image)}.json`;
+/** One attempt's result: an orphaned execution of another attempt writes its own name, never read as this one's. */
+export function resultBlobName(runId: string, image: ImageIdentity, attemptId?: string): string {
+  if (attemptId !== undefined && !/^[1-9][0-9]{0,3}$/.test(attemptId)) throw new TypeError(`invalid attempt id: ${attemptId}`);
+  return `runs/${runId}/results/${imageStem(image)}${attemptId ? `.attempt-${attemptId}` : ""}.json`;
 }
 
 export function summaryBlobName(runId: string): string {

@@ -2,7 +2,9 @@
 // archived image (or a typed error) out.
 import { readFile } from "node:fs/promises";
 import { archiveImage, type ArchiveImageOptions, type ArchiveImageResult } from "../archive/archiveImage.js";
-import { archiveRequestSchema, parseOrThrow, type ArchiveRequest, type WorkerConfig } from "../config.js";
+import type { WorkerConfig } from "../config.js";
+import { parseOrThrow } from "../validation.js";
+import { archiveRequestSchema, assertRequestInScope, type ArchiveRequest } from "./archiveRequest.js";
 import { ArchiveError } from "../errors.js";
 import { createRegistryClientFactory } from "../registry/createRegistryClient.js";
 import type { RetryPolicy } from "../registry/transport.js";
@@ -13,6 +15,8 @@ export interface RunArchiveRequestOptions extends Pick<ArchiveImageOptions, "abo
 }
 
 export async function runArchiveRequest(request: ArchiveRequest, config: WorkerConfig, options: RunArchiveRequestOptions = {}): Promise<ArchiveImageResult> {
+  // Before anything is contacted: the request may be forged, the worker's own env says what it may touch.
+  assertRequestInScope(request, config);
   const getRegistryClient = createRegistryClientFactory({ auth: config.registryAuth, insecure: config.registryInsecure, ...(options.retry && { retry: options.retry }) });
   return archiveImage(request, { blobService: createBlobServiceClient(config.storage), getRegistryClient }, { tuning: config.tuning, ...options });
 }

@@ -15,7 +15,7 @@ export interface ProcessResult {
 /** Environment for a child: the parent's minus anything that would change which storage/registry it talks to. */
 export function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const base = Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => !/^(AZURE_|ACR_|STORAGE_|REGISTRY_|ARCHIVE_|QUEUE_MESSAGE_FILE|PIGZ_LEVEL|UPLOAD_)/.test(k)),
+    Object.entries(process.env).filter(([k]) => !/^(AZURE_|ACR_|STORAGE_|REGISTRY_|ARCHIVE_|ALLOWED_REGISTRIES|QUEUE_MESSAGE_FILE|PIGZ_LEVEL|UPLOAD_)/.test(k)),
   );
   return { ...base, ...extra };
 }
@@ -33,8 +33,13 @@ export function runNode(script: string, args: string[], env: NodeJS.ProcessEnv, 
   });
 }
 
+/** The worker job's env as deployed: it may read the tests' loopback registries (ALLOWED_REGISTRIES, as the Bicep sets it). */
+export function workerEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  return childEnv({ ALLOWED_REGISTRIES: "127.0.0.1:*", ...extra });
+}
+
 export function runWorker(env: Record<string, string>): Promise<ProcessResult> {
-  return runNode(WORKER_MAIN, [], childEnv(env));
+  return runNode(WORKER_MAIN, [], workerEnv(env));
 }
 
 export function runCli(args: string[], env: Record<string, string>): Promise<ProcessResult> {

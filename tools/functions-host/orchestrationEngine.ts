@@ -264,7 +264,9 @@ export class OrchestrationEngine {
       } catch {
         state = undefined;
       }
-      return { state, failure: message.slice(0, at), failureDetails: error instanceof Error ? (error.stack ?? "") : "" };
+      // The extension reports the state's `error` (durable-functions 3.5 puts `false` before the marker, not the message).
+      const reason = typeof state?.error === "string" && state.error ? state.error : message.slice(0, at);
+      return { state, failure: reason, failureDetails: error instanceof Error ? (error.stack ?? "") : "" };
     } finally {
       const cpu = process.cpuUsage(cpuStart);
       this.stats.orchestratorCpuMs += (cpu.user + cpu.system) / 1000;

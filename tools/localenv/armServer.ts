@@ -30,6 +30,12 @@ export interface ArmFailure {
   times?: number;
   /** Which requests fail (default: every request). */
   match?: (request: ArmRecordedRequest) => boolean;
+  /**
+   * The request takes effect first (a start creates its execution), then the answer is lost: the error is sent, or
+   * with `reset` the connection is cut. What a client sees when a gateway fails after the service acted.
+   */
+  afterEffect?: boolean;
+  reset?: boolean;
 }
 
 export interface ArmServerOptions {
@@ -92,7 +98,7 @@ export async function startArmServer(options: ArmServerOptions = {}): Promise<Ar
   const tls = await selfSignedCertificate();
   const requests: ArmRecordedRequest[] = [];
   const pending = new Map<string, PendingStart>();
-  const started: string[] = [];
+  const started: { name: string; template: unknown; startTime: string }[] = [];
   const live: ArmServerOptions = options;
   let endpoint = "";
 
@@ -113,10 +119,13 @@ export async function startArmServer(options: ArmServerOptions = {}): Promise<Ar
     requests.push(recorded);
 
     const failure = live.failure;
-    if (failure && (failure.times === undefined || failure.times > 0) && (failure.match?.(recorded) ?? true)) {
-      if (failure.times !== undefined) failure.times -= 1;
-      return sendError(res, failure.status, failure.code, failure.message);
-    }
+    const fails = () => failure !== undefined && (failure.times === undefined || failure.times > 0) && (failure.match?.(recorded) ?? true);
+    const failNow = (): void => {
+      if (failure!.times !== undefined) failure!.times -= 1;
+      if (failure!.reset) return void res.socket?.destroy();
+      sendError(res, failure!.status, failure!.code, failure!.message);
+    };
+    if (fails() && !failure!.afterEffect) return failNow();
     if (!/^Bearer \S+/.test(req.headers.authorization ?? "")) {
       res.setHeader("WWW-Authenticate", 'Bearer authorization_uri="https://login.microsoftonline.com/common", error="invalid_token"');
       return sendError(res, 401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing.");
@@ -155,7 +164,9 @@ export async function startArmServer(options: ArmServerOptions = {}): Promise<Ar
     if (req.method === "GET" && !start && !executions) return sendJson(res, 200, jobBody(fixtures, ids, live));
     if (req.method === "POST" && start) {
       const startOf: PendingStart = { ...ids, executionName: `${jobName}-${randomLetters(7)}` };
-      started.push(startOf.executionName);
+      // Like ARM, an execution keeps the template it was started with (what the executions list shows).
+      started.push({ name: startOf.executionName, template: recorded.body, startTime: new Date().toISOString() }); // the body is the template
+      if (fails() && failure!.afterEffect) return failNow();
       const mode = live.startMode ?? "sync";
       if (mode === "sync") return sendJson(res, 200, startBody(fixtures, startOf));
       const id = randomUUID();
@@ -222,10 +233,18 @@ function executionBody(fixtures: Fixtures, name: string, options: ArmServerOptio
   return body;
 }
 
-function executionsBody(fixtures: Fixtures, started: string[]): unknown {
-  const body = structuredClone(exampleBody(fixtures.executionsList)) as { value: { name: string }[] };
+function executionsBody(fixtures: Fixtures, started: { name: string; template: unknown; startTime: string }[]): unknown {
+  const body = structuredClone(exampleBody(fixtures.executionsList)) as { value: { name: string; properties: Record<string, unknown> }[] };
   const [example] = body.value;
-  if (example && started.length) body.value = started.map((name) => ({ ...structuredClone(example), name }));
+  if (example && started.length) {
+    body.value = started.map((execution) => {
+      const entry = structuredClone(example);
+      entry.name = execution.name;
+      entry.properties.startTime = execution.startTime;
+      if (execution.template !== undefined) entry.properties.template = structuredClone(execution.template);
+      return entry;
+    });
+  }
   return body;
 }
 

@@ -1,0 +1,30 @@
+// Starting one attempt's job execution, at most once. A start is never retried underneath (the runners say so); when
+// an earlier start of the same attempt failed, its answer may have been lost after the execution began, so the job's
+// executions are searched for this attempt (runId, image, attemptId in ARCHIVE_REQUEST) before a new one is started.
+import type { JobExecution, JobRunner, JobRunnerOperationOptions } from "../jobs/jobRunner.js";
+import type { ArchiveRequest } from "../worker/archiveRequest.js";
+
+export interface StartArchiveJobOptions extends JobRunnerOperationOptions {
+  /** An earlier start of this attempt failed: adopt its execution if it exists. */
+  reconcile?: boolean;
+}
+
+/** Whether an execution's ARCHIVE_REQUEST is this attempt's (the same run, image and attempt). */
+export function isSameAttempt(archiveRequestJson: string | undefined, request: ArchiveRequest): boolean {
+  if (!archiveRequestJson) return false;
+  try {
+    const other = JSON.parse(archiveRequestJson) as Partial<ArchiveRequest>;
+    return other.runId === request.runId && other.image === request.image && other.attemptId === request.attemptId;
+  } catch {
+    return false;
+  }
+}
+
+export async function startArchiveJob(runner: JobRunner, request: ArchiveRequest, options: StartArchiveJobOptions = {}): Promise<JobExecution> {
+  const operation = options.abortSignal ? { abortSignal: options.abortSignal } : {};
+  if (options.reconcile) {
+    const existing = await runner.findExecution((env) => isSameAttempt(env.ARCHIVE_REQUEST, request), operation);
+    if (existing) return existing;
+  }
+  return runner.startExecution({ ARCHIVE_REQUEST: JSON.stringify(request) }, operation);
+}
