@@ -36,19 +36,7 @@ export interface RpcHttpData {
   params?: Record<string, string>;
   body?: RpcTypedData;
   statusCode?: string;
-  cookies?: RpcHttpCookie[];
-}
-
-export interface RpcHttpCookie {
-  name: string;
-  value: string;
-  domain?: { value?: string };
-  path?: { value?: string };
-  expires?: { value?: { seconds?: number } };
-  secure?: { value?: boolean };
-  httpOnly?: { value?: boolean };
-  sameSite?: string;
-  maxAge?: { value?: number };
+  cookies?: unknown[];
 }
 
 export interface RpcParameterBinding {
@@ -65,19 +53,14 @@ export interface RpcInvocationResponse {
 /** What the worker hands the programming model for one invocation (CoreInvocationContext). */
 export interface CoreInvocationContext {
   invocationId: string;
-  request: { invocationId: string; functionId: string; inputData: RpcParameterBinding[]; triggerMetadata?: Record<string, RpcTypedData> };
+  request: { invocationId: string; functionId: string; inputData: RpcParameterBinding[] };
   metadata: CoreFunctionMetadata;
-  state?: "preInvocationHooks" | "postInvocationHooks" | "invocation";
+  state?: "invocation";
   log: (level: string, category: string, message: string) => void;
 }
 
-export interface InvocationArguments {
-  context: unknown;
-  inputs: unknown[];
-}
-
 export interface InvocationModel {
-  getArguments(): Promise<InvocationArguments>;
+  getArguments(): Promise<{ context: unknown; inputs: unknown[] }>;
   invokeFunction(context: unknown, inputs: unknown[], handler: FunctionCallback): Promise<unknown>;
   getResponse(context: unknown, result: unknown): Promise<RpcInvocationResponse>;
 }
@@ -89,14 +72,7 @@ export interface ProgrammingModel {
   getCapabilities?(capabilities: Record<string, string>): Promise<Record<string, string>>;
 }
 
-export type HookName = "appStart" | "appTerminate" | "preInvocation" | "postInvocation" | "log";
-export type HookCallback = (context: Record<string, unknown>) => unknown;
-
-export interface Disposable {
-  dispose(): void;
-}
-
-/** One registered function: the metadata the app declared, its wrapped handler, and its trigger binding. */
+/** One registered function: the metadata the app declared, its handler, and its trigger binding. */
 export interface RegisteredFunction {
   id: string;
   name: string;
@@ -111,8 +87,6 @@ export interface RegisteredFunction {
 export class FunctionRegistry {
   programmingModel: ProgrammingModel | undefined;
   readonly functions = new Map<string, RegisteredFunction>();
-  readonly hooks = new Map<HookName, Set<HookCallback>>();
-  readonly appHookData: Record<string, unknown> = {};
 
   get(name: string): RegisteredFunction | undefined {
     return this.functions.get(name.toLowerCase());
@@ -145,54 +119,27 @@ export class FunctionRegistry {
       triggerType: (trigger.type ?? "").toLowerCase(),
     });
   }
-
-  addHook(name: HookName, callback: HookCallback): Disposable {
-    let set = this.hooks.get(name);
-    if (!set) this.hooks.set(name, (set = new Set()));
-    set.add(callback);
-    return { dispose: () => void set.delete(callback) };
-  }
-
-  /** Runs hooks in registration order, awaiting each, as the worker does. */
-  async runHooks(name: HookName, context: Record<string, unknown>): Promise<void> {
-    const set = this.hooks.get(name);
-    if (!set || set.size === 0) return;
-    for (const hook of [...set]) await hook(context);
-  }
 }
 
 type Loader = (request: string, parent: unknown, isMain: boolean) => unknown;
 
 /**
- * Serves `@azure/functions-core` to every require() in the process (a `Module._load` hook, as the worker does).
+ * Serves `@azure/functions-core` to every require() in the process (a `Module._load` hook, as the worker does):
+ * the four members @azure/functions calls. App hooks (app.hook.*) are refused: this host does not run them.
  * Returns a function that removes the hook.
  */
 export function installCoreApi(registry: FunctionRegistry, log: (level: string, category: string, message: string) => void): () => void {
   const coreApi = Object.freeze({
-    version: "3.10.1",
-    hostVersion: "4.0.0-functions-host",
     setProgrammingModel(model: ProgrammingModel): void {
       registry.programmingModel = model;
     },
-    getProgrammingModel(): ProgrammingModel | undefined {
-      return registry.programmingModel;
-    },
-    registerFunction(metadata: CoreFunctionMetadata, callback: FunctionCallback): Disposable {
+    registerFunction(metadata: CoreFunctionMetadata, callback: FunctionCallback): void {
       registry.register(metadata, callback);
-      return { dispose: () => void registry.functions.delete(metadata.name.toLowerCase()) };
     },
-    registerHook(name: HookName, callback: HookCallback): Disposable {
-      return registry.addHook(name, callback);
+    registerHook(name: string): never {
+      throw new Error(`app.hook.${name}() is not supported by functions-host (it runs no hooks)`);
     },
-    log(level: string, category: string, message: string): void {
-      log(level, category, message);
-    },
-    Disposable: class {
-      constructor(private readonly callback: () => void) {}
-      dispose(): void {
-        this.callback();
-      }
-    },
+    log,
   });
   const moduleWithLoad = Module as unknown as { _load: Loader };
   const original = moduleWithLoad._load;

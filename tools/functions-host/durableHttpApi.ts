@@ -1,22 +1,23 @@
-// The Durable Functions HTTP API the extension serves, in the shape durable-functions 3.5's DurableClient calls it
-// (rpcBaseUrl: orchestrators/{name}[/{id}], instances[/{id}[/terminate|/raiseEvent/{name}]]) and as the webhook
-// management URLs that createCheckStatusResponse hands out (/runtime/webhooks/durabletask/...).
+// The Durable Functions HTTP API, in the shape durable-functions' DurableClient calls it over rpcBaseUrl
+// (orchestrators/{name}[/{id}], instances[/{id}]) and as the webhook URLs createCheckStatusResponse hands out
+// (/runtime/webhooks/durabletask/...): start, status (with history) and listing by status. The other
+// management operations (terminate, raise event, purge, rewind, suspend, resume, restart) answer 501.
 import type { HistoryEvent } from "./historyEvents.js";
 import { HistoryEventType, HistoryEventTypeName } from "./historyEvents.js";
 import type { OrchestrationEngine } from "./orchestrationEngine.js";
-import { DurableRequestError, isTerminal, type InstanceFilter, type OrchestrationInstance } from "./orchestrationInstance.js";
+import { DurableRequestError, isTerminal, type OrchestrationInstance } from "./orchestrationInstance.js";
 
 export const WEBHOOK_PREFIX = "/runtime/webhooks/durabletask/";
 export const RPC_PREFIX = "/durabletask/";
 const INSTANCE_ID_PLACEHOLDER = "INSTANCEID";
-const CONTINUATION_HEADER = "x-ms-continuation-token";
+/** Listing filters the extension has and this host does not: refused rather than ignored. */
+const UNSUPPORTED_LIST_PARAMETERS = ["createdTimeFrom", "createdTimeTo", "instanceIdPrefix", "top"];
 
 export interface ApiRequest {
   method: string;
   /** The path after the API prefix, still percent-encoded, without a leading slash. */
   path: string;
   query: URLSearchParams;
-  headers: Record<string, string | string[] | undefined>;
   body: Buffer;
   /** The full URL the caller used (for Location headers). */
   url: string;
@@ -56,7 +57,7 @@ export class DurableHttpApi {
     private readonly endpoints: DurableEndpoints,
   ) {}
 
-  /** The webhook URLs for one instance (or for the INSTANCEID placeholder, in client binding data). */
+  /** The webhook URLs for one instance (or for the INSTANCEID placeholder, in client binding data), as the extension forms them. */
   managementPayload(instanceId: string): HttpManagementPayload {
     const base = `${this.endpoints.origin}${WEBHOOK_PREFIX}instances/${instanceId}`;
     const qs = `taskHub=${encodeURIComponent(this.endpoints.taskHubName)}&connection=Storage&code=${encodeURIComponent(this.endpoints.key)}`;
@@ -77,11 +78,12 @@ export class DurableHttpApi {
   clientBindingData(): Record<string, unknown> {
     const webhookBase = `${this.endpoints.origin}${WEBHOOK_PREFIX.slice(0, -1)}`;
     const code = `code=${encodeURIComponent(this.endpoints.key)}`;
+    const wait = "timeout={timeoutInSeconds}&pollingInterval={intervalInSeconds}";
     return {
       taskHubName: this.endpoints.taskHubName,
       creationUrls: {
         createNewInstancePostUri: `${webhookBase}/orchestrators/{functionName}[/{instanceId}]?${code}`,
-        waitOnNewInstancePostUri: `${webhookBase}/orchestrators/{functionName}[/{instanceId}]?timeout={timeoutInSeconds}&pollingInterval={intervalInSeconds}&${code}`,
+        waitOnNewInstancePostUri: `${webhookBase}/orchestrators/{functionName}[/{instanceId}]?${wait}&${code}`,
       },
       managementUrls: this.managementPayload(INSTANCE_ID_PLACEHOLDER),
       baseUrl: webhookBase,
@@ -106,24 +108,12 @@ export class DurableHttpApi {
     const segments = request.path.split("/").map((s) => decodeURIComponent(s));
     if (segments.at(-1) === "") segments.pop();
     const method = request.method.toUpperCase();
-    const [collection, id, operation, operationArg] = segments;
-    if (collection === "orchestrators" && method === "POST" && id && segments.length <= 3) {
-      return this.startNew(id, segments[2], request);
-    }
-    if (collection === "instances") {
-      if (!id) {
-        if (method === "GET") return this.list(request);
-        if (method === "DELETE") return this.purgeBy(request);
-      } else if (!operation) {
-        if (method === "GET") return this.status(id, request);
-        if (method === "DELETE") return this.purge(id);
-      } else if (method === "POST" && operation === "terminate" && segments.length === 3) {
-        return this.terminate(id, request.query.get("reason") ?? undefined);
-      } else if (method === "POST" && operation === "raiseEvent" && operationArg && segments.length === 4) {
-        return this.raiseEvent(id, operationArg, request.body);
-      } else if (method === "POST" && ["rewind", "suspend", "resume", "restart"].includes(operation)) {
-        return text(501, `The ${operation} operation is not supported by functions-host.`);
-      }
+    const [collection, id, operation] = segments;
+    if (collection === "orchestrators" && method === "POST" && id && segments.length <= 3) return this.startNew(id, segments[2], request);
+    if (collection === "instances" && !id && method === "GET") return this.list(request.query);
+    if (collection === "instances" && id && !operation && method === "GET") return this.status(id, request);
+    if (collection === "instances" && (operation || method === "DELETE")) {
+      return text(501, `The ${operation ?? "purge"} operation is not supported by functions-host.`);
     }
     if (collection === "entities") return text(501, "Durable entities are not supported by functions-host.");
     return text(404, `No Durable Functions API at ${method} ${request.path}`);
@@ -154,65 +144,19 @@ export class DurableHttpApi {
       showHistory: flag(q, "showHistory", false),
       showHistoryOutput: flag(q, "showHistoryOutput", false),
     });
-    switch (instance.runtimeStatus) {
-      case "Completed":
-      case "Terminated":
-        return json(200, body);
-      case "Failed":
-        return json(flag(q, "returnInternalServerErrorOnFailure", false) ? 500 : 200, body);
-      default:
-        return json(202, body, { Location: request.url, "Retry-After": "10" });
-    }
+    if (isTerminal(instance.runtimeStatus)) return json(200, body);
+    return json(202, body, { Location: request.url, "Retry-After": "10" });
   }
 
-  private list(request: ApiRequest): ApiResponse {
-    const q = request.query;
-    const all = this.engine.list(parseFilter(q));
-    const top = Number(q.get("top") ?? 0);
-    const token = header(request, CONTINUATION_HEADER);
-    const offset = token ? Number(Buffer.from(token, "base64url").toString("utf8")) || 0 : 0;
-    const page = top > 0 ? all.slice(offset, offset + top) : all.slice(offset);
+  private list(q: URLSearchParams): ApiResponse {
+    const unsupported = UNSUPPORTED_LIST_PARAMETERS.filter((name) => q.has(name));
+    if (unsupported.length > 0) return text(501, `Listing instances by ${unsupported.join(", ")} is not supported by functions-host.`);
+    const statuses = new Set((q.get("runtimeStatus") ?? "").split(",").map((s) => s.trim().toLowerCase()).filter(Boolean));
     const showInput = flag(q, "showInput", false);
-    const headers: Record<string, string> = {};
-    if (top > 0 && offset + top < all.length) headers[CONTINUATION_HEADER] = Buffer.from(String(offset + top), "utf8").toString("base64url");
     return json(
       200,
-      page.map((instance) => renderStatus(instance, { showInput, showHistory: false, showHistoryOutput: false })),
-      headers,
+      this.engine.list(statuses).map((instance) => renderStatus(instance, { showInput, showHistory: false, showHistoryOutput: false })),
     );
-  }
-
-  private terminate(instanceId: string, reason: string | undefined): ApiResponse {
-    const result = this.engine.terminate(instanceId, reason);
-    if (result === "notFound") return text(404, `No instance with ID '${instanceId}' found.`);
-    if (result === "gone") return text(410, `The instance '${instanceId}' has already finished.`);
-    return { status: 202 };
-  }
-
-  private raiseEvent(instanceId: string, eventName: string, body: Buffer): ApiResponse {
-    const content = body.toString("utf8");
-    let inputJson: string | undefined;
-    if (content.trim() !== "") {
-      try {
-        JSON.parse(content);
-        inputJson = content;
-      } catch {
-        return text(400, "The event data is not valid JSON.");
-      }
-    }
-    const result = this.engine.raiseEvent(instanceId, eventName, inputJson);
-    if (result === "notFound") return text(404, `No instance with ID '${instanceId}' found.`);
-    if (result === "gone") return text(410, `The instance '${instanceId}' has already finished.`);
-    return { status: 202 };
-  }
-
-  private purge(instanceId: string): ApiResponse {
-    return this.engine.purge(instanceId) ? json(200, { instancesDeleted: 1 }) : { status: 404 };
-  }
-
-  private purgeBy(request: ApiRequest): ApiResponse {
-    const deleted = this.engine.purgeBy(parseFilter(request.query));
-    return deleted > 0 ? json(200, { instancesDeleted: deleted }) : { status: 404 };
   }
 }
 
@@ -260,7 +204,6 @@ function renderHistory(history: HistoryEvent[], showOutput: boolean): Record<str
       entry.ScheduledTime = origin.Timestamp;
       if (origin.InstanceId) entry.InstanceId = origin.InstanceId;
     }
-    if (event.EventType === HistoryEventType.EventRaised) entry.Name = event.Name;
     if (event.FireAt) entry.FireAt = event.FireAt;
     if (event.OrchestrationStatus) entry.OrchestrationStatus = event.OrchestrationStatus;
     if (event.Reason !== undefined) entry.Reason = event.Reason;
@@ -275,33 +218,9 @@ function renderHistory(history: HistoryEvent[], showOutput: boolean): Record<str
   return rendered;
 }
 
-function parseFilter(q: URLSearchParams): InstanceFilter {
-  const filter: InstanceFilter = {};
-  const statuses = q.get("runtimeStatus");
-  if (statuses) filter.runtimeStatus = new Set(statuses.split(",").map((s) => s.trim().toLowerCase()).filter(Boolean));
-  const from = q.get("createdTimeFrom");
-  const to = q.get("createdTimeTo");
-  if (from) filter.createdTimeFrom = parseTime(from, "createdTimeFrom");
-  if (to) filter.createdTimeTo = parseTime(to, "createdTimeTo");
-  const prefix = q.get("instanceIdPrefix");
-  if (prefix) filter.instanceIdPrefix = prefix;
-  return filter;
-}
-
-function parseTime(value: string, name: string): number {
-  const time = Date.parse(value);
-  if (Number.isNaN(time)) throw new DurableRequestError(400, `${name} is not a valid date: ${value}`);
-  return time;
-}
-
 function flag(q: URLSearchParams, name: string, defaultValue: boolean): boolean {
   const value = q.get(name);
   return value === null ? defaultValue : value.toLowerCase() === "true";
-}
-
-function header(request: ApiRequest, name: string): string | undefined {
-  const value = request.headers[name];
-  return Array.isArray(value) ? value[0] : value;
 }
 
 function parseOrNull(json: string | undefined): unknown {

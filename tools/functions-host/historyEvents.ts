@@ -1,11 +1,14 @@
 // The Durable Task wire shapes this host writes (history events) and reads (orchestrator actions), named as
-// durable-functions 3.5 reads and writes them, so the library's own replay engine sees what the extension sends.
+// durable-functions reads and writes them, so the library's own replay engine sees what the extension sends.
+// test/functionsHostContract.test.ts pins them against the library versions named in CHECKED_AGAINST.
 
-/** History event types (DurableTask.Core EventType); the library reads a subset of them. */
+/** The library versions this host's wire contract was checked against (README: "Version bumps"). */
+export const CHECKED_AGAINST = { "durable-functions": "3.5.0", "@azure/functions": "4.16.5" } as const;
+
+/** History event types (DurableTask.Core EventType) this host writes. */
 export const HistoryEventType = {
   ExecutionStarted: 0,
   ExecutionCompleted: 1,
-  ExecutionTerminated: 3,
   TaskScheduled: 4,
   TaskCompleted: 5,
   TaskFailed: 6,
@@ -16,7 +19,6 @@ export const HistoryEventType = {
   TimerFired: 11,
   OrchestratorStarted: 12,
   OrchestratorCompleted: 13,
-  EventRaised: 15,
 } as const;
 
 export const HistoryEventTypeName: Record<number, string> = Object.fromEntries(
@@ -43,7 +45,7 @@ export interface HistoryEvent {
   ParentInstance?: { OrchestrationInstance: { InstanceId: string; ExecutionId: string }; Name: string; TaskScheduleId: number };
 }
 
-/** Orchestrator action types (durable-functions ActionType). */
+/** Orchestrator action types (durable-functions ActionType); the host runs 0, 1, 2, 4, 5 and 12, and refuses the rest. */
 export const ActionType = {
   CallActivity: 0,
   CallActivityWithRetry: 1,
@@ -81,7 +83,6 @@ export interface OrchestratorAction {
   retryOptions?: RetryOptionsWire;
   fireAt?: string;
   isCanceled?: boolean;
-  externalEventName?: string;
   compoundActions?: OrchestratorAction[];
 }
 

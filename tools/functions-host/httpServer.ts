@@ -1,15 +1,14 @@
 // The host's HTTP front door on 127.0.0.1: HTTP triggers under /<routePrefix>/<route> with function keys, the
-// Durable webhooks (/runtime/webhooks/durabletask/...), the admin API (run a function now, stats), and a second,
-// local-only listener for the durable client's rpcBaseUrl, as the extension has.
+// Durable webhooks (/runtime/webhooks/durabletask/...), the admin API (run a timer trigger now, stats), and a
+// second, local-only listener for the durable client's rpcBaseUrl, as the extension has.
 import { timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { FunctionRegistry, RegisteredFunction, RpcHttpCookie, RpcInvocationResponse, RpcTypedData } from "./captureRegistrations.js";
+import type { FunctionRegistry, RegisteredFunction, RpcInvocationResponse, RpcTypedData } from "./captureRegistrations.js";
 import { RPC_PREFIX, WEBHOOK_PREFIX, type ApiResponse, type DurableHttpApi } from "./durableHttpApi.js";
 import { errorMessage, type FunctionInvoker, type LogFunction } from "./invoke.js";
 import type { OrchestrationEngine } from "./orchestrationEngine.js";
 import { RouteTemplate } from "./routeTemplate.js";
-import { adminTriggerData, isAdminInvocable, type TimerTriggerScheduler } from "./timerTriggers.js";
 
 const MAX_BODY_BYTES = 100 * 1024 * 1024;
 const ADMIN_FUNCTIONS = "/admin/functions/";
@@ -26,7 +25,6 @@ export interface HostServices {
   invoker: FunctionInvoker;
   engine: OrchestrationEngine;
   api: DurableHttpApi;
-  scheduler: TimerTriggerScheduler;
   key: string;
   routePrefix: string;
   origin: string;
@@ -90,13 +88,9 @@ export function createHostHandler(services: HostServices): RequestHandler {
       const stats = services.engine.stats;
       return send(res, jsonResponse(200, { ...stats, orchestratorCpuMs: Math.round(stats.orchestratorCpuMs * 1000) / 1000 }));
     }
-    if (path === "/admin/host/status" && method === "GET") {
-      if (!authorized()) return send(res, unauthorized());
-      return send(res, jsonResponse(200, { state: "Running", functions: services.registry.functions.size }));
-    }
     if (path.startsWith(ADMIN_FUNCTIONS) && method === "POST") {
       if (!authorized()) return send(res, unauthorized());
-      return send(res, runNow(services, decodeURIComponent(path.slice(ADMIN_FUNCTIONS.length)), body));
+      return send(res, runTimerNow(services, decodeURIComponent(path.slice(ADMIN_FUNCTIONS.length))));
     }
     if (prefix === "" || path === prefix || path.startsWith(`${prefix}/`)) {
       const routePath = path.slice(prefix.length) || "/";
@@ -156,33 +150,29 @@ async function invokeHttpTrigger(
   const output = response.returnValue?.http ? response.returnValue : response.outputData?.find((o) => o.data?.http)?.data;
   if (!output?.http) return send(res, { status: 204 });
   const rpc = output.http;
+  if ((rpc.cookies ?? []).length > 0) services.log("warning", "system", "response cookies are not emulated; dropped", fn.name);
   res.statusCode = Number(rpc.statusCode ?? 200);
   for (const [name, value] of Object.entries(rpc.headers ?? {})) res.setHeader(name, value);
-  const cookies = (rpc.cookies ?? []).map(formatCookie);
-  if (cookies.length > 0) res.setHeader("Set-Cookie", cookies);
   const bytes = rpc.body?.bytes ?? (rpc.body?.string !== undefined ? Buffer.from(rpc.body.string) : undefined);
   res.end(bytes ? Buffer.from(bytes) : undefined);
 }
 
-function runNow(services: HostServices, name: string, body: Buffer): ApiResponse {
+/** The admin API's "run now" for a timer trigger: fires it in the background with a TimerInfo, as the host does. */
+function runTimerNow(services: HostServices, name: string): ApiResponse {
   const fn = services.registry.get(name);
   if (!fn) return { status: 404, body: `No function named '${name}'` };
-  if (!isAdminInvocable(fn)) return { status: 400, body: `'${fn.name}' has a ${fn.trigger.type} and cannot be run through the admin API` };
-  let input: string | undefined;
-  if (body.length > 0) {
-    try {
-      const parsed = JSON.parse(body.toString("utf8")) as { input?: unknown };
-      input = parsed.input === undefined || parsed.input === null ? undefined : String(parsed.input);
-    } catch {
-      return { status: 400, body: 'The body must be JSON: {"input": "..."}' };
-    }
+  if (fn.triggerType !== "timertrigger") {
+    return { status: 400, body: `'${fn.name}' has a ${fn.trigger.type}; functions-host runs only timer triggers on demand` };
   }
-  services.scheduler.fire(fn, adminTriggerData(fn, input));
+  const timerInfo = { json: JSON.stringify({ Schedule: { AdjustForDST: true }, ScheduleStatus: null, IsPastDue: false }) };
+  void services.invoker.invoke(fn, timerInfo).catch((error: unknown) => {
+    services.log("error", "system", `Executed '${fn.name}' (Failed): ${errorMessage(error)}`, fn.name);
+  });
   return { status: 202 };
 }
 
 function apiRequest(req: IncomingMessage, url: URL, body: Buffer, path: string) {
-  return { method: req.method ?? "GET", path, query: url.searchParams, headers: req.headers, body, url: url.href };
+  return { method: req.method ?? "GET", path, query: url.searchParams, body, url: url.href };
 }
 
 function hasKey(req: IncomingMessage, url: URL, key: string): boolean {
@@ -201,18 +191,6 @@ function flattenHeaders(req: IncomingMessage): Record<string, string> {
     headers[name] = Array.isArray(value) ? value.join(", ") : value;
   }
   return headers;
-}
-
-function formatCookie(cookie: RpcHttpCookie): string {
-  const parts = [`${cookie.name}=${cookie.value}`];
-  if (cookie.domain?.value) parts.push(`Domain=${cookie.domain.value}`);
-  if (cookie.path?.value) parts.push(`Path=${cookie.path.value}`);
-  if (cookie.expires?.value?.seconds !== undefined) parts.push(`Expires=${new Date(cookie.expires.value.seconds * 1000).toUTCString()}`);
-  if (cookie.maxAge?.value !== undefined) parts.push(`Max-Age=${cookie.maxAge.value}`);
-  if (cookie.secure?.value) parts.push("Secure");
-  if (cookie.httpOnly?.value) parts.push("HttpOnly");
-  if (cookie.sameSite && cookie.sameSite !== "none") parts.push(`SameSite=${cookie.sameSite === "lax" ? "Lax" : "Strict"}`);
-  return parts.join("; ");
 }
 
 function unauthorized(): ApiResponse {

@@ -1,5 +1,5 @@
 // Calls a registered function the way the Node worker does: through the app's programming model, with inputs as
-// RPC typed data and a fresh context per call, running pre/post invocation hooks, and returning the RPC response.
+// RPC typed data and a fresh context per call, returning the RPC response (app hooks are not run: see README).
 import { randomUUID } from "node:crypto";
 import type {
   CoreInvocationContext,
@@ -28,37 +28,21 @@ export class FunctionInvoker {
   }
 
   /** Invokes `fn` with its trigger input; other input bindings come from the providers. Throws what the function throws. */
-  async invoke(fn: RegisteredFunction, triggerData: RpcTypedData | undefined, triggerMetadata?: Record<string, RpcTypedData>): Promise<RpcInvocationResponse> {
+  async invoke(fn: RegisteredFunction, triggerData: RpcTypedData | undefined): Promise<RpcInvocationResponse> {
     const inputData: RpcParameterBinding[] = [{ name: fn.triggerName, data: triggerData }];
     for (const provider of this.inputProviders) inputData.push(...provider(fn));
     const invocationId = randomUUID();
     const coreCtx: CoreInvocationContext = {
       invocationId,
-      request: { invocationId, functionId: fn.id, inputData, triggerMetadata },
+      request: { invocationId, functionId: fn.id, inputData },
       metadata: fn.metadata,
-      state: undefined,
+      state: "invocation",
       log: (level, category, message) => this.log(level, category, message, fn.name),
     };
     const invocationModel = this.registry.requireProgrammingModel().getInvocationModel(coreCtx);
     const { context, inputs } = await invocationModel.getArguments();
-    const hookData: Record<string, unknown> = {};
-    const appHookData = this.registry.appHookData;
-    const preContext: Record<string, unknown> = { hookData, appHookData, invocationContext: context, inputs, functionCallback: fn.callback };
-    coreCtx.state = "preInvocationHooks";
-    await this.registry.runHooks("preInvocation", preContext);
-    coreCtx.state = "invocation";
-    let result: unknown;
-    let error: unknown;
-    try {
-      result = await invocationModel.invokeFunction(context, preContext.inputs as unknown[], preContext.functionCallback as typeof fn.callback);
-    } catch (err) {
-      error = err;
-    }
-    const postContext: Record<string, unknown> = { hookData, appHookData, invocationContext: context, inputs: preContext.inputs, result, error };
-    coreCtx.state = "postInvocationHooks";
-    await this.registry.runHooks("postInvocation", postContext);
-    if (postContext.error !== undefined && postContext.error !== null) throw postContext.error;
-    return invocationModel.getResponse(context, postContext.result);
+    const result = await invocationModel.invokeFunction(context, inputs, fn.callback);
+    return invocationModel.getResponse(context, result);
   }
 }
 

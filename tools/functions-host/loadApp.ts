@@ -4,14 +4,21 @@ import { readdir, readFile } from "node:fs/promises";
 import { join, relative, resolve, sep } from "node:path";
 import { pathToFileURL } from "node:url";
 import picomatch from "picomatch";
-import { resolveAppSettings } from "./cron.js";
 
 export interface HostSettings {
   routePrefix: string;
   taskHubName: string;
   maxConcurrentActivityFunctions: number;
-  controlQueueBatchSize: number;
   warnings: string[];
+}
+
+/** Replaces `%NAME%` with the app setting (environment variable) NAME, as the host does for binding expressions. */
+export function resolveAppSettings(value: string, env: NodeJS.ProcessEnv = process.env): string {
+  return value.replace(/%([^%]+)%/g, (_, name: string) => {
+    const setting = env[name];
+    if (setting === undefined) throw new Error(`app setting ${name} (used as %${name}%) is not set`);
+    return setting;
+  });
 }
 
 /** The files package.json "main" names, absolute and sorted. Throws when "main" matches nothing. */
@@ -55,17 +62,16 @@ export async function loadApp(appRoot: string): Promise<string[]> {
 interface HostJson {
   extensions?: {
     http?: { routePrefix?: string };
-    durableTask?: { hubName?: string; maxConcurrentActivityFunctions?: number; storageProvider?: { controlQueueBatchSize?: number } };
+    durableTask?: { hubName?: string; maxConcurrentActivityFunctions?: number };
   };
 }
 
-/** host.json's routePrefix, hub name (%SETTING% resolved), activity concurrency and queue batch size, or the defaults. */
+/** host.json's routePrefix, hub name (%SETTING% resolved) and activity concurrency, or the defaults. */
 export async function readHostSettings(appRoot: string): Promise<HostSettings> {
   const settings: HostSettings = {
     routePrefix: "api",
     taskHubName: "TestHubName",
     maxConcurrentActivityFunctions: 10,
-    controlQueueBatchSize: 32,
     warnings: [],
   };
   let hostJson: HostJson;
@@ -87,7 +93,5 @@ export async function readHostSettings(appRoot: string): Promise<HostSettings> {
   if (Number.isInteger(durable?.maxConcurrentActivityFunctions) && (durable?.maxConcurrentActivityFunctions ?? 0) > 0) {
     settings.maxConcurrentActivityFunctions = durable?.maxConcurrentActivityFunctions as number;
   }
-  const batchSize = durable?.storageProvider?.controlQueueBatchSize;
-  if (Number.isInteger(batchSize) && (batchSize ?? 0) > 0) settings.controlQueueBatchSize = batchSize as number;
   return settings;
 }

@@ -1,9 +1,8 @@
 // A local Azure Functions host for this app, since Core Tools cannot be installed here: it loads the app's real
 // registrations like the Node worker, serves HTTP triggers, the Durable client API and admin endpoints on
-// 127.0.0.1, and runs orchestrations in memory. Tests start it and wait for its one stdout line.
+// 127.0.0.1, and runs orchestrations in memory. Tests start it and wait for its one stdout line. See README.md.
 //
-//   node dist/tools/functions-host/main.js --app <appRoot> [--port 0] [--time-scale 1] [--key <functionKey>]
-//        [--enable-timers] [--max-activities <n>] [--max-batch-size <n>] [--log-level information]
+//   node dist/tools/functions-host/main.js --app <appRoot> [--port 0] [--time-scale 1] [--key <functionKey>] [--log-level information]
 import { randomBytes } from "node:crypto";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -14,11 +13,8 @@ import { errorMessage, FunctionInvoker, type LogFunction } from "./invoke.js";
 import { loadApp, readHostSettings } from "./loadApp.js";
 import { OrchestrationEngine } from "./orchestrationEngine.js";
 import { ScaledClock } from "./scaledClock.js";
-import { TimerTriggerScheduler } from "./timerTriggers.js";
 
-const USAGE =
-  "usage: functions-host --app <appRoot> [--port 0] [--time-scale 1] [--key <functionKey>] [--enable-timers] " +
-  "[--max-activities <n>] [--max-batch-size <n>] [--log-level none|error|warning|information|debug]";
+const USAGE = "usage: functions-host --app <appRoot> [--port 0] [--time-scale 1] [--key <functionKey>] [--log-level none|error|warning|information|debug]";
 const LOG_LEVELS = ["none", "critical", "error", "warning", "information", "debug", "trace"];
 const DURABLE_CLIENT_TYPES = new Set(["durableclient", "orchestrationclient"]);
 
@@ -27,9 +23,6 @@ interface CliOptions {
   port: number;
   timeScale: number;
   key: string;
-  enableTimers: boolean;
-  maxActivities: number | undefined;
-  maxBatchSize: number | undefined;
   logLevel: number;
 }
 
@@ -41,9 +34,6 @@ function parseCli(argv: string[]): CliOptions {
       port: { type: "string", default: "0" },
       "time-scale": { type: "string", default: "1" },
       key: { type: "string" },
-      "enable-timers": { type: "boolean", default: false },
-      "max-activities": { type: "string" },
-      "max-batch-size": { type: "string" },
       "log-level": { type: "string", default: "information" },
     },
     strict: true,
@@ -53,31 +43,13 @@ function parseCli(argv: string[]): CliOptions {
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0-65535, got ${values.port}`);
   const timeScale = Number(values["time-scale"]);
   if (!(timeScale > 0) || !Number.isFinite(timeScale)) throw new UsageError(`--time-scale must be a positive number, got ${values["time-scale"]}`);
-  const maxActivities = positiveInteger(values["max-activities"], "--max-activities");
-  const maxBatchSize = positiveInteger(values["max-batch-size"], "--max-batch-size");
   const logLevel = LOG_LEVELS.indexOf(String(values["log-level"]).toLowerCase());
   if (logLevel < 0) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(", ")}`);
   if (values.key !== undefined && !/^[\w\-=.~]{1,256}$/.test(values.key)) throw new UsageError("--key must be 1-256 URL-safe characters");
-  return {
-    appRoot: resolve(values.app),
-    port,
-    timeScale,
-    key: values.key ?? randomBytes(24).toString("base64url"),
-    enableTimers: values["enable-timers"] === true,
-    maxActivities,
-    maxBatchSize,
-    logLevel,
-  };
+  return { appRoot: resolve(values.app), port, timeScale, key: values.key ?? randomBytes(24).toString("base64url"), logLevel };
 }
 
 class UsageError extends Error {}
-
-function positiveInteger(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} must be a positive integer, got ${value}`);
-  return n;
-}
 
 function createLogger(maxLevel: number): LogFunction {
   return (level, category, message, functionName) => {
@@ -116,16 +88,13 @@ async function main(): Promise<void> {
   const origin = `http://127.0.0.1:${mainListener.port}`;
   process.env.WEBSITE_HOSTNAME = `127.0.0.1:${mainListener.port}`;
 
-  let scheduler: TimerTriggerScheduler | undefined;
   let engine: OrchestrationEngine | undefined;
   let stopping = false;
   const stop = async (code: number): Promise<void> => {
     if (stopping) return;
     stopping = true;
-    scheduler?.stop();
     engine?.close();
-    const terminate = registry.runHooks("appTerminate", { hookData: {}, appHookData: registry.appHookData }).catch(() => undefined);
-    await Promise.race([Promise.all([terminate, ...servers.map(closeServer)]), new Promise((r) => setTimeout(r, 5_000).unref())]);
+    await Promise.race([Promise.all(servers.map(closeServer)), new Promise((r) => setTimeout(r, 5_000).unref())]);
     process.exit(code);
   };
   process.once("SIGTERM", () => void stop(0));
@@ -134,7 +103,6 @@ async function main(): Promise<void> {
   try {
     const settings = await readHostSettings(options.appRoot);
     for (const warning of settings.warnings) log("warning", "system", warning);
-    const clock = new ScaledClock(options.timeScale);
     const invoker = new FunctionInvoker(registry, log);
     await loadApp(options.appRoot);
     const model = registry.requireProgrammingModel();
@@ -144,14 +112,8 @@ async function main(): Promise<void> {
       for (const binding of unsupportedBindings(fn)) log("warning", "system", `binding ${binding} is not emulated; it gets no data`, fn.name);
     }
 
-    engine = new OrchestrationEngine({
-      registry,
-      invoker,
-      clock,
-      log,
-      maxConcurrentActivities: options.maxActivities ?? settings.maxConcurrentActivityFunctions,
-      maxBatchSize: options.maxBatchSize ?? settings.controlQueueBatchSize,
-    });
+    const clock = new ScaledClock(options.timeScale);
+    engine = new OrchestrationEngine({ registry, invoker, clock, log, maxConcurrentActivities: settings.maxConcurrentActivityFunctions });
     const api = new DurableHttpApi(engine, { origin, rpcOrigin: `http://127.0.0.1:${rpcListener.port}`, taskHubName: settings.taskHubName, key: options.key });
     const clientData = { string: JSON.stringify(api.clientBindingData()) };
     invoker.addInputBindingProvider((fn): RpcParameterBinding[] =>
@@ -159,15 +121,11 @@ async function main(): Promise<void> {
         .filter(([, b]) => b.direction === "in" && DURABLE_CLIENT_TYPES.has(String(b.type).toLowerCase()))
         .map(([name]) => ({ name, data: clientData })),
     );
-    scheduler = new TimerTriggerScheduler(invoker, log);
-    await registry.runHooks("appStart", { hookData: {}, appHookData: registry.appHookData, functionAppDirectory: options.appRoot });
 
-    openMain(
-      createHostHandler({ registry, invoker, engine, api, scheduler, key: options.key, routePrefix: settings.routePrefix, origin, log }),
-    );
+    openMain(createHostHandler({ registry, invoker, engine, api, key: options.key, routePrefix: settings.routePrefix, origin, log }));
     openRpc(createRpcHandler(api, `http://127.0.0.1:${rpcListener.port}`));
-    if (options.enableTimers) scheduler.start(registry.byTriggerType("timerTrigger"));
-    log("information", "system", `loaded ${registry.functions.size} functions from ${options.appRoot}: ${[...registry.functions.values()].map((f) => f.name).join(", ")}`);
+    const names = [...registry.functions.values()].map((f) => f.name).join(", ");
+    log("information", "system", `loaded ${registry.functions.size} functions from ${options.appRoot}: ${names}`);
     process.stdout.write(`functions-host listening on ${origin}\n`);
   } catch (error) {
     process.stderr.write(`functions-host: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);

@@ -1,28 +1,21 @@
 // The Durable Task side of the host, in memory: instances with their histories, episodes that replay the app's
 // orchestrator through durable-functions' own engine (via the programming model), activities in-process with a
-// concurrency cap, sub-orchestrations, scaled timers, external events, and the checks the real runtime makes
-// (determinism, the 16 KB custom status limit). Replays of one instance are serialized; instances interleave.
+// concurrency cap, retries, sub-orchestrations, scaled timers, continue-as-new, and the checks the real runtime
+// makes (determinism, the 16 KB custom status limit). Replays of one instance are serialized; instances interleave.
 import { randomUUID } from "node:crypto";
 import type { FunctionRegistry, RegisteredFunction, RpcTypedData } from "./captureRegistrations.js";
 import { HistoryEventType, newEvent, type HistoryEvent, type OrchestratorState } from "./historyEvents.js";
 import { errorMessage, jsonToTypedData, typedDataToJson, type FunctionInvoker, type LogFunction } from "./invoke.js";
 import { LONG_RUNNING_TIMER_INTERVAL, MAXIMUM_SHORT_TIMER, ReplayMirror, topLevelActions, type Scheduling } from "./replayMirror.js";
-import {
-  DurableRequestError,
-  isTerminal,
-  matches,
-  OrchestrationInstance,
-  validateInstanceId,
-  type InstanceFilter,
-  type ParentLink,
-  type RuntimeStatus,
-} from "./orchestrationInstance.js";
+import { DurableRequestError, isTerminal, OrchestrationInstance, validateInstanceId, type ParentLink, type RuntimeStatus } from "./orchestrationInstance.js";
 import type { ScaledClock } from "./scaledClock.js";
 import { WorkQueue } from "./workQueue.js";
 
 const OUT_OF_PROC_DATA = "\n\n$OutOfProcData$:";
 /** The extension's limit: the UTF-16 size of the JSON-serialized custom status must not exceed 16 KB. */
 const MAX_CUSTOM_STATUS_BYTES = 16 * 1024;
+/** Messages one episode takes from an instance's inbox (the Azure Storage provider's default controlQueueBatchSize). */
+const MAX_BATCH_SIZE = 32;
 
 export interface HostStats {
   replays: number;
@@ -48,14 +41,52 @@ export interface OrchestrationEngineOptions {
   clock: ScaledClock;
   log: LogFunction;
   maxConcurrentActivities: number;
-  /** Messages one episode takes from the instance's inbox (the Azure Storage provider's controlQueueBatchSize). */
-  maxBatchSize: number;
 }
 
 interface EpisodeOutcome {
   state?: OrchestratorState;
   failure?: string;
   failureDetails?: string;
+}
+
+export interface TriggerPayloadParts {
+  /** The history as a JSON array text: the committed events plus this episode's new ones. */
+  historyJson: string;
+  inputJson: string | undefined;
+  instanceId: string;
+  /** True when the history holds committed events (an earlier episode ran). */
+  isReplaying: boolean;
+  parentInstanceId: string | undefined;
+}
+
+/** What the extension sends an orchestrator: its trigger payload (DurableOrchestrationBindingInfo) as JSON text. */
+export function orchestrationTriggerPayload(p: TriggerPayloadParts): string {
+  return (
+    `{"history":${p.historyJson},"input":${p.inputJson ?? "null"},"instanceId":${JSON.stringify(p.instanceId)},` +
+    `"isReplaying":${p.isReplaying},"parentInstanceId":${p.parentInstanceId === undefined ? "null" : JSON.stringify(p.parentInstanceId)},` +
+    `"upperSchemaVersion":1,"upperSchemaVersionNew":2,"maximumShortTimerDuration":"${MAXIMUM_SHORT_TIMER.text}",` +
+    `"longRunningTimerIntervalDuration":"${LONG_RUNNING_TIMER_INTERVAL.text}","defaultHttpAsyncRequestSleepTimeMillseconds":30000}`
+  );
+}
+
+/**
+ * An orchestrator's outcome from its invocation: the returned state, or, when it threw, the state the library
+ * embeds after `$OutOfProcData$:` and its error (the text before the marker is not the error: it is "false").
+ */
+export function parseOrchestratorOutcome(invocation: { returnValue?: RpcTypedData | null } | { error: unknown }): EpisodeOutcome {
+  if (!("error" in invocation)) return { state: parseTypedJson(invocation.returnValue) as OrchestratorState };
+  const { error } = invocation;
+  const message = errorMessage(error);
+  const details = error instanceof Error ? (error.stack ?? "") : "";
+  const at = message.indexOf(OUT_OF_PROC_DATA);
+  if (at < 0) return { failure: message, failureDetails: details };
+  let state: OrchestratorState | undefined;
+  try {
+    state = JSON.parse(message.slice(at + OUT_OF_PROC_DATA.length)) as OrchestratorState;
+  } catch {
+    state = undefined;
+  }
+  return { state, failure: state?.error ?? message.slice(0, at), failureDetails: details };
 }
 
 export class OrchestrationEngine {
@@ -88,7 +119,6 @@ export class OrchestrationEngine {
     if (existing && !isTerminal(existing.runtimeStatus)) {
       throw new DurableRequestError(409, `An orchestration instance with ID '${id}' already exists with status ${existing.runtimeStatus}.`);
     }
-    if (existing) this.remove(existing);
     const instance = new OrchestrationInstance(id, fn.name, parent);
     instance.inputJson = inputJson;
     this.instances.set(id, instance);
@@ -102,43 +132,10 @@ export class OrchestrationEngine {
     return this.instances.get(instanceId);
   }
 
-  /** Instances matching the filter, oldest first. */
-  list(filter: InstanceFilter): OrchestrationInstance[] {
-    const result: OrchestrationInstance[] = [];
-    for (const instance of this.instances.values()) if (matches(instance, filter)) result.push(instance);
+  /** Instances whose status is in `statuses` (lower case; all when empty), oldest first. */
+  list(statuses: ReadonlySet<string>): OrchestrationInstance[] {
+    const result = [...this.instances.values()].filter((i) => statuses.size === 0 || statuses.has(i.runtimeStatus.toLowerCase()));
     return result.sort((a, b) => a.createdTime - b.createdTime || (a.instanceId < b.instanceId ? -1 : 1));
-  }
-
-  terminate(instanceId: string, reason: string | undefined): "accepted" | "notFound" | "gone" {
-    const instance = this.instances.get(instanceId);
-    if (!instance) return "notFound";
-    if (isTerminal(instance.runtimeStatus)) return "gone";
-    const event = newEvent(HistoryEventType.ExecutionTerminated, this.timestamp(instance), { Input: JSON.stringify(reason ?? "") });
-    this.finish(instance, "Terminated", JSON.stringify(reason ?? ""), event);
-    this.notifyParent(instance, false, `Orchestrator function '${instance.name}' was terminated: ${reason ?? ""}`, "");
-    return "accepted";
-  }
-
-  raiseEvent(instanceId: string, eventName: string, inputJson: string | undefined): "accepted" | "notFound" | "gone" {
-    const instance = this.instances.get(instanceId);
-    if (!instance) return "notFound";
-    if (isTerminal(instance.runtimeStatus)) return "gone";
-    this.deliver(instance, undefined, newEvent(HistoryEventType.EventRaised, this.timestamp(instance), { Name: eventName, Input: inputJson }));
-    return "accepted";
-  }
-
-  purge(instanceId: string): boolean {
-    const instance = this.instances.get(instanceId);
-    if (!instance) return false;
-    this.remove(instance);
-    return true;
-  }
-
-  /** Purges finished instances matching the filter (only terminal statuses, as the extension requires). */
-  purgeBy(filter: InstanceFilter): number {
-    const victims = this.list(filter).filter((i) => isTerminal(i.runtimeStatus));
-    for (const instance of victims) this.remove(instance);
-    return victims.length;
   }
 
   close(): void {
@@ -162,12 +159,12 @@ export class OrchestrationEngine {
     if (instance.busy) return;
     instance.busy = true;
     try {
-      while (instance.inbox.length > 0 && !instance.deleted && !isTerminal(instance.runtimeStatus) && !this.closed) {
+      while (instance.inbox.length > 0 && !isTerminal(instance.runtimeStatus) && !this.closed) {
         await this.runEpisode(instance);
       }
     } catch (error) {
       this.options.log("error", "system", `orchestration ${instance.instanceId} failed inside the host: ${errorMessage(error)}`);
-      if (!isTerminal(instance.runtimeStatus) && !instance.deleted) this.fail(instance, `functions-host error: ${errorMessage(error)}`, "");
+      if (!isTerminal(instance.runtimeStatus)) this.fail(instance, `functions-host error: ${errorMessage(error)}`, "");
     } finally {
       instance.busy = false;
     }
@@ -175,12 +172,12 @@ export class OrchestrationEngine {
 
   private async runEpisode(instance: OrchestrationInstance): Promise<void> {
     const executionId = instance.executionId;
-    // At most maxBatchSize messages per episode, in arrival order; messages of an earlier execution are dropped.
+    // At most MAX_BATCH_SIZE messages per episode, in arrival order; messages of an earlier execution are dropped.
     const batch: HistoryEvent[] = [];
     const rest: typeof instance.inbox = [];
     for (const item of instance.inbox) {
-      if (item.executionId !== undefined && item.executionId !== executionId) continue;
-      if (batch.length < this.options.maxBatchSize) batch.push(item.event);
+      if (item.executionId !== executionId) continue;
+      if (batch.length < MAX_BATCH_SIZE) batch.push(item.event);
       else rest.push(item);
     }
     instance.inbox = rest;
@@ -194,9 +191,9 @@ export class OrchestrationEngine {
     instance.lastEpisodeTime = time;
     const timestamp = new Date(time).toISOString();
 
-    // The library takes ids in history order: for an event that fails or re-arms a retry (or a long-timer segment)
-    // before user code resumes, for new actions when it does. Putting those events first makes their ids precede
-    // every new action's, so the host can number both without interleaving.
+    // The library takes ids in history order: for an event that fails or re-arms a retry before user code resumes,
+    // for new actions when it does. Putting those events first makes their ids precede every new action's, so the
+    // host can number both without interleaving.
     const mirror = instance.mirror;
     const allocating = batch.filter((event) => mirror.isAllocating(event, time));
     const others = batch.filter((event) => !allocating.includes(event));
@@ -207,7 +204,7 @@ export class OrchestrationEngine {
     const newText = newEvents.map((event) => JSON.stringify(event)).join(",");
     const historyJson = `[${instance.historyText}${instance.historyText && newText ? "," : ""}${newText}]`;
     const outcome = await this.invokeOrchestrator(instance, fn, historyJson);
-    if (instance.deleted || instance.executionId !== executionId || isTerminal(instance.runtimeStatus)) return;
+    if (instance.executionId !== executionId || isTerminal(instance.runtimeStatus)) return;
     this.commit(instance, newEvents);
     instance.lastUpdatedTime = Date.now();
 
@@ -232,7 +229,8 @@ export class OrchestrationEngine {
     if (outcome.state.isDone) {
       if (plan.continueAsNew) return this.continueAsNew(instance, plan.continueAsNew.inputJson);
       const outputJson = outcome.state.output === undefined ? undefined : JSON.stringify(outcome.state.output);
-      this.finish(instance, "Completed", outputJson, newEvent(HistoryEventType.ExecutionCompleted, timestamp, { OrchestrationStatus: "Completed", Result: outputJson }));
+      const completed = newEvent(HistoryEventType.ExecutionCompleted, timestamp, { OrchestrationStatus: "Completed", Result: outputJson });
+      this.finish(instance, "Completed", outputJson, completed);
       this.notifyParent(instance, true, outputJson ?? "null", "");
       return;
     }
@@ -244,29 +242,19 @@ export class OrchestrationEngine {
 
   /** One orchestrator call through the programming model, with the trigger payload the extension sends. */
   private async invokeOrchestrator(instance: OrchestrationInstance, fn: RegisteredFunction, historyJson: string): Promise<EpisodeOutcome> {
-    const payload =
-      `{"history":${historyJson},"input":${instance.inputJson ?? "null"},"instanceId":${JSON.stringify(instance.instanceId)},` +
-      `"isReplaying":${instance.history.length > 0},"parentInstanceId":${instance.parent ? JSON.stringify(instance.parent.instanceId) : "null"},` +
-      `"upperSchemaVersion":1,"upperSchemaVersionNew":2,"maximumShortTimerDuration":"${MAXIMUM_SHORT_TIMER.text}",` +
-      `"longRunningTimerIntervalDuration":"${LONG_RUNNING_TIMER_INTERVAL.text}","defaultHttpAsyncRequestSleepTimeMillseconds":30000}`;
+    const payload = orchestrationTriggerPayload({
+      historyJson,
+      inputJson: instance.inputJson,
+      instanceId: instance.instanceId,
+      isReplaying: instance.history.length > 0,
+      parentInstanceId: instance.parent?.instanceId,
+    });
     this.stats.replays++;
     const cpuStart = process.cpuUsage();
     try {
-      const response = await this.options.invoker.invoke(fn, { string: payload });
-      return { state: parseTypedJson(response.returnValue) as OrchestratorState };
+      return parseOrchestratorOutcome(await this.options.invoker.invoke(fn, { string: payload }));
     } catch (error) {
-      const message = errorMessage(error);
-      const at = message.indexOf(OUT_OF_PROC_DATA);
-      if (at < 0) return { failure: message, failureDetails: error instanceof Error ? (error.stack ?? "") : "" };
-      let state: OrchestratorState | undefined;
-      try {
-        state = JSON.parse(message.slice(at + OUT_OF_PROC_DATA.length)) as OrchestratorState;
-      } catch {
-        state = undefined;
-      }
-      // The extension reports the state's `error` (durable-functions 3.5 puts `false` before the marker, not the message).
-      const reason = typeof state?.error === "string" && state.error ? state.error : message.slice(0, at);
-      return { state, failure: reason, failureDetails: error instanceof Error ? (error.stack ?? "") : "" };
+      return parseOrchestratorOutcome({ error });
     } finally {
       const cpu = process.cpuUsage(cpuStart);
       this.stats.orchestratorCpuMs += (cpu.user + cpu.system) / 1000;
@@ -291,7 +279,12 @@ export class OrchestrationEngine {
       case "activity":
         return newEvent(HistoryEventType.TaskScheduled, timestamp, { Name: task.name, Input: task.inputJson }, id);
       case "subOrchestration":
-        return newEvent(HistoryEventType.SubOrchestrationInstanceCreated, timestamp, { Name: task.name, InstanceId: task.instanceId, Input: task.inputJson }, id);
+        return newEvent(
+          HistoryEventType.SubOrchestrationInstanceCreated,
+          timestamp,
+          { Name: task.name, InstanceId: task.instanceId, Input: task.inputJson },
+          id,
+        );
       case "timer":
         return newEvent(HistoryEventType.TimerCreated, timestamp, { FireAt: new Date(task.fireAt).toISOString() }, id);
     }
@@ -317,15 +310,8 @@ export class OrchestrationEngine {
         try {
           this.startNew(task.name, task.instanceId, task.inputJson, { instanceId: instance.instanceId, executionId, name: instance.name, taskScheduledId: id });
         } catch (error) {
-          this.deliver(
-            instance,
-            executionId,
-            newEvent(HistoryEventType.SubOrchestrationInstanceFailed, this.timestamp(instance), {
-              TaskScheduledId: id,
-              Reason: errorMessage(error),
-              Details: "",
-            }),
-          );
+          const fields = { TaskScheduledId: id, Reason: errorMessage(error), Details: "" };
+          this.deliver(instance, executionId, newEvent(HistoryEventType.SubOrchestrationInstanceFailed, this.timestamp(instance), fields));
         }
         return;
     }
@@ -358,9 +344,8 @@ export class OrchestrationEngine {
 
   // ---- state changes ----
 
-  private deliver(instance: OrchestrationInstance, executionId: string | undefined, event: HistoryEvent): void {
-    if (instance.deleted || isTerminal(instance.runtimeStatus) || this.instances.get(instance.instanceId) !== instance) return;
-    if (executionId !== undefined && executionId !== instance.executionId) return;
+  private deliver(instance: OrchestrationInstance, executionId: string, event: HistoryEvent): void {
+    if (isTerminal(instance.runtimeStatus) || executionId !== instance.executionId) return;
     instance.inbox.push({ event, executionId });
     this.wake(instance);
   }
@@ -391,7 +376,8 @@ export class OrchestrationEngine {
 
   private fail(instance: OrchestrationInstance, message: string, details: string): void {
     const timestamp = this.timestamp(instance);
-    this.finish(instance, "Failed", JSON.stringify(message), newEvent(HistoryEventType.ExecutionCompleted, timestamp, { OrchestrationStatus: "Failed", Result: message }));
+    const completed = newEvent(HistoryEventType.ExecutionCompleted, timestamp, { OrchestrationStatus: "Failed", Result: message });
+    this.finish(instance, "Failed", JSON.stringify(message), completed);
     this.options.log("error", "system", `orchestration ${instance.instanceId} (${instance.name}) failed: ${message}`);
     this.notifyParent(instance, false, message, details);
   }
@@ -407,30 +393,19 @@ export class OrchestrationEngine {
     instance.outputJson = undefined;
     instance.runtimeStatus = "ContinuedAsNew";
     instance.lastUpdatedTime = Date.now();
-    // External events not yet processed carry over; completions of the old execution do not.
-    instance.inbox = [{ event: this.executionStartedEvent(instance), executionId: instance.executionId }, ...instance.inbox.filter((i) => i.executionId === undefined)];
+    // Completions of the old execution do not carry over; the new one starts from its ExecutionStarted.
+    instance.inbox = [{ event: this.executionStartedEvent(instance), executionId: instance.executionId }];
   }
 
   private notifyParent(instance: OrchestrationInstance, succeeded: boolean, resultOrReason: string, details: string): void {
     const link = instance.parent;
-    if (!link) return;
-    const parent = this.instances.get(link.instanceId);
-    if (!parent) return;
+    const parent = link && this.instances.get(link.instanceId);
+    if (!link || !parent) return;
+    const id = link.taskScheduledId;
     const event = succeeded
-      ? newEvent(HistoryEventType.SubOrchestrationInstanceCompleted, this.timestamp(parent), { TaskScheduledId: link.taskScheduledId, Result: resultOrReason })
-      : newEvent(HistoryEventType.SubOrchestrationInstanceFailed, this.timestamp(parent), {
-          TaskScheduledId: link.taskScheduledId,
-          Reason: resultOrReason,
-          Details: details,
-        });
+      ? newEvent(HistoryEventType.SubOrchestrationInstanceCompleted, this.timestamp(parent), { TaskScheduledId: id, Result: resultOrReason })
+      : newEvent(HistoryEventType.SubOrchestrationInstanceFailed, this.timestamp(parent), { TaskScheduledId: id, Reason: resultOrReason, Details: details });
     this.deliver(parent, link.executionId, event);
-  }
-
-  private remove(instance: OrchestrationInstance): void {
-    instance.deleted = true;
-    instance.inbox = [];
-    this.cancelTimers(instance);
-    if (this.instances.get(instance.instanceId) === instance) this.instances.delete(instance.instanceId);
   }
 
   private cancelTimers(instance: OrchestrationInstance): void {
@@ -440,13 +415,16 @@ export class OrchestrationEngine {
 
   private executionStartedEvent(instance: OrchestrationInstance): HistoryEvent {
     const parent = instance.parent;
+    const parentInstance = parent && {
+      OrchestrationInstance: { InstanceId: parent.instanceId, ExecutionId: parent.executionId },
+      Name: parent.name,
+      TaskScheduleId: parent.taskScheduledId,
+    };
     return newEvent(HistoryEventType.ExecutionStarted, this.timestamp(instance), {
       Name: instance.name,
       Input: instance.inputJson,
       OrchestrationInstance: { InstanceId: instance.instanceId, ExecutionId: instance.executionId },
-      ParentInstance: parent
-        ? { OrchestrationInstance: { InstanceId: parent.instanceId, ExecutionId: parent.executionId }, Name: parent.name, TaskScheduleId: parent.taskScheduledId }
-        : undefined,
+      ParentInstance: parentInstance,
     });
   }
 

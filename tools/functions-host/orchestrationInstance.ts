@@ -1,16 +1,16 @@
 // One orchestration instance as the host stores it (status, input/output, history, pending messages, timers),
-// plus the runtime statuses, list filters and instance-id rules the Durable HTTP API exposes.
+// plus the runtime statuses and instance-id rules the Durable HTTP API exposes.
 import { randomUUID } from "node:crypto";
 import type { HistoryEvent } from "./historyEvents.js";
 import { ReplayMirror } from "./replayMirror.js";
 
-export type RuntimeStatus = "Pending" | "Running" | "Completed" | "ContinuedAsNew" | "Failed" | "Terminated";
+/** The statuses this host produces (it has no terminate, suspend or rewind, so no Terminated or Suspended). */
+export type RuntimeStatus = "Pending" | "Running" | "Completed" | "ContinuedAsNew" | "Failed";
 
-const TERMINAL_STATUSES: ReadonlySet<RuntimeStatus> = new Set(["Completed", "Failed", "Terminated"]);
 const MAX_INSTANCE_ID_LENGTH = 100;
 
 export function isTerminal(status: RuntimeStatus): boolean {
-  return TERMINAL_STATUSES.has(status);
+  return status === "Completed" || status === "Failed";
 }
 
 /** An error the HTTP API turns into a status code. */
@@ -30,10 +30,10 @@ export interface ParentLink {
   taskScheduledId: number;
 }
 
+/** A message for the instance: a completion (or the start) of one execution. */
 export interface InboxItem {
   event: HistoryEvent;
-  /** Completions belong to one execution; external events (undefined) to the instance. */
-  executionId?: string;
+  executionId: string;
 }
 
 export class OrchestrationInstance {
@@ -52,7 +52,6 @@ export class OrchestrationInstance {
   readonly timers = new Set<() => void>();
   busy = false;
   wakeScheduled = false;
-  deleted = false;
   lastEpisodeTime = 0;
 
   constructor(
@@ -64,21 +63,6 @@ export class OrchestrationInstance {
   }
 }
 
-export interface InstanceFilter {
-  runtimeStatus?: ReadonlySet<string>;
-  createdTimeFrom?: number;
-  createdTimeTo?: number;
-  instanceIdPrefix?: string;
-}
-
-export function matches(instance: OrchestrationInstance, filter: InstanceFilter): boolean {
-  if (filter.runtimeStatus && filter.runtimeStatus.size > 0 && !filter.runtimeStatus.has(instance.runtimeStatus.toLowerCase())) return false;
-  if (filter.createdTimeFrom !== undefined && instance.createdTime < filter.createdTimeFrom) return false;
-  if (filter.createdTimeTo !== undefined && instance.createdTime > filter.createdTimeTo) return false;
-  if (filter.instanceIdPrefix && !instance.instanceId.startsWith(filter.instanceIdPrefix)) return false;
-  return true;
-}
-
 export function validateInstanceId(id: string): void {
   if (id.length === 0 || id.length > MAX_INSTANCE_ID_LENGTH) {
     throw new DurableRequestError(400, `Instance ID must be between 1 and ${MAX_INSTANCE_ID_LENGTH} characters long.`);
@@ -87,4 +71,3 @@ export function validateInstanceId(id: string): void {
     throw new DurableRequestError(400, `Instance ID '${id}' contains invalid characters ('/', '\\', '#', '?' or control characters).`);
   }
 }
-

@@ -1,19 +1,19 @@
 // Mirrors, per execution, what the extension's orchestration shim tracks: the task sequence ids durable-functions
-// assigns (one per scheduled leaf task in yield order, plus the ids it takes by itself for retry timers, retry
-// attempts and long-timer segments), the actions already recorded (for the determinism check), and how every
-// new action becomes history (TaskScheduled, TimerCreated, SubOrchestrationInstanceCreated).
+// assigns (one per scheduled leaf task in yield order, plus the ids it takes by itself for retry timers and retry
+// attempts), the actions already recorded (for the determinism check), and how every new action becomes history
+// (TaskScheduled, TimerCreated, SubOrchestrationInstanceCreated).
 import { ActionType, ActionTypeName, HistoryEventType, type HistoryEvent, type OrchestratorAction, type RetryOptionsWire } from "./historyEvents.js";
 
 /** What the extension sends as maximumShortTimerDuration / longRunningTimerIntervalDuration. */
 export const MAXIMUM_SHORT_TIMER = { text: "6.00:00:00", ms: 6 * 24 * 3600_000 };
-export const LONG_RUNNING_TIMER_INTERVAL = { text: "3.00:00:00", ms: 3 * 24 * 3600_000 };
+export const LONG_RUNNING_TIMER_INTERVAL = { text: "3.00:00:00" };
 
 export interface RetryState {
   options: RetryOptionsWire;
   /** Attempts started so far (the first one included). */
   attempts: number;
-  /** The leaf task every attempt repeats. */
-  task: ActivityTask | SubOrchestrationTask;
+  /** The activity every attempt repeats. */
+  task: ActivityTask;
 }
 
 export interface ActivityTask {
@@ -27,19 +27,14 @@ export interface ActivityTask {
 export interface SubOrchestrationTask {
   kind: "subOrchestration";
   name: string;
-  /** The instance id the caller gave, or undefined to derive one from the task id. */
-  requestedInstanceId: string | undefined;
   instanceId: string;
   inputJson: string | undefined;
-  retry?: RetryState;
 }
 
 export interface TimerTask {
   kind: "timer";
-  /** When this timer (or long-timer segment) fires, epoch ms of orchestration time. */
+  /** When this timer fires, epoch ms of orchestration time. */
   fireAt: number;
-  /** For a long timer: when the whole timer is due. */
-  finalFireAt?: number;
   /** Set when this is the timer the host writes after a failed retry attempt. */
   retry?: RetryState;
 }
@@ -79,7 +74,6 @@ export function describeAction(action: OrchestratorAction): string {
   const type = ActionTypeName[action.actionType] ?? `action type ${action.actionType}`;
   if (action.compoundActions) return `${type}[${action.compoundActions.map(describeAction).join(", ")}]`;
   if (action.functionName) return `${type} '${action.functionName}'`;
-  if (action.externalEventName) return `${type} '${action.externalEventName}'`;
   if (action.fireAt) return `${type} at ${action.fireAt}`;
   return type;
 }
@@ -117,8 +111,8 @@ export class ReplayMirror {
 
   /**
    * True when processing `event` makes the library take a sequence id before user code can resume: a failed
-   * attempt with retry options (it waits on a retry timer), the retry timer when attempts remain (it starts the
-   * next attempt), and a long-timer segment that fires before the whole timer is due.
+   * attempt with retry options (it waits on a retry timer), and the retry timer when attempts remain (it starts
+   * the next attempt).
    */
   isAllocating(event: HistoryEvent, episodeTime: number): boolean {
     return this.allocationFor(event, episodeTime) !== undefined;
@@ -128,36 +122,24 @@ export class ReplayMirror {
   allocate(event: HistoryEvent, episodeTime: number): Scheduling[] {
     const task = this.allocationFor(event, episodeTime);
     if (!task) return [];
-    if (task.kind !== "timer" && task.retry) task.retry.attempts++;
+    if (task.kind === "activity" && task.retry) task.retry.attempts++;
     const id = this.nextSequenceId++;
-    const scheduled = task.kind === "subOrchestration" ? { ...task, instanceId: task.requestedInstanceId ?? this.derivedInstanceId(id) } : task;
-    this.tasks.set(id, scheduled);
-    return [{ id, task: scheduled }];
+    this.tasks.set(id, task);
+    return [{ id, task }];
   }
 
   private allocationFor(event: HistoryEvent, episodeTime: number): ScheduledTask | undefined {
-    switch (event.EventType) {
-      case HistoryEventType.TaskFailed:
-      case HistoryEventType.SubOrchestrationInstanceFailed: {
-        const failed = this.task(event.TaskScheduledId);
-        if (!failed || failed.kind === "timer" || !failed.retry) return undefined;
-        return { kind: "timer", fireAt: episodeTime + this.retryDelay(failed.retry), retry: failed.retry };
-      }
-      case HistoryEventType.TimerFired: {
-        const timer = this.task(event.TimerId);
-        if (!timer || timer.kind !== "timer") return undefined;
-        if (timer.retry) {
-          if (timer.retry.attempts >= timer.retry.options.maxNumberOfAttempts) return undefined;
-          return { ...timer.retry.task, retry: timer.retry };
-        }
-        if (timer.finalFireAt !== undefined && timer.finalFireAt > episodeTime) {
-          return { kind: "timer", fireAt: this.segmentEnd(episodeTime, timer.finalFireAt), finalFireAt: timer.finalFireAt };
-        }
-        return undefined;
-      }
-      default:
-        return undefined;
+    if (event.EventType === HistoryEventType.TaskFailed) {
+      const failed = this.task(event.TaskScheduledId);
+      if (failed?.kind !== "activity" || !failed.retry) return undefined;
+      return { kind: "timer", fireAt: episodeTime + this.retryDelay(failed.retry), retry: failed.retry };
     }
+    if (event.EventType === HistoryEventType.TimerFired) {
+      const timer = this.task(event.TimerId);
+      if (timer?.kind !== "timer" || !timer.retry || timer.retry.attempts >= timer.retry.options.maxNumberOfAttempts) return undefined;
+      return { ...timer.retry.task, retry: timer.retry };
+    }
+    return undefined;
   }
 
   /**
@@ -169,14 +151,6 @@ export class ReplayMirror {
     if (attempts >= options.maxNumberOfAttempts) return 0;
     const delay = options.firstRetryIntervalInMilliseconds * Math.pow(options.backoffCoefficient ?? 1, attempts - 1);
     return options.maxRetryIntervalInMilliseconds ? Math.min(delay, options.maxRetryIntervalInMilliseconds) : delay;
-  }
-
-  private segmentEnd(now: number, finalFireAt: number): number {
-    return finalFireAt - now > MAXIMUM_SHORT_TIMER.ms ? now + LONG_RUNNING_TIMER_INTERVAL.ms : finalFireAt;
-  }
-
-  private derivedInstanceId(id: number): string {
-    return `${this.instanceId}:${id.toString(16).toUpperCase().padStart(4, "0")}`;
   }
 
   /**
@@ -219,53 +193,44 @@ export class ReplayMirror {
   private visit(action: OrchestratorAction, episodeTime: number, plan: NewActionsPlan): void {
     const schedule = (task: ScheduledTask): void => {
       const id = this.nextSequenceId++;
-      if (task.kind === "subOrchestration") task.instanceId = task.requestedInstanceId ?? this.derivedInstanceId(id);
+      // A sub-orchestration without an instance id gets one derived from the parent's and the task id.
+      if (task.kind === "subOrchestration" && !task.instanceId) task.instanceId = `${this.instanceId}:${id.toString(16).toUpperCase().padStart(4, "0")}`;
       this.tasks.set(id, task);
       plan.schedulings.push({ id, task });
     };
-    const withRetry = <T extends ActivityTask | SubOrchestrationTask>(task: T): T => {
-      if (action.retryOptions) task.retry = { options: action.retryOptions, attempts: 1, task };
-      return task;
-    };
     switch (action.actionType) {
       case ActionType.WhenAll:
-      case ActionType.WhenAny:
         for (const child of action.compoundActions ?? []) this.visit(child, episodeTime, plan);
         return;
       case ActionType.CallActivity:
-        schedule({ kind: "activity", name: String(action.functionName), inputJson: preEncodedInputJson(action.input) });
+      case ActionType.CallActivityWithRetry: {
+        const task: ActivityTask = { kind: "activity", name: String(action.functionName), inputJson: preEncodedInputJson(action.input) };
+        if (action.actionType === ActionType.CallActivityWithRetry && action.retryOptions) task.retry = { options: action.retryOptions, attempts: 1, task };
+        schedule(task);
         return;
-      case ActionType.CallActivityWithRetry:
-        schedule(withRetry<ActivityTask>({ kind: "activity", name: String(action.functionName), inputJson: preEncodedInputJson(action.input) }));
-        return;
+      }
       case ActionType.CallSubOrchestrator:
-      case ActionType.CallSubOrchestratorWithRetry: {
-        const task: SubOrchestrationTask = {
-          kind: "subOrchestration",
-          name: String(action.functionName),
-          requestedInstanceId: action.instanceId || undefined,
-          instanceId: "",
-          inputJson: rawInputJson(action.input),
-        };
-        schedule(action.actionType === ActionType.CallSubOrchestratorWithRetry ? withRetry(task) : task);
+        schedule({ kind: "subOrchestration", name: String(action.functionName), instanceId: action.instanceId ?? "", inputJson: rawInputJson(action.input) });
         return;
-      }
       case ActionType.CreateTimer: {
-        const finalFireAt = Date.parse(String(action.fireAt));
-        if (Number.isNaN(finalFireAt)) throw new Error(`CreateTimer action with an invalid fireAt: ${String(action.fireAt)}`);
-        const isLong = finalFireAt - episodeTime > MAXIMUM_SHORT_TIMER.ms;
-        schedule({ kind: "timer", fireAt: this.segmentEnd(episodeTime, finalFireAt), finalFireAt: isLong ? finalFireAt : undefined });
+        const fireAt = Date.parse(String(action.fireAt));
+        if (Number.isNaN(fireAt)) throw new Error(`CreateTimer action with an invalid fireAt: ${String(action.fireAt)}`);
+        if (fireAt - episodeTime > MAXIMUM_SHORT_TIMER.ms) {
+          throw new Error(
+            `createTimer(${String(action.fireAt)}) is more than ${MAXIMUM_SHORT_TIMER.text} (maximumShortTimerDuration) away; ` +
+              `functions-host does not emulate the long timers durable-functions splits such timers into.`,
+          );
+        }
+        schedule({ kind: "timer", fireAt });
         return;
       }
-      case ActionType.WaitForExternalEvent:
-        return;
       case ActionType.ContinueAsNew:
         plan.continueAsNew = { inputJson: preEncodedInputJson(action.input) };
         return;
       default:
         throw new Error(
           `The orchestrator used ${ActionTypeName[action.actionType] ?? `action type ${action.actionType}`}, which functions-host does not support ` +
-            `(entities and callHttp are not emulated).`,
+            `(it runs callActivity, callActivityWithRetry, callSubOrchestrator, createTimer, Task.all and continueAsNew).`,
         );
     }
   }

@@ -1,13 +1,5 @@
-// HTTP trigger route templates as the Functions host reads them: literal segments (case-insensitive), `{param}`,
-// optional `{param?}`, constrained `{param:int}` and catch-all `{*rest}`; more literal routes win over looser ones.
-
-const CONSTRAINTS: Record<string, string> = {
-  int: "-?\\d+",
-  long: "-?\\d+",
-  alpha: "[A-Za-z]+",
-  bool: "(?:true|false)",
-  guid: "[0-9A-Fa-f]{8}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{12}",
-};
+// HTTP trigger route templates, the subset this app needs: literal segments (case-insensitive), `{param}` and
+// optional `{param?}`. Routes with more literal segments are tried first; other syntax is refused at startup.
 
 export class RouteTemplate {
   private readonly pattern: RegExp;
@@ -20,24 +12,16 @@ export class RouteTemplate {
     let source = "";
     let literals = 0;
     for (const segment of segments) {
-      const whole = /^\{(\*)?([A-Za-z_][\w]*)(?::([A-Za-z]+)(?:\([^)]*\))?)?(\?)?(?:=[^}]*)?\}$/.exec(segment);
-      if (whole) {
-        const [, catchAll, name, constraint, optional] = whole;
-        const group = `(?<p${this.names.length}>${catchAll ? ".*" : (CONSTRAINTS[constraint?.toLowerCase() ?? ""] ?? "[^/]+")})`;
-        this.names.push(name);
-        source += catchAll || optional || segment.includes("=") ? `(?:/${group})?` : `/${group}`;
-        continue;
+      const param = /^\{([A-Za-z_]\w*)(\?)?\}$/.exec(segment);
+      if (param) {
+        source += param[2] ? `(?:/(?<p${this.names.length}>[^/]+))?` : `/(?<p${this.names.length}>[^/]+)`;
+        this.names.push(param[1]);
+      } else if (/^[^{}*]+$/.test(segment)) {
+        literals++;
+        source += `/${segment.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`;
+      } else {
+        throw new Error(`route "${template}": functions-host supports only literal segments, {param} and {param?} (not "${segment}")`);
       }
-      literals++;
-      source += "/";
-      let last = 0;
-      for (const match of segment.matchAll(/\{([A-Za-z_][\w]*)(?::[A-Za-z]+)?\??\}/g)) {
-        source += escapeRegExp(segment.slice(last, match.index));
-        source += `(?<p${this.names.length}>[^/]+?)`;
-        this.names.push(match[1]);
-        last = (match.index ?? 0) + match[0].length;
-      }
-      source += escapeRegExp(segment.slice(last));
     }
     this.pattern = new RegExp(`^${source}/?$`, "i");
     this.precedence = literals * 1000 - this.names.length;
@@ -54,10 +38,6 @@ export class RouteTemplate {
     });
     return params;
   }
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
 function safeDecode(value: string): string {
