@@ -14,6 +14,7 @@ import { podmanLoad, removeDir, restoreArchive } from "./support/verify.js";
 import { readFile, writeFile } from "node:fs/promises";
 import { createServer, request as httpRequest } from "node:http";
 import { isRunInstanceId } from "../src/runs/startArchiveRun.js";
+import { batchBlobName, listingBlobName } from "../src/storage/blobNames.js";
 
 let registry: TestRegistry; // the main flow
 let filtersRegistry: TestRegistry; // dry runs only
@@ -278,6 +279,26 @@ describe("requests", () => {
     assert.equal(await countRuns(), before, "nothing started");
   });
 
+  test("DURABLE_STATUS_URLS=false: the 202 carries this app's status URL only, no Durable URL with the system key (issue 8.1d)", async () => {
+    const quiet = await startFunctionsHost({
+      timeScale: 0.02,
+      env: { AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString, JOB_RUNNER: "local", TASKHUB_NAME: "quiet", NIGHTLY_SCHEDULE: "0 0 2 * * *", ALLOWED_REGISTRIES: "127.0.0.1:*", DURABLE_STATUS_URLS: "false" },
+    });
+    try {
+      const response = await quiet.request("/api/archive", { method: "POST", body: JSON.stringify({ registry: filtersRegistry.host, dryRun: true }) });
+      const text = await response.text();
+      assert.equal(response.status, 202, text);
+      const body = JSON.parse(text) as { id: string; statusUrl: string };
+      assert.deepEqual(Object.keys(body).sort(), ["dryRun", "id", "registry", "statusUrl"]);
+      assert.ok(!text.includes("code=") && !text.includes("/runtime/webhooks/"), text);
+      assert.equal(response.headers.get("location"), body.statusUrl);
+      assert.match(body.statusUrl, new RegExp(`/api/archive/${body.id}$`));
+      assert.equal((await waitForRun(quiet, body.id)).runtimeStatus, "Completed");
+    } finally {
+      await quiet.stop();
+    }
+  });
+
   test("without the function key: 401", async () => {
     const response = await fetch(`${host.baseUrl}/api/archive`, { method: "POST", body: "{}" });
     assert.equal(response.status, 401);
@@ -407,6 +428,40 @@ describe("forged orchestration inputs: the 202's Durable URLs carry a key that s
     assert.match(JSON.stringify(status.output), /not in ALLOWED_REGISTRIES/);
     assert.deepEqual(seen, []);
     await assertNothingWritten();
+  });
+
+  test("a batch that keeps failing fails its images with the reason; the run goes on and writes its summary (guards issue 8.9)", async () => {
+    // Set up through the key (a run resumed at its batches, as after continue-as-new): batch 0's blob is missing, so
+    // its readBatch keeps failing; batch 1 is real.
+    const a = await pushImage(registry.host, "batchfail/a:1", smallImage("batchfail-a"));
+    const b = await pushImage(registry.host, "batchfail/b:1", smallImage("batchfail-b"));
+    const runId = "archive-batchfail-20261201T000000000Z-abcdef";
+    const images = [
+      { repository: "batchfail/a", digest: a.digest, tags: ["1"], archived: false },
+      { repository: "batchfail/b", digest: b.digest, tags: ["1"], archived: false },
+    ];
+    const container = blobService.getContainerClient("images");
+    await container.getBlockBlobClient(listingBlobName(runId)).uploadData(Buffer.from(JSON.stringify(images)));
+    await container.getBlockBlobClient(batchBlobName(runId, 1)).uploadData(Buffer.from(JSON.stringify([{ repository: "batchfail/b", digest: b.digest, tags: ["1"] }])));
+    const state = {
+      startedAtUtc: "2026-12-01T00:00:00.000Z",
+      batchCount: 2,
+      nextBatch: 0,
+      totals: { total: 2, archived: 0, alreadyArchived: 0, failed: 0, bytesArchived: 0 },
+      jobExecutions: 0,
+      failedBatches: [],
+    };
+    const status = await forge("archiveRegistry", { ...run(registry.host, "images"), runId, batchSize: 1, state });
+    assert.equal(status.runtimeStatus, "Completed", JSON.stringify(status));
+    const output = status.output as { summaryBlob: string; totals: { archived: number; failed: number } };
+    assert.equal(output.totals.archived, 1);
+    assert.equal(output.totals.failed, 1);
+    const summary = JSON.parse((await container.getBlockBlobClient(output.summaryBlob).downloadToBuffer()).toString()) as Summary;
+    const failed = summary.images.find((i) => i.repository === "batchfail/a")!;
+    assert.equal(failed.status, "failed");
+    assert.equal(failed.error?.code, "ORCHESTRATION_FAILED");
+    assert.match(failed.error?.message ?? "", /^batch 0 failed: .*missing/);
+    assert.equal(summary.images.find((i) => i.repository === "batchfail/b")!.status, "archived");
   });
 
   test("inputs that do not conform end the orchestration with what was wrong (maxParallel past its bound, unknown fields)", async () => {
