@@ -63,6 +63,16 @@ export function isArchiveError(error: unknown): error is ArchiveError {
 /** One line that says why, for a CLI exit or a summary entry: never a stack trace. */
 export function describeError(error: unknown): string {
   if (isArchiveError(error)) return `${error.code}: ${error.message}`;
-  if (error instanceof Error) return error.message.split("\n")[0] ?? error.name;
+  if (error instanceof Error) return firstLine(error) || error.name;
   return String(error);
+}
+
+/**
+ * The first non-empty line of an error's message (or of a text), trimmed and cut to `maxLength` with an ellipsis:
+ * what a summary entry, an execution's error or a log line keeps of a multi-line message or a stack.
+ */
+export function firstLine(errorOrText: unknown, maxLength = 300): string {
+  const text = errorOrText instanceof Error ? errorOrText.message : String(errorOrText);
+  const line = (text.split(/\r?\n/).find((l) => l.trim()) ?? "").trim();
+  return line.length > maxLength ? `${line.slice(0, maxLength - 3)}...` : line;
 }

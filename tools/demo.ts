@@ -9,6 +9,7 @@ import { pushImage } from "./localenv/fixtures.js";
 import { startFunctionsHost, waitForRun, type LocalFunctionsHost } from "./localenv/functionsHost.js";
 import { startRegistry } from "./localenv/registry.js";
 import { SAMPLE_IMAGES } from "./localenv/samples.js";
+import { firstLine } from "../src/errors.js";
 import type { RunSummary } from "../src/runs/archiveRun.js";
 
 // Durable timers (the 5-60 s polling of each job execution) run 20× faster here; everything else is real time.
@@ -80,6 +81,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(`demo failed: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`);
+  console.error(`demo failed: ${firstLine(error)}`);
   process.exitCode = 1;
 });

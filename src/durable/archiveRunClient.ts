@@ -1,6 +1,7 @@
 // Adapts the Durable Functions client to the plain ArchiveRunClient the run starter uses, and reads a run's
 // progress (the parent's counts plus the running batch's) for the status endpoint.
 import * as df from "durable-functions";
+import { firstLine } from "../errors.js";
 import type { DurableClient } from "durable-functions";
 import { addOutcome, type ImageOutcome, type RunProgress } from "../runs/archiveRun.js";
 import { isRunInstanceId, registryOfRunInstanceId, type ArchiveRunClient } from "../runs/startArchiveRun.js";
@@ -87,6 +88,6 @@ export async function getArchiveRunStatus(client: DurableClient, instanceId: str
     lastUpdatedTime: new Date(status.lastUpdatedTime).toISOString(),
     progress,
     ...(output?.summaryBlob && { summaryBlob: output.summaryBlob, container: output.container }),
-    ...(String(status.runtimeStatus) === "Failed" && { error: String(status.output ?? "failed").split("\n")[0] }),
+    ...(String(status.runtimeStatus) === "Failed" && { error: firstLine(status.output ?? "failed") }),
   };
 }

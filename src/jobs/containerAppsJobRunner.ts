@@ -12,7 +12,7 @@ import {
 } from "@azure/arm-appcontainers";
 import { DefaultAzureCredential, type TokenCredential } from "@azure/identity";
 import type { AppSettings } from "../config.js";
-import { ArchiveError, isArchiveError } from "../errors.js";
+import { ArchiveError, firstLine, isArchiveError } from "../errors.js";
 import { assertEnvOverrides, type ExecutionEnvMatch, type JobExecution, type JobExecutionStatus, type JobRunner, type JobRunnerOperationOptions } from "./jobRunner.js";
 
 export interface ContainerAppsJobRunnerOptions {
@@ -260,12 +260,8 @@ function toArchiveError(what: string, error: unknown): Error {
     const status = error.statusCode;
     const retryable = status === undefined || status === 408 || status === 429 || status >= 500;
     const detail = [status !== undefined ? `HTTP ${status}` : undefined, error.code].filter(Boolean).join(" ");
-    return new ArchiveError("JOB_FAILED", `${what} failed${detail ? ` (${detail})` : ""}: ${oneLine(error.message)}`, { retryable, ...(status !== undefined && { statusCode: status }) });
+    return new ArchiveError("JOB_FAILED", `${what} failed${detail ? ` (${detail})` : ""}: ${firstLine(error.message)}`, { retryable, ...(status !== undefined && { statusCode: status }) });
   }
-  return new ArchiveError("JOB_FAILED", `${what} failed: ${oneLine(error instanceof Error ? error.message : String(error))}`);
+  return new ArchiveError("JOB_FAILED", `${what} failed: ${firstLine(error instanceof Error ? error.message : String(error))}`);
 }
 
-function oneLine(text: string): string {
-  const line = text.split(/\r?\n/).find((l) => l.trim()) ?? "";
-  return line.length > 300 ? `${line.slice(0, 297)}...` : line.trim();
-}

@@ -5,7 +5,7 @@ import { access } from "node:fs/promises";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { execa, type ResultPromise } from "execa";
-import { ArchiveError } from "../errors.js";
+import { ArchiveError, firstLine } from "../errors.js";
 import { assertEnvOverrides, TERMINAL_JOB_STATUSES, type ExecutionEnvMatch, type JobExecution, type JobRunner, type JobRunnerOperationOptions } from "./jobRunner.js";
 
 export interface LocalJobRunnerOptions {
@@ -90,7 +90,7 @@ export class LocalJobRunner implements JobRunner {
         execution.status = "Succeeded";
       } else {
         execution.status = execution.stopRequested ? "Stopped" : "Failed";
-        const reason = lastLine ?? (result.signal ? `worker terminated by ${result.signal}` : firstLine(result.originalMessage ?? result.shortMessage ?? `worker exited with code ${result.exitCode}`));
+        const reason = lastLine ?? (result.signal ? `worker terminated by ${result.signal}` : firstLine(result.originalMessage ?? result.shortMessage ?? `worker exited with code ${result.exitCode}`, MAX_ERROR_LENGTH));
         execution.error = reason;
       }
     });
@@ -166,6 +166,3 @@ async function untilAborted(done: Promise<void>, signal: AbortSignal | undefined
   }
 }
 
-function firstLine(text: string): string {
-  return (text.split(/\r?\n/).find((l) => l.trim()) ?? text).trim().slice(0, MAX_ERROR_LENGTH);
-}

@@ -4,6 +4,7 @@
 // maxAttempts. It never throws: a failure is an outcome with its reason. Deterministic: time comes only from
 // currentUtcDateTime, and everything it knows arrives through activities.
 import * as df from "durable-functions";
+import { firstLine } from "../errors.js";
 import { parseInput } from "../validation.js";
 import { activityRetryOptions } from "../durable/activityRetry.js";
 import type { OrchestrationContext, OrchestrationHandler, Task } from "durable-functions";
@@ -129,9 +130,5 @@ function* archiveOneImage(context: OrchestrationContext, run: ArchiveRunInput, i
   return failed;
 }
 
-function firstLine(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return message.split("\n")[0]!.slice(0, 300);
-}
 
 df.app.orchestration(archiveImageOrchestrationName, archiveImage);

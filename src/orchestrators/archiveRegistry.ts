@@ -3,6 +3,7 @@
 // sub-orchestrations, and writes the run summary. Progress (counts only) goes to custom status. After
 // BATCHES_PER_GENERATION batches it continues as new, so its history stays bounded for any registry size.
 import * as df from "durable-functions";
+import { firstLine } from "../errors.js";
 import { parseInput } from "../validation.js";
 import { activityRetryOptions } from "../durable/activityRetry.js";
 import type { OrchestrationContext, OrchestrationHandler } from "durable-functions";
@@ -108,9 +109,5 @@ function batchSizeOf(state: RunState, batchSize: number, index: number): number 
   return Math.max(0, Math.min(batchSize, toArchive - index * batchSize));
 }
 
-function firstLine(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return (message.split("\n")[0] ?? "").slice(0, 300);
-}
 
 df.app.orchestration(archiveRegistryOrchestrationName, archiveRegistry);
