@@ -72,7 +72,7 @@ async function oldPipeline(image: string, connectionString: string, container: s
 async function newPipeline(image: string, connectionString: string, container: string): Promise<{ seconds: number; peakRssMiB: number; bytes: number }> {
   const started = performance.now();
   const child = spawn(process.execPath, [WORKER], {
-    env: { ...process.env, AZURE_STORAGE_CONNECTION_STRING: connectionString, ALLOWED_REGISTRIES: "127.0.0.1:*", ARCHIVE_REQUEST: JSON.stringify({ image, blobContainer: container }) },
+    env: { ...process.env, AZURE_STORAGE_CONNECTION_STRING: connectionString, ALLOWED_REGISTRIES: "127.0.0.1:*", ARCHIVE_CONTAINER: container, ARCHIVE_REQUEST: JSON.stringify({ image, blobContainer: container }) },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let peakKiB = 0;

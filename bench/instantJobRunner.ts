@@ -1,8 +1,9 @@
-// Preloaded into the local host by the scale benchmark (`node --import`): a job runner that "archives" at once,
-// writing the result blob a worker would write, so the benchmark measures the orchestrations, not the workers.
+// Stands in for src/jobs/createJobRunner.js in the scale benchmark's host (swapped in by the module hook that
+// bench/registerInstantJobRunner.ts registers with `node --import`): a job runner that "archives" at once, writing
+// the result blob a worker would write, so the benchmark measures the orchestrations, not the workers. The app's
+// own modules carry no test seam for it.
 import { randomBytes } from "node:crypto";
 import type { ArchiveImageResult } from "../src/archive/archiveImage.js";
-import { setJobRunnerOverride } from "../src/jobs/createJobRunner.js";
 import type { JobExecution, JobRunner } from "../src/jobs/jobRunner.js";
 import { parseImageReference } from "../src/registry/reference.js";
 import { getRunDependencies } from "../src/runs/runDependencies.js";
@@ -45,4 +46,9 @@ class InstantJobRunner implements JobRunner {
   async stopExecution(): Promise<void> {}
 }
 
-setJobRunnerOverride(new InstantJobRunner());
+const runner = new InstantJobRunner();
+
+/** The same signature as src/jobs/createJobRunner.ts: whatever the configuration, the instant runner. */
+export function createJobRunner(): JobRunner {
+  return runner;
+}

@@ -6,7 +6,7 @@ import { startAzurite } from "../tools/localenv/azurite.js";
 import { startFunctionsHost, waitForRun } from "../tools/localenv/functionsHost.js";
 import { startSyntheticRegistry } from "./syntheticRegistry.js";
 
-const INSTANT_RUNNER = fileURLToPath(new URL("./instantJobRunner.js", import.meta.url));
+const INSTANT_RUNNER = fileURLToPath(new URL("./registerInstantJobRunner.js", import.meta.url));
 
 interface ScaleResult {
   images: number;

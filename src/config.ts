@@ -1,11 +1,19 @@
-// The one source of truth for configuration: every environment variable and request body is validated
-// here, and every error message names the variable or field that was wrong.
+// The composition root's view of the environment: every variable is read and validated here, once (zod), every error
+// names the variable, and the result is mapped into the typed camelCase configs the lower modules own and take
+// (StorageConfig, RegistryAccess, JobRunnerConfig, RunDefaults, ArchiveTuning): nothing below reads process.env.
+// Request bodies, orchestration inputs and the worker request have their schemas beside what they describe.
 import { z } from "zod";
+import type { ArchiveTuning } from "./archive/archiveImage.js";
 import { ArchiveError } from "./errors.js";
-import { parseOrThrow } from "./validation.js";
+import { globProblem } from "./globs.js";
+import { parseJobResourceId, type JobResourceId } from "./jobs/containerAppsJobRunner.js";
+import type { JobRunnerConfig } from "./jobs/createJobRunner.js";
+import type { RegistryAccess, RegistryAuthConfig } from "./registry/createRegistryClient.js";
 import { loginServerSchema } from "./registry/reference.js";
-import { globListSchema, globProblem } from "./globs.js";
+import type { RunDefaults } from "./runs/startArchiveRun.js";
+import type { StorageConfig } from "./storage/blobServiceClient.js";
 import { containerNameSchema } from "./storage/blobNames.js";
+import { parseOrThrow } from "./validation.js";
 
 const boolFromEnv = z
   .enum(["true", "false", "1", "0", "yes", "no", ""])
@@ -89,24 +97,6 @@ const workerEnvSchema = storageEnvSchema
     QUEUE_MESSAGE_FILE: z.string().optional(),
   });
 
-export type StorageConfig =
-  | { kind: "connectionString"; connectionString: string }
-  | { kind: "accountUrl"; accountUrl: string };
-
-export type RegistryAuthConfig =
-  /** Entra ID for *.azurecr.io, anonymous elsewhere. */
-  | { kind: "auto" }
-  | { kind: "anonymous" }
-  /** Offered to `loginServer` only. */
-  | { kind: "password"; username: string; password: string; loginServer: string }
-  | { kind: "entra" };
-
-export interface ArchiveTuning {
-  gzipLevel: number;
-  blockSizeBytes: number;
-  uploadConcurrency: number;
-}
-
 export interface WorkerConfig {
   storage: StorageConfig;
   registryAuth: RegistryAuthConfig;
@@ -120,12 +110,7 @@ export interface WorkerConfig {
   queueMessageFile?: string;
 }
 
-// The archive request (queue message / ARCHIVE_REQUEST) lives beside the worker: src/worker/archiveRequest.ts.
-export { archiveRequestSchema, type ArchiveRequest } from "./worker/archiveRequest.js";
-
 // ---- Helpers -------------------------------------------------------------------------------
-
-export { formatIssues, parseOrThrow } from "./validation.js";
 
 function pickEnv(env: NodeJS.ProcessEnv, keys: readonly string[]): Record<string, string | undefined> {
   return Object.fromEntries(keys.map((k) => [k, env[k]]));
@@ -158,7 +143,7 @@ export function toRegistryAuth(parsed: z.output<typeof registryEnvSchema>): Regi
 }
 
 /** Registry access alone (the CLI's restore needs no storage). */
-export function readRegistrySettings(env: NodeJS.ProcessEnv = process.env): { auth: RegistryAuthConfig; insecure: boolean } {
+export function readRegistrySettings(env: NodeJS.ProcessEnv = process.env): RegistryAccess {
   const parsed = parseOrThrow(registryEnvSchema, pickEnv(env, Object.keys(registryEnvSchema.shape)), "invalid registry settings", "CONFIG_INVALID");
   return { auth: toRegistryAuth(parsed), insecure: parsed.REGISTRY_INSECURE };
 }
@@ -181,12 +166,7 @@ export function readWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
   };
 }
 
-/** Environment variable names that hold secrets: never logged, never passed as job env overrides. */
-export const SECRET_ENV_NAMES: readonly string[] = ["ACR_PASSWORD", "AZURE_STORAGE_CONNECTION_STRING", "AZURE_CLIENT_SECRET"];
-
 // ---- The Function App (triggers, orchestrators, activities) --------------------------------
-
-const globList = globListSchema;
 
 export const appSettingsSchema = storageEnvSchema.extend(registryEnvSchema.shape).extend({
   /** Durable Functions task hub (host.json reads it as %TASKHUB_NAME%). */
@@ -198,7 +178,14 @@ export const appSettingsSchema = storageEnvSchema.extend(registryEnvSchema.shape
   /** `/subscriptions/<id>/resourceGroups/<rg>/providers/Microsoft.App/jobs/<name>` (JOB_RUNNER=container-apps). */
   JOB_RESOURCE_ID: z
     .string()
-    .regex(/^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.App\/jobs\/[^/]+$/i, "must be a Container Apps job resource id: /subscriptions/…/resourceGroups/…/providers/Microsoft.App/jobs/<name>")
+    .transform((value, ctx): JobResourceId => {
+      try {
+        return parseJobResourceId(value); // the one parser of job resource ids
+      } catch {
+        ctx.addIssue({ code: "custom", message: "must be a Container Apps job resource id: /subscriptions/…/resourceGroups/…/providers/Microsoft.App/jobs/<name>" });
+        return z.NEVER;
+      }
+    })
     .optional(),
   /** Which container of the job template receives the per-image env vars (default: the first). */
   JOB_CONTAINER_NAME: z.string().min(1).optional(),
@@ -235,37 +222,73 @@ export const appSettingsSchema = storageEnvSchema.extend(registryEnvSchema.shape
 });
 export type AppSettings = z.output<typeof appSettingsSchema>;
 
+/** The app settings, validated (every problem named), before they are mapped: also what the infra test checks. */
 export function readAppSettings(env: NodeJS.ProcessEnv = process.env): AppSettings {
-  const settings = parseOrThrow(appSettingsSchema, pickEnv(env, Object.keys(appSettingsSchema.shape)), "invalid app settings", "CONFIG_INVALID");
-  if (settings.JOB_RUNNER === "container-apps" && !settings.JOB_RESOURCE_ID) {
-    throw new ArchiveError("CONFIG_INVALID", "invalid app settings: JOB_RESOURCE_ID: is required when JOB_RUNNER=container-apps");
+  return parseOrThrow(appSettingsSchema, pickEnv(env, Object.keys(appSettingsSchema.shape)), "invalid app settings", "CONFIG_INVALID");
+}
+
+/** The Function App's configuration, mapped once from its settings. */
+export interface AppConfig {
+  storage: StorageConfig;
+  registry: RegistryAccess;
+  /** Archives, sidecars, tag markers and run records; the only container activities accept. */
+  archiveContainer: string;
+  /** Login-server globs a run may target: ALLOWED_REGISTRIES, NIGHTLY_REGISTRIES' login servers, ACR_LOGIN_SERVER. */
+  allowedRegistries: string[];
+  jobRunner: JobRunnerConfig;
+  /** Resolving an ACR name or resource id in a request (ARM_ENDPOINT, AZURE_SUBSCRIPTION_ID). */
+  registryResolution: { armEndpoint: string; subscriptionId?: string };
+  /** What the nightly timer archives (login servers, ACR names or resource ids). */
+  nightlyRegistries: string[];
+  /** Answer POST /api/archive with the Durable check-status URLs (their key starts any orchestration). */
+  durableStatusUrls: boolean;
+  runDefaults: RunDefaults;
+}
+
+export function readAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  return toAppConfig(readAppSettings(env));
+}
+
+export function toAppConfig(settings: AppSettings): AppConfig {
+  let jobRunner: JobRunnerConfig;
+  if (settings.JOB_RUNNER === "local") {
+    // Local workers get the scope the Bicep gives the job: the app's allow-list and its container.
+    jobRunner = { kind: "local", templateEnv: { ALLOWED_REGISTRIES: allowedRegistriesOf(settings).join(","), ARCHIVE_CONTAINER: settings.ARCHIVE_CONTAINER } };
   }
-  toRegistryAuth(settings); // ACR_LOGIN_SERVER with a password, named now rather than at the first run
-  return settings;
+  else if (!settings.JOB_RESOURCE_ID) throw new ArchiveError("CONFIG_INVALID", "invalid app settings: JOB_RESOURCE_ID: is required when JOB_RUNNER=container-apps");
+  else {
+    jobRunner = {
+      kind: "container-apps",
+      job: settings.JOB_RESOURCE_ID,
+      armEndpoint: settings.ARM_ENDPOINT,
+      ...(settings.JOB_CONTAINER_NAME && { containerName: settings.JOB_CONTAINER_NAME }),
+      ...(settings.AZURE_CLIENT_ID && { managedIdentityClientId: settings.AZURE_CLIENT_ID }),
+    };
+  }
+  return {
+    storage: toStorageConfig(settings),
+    registry: { auth: toRegistryAuth(settings), insecure: settings.REGISTRY_INSECURE },
+    archiveContainer: settings.ARCHIVE_CONTAINER,
+    allowedRegistries: allowedRegistriesOf(settings),
+    jobRunner,
+    registryResolution: { armEndpoint: settings.ARM_ENDPOINT, ...(settings.AZURE_SUBSCRIPTION_ID && { subscriptionId: settings.AZURE_SUBSCRIPTION_ID }) },
+    nightlyRegistries: settings.NIGHTLY_REGISTRIES,
+    durableStatusUrls: settings.DURABLE_STATUS_URLS,
+    runDefaults: {
+      maxParallel: settings.DEFAULT_MAX_PARALLEL,
+      maxAttempts: settings.MAX_ATTEMPTS,
+      jobTimeoutMinutes: settings.JOB_TIMEOUT_MINUTES,
+      pollMaxIntervalSeconds: settings.POLL_MAX_INTERVAL_SECONDS,
+    },
+  };
 }
 
 /**
  * The registries a run may target: ALLOWED_REGISTRIES' globs, NIGHTLY_REGISTRIES given as login servers (names and
  * resource ids need ALLOWED_REGISTRIES), and ACR_LOGIN_SERVER. Empty means no run can start.
  */
-export function allowedRegistriesOf(settings: AppSettings): string[] {
+function allowedRegistriesOf(settings: AppSettings): string[] {
   const nightly = settings.NIGHTLY_REGISTRIES.map((r) => r.toLowerCase()).filter((r) => loginServer.safeParse(r).success && /[.:]/.test(r));
   const bound = settings.ACR_LOGIN_SERVER ? [settings.ACR_LOGIN_SERVER] : [];
   return [...new Set([...settings.ALLOWED_REGISTRIES, ...nightly, ...bound])];
 }
-
-/** POST /api/archive body (and the timer's per-registry run): what to archive. */
-export const startArchiveRunSchema = z.strictObject({
-  /** A login server (`myacr.azurecr.io`, `127.0.0.1:5000`), an ACR name, or an ACR resource id. */
-  registry: z.string({ error: "is required" }).min(1, "is required").max(512),
-  repositories: globList.optional(),
-  excludeRepositories: globList.optional(),
-  tags: globList.optional(),
-  excludeTags: globList.optional(),
-  includeUntagged: z.boolean().default(false),
-  /** Only images whose ACR `lastUpdatedOn` is at least this many days old. */
-  olderThanDays: z.number().int("must be an integer").min(0, "must be ≥ 0").max(36500, "must be ≤ 36500").optional(),
-  maxParallel: z.number().int("must be an integer").min(1, "must be ≥ 1").max(100, "must be ≤ 100").optional(),
-  dryRun: z.boolean().default(false),
-});
-export type StartArchiveRunInput = z.output<typeof startArchiveRunSchema>;

@@ -13,7 +13,7 @@ import { SAMPLE_IMAGES } from "../tools/localenv/samples.js";
 import { podmanLoad, removeDir, restoreArchive } from "./support/verify.js";
 import { readFile, writeFile } from "node:fs/promises";
 import { createServer, request as httpRequest } from "node:http";
-import { isRunInstanceId } from "../src/runs/startArchiveRun.js";
+import { isRunInstanceId } from "../src/runs/instanceIds.js";
 import { batchBlobName, listingBlobName } from "../src/storage/blobNames.js";
 
 let registry: TestRegistry; // the main flow
@@ -366,9 +366,9 @@ describe("forged orchestration inputs: the 202's Durable URLs carry a key that s
   });
 
   /** POST /runtime/webhooks/durabletask/orchestrators/{name} with the key, as an attacker would; waits for the end. */
-  async function forge(name: string, input: unknown): Promise<{ runtimeStatus: string; output: unknown }> {
+  async function forge(name: string, input: unknown, instanceId?: string): Promise<{ runtimeStatus: string; output: unknown }> {
     const base = `${host.baseUrl}/runtime/webhooks/durabletask`;
-    const started = await fetch(`${base}/orchestrators/${name}?code=${systemKey}`, { method: "POST", body: JSON.stringify(input), headers: { "content-type": "application/json" } });
+    const started = await fetch(`${base}/orchestrators/${name}${instanceId ? `/${encodeURIComponent(instanceId)}` : ""}?code=${systemKey}`, { method: "POST", body: JSON.stringify(input), headers: { "content-type": "application/json" } });
     assert.ok(started.status === 202 || started.status === 200, `webhook start: HTTP ${started.status} ${await started.clone().text()}`);
     const { id } = (await started.json()) as { id: string };
     for (let i = 0; i < 600; i++) {
@@ -379,8 +379,9 @@ describe("forged orchestration inputs: the 202's Durable URLs carry a key that s
     throw new Error(`${name} ${id} did not finish`);
   }
 
+  const FORGED_RUN = "archive-forged-20261201T000000000Z-abcdef";
   const run = (registry: string, container: string) => ({
-    runId: "archive-forged-20261201T000000000Z-abcdef",
+    runId: FORGED_RUN,
     registry,
     container,
     filters: { includeUntagged: false },
@@ -394,6 +395,11 @@ describe("forged orchestration inputs: the 202's Durable URLs carry a key that s
     requestedAtUtc: "2026-12-01T00:00:00.000Z",
   });
   const item = { repository: "loot/app", digest: `sha256:${"a".repeat(64)}`, tags: ["1"] };
+  // What archiveImage takes of its run (its schema refuses anything more).
+  const imageRun = (registry: string, container: string) => {
+    const { runId, maxAttempts, jobTimeoutMinutes, pollMaxIntervalSeconds } = run(registry, container);
+    return { runId, registry, container, maxAttempts, jobTimeoutMinutes, pollMaxIntervalSeconds };
+  };
 
   async function assertNothingWritten(): Promise<void> {
     const containers: string[] = [];
@@ -405,7 +411,7 @@ describe("forged orchestration inputs: the 202's Durable URLs carry a key that s
   }
 
   test("archiveImage with a foreign registry and a foreign container: no host reached, no credential sent, nothing written", async () => {
-    const status = await forge("archiveImage", { run: run(foreignHost, "loot"), item });
+    const status = await forge("archiveImage", { run: imageRun(foreignHost, "loot"), item }, `${FORGED_RUN}:batch:0:0`);
     assert.equal(status.runtimeStatus, "Completed", JSON.stringify(status));
     assert.equal((status.output as { status: string }).status, "failed", JSON.stringify(status.output));
     assert.deepEqual(seen, [], "the foreign registry was never contacted");
@@ -413,7 +419,7 @@ describe("forged orchestration inputs: the 202's Durable URLs carry a key that s
   });
 
   test("archiveImage with a foreign registry into the real container: refused before any job starts", async () => {
-    const status = await forge("archiveImage", { run: run(foreignHost, "images"), item });
+    const status = await forge("archiveImage", { run: imageRun(foreignHost, "images"), item }, `${FORGED_RUN}:batch:0:1`);
     const output = status.output as { status: string; attempts: number; error?: { message: string } };
     assert.equal(output.status, "failed", JSON.stringify(status));
     assert.match(output.error?.message ?? "", /not in ALLOWED_REGISTRIES/);
@@ -423,7 +429,7 @@ describe("forged orchestration inputs: the 202's Durable URLs carry a key that s
   });
 
   test("archiveRegistry with a foreign registry: the listing refuses it", async () => {
-    const status = await forge("archiveRegistry", run(foreignHost, "images"));
+    const status = await forge("archiveRegistry", run(foreignHost, "images"), FORGED_RUN);
     assert.equal(status.runtimeStatus, "Failed", JSON.stringify(status));
     assert.match(JSON.stringify(status.output), /not in ALLOWED_REGISTRIES/);
     assert.deepEqual(seen, []);
@@ -451,7 +457,7 @@ describe("forged orchestration inputs: the 202's Durable URLs carry a key that s
       jobExecutions: 0,
       failedBatches: [],
     };
-    const status = await forge("archiveRegistry", { ...run(registry.host, "images"), runId, batchSize: 1, state });
+    const status = await forge("archiveRegistry", { ...run(registry.host, "images"), runId, batchSize: 1, state }, runId);
     assert.equal(status.runtimeStatus, "Completed", JSON.stringify(status));
     const output = status.output as { summaryBlob: string; totals: { archived: number; failed: number } };
     assert.equal(output.totals.archived, 1);
@@ -464,8 +470,22 @@ describe("forged orchestration inputs: the 202's Durable URLs carry a key that s
     assert.equal(summary.images.find((i) => i.repository === "batchfail/b")!.status, "archived");
   });
 
+  test("an image run under another instance id, or asking more than the settings allow, is refused before anything happens", async () => {
+    // Under a random id (not <run>:batch:<n>:<i>): it could otherwise write into a real run's records.
+    const stray = await forge("archiveImage", { run: imageRun(registry.host, "images"), item });
+    assert.equal(stray.runtimeStatus, "Failed", JSON.stringify(stray));
+    assert.match(JSON.stringify(stray.output), /is not an image instance of run archive-forged/);
+    // maxAttempts past MAX_ATTEMPTS (2 here): held to the settings by its first activity.
+    const greedy = await forge("archiveImage", { run: { ...imageRun(registry.host, "images"), maxAttempts: 10 }, item }, `${FORGED_RUN}:batch:0:2`);
+    const output = greedy.output as { status: string; attempts: number; error?: { message: string } };
+    assert.equal(output.status, "failed", JSON.stringify(greedy));
+    assert.equal(output.attempts, 0, "no job was started");
+    assert.match(output.error?.message ?? "", /maxAttempts 10 > MAX_ATTEMPTS 2/);
+    assert.deepEqual(workerPidsFor("loot/app"), []);
+  });
+
   test("inputs that do not conform end the orchestration with what was wrong (maxParallel past its bound, unknown fields)", async () => {
-    const status = await forge("archiveBatch", { run: { ...run(registry.host, "images"), maxParallel: 1000, extra: true }, batchIndex: 0 });
+    const status = await forge("archiveBatch", { run: { ...imageRun(registry.host, "images"), maxParallel: 1000, extra: true }, batchIndex: 0 });
     assert.equal(status.runtimeStatus, "Failed", JSON.stringify(status));
     const output = JSON.stringify(status.output);
     assert.match(output, /archiveBatch: invalid input/);

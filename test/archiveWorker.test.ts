@@ -144,7 +144,7 @@ test("the old queue message's blobBaseName names the archive, and QUEUE_MESSAGE_
   await pushImage(registry.host, "legacy/app:7", smallImage("legacy"));
   const file = `${process.env.TMPDIR ?? "/tmp"}/queue-message-${process.pid}.json`;
   await writeFile(file, JSON.stringify({ image: `${registry.host}/legacy/app:7`, blobContainer: "legacy", blobBaseName: "legacy--app--7.tar.gz" }));
-  const run = await runWorker(storageEnv({ QUEUE_MESSAGE_FILE: file }));
+  const run = await runWorker(storageEnv({ QUEUE_MESSAGE_FILE: file, ARCHIVE_CONTAINER: "legacy" }));
   assert.equal(run.code, 0, run.stderr);
   const result = JSON.parse(run.stdout);
   assert.equal(result.archiveBlob, "legacy--app--7.tar.gz");

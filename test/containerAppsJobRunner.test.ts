@@ -4,10 +4,11 @@
 import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, test } from "node:test";
 import type { AccessToken, TokenCredential } from "@azure/identity";
-import { appSettingsSchema } from "../src/config.js";
+import { readAppConfig } from "../src/config.js";
 import { isArchiveError, type ArchiveError } from "../src/errors.js";
 import { ContainerAppsJobRunner, parseJobResourceId } from "../src/jobs/containerAppsJobRunner.js";
-import { clearJobRunnerCache, createJobRunner } from "../src/jobs/createJobRunner.js";
+import { createJobRunner } from "../src/jobs/createJobRunner.js";
+import { createRunDependencies } from "../src/runs/runDependencies.js";
 import { LocalJobRunner } from "../src/jobs/localJobRunner.js";
 import { isSameAttempt, startArchiveJob } from "../src/runs/archiveJob.js";
 import { readArmExample, startArmServer, type ArmServer } from "../tools/localenv/armServer.js";
@@ -71,7 +72,7 @@ const EXPECTED_TEMPLATE = {
 
 function newRunner(options: { containerName?: string } = {}): ContainerAppsJobRunner {
   return new ContainerAppsJobRunner({
-    jobResourceId: JOB_ID,
+    job: JOB_ID,
     endpoint: server.endpoint,
     credential,
     ...options,
@@ -252,17 +253,16 @@ test("parseJobResourceId splits subscription, resource group and job name", () =
   assert.throws(() => parseJobResourceId("/subscriptions/x/resourceGroups/y/providers/Microsoft.App/containerApps/z"), /JOB_RESOURCE_ID/);
 });
 
-test("createJobRunner picks the runner by JOB_RUNNER and keeps one per process", () => {
-  clearJobRunnerCache();
-  try {
-    const azure = appSettingsSchema.parse({ JOB_RUNNER: "container-apps", JOB_RESOURCE_ID: JOB_ID, ARM_ENDPOINT: server.endpoint });
-    const first = createJobRunner(azure, { containerApps: { credential } });
-    assert.ok(first instanceof ContainerAppsJobRunner);
-    assert.equal(createJobRunner(azure), first);
-    const local = createJobRunner(appSettingsSchema.parse({ JOB_RUNNER: "local" }));
-    assert.ok(local instanceof LocalJobRunner);
-    assert.throws(() => createJobRunner(appSettingsSchema.parse({ JOB_RUNNER: "container-apps" })), /JOB_RESOURCE_ID: is required/);
-  } finally {
-    clearJobRunnerCache();
-  }
+test("createJobRunner picks the runner by JOB_RUNNER, and the app keeps one per process", () => {
+  const storage = { AZURE_STORAGE_CONNECTION_STRING: "UseDevelopmentStorage=true" };
+  const azure = readAppConfig({ ...storage, JOB_RUNNER: "container-apps", JOB_RESOURCE_ID: JOB_ID, ARM_ENDPOINT: server.endpoint });
+  const deps = createRunDependencies(azure, { jobRunner: { containerApps: { credential } } });
+  const first = deps.jobRunner();
+  assert.ok(first instanceof ContainerAppsJobRunner);
+  assert.deepEqual(first.job, parseJobResourceId(JOB_ID));
+  assert.equal(deps.jobRunner(), first);
+  const local = createJobRunner(readAppConfig({ ...storage, JOB_RUNNER: "local" }).jobRunner);
+  assert.ok(local instanceof LocalJobRunner);
+  assert.throws(() => readAppConfig({ ...storage, JOB_RUNNER: "container-apps" }), /JOB_RESOURCE_ID: is required/);
+  assert.throws(() => readAppConfig({ ...storage, JOB_RESOURCE_ID: "/subscriptions/x/resourceGroups/y/providers/Microsoft.App/containerApps/z" }), /JOB_RESOURCE_ID: must be a Container Apps job resource id/);
 });

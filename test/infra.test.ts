@@ -14,10 +14,10 @@ import {
   readAppSettings,
   readWorkerConfig,
   registryEnvSchema,
-  SECRET_ENV_NAMES,
   storageEnvSchema,
   workerScopeEnvSchema,
 } from "../src/config.js";
+import { SECRET_ENV_NAMES } from "../src/jobs/jobRunner.js";
 import { resultBlobName, summaryBlobName } from "../src/storage/blobNames.js";
 
 // ---- where things are ----------------------------------------------------------------------------------------------

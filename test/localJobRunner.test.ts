@@ -13,7 +13,7 @@ import { childEnv } from "./support/worker.js";
 const WORKER = fileURLToPath(new URL("../src/worker/main.js", import.meta.url));
 
 // The host env minus anything that points at real storage or registries; storage is configured but never reached.
-const BASE_ENV = childEnv({ AZURE_STORAGE_CONNECTION_STRING: "UseDevelopmentStorage=true", ALLOWED_REGISTRIES: "127.0.0.1:*" });
+const BASE_ENV = childEnv({ AZURE_STORAGE_CONNECTION_STRING: "UseDevelopmentStorage=true", ALLOWED_REGISTRIES: "127.0.0.1:*", ARCHIVE_CONTAINER: "images" });
 
 let runner: LocalJobRunner;
 const started: string[] = [];

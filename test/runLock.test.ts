@@ -39,10 +39,23 @@ test("the run lock's lease is renewed while a slow start runs: a second starter 
   await withRegistryLock(container, "slow.example", async () => undefined, { leaseSeconds: 15, waitForLeaseInMs: 0 });
 });
 
-test("a start that hangs under the lock fails after the bound and releases the lock", { timeout: 30_000 }, async () => {
+test("a start past the bound fails its caller, but the lease is held until the work has ended (guards issue 8.14)", { timeout: 30_000 }, async () => {
+  let finish!: () => void;
+  const slowWork = new Promise<void>((resolve) => (finish = resolve));
+  let ended = false;
   await assert.rejects(
-    withRegistryLock(container, "hung.example", () => new Promise(() => undefined), { leaseSeconds: 15, workTimeoutInMs: 500 }),
-    (error: Error & { code?: string }) => error.code === "STORAGE_ERROR" && /took longer than 0.5 s/.test(error.message),
+    withRegistryLock(container, "late.example", () => slowWork.then(() => void (ended = true)), { leaseSeconds: 15, workTimeoutInMs: 300 }),
+    (error: Error & { code?: string }) => error.code === "STORAGE_ERROR" && /took longer than 0.3 s/.test(error.message),
   );
-  await withRegistryLock(container, "hung.example", async () => undefined, { leaseSeconds: 15, waitForLeaseInMs: 0 });
+  // The work still runs: nobody else may start a run of this registry meanwhile.
+  await assert.rejects(
+    withRegistryLock(container, "late.example", async () => undefined, { leaseSeconds: 15, waitForLeaseInMs: 0 }),
+    (error: Error & { code?: string }) => error.code === "STORAGE_ERROR" && /cannot lock late\.example/.test(error.message),
+  );
+  finish();
+  await slowWork;
+  // Once it has ended, the lease goes at once.
+  for (let i = 0; i < 50 && !ended; i++) await sleep(20);
+  await sleep(200);
+  await withRegistryLock(container, "late.example", async () => undefined, { leaseSeconds: 15, waitForLeaseInMs: 2_000 });
 });

@@ -2,7 +2,7 @@
 // schema every orchestration input passes, and the conflict answer.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { allowedRegistriesOf, readAppSettings } from "../src/config.js";
+import { readAppConfig } from "../src/config.js";
 import { archiveRunInputSchema, type ArchiveRunInput } from "../src/runs/archiveRun.js";
 import { parseStartArchiveRun, startArchiveRun, type ArchiveRunClient, type StartArchiveRunDependencies } from "../src/runs/startArchiveRun.js";
 
@@ -16,7 +16,7 @@ function deps(env: Record<string, string>, running: { instanceId: string; regist
   };
   const d: StartArchiveRunDependencies = {
     client,
-    settings: readAppSettings({ ...BASE, ...env }),
+    config: readAppConfig({ ...BASE, ...env }),
     resolveRegistry: async (r) => r,
     lock: (_registry, work) => work(),
     now: new Date("2026-12-01T02:00:00.000Z"),
@@ -27,14 +27,14 @@ function deps(env: Record<string, string>, running: { instanceId: string; regist
 
 test("ALLOWED_REGISTRIES is empty by default: no wildcard admits any tenant's ACR (guards issue 8.4)", async () => {
   const { deps: d, started } = deps({});
-  assert.deepEqual(d.settings.ALLOWED_REGISTRIES, []);
+  assert.deepEqual(d.config.allowedRegistries, []);
   await assert.rejects(startArchiveRun(parseStartArchiveRun({ registry: "someone-else.azurecr.io" }), d), /registry: someone-else\.azurecr\.io is not in ALLOWED_REGISTRIES \(none: set ALLOWED_REGISTRIES\)/);
   assert.equal(started.length, 0);
 });
 
 test("NIGHTLY_REGISTRIES' login servers and ACR_LOGIN_SERVER are allowed without ALLOWED_REGISTRIES", async () => {
-  const settings = readAppSettings({ ...BASE, NIGHTLY_REGISTRIES: "nightly.azurecr.io, myacr", ACR_USERNAME: "u", ACR_PASSWORD: "p", ACR_LOGIN_SERVER: "pw.example.com" });
-  assert.deepEqual(allowedRegistriesOf(settings), ["nightly.azurecr.io", "pw.example.com"]);
+  const config = readAppConfig({ ...BASE, NIGHTLY_REGISTRIES: "nightly.azurecr.io, myacr", ACR_USERNAME: "u", ACR_PASSWORD: "p", ACR_LOGIN_SERVER: "pw.example.com" });
+  assert.deepEqual(config.allowedRegistries, ["nightly.azurecr.io", "pw.example.com"]);
   const { deps: d, started } = deps({ NIGHTLY_REGISTRIES: "nightly.azurecr.io" });
   const result = await startArchiveRun(parseStartArchiveRun({ registry: "nightly.azurecr.io" }), d);
   assert.equal(result.kind, "started");

@@ -30,13 +30,20 @@ beforeEach(() => {
 // Storage is configured but never reached: every case ends before (a closed port, so a write would fail loudly).
 const STORAGE = "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:9/devstoreaccount1";
 const request = (registry: string, container = "images") => JSON.stringify({ image: `${registry}/loot/app:1`, blobContainer: container, runId: "run-1" });
-const worker = (env: Record<string, string>) => runNode(WORKER_MAIN, [], childEnv({ AZURE_STORAGE_CONNECTION_STRING: STORAGE, ...env }));
+const worker = (env: Record<string, string>) => runNode(WORKER_MAIN, [], childEnv({ AZURE_STORAGE_CONNECTION_STRING: STORAGE, ARCHIVE_CONTAINER: "images", ...env }));
 
 test("the worker job refuses to run without ALLOWED_REGISTRIES, with one line naming it (guards issue 8.1)", async () => {
   const run = await worker({ ARCHIVE_REQUEST: request(foreignHost) });
   assert.equal(run.code, 1);
   assert.match(run.stderr, /^acr-cold-archive worker: CONFIG_INVALID: ALLOWED_REGISTRIES: is required for the worker job/);
   assert.equal(run.stderr.trim().split("\n").length, 1, run.stderr);
+  assert.deepEqual(seen, []);
+});
+
+test("the worker job refuses to run without ARCHIVE_CONTAINER, the one container it may write (guards issue 8.1)", async () => {
+  const run = await runNode(WORKER_MAIN, [], childEnv({ AZURE_STORAGE_CONNECTION_STRING: STORAGE, ALLOWED_REGISTRIES: "127.0.0.1:*", ARCHIVE_REQUEST: request(foreignHost) }));
+  assert.equal(run.code, 1);
+  assert.match(run.stderr, /^acr-cold-archive worker: CONFIG_INVALID: ARCHIVE_CONTAINER: is required for the worker job/);
   assert.deepEqual(seen, []);
 });
 

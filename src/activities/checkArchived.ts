@@ -2,20 +2,23 @@
 import * as df from "durable-functions";
 import type { ActivityHandler } from "durable-functions";
 import { z } from "zod";
-import { imageIdentitySchema } from "../runs/archiveRun.js";
+import { imageRunContextSchema, imageWorkItemSchema } from "../runs/archiveRun.js";
 import { getRunDependencies } from "../runs/runDependencies.js";
 import { getArchivedImageInfo, type ArchivedImageInfo } from "../runs/runStore.js";
-import { containerNameSchema } from "../storage/blobNames.js";
+import { assertRunInScope } from "../runs/runScope.js";
 import { parseInput } from "../validation.js";
 
 export const checkArchivedActivityName = "checkArchived";
 
-export const checkArchivedInputSchema = imageIdentitySchema.extend({ container: containerNameSchema });
+/** The image's run comes along: this first activity of archiveImage holds it to the settings (runs/runScope.ts). */
+export const checkArchivedInputSchema = z.strictObject({ run: imageRunContextSchema, repository: imageWorkItemSchema.shape.repository, digest: imageWorkItemSchema.shape.digest });
 export type CheckArchivedInput = z.output<typeof checkArchivedInputSchema>;
 
 const checkArchived: ActivityHandler = async (raw: unknown): Promise<ArchivedImageInfo> => {
-  const { container, ...image } = parseInput(checkArchivedActivityName, checkArchivedInputSchema, raw);
-  return getArchivedImageInfo(getRunDependencies().getContainer(container), image);
+  const { run, repository, digest } = parseInput(checkArchivedActivityName, checkArchivedInputSchema, raw);
+  const deps = getRunDependencies();
+  assertRunInScope(run, deps.config);
+  return getArchivedImageInfo(deps.getContainer(run.container), { registry: run.registry, repository, digest });
 };
 
 df.app.activity(checkArchivedActivityName, { handler: checkArchived });

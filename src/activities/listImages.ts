@@ -3,7 +3,8 @@ import * as df from "durable-functions";
 import type { ActivityHandler } from "durable-functions";
 import type { ListImagesResult } from "../runs/archiveRun.js";
 import { getRunDependencies } from "../runs/runDependencies.js";
-import { listRunImages, listRunImagesInputSchema } from "../runs/runActivities.js";
+import { listRunImages, listRunImagesInputSchema } from "../runs/listRunImages.js";
+import { assertRunInScope } from "../runs/runScope.js";
 import { parseInput } from "../validation.js";
 
 export const listImagesActivityName = "listImages";
@@ -11,7 +12,8 @@ export const listImagesActivityName = "listImages";
 const listImages: ActivityHandler = async (raw: unknown): Promise<ListImagesResult> => {
   const input = parseInput(listImagesActivityName, listRunImagesInputSchema, raw);
   const deps = getRunDependencies();
-  // Both refuse what configuration does not allow, before the registry or the container is touched.
+  // The run is held to the settings before the registry or the container is touched.
+  assertRunInScope(input.run, deps.config);
   return listRunImages(input, { registry: deps.getRegistryClient(input.run.registry), container: deps.getContainer(input.run.container) });
 };
 

@@ -2,17 +2,22 @@
 import * as df from "durable-functions";
 import type { ActivityHandler } from "durable-functions";
 import { z } from "zod";
-import { batchRefSchema, type ImageWorkItem } from "../runs/archiveRun.js";
+import { batchRunContextSchema, type ImageWorkItem } from "../runs/archiveRun.js";
+import { assertRunInScope } from "../runs/runScope.js";
 import { getRunDependencies } from "../runs/runDependencies.js";
 import { readBatch as readBatchBlob } from "../runs/runStore.js";
 import { parseInput } from "../validation.js";
 
 export const readBatchActivityName = "readBatch";
-export type ReadBatchInput = z.output<typeof batchRefSchema>;
+/** The batch's run comes along: this first activity of archiveBatch holds it to the settings (runs/runScope.ts). */
+export const readBatchInputSchema = z.strictObject({ run: batchRunContextSchema, batchIndex: z.number().int().min(0).max(1_000_000) });
+export type ReadBatchInput = z.output<typeof readBatchInputSchema>;
 
 const readBatch: ActivityHandler = async (raw: unknown): Promise<ImageWorkItem[]> => {
-  const input = parseInput(readBatchActivityName, batchRefSchema, raw);
-  return readBatchBlob(getRunDependencies().getContainer(input.container), input.runId, input.batchIndex);
+  const { run, batchIndex } = parseInput(readBatchActivityName, readBatchInputSchema, raw);
+  const deps = getRunDependencies();
+  assertRunInScope(run, deps.config);
+  return readBatchBlob(deps.getContainer(run.container), run.runId, batchIndex);
 };
 
 df.app.activity(readBatchActivityName, { handler: readBatch });

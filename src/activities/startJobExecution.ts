@@ -22,7 +22,7 @@ export type StartJobExecutionInput = z.input<typeof startJobExecutionInputSchema
 const startJobExecution: ActivityHandler = async (raw: unknown): Promise<JobExecution> => {
   const { request, reconcile } = parseInput(startJobExecutionActivityName, startJobExecutionInputSchema, raw);
   const deps = getRunDependencies();
-  assertRequestInScope(request, { allowedRegistries: deps.allowedRegistries, archiveContainer: deps.settings.ARCHIVE_CONTAINER });
+  assertRequestInScope(request, { allowedRegistries: deps.config.allowedRegistries, archiveContainer: deps.config.archiveContainer });
   return startArchiveJob(deps.jobRunner(), request, { reconcile });
 };
 

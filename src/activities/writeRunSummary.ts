@@ -3,7 +3,7 @@ import * as df from "durable-functions";
 import type { ActivityHandler } from "durable-functions";
 import type { RunTotals } from "../runs/archiveRun.js";
 import { getRunDependencies } from "../runs/runDependencies.js";
-import { writeRunSummary as writeSummary, writeRunSummaryInputSchema } from "../runs/runActivities.js";
+import { writeRunSummary as writeSummary, writeRunSummaryInputSchema } from "../runs/runSummary.js";
 import { parseInput } from "../validation.js";
 
 export const writeRunSummaryActivityName = "writeRunSummary";

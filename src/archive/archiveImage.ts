@@ -7,7 +7,6 @@
 // when the writer died between commit and sidecar. A worker that loses the commit race (409) never writes its own.
 import type { BlobRequestConditions, BlobServiceClient, ContainerClient } from "@azure/storage-blob";
 import { ArchiveError, describeError, isArchiveError } from "../errors.js";
-import type { ArchiveTuning } from "../config.js";
 import { formatImageReference, parseImageReference, type ImageReference } from "../registry/reference.js";
 import type { RegistryClient } from "../registry/registryClient.js";
 import { archiveBlobName, resultBlobName, sidecarBlobName, type ImageIdentity } from "../storage/blobNames.js";
@@ -52,6 +51,14 @@ export interface ArchiveImageResult {
   externalLayers?: number;
   durationSeconds: number;
   error?: { code: string; message: string };
+}
+
+/** How the archive is written (PIGZ_LEVEL, UPLOAD_BLOCK_SIZE_MIB, UPLOAD_CONCURRENCY). */
+export interface ArchiveTuning {
+  /** gzip level for what is not already compressed; compressed layers are stored. */
+  gzipLevel: number;
+  blockSizeBytes: number;
+  uploadConcurrency: number;
 }
 
 export interface ArchiveImageOptions {

@@ -3,10 +3,11 @@
 import * as df from "durable-functions";
 import { firstLine } from "../errors.js";
 import type { DurableClient } from "durable-functions";
-import { addOutcome, type ImageOutcome, type RunProgress } from "../runs/archiveRun.js";
-import { isRunInstanceId, registryOfRunInstanceId, type ArchiveRunClient } from "../runs/startArchiveRun.js";
-import type { BatchProgress } from "../orchestrators/archiveBatch.js";
-import { archiveRegistryOrchestrationName, type ArchiveRegistryOutput } from "../orchestrators/archiveRegistry.js";
+import type { ArchiveRegistryOutput, BatchProgress, ImageOutcome, RunProgress } from "../runs/archiveRun.js";
+import { batchInstanceId, imageInstanceId, isRunInstanceId, registryOfRunInstanceId } from "../runs/instanceIds.js";
+import { addOutcome } from "../runs/runTotals.js";
+import type { ArchiveRunClient } from "../runs/startArchiveRun.js";
+import { archiveRegistryOrchestrationName } from "../orchestrators/archiveRegistry.js";
 
 export function archiveRunClient(client: DurableClient): ArchiveRunClient {
   return {
@@ -59,14 +60,14 @@ export async function getArchiveRunStatus(client: DurableClient, instanceId: str
   };
   if (parent.phase === "archiving") {
     // The batch in flight reports the waves it has finished; the images of the wave in flight report themselves.
-    const batchId = `${instanceId}:batch:${progress.batchesDone}`;
+    const batchId = batchInstanceId(instanceId, progress.batchesDone);
     const batch = await client.getStatus(batchId, { showInput: false }).catch(() => undefined);
     const live = batch?.customStatus as BatchProgress | undefined;
     if (live?.done) {
       let done = live.done;
       let running = live.running;
       const images = await Promise.all(
-        Array.from({ length: live.running }, (_, i) => client.getStatus(`${batchId}:${live.waveStart + i}`, { showInput: false }).catch(() => undefined)),
+        Array.from({ length: live.running }, (_, i) => client.getStatus(imageInstanceId(batchId, live.waveStart + i), { showInput: false }).catch(() => undefined)),
       );
       for (const image of images) {
         if (String(image?.runtimeStatus) !== "Completed" || !image?.output) continue;

@@ -8,13 +8,13 @@ import { getRunDependencies } from "../runs/runDependencies.js";
 import { parseStartArchiveRun, startArchiveRun } from "../runs/startArchiveRun.js";
 
 export async function nightlyArchive(_timer: Timer, context: InvocationContext): Promise<void> {
-  const { settings, resolveRegistry, lock } = getRunDependencies();
+  const { config, resolveRegistry, lock } = getRunDependencies();
   const client = archiveRunClient(df.getClient(context));
-  for (const registry of settings.NIGHTLY_REGISTRIES) {
+  for (const registry of config.nightlyRegistries) {
     try {
       const result = await startArchiveRun(parseStartArchiveRun({ registry }), {
         client,
-        settings,
+        config,
         resolveRegistry,
         lock,
         now: new Date(),

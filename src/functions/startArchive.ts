@@ -24,10 +24,10 @@ export async function startArchive(request: HttpRequest, context: InvocationCont
   }
   const client = df.getClient(context);
   try {
-    const { settings, resolveRegistry, lock } = getRunDependencies();
+    const { config, resolveRegistry, lock } = getRunDependencies();
     const result = await startArchiveRun(parsed, {
       client: archiveRunClient(client),
-      settings,
+      config,
       resolveRegistry,
       lock,
       now: new Date(),
@@ -39,7 +39,7 @@ export async function startArchive(request: HttpRequest, context: InvocationCont
     }
     context.log(`started ${result.instanceId} for ${result.input.registry}${result.input.dryRun ? " (dry run)" : ""}`);
     const body = { id: result.instanceId, statusUrl, registry: result.input.registry, dryRun: result.input.dryRun };
-    if (!settings.DURABLE_STATUS_URLS) {
+    if (!config.durableStatusUrls) {
       // The Durable URLs carry the extension's system key, which also starts any orchestration with any input: a
       // deployment that hands function keys to less trusted callers answers with this app's own status URL only.
       return { status: 202, headers: { location: statusUrl, "retry-after": "10" }, jsonBody: body };

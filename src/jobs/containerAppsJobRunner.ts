@@ -11,13 +11,12 @@ import {
   type JobTemplate,
 } from "@azure/arm-appcontainers";
 import { DefaultAzureCredential, type TokenCredential } from "@azure/identity";
-import type { AppSettings } from "../config.js";
 import { ArchiveError, firstLine, isArchiveError } from "../errors.js";
 import { assertEnvOverrides, type ExecutionEnvMatch, type JobExecution, type JobExecutionStatus, type JobRunner, type JobRunnerOperationOptions } from "./jobRunner.js";
 
 export interface ContainerAppsJobRunnerOptions {
-  /** `/subscriptions/<id>/resourceGroups/<rg>/providers/Microsoft.App/jobs/<name>` (JOB_RESOURCE_ID). */
-  jobResourceId: string;
+  /** The job (JOB_RESOURCE_ID, parsed), or its resource id `/subscriptions/<id>/resourceGroups/<rg>/providers/Microsoft.App/jobs/<name>`. */
+  job: JobResourceId | string;
   /** Container of the job template that receives the env vars (JOB_CONTAINER_NAME); default: the first. */
   containerName?: string;
   /** Azure Resource Manager endpoint (ARM_ENDPOINT); default `https://management.azure.com`. */
@@ -70,7 +69,7 @@ export class ContainerAppsJobRunner implements JobRunner {
   private readonly updateIntervalInMs: number | undefined;
 
   constructor(options: ContainerAppsJobRunnerOptions) {
-    this.job = parseJobResourceId(options.jobResourceId);
+    this.job = typeof options.job === "string" ? parseJobResourceId(options.job) : options.job;
     this.containerName = options.containerName;
     this.updateIntervalInMs = options.updateIntervalInMs;
     const credential = options.credential ?? new DefaultAzureCredential(options.managedIdentityClientId ? { managedIdentityClientId: options.managedIdentityClientId } : {});
@@ -80,17 +79,6 @@ export class ContainerAppsJobRunner implements JobRunner {
       ...options.clientOptions,
       endpoint,
       retryOptions: { ...options.clientOptions?.retryOptions, maxRetries: 0 },
-    });
-  }
-
-  static fromSettings(settings: AppSettings, options: Omit<ContainerAppsJobRunnerOptions, "jobResourceId" | "containerName" | "endpoint" | "managedIdentityClientId"> = {}): ContainerAppsJobRunner {
-    if (!settings.JOB_RESOURCE_ID) throw new ArchiveError("CONFIG_INVALID", "JOB_RESOURCE_ID: is required when JOB_RUNNER=container-apps");
-    return new ContainerAppsJobRunner({
-      ...options,
-      jobResourceId: settings.JOB_RESOURCE_ID,
-      endpoint: settings.ARM_ENDPOINT,
-      ...(settings.JOB_CONTAINER_NAME && { containerName: settings.JOB_CONTAINER_NAME }),
-      ...(settings.AZURE_CLIENT_ID && { managedIdentityClientId: settings.AZURE_CLIENT_ID }),
     });
   }
 

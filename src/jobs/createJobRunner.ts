@@ -1,42 +1,38 @@
-// Picks the job runner the settings name (JOB_RUNNER) and keeps one per process: the ARM client and its token
-// cache, or the local runner's in-memory executions, must outlive a single activity invocation.
-import type { AppSettings } from "../config.js";
-import { ContainerAppsJobRunner, type ContainerAppsJobRunnerOptions } from "./containerAppsJobRunner.js";
+// Picks the job runner its config names (JOB_RUNNER): a Container Apps job through ARM, or local worker processes.
+// A plain factory: the app keeps the one runner it makes for the life of the process (runs/runDependencies.ts),
+// since the ARM client's token cache and the local runner's in-memory executions must outlive one activity call.
+import { ContainerAppsJobRunner, type ContainerAppsJobRunnerOptions, type JobResourceId } from "./containerAppsJobRunner.js";
 import type { JobRunner } from "./jobRunner.js";
 import { LocalJobRunner, type LocalJobRunnerOptions } from "./localJobRunner.js";
 
+/** Where each image's worker runs, as the app settings say. */
+export type JobRunnerConfig =
+  /** `templateEnv`: what the job's template sets in Azure (the deployment sets the worker's scope there). */
+  | { kind: "local"; templateEnv: Record<string, string> }
+  | {
+      kind: "container-apps";
+      job: JobResourceId;
+      /** The template container that receives ARCHIVE_REQUEST (JOB_CONTAINER_NAME); default: the first. */
+      containerName?: string;
+      armEndpoint: string;
+      /** A user-assigned managed identity for the default credential (AZURE_CLIENT_ID). */
+      managedIdentityClientId?: string;
+    };
+
 export interface CreateJobRunnerOptions {
-  /** For JOB_RUNNER=container-apps: credential, ARM client options, polling interval. */
-  containerApps?: Omit<ContainerAppsJobRunnerOptions, "jobResourceId" | "containerName" | "endpoint" | "managedIdentityClientId">;
-  /** For JOB_RUNNER=local: worker path, base env, name prefix, stop grace period. */
+  /** For container-apps: credential, ARM client options, polling interval. */
+  containerApps?: Omit<ContainerAppsJobRunnerOptions, "job" | "containerName" | "endpoint" | "managedIdentityClientId">;
+  /** For local: worker path, base env, name prefix, stop grace period. */
   local?: LocalJobRunnerOptions;
 }
 
-let cached: { key: string; runner: JobRunner } | undefined;
-let override: JobRunner | undefined;
-
-/**
- * Makes createJobRunner return this runner whatever the settings (or the configured one again, with undefined).
- * For the scale benchmark, which preloads an instant runner into the local host with `node --import`.
- */
-export function setJobRunnerOverride(runner: JobRunner | undefined): void {
-  override = runner;
-}
-
-/**
- * The runner for these settings, created on first use and then reused while the settings that shape it stay the
- * same (`options` only count on creation). Other settings make a new runner, which replaces the cached one.
- */
-export function createJobRunner(settings: AppSettings, options: CreateJobRunnerOptions = {}): JobRunner {
-  if (override) return override;
-  const key = JSON.stringify([settings.JOB_RUNNER, settings.JOB_RESOURCE_ID, settings.JOB_CONTAINER_NAME, settings.ARM_ENDPOINT, settings.AZURE_CLIENT_ID]);
-  if (cached?.key === key) return cached.runner;
-  const runner = settings.JOB_RUNNER === "local" ? new LocalJobRunner(options.local) : ContainerAppsJobRunner.fromSettings(settings, options.containerApps);
-  cached = { key, runner };
-  return runner;
-}
-
-/** Forgets the cached runner (tests that switch settings or options). */
-export function clearJobRunnerCache(): void {
-  cached = undefined;
+export function createJobRunner(config: JobRunnerConfig, options: CreateJobRunnerOptions = {}): JobRunner {
+  if (config.kind === "local") return new LocalJobRunner({ ...options.local, templateEnv: { ...config.templateEnv, ...options.local?.templateEnv } });
+  return new ContainerAppsJobRunner({
+    ...options.containerApps,
+    job: config.job,
+    endpoint: config.armEndpoint,
+    ...(config.containerName !== undefined && { containerName: config.containerName }),
+    ...(config.managedIdentityClientId !== undefined && { managedIdentityClientId: config.managedIdentityClientId }),
+  });
 }

@@ -2,7 +2,9 @@
 // in Azure, or a local child process for development and tests. Both get the same env contract
 // (ARCHIVE_REQUEST = the worker's request JSON); no secret is ever passed this way.
 import { z } from "zod";
-import { SECRET_ENV_NAMES } from "../config.js";
+
+/** Environment variable names that hold secrets: never logged, never passed as job env overrides. */
+export const SECRET_ENV_NAMES: readonly string[] = ["ACR_PASSWORD", "AZURE_STORAGE_CONNECTION_STRING", "AZURE_CLIENT_SECRET"];
 
 /** Status names of Container Apps job executions (Microsoft.App/jobs/executions). */
 export type JobExecutionStatus = "Running" | "Processing" | "Succeeded" | "Failed" | "Stopped" | "Degraded" | "Unknown";

@@ -15,6 +15,8 @@ export interface LocalJobRunnerOptions {
   nodePath?: string;
   /** Env the per-image vars are added to; default: this process's env, read at each start. */
   env?: NodeJS.ProcessEnv;
+  /** What a Container Apps job's template would set (the worker's scope: ALLOWED_REGISTRIES, ARCHIVE_CONTAINER), over `env`. */
+  templateEnv?: Record<string, string>;
   /** First part of execution names `<prefix>-<counter>-<random>`; default `local`. */
   namePrefix?: string;
   /** Time between SIGTERM and SIGKILL on stop; default 10 s. */
@@ -63,7 +65,7 @@ export class LocalJobRunner implements JobRunner {
     const name = `${this.prefix}-${++this.counter}-${randomBytes(4).toString("hex")}`;
     // Not tied to abortSignal: it cancels this call, not the execution (as with Azure); stopExecution ends it.
     const subprocess = execa(this.nodePath, [this.workerPath], {
-      env: { ...(this.options.env ?? process.env), ...env },
+      env: { ...(this.options.env ?? process.env), ...this.options.templateEnv, ...env },
       extendEnv: false,
       stdin: "ignore",
       stdout: "ignore",

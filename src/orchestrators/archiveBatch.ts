@@ -8,27 +8,23 @@ import { parseInput } from "../validation.js";
 import { activityRetryOptions } from "../durable/activityRetry.js";
 import type { OrchestrationContext, OrchestrationHandler, Task } from "durable-functions";
 import { z } from "zod";
-import { addOutcome, archiveRunInputSchema, emptyTotals, type BatchResult, type ImageOutcome, type ImageWorkItem } from "../runs/archiveRun.js";
+import { batchRunContextSchema, imageRunContext, imageWorkItemSchema, type BatchProgress, type BatchResult, type ImageOutcome, type ImageWorkItem } from "../runs/archiveRun.js";
+import { formatIssues } from "../validation.js";
+import { assertInstanceOfRun, imageInstanceId } from "../runs/instanceIds.js";
+import { addOutcome, emptyTotals } from "../runs/runTotals.js";
 import { readBatchActivityName, type ReadBatchInput } from "../activities/readBatch.js";
 import { writeBatchOutcomesActivityName, type WriteBatchOutcomesInput } from "../activities/writeBatchOutcomes.js";
 import { archiveImageOrchestrationName, type ArchiveImageInput } from "./archiveImage.js";
 
 export const archiveBatchOrchestrationName = "archiveBatch";
 
-export const archiveBatchInputSchema = z.strictObject({ run: archiveRunInputSchema, batchIndex: z.number().int().min(0).max(1_000_000) });
+export const archiveBatchInputSchema = z.strictObject({ run: batchRunContextSchema, batchIndex: z.number().int().min(0).max(1_000_000) });
 export type ArchiveBatchInput = z.output<typeof archiveBatchInputSchema>;
-
-/** Custom status of a batch: what the status endpoint adds to the parent's counts while the batch runs. */
-export interface BatchProgress {
-  running: number;
-  done: ReturnType<typeof emptyTotals>;
-  /** The wave in flight: image instances `<batch instance>:<waveStart … waveStart+running-1>`. */
-  waveStart: number;
-}
 
 const archiveBatch: OrchestrationHandler = function* (context: OrchestrationContext) {
   const { run, batchIndex } = parseInput(archiveBatchOrchestrationName, archiveBatchInputSchema, context.df.getInput());
-  const batch: ReadBatchInput = { runId: run.runId, container: run.container, batchIndex };
+  assertInstanceOfRun("batch", context.df.instanceId, run.runId, batchIndex);
+  const batch: ReadBatchInput = { run, batchIndex };
   const items: ImageWorkItem[] = yield context.df.callActivityWithRetry(readBatchActivityName, activityRetryOptions, batch);
 
   const outcomes: ImageOutcome[] = [];
@@ -38,12 +34,23 @@ const archiveBatch: OrchestrationHandler = function* (context: OrchestrationCont
     const wave = items.slice(start, start + run.maxParallel);
     const progress: BatchProgress = { running: wave.length, done: totals, waveStart: start };
     context.df.setCustomStatus(progress);
-    const tasks: Task[] = wave.map((item, offset) => {
-      const input: ArchiveImageInput = { run, item };
-      return context.df.callSubOrchestrator(archiveImageOrchestrationName, input, `${context.df.instanceId}:${start + offset}`);
+    // An item its schema refuses (a damaged batch blob) fails alone, here: archiveImage would fail outright on it,
+    // and Task.all with it. archiveImage never throws otherwise, so every other outcome arrives.
+    const refused = new Map<number, ImageOutcome>();
+    const tasks: Task[] = [];
+    wave.forEach((item, offset) => {
+      const checked = imageWorkItemSchema.safeParse(item);
+      if (!checked.success) {
+        const error = { code: "INVALID_ARGUMENT", message: `batch item ${start + offset}: ${formatIssues(checked.error).join("; ")}`.slice(0, 500) };
+        refused.set(offset, { repository: String(item?.repository ?? ""), digest: String(item?.digest ?? ""), tags: [], status: "failed", attempts: 0, durationSeconds: 0, error });
+        return;
+      }
+      const input: ArchiveImageInput = { run: imageRunContext(run), item: checked.data };
+      tasks.push(context.df.callSubOrchestrator(archiveImageOrchestrationName, input, imageInstanceId(context.df.instanceId, start + offset)));
     });
-    // archiveImage never throws, so Task.all does not fail early: every outcome arrives.
-    const results: ImageOutcome[] = yield context.df.Task.all(tasks);
+    const started: ImageOutcome[] = tasks.length ? yield context.df.Task.all(tasks) : [];
+    const results: ImageOutcome[] = [];
+    for (let offset = 0, next = 0; offset < wave.length; offset++) results.push(refused.get(offset) ?? started[next++]!);
     for (const outcome of results) {
       outcomes.push(outcome);
       totals = addOutcome(totals, outcome);
@@ -51,7 +58,7 @@ const archiveBatch: OrchestrationHandler = function* (context: OrchestrationCont
     }
   }
   context.df.setCustomStatus({ running: 0, done: totals, waveStart: items.length } satisfies BatchProgress);
-  const keep: WriteBatchOutcomesInput = { ...batch, outcomes };
+  const keep: WriteBatchOutcomesInput = { runId: run.runId, container: run.container, batchIndex, outcomes };
   yield context.df.callActivityWithRetry(writeBatchOutcomesActivityName, activityRetryOptions, keep);
   const result: BatchResult & { jobExecutions: number } = { batchIndex, ...totals, jobExecutions };
   return result;

@@ -11,19 +11,10 @@ import type { OrchestrationContext, OrchestrationHandler, Task } from "durable-f
 import type { ArchiveImageResult } from "../archive/archiveImage.js";
 import { TERMINAL_JOB_STATUSES, type JobExecution } from "../jobs/jobRunner.js";
 import { z } from "zod";
-import {
-  archiveRunInputSchema,
-  imageWorkItemSchema,
-  isPermanentFailure,
-  MAX_TAGS_PER_REQUEST,
-  outcomeFromResult,
-  pollDelaySeconds,
-  retryDelaySeconds,
-  workerImageReference,
-  type ArchiveRunInput,
-  type ImageOutcome,
-  type ImageWorkItem,
-} from "../runs/archiveRun.js";
+import { imageRunContextSchema, imageWorkItemSchema, type ImageOutcome, type ImageRunContext, type ImageWorkItem } from "../runs/archiveRun.js";
+import { isPermanentFailure, MAX_TAGS_PER_REQUEST, pollDelaySeconds, retryDelaySeconds, workerImageReference } from "../runs/runPolicy.js";
+import { outcomeFromResult } from "../runs/runTotals.js";
+import { assertInstanceOfRun } from "../runs/instanceIds.js";
 import type { ArchivedImageInfo } from "../runs/runStore.js";
 import { checkArchivedActivityName, type CheckArchivedInput } from "../activities/checkArchived.js";
 import { getJobExecutionActivityName, type GetJobExecutionInput } from "../activities/getJobExecution.js";
@@ -33,7 +24,7 @@ import { stopJobExecutionActivityName, type StopJobExecutionInput } from "../act
 
 export const archiveImageOrchestrationName = "archiveImage";
 
-export const archiveImageInputSchema = z.strictObject({ run: archiveRunInputSchema, item: imageWorkItemSchema });
+export const archiveImageInputSchema = z.strictObject({ run: imageRunContextSchema, item: imageWorkItemSchema });
 export type ArchiveImageInput = z.output<typeof archiveImageInputSchema>;
 
 // Reads (blob and ARM status) are idempotent: transient failures are retried by the framework, 4 times from 5 s.
@@ -46,6 +37,7 @@ const addSeconds = (date: Date, seconds: number) => new Date(date.getTime() + se
 const archiveImage: OrchestrationHandler = function* (context: OrchestrationContext) {
   // A forged input (the webhook key starts any orchestration) ends here, Failed with what was wrong.
   const { run, item } = parseInput(archiveImageOrchestrationName, archiveImageInputSchema, context.df.getInput());
+  assertInstanceOfRun("image", context.df.instanceId, run.runId);
   const started = context.df.currentUtcDateTime;
   const elapsed = () => Math.round((context.df.currentUtcDateTime.getTime() - started.getTime()) / 10) / 100;
   try {
@@ -58,16 +50,21 @@ const archiveImage: OrchestrationHandler = function* (context: OrchestrationCont
   }
 };
 
-function* archiveOneImage(context: OrchestrationContext, run: ArchiveRunInput, item: ImageWorkItem, elapsed: () => number): Generator<Task, ImageOutcome, unknown> {
+function* archiveOneImage(context: OrchestrationContext, run: ImageRunContext, item: ImageWorkItem, elapsed: () => number): Generator<Task, ImageOutcome, unknown> {
   const image = { registry: run.registry, repository: item.repository, digest: item.digest };
-  const check: CheckArchivedInput = { ...image, container: run.container };
+  const check: CheckArchivedInput = { run, repository: item.repository, digest: item.digest };
   const existing = (yield context.df.callActivityWithRetry(checkArchivedActivityName, READ_RETRY, check)) as ArchivedImageInfo;
   if (existing.archived) {
     const outcome: ImageOutcome = { ...item, status: "already-archived", ...(existing.bytes !== undefined && { bytes: existing.bytes }), ...(existing.sha256 && { sha256: existing.sha256 }), attempts: 0, durationSeconds: elapsed() };
     return outcome;
   }
 
-  const base = { image: workerImageReference(run.registry, item), blobContainer: run.container, runId: run.runId, tags: item.tags.slice(0, MAX_TAGS_PER_REQUEST) };
+  if (item.tags.length > MAX_TAGS_PER_REQUEST) {
+    const error = { code: "INVALID_ARGUMENT", message: `${item.tags.length} tags point at this digest; an archive records at most ${MAX_TAGS_PER_REQUEST}` };
+    const refused: ImageOutcome = { ...item, status: "failed", attempts: 0, durationSeconds: elapsed(), error };
+    return refused;
+  }
+  const base = { image: workerImageReference(run.registry, item), blobContainer: run.container, runId: run.runId, tags: item.tags };
   let error: { code: string; message: string } = { code: "JOB_FAILED", message: "no attempt was made" };
   let attempt = 0;
   // Execution ids go 1, 2, …: one per execution actually started. A failed start keeps its id, and the next try

@@ -8,10 +8,13 @@ import { parseInput } from "../validation.js";
 import { activityRetryOptions } from "../durable/activityRetry.js";
 import type { OrchestrationContext, OrchestrationHandler } from "durable-functions";
 import { z } from "zod";
-import { addTotals, archiveRunInputSchema, emptyTotals, type BatchResult, type ListImagesResult, type RunProgress, type RunTotals } from "../runs/archiveRun.js";
+import { archiveRunInputSchema, batchRunContext, type ArchiveRegistryOutput, type BatchResult, type ListImagesResult, type RunProgress, type RunTotals } from "../runs/archiveRun.js";
+import { assertInstanceOfRun, batchInstanceId } from "../runs/instanceIds.js";
+import { addTotals, emptyTotals } from "../runs/runTotals.js";
 import { listImagesActivityName } from "../activities/listImages.js";
 import { writeRunSummaryActivityName } from "../activities/writeRunSummary.js";
-import type { ListRunImagesInput, WriteRunSummaryInput } from "../runs/runActivities.js";
+import type { ListRunImagesInput } from "../runs/listRunImages.js";
+import type { WriteRunSummaryInput } from "../runs/runSummary.js";
 import { archiveBatchOrchestrationName, type ArchiveBatchInput } from "./archiveBatch.js";
 
 export const archiveRegistryOrchestrationName = "archiveRegistry";
@@ -33,17 +36,9 @@ type RunState = z.output<typeof runStateSchema>;
 export const archiveRegistryInputSchema = archiveRunInputSchema.extend({ state: runStateSchema.optional() });
 type ArchiveRegistryInput = z.output<typeof archiveRegistryInputSchema>;
 
-export interface ArchiveRegistryOutput {
-  runId: string;
-  registry: string;
-  summaryBlob: string;
-  container: string;
-  dryRun: boolean;
-  totals: RunTotals & { jobExecutions: number };
-}
-
 const archiveRegistry: OrchestrationHandler = function* (context: OrchestrationContext) {
   const { state: savedState, ...run } = parseInput(archiveRegistryOrchestrationName, archiveRegistryInputSchema, context.df.getInput());
+  assertInstanceOfRun("run", context.df.instanceId, run.runId);
   const progress = (state: RunState | undefined, phase: RunProgress["phase"]): RunProgress => ({
     ...(state?.totals ?? emptyTotals()),
     running: 0,
@@ -74,9 +69,9 @@ const archiveRegistry: OrchestrationHandler = function* (context: OrchestrationC
       return undefined;
     }
     context.df.setCustomStatus(progress(state, "archiving"));
-    const input: ArchiveBatchInput = { run, batchIndex: state.nextBatch };
+    const input: ArchiveBatchInput = { run: batchRunContext(run), batchIndex: state.nextBatch };
     try {
-      const batch: BatchResult & { jobExecutions: number } = yield context.df.callSubOrchestrator(archiveBatchOrchestrationName, input, `${run.runId}:batch:${state.nextBatch}`);
+      const batch: BatchResult & { jobExecutions: number } = yield context.df.callSubOrchestrator(archiveBatchOrchestrationName, input, batchInstanceId(run.runId, state.nextBatch));
       // The listing already counted these images in `total`; a batch only says how each one ended.
       state = { ...state, nextBatch: state.nextBatch + 1, totals: { ...addTotals(state.totals, { ...batch, total: 0 }) }, jobExecutions: state.jobExecutions + batch.jobExecutions };
     } catch (failure) {

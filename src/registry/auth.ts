@@ -92,6 +92,16 @@ export class RegistryAuthenticator {
     }
     const realm = challenge.params.realm;
     if (!realm) throw new ArchiveError("REGISTRY_AUTH_FAILED", `${this.registry} sent a Bearer challenge without a realm`, { statusCode: 401 });
+    // Credentials go to the realm: never in clear text when the registry itself is reached over https.
+    let realmUrl: URL;
+    try {
+      realmUrl = new URL(realm);
+    } catch {
+      throw new ArchiveError("REGISTRY_AUTH_FAILED", `${this.registry} sent a Bearer challenge whose realm is not a URL`, { statusCode: 401 });
+    }
+    if (realmUrl.protocol !== "https:" && (realmUrl.protocol !== "http:" || this.baseUrl.startsWith("https:"))) {
+      throw new ArchiveError("REGISTRY_AUTH_FAILED", `${this.registry} names a token realm over ${realmUrl.protocol.replace(":", "")}; credentials are sent over https only`, { statusCode: 401 });
+    }
     const service = challenge.params.service ?? this.registry;
     let response: Response;
     if (credential.kind === "anonymous" || credential.kind === "password") {

@@ -1,10 +1,18 @@
 // Turns validated registry settings into the registry client for one login server.
 import { DefaultAzureCredential } from "@azure/identity";
-import type { RegistryAuthConfig } from "../config.js";
 import type { RegistryCredential } from "./auth.js";
 import { RegistryClient } from "./registryClient.js";
 import type { RetryPolicy } from "./transport.js";
 import { TOOL } from "../version.js";
+
+/** How to authenticate to registries (REGISTRY_AUTH, ACR_USERNAME/ACR_PASSWORD/ACR_LOGIN_SERVER). */
+export type RegistryAuthConfig =
+  /** Entra ID for *.azurecr.io, anonymous elsewhere. */
+  | { kind: "auto" }
+  | { kind: "anonymous" }
+  /** Offered to `loginServer` only. */
+  | { kind: "password"; username: string; password: string; loginServer: string }
+  | { kind: "entra" };
 
 export interface RegistryAccess {
   auth: RegistryAuthConfig;

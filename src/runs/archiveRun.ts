@@ -1,8 +1,7 @@
-// The shape of one archive run and the policies its orchestrations follow: plain data and pure functions,
-// shared by the orchestrators (which must stay deterministic) and the activities.
+// The model of one archive run: its inputs (zod schemas, checked by the starter and again by every orchestrator and
+// activity, since the Durable webhook key starts any orchestration with any input), what flows between its
+// orchestrations, and what it reports. Plain data; policies are in runPolicy.ts, arithmetic in runTotals.ts.
 import { z } from "zod";
-import type { ArchiveImageResult } from "../archive/archiveImage.js";
-import type { ArchiveErrorCode } from "../errors.js";
 import { globListSchema } from "../globs.js";
 import { isValidDigest, isValidRepository, isValidTag, loginServerSchema } from "../registry/reference.js";
 import { containerNameSchema, runIdSchema } from "../storage/blobNames.js";
@@ -39,6 +38,27 @@ export const archiveRunInputSchema = z.strictObject({
   requestedAtUtc: isoTime,
 });
 export type ArchiveRunInput = z.output<typeof archiveRunInputSchema>;
+
+/**
+ * What an archiveImage orchestration needs of its run, and no more: filters, dry run and the requester stay in the
+ * parent's history instead of being copied into every image's.
+ */
+export const imageRunContextSchema = archiveRunInputSchema.pick({ runId: true, registry: true, container: true, maxAttempts: true, jobTimeoutMinutes: true, pollMaxIntervalSeconds: true });
+export type ImageRunContext = z.output<typeof imageRunContextSchema>;
+
+/** What an archiveBatch orchestration needs of its run: the image context plus its wave width. */
+export const batchRunContextSchema = imageRunContextSchema.extend({ maxParallel: archiveRunInputSchema.shape.maxParallel });
+export type BatchRunContext = z.output<typeof batchRunContextSchema>;
+
+export function batchRunContext(run: ArchiveRunInput): BatchRunContext {
+  const { runId, registry, container, maxAttempts, jobTimeoutMinutes, pollMaxIntervalSeconds, maxParallel } = run;
+  return { runId, registry, container, maxAttempts, jobTimeoutMinutes, pollMaxIntervalSeconds, maxParallel };
+}
+
+export function imageRunContext(run: BatchRunContext): ImageRunContext {
+  const { runId, registry, container, maxAttempts, jobTimeoutMinutes, pollMaxIntervalSeconds } = run;
+  return { runId, registry, container, maxAttempts, jobTimeoutMinutes, pollMaxIntervalSeconds };
+}
 
 /** One image to archive: what a batch blob holds and an archiveImage orchestration gets. */
 export const imageWorkItemSchema = z.strictObject({
@@ -98,6 +118,24 @@ export interface RunProgress extends RunTotals {
   phase: "listing" | "archiving" | "summarizing" | "done";
 }
 
+/** Custom status of a batch: what the status endpoint adds to the parent's counts while the batch runs. */
+export interface BatchProgress {
+  running: number;
+  done: RunTotals;
+  /** The wave in flight: image instances `imageInstanceId(<batch instance>, waveStart … waveStart+running-1)`. */
+  waveStart: number;
+}
+
+/** What archiveRegistry returns (the status endpoint reads `summaryBlob` and `container` of it). */
+export interface ArchiveRegistryOutput {
+  runId: string;
+  registry: string;
+  summaryBlob: string;
+  container: string;
+  dryRun: boolean;
+  totals: RunTotals & { jobExecutions: number };
+}
+
 export interface ListImagesResult {
   total: number;
   toArchive: number;
@@ -123,64 +161,3 @@ export interface RunSummary {
   images: (ImageOutcome & { archiveBlob: string; sidecarBlob: string })[];
 }
 
-// Codes that another attempt cannot fix: the reference, the manifest or the name is the problem.
-const PERMANENT_ERRORS: ReadonlySet<string> = new Set<ArchiveErrorCode>(["INVALID_REFERENCE", "REGISTRY_NOT_FOUND", "UNSUPPORTED_MEDIA_TYPE", "ARCHIVE_CONFLICT", "CONFIG_INVALID", "INVALID_ARGUMENT"]);
-
-export function isPermanentFailure(code: string | undefined): boolean {
-  return code !== undefined && PERMANENT_ERRORS.has(code);
-}
-
-/** Seconds until the next poll of a running execution: 5, 10, 20, … capped at `maxSeconds`. */
-export function pollDelaySeconds(poll: number, maxSeconds: number): number {
-  return Math.min(5 * 2 ** Math.min(poll, 16), maxSeconds);
-}
-
-/** Seconds to wait before attempt `attempt + 1` after a failed one: 30, 60, 120, … capped at 15 minutes. */
-export function retryDelaySeconds(attempt: number): number {
-  return Math.min(30 * 2 ** (attempt - 1), 900);
-}
-
-export function emptyTotals(): RunTotals {
-  return { total: 0, archived: 0, alreadyArchived: 0, failed: 0, bytesArchived: 0 };
-}
-
-export function addOutcome(totals: RunTotals, outcome: ImageOutcome): RunTotals {
-  return {
-    total: totals.total + 1,
-    archived: totals.archived + (outcome.status === "archived" ? 1 : 0),
-    alreadyArchived: totals.alreadyArchived + (outcome.status === "already-archived" ? 1 : 0),
-    failed: totals.failed + (outcome.status === "failed" ? 1 : 0),
-    bytesArchived: totals.bytesArchived + (outcome.status === "archived" ? (outcome.bytes ?? 0) : 0),
-  };
-}
-
-export function addTotals(a: RunTotals, b: RunTotals): RunTotals {
-  return { total: a.total + b.total, archived: a.archived + b.archived, alreadyArchived: a.alreadyArchived + b.alreadyArchived, failed: a.failed + b.failed, bytesArchived: a.bytesArchived + b.bytesArchived };
-}
-
-/** The outcome an archiveImage orchestration reports from the worker's result blob. */
-export function outcomeFromResult(item: ImageWorkItem, result: ArchiveImageResult, attempts: number, durationSeconds: number): ImageOutcome {
-  return {
-    repository: item.repository,
-    digest: item.digest,
-    tags: item.tags,
-    status: result.status,
-    ...(result.bytes !== undefined && { bytes: result.bytes }),
-    ...(result.sha256 !== undefined && { sha256: result.sha256 }),
-    ...(result.externalLayers ? { externalLayers: result.externalLayers } : {}),
-    attempts,
-    durationSeconds,
-    ...(result.error && { error: { code: result.error.code, message: result.error.message.slice(0, 500) } }),
-  };
-}
-
-/** `registry/repository:tag@digest`: the worker fetches by digest and records the tag. */
-export function workerImageReference(registry: string, item: ImageWorkItem): string {
-  return `${registry}/${item.repository}${item.tags[0] ? `:${item.tags[0]}` : ""}@${item.digest}`;
-}
-
-/** Retries for idempotent activities (blob and ARM reads, run blobs): attempts, first delay, backoff. */
-export const ACTIVITY_RETRY = { maxNumberOfAttempts: 4, firstRetryIntervalInMilliseconds: 5_000, backoffCoefficient: 2 } as const;
-
-// A worker request carries at most this many tags (the rest are in the listing and the summary).
-export const MAX_TAGS_PER_REQUEST = 50;

@@ -1,12 +1,12 @@
-// The app's long-lived clients, built once per process from the validated settings: the archive container,
-// one registry client per login server (token caches survive between activity calls), the job runner, and
-// registry resolution through ARM.
+// The app's long-lived clients, built once per process from its configuration: the archive container, one registry
+// client per login server (token caches survive between activity calls), the one job runner, and registry resolution
+// through ARM. Activities reach everything through here, and here the configuration bounds what an input may name.
 import type { ContainerClient } from "@azure/storage-blob";
-import { allowedRegistriesOf, readAppSettings, toRegistryAuth, toStorageConfig, type AppSettings } from "../config.js";
+import { readAppConfig, type AppConfig } from "../config.js";
 import { ArchiveError } from "../errors.js";
-import { assertRegistryAllowed } from "../registry/allowList.js";
-import { createJobRunner } from "../jobs/createJobRunner.js";
+import { createJobRunner, type CreateJobRunnerOptions } from "../jobs/createJobRunner.js";
 import type { JobRunner } from "../jobs/jobRunner.js";
+import { assertRegistryAllowed } from "../registry/allowList.js";
 import { createRegistryClientFactory } from "../registry/createRegistryClient.js";
 import type { RegistryClient } from "../registry/registryClient.js";
 import { resolveRegistryLoginServer } from "../registry/resolveRegistry.js";
@@ -14,13 +14,12 @@ import { createBlobServiceClient } from "../storage/blobServiceClient.js";
 import { withRegistryLock } from "./runLock.js";
 
 export interface RunDependencies {
-  settings: AppSettings;
-  /** Login-server globs a run may target (allowedRegistriesOf the settings). */
-  allowedRegistries: string[];
+  config: AppConfig;
   /** The archive container; any other name is refused (INVALID_ARGUMENT): activity inputs can be forged. */
   getContainer: (name: string) => ContainerClient;
   /** The client of an allowed registry; any other is refused (INVALID_ARGUMENT) before it is contacted. */
   getRegistryClient: (registry: string) => RegistryClient;
+  /** The one job runner of this process, made on first use. */
   jobRunner: () => JobRunner;
   /** A request's `registry` (login server, ACR name or resource id) → login server. */
   resolveRegistry: (registry: string) => Promise<string>;
@@ -28,29 +27,34 @@ export interface RunDependencies {
   lock: <T>(registry: string, work: () => Promise<T>) => Promise<T>;
 }
 
-let cached: RunDependencies | undefined;
+export interface CreateRunDependenciesOptions {
+  jobRunner?: CreateJobRunnerOptions;
+}
 
-export function getRunDependencies(env: NodeJS.ProcessEnv = process.env): RunDependencies {
-  if (cached) return cached;
-  const settings = readAppSettings(env);
-  const blobService = createBlobServiceClient(toStorageConfig(settings));
-  const allowedRegistries = allowedRegistriesOf(settings);
-  const registryClient = createRegistryClientFactory({ auth: toRegistryAuth(settings), insecure: settings.REGISTRY_INSECURE });
-  cached = {
-    settings,
-    allowedRegistries,
+export function createRunDependencies(config: AppConfig, options: CreateRunDependenciesOptions = {}): RunDependencies {
+  const blobService = createBlobServiceClient(config.storage);
+  const registryClient = createRegistryClientFactory(config.registry);
+  let runner: JobRunner | undefined;
+  return {
+    config,
     getContainer: (name) => {
-      if (name !== settings.ARCHIVE_CONTAINER) throw new ArchiveError("INVALID_ARGUMENT", `container: ${name} is not the archive container (ARCHIVE_CONTAINER: ${settings.ARCHIVE_CONTAINER})`);
+      if (name !== config.archiveContainer) throw new ArchiveError("INVALID_ARGUMENT", `container: ${name} is not the archive container (ARCHIVE_CONTAINER: ${config.archiveContainer})`);
       return blobService.getContainerClient(name);
     },
     getRegistryClient: (registry) => {
-      assertRegistryAllowed(registry, allowedRegistries);
+      assertRegistryAllowed(registry, config.allowedRegistries);
       return registryClient(registry);
     },
-    jobRunner: () => createJobRunner(settings),
-    lock: (registry, work) => withRegistryLock(blobService.getContainerClient(settings.ARCHIVE_CONTAINER), registry, work),
-    resolveRegistry: (registry) =>
-      resolveRegistryLoginServer(registry, { armEndpoint: settings.ARM_ENDPOINT, ...(settings.AZURE_SUBSCRIPTION_ID && { subscriptionId: settings.AZURE_SUBSCRIPTION_ID }) }),
+    jobRunner: () => (runner ??= createJobRunner(config.jobRunner, options.jobRunner)),
+    lock: (registry, work) => withRegistryLock(blobService.getContainerClient(config.archiveContainer), registry, work),
+    resolveRegistry: (registry) => resolveRegistryLoginServer(registry, config.registryResolution),
   };
+}
+
+let cached: RunDependencies | undefined;
+
+/** The process's dependencies, from its environment (read once). */
+export function getRunDependencies(env: NodeJS.ProcessEnv = process.env): RunDependencies {
+  cached ??= createRunDependencies(readAppConfig(env));
   return cached;
 }

@@ -1,6 +1,7 @@
 // One run per registry, atomically: starting a run (check for a running one, then start) happens under a blob
-// lease on runs/locks/<registry>, so two POSTs at the same moment cannot both start one. The lease is renewed
-// while the work runs (a task hub query can outlast it), and the work is bounded so a hung start cannot hold it.
+// lease on runs/locks/<registry>, so two POSTs at the same moment cannot both start one. The lease is renewed for
+// as long as the work runs (a task hub query can outlast it). A start that takes too long fails its caller, but the
+// lease is held until the work has really ended: released early, a late start could race a second one.
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ContainerClient } from "@azure/storage-blob";
 import { ArchiveError } from "../errors.js";
@@ -12,7 +13,7 @@ export interface WithRegistryLockOptions {
   leaseSeconds?: number;
   /** How long to wait for another starter's lease. Default 20 s. */
   waitForLeaseInMs?: number;
-  /** The work fails with STORAGE_ERROR past this (a start is a status query and one POST). Default 120 s. */
+  /** The caller gets STORAGE_ERROR past this (a start is a status query and one POST); the lease stays until the work ends. Default 120 s. */
   workTimeoutInMs?: number;
 }
 
@@ -43,11 +44,21 @@ export async function withRegistryLock<T>(container: ContainerClient, registry: 
   const timedOut = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new ArchiveError("STORAGE_ERROR", `starting a run of ${registry} took longer than ${timeoutInMs / 1000} s`)), timeoutInMs);
   });
-  try {
-    return await Promise.race([work(), timedOut]);
-  } finally {
-    clearTimeout(timer);
+  const release = async () => {
     clearInterval(renewal);
     await lease.releaseLease().catch(() => undefined); // it expires on its own anyway
+  };
+  const running = work();
+  // The lease is held until the work has settled, whether the caller is still waiting or was told it took too long.
+  const released = running.then(
+    () => release(),
+    () => release(),
+  );
+  try {
+    const result = await Promise.race([running, timedOut]);
+    await released;
+    return result;
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -1,14 +1,48 @@
 // Starting a run, for the HTTP trigger and the nightly timer alike: validate, resolve the registry, enforce one
 // run per registry at a time, and build the orchestration's input. The Durable client is behind a small
 // interface so this stays a plain, testable module.
-import { randomBytes } from "node:crypto";
+import { z } from "zod";
 import { ArchiveError } from "../errors.js";
-import { allowedRegistriesOf, formatIssues, startArchiveRunSchema, type AppSettings, type StartArchiveRunInput } from "../config.js";
+import { globListSchema } from "../globs.js";
 import { assertRegistryAllowed } from "../registry/allowList.js";
+import { formatIssues } from "../validation.js";
 import { archiveRunInputSchema, type ArchiveRunInput } from "./archiveRun.js";
+import { registrySlug, runInstanceId } from "./instanceIds.js";
 
 // Images per batch sub-orchestration: keeps each batch's history and outcome blob small (≈ 50 × 300 bytes).
 export const BATCH_SIZE = 50;
+
+/** POST /api/archive body (and the timer's per-registry run): what to archive. */
+export const startArchiveRunSchema = z.strictObject({
+  /** A login server (`myacr.azurecr.io`, `127.0.0.1:5000`), an ACR name, or an ACR resource id. */
+  registry: z.string({ error: "is required" }).min(1, "is required").max(512),
+  repositories: globListSchema.optional(),
+  excludeRepositories: globListSchema.optional(),
+  tags: globListSchema.optional(),
+  excludeTags: globListSchema.optional(),
+  includeUntagged: z.boolean().default(false),
+  /** Only images whose ACR `lastUpdatedOn` is at least this many days old. */
+  olderThanDays: z.number().int("must be an integer").min(0, "must be ≥ 0").max(36500, "must be ≤ 36500").optional(),
+  maxParallel: z.number().int("must be an integer").min(1, "must be ≥ 1").max(100, "must be ≤ 100").optional(),
+  dryRun: z.boolean().default(false),
+});
+export type StartArchiveRunInput = z.output<typeof startArchiveRunSchema>;
+
+/** What a run gets when its request does not say (DEFAULT_MAX_PARALLEL, MAX_ATTEMPTS, JOB_TIMEOUT_MINUTES, …). */
+export interface RunDefaults {
+  maxParallel: number;
+  maxAttempts: number;
+  jobTimeoutMinutes: number;
+  pollMaxIntervalSeconds: number;
+}
+
+/** The part of the app's configuration a starter needs. */
+export interface StartArchiveRunConfig {
+  archiveContainer: string;
+  /** Login-server globs a run may target. */
+  allowedRegistries: string[];
+  runDefaults: RunDefaults;
+}
 
 export interface RunningRun {
   instanceId: string;
@@ -26,7 +60,7 @@ export type StartArchiveRunResult = { kind: "started"; instanceId: string; input
 
 export interface StartArchiveRunDependencies {
   client: ArchiveRunClient;
-  settings: AppSettings;
+  config: StartArchiveRunConfig;
   /** Login server for a login server, an ACR name or an ACR resource id. */
   resolveRegistry: (registry: string) => Promise<string>;
   /** Runs the check-and-start exclusively for one registry (a blob lease in the app). */
@@ -42,33 +76,9 @@ export function parseStartArchiveRun(body: unknown): StartArchiveRunInput {
   return parsed.data;
 }
 
-const RUN_ID = /^archive-([a-z0-9-]+)-\d{8}T\d{9}Z-[a-f0-9]{6}$/;
-
-/**
- * `archive-<registry>-<UTC time to the ms>-<6 hex>`: sortable, says which registry a run is for, and unique even
- * for two runs started in the same millisecond (a reused id would replace a finished run and its summary).
- */
-export function runInstanceId(registry: string, now: Date, random = randomBytes(3).toString("hex")): string {
-  const stamp = now.toISOString().replace(/[-:.]/g, "");
-  return `archive-${registrySlug(registry)}-${stamp}-${random}`;
-}
-
-export function isRunInstanceId(instanceId: string): boolean {
-  return RUN_ID.test(instanceId);
-}
-
-/** The registry part of a run's instance id, as runInstanceId wrote it. */
-export function registryOfRunInstanceId(instanceId: string): string | undefined {
-  return RUN_ID.exec(instanceId)?.[1];
-}
-
-export function registrySlug(registry: string): string {
-  return registry.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "").slice(0, 100);
-}
-
 export async function startArchiveRun(request: StartArchiveRunInput, deps: StartArchiveRunDependencies): Promise<StartArchiveRunResult> {
   const registry = (await deps.resolveRegistry(request.registry)).toLowerCase();
-  assertRegistryAllowed(registry, allowedRegistriesOf(deps.settings));
+  assertRegistryAllowed(registry, deps.config.allowedRegistries);
   return deps.lock(registry, async () => {
     const running = (await deps.client.listRunningRuns()).find((r) => r.registry === registry || r.registry === registrySlug(registry));
     if (running) return { kind: "conflict", instanceId: running.instanceId, registry } as const;
@@ -78,11 +88,11 @@ export async function startArchiveRun(request: StartArchiveRunInput, deps: Start
 
 async function startRun(request: StartArchiveRunInput, registry: string, deps: StartArchiveRunDependencies): Promise<StartArchiveRunResult> {
   const instanceId = runInstanceId(registry, deps.now);
-  const { settings } = deps;
+  const { archiveContainer, runDefaults } = deps.config;
   const input: ArchiveRunInput = archiveRunInputSchema.parse({
     runId: instanceId,
     registry,
-    container: settings.ARCHIVE_CONTAINER,
+    container: archiveContainer,
     filters: {
       ...(request.repositories && { repositories: request.repositories }),
       ...(request.excludeRepositories && { excludeRepositories: request.excludeRepositories }),
@@ -92,12 +102,12 @@ async function startRun(request: StartArchiveRunInput, registry: string, deps: S
       ...(request.olderThanDays !== undefined && { olderThanDays: request.olderThanDays }),
     },
     dryRun: request.dryRun,
-    maxParallel: request.maxParallel ?? settings.DEFAULT_MAX_PARALLEL,
-    maxAttempts: settings.MAX_ATTEMPTS,
-    jobTimeoutMinutes: settings.JOB_TIMEOUT_MINUTES,
-    pollMaxIntervalSeconds: settings.POLL_MAX_INTERVAL_SECONDS,
+    maxParallel: request.maxParallel ?? runDefaults.maxParallel,
+    maxAttempts: runDefaults.maxAttempts,
+    jobTimeoutMinutes: runDefaults.jobTimeoutMinutes,
+    pollMaxIntervalSeconds: runDefaults.pollMaxIntervalSeconds,
     // A batch runs in waves of maxParallel: a batch smaller than that would cap the parallelism.
-    batchSize: Math.max(BATCH_SIZE, request.maxParallel ?? settings.DEFAULT_MAX_PARALLEL),
+    batchSize: Math.max(BATCH_SIZE, request.maxParallel ?? runDefaults.maxParallel),
     requestedBy: deps.requestedBy,
     requestedAtUtc: deps.now.toISOString(),
   } satisfies ArchiveRunInput); // the schema each orchestrator checks its input with

@@ -2,7 +2,9 @@
 // key-based accounts) or an account URL with DefaultAzureCredential (managed identity in Azure).
 import { DefaultAzureCredential } from "@azure/identity";
 import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
-import type { StorageConfig } from "../config.js";
+
+/** Where the archive account is and how to reach it (AZURE_STORAGE_CONNECTION_STRING, STORAGE_ACCOUNT_URL, STORAGE_ACCOUNT). */
+export type StorageConfig = { kind: "connectionString"; connectionString: string } | { kind: "accountUrl"; accountUrl: string };
 
 export function createBlobServiceClient(storage: StorageConfig): BlobServiceClient {
   if (storage.kind === "connectionString") return BlobServiceClient.fromConnectionString(storage.connectionString);

@@ -25,7 +25,7 @@ export const archiveRequestSchema = z.strictObject({
    */
   attemptId: z.string().regex(/^[1-9][0-9]{0,3}$/, "must be an attempt number 1-9999").optional(),
   /** Other tags known to point at the same digest (from the orchestrator's listing). */
-  tags: z.array(z.string().refine(isValidTag, "must be a tag")).max(50).optional(),
+  tags: z.array(z.string().refine(isValidTag, "must be a tag")).max(1000, "must hold at most 1000 tags").optional(),
 });
 export type ArchiveRequest = z.output<typeof archiveRequestSchema>;
 

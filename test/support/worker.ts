@@ -33,9 +33,19 @@ export function runNode(script: string, args: string[], env: NodeJS.ProcessEnv, 
   });
 }
 
-/** The worker job's env as deployed: it may read the tests' loopback registries (ALLOWED_REGISTRIES, as the Bicep sets it). */
+/**
+ * The worker job's env as deployed: it may read the tests' loopback registries and write the container its request
+ * names (ALLOWED_REGISTRIES and ARCHIVE_CONTAINER, as the Bicep sets them for its registry and container).
+ */
 export function workerEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  return childEnv({ ALLOWED_REGISTRIES: "127.0.0.1:*", ...extra });
+  let container = "images";
+  try {
+    const named = (JSON.parse(extra.ARCHIVE_REQUEST ?? "{}") as { blobContainer?: unknown }).blobContainer;
+    if (typeof named === "string" && /^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}$/.test(named)) container = named;
+  } catch {
+    /* a test of a request that is not JSON */
+  }
+  return childEnv({ ALLOWED_REGISTRIES: "127.0.0.1:*", ARCHIVE_CONTAINER: container, ...extra });
 }
 
 export function runWorker(env: Record<string, string>): Promise<ProcessResult> {

@@ -1,0 +1,51 @@
+// Every Durable instance id of a run, built and parsed here only:
+//   archive-<registry slug>-<UTC time to the ms>-<6 hex>     the run (archiveRegistry)
+//   <run>:batch:<n>                                          its n-th batch (archiveBatch)
+//   <run>:batch:<n>:<i>                                      the i-th image of that batch (archiveImage)
+// Sortable, they say which registry a run is for, and are unique even for two runs started in the same millisecond
+// (a reused id would replace a finished run and its summary). Children's ids derive from the parent's, as the Durable
+// samples do, so the status endpoint finds the batch and the images in flight without listing instances.
+import { randomBytes } from "node:crypto";
+import { ArchiveError } from "../errors.js";
+
+const RUN_ID = /^archive-([a-z0-9-]+)-\d{8}T\d{9}Z-[a-f0-9]{6}$/;
+
+export function registrySlug(registry: string): string {
+  return registry.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "").slice(0, 100);
+}
+
+export function runInstanceId(registry: string, now: Date, random = randomBytes(3).toString("hex")): string {
+  const stamp = now.toISOString().replace(/[-:.]/g, "");
+  return `archive-${registrySlug(registry)}-${stamp}-${random}`;
+}
+
+export function isRunInstanceId(instanceId: string): boolean {
+  return RUN_ID.test(instanceId);
+}
+
+/** The registry slug of a run's instance id, as runInstanceId wrote it. */
+export function registryOfRunInstanceId(instanceId: string): string | undefined {
+  return RUN_ID.exec(instanceId)?.[1];
+}
+
+export function batchInstanceId(runInstanceId: string, batchIndex: number): string {
+  return `${runInstanceId}:batch:${batchIndex}`;
+}
+
+export function imageInstanceId(batchInstanceId: string, indexInBatch: number): string {
+  return `${batchInstanceId}:${indexInBatch}`;
+}
+
+/**
+ * An orchestration runs under the id its run gives it, or not at all: a forged start under another id must not write
+ * into a real run's records (runs/<runId>/…), nor a run's batch claim another run's id. Pure: orchestrators call it.
+ */
+export function assertInstanceOfRun(kind: "run" | "batch" | "image", instanceId: string, runId: string, batchIndex?: number): void {
+  const ok =
+    kind === "run"
+      ? instanceId === runId && isRunInstanceId(runId)
+      : kind === "batch"
+        ? instanceId === batchInstanceId(runId, batchIndex ?? -1)
+        : instanceId.startsWith(`${runId}:batch:`) && /^\d+:\d+$/.test(instanceId.slice(runId.length + 7));
+  if (!ok) throw new ArchiveError("INVALID_ARGUMENT", `instance ${instanceId} is not ${kind === "image" ? "an" : "a"} ${kind} instance of run ${runId}`);
+}
