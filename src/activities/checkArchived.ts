@@ -4,7 +4,7 @@ import type { ActivityHandler } from "durable-functions";
 import { z } from "zod";
 import { imageIdentitySchema } from "../runs/archiveRun.js";
 import { getRunDependencies } from "../runs/runDependencies.js";
-import { getArchivedImageInfo, type ArchivedImageInfo } from "../runs/runStore.js";
+import { getArchivedImageInfo, type ArchivedImageInfo } from "../storage/archiveStore.js";
 import { containerNameSchema } from "../storage/blobNames.js";
 import { parseInput } from "../validation.js";
 

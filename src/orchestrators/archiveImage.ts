@@ -24,7 +24,7 @@ import {
   type ImageOutcome,
   type ImageWorkItem,
 } from "../runs/archiveRun.js";
-import type { ArchivedImageInfo } from "../runs/runStore.js";
+import type { ArchivedImageInfo } from "../storage/archiveStore.js";
 import { checkArchivedActivityName, type CheckArchivedInput } from "../activities/checkArchived.js";
 import { getJobExecutionActivityName, type GetJobExecutionInput } from "../activities/getJobExecution.js";
 import { readWorkerResultActivityName, type ReadWorkerResultInput } from "../activities/readWorkerResult.js";

@@ -7,7 +7,8 @@ import { listTagMarkers, writeTagMarker } from "../storage/tagMarkers.js";
 import { z } from "zod";
 import { emptyTotals, addOutcome, archiveRunInputSchema, type ImageOutcome, type ListImagesResult, type ListedImage, type RunSummary, type RunTotals } from "./archiveRun.js";
 import { listRegistryImages } from "./imageListing.js";
-import { listArchivedDigests, readBatchOutcomes, readListing, writeListing, writeSummary, type ArchivedImageInfo } from "./runStore.js";
+import { listArchivedDigests, type ArchivedImageInfo } from "../storage/archiveStore.js";
+import { readBatchOutcomes, readListing, writeListing, writeSummary } from "./runStore.js";
 
 export const listRunImagesInputSchema = z.strictObject({
   run: archiveRunInputSchema,

@@ -3,6 +3,7 @@
 import { DefaultAzureCredential } from "@azure/identity";
 import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
 import type { StorageConfig } from "../config.js";
+import { storageErrorCode } from "./storageError.js";
 
 export function createBlobServiceClient(storage: StorageConfig): BlobServiceClient {
   if (storage.kind === "connectionString") return BlobServiceClient.fromConnectionString(storage.connectionString);
@@ -17,10 +18,4 @@ export async function ensureContainer(container: ContainerClient, options: { abo
   await container.createIfNotExists(options).catch((error: unknown) => {
     if (storageErrorCode(error).statusCode !== 403) throw error;
   });
-}
-
-/** Azure storage errors carry `statusCode` and `code` (`BlobAlreadyExists`, `BlobNotFound`, …). */
-export function storageErrorCode(error: unknown): { statusCode?: number; code?: string } {
-  const e = error as { statusCode?: number; code?: string; details?: { errorCode?: string } };
-  return { statusCode: e?.statusCode, code: e?.code ?? e?.details?.errorCode };
 }
