@@ -7,7 +7,8 @@ import type { ArchiveImageResult } from "../src/archive/archiveImage.js";
 import type { JobExecution, JobRunner } from "../src/jobs/jobRunner.js";
 import { parseImageReference } from "../src/registry/reference.js";
 import { getRunDependencies } from "../src/runs/runDependencies.js";
-import { archiveBlobName, resultBlobName, sidecarBlobName } from "../src/storage/blobNames.js";
+import { writeWorkerResult } from "../src/storage/archiveStore.js";
+import { archiveBlobName, sidecarBlobName } from "../src/storage/blobNames.js";
 
 class InstantJobRunner implements JobRunner {
   private count = 0;
@@ -31,7 +32,7 @@ class InstantJobRunner implements JobRunner {
       sha256: ref.digest!.slice(7),
       durationSeconds: 0,
     };
-    await getRunDependencies().getContainer(request.blobContainer).getBlockBlobClient(resultBlobName(request.runId, image, request.attemptId)).uploadData(Buffer.from(JSON.stringify(result)));
+    await writeWorkerResult(getRunDependencies().getContainer(request.blobContainer), request.runId, image, request.attemptId, result);
     return { name: `instant-${++this.count}-${randomBytes(3).toString("hex")}`, status: "Succeeded" };
   }
 

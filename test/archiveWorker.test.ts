@@ -281,7 +281,7 @@ describe("bad input exits non-zero with one line", () => {
 test("a failing upload stops the archive stream with the upload's error (no hang waiting for the registry)", { timeout: 60_000 }, async () => {
   const { RegistryClient } = await import("../src/registry/registryClient.js");
   const { planImageArchive } = await import("../src/archive/imagePlan.js");
-  const { writeImageArchive } = await import("../src/archive/imageArchive.js");
+  const { writeImageArchive } = await import("../src/archive/archiveWriter.js");
   const { Writable } = await import("node:stream");
   await pushImage(registry.host, "sinkfail/app:1", { layers: [{ randomBytes: 16 * 1024 * 1024, compression: "gzip-stored" }] });
   const client = new RegistryClient(registry.host);

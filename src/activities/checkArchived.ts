@@ -4,8 +4,8 @@ import type { ActivityHandler } from "durable-functions";
 import { z } from "zod";
 import { imageRunContextSchema, imageWorkItemSchema } from "../runs/archiveRun.js";
 import { getRunDependencies } from "../runs/runDependencies.js";
-import { getArchivedImageInfo, type ArchivedImageInfo } from "../runs/runStore.js";
 import { assertRunInScope } from "../runs/runScope.js";
+import { getArchivedImageInfo, type ArchivedImageInfo } from "../storage/archiveStore.js";
 import { parseInput } from "../validation.js";
 
 export const checkArchivedActivityName = "checkArchived";

@@ -5,7 +5,7 @@ import { z } from "zod";
 import type { ArchiveImageResult } from "../archive/archiveImage.js";
 import { imageIdentitySchema } from "../runs/archiveRun.js";
 import { getRunDependencies } from "../runs/runDependencies.js";
-import { readWorkerResult as readResultBlob } from "../runs/runStore.js";
+import { readWorkerResult as readResultBlob } from "../storage/archiveStore.js";
 import { containerNameSchema, runIdSchema } from "../storage/blobNames.js";
 import { parseInput } from "../validation.js";
 import { archiveRequestSchema } from "../worker/archiveRequest.js";

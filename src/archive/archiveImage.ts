@@ -1,21 +1,30 @@
-// Archives ONE image: resolve its digest, skip it when already archived, otherwise stream it from the registry
-// into a block blob committed in Archive tier (never overwriting), then write the sidecar, tag markers and,
-// for an orchestrated run, the result blob. What the worker job and the CLI both run.
+// Archives ONE image, the flow only: resolve its digest, skip it when already archived, otherwise plan it, stream it
+// from the registry (archiveWriter.ts) into a block blob committed in Archive tier (never overwriting), then write the
+// sidecar, tag markers and, for an orchestrated run, the result blob. Every blob it reads or writes goes through
+// storage/archiveStore.ts (tag markers: storage/tagMarkers.ts). What the worker job and the CLI both run.
 //
 // A sidecar describes the committed archive, so only that archive's writer writes it, or a rebuild from the archive
 // itself (its metadata: sha256, sizes, tags, external layers; plus the manifests and config re-read from the registry)
 // when the writer died between commit and sidecar. A worker that loses the commit race (409) never writes its own.
-import type { BlobRequestConditions, BlobServiceClient, ContainerClient } from "@azure/storage-blob";
+import type { BlobServiceClient, ContainerClient } from "@azure/storage-blob";
 import { ArchiveError, describeError, isArchiveError } from "../errors.js";
 import { formatImageReference, parseImageReference, type ImageReference } from "../registry/reference.js";
 import type { RegistryClient } from "../registry/registryClient.js";
-import { archiveBlobName, resultBlobName, sidecarBlobName, type ImageIdentity } from "../storage/blobNames.js";
+import {
+  commitArchive,
+  createArchiveUpload,
+  ensureArchiveContainer,
+  getCommittedArchive,
+  getSidecar,
+  uploadSidecar,
+  writeWorkerResult,
+  type CommittedArchive,
+} from "../storage/archiveStore.js";
+import { archiveBlobName, sidecarBlobName, type ImageIdentity } from "../storage/blobNames.js";
+import { storageError } from "../storage/storageError.js";
 import { writeTagMarker } from "../storage/tagMarkers.js";
-import { BlockUploadStream } from "../storage/blockUploadStream.js";
-import { ensureContainer, storageErrorCode } from "../storage/blobServiceClient.js";
-import { TOOL } from "../version.js";
-import { getConfigPlatform, writeImageArchive } from "./imageArchive.js";
-import { planImageArchive, type ImageArchivePlan } from "./imagePlan.js";
+import { getConfigPlatform, writeImageArchive } from "./archiveWriter.js";
+import { planImageArchive } from "./imagePlan.js";
 import { buildSidecar, type ArchiveSidecar } from "./sidecar.js";
 
 export interface ArchiveImageRequest {
@@ -91,9 +100,7 @@ export async function archiveImage(request: ArchiveImageRequest, deps: ArchiveIm
     identity = { registry: ref.registry, repository: ref.repository, digest };
     const archiveBlob = request.blobBaseName ?? archiveBlobName(identity);
     const sidecarBlob = sidecarBlobName(archiveBlob);
-    await ensureContainer(container, opts(options)).catch((error) => {
-      throw storageError(`cannot create container ${request.blobContainer}`, error);
-    });
+    await ensureArchiveContainer(container, opts(options));
 
     const existing = await readExistingArchive(container, archiveBlob, sidecarBlob, digest, options);
     const names = { container, containerName: request.blobContainer, archiveBlob, sidecarBlob, repository: ref.repository, digest };
@@ -107,8 +114,7 @@ export async function archiveImage(request: ArchiveImageRequest, deps: ArchiveIm
     } else {
       const plan = await planImageArchive(client, ref.repository, digest, opts(options));
       const totalBytes = plan.blobs.reduce((n, b) => n + b.size, 0);
-      const blob = container.getBlockBlobClient(archiveBlob);
-      const upload = new BlockUploadStream(blob, {
+      const upload = createArchiveUpload(container, archiveBlob, {
         blockSizeBytes: options.tuning.blockSizeBytes,
         concurrency: options.tuning.uploadConcurrency,
         ...(options.abortSignal && { abortSignal: options.abortSignal }),
@@ -121,15 +127,25 @@ export async function archiveImage(request: ArchiveImageRequest, deps: ArchiveIm
       });
       options.onProgress?.({ phase: "committing", bytes: totalBytes, totalBytes });
       const gzipLevel = options.tuning.gzipLevel;
-      const info = { digest, image: base.image, sha256: written.sha256, tarSize: written.tarSize, gzipLevel, tags, plan };
-      const committed = await commitArchive(blob, upload.blockIds, info, options);
+      // What a sidecar rebuilt from this archive needs and the registry cannot tell later (blobMetadata.ts keeps what fits).
+      const metadata = {
+        sourceDigest: digest,
+        sourceImage: base.image,
+        archiveSha256: written.sha256,
+        tarSize: written.tarSize,
+        gzipLevel,
+        tags,
+        format: plan.format,
+        externalLayers: plan.external.map((d) => d.digest),
+      };
+      const committed = await commitArchive(container, archiveBlob, upload.blockIds, metadata, opts(options));
       if (committed) {
         status = "archived";
         outcome = { bytes: written.size, sha256: written.sha256, externalLayers: plan.external.length };
         const requested = ref.tag && { requestedTag: ref.tag };
         const createdAt = now();
         const sidecar = buildSidecar({ plan, archiveBlob, container: request.blobContainer, tags, gzipLevel, archive: written, createdAt, ...requested });
-        await uploadSidecar(container, sidecarBlob, sidecar, options);
+        await uploadSidecar(container, sidecarBlob, sidecar, opts(options));
       } else {
         // Another worker committed the same image first. Its archive is the one, and so is its sidecar: ours (other tags, other
         // tarSize) would not describe it. Keep theirs; if it is not written yet, rebuild it from their archive, never from ours.
@@ -154,28 +170,15 @@ export async function archiveImage(request: ArchiveImageRequest, deps: ArchiveIm
       externalLayers: outcome.externalLayers,
       durationSeconds: seconds(started),
     };
-    if (request.runId) await writeResult(container, resultBlobName(request.runId, identity, request.attemptId), result, options);
+    if (request.runId) await writeWorkerResult(container, request.runId, identity, request.attemptId, result, opts(options));
     return result;
   } catch (error) {
     const failure: ArchiveImageResult = { status: "failed", ...base, ...(identity && { digest: identity.digest }), tags, durationSeconds: seconds(started), error: errorSummary(error) };
     if (request.runId && identity && !options.abortSignal?.aborted) {
-      await writeResult(container, resultBlobName(request.runId, identity, request.attemptId), failure, options).catch(() => undefined);
+      await writeWorkerResult(container, request.runId, identity, request.attemptId, failure, opts(options)).catch(() => undefined);
     }
     throw error;
   }
-}
-
-/** An archive committed under this name, as its blob properties and metadata tell (it cannot be read: Archive tier). */
-interface CommittedArchive {
-  bytes: number;
-  sha256: string;
-  tarSize: number;
-  gzipLevel: number;
-  /** The tags its index.json names, from metadata (undefined for an archive whose metadata has none). */
-  tags?: string[];
-  /** Digests of the layers it left out, from metadata (undefined: not recorded, ask the registry). */
-  externalLayers?: string[];
-  createdOn?: Date;
 }
 
 interface ExistingArchive {
@@ -196,49 +199,19 @@ interface ArchiveNames {
 
 /** What is already stored under this name. A name that holds another digest is a conflict, never overwritten. */
 async function readExistingArchive(container: ContainerClient, archiveBlob: string, sidecarBlob: string, digest: string, options: ArchiveImageOptions): Promise<ExistingArchive> {
-  const archiveProps = await container
-    .getBlockBlobClient(archiveBlob)
-    .getProperties(opts(options))
-    .catch((error) => {
-      if (storageErrorCode(error).statusCode === 404) return undefined;
-      throw storageError(`cannot read ${archiveBlob}`, error);
-    });
-  if (!archiveProps) return {};
-  const metadata = archiveProps.metadata ?? {};
-  if (metadata.sourcedigest !== digest) {
+  const archive = await getCommittedArchive(container, archiveBlob, opts(options));
+  if (!archive) return {};
+  if (archive.sourceDigest !== digest) {
     // Another digest, or an archive this tool did not write (the old worker set no metadata): never overwritten.
-    const holds = metadata.sourcedigest ? `already holds ${metadata.sourcedigest}` : "already holds an archive of unknown digest (not written by this tool)";
+    const holds = archive.sourceDigest ? `already holds ${archive.sourceDigest}` : "already holds an archive of unknown digest (not written by this tool)";
     throw new ArchiveError("ARCHIVE_CONFLICT", `${archiveBlob} ${holds}, not ${digest}; archives are never overwritten (use the default blob names, which include the digest)`);
   }
-  const list = (value: string) => (value ? value.split(",") : []);
-  const createdOn = archiveProps.createdOn ?? archiveProps.lastModified;
-  const archive: CommittedArchive = {
-    bytes: archiveProps.contentLength ?? 0,
-    sha256: metadata.archivesha256 ?? "",
-    tarSize: Number(metadata.tarsize ?? 0),
-    gzipLevel: Number(metadata.gziplevel ?? 0),
-    ...(metadata.tags !== undefined && { tags: list(metadata.tags) }),
-    ...(metadata.externallayers !== undefined && { externalLayers: list(metadata.externallayers).map((hex) => `sha256:${hex}`) }),
-    ...(createdOn && { createdOn }),
-  };
-  const read = await container
-    .getBlockBlobClient(sidecarBlob)
-    .download(0, undefined, opts(options))
-    .then(async (response) => ({ etag: response.etag, text: await readText(response.readableStreamBody) }))
-    .catch((error) => {
-      if (storageErrorCode(error).statusCode === 404) return undefined;
-      throw storageError(`cannot read ${sidecarBlob}`, error);
-    });
-  let sidecar: Partial<ArchiveSidecar> | undefined;
-  try {
-    sidecar = read && (JSON.parse(read.text) as Partial<ArchiveSidecar>);
-  } catch {
-    sidecar = undefined;
-  }
+  const stored = await getSidecar(container, sidecarBlob, opts(options));
+  const sidecar = stored?.sidecar;
   // A sidecar that does not describe this archive (an old or foreign one) is rewritten from the archive.
   const current = sidecar?.source?.digest === digest && sidecar.archive?.size !== undefined ? (sidecar as ArchiveSidecar) : undefined;
   if (current) return { archive, sidecar: current };
-  return { archive, ...(read?.etag && { staleSidecarEtag: read.etag }) };
+  return { archive, ...(stored?.etag && { staleSidecarEtag: stored.etag }) };
 }
 
 function describeSidecar(sidecar: ArchiveSidecar): { bytes: number; sha256: string; externalLayers: number } {
@@ -274,106 +247,12 @@ async function finishCommittedArchive(
     createdAt: committed.createdOn ?? now(),
   });
   const unchanged = existing.staleSidecarEtag ? { ifMatch: existing.staleSidecarEtag } : { ifNoneMatch: "*" };
-  await uploadSidecar(names.container, names.sidecarBlob, sidecar, options, unchanged);
+  await uploadSidecar(names.container, names.sidecarBlob, sidecar, { ...opts(options), conditions: unchanged });
   return { bytes: committed.bytes, sha256: committed.sha256, externalLayers: plan.external.length };
-}
-
-/** Commits in Archive tier with If-None-Match: *. Resolves false when the blob already existed (409). */
-async function commitArchive(
-  blob: ReturnType<ContainerClient["getBlockBlobClient"]>,
-  blockIds: string[],
-  info: { digest: string; image: string; sha256: string; tarSize: number; gzipLevel: number; tags: string[]; plan: ImageArchivePlan },
-  options: ArchiveImageOptions,
-): Promise<boolean> {
-  // What a sidecar rebuilt from this archive needs and the registry cannot tell later: whole tags only (a rebuild lists
-  // those that fit), and the external layers' digests (when they fit; otherwise a rebuild asks the registry).
-  const external = info.plan.external.map((d) => d.digest.slice("sha256:".length)).join(",");
-  try {
-    await blob.commitBlockList(blockIds, {
-      tier: "Archive",
-      conditions: { ifNoneMatch: "*" },
-      blobHTTPHeaders: { blobContentType: "application/gzip" },
-      // Metadata makes a listing (`--include m`) show what each archive is without reading anything.
-      metadata: {
-        sourcedigest: info.digest,
-        sourceimage: info.image,
-        archivesha256: info.sha256,
-        tarsize: String(info.tarSize),
-        gziplevel: String(info.gzipLevel),
-        tags: joinWithin(info.tags, 4096),
-        format: info.plan.format,
-        ...(external.length <= 2048 && { externallayers: external }),
-        tool: `${TOOL.name}/${TOOL.version}`,
-      },
-      ...(options.abortSignal && { abortSignal: options.abortSignal }),
-    });
-    return true;
-  } catch (error) {
-    const { statusCode, code } = storageErrorCode(error);
-    if (statusCode === 409 && code === "BlobAlreadyExists") return false;
-    throw storageError(`cannot commit ${blob.name}`, error);
-  }
-}
-
-/** Writes the sidecar; with `conditions`, only if the blob is still as seen (a 409/412 means another writer's is kept). */
-async function uploadSidecar(
-  container: ContainerClient,
-  name: string,
-  sidecar: ArchiveSidecar,
-  options: ArchiveImageOptions,
-  conditions?: BlobRequestConditions,
-): Promise<void> {
-  const body = Buffer.from(`${JSON.stringify(sidecar, null, 2)}\n`);
-  await container
-    .getBlockBlobClient(name)
-    .uploadData(body, {
-      tier: "Cool",
-      blobHTTPHeaders: { blobContentType: "application/json" },
-      metadata: { sourcedigest: sidecar.source.digest },
-      ...(conditions && { conditions }),
-      ...(options.abortSignal && { abortSignal: options.abortSignal }),
-    })
-    .catch((error) => {
-      const { statusCode } = storageErrorCode(error);
-      if (conditions && (statusCode === 409 || statusCode === 412)) return;
-      throw storageError(`cannot write sidecar ${name}`, error);
-    });
-}
-
-async function readText(body: NodeJS.ReadableStream | undefined): Promise<string> {
-  const chunks: Buffer[] = [];
-  if (body) for await (const chunk of body) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
-  return Buffer.concat(chunks).toString("utf8");
-}
-
-/** Whole values, comma-separated, as many as fit in `max` characters (a blob's metadata is 8 KiB in all). */
-function joinWithin(values: string[], max: number): string {
-  let joined = "";
-  for (const value of values) {
-    const next = joined ? `${joined},${value}` : value;
-    if (next.length > max) break;
-    joined = next;
-  }
-  return joined;
-}
-
-async function writeResult(container: ContainerClient, name: string, result: ArchiveImageResult, options: ArchiveImageOptions): Promise<void> {
-  await container
-    .getBlockBlobClient(name)
-    .uploadData(Buffer.from(JSON.stringify(result)), { blobHTTPHeaders: { blobContentType: "application/json" }, ...(options.abortSignal && { abortSignal: options.abortSignal }) })
-    .catch((error) => {
-      throw storageError(`cannot write the result blob`, error);
-    });
 }
 
 function uniqueTags(ref: ImageReference, more: string[] = []): string[] {
   return [...new Set([...(ref.tag ? [ref.tag] : []), ...more])];
-}
-
-function storageError(message: string, error: unknown): ArchiveError {
-  if (isArchiveError(error)) return error;
-  const { statusCode, code } = storageErrorCode(error);
-  return new ArchiveError("STORAGE_ERROR", `${message}: ${code ?? describeError(error)}${statusCode ? ` (HTTP ${statusCode})` : ""}`, { cause: error, ...(statusCode && { statusCode }) });
 }
 
 function errorSummary(error: unknown): { code: string; message: string } {

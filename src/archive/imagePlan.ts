@@ -18,6 +18,7 @@ import {
   isIndex,
   isImageManifestMediaType,
   isIndexMediaType,
+  MAX_INDEX_DEPTH,
   MediaTypes,
   platformString,
   type Descriptor,
@@ -65,9 +66,6 @@ export interface PlanImageArchiveOptions extends OperationOptions {
    */
   externalLayers?: string[];
 }
-
-// Nested indexes are legal but rare; bound the walk so a cyclic or hostile index cannot loop.
-const MAX_INDEX_DEPTH = 4;
 
 export async function planImageArchive(
   client: RegistryClient,
@@ -133,8 +131,8 @@ export function isImageConfigMediaType(mediaType: string): boolean {
 export function isNonDistributable(descriptor: Descriptor): boolean {
   return (
     (descriptor.urls?.length ?? 0) > 0 ||
-    descriptor.mediaType === "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip" ||
-    descriptor.mediaType.startsWith("application/vnd.oci.image.layer.nondistributable.v1.tar")
+    descriptor.mediaType === MediaTypes.dockerForeignLayerGzip ||
+    descriptor.mediaType.startsWith(MediaTypes.ociNondistributableLayer)
   );
 }
 

@@ -11,13 +11,13 @@
 // held (≤ 4 MiB each) until the graph says what they are; any still unreferenced at the end is pushed as a blob.
 // A layer the archive lacks must be external (non-distributable: its URLs serve it, the manifest is pushed as it is)
 // or already in the target; otherwise the restore fails before any manifest is pushed.
-import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
 import zlib from "node:zlib";
 import tar from "tar-stream";
 import { ArchiveError, isArchiveError } from "../errors.js";
 import type { OperationOptions, RegistryClient } from "../registry/registryClient.js";
-import { isIndexMediaType, MANIFEST_ACCEPT, MediaTypes, type Descriptor } from "../registry/types.js";
+import { Annotations, isIndexMediaType, MANIFEST_ACCEPT, MAX_INDEX_DEPTH, MAX_MANIFEST_BYTES, MediaTypes, type Descriptor } from "../registry/types.js";
+import { verifyingReader } from "../registry/verifyingReader.js";
 import { isNonDistributable } from "./imagePlan.js";
 
 export interface RestoreArchiveOptions extends OperationOptions {
@@ -58,8 +58,7 @@ interface Reference {
   by: string;
 }
 
-// Manifests are at most 4 MiB (distribution spec); only blobs this small can be held to be classified later.
-const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+// Only blobs of at most MAX_MANIFEST_BYTES (a manifest's limit) can be held to be classified later.
 const BLOB_PATH = /^blobs\/sha256\/([a-f0-9]{64})$/;
 
 export async function restoreImageArchive(archive: Readable, client: RegistryClient, repository: string, options: RestoreArchiveOptions = {}): Promise<RestoreArchiveResult> {
@@ -128,17 +127,18 @@ export async function restoreImageArchive(archive: Readable, client: RegistryCli
       const manifestRef = asManifest.get(descriptor.digest);
       if (manifestRef || descriptor.size <= MAX_MANIFEST_BYTES) {
         if (descriptor.size > MAX_MANIFEST_BYTES) {
-          throw new ArchiveError("INVALID_ARGUMENT", `${path}, listed as a manifest by ${manifestRef!.by}, is larger than 4 MiB`);
+          const limit = `${MAX_MANIFEST_BYTES / 1024 / 1024} MiB`;
+          throw new ArchiveError("INVALID_ARGUMENT", `${path}, listed as a manifest by ${manifestRef!.by}, is larger than ${limit}`);
         }
-        const bytes = await readAll(entry);
-        verify(descriptor, bytes);
+        const bytes = await readAll(verifyArchived(descriptor, entry));
         if (manifestRef) await addManifest(parseManifest(descriptor.digest, bytes, manifestRef, name));
         if (asBlob.has(descriptor.digest)) await push(descriptor, bytes);
         else if (!manifestRef && couldBeManifest(bytes)) held.set(descriptor.digest, bytes);
         else if (!manifestRef) await push(descriptor, bytes);
         continue;
       }
-      const verified = verifying(descriptor, entry as AsyncIterable<Buffer>);
+      // Single use: the upload reads it, or (the target has the blob) the loop below does.
+      const verified = verifyArchived(descriptor, entry);
       const pushed = await push(descriptor, verified);
       if (!pushed) for await (const chunk of verified) void chunk; // still check the archive's bytes
     }
@@ -156,7 +156,7 @@ export async function restoreImageArchive(archive: Readable, client: RegistryCli
   // Children first: every manifest an index lists must exist before the index is pushed.
   const order: ArchivedManifest[] = [];
   const visit = (manifest: ArchivedManifest, depth: number) => {
-    if (depth > 4) throw new ArchiveError("UNSUPPORTED_MEDIA_TYPE", "indexes nested deeper than 4");
+    if (depth > MAX_INDEX_DEPTH) throw new ArchiveError("UNSUPPORTED_MEDIA_TYPE", `indexes nested deeper than ${MAX_INDEX_DEPTH}`);
     for (const child of manifest.children) {
       const found = manifests.get(child.digest);
       if (!found) throw new ArchiveError("INVALID_ARGUMENT", `${name} lacks manifest ${child.digest}, listed by ${manifest.digest}`);
@@ -184,7 +184,7 @@ export async function restoreImageArchive(archive: Readable, client: RegistryCli
   const put = (reference: string, manifest: ArchivedManifest) =>
     pushManifest(client, repository, reference, manifest, external.get(manifest.digest) ?? [], options);
   for (const manifest of order.slice(0, -1)) await put(manifest.digest, manifest);
-  const recordedTags = (index?.manifests ?? []).map((m) => m.annotations?.["org.opencontainers.image.ref.name"]).filter((t): t is string => !!t);
+  const recordedTags = (index?.manifests ?? []).map((m) => m.annotations?.[Annotations.refName]).filter((t): t is string => !!t);
   const tags = options.tags?.length ? options.tags : recordedTags;
   for (const tag of tags.length ? tags : [rootManifest.digest]) await put(tag, rootManifest);
   const externalLayers = new Set([...external.values()].flat().map((d) => d.digest)).size;
@@ -193,7 +193,7 @@ export async function restoreImageArchive(archive: Readable, client: RegistryCli
 }
 
 function blobDescriptor(digest: string, size: number): Descriptor {
-  return { mediaType: "application/octet-stream", digest, size };
+  return { mediaType: MediaTypes.octetStream, digest, size };
 }
 
 async function pushBlob(client: RegistryClient, repository: string, descriptor: Descriptor, body: Buffer | AsyncIterable<Buffer>, options: OperationOptions): Promise<boolean> {
@@ -279,33 +279,10 @@ function tarError(name: string, error: unknown): unknown {
   return error;
 }
 
-function verify(descriptor: Descriptor, bytes: Buffer): void {
-  const digest = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
-  if (bytes.length !== descriptor.size || digest !== descriptor.digest) {
-    throw new ArchiveError("DIGEST_MISMATCH", `blobs/sha256/${descriptor.digest.slice(7)} in the archive hashes to ${digest}: the archive is damaged`);
-  }
-}
-
-/** Passes the entry's bytes through, failing at the end if they do not hash to the entry's name. Single use. */
-function verifying(descriptor: Descriptor, source: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
-  let consumed = false;
-  return {
-    async *[Symbol.asyncIterator]() {
-      if (consumed) return;
-      consumed = true;
-      const hash = createHash("sha256");
-      let size = 0;
-      for await (const chunk of source) {
-        hash.update(chunk);
-        size += chunk.length;
-        yield chunk;
-      }
-      const digest = `sha256:${hash.digest("hex")}`;
-      if (size !== descriptor.size || digest !== descriptor.digest) {
-        throw new ArchiveError("DIGEST_MISMATCH", `blobs/sha256/${descriptor.digest.slice(7)} in the archive hashes to ${digest}: the archive is damaged`);
-      }
-    },
-  };
+/** An archive entry's bytes, checked against its name (blobs/sha256/<hex>) and tar size as they pass. */
+function verifyArchived(descriptor: Descriptor, entry: AsyncIterable<unknown>): AsyncGenerator<Buffer> {
+  const what = `blobs/sha256/${descriptor.digest.slice(7)} in the archive`;
+  return verifyingReader(entry as AsyncIterable<Buffer>, descriptor, { what, corruption: "the archive is damaged" });
 }
 
 async function readAll(source: AsyncIterable<unknown>): Promise<Buffer> {

@@ -5,7 +5,7 @@
 // left out of it (a restore pushes the manifest that references them; the registry must accept foreign layers).
 import { TOOL } from "../version.js";
 import { describePlatforms, layerStats, type ArchiveFormat, type ImageArchivePlan } from "./imagePlan.js";
-import type { WriteImageArchiveResult } from "./imageArchive.js";
+import type { WriteImageArchiveResult } from "./archiveWriter.js";
 import { platformString } from "../registry/types.js";
 
 export const ARCHIVE_MEDIA_TYPE = "application/vnd.oci.image.layout.v1.tar+gzip";

@@ -15,7 +15,7 @@ import { imageRunContextSchema, imageWorkItemSchema, type ImageOutcome, type Ima
 import { isPermanentFailure, MAX_TAGS_PER_REQUEST, pollDelaySeconds, retryDelaySeconds, workerImageReference } from "../runs/runPolicy.js";
 import { outcomeFromResult } from "../runs/runTotals.js";
 import { assertInstanceOfRun } from "../runs/instanceIds.js";
-import type { ArchivedImageInfo } from "../runs/runStore.js";
+import type { ArchivedImageInfo } from "../storage/archiveStore.js";
 import { checkArchivedActivityName, type CheckArchivedInput } from "../activities/checkArchived.js";
 import { getJobExecutionActivityName, type GetJobExecutionInput } from "../activities/getJobExecution.js";
 import { readWorkerResultActivityName, type ReadWorkerResultInput } from "../activities/readWorkerResult.js";

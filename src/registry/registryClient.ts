@@ -8,7 +8,8 @@ import { Readable } from "node:stream";
 import { ArchiveError } from "../errors.js";
 import { RegistryAuthenticator, type RegistryCredential } from "./auth.js";
 import { DEFAULT_RETRY_POLICY, readBodyLimited, registryBaseUrl, sendWithRetry, type RetryPolicy } from "./transport.js";
-import { MANIFEST_ACCEPT, type Descriptor, type Manifest, type PagedAsyncIterableIterator } from "./types.js";
+import { MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, MediaTypes, type Descriptor, type Manifest, type PagedAsyncIterableIterator } from "./types.js";
+import { verifyingReader } from "./verifyingReader.js";
 
 export interface RegistryClientOptions {
   credential?: RegistryCredential;
@@ -44,8 +45,6 @@ export interface GetManifestResult {
   manifest: Manifest;
 }
 
-// Registries must accept manifests up to 4 MiB (distribution spec); refuse larger ones rather than buffer them.
-const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 const DEFAULT_PAGE_SIZE = 100;
 // A listing page is JSON names (catalog, tags) or ACR manifest properties, at most ~1000 entries of well under 1 KiB:
 // 16 MiB is far above any real page and still small enough to buffer.
@@ -117,19 +116,21 @@ export class RegistryClient {
   }
 
   /**
-   * GET /v2/<name>/blobs/<digest> as a stream that checks size and digest while it flows: it errors with
-   * SIZE_MISMATCH as soon as more bytes arrive than the descriptor says, and with DIGEST_MISMATCH or
-   * SIZE_MISMATCH at the end. A body that ends early is resumed with a Range request.
+   * GET /v2/<name>/blobs/<digest> as a stream that checks size and digest while it flows (verifyingReader.ts): it errors
+   * with SIZE_MISMATCH as soon as more bytes arrive than the descriptor says, and with DIGEST_MISMATCH or SIZE_MISMATCH
+   * at the end. A body that ends early is resumed with a Range request.
    */
   getBlob(repository: string, descriptor: Descriptor, options: OperationOptions = {}): Readable {
-    return Readable.from(this.blobChunks(repository, descriptor, options), { objectMode: false, highWaterMark: 1 << 20 });
+    const what = `blob ${descriptor.digest} of ${repository}`;
+    const bytes = this.blobBytes(repository, descriptor, what, options);
+    const verified = verifyingReader(bytes, descriptor, { what, corruption: "its bytes in the registry are corrupt" });
+    return Readable.from(verified, { objectMode: false, highWaterMark: 1 << 20 });
   }
 
-  private async *blobChunks(repository: string, descriptor: Descriptor, options: OperationOptions): AsyncGenerator<Buffer> {
-    const hash = createHash("sha256");
+  /** The blob's bytes in order, across Range resumes of a body that ends early; verified by the caller. */
+  private async *blobBytes(repository: string, descriptor: Descriptor, what: string, options: OperationOptions): AsyncGenerator<Buffer> {
     let received = 0;
     let resumes = 0;
-    const what = `blob ${descriptor.digest} of ${repository}`;
     while (received < descriptor.size || (received === 0 && descriptor.size === 0 && resumes === 0)) {
       const headers: Record<string, string> = received > 0 ? { range: `bytes=${received}-` } : {};
       const response = await this.request(`/v2/${repository}/blobs/${descriptor.digest}`, `repository:${repository}:pull`, { headers, ...options });
@@ -151,14 +152,11 @@ export class RegistryClient {
             if (chunk.length === 0) continue;
           }
           received += chunk.length;
-          if (received > descriptor.size) {
-            throw new ArchiveError("SIZE_MISMATCH", `${what} is longer than its descriptor's ${descriptor.size} bytes`);
-          }
-          hash.update(chunk);
+          // An overrun ends this generator from the verifier (return at the yield), never through the catch below.
           yield chunk;
         }
       } catch (error) {
-        if ((error as { code?: string }).code === "SIZE_MISMATCH" || options.abortSignal?.aborted) throw error;
+        if (options.abortSignal?.aborted) throw error;
         if (++resumes > MAX_BLOB_RESUMES) throw new ArchiveError("REGISTRY_UNREACHABLE", `${what}: the download kept failing at byte ${received}`, { cause: error });
         continue;
       }
@@ -168,9 +166,6 @@ export class RegistryClient {
       }
       break;
     }
-    if (received !== descriptor.size) throw new ArchiveError("SIZE_MISMATCH", `${what} ended after ${received} of ${descriptor.size} bytes`);
-    const digest = `sha256:${hash.digest("hex")}`;
-    if (digest !== descriptor.digest) throw new ArchiveError("DIGEST_MISMATCH", `${what} hashes to ${digest}: its bytes in the registry are corrupt`);
   }
 
   /** HEAD /v2/<name>/blobs/<digest>: does the repository already have this blob? */
@@ -202,7 +197,7 @@ export class RegistryClient {
     url.searchParams.set("digest", descriptor.digest);
     const response = await this.request(url.toString(), scope, {
       method: "PUT",
-      headers: { "content-type": "application/octet-stream", "content-length": String(descriptor.size) },
+      headers: { "content-type": MediaTypes.octetStream, "content-length": String(descriptor.size) },
       body,
       ...options,
     });

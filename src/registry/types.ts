@@ -11,8 +11,29 @@ export const MediaTypes = {
   ociLayerGzip: "application/vnd.oci.image.layer.v1.tar+gzip",
   ociLayerZstd: "application/vnd.oci.image.layer.v1.tar+zstd",
   dockerLayerGzip: "application/vnd.docker.image.rootfs.diff.tar.gzip",
+  /** A foreign layer (Windows base layers): served from its `urls`, registries need not have it. */
+  dockerForeignLayerGzip: "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
+  /** Prefix of the OCI non-distributable layer types (`…tar`, `…tar+gzip`, `…tar+zstd`; deprecated, still met). */
+  ociNondistributableLayer: "application/vnd.oci.image.layer.nondistributable.v1.tar",
   ociLayout: "application/vnd.oci.image.layout.v1+json",
+  /** Bytes of no stated type: a blob known only by its digest (restore reads blobs/sha256/<hex>). */
+  octetStream: "application/octet-stream",
 } as const;
+
+/** Annotation keys the OCI image layout's index.json uses for the tags an image was saved under. */
+export const Annotations = {
+  refName: "org.opencontainers.image.ref.name",
+  /** containerd's (and `docker save`'s) full image name, `<registry>/<repository>:<tag>`. */
+  containerdImageName: "io.containerd.image.name",
+} as const;
+
+// Registries must accept manifests up to 4 MiB (distribution spec): larger ones are refused, never buffered, by the
+// registry client and by restore (which also holds blobs up to this size until it knows whether they are manifests).
+export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+
+// Nested indexes are legal but rare: a manifest more than this many levels below the root is refused (planning an
+// archive, restoring one), so a cyclic or hostile index cannot loop.
+export const MAX_INDEX_DEPTH = 4;
 
 /** Every manifest type we can archive byte for byte, in the order we ask for them. */
 export const MANIFEST_ACCEPT = [MediaTypes.ociIndex, MediaTypes.dockerManifestList, MediaTypes.ociManifest, MediaTypes.dockerManifest];

@@ -7,7 +7,8 @@ import { archiveBlobName, tagMarkerBlobName } from "../storage/blobNames.js";
 import { listTagMarkers, writeTagMarker } from "../storage/tagMarkers.js";
 import { archiveRunInputSchema, type ListImagesResult, type ListedImage } from "./archiveRun.js";
 import { listRegistryImages } from "./imageListing.js";
-import { listArchivedDigests, writeListing, type ArchivedImageInfo } from "./runStore.js";
+import { listArchivedDigests, type ArchivedImageInfo } from "../storage/archiveStore.js";
+import { writeListing } from "./runStore.js";
 
 export const listRunImagesInputSchema = z.strictObject({
   run: archiveRunInputSchema,

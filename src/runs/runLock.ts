@@ -5,7 +5,8 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ContainerClient } from "@azure/storage-blob";
 import { ArchiveError } from "../errors.js";
-import { ensureContainer, storageErrorCode } from "../storage/blobServiceClient.js";
+import { ensureContainer } from "../storage/blobServiceClient.js";
+import { storageErrorCode } from "../storage/storageError.js";
 import { registryLockBlobName } from "../storage/blobNames.js";
 
 export interface WithRegistryLockOptions {

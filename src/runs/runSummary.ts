@@ -4,7 +4,8 @@ import type { ContainerClient } from "@azure/storage-blob";
 import { z } from "zod";
 import { archiveBlobName, sidecarBlobName } from "../storage/blobNames.js";
 import { archiveRunInputSchema, type ImageOutcome, type RunSummary, type RunTotals } from "./archiveRun.js";
-import { getArchivedImageInfo, readBatchOutcomes, readListing, writeSummary } from "./runStore.js";
+import { getArchivedImageInfo } from "../storage/archiveStore.js";
+import { readBatchOutcomes, readListing, writeSummary } from "./runStore.js";
 import { addOutcome, emptyTotals } from "./runTotals.js";
 
 export const writeRunSummaryInputSchema = z.strictObject({

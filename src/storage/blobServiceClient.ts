@@ -2,6 +2,7 @@
 // key-based accounts) or an account URL with DefaultAzureCredential (managed identity in Azure).
 import { DefaultAzureCredential } from "@azure/identity";
 import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
+import { storageErrorCode } from "./storageError.js";
 
 /** Where the archive account is and how to reach it (AZURE_STORAGE_CONNECTION_STRING, STORAGE_ACCOUNT_URL, STORAGE_ACCOUNT). */
 export type StorageConfig = { kind: "connectionString"; connectionString: string } | { kind: "accountUrl"; accountUrl: string };
@@ -19,10 +20,4 @@ export async function ensureContainer(container: ContainerClient, options: { abo
   await container.createIfNotExists(options).catch((error: unknown) => {
     if (storageErrorCode(error).statusCode !== 403) throw error;
   });
-}
-
-/** Azure storage errors carry `statusCode` and `code` (`BlobAlreadyExists`, `BlobNotFound`, …). */
-export function storageErrorCode(error: unknown): { statusCode?: number; code?: string } {
-  const e = error as { statusCode?: number; code?: string; details?: { errorCode?: string } };
-  return { statusCode: e?.statusCode, code: e?.code ?? e?.details?.errorCode };
 }

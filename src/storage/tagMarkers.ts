@@ -3,14 +3,15 @@
 // added later to a digest that is already archived (so a nightly run keeps them complete without a job).
 import type { ContainerClient } from "@azure/storage-blob";
 import { repositoryTagMarkersPrefix, tagMarkerBlobName, type ImageIdentity } from "./blobNames.js";
-import { storageErrorCode } from "./blobServiceClient.js";
+import { tagMarkerBlobMetadata } from "./blobMetadata.js";
+import { storageErrorCode } from "./storageError.js";
 
 /** Writes one marker unless it exists (If-None-Match: *); never overwrites. */
 export async function writeTagMarker(container: ContainerClient, image: ImageIdentity, archiveBlob: string, tag: string, options: { abortSignal?: AbortSignal } = {}): Promise<void> {
   try {
     await container.getBlockBlobClient(tagMarkerBlobName(image, tag)).uploadData(Buffer.alloc(0), {
       conditions: { ifNoneMatch: "*" },
-      metadata: { archiveblob: encodeURIComponent(archiveBlob), sourcedigest: image.digest },
+      metadata: tagMarkerBlobMetadata(archiveBlob, image.digest),
       ...(options.abortSignal && { abortSignal: options.abortSignal }),
     });
   } catch (error) {

@@ -13,7 +13,7 @@ import { createHash } from "node:crypto";
 import { Transform, type Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { OperationOptions, RegistryClient } from "../registry/registryClient.js";
-import { isCompressedLayer, MediaTypes, type Descriptor, type Platform } from "../registry/types.js";
+import { Annotations, isCompressedLayer, MediaTypes, type Descriptor, type Platform } from "../registry/types.js";
 import { AdaptiveGzip, ArchiveStreamClosedError, type GzipSegment } from "./adaptiveGzip.js";
 import type { ImageArchivePlan } from "./imagePlan.js";
 import { encodeTarHeader, tarEnd, tarPadding } from "./tarHeader.js";
@@ -48,8 +48,8 @@ export function indexJson(plan: ImageArchivePlan, tags: string[]): Buffer {
   const { mediaType, digest, size } = plan.root;
   const image = `${plan.registry}/${plan.repository}`;
   const entries = tags.length
-    ? tags.map((tag) => ({ mediaType, digest, size, annotations: { "io.containerd.image.name": `${image}:${tag}`, "org.opencontainers.image.ref.name": tag } }))
-    : [{ mediaType, digest, size, annotations: { "io.containerd.image.name": `${image}@${digest}` } }];
+    ? tags.map((tag) => ({ mediaType, digest, size, annotations: { [Annotations.containerdImageName]: `${image}:${tag}`, [Annotations.refName]: tag } }))
+    : [{ mediaType, digest, size, annotations: { [Annotations.containerdImageName]: `${image}@${digest}` } }];
   return Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.ociIndex, manifests: entries }));
 }
 

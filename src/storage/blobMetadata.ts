@@ -1,0 +1,106 @@
+// The blob metadata this tool writes (archive, sidecar, tag marker): the one definition of its keys, and the mapping
+// between typed objects and the string map Azure stores. It lets a listing (`--include m`) say what each blob is
+// without a read (an Archive-tier blob cannot be read), and a sidecar be rebuilt from its archive alone.
+import type { ArchiveFormat } from "../archive/imagePlan.js";
+
+/** Metadata keys (lower case: Azure keeps a key's case but matches it case-insensitively). */
+export const MetadataKeys = {
+  /** The image's digest (archive, sidecar, tag marker). */
+  sourceDigest: "sourcedigest",
+  /** `registry/repository:tag` as it was asked for (archive). */
+  sourceImage: "sourceimage",
+  /** sha256 hex of the .tar.gz (archive). */
+  archiveSha256: "archivesha256",
+  /** Bytes of the uncompressed tar (archive). */
+  tarSize: "tarsize",
+  gzipLevel: "gziplevel",
+  /** Whole tags, comma-separated, as many as fit (archive). */
+  tags: "tags",
+  /** ArchiveFormat: `oci-layout+docker-archive` or `oci-layout` (archive). */
+  format: "format",
+  /** Hex digests of the layers left out, comma-separated; absent when they did not fit (archive). */
+  externalLayers: "externallayers",
+  /** `<name>/<version>` of the writer (archive). */
+  tool: "tool",
+  /** The archive a tag marker points at, URI-encoded (tag marker). */
+  archiveBlob: "archiveblob",
+} as const;
+
+// A blob's metadata is 8 KiB in all: the tags get half, the external layers a quarter (about 30 digests).
+const MAX_TAGS_LENGTH = 4096;
+const MAX_EXTERNAL_LAYERS_LENGTH = 2048;
+
+/** What an archive blob's metadata records. */
+export interface ArchiveBlobMetadata {
+  sourceDigest: string;
+  sourceImage: string;
+  archiveSha256: string;
+  tarSize: number;
+  gzipLevel: number;
+  tags: string[];
+  format: ArchiveFormat;
+  /** Digests (`sha256:…`) of the non-distributable layers left out of the archive. */
+  externalLayers: string[];
+  tool: string;
+}
+
+/**
+ * The metadata map of an archive blob. Lossy where 8 KiB demand it: only whole tags that fit, and the external layers
+ * only when all of them fit (a rebuild without them asks the registry).
+ */
+export function archiveBlobMetadata(metadata: ArchiveBlobMetadata): Record<string, string> {
+  const external = metadata.externalLayers.map((digest) => digest.slice("sha256:".length)).join(",");
+  return {
+    [MetadataKeys.sourceDigest]: metadata.sourceDigest,
+    [MetadataKeys.sourceImage]: metadata.sourceImage,
+    [MetadataKeys.archiveSha256]: metadata.archiveSha256,
+    [MetadataKeys.tarSize]: String(metadata.tarSize),
+    [MetadataKeys.gzipLevel]: String(metadata.gzipLevel),
+    [MetadataKeys.tags]: joinWithin(metadata.tags, MAX_TAGS_LENGTH),
+    [MetadataKeys.format]: metadata.format,
+    ...(external.length <= MAX_EXTERNAL_LAYERS_LENGTH && { [MetadataKeys.externalLayers]: external }),
+    [MetadataKeys.tool]: metadata.tool,
+  };
+}
+
+/**
+ * An archive blob's metadata map read back: each field that is present (an archive the old worker wrote has none).
+ * `tags` and `externalLayers` are present, possibly empty, whenever their key is.
+ */
+export function parseArchiveBlobMetadata(metadata: Record<string, string> | undefined): Partial<ArchiveBlobMetadata> {
+  const m = metadata ?? {};
+  const list = (value: string) => (value ? value.split(",") : []);
+  const parsed: Partial<ArchiveBlobMetadata> = {};
+  if (m[MetadataKeys.sourceDigest] !== undefined) parsed.sourceDigest = m[MetadataKeys.sourceDigest];
+  if (m[MetadataKeys.sourceImage] !== undefined) parsed.sourceImage = m[MetadataKeys.sourceImage];
+  if (m[MetadataKeys.archiveSha256] !== undefined) parsed.archiveSha256 = m[MetadataKeys.archiveSha256];
+  if (m[MetadataKeys.tarSize] !== undefined) parsed.tarSize = Number(m[MetadataKeys.tarSize]);
+  if (m[MetadataKeys.gzipLevel] !== undefined) parsed.gzipLevel = Number(m[MetadataKeys.gzipLevel]);
+  if (m[MetadataKeys.tags] !== undefined) parsed.tags = list(m[MetadataKeys.tags]);
+  const format = m[MetadataKeys.format];
+  if (format === "oci-layout" || format === "oci-layout+docker-archive") parsed.format = format;
+  if (m[MetadataKeys.externalLayers] !== undefined) parsed.externalLayers = list(m[MetadataKeys.externalLayers]).map((hex) => `sha256:${hex}`);
+  if (m[MetadataKeys.tool] !== undefined) parsed.tool = m[MetadataKeys.tool];
+  return parsed;
+}
+
+/** A sidecar's metadata: the digest it describes. */
+export function sidecarBlobMetadata(sourceDigest: string): Record<string, string> {
+  return { [MetadataKeys.sourceDigest]: sourceDigest };
+}
+
+/** A tag marker's metadata: the archive it points at and that archive's digest. */
+export function tagMarkerBlobMetadata(archiveBlob: string, sourceDigest: string): Record<string, string> {
+  return { [MetadataKeys.archiveBlob]: encodeURIComponent(archiveBlob), [MetadataKeys.sourceDigest]: sourceDigest };
+}
+
+/** Whole values, comma-separated, as many as fit in `max` characters. */
+function joinWithin(values: string[], max: number): string {
+  let joined = "";
+  for (const value of values) {
+    const next = joined ? `${joined},${value}` : value;
+    if (next.length > max) break;
+    joined = next;
+  }
+  return joined;
+}

@@ -1,0 +1,66 @@
+// Blob metadata (src/storage/blobMetadata.ts), pure: the keys on the wire (listings and rebuilt sidecars depend on
+// them), the round trip of an archive's metadata, and what is dropped to stay within a blob's 8 KiB of metadata.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import {
+  archiveBlobMetadata,
+  MetadataKeys,
+  parseArchiveBlobMetadata,
+  sidecarBlobMetadata,
+  tagMarkerBlobMetadata,
+  type ArchiveBlobMetadata,
+} from "../../../src/storage/blobMetadata.js";
+
+const digest = (c: string) => `sha256:${c.repeat(64)}`;
+const metadata: ArchiveBlobMetadata = {
+  sourceDigest: digest("a"),
+  sourceImage: "registry.example/team/app:1.0",
+  archiveSha256: "b".repeat(64),
+  tarSize: 123456,
+  gzipLevel: 1,
+  tags: ["1.0", "latest"],
+  format: "oci-layout",
+  externalLayers: [digest("c"), digest("d")],
+  tool: "acr-cold-archive/0.1.0",
+};
+
+test("an archive's metadata has the documented keys and values, and reads back as it was written", () => {
+  const written = archiveBlobMetadata(metadata);
+  assert.deepEqual(written, {
+    sourcedigest: digest("a"),
+    sourceimage: "registry.example/team/app:1.0",
+    archivesha256: "b".repeat(64),
+    tarsize: "123456",
+    gziplevel: "1",
+    tags: "1.0,latest",
+    format: "oci-layout",
+    externallayers: `${"c".repeat(64)},${"d".repeat(64)}`,
+    tool: "acr-cold-archive/0.1.0",
+  });
+  assert.deepEqual(parseArchiveBlobMetadata(written), metadata);
+  assert.deepEqual(Object.values(MetadataKeys).sort(), [...Object.keys(written), "archiveblob"].sort(), "one home for every key");
+});
+
+test("sidecars and tag markers use the same keys", () => {
+  assert.deepEqual(sidecarBlobMetadata(digest("a")), { sourcedigest: digest("a") });
+  assert.deepEqual(tagMarkerBlobMetadata("reg/app@sha256-x.tar.gz", digest("a")), { archiveblob: "reg%2Fapp%40sha256-x.tar.gz", sourcedigest: digest("a") });
+});
+
+test("too many tags keep the whole ones that fit; too many external layers are not recorded at all", () => {
+  const tags = Array.from({ length: 500 }, (_, i) => `release-${String(i).padStart(4, "0")}`);
+  const externalLayers = Array.from({ length: 40 }, (_, i) => `sha256:${i.toString(16).padStart(64, "0")}`);
+  const written = archiveBlobMetadata({ ...metadata, tags, externalLayers });
+  assert.ok(written.tags!.length <= 4096, `${written.tags!.length} characters of tags`);
+  const kept = parseArchiveBlobMetadata(written).tags!;
+  assert.ok(kept.length > 0 && kept.length < tags.length);
+  assert.deepEqual(kept, tags.slice(0, kept.length), "whole tags, in order");
+  assert.equal(written.externallayers, undefined, "40 digests do not fit in 2048 characters");
+  assert.equal(parseArchiveBlobMetadata(written).externalLayers, undefined, "not recorded: a rebuild asks the registry");
+});
+
+test("metadata the old worker wrote (none) or empty lists parse to what is there", () => {
+  assert.deepEqual(parseArchiveBlobMetadata(undefined), {});
+  assert.deepEqual(parseArchiveBlobMetadata({}), {});
+  assert.deepEqual(parseArchiveBlobMetadata({ tags: "", externallayers: "" }), { tags: [], externalLayers: [] });
+  assert.deepEqual(parseArchiveBlobMetadata({ format: "docker-archive" }), {}, "an unknown format is not passed on");
+});
