@@ -340,6 +340,7 @@ describe("forged orchestration inputs: the 202's Durable URLs carry a key that s
   let foreignHost = "";
   const seen: { url: string; authorization?: string; body: string }[] = [];
   let systemKey = "";
+  let finishedRun = "";
 
   before(async () => {
     foreign = createServer((req, res) => {
@@ -359,6 +360,7 @@ describe("forged orchestration inputs: the 202's Durable URLs carry a key that s
     systemKey = new URL(payload.statusQueryGetUri).searchParams.get("code") ?? "";
     assert.ok(systemKey, "the 202 carries the extension's key");
     await waitForRun(host, payload.id);
+    finishedRun = payload.id;
   });
   after(async () => {
     foreign.closeAllConnections();
@@ -468,6 +470,16 @@ describe("forged orchestration inputs: the 202's Durable URLs carry a key that s
     assert.equal(failed.error?.code, "ORCHESTRATION_FAILED");
     assert.match(failed.error?.message ?? "", /^batch 0 failed: .*missing/);
     assert.equal(summary.images.find((i) => i.repository === "batchfail/b")!.status, "archived");
+  });
+
+  test("a forged start under a finished run's id cannot rewrite that run's records", async () => {
+    const container = blobService.getContainerClient("images");
+    const before = await Promise.all([listingBlobName(finishedRun), `runs/${finishedRun}/summary.json`].map(async (n) => (await container.getBlockBlobClient(n).getProperties()).etag));
+    const status = await forge("archiveRegistry", { ...run(filtersRegistry.host, "images"), runId: finishedRun }, finishedRun);
+    assert.equal(status.runtimeStatus, "Failed", JSON.stringify(status));
+    assert.match(JSON.stringify(status.output), /has ended: its records are final/);
+    const after = await Promise.all([listingBlobName(finishedRun), `runs/${finishedRun}/summary.json`].map(async (n) => (await container.getBlockBlobClient(n).getProperties()).etag));
+    assert.deepEqual(after, before, "listing and summary untouched");
   });
 
   test("an image run under another instance id, or asking more than the settings allow, is refused before anything happens", async () => {

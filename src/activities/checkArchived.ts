@@ -1,5 +1,6 @@
 // Activity: is this digest already archived (its sidecar exists)? Then the image costs nothing.
 import * as df from "durable-functions";
+import { ActivityNames } from "../durable/activityCalls.js";
 import type { ActivityHandler } from "durable-functions";
 import { z } from "zod";
 import { imageRunContextSchema, imageWorkItemSchema } from "../runs/archiveRun.js";
@@ -8,17 +9,16 @@ import { assertRunInScope } from "../runs/runScope.js";
 import { getArchivedImageInfo, type ArchivedImageInfo } from "../storage/archiveStore.js";
 import { parseInput } from "../validation.js";
 
-export const checkArchivedActivityName = "checkArchived";
 
 /** The image's run comes along: this first activity of archiveImage holds it to the settings (runs/runScope.ts). */
 export const checkArchivedInputSchema = z.strictObject({ run: imageRunContextSchema, repository: imageWorkItemSchema.shape.repository, digest: imageWorkItemSchema.shape.digest });
 export type CheckArchivedInput = z.output<typeof checkArchivedInputSchema>;
 
 const checkArchived: ActivityHandler = async (raw: unknown): Promise<ArchivedImageInfo> => {
-  const { run, repository, digest } = parseInput(checkArchivedActivityName, checkArchivedInputSchema, raw);
+  const { run, repository, digest } = parseInput(ActivityNames.checkArchived, checkArchivedInputSchema, raw);
   const deps = getRunDependencies();
   assertRunInScope(run, deps.config);
   return getArchivedImageInfo(deps.getContainer(run.container), { registry: run.registry, repository, digest });
 };
 
-df.app.activity(checkArchivedActivityName, { handler: checkArchived });
+df.app.activity(ActivityNames.checkArchived, { handler: checkArchived });

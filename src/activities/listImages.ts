@@ -1,5 +1,6 @@
 // Activity: list the registry's images (filters applied), note which are already archived, write the batches.
 import * as df from "durable-functions";
+import { ActivityNames } from "../durable/activityCalls.js";
 import type { ActivityHandler } from "durable-functions";
 import type { ListImagesResult } from "../runs/archiveRun.js";
 import { getRunDependencies } from "../runs/runDependencies.js";
@@ -7,14 +8,13 @@ import { listRunImages, listRunImagesInputSchema } from "../runs/listRunImages.j
 import { assertRunInScope } from "../runs/runScope.js";
 import { parseInput } from "../validation.js";
 
-export const listImagesActivityName = "listImages";
 
 const listImages: ActivityHandler = async (raw: unknown): Promise<ListImagesResult> => {
-  const input = parseInput(listImagesActivityName, listRunImagesInputSchema, raw);
+  const input = parseInput(ActivityNames.listImages, listRunImagesInputSchema, raw);
   const deps = getRunDependencies();
   // The run is held to the settings before the registry or the container is touched.
   assertRunInScope(input.run, deps.config);
   return listRunImages(input, { registry: deps.getRegistryClient(input.run.registry), container: deps.getContainer(input.run.container) });
 };
 
-df.app.activity(listImagesActivityName, { handler: listImages });
+df.app.activity(ActivityNames.listImages, { handler: listImages });

@@ -1,5 +1,6 @@
 // Activity: the images of one batch (orchestrations pass batch numbers, the data stays in blobs).
 import * as df from "durable-functions";
+import { ActivityNames } from "../durable/activityCalls.js";
 import type { ActivityHandler } from "durable-functions";
 import { z } from "zod";
 import { batchRunContextSchema, type ImageWorkItem } from "../runs/archiveRun.js";
@@ -8,16 +9,15 @@ import { getRunDependencies } from "../runs/runDependencies.js";
 import { readBatch as readBatchBlob } from "../runs/runStore.js";
 import { parseInput } from "../validation.js";
 
-export const readBatchActivityName = "readBatch";
 /** The batch's run comes along: this first activity of archiveBatch holds it to the settings (runs/runScope.ts). */
 export const readBatchInputSchema = z.strictObject({ run: batchRunContextSchema, batchIndex: z.number().int().min(0).max(1_000_000) });
 export type ReadBatchInput = z.output<typeof readBatchInputSchema>;
 
 const readBatch: ActivityHandler = async (raw: unknown): Promise<ImageWorkItem[]> => {
-  const { run, batchIndex } = parseInput(readBatchActivityName, readBatchInputSchema, raw);
+  const { run, batchIndex } = parseInput(ActivityNames.readBatch, readBatchInputSchema, raw);
   const deps = getRunDependencies();
   assertRunInScope(run, deps.config);
   return readBatchBlob(deps.getContainer(run.container), run.runId, batchIndex);
 };
 
-df.app.activity(readBatchActivityName, { handler: readBatch });
+df.app.activity(ActivityNames.readBatch, { handler: readBatch });

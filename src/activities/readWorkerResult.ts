@@ -1,5 +1,6 @@
 // Activity: the worker's result blob for one attempt of one image (digest, bytes, sha256, blob names, or its error).
 import * as df from "durable-functions";
+import { ActivityNames } from "../durable/activityCalls.js";
 import type { ActivityHandler } from "durable-functions";
 import { z } from "zod";
 import type { ArchiveImageResult } from "../archive/archiveImage.js";
@@ -10,7 +11,6 @@ import { containerNameSchema, runIdSchema } from "../storage/blobNames.js";
 import { parseInput } from "../validation.js";
 import { archiveRequestSchema } from "../worker/archiveRequest.js";
 
-export const readWorkerResultActivityName = "readWorkerResult";
 
 export const readWorkerResultInputSchema = imageIdentitySchema.extend({
   runId: runIdSchema,
@@ -20,8 +20,8 @@ export const readWorkerResultInputSchema = imageIdentitySchema.extend({
 export type ReadWorkerResultInput = z.output<typeof readWorkerResultInputSchema>;
 
 const readWorkerResult: ActivityHandler = async (raw: unknown): Promise<ArchiveImageResult | null> => {
-  const { runId, container, attemptId, ...image } = parseInput(readWorkerResultActivityName, readWorkerResultInputSchema, raw);
+  const { runId, container, attemptId, ...image } = parseInput(ActivityNames.readWorkerResult, readWorkerResultInputSchema, raw);
   return (await readResultBlob(getRunDependencies().getContainer(container), runId, image, attemptId)) ?? null;
 };
 
-df.app.activity(readWorkerResultActivityName, { handler: readWorkerResult });
+df.app.activity(ActivityNames.readWorkerResult, { handler: readWorkerResult });

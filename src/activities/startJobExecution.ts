@@ -2,6 +2,7 @@
 // request is checked here too (its registry allowed, the archive container), since an orchestration input can be
 // forged; the worker checks it once more against its own env.
 import * as df from "durable-functions";
+import { ActivityNames } from "../durable/activityCalls.js";
 import type { ActivityHandler } from "durable-functions";
 import { z } from "zod";
 import type { JobExecution } from "../jobs/jobRunner.js";
@@ -10,7 +11,6 @@ import { getRunDependencies } from "../runs/runDependencies.js";
 import { parseInput } from "../validation.js";
 import { archiveRequestSchema, assertRequestInScope } from "../worker/archiveRequest.js";
 
-export const startJobExecutionActivityName = "startJobExecution";
 
 export const startJobExecutionInputSchema = z.strictObject({
   request: archiveRequestSchema.required({ runId: true, attemptId: true }),
@@ -20,10 +20,10 @@ export const startJobExecutionInputSchema = z.strictObject({
 export type StartJobExecutionInput = z.input<typeof startJobExecutionInputSchema>;
 
 const startJobExecution: ActivityHandler = async (raw: unknown): Promise<JobExecution> => {
-  const { request, reconcile } = parseInput(startJobExecutionActivityName, startJobExecutionInputSchema, raw);
+  const { request, reconcile } = parseInput(ActivityNames.startJobExecution, startJobExecutionInputSchema, raw);
   const deps = getRunDependencies();
   assertRequestInScope(request, { allowedRegistries: deps.config.allowedRegistries, archiveContainer: deps.config.archiveContainer });
   return startArchiveJob(deps.jobRunner(), request, { reconcile });
 };
 
-df.app.activity(startJobExecutionActivityName, { handler: startJobExecution });
+df.app.activity(ActivityNames.startJobExecution, { handler: startJobExecution });

@@ -1,16 +1,16 @@
 // Activity: assemble runs/<runId>/summary.json from the listing and the batch outcomes.
 import * as df from "durable-functions";
+import { ActivityNames } from "../durable/activityCalls.js";
 import type { ActivityHandler } from "durable-functions";
 import type { RunTotals } from "../runs/archiveRun.js";
 import { getRunDependencies } from "../runs/runDependencies.js";
 import { writeRunSummary as writeSummary, writeRunSummaryInputSchema } from "../runs/runSummary.js";
 import { parseInput } from "../validation.js";
 
-export const writeRunSummaryActivityName = "writeRunSummary";
 
 const writeRunSummary: ActivityHandler = async (raw: unknown): Promise<{ summaryBlob: string; totals: RunTotals }> => {
-  const input = parseInput(writeRunSummaryActivityName, writeRunSummaryInputSchema, raw);
+  const input = parseInput(ActivityNames.writeRunSummary, writeRunSummaryInputSchema, raw);
   return writeSummary(input, { container: getRunDependencies().getContainer(input.run.container) });
 };
 
-df.app.activity(writeRunSummaryActivityName, { handler: writeRunSummary });
+df.app.activity(ActivityNames.writeRunSummary, { handler: writeRunSummary });

@@ -113,7 +113,13 @@ export async function restoreImageArchive(archive: Readable, client: RegistryCli
       const path = entry.header.name.replace(/^\.\//, "");
       const blob = BLOB_PATH.exec(path);
       if (path === "index.json") {
-        index = JSON.parse((await readAll(entry)).toString("utf8"));
+        // An index is a small JSON document: read at most what a manifest may be, and say so when it is not JSON.
+        const text = (await readAll(entry, MAX_MANIFEST_BYTES, `${name}: index.json`)).toString("utf8");
+        try {
+          index = JSON.parse(text);
+        } catch {
+          throw new ArchiveError("INVALID_ARGUMENT", `${name}: index.json is not JSON: it is not an OCI image layout this tool wrote`);
+        }
         for (const root of index?.manifests ?? []) reference(asManifest, root, "index.json");
         for (const digest of [...held.keys()]) await settle(digest);
         continue;
@@ -130,7 +136,7 @@ export async function restoreImageArchive(archive: Readable, client: RegistryCli
           const limit = `${MAX_MANIFEST_BYTES / 1024 / 1024} MiB`;
           throw new ArchiveError("INVALID_ARGUMENT", `${path}, listed as a manifest by ${manifestRef!.by}, is larger than ${limit}`);
         }
-        const bytes = await readAll(verifyArchived(descriptor, entry));
+        const bytes = await readAll(verifyArchived(descriptor, entry), MAX_MANIFEST_BYTES, path);
         if (manifestRef) await addManifest(parseManifest(descriptor.digest, bytes, manifestRef, name));
         if (asBlob.has(descriptor.digest)) await push(descriptor, bytes);
         else if (!manifestRef && couldBeManifest(bytes)) held.set(descriptor.digest, bytes);
@@ -285,8 +291,14 @@ function verifyArchived(descriptor: Descriptor, entry: AsyncIterable<unknown>): 
   return verifyingReader(entry as AsyncIterable<Buffer>, descriptor, { what, corruption: "the archive is damaged" });
 }
 
-async function readAll(source: AsyncIterable<unknown>): Promise<Buffer> {
+/** The whole of a small entry, refused (INVALID_ARGUMENT) as soon as it passes `maxBytes`. */
+async function readAll(source: AsyncIterable<unknown>, maxBytes: number, what: string): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  for await (const chunk of source) chunks.push(chunk as Buffer);
+  let size = 0;
+  for await (const chunk of source) {
+    size += (chunk as Buffer).length;
+    if (size > maxBytes) throw new ArchiveError("INVALID_ARGUMENT", `${what} is larger than ${maxBytes / 1024 / 1024} MiB`);
+    chunks.push(chunk as Buffer);
+  }
   return Buffer.concat(chunks);
 }

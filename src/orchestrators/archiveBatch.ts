@@ -12,8 +12,7 @@ import { batchRunContextSchema, imageRunContext, imageWorkItemSchema, type Batch
 import { formatIssues } from "../validation.js";
 import { assertInstanceOfRun, imageInstanceId } from "../runs/instanceIds.js";
 import { addOutcome, emptyTotals } from "../runs/runTotals.js";
-import { readBatchActivityName, type ReadBatchInput } from "../activities/readBatch.js";
-import { writeBatchOutcomesActivityName, type WriteBatchOutcomesInput } from "../activities/writeBatchOutcomes.js";
+import { callActivityWithRetry } from "../durable/activityCalls.js";
 import { archiveImageOrchestrationName, type ArchiveImageInput } from "./archiveImage.js";
 
 export const archiveBatchOrchestrationName = "archiveBatch";
@@ -24,8 +23,7 @@ export type ArchiveBatchInput = z.output<typeof archiveBatchInputSchema>;
 const archiveBatch: OrchestrationHandler = function* (context: OrchestrationContext) {
   const { run, batchIndex } = parseInput(archiveBatchOrchestrationName, archiveBatchInputSchema, context.df.getInput());
   assertInstanceOfRun("batch", context.df.instanceId, run.runId, batchIndex);
-  const batch: ReadBatchInput = { run, batchIndex };
-  const items: ImageWorkItem[] = yield context.df.callActivityWithRetry(readBatchActivityName, activityRetryOptions, batch);
+  const items: ImageWorkItem[] = yield callActivityWithRetry(context, "readBatch", activityRetryOptions, { run, batchIndex });
 
   const outcomes: ImageOutcome[] = [];
   let totals = emptyTotals();
@@ -58,8 +56,7 @@ const archiveBatch: OrchestrationHandler = function* (context: OrchestrationCont
     }
   }
   context.df.setCustomStatus({ running: 0, done: totals, waveStart: items.length } satisfies BatchProgress);
-  const keep: WriteBatchOutcomesInput = { runId: run.runId, container: run.container, batchIndex, outcomes };
-  yield context.df.callActivityWithRetry(writeBatchOutcomesActivityName, activityRetryOptions, keep);
+  yield callActivityWithRetry(context, "writeBatchOutcomes", activityRetryOptions, { runId: run.runId, container: run.container, batchIndex, outcomes });
   const result: BatchResult & { jobExecutions: number } = { batchIndex, ...totals, jobExecutions };
   return result;
 };

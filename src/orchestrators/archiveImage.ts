@@ -16,11 +16,7 @@ import { isPermanentFailure, MAX_TAGS_PER_REQUEST, pollDelaySeconds, retryDelayS
 import { outcomeFromResult } from "../runs/runTotals.js";
 import { assertInstanceOfRun } from "../runs/instanceIds.js";
 import type { ArchivedImageInfo } from "../storage/archiveStore.js";
-import { checkArchivedActivityName, type CheckArchivedInput } from "../activities/checkArchived.js";
-import { getJobExecutionActivityName, type GetJobExecutionInput } from "../activities/getJobExecution.js";
-import { readWorkerResultActivityName, type ReadWorkerResultInput } from "../activities/readWorkerResult.js";
-import { startJobExecutionActivityName, type StartJobExecutionInput } from "../activities/startJobExecution.js";
-import { stopJobExecutionActivityName, type StopJobExecutionInput } from "../activities/stopJobExecution.js";
+import { callActivity, callActivityWithRetry } from "../durable/activityCalls.js";
 
 export const archiveImageOrchestrationName = "archiveImage";
 
@@ -52,8 +48,7 @@ const archiveImage: OrchestrationHandler = function* (context: OrchestrationCont
 
 function* archiveOneImage(context: OrchestrationContext, run: ImageRunContext, item: ImageWorkItem, elapsed: () => number): Generator<Task, ImageOutcome, unknown> {
   const image = { registry: run.registry, repository: item.repository, digest: item.digest };
-  const check: CheckArchivedInput = { run, repository: item.repository, digest: item.digest };
-  const existing = (yield context.df.callActivityWithRetry(checkArchivedActivityName, READ_RETRY, check)) as ArchivedImageInfo;
+  const existing = (yield callActivityWithRetry(context, "checkArchived", READ_RETRY, { run, repository: item.repository, digest: item.digest })) as ArchivedImageInfo;
   if (existing.archived) {
     const outcome: ImageOutcome = { ...item, status: "already-archived", ...(existing.bytes !== undefined && { bytes: existing.bytes }), ...(existing.sha256 && { sha256: existing.sha256 }), attempts: 0, durationSeconds: elapsed() };
     return outcome;
@@ -76,8 +71,7 @@ function* archiveOneImage(context: OrchestrationContext, run: ImageRunContext, i
     const request = { ...base, attemptId: String(executionId) };
     let execution: JobExecution;
     try {
-      const start: StartJobExecutionInput = { request, reconcile };
-      execution = (yield context.df.callActivity(startJobExecutionActivityName, start)) as JobExecution;
+      execution = (yield callActivity(context, "startJobExecution", { request, reconcile })) as JobExecution;
     } catch (failure) {
       error = { code: "JOB_FAILED", message: `could not start a job execution: ${firstLine(failure)}` };
       reconcile = true;
@@ -93,8 +87,7 @@ function* archiveOneImage(context: OrchestrationContext, run: ImageRunContext, i
     for (let poll = 0; !TERMINAL_JOB_STATUSES.has(execution.status); poll++) {
       if (context.df.currentUtcDateTime >= deadline) {
         try {
-          const stop: StopJobExecutionInput = { name: execution.name };
-          yield context.df.callActivityWithRetry(stopJobExecutionActivityName, READ_RETRY, stop);
+          yield callActivityWithRetry(context, "stopJobExecution", READ_RETRY, { name: execution.name });
         } catch {
           // Could not stop it: it is still counted as a failed attempt; the job's own replica timeout ends it.
         }
@@ -104,16 +97,15 @@ function* archiveOneImage(context: OrchestrationContext, run: ImageRunContext, i
       const next = addSeconds(context.df.currentUtcDateTime, pollDelaySeconds(poll, run.pollMaxIntervalSeconds));
       yield context.df.createTimer(next < deadline ? next : deadline);
       try {
-        const get: GetJobExecutionInput = { name: execution.name };
-        execution = (yield context.df.callActivityWithRetry(getJobExecutionActivityName, READ_RETRY, get)) as JobExecution;
+        execution = (yield callActivityWithRetry(context, "getJobExecution", READ_RETRY, { name: execution.name })) as JobExecution;
       } catch {
         // Status unknown for now: keep polling until the deadline.
       }
     }
 
     // This attempt's result only: an orphaned execution of another attempt writes a result of its own.
-    const read: ReadWorkerResultInput = { ...image, runId: run.runId, container: run.container, attemptId: request.attemptId };
-    const result = (yield context.df.callActivityWithRetry(readWorkerResultActivityName, READ_RETRY, read)) as ArchiveImageResult | null;
+    const read = { ...image, runId: run.runId, container: run.container, attemptId: request.attemptId };
+    const result = (yield callActivityWithRetry(context, "readWorkerResult", READ_RETRY, read)) as ArchiveImageResult | null;
     if (execution.status === "Succeeded" && result && result.status !== "failed") return outcomeFromResult(item, result, attempt, elapsed());
     error =
       (!timedOut && result?.status === "failed" && result.error) ||

@@ -11,10 +11,7 @@ import { z } from "zod";
 import { archiveRunInputSchema, batchRunContext, type ArchiveRegistryOutput, type BatchResult, type ListImagesResult, type RunProgress, type RunTotals } from "../runs/archiveRun.js";
 import { assertInstanceOfRun, batchInstanceId } from "../runs/instanceIds.js";
 import { addTotals, emptyTotals } from "../runs/runTotals.js";
-import { listImagesActivityName } from "../activities/listImages.js";
-import { writeRunSummaryActivityName } from "../activities/writeRunSummary.js";
-import type { ListRunImagesInput } from "../runs/listRunImages.js";
-import type { WriteRunSummaryInput } from "../runs/runSummary.js";
+import { callActivityWithRetry } from "../durable/activityCalls.js";
 import { archiveBatchOrchestrationName, type ArchiveBatchInput } from "./archiveBatch.js";
 
 export const archiveRegistryOrchestrationName = "archiveRegistry";
@@ -50,8 +47,7 @@ const archiveRegistry: OrchestrationHandler = function* (context: OrchestrationC
   let state = savedState;
   if (!state) {
     context.df.setCustomStatus(progress(undefined, "listing"));
-    const listInput: ListRunImagesInput = { run, nowUtc: context.df.currentUtcDateTime.toISOString() };
-    const listing: ListImagesResult = yield context.df.callActivityWithRetry(listImagesActivityName, activityRetryOptions, listInput);
+    const listing: ListImagesResult = yield callActivityWithRetry(context, "listImages", activityRetryOptions, { run, nowUtc: context.df.currentUtcDateTime.toISOString() });
     state = {
       startedAtUtc: run.requestedAtUtc,
       batchCount: listing.batchCount,
@@ -84,15 +80,14 @@ const archiveRegistry: OrchestrationHandler = function* (context: OrchestrationC
   }
 
   context.df.setCustomStatus(progress(state, "summarizing"));
-  const summaryInput: WriteRunSummaryInput = {
+  const summary: { summaryBlob: string; totals: RunTotals } = yield callActivityWithRetry(context, "writeRunSummary", activityRetryOptions, {
     run,
     batchCount: state.batchCount,
     failedBatches: state.failedBatches,
     startedAtUtc: state.startedAtUtc,
     endedAtUtc: context.df.currentUtcDateTime.toISOString(),
     jobExecutions: state.jobExecutions,
-  };
-  const summary: { summaryBlob: string; totals: RunTotals } = yield context.df.callActivityWithRetry(writeRunSummaryActivityName, activityRetryOptions, summaryInput);
+  });
   context.df.setCustomStatus({ ...progress(state, "done"), ...summary.totals });
   const output: ArchiveRegistryOutput = { runId: run.runId, registry: run.registry, summaryBlob: summary.summaryBlob, container: run.container, dryRun: run.dryRun, totals: { ...summary.totals, jobExecutions: state.jobExecutions } };
   return output;

@@ -5,7 +5,7 @@
 // registry's own error code (MANIFEST_BLOB_UNKNOWN, …): the body is read before it is let go.
 import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
-import { ArchiveError } from "../errors.js";
+import { ArchiveError, firstLine } from "../errors.js";
 import { RegistryAuthenticator, type RegistryCredential } from "./auth.js";
 import { DEFAULT_RETRY_POLICY, readBodyLimited, registryBaseUrl, sendWithRetry, type RetryPolicy } from "./transport.js";
 import { MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, MediaTypes, type Descriptor, type Manifest, type PagedAsyncIterableIterator } from "./types.js";
@@ -17,6 +17,8 @@ export interface RegistryClientOptions {
   insecure?: boolean;
   retry?: RetryPolicy;
   userAgent?: string;
+  /** Pages one listing may take before it stops with REGISTRY_ERROR; default MAX_LISTING_PAGES (100,000). */
+  maxListingPages?: number;
 }
 
 export interface OperationOptions {
@@ -65,8 +67,10 @@ export class RegistryClient {
   private readonly auth: RegistryAuthenticator;
   private readonly retry: RetryPolicy;
   private readonly userAgent: string;
+  private readonly maxListingPages: number;
 
   constructor(registry: string, options: RegistryClientOptions = {}) {
+    this.maxListingPages = options.maxListingPages ?? MAX_LISTING_PAGES;
     this.registry = registry;
     this.baseUrl = registryBaseUrl(registry, options.insecure ?? false);
     this.retry = options.retry ?? DEFAULT_RETRY_POLICY;
@@ -225,7 +229,7 @@ export class RegistryClient {
   async listManifestProperties(repository: string, options: OperationOptions & { pageSize?: number } = {}): Promise<AcrManifestProperties[] | undefined> {
     const all: AcrManifestProperties[] = [];
     const what = `manifests of ${repository}`;
-    const listing = new Listing(this.absolute(`/acr/v1/${repository}/_manifests?n=${options.pageSize ?? 1000}`), what);
+    const listing = new Listing(this.absolute(`/acr/v1/${repository}/_manifests?n=${options.pageSize ?? 1000}`), what, this.maxListingPages);
     for (let url: string | undefined = listing.first; url; ) {
       const response = await this.request(url, `repository:${repository}:metadata_read`, options);
       if (response.status === 404 && listing.pages === 1) {
@@ -260,7 +264,7 @@ export class RegistryClient {
 
   private async *pages(path: string, scope: string, field: string, settings: { continuationToken?: string; maxPageSize?: number }, options: OperationOptions & { pageSize?: number }) {
     const first = settings.continuationToken ?? `${path}?n=${settings.maxPageSize ?? options.pageSize ?? DEFAULT_PAGE_SIZE}`;
-    const listing = new Listing(this.absolute(first), path);
+    const listing = new Listing(this.absolute(first), path, this.maxListingPages);
     for (let url: string | undefined = listing.first; url; ) {
       const response = await this.request(url, scope, options);
       if (response.status === 404 && field === "tags") {
@@ -337,7 +341,8 @@ export class RegistryClient {
     try {
       const errors = (JSON.parse(text) as { errors?: { code?: string; message?: string }[] }).errors;
       registryCode = errors?.[0]?.code;
-      detail = errors?.[0]?.message ? `: ${errors[0].message}` : "";
+      // The registry's own words, one line and bounded: an error body can hold anything up to its 64 KiB cap.
+      detail = errors?.[0]?.message ? `: ${firstLine(errors[0].message, 300)}` : "";
     } catch {
       /* not a distribution error body */
     }
@@ -362,6 +367,7 @@ class Listing {
   constructor(
     first: string,
     private readonly what: string,
+    private readonly maxPages: number,
   ) {
     this.first = new URL(first).toString();
     this.visited.add(this.first);
@@ -384,8 +390,8 @@ class Listing {
     if (this.visited.has(url)) {
       throw new ArchiveError("REGISTRY_ERROR", `the listing of ${this.what} links back to a page already read (${new URL(url).pathname}); stopped`);
     }
-    if (this.visited.size >= MAX_LISTING_PAGES) {
-      throw new ArchiveError("REGISTRY_ERROR", `the listing of ${this.what} goes on past ${MAX_LISTING_PAGES} pages; stopped`);
+    if (this.visited.size >= this.maxPages) {
+      throw new ArchiveError("REGISTRY_ERROR", `the listing of ${this.what} goes on past ${this.maxPages} pages; stopped`);
     }
     this.visited.add(url);
     return url;

@@ -8,7 +8,7 @@ import { listTagMarkers, writeTagMarker } from "../storage/tagMarkers.js";
 import { archiveRunInputSchema, type ListImagesResult, type ListedImage } from "./archiveRun.js";
 import { listRegistryImages } from "./imageListing.js";
 import { listArchivedDigests, type ArchivedImageInfo } from "../storage/archiveStore.js";
-import { writeListing } from "./runStore.js";
+import { assertRunNotEnded, writeListing } from "./runStore.js";
 
 export const listRunImagesInputSchema = z.strictObject({
   run: archiveRunInputSchema,
@@ -19,6 +19,8 @@ export type ListRunImagesInput = z.output<typeof listRunImagesInputSchema>;
 
 export async function listRunImages(input: ListRunImagesInput, deps: { registry: RegistryClient; container: ContainerClient; abortSignal?: AbortSignal }): Promise<ListImagesResult> {
   const { run } = input;
+  // A finished run's records are final (a forged start under its id must not rewrite them).
+  await assertRunNotEnded(deps.container, run.runId);
   const images: ListedImage[] = [];
   const archivedByRepository = new Map<string, Map<string, ArchivedImageInfo>>();
   for await (const item of listRegistryImages(deps.registry, run.filters, { now: new Date(input.nowUtc), ...(deps.abortSignal && { abortSignal: deps.abortSignal }) })) {

@@ -39,8 +39,20 @@ export async function readBatchOutcomes(container: ContainerClient, runId: strin
   return (await readJsonBlob<ImageOutcome[]>(container, batchOutcomesBlobName(runId, batchIndex))) ?? [];
 }
 
-export async function writeSummary(container: ContainerClient, summary: RunSummary): Promise<string> {
+/**
+ * Writes the summary once: a run's records are final when it exists (a retried activity, or a forged start under a
+ * finished run's id, finds it and keeps it). Answers the summary that stands.
+ */
+export async function writeSummary(container: ContainerClient, summary: RunSummary): Promise<{ name: string; summary: RunSummary }> {
   const name = summaryBlobName(summary.runId);
-  await writeJsonBlob(container, name, summary, { pretty: true });
-  return name;
+  if (await writeJsonBlob(container, name, summary, { pretty: true, ifNotExists: true })) return { name, summary };
+  const existing = await readJsonBlob<RunSummary>(container, name);
+  return { name, summary: existing ?? summary };
+}
+
+/** Refuses to touch the working records of a run whose summary is written: they are final. */
+export async function assertRunNotEnded(container: ContainerClient, runId: string): Promise<void> {
+  if (await container.getBlockBlobClient(summaryBlobName(runId)).exists()) {
+    throw new ArchiveError("INVALID_ARGUMENT", `run ${runId} has ended: its records are final`);
+  }
 }

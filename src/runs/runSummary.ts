@@ -72,5 +72,7 @@ export async function writeRunSummary(input: z.output<typeof writeRunSummaryInpu
         return { ...o, archiveBlob, sidecarBlob: sidecarBlobName(archiveBlob) };
       }),
   };
-  return { summaryBlob: await writeSummary(deps.container, summary), totals };
+  // Written once: if it already stands (a retried activity), that one is the run's, totals included.
+  const written = await writeSummary(deps.container, summary);
+  return { summaryBlob: written.name, totals: { ...written.summary.totals } };
 }

@@ -4,6 +4,7 @@
 import type { BlobRequestConditions, ContainerClient } from "@azure/storage-blob";
 import type { ArchiveImageResult } from "../archive/archiveImage.js";
 import type { ArchiveSidecar } from "../archive/sidecar.js";
+import { ArchiveError } from "../errors.js";
 import { TOOL } from "../version.js";
 import { archiveBlobMetadata, parseArchiveBlobMetadata, sidecarBlobMetadata, type ArchiveBlobMetadata } from "./blobMetadata.js";
 import { archiveBlobName, parseArchiveBlobName, repositoryArchivesPrefix, resultBlobName, sidecarBlobName, type ImageIdentity } from "./blobNames.js";
@@ -92,7 +93,7 @@ export async function getSidecar(container: ContainerClient, sidecarBlob: string
   const read = await container
     .getBlockBlobClient(sidecarBlob)
     .download(0, undefined, abortOnly(options))
-    .then(async (response) => ({ etag: response.etag, text: await readText(response.readableStreamBody) }))
+    .then(async (response) => ({ etag: response.etag, text: await readText(response.readableStreamBody, MAX_SIDECAR_BYTES, sidecarBlob) }))
     .catch((error) => {
       if (storageErrorCode(error).statusCode === 404) return undefined;
       throw storageError(`cannot read ${sidecarBlob}`, error);
@@ -223,9 +224,20 @@ export async function listArchivedDigests(container: ContainerClient, registry: 
   return result;
 }
 
-async function readText(body: NodeJS.ReadableStream | undefined): Promise<string> {
+// A sidecar is a few KB (1,000 tags and every layer's digest stay far below this): anything larger is not ours.
+const MAX_SIDECAR_BYTES = 16 * 1024 * 1024;
+
+async function readText(body: NodeJS.ReadableStream | undefined, maxBytes: number, what: string): Promise<string> {
   const chunks: Buffer[] = [];
-  if (body) for await (const chunk of body) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+  let size = 0;
+  if (body) {
+    for await (const chunk of body) {
+      const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
+      size += buffer.length;
+      if (size > maxBytes) throw new ArchiveError("STORAGE_ERROR", `${what} is larger than ${maxBytes / 1024 / 1024} MiB: not a sidecar of this tool`, { retryable: false });
+      chunks.push(buffer);
+    }
+  }
   return Buffer.concat(chunks).toString("utf8");
 }
 

@@ -10,6 +10,8 @@ export interface JsonBlobOptions {
 export interface WriteJsonBlobOptions extends JsonBlobOptions {
   /** Indented, with a final newline: for blobs people read (a run's summary). */
   pretty?: boolean;
+  /** Write once: an existing blob is kept, and the call answers false. */
+  ifNotExists?: boolean;
 }
 
 /** The blob's JSON, or undefined when it does not exist; any other failure (or a body that is not JSON) is STORAGE_ERROR. */
@@ -23,11 +25,22 @@ export async function readJsonBlob<T>(container: ContainerClient, name: string, 
   }
 }
 
-/** Writes (or replaces) the blob; failures are the storage client's own errors, for the caller to map. */
-export async function writeJsonBlob(container: ContainerClient, name: string, value: unknown, options: WriteJsonBlobOptions = {}): Promise<void> {
+/**
+ * Writes (or replaces) the blob, and answers true; with `ifNotExists`, an existing blob is kept and the answer is false.
+ * Other failures are the storage client's own errors, for the caller to map.
+ */
+export async function writeJsonBlob(container: ContainerClient, name: string, value: unknown, options: WriteJsonBlobOptions = {}): Promise<boolean> {
   const body = Buffer.from(options.pretty ? `${JSON.stringify(value, null, 2)}\n` : JSON.stringify(value));
-  await container.getBlockBlobClient(name).uploadData(body, {
-    blobHTTPHeaders: { blobContentType: "application/json" },
-    ...(options.abortSignal && { abortSignal: options.abortSignal }),
-  });
+  try {
+    await container.getBlockBlobClient(name).uploadData(body, {
+      blobHTTPHeaders: { blobContentType: "application/json" },
+      ...(options.ifNotExists && { conditions: { ifNoneMatch: "*" } }),
+      ...(options.abortSignal && { abortSignal: options.abortSignal }),
+    });
+    return true;
+  } catch (error) {
+    const { statusCode } = storageErrorCode(error);
+    if (options.ifNotExists && (statusCode === 409 || statusCode === 412)) return false;
+    throw error;
+  }
 }

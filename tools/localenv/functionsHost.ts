@@ -17,9 +17,18 @@ export interface LocalFunctionsHost {
   stop: () => Promise<void>;
 }
 
-export async function startFunctionsHost(options: { env: Record<string, string>; timeScale?: number; logLevel?: string; nodeArgs?: string[] }): Promise<LocalFunctionsHost> {
+export interface StartFunctionsHostOptions {
+  env: Record<string, string>;
+  timeScale?: number;
+  logLevel?: string;
+  nodeArgs?: string[];
+  /** Another app than this one (a test fixture that runs the real orchestrators over stand-in activities). */
+  appRoot?: string;
+}
+
+export async function startFunctionsHost(options: StartFunctionsHostOptions): Promise<LocalFunctionsHost> {
   const key = randomBytes(16).toString("hex");
-  const args = [...(options.nodeArgs ?? []), HOST_MAIN, "--app", APP_ROOT, "--port", "0", "--time-scale", String(options.timeScale ?? 1), "--key", key, "--log-level", options.logLevel ?? "warning"];
+  const args = [...(options.nodeArgs ?? []), HOST_MAIN, "--app", options.appRoot ?? APP_ROOT, "--port", "0", "--time-scale", String(options.timeScale ?? 1), "--key", key, "--log-level", options.logLevel ?? "warning"];
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(AZURE_|ACR_|STORAGE_|REGISTRY_|ARCHIVE_|JOB_|NIGHTLY_|TASKHUB_|WEBSITE_)/.test(k)));
   const child = spawn(process.execPath, args, { env: { ...base, ...options.env }, detached: true, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";

@@ -1,0 +1,48 @@
+// The orchestrators' side of every activity: its name, the type of its input, and calls that check that type where
+// the orchestrator calls it. Activity modules are imported for their types only, so loading an orchestrator loads
+// no activity (and none of the clients activities use): a test host can run the real orchestrators over stand-ins.
+import type { OrchestrationContext, RetryOptions, Task } from "durable-functions";
+import type { CheckArchivedInput } from "../activities/checkArchived.js";
+import type { GetJobExecutionInput } from "../activities/getJobExecution.js";
+import type { ReadBatchInput } from "../activities/readBatch.js";
+import type { ReadWorkerResultInput } from "../activities/readWorkerResult.js";
+import type { StartJobExecutionInput } from "../activities/startJobExecution.js";
+import type { StopJobExecutionInput } from "../activities/stopJobExecution.js";
+import type { WriteBatchOutcomesInput } from "../activities/writeBatchOutcomes.js";
+import type { ListRunImagesInput } from "../runs/listRunImages.js";
+import type { WriteRunSummaryInput } from "../runs/runSummary.js";
+
+/** Every activity of the app, by the name it registers under. */
+export const ActivityNames = {
+  listImages: "listImages",
+  readBatch: "readBatch",
+  writeBatchOutcomes: "writeBatchOutcomes",
+  writeRunSummary: "writeRunSummary",
+  checkArchived: "checkArchived",
+  startJobExecution: "startJobExecution",
+  getJobExecution: "getJobExecution",
+  stopJobExecution: "stopJobExecution",
+  readWorkerResult: "readWorkerResult",
+} as const;
+
+export interface ActivityInputs {
+  listImages: ListRunImagesInput;
+  readBatch: ReadBatchInput;
+  writeBatchOutcomes: WriteBatchOutcomesInput;
+  writeRunSummary: WriteRunSummaryInput;
+  checkArchived: CheckArchivedInput;
+  startJobExecution: StartJobExecutionInput;
+  getJobExecution: GetJobExecutionInput;
+  stopJobExecution: StopJobExecutionInput;
+  readWorkerResult: ReadWorkerResultInput;
+}
+
+export type ActivityName = keyof ActivityInputs;
+
+export function callActivity<N extends ActivityName>(context: OrchestrationContext, name: N, input: ActivityInputs[N]): Task {
+  return context.df.callActivity(ActivityNames[name], input);
+}
+
+export function callActivityWithRetry<N extends ActivityName>(context: OrchestrationContext, name: N, retry: RetryOptions, input: ActivityInputs[N]): Task {
+  return context.df.callActivityWithRetry(ActivityNames[name], retry, input);
+}
