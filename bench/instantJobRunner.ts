@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import type { ArchiveImageResult } from "../src/archive/archiveImage.js";
 import type { JobExecution, JobRunner } from "../src/jobs/jobRunner.js";
 import { parseImageReference } from "../src/registry/reference.js";
-import { getRunDependencies } from "../src/runs/runDependencies.js";
+import { getAppDependencies } from "../src/appDependencies.js";
 import { writeWorkerResult } from "../src/storage/archiveStore.js";
 import { archiveBlobName, sidecarBlobName } from "../src/storage/blobNames.js";
 
@@ -32,7 +32,7 @@ class InstantJobRunner implements JobRunner {
       sha256: ref.digest!.slice(7),
       durationSeconds: 0,
     };
-    await writeWorkerResult(getRunDependencies().getContainer(request.blobContainer), request.runId, image, request.attemptId, result);
+    await writeWorkerResult(getAppDependencies().getContainer(request.blobContainer), request.runId, image, request.attemptId, result);
     return { name: `instant-${++this.count}-${randomBytes(3).toString("hex")}`, status: "Succeeded" };
   }
 

@@ -3,7 +3,6 @@
 // (StorageConfig, RegistryAccess, JobRunnerConfig, RunDefaults, ArchiveTuning): nothing below reads process.env.
 // Request bodies, orchestration inputs and the worker request have their schemas beside what they describe.
 import { z } from "zod";
-import type { ArchiveTuning } from "./archive/archiveImage.js";
 import { ArchiveError } from "./errors.js";
 import { globProblem } from "./globs.js";
 import { parseJobResourceId, type JobResourceId } from "./jobs/containerAppsJobRunner.js";
@@ -14,6 +13,7 @@ import type { RunDefaults } from "./runs/startArchiveRun.js";
 import type { StorageConfig } from "./storage/blobServiceClient.js";
 import { containerNameSchema } from "./storage/blobNames.js";
 import { parseOrThrow } from "./validation.js";
+import type { WorkerConfig } from "./worker/runArchiveRequest.js";
 
 const boolFromEnv = z
   .enum(["true", "false", "1", "0", "yes", "no", ""])
@@ -97,18 +97,6 @@ const workerEnvSchema = storageEnvSchema
     QUEUE_MESSAGE_FILE: z.string().optional(),
   });
 
-export interface WorkerConfig {
-  storage: StorageConfig;
-  registryAuth: RegistryAuthConfig;
-  registryInsecure: boolean;
-  tuning: ArchiveTuning;
-  /** Login-server globs the worker may read; empty: not configured (the worker job refuses to run, the CLI allows any). */
-  allowedRegistries: string[];
-  /** The one container the worker may write; undefined: any. */
-  archiveContainer?: string;
-  archiveRequestJson?: string;
-  queueMessageFile?: string;
-}
 
 // ---- Helpers -------------------------------------------------------------------------------
 

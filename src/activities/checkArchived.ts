@@ -1,10 +1,10 @@
 // Activity: is this digest already archived (its sidecar exists)? Then the image costs nothing.
 import * as df from "durable-functions";
-import { ActivityNames } from "../durable/activityCalls.js";
+import { ActivityNames } from "./activityCalls.js";
 import type { ActivityHandler } from "durable-functions";
 import { z } from "zod";
 import { imageRunContextSchema, imageWorkItemSchema } from "../runs/archiveRun.js";
-import { getRunDependencies } from "../runs/runDependencies.js";
+import { getAppDependencies } from "../appDependencies.js";
 import { assertRunInScope } from "../runs/runScope.js";
 import { getArchivedImageInfo, type ArchivedImageInfo } from "../storage/archiveStore.js";
 import { parseInput } from "../validation.js";
@@ -16,7 +16,7 @@ export type CheckArchivedInput = z.output<typeof checkArchivedInputSchema>;
 
 const checkArchived: ActivityHandler = async (raw: unknown): Promise<ArchivedImageInfo> => {
   const { run, repository, digest } = parseInput(ActivityNames.checkArchived, checkArchivedInputSchema, raw);
-  const deps = getRunDependencies();
+  const deps = getAppDependencies();
   assertRunInScope(run, deps.config);
   return getArchivedImageInfo(deps.getContainer(run.container), { registry: run.registry, repository, digest });
 };

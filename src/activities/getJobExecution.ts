@@ -1,17 +1,17 @@
 // Activity: the status of one job execution (polled by archiveImage between durable timers).
 import * as df from "durable-functions";
-import { ActivityNames } from "../durable/activityCalls.js";
+import { ActivityNames } from "./activityCalls.js";
 import type { ActivityHandler } from "durable-functions";
 import type { z } from "zod";
 import { executionRefSchema, type JobExecution } from "../jobs/jobRunner.js";
-import { getRunDependencies } from "../runs/runDependencies.js";
+import { getAppDependencies } from "../appDependencies.js";
 import { parseInput } from "../validation.js";
 
 export type GetJobExecutionInput = z.output<typeof executionRefSchema>;
 
 const getJobExecution: ActivityHandler = async (raw: unknown): Promise<JobExecution> => {
   const { name } = parseInput(ActivityNames.getJobExecution, executionRefSchema, raw);
-  return getRunDependencies().jobRunner().getExecution(name);
+  return getAppDependencies().jobRunner().getExecution(name);
 };
 
 df.app.activity(ActivityNames.getJobExecution, { handler: getJobExecution });

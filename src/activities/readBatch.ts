@@ -1,11 +1,11 @@
 // Activity: the images of one batch (orchestrations pass batch numbers, the data stays in blobs).
 import * as df from "durable-functions";
-import { ActivityNames } from "../durable/activityCalls.js";
+import { ActivityNames } from "./activityCalls.js";
 import type { ActivityHandler } from "durable-functions";
 import { z } from "zod";
 import { batchRunContextSchema, type ImageWorkItem } from "../runs/archiveRun.js";
 import { assertRunInScope } from "../runs/runScope.js";
-import { getRunDependencies } from "../runs/runDependencies.js";
+import { getAppDependencies } from "../appDependencies.js";
 import { readBatch as readBatchBlob } from "../runs/runStore.js";
 import { parseInput } from "../validation.js";
 
@@ -15,7 +15,7 @@ export type ReadBatchInput = z.output<typeof readBatchInputSchema>;
 
 const readBatch: ActivityHandler = async (raw: unknown): Promise<ImageWorkItem[]> => {
   const { run, batchIndex } = parseInput(ActivityNames.readBatch, readBatchInputSchema, raw);
-  const deps = getRunDependencies();
+  const deps = getAppDependencies();
   assertRunInScope(run, deps.config);
   return readBatchBlob(deps.getContainer(run.container), run.runId, batchIndex);
 };

@@ -1,11 +1,11 @@
 // Activity: the worker's result blob for one attempt of one image (digest, bytes, sha256, blob names, or its error).
 import * as df from "durable-functions";
-import { ActivityNames } from "../durable/activityCalls.js";
+import { ActivityNames } from "./activityCalls.js";
 import type { ActivityHandler } from "durable-functions";
 import { z } from "zod";
 import type { ArchiveImageResult } from "../archive/archiveImage.js";
 import { imageIdentitySchema } from "../runs/archiveRun.js";
-import { getRunDependencies } from "../runs/runDependencies.js";
+import { getAppDependencies } from "../appDependencies.js";
 import { readWorkerResult as readResultBlob } from "../storage/archiveStore.js";
 import { containerNameSchema, runIdSchema } from "../storage/blobNames.js";
 import { parseInput } from "../validation.js";
@@ -21,7 +21,7 @@ export type ReadWorkerResultInput = z.output<typeof readWorkerResultInputSchema>
 
 const readWorkerResult: ActivityHandler = async (raw: unknown): Promise<ArchiveImageResult | null> => {
   const { runId, container, attemptId, ...image } = parseInput(ActivityNames.readWorkerResult, readWorkerResultInputSchema, raw);
-  return (await readResultBlob(getRunDependencies().getContainer(container), runId, image, attemptId)) ?? null;
+  return (await readResultBlob<ArchiveImageResult>(getAppDependencies().getContainer(container), runId, image, attemptId)) ?? null;
 };
 
 df.app.activity(ActivityNames.readWorkerResult, { handler: readWorkerResult });

@@ -2,12 +2,12 @@
 // request is checked here too (its registry allowed, the archive container), since an orchestration input can be
 // forged; the worker checks it once more against its own env.
 import * as df from "durable-functions";
-import { ActivityNames } from "../durable/activityCalls.js";
+import { ActivityNames } from "./activityCalls.js";
 import type { ActivityHandler } from "durable-functions";
 import { z } from "zod";
 import type { JobExecution } from "../jobs/jobRunner.js";
 import { startArchiveJob } from "../runs/archiveJob.js";
-import { getRunDependencies } from "../runs/runDependencies.js";
+import { getAppDependencies } from "../appDependencies.js";
 import { parseInput } from "../validation.js";
 import { archiveRequestSchema, assertRequestInScope } from "../worker/archiveRequest.js";
 
@@ -21,7 +21,7 @@ export type StartJobExecutionInput = z.input<typeof startJobExecutionInputSchema
 
 const startJobExecution: ActivityHandler = async (raw: unknown): Promise<JobExecution> => {
   const { request, reconcile } = parseInput(ActivityNames.startJobExecution, startJobExecutionInputSchema, raw);
-  const deps = getRunDependencies();
+  const deps = getAppDependencies();
   assertRequestInScope(request, { allowedRegistries: deps.config.allowedRegistries, archiveContainer: deps.config.archiveContainer });
   return startArchiveJob(deps.jobRunner(), request, { reconcile });
 };

@@ -1,10 +1,10 @@
 // Activity: keep one batch's per-image outcomes for the run summary.
 import * as df from "durable-functions";
-import { ActivityNames } from "../durable/activityCalls.js";
+import { ActivityNames } from "./activityCalls.js";
 import type { ActivityHandler } from "durable-functions";
 import { z } from "zod";
 import { batchRefSchema, imageOutcomeSchema } from "../runs/archiveRun.js";
-import { getRunDependencies } from "../runs/runDependencies.js";
+import { getAppDependencies } from "../appDependencies.js";
 import { assertRunNotEnded, writeBatchOutcomes as writeOutcomesBlob } from "../runs/runStore.js";
 import { parseInput } from "../validation.js";
 
@@ -14,7 +14,7 @@ export type WriteBatchOutcomesInput = z.output<typeof writeBatchOutcomesInputSch
 
 const writeBatchOutcomes: ActivityHandler = async (raw: unknown): Promise<void> => {
   const input = parseInput(ActivityNames.writeBatchOutcomes, writeBatchOutcomesInputSchema, raw);
-  const container = getRunDependencies().getContainer(input.container);
+  const container = getAppDependencies().getContainer(input.container);
   await assertRunNotEnded(container, input.runId); // a finished run's records are final
   await writeOutcomesBlob(container, input.runId, input.batchIndex, input.outcomes);
 };

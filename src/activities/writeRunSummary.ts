@@ -1,16 +1,16 @@
 // Activity: assemble runs/<runId>/summary.json from the listing and the batch outcomes.
 import * as df from "durable-functions";
-import { ActivityNames } from "../durable/activityCalls.js";
+import { ActivityNames } from "./activityCalls.js";
 import type { ActivityHandler } from "durable-functions";
 import type { RunTotals } from "../runs/archiveRun.js";
-import { getRunDependencies } from "../runs/runDependencies.js";
+import { getAppDependencies } from "../appDependencies.js";
 import { writeRunSummary as writeSummary, writeRunSummaryInputSchema } from "../runs/runSummary.js";
 import { parseInput } from "../validation.js";
 
 
 const writeRunSummary: ActivityHandler = async (raw: unknown): Promise<{ summaryBlob: string; totals: RunTotals }> => {
   const input = parseInput(ActivityNames.writeRunSummary, writeRunSummaryInputSchema, raw);
-  return writeSummary(input, { container: getRunDependencies().getContainer(input.run.container) });
+  return writeSummary(input, { container: getAppDependencies().getContainer(input.run.container) });
 };
 
 df.app.activity(ActivityNames.writeRunSummary, { handler: writeRunSummary });

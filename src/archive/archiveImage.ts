@@ -206,7 +206,7 @@ async function readExistingArchive(container: ContainerClient, archiveBlob: stri
     const holds = archive.sourceDigest ? `already holds ${archive.sourceDigest}` : "already holds an archive of unknown digest (not written by this tool)";
     throw new ArchiveError("ARCHIVE_CONFLICT", `${archiveBlob} ${holds}, not ${digest}; archives are never overwritten (use the default blob names, which include the digest)`);
   }
-  const stored = await getSidecar(container, sidecarBlob, opts(options));
+  const stored = await getSidecar<ArchiveSidecar>(container, sidecarBlob, opts(options));
   const sidecar = stored?.sidecar;
   // A sidecar that does not describe this archive (an old or foreign one) is rewritten from the archive.
   const current = sidecar?.source?.digest === digest && sidecar.archive?.size !== undefined ? (sidecar as ArchiveSidecar) : undefined;

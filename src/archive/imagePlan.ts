@@ -27,7 +27,8 @@ import {
 } from "../registry/types.js";
 
 /** What the archive is: an OCI image layout that is also a docker-archive (loadable), or an OCI image layout only. */
-export type ArchiveFormat = "oci-layout+docker-archive" | "oci-layout";
+export type { ArchiveFormat } from "../storage/blobMetadata.js";
+import type { ArchiveFormat } from "../storage/blobMetadata.js";
 
 export interface ManifestBlob {
   descriptor: Descriptor;

@@ -7,7 +7,7 @@ import type { ArchiveRegistryOutput, BatchProgress, ImageOutcome, RunProgress } 
 import { batchInstanceId, imageInstanceId, isRunInstanceId, registryOfRunInstanceId } from "../runs/instanceIds.js";
 import { addOutcome } from "../runs/runTotals.js";
 import type { ArchiveRunClient } from "../runs/startArchiveRun.js";
-import { archiveRegistryOrchestrationName } from "../orchestrators/archiveRegistry.js";
+import { OrchestrationNames } from "./orchestrationNames.js";
 
 export function archiveRunClient(client: DurableClient): ArchiveRunClient {
   return {
@@ -20,7 +20,7 @@ export function archiveRunClient(client: DurableClient): ArchiveRunClient {
         .map((s) => ({ instanceId: s.instanceId, registry: (s.input as { registry?: string } | undefined)?.registry ?? registryOfRunInstanceId(s.instanceId)! }));
     },
     async startNew(instanceId, input) {
-      await client.startNew(archiveRegistryOrchestrationName, { instanceId, input });
+      await client.startNew(OrchestrationNames.archiveRegistry, { instanceId, input });
     },
   };
 }

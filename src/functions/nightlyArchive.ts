@@ -4,11 +4,11 @@ import { app, type InvocationContext, type Timer } from "@azure/functions";
 import * as df from "durable-functions";
 import { archiveRunClient } from "../durable/archiveRunClient.js";
 import { describeError } from "../errors.js";
-import { getRunDependencies } from "../runs/runDependencies.js";
+import { getAppDependencies } from "../appDependencies.js";
 import { parseStartArchiveRun, startArchiveRun } from "../runs/startArchiveRun.js";
 
 export async function nightlyArchive(_timer: Timer, context: InvocationContext): Promise<void> {
-  const { config, resolveRegistry, lock } = getRunDependencies();
+  const { config, resolveRegistry, lock } = getAppDependencies();
   const client = archiveRunClient(df.getClient(context));
   for (const registry of config.nightlyRegistries) {
     try {

@@ -4,7 +4,7 @@ import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } 
 import * as df from "durable-functions";
 import { archiveRunClient } from "../durable/archiveRunClient.js";
 import { describeError, isArchiveError } from "../errors.js";
-import { getRunDependencies } from "../runs/runDependencies.js";
+import { getAppDependencies } from "../appDependencies.js";
 import { parseStartArchiveRun, startArchiveRun } from "../runs/startArchiveRun.js";
 
 const json = (status: number, body: unknown): HttpResponseInit => ({ status, jsonBody: body, headers: { "content-type": "application/json" } });
@@ -24,7 +24,7 @@ export async function startArchive(request: HttpRequest, context: InvocationCont
   }
   const client = df.getClient(context);
   try {
-    const { config, resolveRegistry, lock } = getRunDependencies();
+    const { config, resolveRegistry, lock } = getAppDependencies();
     const result = await startArchiveRun(parsed, {
       client: archiveRunClient(client),
       config,

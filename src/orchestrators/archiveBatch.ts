@@ -4,6 +4,7 @@
 // the out-of-process protocol has no task ids). Its history is bounded by the batch size, whatever the
 // registry's size. Outcomes go to a blob; the parent gets counts.
 import * as df from "durable-functions";
+import { OrchestrationNames } from "../durable/orchestrationNames.js";
 import { parseInput } from "../validation.js";
 import { activityRetryOptions } from "../durable/activityRetry.js";
 import type { OrchestrationContext, OrchestrationHandler, Task } from "durable-functions";
@@ -12,16 +13,15 @@ import { batchRunContextSchema, imageRunContext, imageWorkItemSchema, type Batch
 import { formatIssues } from "../validation.js";
 import { assertInstanceOfRun, imageInstanceId } from "../runs/instanceIds.js";
 import { addOutcome, emptyTotals } from "../runs/runTotals.js";
-import { callActivityWithRetry } from "../durable/activityCalls.js";
-import { archiveImageOrchestrationName, type ArchiveImageInput } from "./archiveImage.js";
-
-export const archiveBatchOrchestrationName = "archiveBatch";
+import { callActivityWithRetry } from "../activities/activityCalls.js";
+import type { ArchiveImageInput } from "./archiveImage.js";
+import "./archiveImage.js"; // registers the child orchestration
 
 export const archiveBatchInputSchema = z.strictObject({ run: batchRunContextSchema, batchIndex: z.number().int().min(0).max(1_000_000) });
 export type ArchiveBatchInput = z.output<typeof archiveBatchInputSchema>;
 
 const archiveBatch: OrchestrationHandler = function* (context: OrchestrationContext) {
-  const { run, batchIndex } = parseInput(archiveBatchOrchestrationName, archiveBatchInputSchema, context.df.getInput());
+  const { run, batchIndex } = parseInput(OrchestrationNames.archiveBatch, archiveBatchInputSchema, context.df.getInput());
   assertInstanceOfRun("batch", context.df.instanceId, run.runId, batchIndex);
   const items: ImageWorkItem[] = yield callActivityWithRetry(context, "readBatch", activityRetryOptions, { run, batchIndex });
 
@@ -44,7 +44,7 @@ const archiveBatch: OrchestrationHandler = function* (context: OrchestrationCont
         return;
       }
       const input: ArchiveImageInput = { run: imageRunContext(run), item: checked.data };
-      tasks.push(context.df.callSubOrchestrator(archiveImageOrchestrationName, input, imageInstanceId(context.df.instanceId, start + offset)));
+      tasks.push(context.df.callSubOrchestrator(OrchestrationNames.archiveImage, input, imageInstanceId(context.df.instanceId, start + offset)));
     });
     const started: ImageOutcome[] = tasks.length ? yield context.df.Task.all(tasks) : [];
     const results: ImageOutcome[] = [];
@@ -61,4 +61,4 @@ const archiveBatch: OrchestrationHandler = function* (context: OrchestrationCont
   return result;
 };
 
-df.app.orchestration(archiveBatchOrchestrationName, archiveBatch);
+df.app.orchestration(OrchestrationNames.archiveBatch, archiveBatch);

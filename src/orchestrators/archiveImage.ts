@@ -4,6 +4,7 @@
 // maxAttempts. It never throws: a failure is an outcome with its reason. Deterministic: time comes only from
 // currentUtcDateTime, and everything it knows arrives through activities.
 import * as df from "durable-functions";
+import { OrchestrationNames } from "../durable/orchestrationNames.js";
 import { firstLine } from "../errors.js";
 import { parseInput } from "../validation.js";
 import { activityRetryOptions } from "../durable/activityRetry.js";
@@ -16,9 +17,7 @@ import { isPermanentFailure, MAX_TAGS_PER_REQUEST, pollDelaySeconds, retryDelayS
 import { outcomeFromResult } from "../runs/runTotals.js";
 import { assertInstanceOfRun } from "../runs/instanceIds.js";
 import type { ArchivedImageInfo } from "../storage/archiveStore.js";
-import { callActivity, callActivityWithRetry } from "../durable/activityCalls.js";
-
-export const archiveImageOrchestrationName = "archiveImage";
+import { callActivity, callActivityWithRetry } from "../activities/activityCalls.js";
 
 export const archiveImageInputSchema = z.strictObject({ run: imageRunContextSchema, item: imageWorkItemSchema });
 export type ArchiveImageInput = z.output<typeof archiveImageInputSchema>;
@@ -32,7 +31,7 @@ const addSeconds = (date: Date, seconds: number) => new Date(date.getTime() + se
 
 const archiveImage: OrchestrationHandler = function* (context: OrchestrationContext) {
   // A forged input (the webhook key starts any orchestration) ends here, Failed with what was wrong.
-  const { run, item } = parseInput(archiveImageOrchestrationName, archiveImageInputSchema, context.df.getInput());
+  const { run, item } = parseInput(OrchestrationNames.archiveImage, archiveImageInputSchema, context.df.getInput());
   assertInstanceOfRun("image", context.df.instanceId, run.runId);
   const started = context.df.currentUtcDateTime;
   const elapsed = () => Math.round((context.df.currentUtcDateTime.getTime() - started.getTime()) / 10) / 100;
@@ -120,4 +119,4 @@ function* archiveOneImage(context: OrchestrationContext, run: ImageRunContext, i
 }
 
 
-df.app.orchestration(archiveImageOrchestrationName, archiveImage);
+df.app.orchestration(OrchestrationNames.archiveImage, archiveImage);

@@ -3,6 +3,7 @@
 // sub-orchestrations, and writes the run summary. Progress (counts only) goes to custom status. After
 // BATCHES_PER_GENERATION batches it continues as new, so its history stays bounded for any registry size.
 import * as df from "durable-functions";
+import { OrchestrationNames } from "../durable/orchestrationNames.js";
 import { firstLine } from "../errors.js";
 import { parseInput } from "../validation.js";
 import { activityRetryOptions } from "../durable/activityRetry.js";
@@ -11,10 +12,10 @@ import { z } from "zod";
 import { archiveRunInputSchema, batchRunContext, type ArchiveRegistryOutput, type BatchResult, type ListImagesResult, type RunProgress, type RunTotals } from "../runs/archiveRun.js";
 import { assertInstanceOfRun, batchInstanceId } from "../runs/instanceIds.js";
 import { addTotals, emptyTotals } from "../runs/runTotals.js";
-import { callActivityWithRetry } from "../durable/activityCalls.js";
-import { archiveBatchOrchestrationName, type ArchiveBatchInput } from "./archiveBatch.js";
+import { callActivityWithRetry } from "../activities/activityCalls.js";
+import type { ArchiveBatchInput } from "./archiveBatch.js";
+import "./archiveBatch.js"; // registers the child orchestration
 
-export const archiveRegistryOrchestrationName = "archiveRegistry";
 const BATCHES_PER_GENERATION = 100;
 
 const count = z.number().int().min(0);
@@ -34,7 +35,7 @@ export const archiveRegistryInputSchema = archiveRunInputSchema.extend({ state: 
 type ArchiveRegistryInput = z.output<typeof archiveRegistryInputSchema>;
 
 const archiveRegistry: OrchestrationHandler = function* (context: OrchestrationContext) {
-  const { state: savedState, ...run } = parseInput(archiveRegistryOrchestrationName, archiveRegistryInputSchema, context.df.getInput());
+  const { state: savedState, ...run } = parseInput(OrchestrationNames.archiveRegistry, archiveRegistryInputSchema, context.df.getInput());
   assertInstanceOfRun("run", context.df.instanceId, run.runId);
   const progress = (state: RunState | undefined, phase: RunProgress["phase"]): RunProgress => ({
     ...(state?.totals ?? emptyTotals()),
@@ -67,7 +68,7 @@ const archiveRegistry: OrchestrationHandler = function* (context: OrchestrationC
     context.df.setCustomStatus(progress(state, "archiving"));
     const input: ArchiveBatchInput = { run: batchRunContext(run), batchIndex: state.nextBatch };
     try {
-      const batch: BatchResult & { jobExecutions: number } = yield context.df.callSubOrchestrator(archiveBatchOrchestrationName, input, batchInstanceId(run.runId, state.nextBatch));
+      const batch: BatchResult & { jobExecutions: number } = yield context.df.callSubOrchestrator(OrchestrationNames.archiveBatch, input, batchInstanceId(run.runId, state.nextBatch));
       // The listing already counted these images in `total`; a batch only says how each one ended.
       state = { ...state, nextBatch: state.nextBatch + 1, totals: { ...addTotals(state.totals, { ...batch, total: 0 }) }, jobExecutions: state.jobExecutions + batch.jobExecutions };
     } catch (failure) {
@@ -100,4 +101,4 @@ function batchSizeOf(state: RunState, batchSize: number, index: number): number 
 }
 
 
-df.app.orchestration(archiveRegistryOrchestrationName, archiveRegistry);
+df.app.orchestration(OrchestrationNames.archiveRegistry, archiveRegistry);

@@ -1,20 +1,31 @@
-// The app's long-lived clients, built once per process from its configuration: the archive container, one registry
-// client per login server (token caches survive between activity calls), the one job runner, and registry resolution
-// through ARM. Activities reach everything through here, and here the configuration bounds what an input may name.
+// The app's long-lived clients, made from its configuration: the archive container, one registry client per login
+// server (token caches survive between activity calls), the one job runner, and registry resolution through ARM.
+// Activities reach everything through here, and here the configuration bounds what an input may name. The process's
+// one instance, from its environment, is src/appDependencies.ts.
 import type { ContainerClient } from "@azure/storage-blob";
-import { readAppConfig, type AppConfig } from "../config.js";
 import { ArchiveError } from "../errors.js";
-import { createJobRunner, type CreateJobRunnerOptions } from "../jobs/createJobRunner.js";
+import { createJobRunner, type CreateJobRunnerOptions, type JobRunnerConfig } from "../jobs/createJobRunner.js";
 import type { JobRunner } from "../jobs/jobRunner.js";
 import { assertRegistryAllowed } from "../registry/allowList.js";
-import { createRegistryClientFactory } from "../registry/createRegistryClient.js";
+import { createRegistryClientFactory, type RegistryAccess } from "../registry/createRegistryClient.js";
 import type { RegistryClient } from "../registry/registryClient.js";
 import { resolveRegistryLoginServer } from "../registry/resolveRegistry.js";
-import { createBlobServiceClient } from "../storage/blobServiceClient.js";
+import { createBlobServiceClient, type StorageConfig } from "../storage/blobServiceClient.js";
 import { withRegistryLock } from "./runLock.js";
+import type { StartArchiveRunConfig } from "./startArchiveRun.js";
+
+/** What the run's clients are made from (src/config.ts AppConfig is one). */
+export interface RunDependenciesConfig extends StartArchiveRunConfig {
+  storage: StorageConfig;
+  registry: RegistryAccess;
+  jobRunner: JobRunnerConfig;
+  registryResolution: { armEndpoint: string; subscriptionId?: string };
+  nightlyRegistries: string[];
+  durableStatusUrls: boolean;
+}
 
 export interface RunDependencies {
-  config: AppConfig;
+  config: RunDependenciesConfig;
   /** The archive container; any other name is refused (INVALID_ARGUMENT): activity inputs can be forged. */
   getContainer: (name: string) => ContainerClient;
   /** The client of an allowed registry; any other is refused (INVALID_ARGUMENT) before it is contacted. */
@@ -31,7 +42,7 @@ export interface CreateRunDependenciesOptions {
   jobRunner?: CreateJobRunnerOptions;
 }
 
-export function createRunDependencies(config: AppConfig, options: CreateRunDependenciesOptions = {}): RunDependencies {
+export function createRunDependencies(config: RunDependenciesConfig, options: CreateRunDependenciesOptions = {}): RunDependencies {
   const blobService = createBlobServiceClient(config.storage);
   const registryClient = createRegistryClientFactory(config.registry);
   let runner: JobRunner | undefined;
@@ -51,10 +62,3 @@ export function createRunDependencies(config: AppConfig, options: CreateRunDepen
   };
 }
 
-let cached: RunDependencies | undefined;
-
-/** The process's dependencies, from its environment (read once). */
-export function getRunDependencies(env: NodeJS.ProcessEnv = process.env): RunDependencies {
-  cached ??= createRunDependencies(readAppConfig(env));
-  return cached;
-}

@@ -2,8 +2,6 @@
 // metadata), its sidecar and a run's per-attempt result blob, and the "already archived?" answers read from them.
 // Names come from blobNames.ts, metadata from blobMetadata.ts; every failure is STORAGE_ERROR (storageError.ts).
 import type { BlobRequestConditions, ContainerClient } from "@azure/storage-blob";
-import type { ArchiveImageResult } from "../archive/archiveImage.js";
-import type { ArchiveSidecar } from "../archive/sidecar.js";
 import { ArchiveError } from "../errors.js";
 import { TOOL } from "../version.js";
 import { archiveBlobMetadata, parseArchiveBlobMetadata, sidecarBlobMetadata, type ArchiveBlobMetadata } from "./blobMetadata.js";
@@ -32,10 +30,18 @@ export interface CommittedArchive {
   createdOn?: Date;
 }
 
-/** A sidecar blob as stored: its ETag, and its JSON (undefined when the body is not JSON). */
-export interface StoredSidecar {
+/**
+ * A sidecar blob as stored: its ETag, and its JSON (undefined when the body is not JSON). The store knows of a sidecar
+ * only what it files it by (its source digest); its shape is the archive's (archive/sidecar.ts ArchiveSidecar).
+ */
+export interface StoredSidecar<T extends object = Record<string, unknown>> {
   etag?: string;
-  sidecar?: Partial<ArchiveSidecar>;
+  sidecar?: Partial<T>;
+}
+
+/** What the store reads of a sidecar it writes: the digest it goes into the blob's metadata under. */
+export interface SidecarDocument {
+  source: { digest: string };
 }
 
 /** What an archive's commit records in its metadata (the tool's name and version are added). */
@@ -89,7 +95,11 @@ export async function getCommittedArchive(
 }
 
 /** The sidecar stored under this name, or undefined when there is none. */
-export async function getSidecar(container: ContainerClient, sidecarBlob: string, options: ArchiveStoreOptions = {}): Promise<StoredSidecar | undefined> {
+export async function getSidecar<T extends object = Record<string, unknown>>(
+  container: ContainerClient,
+  sidecarBlob: string,
+  options: ArchiveStoreOptions = {},
+): Promise<StoredSidecar<T> | undefined> {
   const read = await container
     .getBlockBlobClient(sidecarBlob)
     .download(0, undefined, abortOnly(options))
@@ -99,9 +109,9 @@ export async function getSidecar(container: ContainerClient, sidecarBlob: string
       throw storageError(`cannot read ${sidecarBlob}`, error);
     });
   if (!read) return undefined;
-  let sidecar: Partial<ArchiveSidecar> | undefined;
+  let sidecar: Partial<T> | undefined;
   try {
-    sidecar = JSON.parse(read.text) as Partial<ArchiveSidecar>;
+    sidecar = JSON.parse(read.text) as Partial<T>;
   } catch {
     sidecar = undefined;
   }
@@ -141,7 +151,7 @@ export async function commitArchive(
 export async function uploadSidecar(
   container: ContainerClient,
   sidecarBlob: string,
-  sidecar: ArchiveSidecar,
+  sidecar: SidecarDocument,
   options: UploadSidecarOptions = {},
 ): Promise<void> {
   const body = Buffer.from(`${JSON.stringify(sidecar, null, 2)}\n`);
@@ -168,7 +178,7 @@ export async function writeWorkerResult(
   runId: string,
   image: ImageIdentity,
   attemptId: string | undefined,
-  result: ArchiveImageResult,
+  result: object,
   options: ArchiveStoreOptions = {},
 ): Promise<void> {
   await writeJsonBlob(container, resultBlobName(runId, image, attemptId), result, abortOnly(options)).catch((error) => {
@@ -176,13 +186,9 @@ export async function writeWorkerResult(
   });
 }
 
-export async function readWorkerResult(
-  container: ContainerClient,
-  runId: string,
-  image: ImageIdentity,
-  attemptId?: string,
-): Promise<ArchiveImageResult | undefined> {
-  return readJsonBlob<ArchiveImageResult>(container, resultBlobName(runId, image, attemptId));
+/** The result a worker wrote, as JSON of the caller's type (archive/archiveImage.ts ArchiveImageResult). */
+export async function readWorkerResult<T>(container: ContainerClient, runId: string, image: ImageIdentity, attemptId?: string): Promise<T | undefined> {
+  return readJsonBlob<T>(container, resultBlobName(runId, image, attemptId));
 }
 
 /** Already archived? (the sidecar exists for this digest) — the check an archiveImage orchestration starts with. */

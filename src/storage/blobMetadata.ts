@@ -1,7 +1,8 @@
 // The blob metadata this tool writes (archive, sidecar, tag marker): the one definition of its keys, and the mapping
 // between typed objects and the string map Azure stores. It lets a listing (`--include m`) say what each blob is
 // without a read (an Archive-tier blob cannot be read), and a sidecar be rebuilt from its archive alone.
-import type { ArchiveFormat } from "../archive/imagePlan.js";
+/** How an archive can be read: OCI layout and docker-archive in one, or (an artifact, not an image) OCI layout only. */
+export type ArchiveFormat = "oci-layout+docker-archive" | "oci-layout";
 
 /** Metadata keys (lower case: Azure keeps a key's case but matches it case-insensitively). */
 export const MetadataKeys = {

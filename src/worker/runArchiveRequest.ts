@@ -2,13 +2,29 @@
 // archived image (or a typed error) out.
 import { readFile } from "node:fs/promises";
 import { archiveImage, type ArchiveImageOptions, type ArchiveImageResult } from "../archive/archiveImage.js";
-import type { WorkerConfig } from "../config.js";
+import type { ArchiveTuning } from "../archive/archiveImage.js";
+import type { RegistryAuthConfig } from "../registry/createRegistryClient.js";
+import type { StorageConfig } from "../storage/blobServiceClient.js";
 import { parseOrThrow } from "../validation.js";
 import { archiveRequestSchema, assertRequestInScope, type ArchiveRequest } from "./archiveRequest.js";
 import { ArchiveError } from "../errors.js";
 import { createRegistryClientFactory } from "../registry/createRegistryClient.js";
 import type { RetryPolicy } from "../registry/transport.js";
 import { createBlobServiceClient } from "../storage/blobServiceClient.js";
+
+/** The worker's (and the CLI's) configuration, mapped from its env by src/config.ts readWorkerConfig. */
+export interface WorkerConfig {
+  storage: StorageConfig;
+  registryAuth: RegistryAuthConfig;
+  registryInsecure: boolean;
+  tuning: ArchiveTuning;
+  /** Login-server globs the worker may read; empty: not configured (the worker job refuses to run, the CLI allows any). */
+  allowedRegistries: string[];
+  /** The one container the worker may write; undefined: any. */
+  archiveContainer?: string;
+  archiveRequestJson?: string;
+  queueMessageFile?: string;
+}
 
 export interface RunArchiveRequestOptions extends Pick<ArchiveImageOptions, "abortSignal" | "onProgress"> {
   retry?: RetryPolicy;

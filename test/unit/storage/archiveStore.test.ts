@@ -112,15 +112,15 @@ test("sidecars: written in Cool tier with the digest in metadata; a conditional 
   const props = await container.getBlockBlobClient(name).getProperties();
   assert.equal(props.accessTier, "Cool");
   assert.equal(props.metadata?.sourcedigest, identity.digest);
-  const first = await getSidecar(container, name);
+  const first = await getSidecar<ArchiveSidecar>(container, name);
   assert.equal(first?.sidecar?.archive?.size, 1);
   assert.ok(first?.etag);
   // If-None-Match: * on an existing sidecar, or If-Match on a changed one: kept, not an error.
   await uploadSidecar(container, name, sidecarOf(identity, 2), { conditions: { ifNoneMatch: "*" } });
   await uploadSidecar(container, name, sidecarOf(identity, 3), { conditions: { ifMatch: '"0x0"' } });
-  assert.equal((await getSidecar(container, name))?.sidecar?.archive?.size, 1);
+  assert.equal((await getSidecar<ArchiveSidecar>(container, name))?.sidecar?.archive?.size, 1);
   await uploadSidecar(container, name, sidecarOf(identity, 4), { conditions: { ifMatch: first.etag! } });
-  assert.equal((await getSidecar(container, name))?.sidecar?.archive?.size, 4, "unchanged since read: replaced");
+  assert.equal((await getSidecar<ArchiveSidecar>(container, name))?.sidecar?.archive?.size, 4, "unchanged since read: replaced");
   // A body that is not JSON: its ETag, no sidecar (rewritten from the archive by the flow).
   await container.getBlockBlobClient(name).uploadData(Buffer.from("not json"));
   const broken = await getSidecar(container, name);
@@ -135,7 +135,7 @@ test("worker results are per attempt; a missing one is undefined", async () => {
   await writeWorkerResult(container, "run-1", identity, "1", result);
   await writeWorkerResult(container, "run-1", identity, "2", { ...result, bytes: 8 });
   assert.deepEqual(await readWorkerResult(container, "run-1", identity, "1"), result);
-  assert.equal((await readWorkerResult(container, "run-1", identity, "2"))?.bytes, 8);
+  assert.equal((await readWorkerResult<ArchiveImageResult>(container, "run-1", identity, "2"))?.bytes, 8);
   assert.equal(await readWorkerResult(container, "run-1", identity, "3"), undefined);
   assert.equal(await readWorkerResult(container, "run-2", identity), undefined);
 });

@@ -2,13 +2,13 @@
 // the orchestrator calls it. Activity modules are imported for their types only, so loading an orchestrator loads
 // no activity (and none of the clients activities use): a test host can run the real orchestrators over stand-ins.
 import type { OrchestrationContext, RetryOptions, Task } from "durable-functions";
-import type { CheckArchivedInput } from "../activities/checkArchived.js";
-import type { GetJobExecutionInput } from "../activities/getJobExecution.js";
-import type { ReadBatchInput } from "../activities/readBatch.js";
-import type { ReadWorkerResultInput } from "../activities/readWorkerResult.js";
-import type { StartJobExecutionInput } from "../activities/startJobExecution.js";
-import type { StopJobExecutionInput } from "../activities/stopJobExecution.js";
-import type { WriteBatchOutcomesInput } from "../activities/writeBatchOutcomes.js";
+import type { CheckArchivedInput } from "./checkArchived.js";
+import type { GetJobExecutionInput } from "./getJobExecution.js";
+import type { ReadBatchInput } from "./readBatch.js";
+import type { ReadWorkerResultInput } from "./readWorkerResult.js";
+import type { StartJobExecutionInput } from "./startJobExecution.js";
+import type { StopJobExecutionInput } from "./stopJobExecution.js";
+import type { WriteBatchOutcomesInput } from "./writeBatchOutcomes.js";
 import type { ListRunImagesInput } from "../runs/listRunImages.js";
 import type { WriteRunSummaryInput } from "../runs/runSummary.js";
 

@@ -1,0 +1,7 @@
+// The orchestrations' names, below both the orchestrators that register under them and the client code that starts
+// and watches them (durable/archiveRunClient.ts), so that neither imports the other.
+export const OrchestrationNames = {
+  archiveRegistry: "archiveRegistry",
+  archiveBatch: "archiveBatch",
+  archiveImage: "archiveImage",
+} as const;
