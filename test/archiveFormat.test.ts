@@ -11,7 +11,7 @@ import { encodeTarHeader, tarEnd, tarPadding } from "../src/archive/tarHeader.js
 import { readWorkerConfig } from "../src/config.js";
 import { startArchiveRunSchema } from "../src/runs/startArchiveRun.js";
 import { formatIssues } from "../src/validation.js";
-import { archiveRequestSchema } from "../src/worker/archiveRequest.js";
+import { archiveRequestSchema } from "../src/archive/archiveRequest.js";
 import { isArchiveError } from "../src/errors.js";
 import { parseImageReference } from "../src/registry/reference.js";
 import { archiveBlobName, resultBlobName, sidecarBlobName, tagMarkerBlobName } from "../src/storage/blobNames.js";
