@@ -21,8 +21,17 @@ const WORKER = fileURLToPath(new URL("../src/worker/main.js", import.meta.url));
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const MiB = 1024 * 1024;
 
-const randomImage = (layers: number): ImageSpec => ({ layers: Array.from({ length: layers }, () => ({ randomBytes: 256 * MiB, compression: "gzip-stored" as const })) });
-const realisticImage: ImageSpec = { layers: [{ textBytes: 160 * MiB }, { textBytes: 160 * MiB }, { textBytes: 160 * MiB }, { files: { "etc/app.conf": "x=1\n" } }] };
+const randomImage = (layers: number): ImageSpec => ({
+  layers: Array.from({ length: layers }, () => ({ randomBytes: 256 * MiB, compression: "gzip-stored" as const })),
+});
+const realisticImage: ImageSpec = {
+  layers: [
+    { textBytes: 160 * MiB },
+    { textBytes: 160 * MiB },
+    { textBytes: 160 * MiB },
+    { files: { "etc/app.conf": "x=1\n" } },
+  ],
+};
 
 async function dirBytes(dir: string): Promise<number> {
   let total = 0;
@@ -37,7 +46,11 @@ async function dropCaches(): Promise<void> {
   await execFileAsync("sh", ["-c", "sync; echo 3 > /proc/sys/vm/drop_caches"]).catch(() => undefined);
 }
 
-async function oldPipeline(image: string, connectionString: string, container: string): Promise<{ seconds: number; scratchBytes: number }> {
+async function oldPipeline(
+  image: string,
+  connectionString: string,
+  container: string,
+): Promise<{ seconds: number; scratchBytes: number }> {
   const scratch = await mkdtemp(join(tmpdir(), "old-pipeline-"));
   let peak = 0;
   let sampling = true;
@@ -49,17 +62,34 @@ async function oldPipeline(image: string, connectionString: string, container: s
   })();
   const started = performance.now();
   try {
-    const { stdout: inspect } = await execFileAsync("skopeo", ["inspect", "--tls-verify=false", `docker://${image}`], { maxBuffer: 64 * MiB });
+    const { stdout: inspect } = await execFileAsync("skopeo", ["inspect", "--tls-verify=false", `docker://${image}`], {
+      maxBuffer: 64 * MiB,
+    });
     const digest = (JSON.parse(inspect) as { Digest: string }).Digest;
-    await execFileAsync("skopeo", ["copy", "--src-tls-verify=false", `docker://${image}`, `docker-archive:${scratch}/image.tar`], { maxBuffer: 64 * MiB });
+    await execFileAsync(
+      "skopeo",
+      ["copy", "--src-tls-verify=false", `docker://${image}`, `docker-archive:${scratch}/image.tar`],
+      { maxBuffer: 64 * MiB },
+    );
     await execFileAsync("pigz", ["-1", `${scratch}/image.tar`]);
     const service = BlobServiceClient.fromConnectionString(connectionString);
     const containerClient = service.getContainerClient(container);
     await containerClient.createIfNotExists();
     const base = `${image.split("/").slice(1).join("--").replace(":", "--")}.tar.gz`;
-    await containerClient.getBlockBlobClient(base).uploadFile(`${scratch}/image.tar.gz`, { blockSize: 8 * MiB, concurrency: 4, tier: "Archive" });
-    const sidecar = { image, archiveBlob: base, createdAtUtc: new Date().toISOString(), mediaType: "application/x-tar", compression: { format: "gzip", level: 1 }, source: { digest } };
-    await containerClient.getBlockBlobClient(`${base}.json`).uploadData(Buffer.from(JSON.stringify(sidecar)), { tier: "Archive" });
+    await containerClient
+      .getBlockBlobClient(base)
+      .uploadFile(`${scratch}/image.tar.gz`, { blockSize: 8 * MiB, concurrency: 4, tier: "Archive" });
+    const sidecar = {
+      image,
+      archiveBlob: base,
+      createdAtUtc: new Date().toISOString(),
+      mediaType: "application/x-tar",
+      compression: { format: "gzip", level: 1 },
+      source: { digest },
+    };
+    await containerClient
+      .getBlockBlobClient(`${base}.json`)
+      .uploadData(Buffer.from(JSON.stringify(sidecar)), { tier: "Archive" });
   } finally {
     sampling = false;
     await sampler;
@@ -69,10 +99,20 @@ async function oldPipeline(image: string, connectionString: string, container: s
   return { seconds: (performance.now() - started) / 1000, scratchBytes: peak };
 }
 
-async function newPipeline(image: string, connectionString: string, container: string): Promise<{ seconds: number; peakRssMiB: number; bytes: number }> {
+async function newPipeline(
+  image: string,
+  connectionString: string,
+  container: string,
+): Promise<{ seconds: number; peakRssMiB: number; bytes: number }> {
   const started = performance.now();
   const child = spawn(process.execPath, [WORKER], {
-    env: { ...process.env, AZURE_STORAGE_CONNECTION_STRING: connectionString, ALLOWED_REGISTRIES: "127.0.0.1:*", ARCHIVE_CONTAINER: container, ARCHIVE_REQUEST: JSON.stringify({ image, blobContainer: container }) },
+    env: {
+      ...process.env,
+      AZURE_STORAGE_CONNECTION_STRING: connectionString,
+      ALLOWED_REGISTRIES: "127.0.0.1:*",
+      ARCHIVE_CONTAINER: container,
+      ARCHIVE_REQUEST: JSON.stringify({ image, blobContainer: container }),
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let peakKiB = 0;
@@ -108,10 +148,17 @@ async function main(): Promise<void> {
     await pushImage(registry.host, "bench/random1g:1", randomImage(4));
     await pushImage(registry.host, "bench/realistic:1", realisticImage);
     await pushImage(registry.host, "bench/random2g:1", randomImage(8));
-    const results: Record<string, { old: number[]; new: number[]; scratch: number[]; rss: number[]; bytes: number }> = {};
+    const results: Record<string, { old: number[]; new: number[]; scratch: number[]; rss: number[]; bytes: number }> =
+      {};
     for (const name of ["random1g", "realistic"]) {
       const image = `${registry.host}/bench/${name}:1`;
-      const r: { old: number[]; new: number[]; scratch: number[]; rss: number[]; bytes: number } = { old: [], new: [], scratch: [], rss: [], bytes: 0 };
+      const r: { old: number[]; new: number[]; scratch: number[]; rss: number[]; bytes: number } = {
+        old: [],
+        new: [],
+        scratch: [],
+        rss: [],
+        bytes: 0,
+      };
       results[name] = r;
       for (let i = 0; i < RUNS; i++) {
         await dropCaches();
@@ -125,16 +172,24 @@ async function main(): Promise<void> {
         r.rss.push(ours.peakRssMiB);
         r.bytes = ours.bytes;
         await service.getContainerClient(`new-${name}-${i}`).delete();
-        console.log(`  ${name} run ${i + 1}: old ${round(old.seconds)} s (scratch ${round(old.scratchBytes / 1e9)} GB), new ${round(ours.seconds)} s (peak RSS ${ours.peakRssMiB} MiB)`);
+        console.log(
+          `  ${name} run ${i + 1}: old ${round(old.seconds)} s (scratch ${round(old.scratchBytes / 1e9)} GB), new ${round(ours.seconds)} s (peak RSS ${ours.peakRssMiB} MiB)`,
+        );
       }
     }
     await dropCaches();
     const twoGiB = await newPipeline(`${registry.host}/bench/random2g:1`, azurite.connectionString, "new-random2g");
     await service.getContainerClient("new-random2g").delete();
 
-    report.push("", "| image | old s (median) | new s (median) | old/new | old peak scratch | new scratch | new peak RSS |", "| --- | --- | --- | --- | --- | --- | --- |");
+    report.push(
+      "",
+      "| image | old s (median) | new s (median) | old/new | old peak scratch | new scratch | new peak RSS |",
+      "| --- | --- | --- | --- | --- | --- | --- |",
+    );
     for (const [name, r] of Object.entries(results)) {
-      report.push(`| ${name} | ${round(median(r.old))} | ${round(median(r.new))} | ${round(median(r.old) / median(r.new))}× | ${round(median(r.scratch) / 1e9)} GB | 0 | ${Math.max(...r.rss)} MiB |`);
+      report.push(
+        `| ${name} | ${round(median(r.old))} | ${round(median(r.new))} | ${round(median(r.old) / median(r.new))}× | ${round(median(r.scratch) / 1e9)} GB | 0 | ${Math.max(...r.rss)} MiB |`,
+      );
     }
     report.push(`| random2g (RSS check) | — | ${round(twoGiB.seconds)} | — | — | 0 | ${twoGiB.peakRssMiB} MiB |`);
     console.log(report.join("\n"));

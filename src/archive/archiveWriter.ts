@@ -48,7 +48,12 @@ export function indexJson(plan: ImageArchivePlan, tags: string[]): Buffer {
   const { mediaType, digest, size } = plan.root;
   const image = `${plan.registry}/${plan.repository}`;
   const entries = tags.length
-    ? tags.map((tag) => ({ mediaType, digest, size, annotations: { [Annotations.containerdImageName]: `${image}:${tag}`, [Annotations.refName]: tag } }))
+    ? tags.map((tag) => ({
+        mediaType,
+        digest,
+        size,
+        annotations: { [Annotations.containerdImageName]: `${image}:${tag}`, [Annotations.refName]: tag },
+      }))
     : [{ mediaType, digest, size, annotations: { [Annotations.containerdImageName]: `${image}@${digest}` } }];
   return Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.ociIndex, manifests: entries }));
 }
@@ -67,7 +72,12 @@ export function dockerManifestJson(plan: ImageArchivePlan, tags: string[]): Buff
 }
 
 /** Writes the archive into `sink` (typically a BlockUploadStream) and resolves when the sink has finished. */
-export async function writeImageArchive(client: RegistryClient, plan: ImageArchivePlan, sink: Writable, options: WriteImageArchiveOptions): Promise<WriteImageArchiveResult> {
+export async function writeImageArchive(
+  client: RegistryClient,
+  plan: ImageArchivePlan,
+  sink: Writable,
+  options: WriteImageArchiveOptions,
+): Promise<WriteImageArchiveResult> {
   const gzip = new AdaptiveGzip(options.gzipLevel);
   const outputHash = createHash("sha256");
   let size = 0;
@@ -91,7 +101,12 @@ export async function writeImageArchive(client: RegistryClient, plan: ImageArchi
       throw error;
     }
   };
-  const consumed = pipeline(gzip.stream, measure, sink, ...(options.abortSignal ? [{ signal: options.abortSignal }] : []));
+  const consumed = pipeline(
+    gzip.stream,
+    measure,
+    sink,
+    ...(options.abortSignal ? [{ signal: options.abortSignal }] : []),
+  );
   // The producer's error is the cause; the pipeline then fails with the same error or a "premature close".
   const [produced, piped] = await Promise.allSettled([produce(), consumed]);
   // The first cause wins: a registry error fails the pipeline too, and a failed upload stops the producer.
@@ -112,11 +127,20 @@ async function* archiveSegments(
   options: WriteImageArchiveOptions,
   stats: { configPlatform: Platform | undefined },
 ): AsyncGenerator<GzipSegment> {
-  const small = (name: string, data: Buffer): GzipSegment => ({ data: Buffer.concat([encodeTarHeader({ name, size: data.length, type: "file" }), data, tarPadding(data.length)]), store: false });
+  const small = (name: string, data: Buffer): GzipSegment => ({
+    data: Buffer.concat([encodeTarHeader({ name, size: data.length, type: "file" }), data, tarPadding(data.length)]),
+    store: false,
+  });
   yield small("oci-layout", ociLayoutJson());
   yield small("index.json", indexJson(plan, options.tags));
   if (plan.format === "oci-layout+docker-archive") yield small("manifest.json", dockerManifestJson(plan, options.tags));
-  yield { data: Buffer.concat([encodeTarHeader({ name: "blobs/", size: 0, type: "directory" }), encodeTarHeader({ name: "blobs/sha256/", size: 0, type: "directory" })]), store: false };
+  yield {
+    data: Buffer.concat([
+      encodeTarHeader({ name: "blobs/", size: 0, type: "directory" }),
+      encodeTarHeader({ name: "blobs/sha256/", size: 0, type: "directory" }),
+    ]),
+    store: false,
+  };
   for (const { descriptor, bytes } of plan.manifests) yield small(blobPath(descriptor.digest), bytes);
 
   let sourceBytes = 0;
