@@ -7,16 +7,14 @@
 // throws for any non-https URL, loopback included, and has no switch to allow it. So the server serves a
 // throwaway self-signed certificate for 127.0.0.1 made by openssl, and a client trusts exactly that
 // certificate through the documented `tlsOptions: { ca }` pipeline option (nothing process-wide is changed).
-import { execFileSync } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import { createServer } from "node:https";
-import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { requireTool } from "./processes.js";
+import { selfSignedEcCertificate, type SelfSignedCertificate } from "./certificates.js";
 
 /** How `POST …/start` answers: 200 with `{name, id}`, or 202 with a polling header (then 200 on the poll). */
 export type ArmStartMode = "sync" | "location" | "azure-async-operation";
@@ -383,41 +381,10 @@ export function findFixturesDir(): string {
   }
 }
 
-let certificate: Promise<{ key: string; cert: string }> | undefined;
+let certificate: Promise<SelfSignedCertificate> | undefined;
 
 /** One throwaway certificate per process (an EC key is quick, but every server sharing one is quicker). */
-function selfSignedCertificate(): Promise<{ key: string; cert: string }> {
-  certificate ??= (async () => {
-    requireTool("openssl");
-    const dir = await mkdtemp(join(tmpdir(), "arm-tls-"));
-    try {
-      execFileSync(
-        "openssl",
-        [
-          "req",
-          "-x509",
-          "-newkey",
-          "ec",
-          "-pkeyopt",
-          "ec_paramgen_curve:P-256",
-          "-nodes",
-          "-days",
-          "2",
-          "-subj",
-          "/CN=127.0.0.1",
-          "-addext",
-          "subjectAltName=IP:127.0.0.1",
-          "-keyout",
-          join(dir, "key.pem"),
-          "-out",
-          join(dir, "cert.pem"),
-        ],
-        { stdio: "ignore" },
-      );
-      return { key: await readFile(join(dir, "key.pem"), "utf8"), cert: await readFile(join(dir, "cert.pem"), "utf8") };
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  })();
+function selfSignedCertificate(): Promise<SelfSignedCertificate> {
+  certificate ??= selfSignedEcCertificate("127.0.0.1", "IP:127.0.0.1");
   return certificate;
 }

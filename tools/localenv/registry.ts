@@ -3,9 +3,10 @@
 import { execFileSync } from "node:child_process";
 import { createSign, randomBytes, randomUUID } from "node:crypto";
 import { createServer, type Server } from "node:http";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { selfSignedEcCertificate } from "./certificates.js";
 import { freePort, requireTool, startBackground, waitForHttp } from "./processes.js";
 
 export type RegistryAuthMode = "none" | "basic" | "bearer";
@@ -48,32 +49,12 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
     await writeFile(join(dir, "htpasswd"), htpasswd);
     authConfig = `auth:\n  htpasswd:\n    realm: test-realm\n    path: ${join(dir, "htpasswd")}\n`;
   } else if (auth === "bearer") {
-    requireTool("openssl");
-    execFileSync(
-      "openssl",
-      [
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=test-token-issuer",
-        "-keyout",
-        join(dir, "token.key"),
-        "-out",
-        join(dir, "token.crt"),
-      ],
-      { stdio: "ignore" },
-    );
+    const signing = await selfSignedEcCertificate("test-token-issuer");
+    await writeFile(join(dir, "token.crt"), signing.cert);
     const tokenPort = await freePort();
     tokenServer = await startTokenServer(tokenPort, {
-      key: await readFile(join(dir, "token.key"), "utf8"),
-      certPem: await readFile(join(dir, "token.crt"), "utf8"),
+      key: signing.key,
+      certPem: signing.cert,
       username,
       password,
       refreshToken,
