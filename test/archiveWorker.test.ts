@@ -363,7 +363,7 @@ test("a worker that loses the commit race keeps the winner's sidecar (sha256, ta
   await pushImage(registry.host, "race/app:1", smallImage("race"));
   const image = `${registry.host}/race/app:1`;
   const deps = { blobService, getRegistryClient: (host: string) => new RegistryClient(host) };
-  const options = { tuning: { gzipLevel: 1, blockSizeBytes: 4 * 1024 * 1024, uploadConcurrency: 2 } };
+  const options = { tuning: { gzipLevel: 1, blockSizeBytes: 4 * 1024 * 1024, uploadConcurrency: 2, registryConcurrency: 4, prefetchBytes: 16 * 1024 * 1024 } };
   const container = blobService.getContainerClient("race");
   let winner: Awaited<ReturnType<typeof archiveImage>> | undefined;
   let winnerSidecar: { etag?: string; text: string } | undefined;
