@@ -75,8 +75,8 @@ export const archiveTuningEnvSchema = z.object({
   UPLOAD_CONCURRENCY: intFromEnv(1, 32, 4),
   /** Blob GETs in flight at once (connections to the registry): blobs read ahead and large blobs in ranged parts. 1: one at a time. */
   REGISTRY_CONCURRENCY: intFromEnv(1, 64, 8),
-  /** MiB of blob bytes read ahead of the archive at most (plus one 8 MiB part), whatever the image size. */
-  PREFETCH_MIB: intFromEnv(0, 4096, 64),
+  /** MiB of blob bytes read ahead of the archive at most (plus one 4 MiB part), whatever the image size. */
+  PREFETCH_MIB: intFromEnv(0, 4096, 24),
 });
 
 /**

@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import { Writable } from "node:stream";
 import { after, before, test } from "node:test";
-import { writeImageArchive } from "../src/archive/archiveWriter.js";
+import { DEFAULT_PREFETCH, writeImageArchive } from "../src/archive/archiveWriter.js";
 import { planImageArchive } from "../src/archive/imagePlan.js";
 import { isArchiveError } from "../src/errors.js";
 import type { BlobPrefetchOptions } from "../src/registry/blobPrefetcher.js";
@@ -67,7 +67,7 @@ test("prefetch in ranged parts writes the same .tar.gz bytes as one blob at a ti
   for (const level of [1, 0]) {
     const sequential = await archiveSha256("prefetch/multi", pushed.digest, level, SEQUENTIAL);
     const parallel = await archiveSha256("prefetch/multi", pushed.digest, level, { concurrency: 6, budgetBytes: 4 * MiB, partBytes: 256 * 1024 });
-    const defaults = await archiveSha256("prefetch/multi", pushed.digest, level, { concurrency: 8, budgetBytes: 64 * MiB, partBytes: 8 * MiB });
+    const defaults = await archiveSha256("prefetch/multi", pushed.digest, level, DEFAULT_PREFETCH);
     assert.equal(parallel, sequential, `level ${level}: ranged parts`);
     assert.equal(defaults, sequential, `level ${level}: default settings`);
   }

@@ -46,8 +46,8 @@ const blobPath = (digest: string) => `blobs/sha256/${digest.slice("sha256:".leng
 // Configs are small JSON; keep one in memory to read its platform. Bigger ones are just streamed.
 const MAX_CONFIG_READ = 1024 * 1024;
 const MiB = 1024 * 1024;
-/** REGISTRY_CONCURRENCY and PREFETCH_MIB's defaults (src/config.ts), with 8 MiB parts. */
-export const DEFAULT_PREFETCH: BlobPrefetchOptions = { concurrency: 8, budgetBytes: 64 * MiB, partBytes: DEFAULT_PART_BYTES };
+/** REGISTRY_CONCURRENCY and PREFETCH_MIB's defaults (src/config.ts), with 4 MiB parts. */
+export const DEFAULT_PREFETCH: BlobPrefetchOptions = { concurrency: 8, budgetBytes: 24 * MiB, partBytes: DEFAULT_PART_BYTES };
 
 export function ociLayoutJson(): Buffer {
   return Buffer.from(JSON.stringify({ imageLayoutVersion: "1.0.0" }));

@@ -22,7 +22,7 @@ export interface BlobPrefetchOptions {
   partBytes: number;
 }
 
-export const DEFAULT_PART_BYTES = 8 * 1024 * 1024;
+export const DEFAULT_PART_BYTES = 4 * 1024 * 1024;
 
 export interface BlobPrefetchStats {
   /** Blob GETs started (parts; resumes within a part are not counted). */
