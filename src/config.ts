@@ -13,7 +13,7 @@ import type { RunDefaults } from "./runs/startArchiveRun.js";
 import type { StorageConfig } from "./storage/blobServiceClient.js";
 import { containerNameSchema } from "./storage/blobNames.js";
 import { parseOrThrow } from "./validation.js";
-import type { WorkerConfig } from "./worker/runArchiveRequest.js";
+import type { WorkerConfig } from "./archive/runArchiveRequest.js";
 
 const boolFromEnv = z
   .enum(["true", "false", "1", "0", "yes", "no", ""])

@@ -11,19 +11,10 @@ import type { StopJobExecutionInput } from "./stopJobExecution.js";
 import type { WriteBatchOutcomesInput } from "./writeBatchOutcomes.js";
 import type { ListRunImagesInput } from "../runs/listRunImages.js";
 import type { WriteRunSummaryInput } from "../runs/runSummary.js";
+import { ActivityNames } from "./activityNames.js";
 
-/** Every activity of the app, by the name it registers under. */
-export const ActivityNames = {
-  listImages: "listImages",
-  readBatch: "readBatch",
-  writeBatchOutcomes: "writeBatchOutcomes",
-  writeRunSummary: "writeRunSummary",
-  checkArchived: "checkArchived",
-  startJobExecution: "startJobExecution",
-  getJobExecution: "getJobExecution",
-  stopJobExecution: "stopJobExecution",
-  readWorkerResult: "readWorkerResult",
-} as const;
+export { ActivityNames };
+
 
 export interface ActivityInputs {
   listImages: ListRunImagesInput;

@@ -1,6 +1,6 @@
 // Activity: is this digest already archived (its sidecar exists)? Then the image costs nothing.
 import * as df from "durable-functions";
-import { ActivityNames } from "./activityCalls.js";
+import { ActivityNames } from "./activityNames.js";
 import type { ActivityHandler } from "durable-functions";
 import { z } from "zod";
 import { imageRunContextSchema, imageWorkItemSchema } from "../runs/archiveRun.js";

@@ -1,6 +1,6 @@
 // Activity: the status of one job execution (polled by archiveImage between durable timers).
 import * as df from "durable-functions";
-import { ActivityNames } from "./activityCalls.js";
+import { ActivityNames } from "./activityNames.js";
 import type { ActivityHandler } from "durable-functions";
 import type { z } from "zod";
 import { executionRefSchema, type JobExecution } from "../jobs/jobRunner.js";

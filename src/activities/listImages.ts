@@ -1,6 +1,6 @@
 // Activity: list the registry's images (filters applied), note which are already archived, write the batches.
 import * as df from "durable-functions";
-import { ActivityNames } from "./activityCalls.js";
+import { ActivityNames } from "./activityNames.js";
 import type { ActivityHandler } from "durable-functions";
 import type { ListImagesResult } from "../runs/archiveRun.js";
 import { getAppDependencies } from "../appDependencies.js";

@@ -1,6 +1,6 @@
 // Activity: the images of one batch (orchestrations pass batch numbers, the data stays in blobs).
 import * as df from "durable-functions";
-import { ActivityNames } from "./activityCalls.js";
+import { ActivityNames } from "./activityNames.js";
 import type { ActivityHandler } from "durable-functions";
 import { z } from "zod";
 import { batchRunContextSchema, type ImageWorkItem } from "../runs/archiveRun.js";

@@ -1,6 +1,6 @@
 // Activity: the worker's result blob for one attempt of one image (digest, bytes, sha256, blob names, or its error).
 import * as df from "durable-functions";
-import { ActivityNames } from "./activityCalls.js";
+import { ActivityNames } from "./activityNames.js";
 import type { ActivityHandler } from "durable-functions";
 import { z } from "zod";
 import type { ArchiveImageResult } from "../archive/archiveImage.js";
@@ -9,7 +9,7 @@ import { getAppDependencies } from "../appDependencies.js";
 import { readWorkerResult as readResultBlob } from "../storage/archiveStore.js";
 import { containerNameSchema, runIdSchema } from "../storage/blobNames.js";
 import { parseInput } from "../validation.js";
-import { archiveRequestSchema } from "../worker/archiveRequest.js";
+import { archiveRequestSchema } from "../archive/archiveRequest.js";
 
 
 export const readWorkerResultInputSchema = imageIdentitySchema.extend({

@@ -2,14 +2,14 @@
 // request is checked here too (its registry allowed, the archive container), since an orchestration input can be
 // forged; the worker checks it once more against its own env.
 import * as df from "durable-functions";
-import { ActivityNames } from "./activityCalls.js";
+import { ActivityNames } from "./activityNames.js";
 import type { ActivityHandler } from "durable-functions";
 import { z } from "zod";
 import type { JobExecution } from "../jobs/jobRunner.js";
 import { startArchiveJob } from "../runs/archiveJob.js";
 import { getAppDependencies } from "../appDependencies.js";
 import { parseInput } from "../validation.js";
-import { archiveRequestSchema, assertRequestInScope } from "../worker/archiveRequest.js";
+import { archiveRequestSchema, assertRequestInScope } from "../archive/archiveRequest.js";
 
 
 export const startJobExecutionInputSchema = z.strictObject({

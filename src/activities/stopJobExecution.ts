@@ -1,6 +1,6 @@
 // Activity: stop an execution that ran past the run's timeout.
 import * as df from "durable-functions";
-import { ActivityNames } from "./activityCalls.js";
+import { ActivityNames } from "./activityNames.js";
 import type { ActivityHandler } from "durable-functions";
 import type { z } from "zod";
 import { executionRefSchema } from "../jobs/jobRunner.js";

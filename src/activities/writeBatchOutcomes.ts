@@ -1,6 +1,6 @@
 // Activity: keep one batch's per-image outcomes for the run summary.
 import * as df from "durable-functions";
-import { ActivityNames } from "./activityCalls.js";
+import { ActivityNames } from "./activityNames.js";
 import type { ActivityHandler } from "durable-functions";
 import { z } from "zod";
 import { batchRefSchema, imageOutcomeSchema } from "../runs/archiveRun.js";

@@ -1,6 +1,6 @@
 // Activity: assemble runs/<runId>/summary.json from the listing and the batch outcomes.
 import * as df from "durable-functions";
-import { ActivityNames } from "./activityCalls.js";
+import { ActivityNames } from "./activityNames.js";
 import type { ActivityHandler } from "durable-functions";
 import type { RunTotals } from "../runs/archiveRun.js";
 import { getAppDependencies } from "../appDependencies.js";

@@ -6,6 +6,7 @@
 // A sidecar describes the committed archive, so only that archive's writer writes it, or a rebuild from the archive
 // itself (its metadata: sha256, sizes, tags, external layers; plus the manifests and config re-read from the registry)
 // when the writer died between commit and sidecar. A worker that loses the commit race (409) never writes its own.
+import type { ArchiveRequest } from "./archiveRequest.js";
 import type { BlobServiceClient, ContainerClient } from "@azure/storage-blob";
 import { ArchiveError, describeError, isArchiveError } from "../errors.js";
 import { formatImageReference, parseImageReference, type ImageReference } from "../registry/reference.js";
@@ -27,16 +28,8 @@ import { getConfigPlatform, writeImageArchive } from "./archiveWriter.js";
 import { planImageArchive } from "./imagePlan.js";
 import { buildSidecar, type ArchiveSidecar } from "./sidecar.js";
 
-export interface ArchiveImageRequest {
-  image: string;
-  blobContainer: string;
-  blobBaseName?: string;
-  runId?: string;
-  /** The orchestration's attempt number: the result blob is per attempt (storage/blobNames.ts resultBlobName). */
-  attemptId?: string;
-  /** Other tags known to point at the same digest (the orchestrator's listing). */
-  tags?: string[];
-}
+/** The request of one image: the worker's ARCHIVE_REQUEST, validated by its one schema (./archiveRequest.ts). */
+export type ArchiveImageRequest = ArchiveRequest;
 
 export type ArchiveStatus = "archived" | "already-archived" | "failed";
 

@@ -7,11 +7,11 @@ import { createReadStream } from "node:fs";
 import { restoreImageArchive } from "../archive/restoreArchive.js";
 import { readRegistrySettings, readWorkerConfig } from "../config.js";
 import { formatIssues } from "../validation.js";
-import { archiveRequestSchema } from "../worker/archiveRequest.js";
+import { archiveRequestSchema } from "../archive/archiveRequest.js";
 import { createRegistryClientFactory } from "../registry/createRegistryClient.js";
 import { parseImageReference } from "../registry/reference.js";
 import { describeError } from "../errors.js";
-import { runArchiveRequest } from "../worker/runArchiveRequest.js";
+import { runArchiveRequest } from "../archive/runArchiveRequest.js";
 
 const USAGE = `usage: acr-cold-archive archive <registry>/<repository>[:<tag>|@<digest>] [options]
        acr-cold-archive restore <archive.tar.gz | -> <registry>/<repository>[:<tag>] [--json]

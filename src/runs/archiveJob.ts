@@ -2,7 +2,7 @@
 // an earlier start of the same attempt failed, its answer may have been lost after the execution began, so the job's
 // executions are searched for this attempt (runId, image, attemptId in ARCHIVE_REQUEST) before a new one is started.
 import type { JobExecution, JobRunner, JobRunnerOperationOptions } from "../jobs/jobRunner.js";
-import type { ArchiveRequest } from "../worker/archiveRequest.js";
+import type { ArchiveRequest } from "../archive/archiveRequest.js";
 
 export interface StartArchiveJobOptions extends JobRunnerOperationOptions {
   /** An earlier start of this attempt failed: adopt its execution if it exists. */

@@ -3,7 +3,7 @@
 // Exit 0 when archived or already archived; otherwise exit 1 with one line on stderr that says why.
 import { readWorkerConfig } from "../config.js";
 import { ArchiveError, describeError } from "../errors.js";
-import { readRequestFromEnvironment, runArchiveRequest } from "./runArchiveRequest.js";
+import { readRequestFromEnvironment, runArchiveRequest } from "../archive/runArchiveRequest.js";
 
 async function main(): Promise<void> {
   const config = readWorkerConfig(process.env);

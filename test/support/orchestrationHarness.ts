@@ -3,10 +3,11 @@
 // loopback server of this process. Deterministic tests of the orchestrations' decisions, with no registry, storage
 // or worker behind them.
 import { createServer, type Server } from "node:http";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { startFunctionsHost, type LocalFunctionsHost } from "../../tools/localenv/functionsHost.js";
+import { repoRoot } from "./repoRoot.js";
 
-const FIXTURE_APP = fileURLToPath(new URL("../../../test/fixtures/orchestrations-app/", import.meta.url));
+const FIXTURE_APP = join(repoRoot(), "test", "fixtures", "orchestrations-app");
 
 export interface ActivityCall {
   name: string;

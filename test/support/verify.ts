@@ -12,6 +12,7 @@ import { createHash } from "node:crypto";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { requireTool } from "../../tools/localenv/processes.js";
 import { skopeo } from "../../tools/localenv/fixtures.js";
+import { sha256Digest } from "./digests.js";
 
 const execFileAsync = promisify(execFile);
 
@@ -28,12 +29,6 @@ export async function restoreArchive(connectionString: string, container: string
   await copy.downloadToFile(path);
   await copy.delete();
   return { path, dir };
-}
-
-export async function sha256File(path: string): Promise<string> {
-  const hash = createHash("sha256");
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest("hex");
 }
 
 export async function gunzipFile(path: string, out = path.replace(/\.gz$/, "")): Promise<string> {
@@ -81,7 +76,7 @@ export async function pushArchive(archivePath: string, destination: string): Pro
     }
     await skopeo(["copy", "--all", "--preserve-digests", "--dest-tls-verify=false", source, `docker://${destination}`]);
     const raw = await skopeoRaw(destination);
-    return `sha256:${createHash("sha256").update(raw).digest("hex")}`;
+    return sha256Digest(raw);
   } finally {
     await rm(work, { recursive: true, force: true });
   }

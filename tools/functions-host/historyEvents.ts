@@ -1,6 +1,6 @@
 // The Durable Task wire shapes this host writes (history events) and reads (orchestrator actions), named as
 // durable-functions reads and writes them, so the library's own replay engine sees what the extension sends.
-// test/functionsHostContract.test.ts pins them against the library versions named in CHECKED_AGAINST.
+// test/tools/functions-host/functionsHostContract.test.ts pins them against the library versions named in CHECKED_AGAINST.
 
 /** The library versions this host's wire contract was checked against (README: "Version bumps"). */
 export const CHECKED_AGAINST = { "durable-functions": "3.5.0", "@azure/functions": "4.16.5" } as const;

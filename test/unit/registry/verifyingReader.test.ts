@@ -1,16 +1,17 @@
 // The one verifying blob reader (src/registry/verifyingReader.ts), pure: bytes pass through unchanged; an overrun fails
 // at once, before the rest of the source is read; a short read and another digest fail at the end.
 import assert from "node:assert/strict";
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { test } from "node:test";
 import { isArchiveError } from "../../../src/errors.js";
 import type { Descriptor } from "../../../src/registry/types.js";
 import { verifyingReader } from "../../../src/registry/verifyingReader.js";
+import { sha256Digest } from "../../support/digests.js";
 
 const blob = randomBytes(3000);
 const descriptorOf = (bytes: Buffer): Descriptor => ({
   mediaType: "application/octet-stream",
-  digest: `sha256:${createHash("sha256").update(bytes).digest("hex")}`,
+  digest: sha256Digest(bytes),
   size: bytes.length,
 });
 

@@ -1,15 +1,14 @@
-// Listing a registry for a run, against an ACR-shaped loopback server (ACR's /acr/v1/<repo>/_manifests cannot be
-// had locally; its answer is modelled on a recorded ACR response: an index's platform manifests appear as untagged
-// manifests of their own, with no link to the index) and against the real registry for the plain-registry path.
+// Listing a registry for a run (src/runs/imageListing.ts), against an ACR-shaped loopback server (ACR's
+// /acr/v1/<repo>/_manifests cannot be had locally; its answer is modelled on a recorded ACR response: an index's
+// platform manifests appear as untagged manifests of their own, with no link to the index).
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import { after, before, test } from "node:test";
-import { RegistryClient } from "../src/registry/registryClient.js";
-import { listRegistryImages, type RegistryImageItem } from "../src/runs/imageListing.js";
-import type { RunFilters } from "../src/runs/archiveRun.js";
+import { RegistryClient } from "../../../src/registry/registryClient.js";
+import { listRegistryImages, type RegistryImageItem } from "../../../src/runs/imageListing.js";
+import type { RunFilters } from "../../../src/runs/archiveRun.js";
+import { sha256Digest as digest } from "../../support/digests.js";
 
-const digest = (s: string) => `sha256:${createHash("sha256").update(s).digest("hex")}`;
 const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.docker.distribution.manifest.list.v2+json", manifests: [{ mediaType: "application/vnd.docker.distribution.manifest.v2+json", digest: digest("amd64"), size: 525, platform: { os: "linux", architecture: "amd64" } }, { mediaType: "application/vnd.docker.distribution.manifest.v2+json", digest: digest("arm64"), size: 525, platform: { os: "linux", architecture: "arm64" } }] }));
 const NOW = new Date("2026-11-23T00:00:00Z");
 const acrManifests = [

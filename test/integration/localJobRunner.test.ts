@@ -5,12 +5,12 @@ import { existsSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { isArchiveError } from "../src/errors.js";
-import { LocalJobRunner } from "../src/jobs/localJobRunner.js";
-import { childEnv } from "./support/worker.js";
+import { isArchiveError } from "../../src/errors.js";
+import { LocalJobRunner } from "../../src/jobs/localJobRunner.js";
+import { childEnv } from "../support/worker.js";
 
 // The worker compiled next to this test (npm run build, or any --outDir build of the whole project).
-const WORKER = fileURLToPath(new URL("../src/worker/main.js", import.meta.url));
+const WORKER = fileURLToPath(new URL("../../src/worker/main.js", import.meta.url));
 
 // The host env minus anything that points at real storage or registries; storage is configured but never reached.
 const BASE_ENV = childEnv({ AZURE_STORAGE_CONNECTION_STRING: "UseDevelopmentStorage=true", ALLOWED_REGISTRIES: "127.0.0.1:*", ARCHIVE_CONTAINER: "images" });

@@ -1,11 +1,10 @@
 // What the worker job may touch comes from its own env, not from its request (which rides on an orchestration input,
-// and those can be forged): the registry allow-list, the archive container, and a password bound to one host.
+// and those can be forged): the registry allow-list, the archive container, and a password bound to one host. The real
+// worker process against a recording registry; the pure parts: test/unit/config.test.ts, unit/registry/createRegistryClient.
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import { after, before, beforeEach, test } from "node:test";
-import { readWorkerConfig } from "../src/config.js";
-import { registryCredentialFor } from "../src/registry/createRegistryClient.js";
-import { childEnv, runNode, WORKER_MAIN } from "./support/worker.js";
+import { childEnv, runNode, WORKER_MAIN } from "../support/worker.js";
 
 // A registry that records who asked and with which credentials, and demands Basic auth of everyone.
 let foreign: Server;
@@ -68,20 +67,4 @@ test("a password is offered only to ACR_LOGIN_SERVER: an allowed registry that a
   assert.match(run.stderr, /REGISTRY_AUTH_FAILED/);
   assert.ok(seen.length > 0, "the allowed registry was asked");
   assert.deepEqual(seen.filter((r) => r.authorization), [], "and received no credentials");
-});
-
-test("registryCredentialFor: the password for its own host only; Entra ID for ACR hosts only", () => {
-  const auth = { kind: "password", username: "alice", password: "pw", loginServer: "myacr.azurecr.io" } as const;
-  assert.equal(registryCredentialFor("myacr.azurecr.io", auth).kind, "password");
-  assert.equal(registryCredentialFor("MyAcr.AzureCR.io", auth).kind, "password");
-  assert.equal(registryCredentialFor("evil.example.com", auth).kind, "anonymous");
-  assert.equal(registryCredentialFor("other.azurecr.io", auth).kind, "entra");
-  assert.equal(registryCredentialFor("evil.example.com", { kind: "auto" }).kind, "anonymous");
-});
-
-test("ACR_USERNAME and ACR_PASSWORD need ACR_LOGIN_SERVER, the one host they belong to", () => {
-  assert.throws(() => readWorkerConfig({ AZURE_STORAGE_CONNECTION_STRING: "x", ACR_USERNAME: "u", ACR_PASSWORD: "p" }), /ACR_LOGIN_SERVER: is required with ACR_USERNAME and ACR_PASSWORD/);
-  const config = readWorkerConfig({ AZURE_STORAGE_CONNECTION_STRING: "x", ACR_USERNAME: "u", ACR_PASSWORD: "p", ACR_LOGIN_SERVER: "myacr.azurecr.io" });
-  assert.deepEqual(config.registryAuth, { kind: "password", username: "u", password: "p", loginServer: "myacr.azurecr.io" });
-  assert.throws(() => readWorkerConfig({ AZURE_STORAGE_CONNECTION_STRING: "x", ACR_LOGIN_SERVER: "Not A Host" }), /ACR_LOGIN_SERVER: must be a registry login server/);
 });

@@ -2,11 +2,12 @@
 // loaded by podman and pushed with skopeo to a second registry with the same manifest digest.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { startAzurite, type AzuriteInstance } from "../tools/localenv/azurite.js";
-import { pushImage, smallImage } from "../tools/localenv/fixtures.js";
-import { startRegistry, type TestRegistry } from "../tools/localenv/registry.js";
-import { podmanLoad, pushArchive, removeDir, restoreArchive, sha256File } from "./support/verify.js";
-import { runWorker } from "./support/worker.js";
+import { startAzurite, type AzuriteInstance } from "../../tools/localenv/azurite.js";
+import { pushImage, smallImage } from "../../tools/localenv/fixtures.js";
+import { startRegistry, type TestRegistry } from "../../tools/localenv/registry.js";
+import { sha256File } from "../support/digests.js";
+import { podmanLoad, pushArchive, removeDir, restoreArchive } from "../support/verify.js";
+import { runWorker } from "../support/worker.js";
 
 let registry: TestRegistry;
 let second: TestRegistry;

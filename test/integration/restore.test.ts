@@ -3,7 +3,7 @@
 // artifacts and images with foreign layers; a damaged archive fails with DIGEST_MISMATCH and the tag is not created.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,13 +11,14 @@ import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import zlib from "node:zlib";
 import { BlobServiceClient } from "@azure/storage-blob";
-import { RegistryClient } from "../src/registry/registryClient.js";
-import { MediaTypes } from "../src/registry/types.js";
-import { startAzurite, type AzuriteInstance } from "../tools/localenv/azurite.js";
-import { FOREIGN_LAYER, pushArtifact, pushImage, smallImage, type ImageSpec } from "../tools/localenv/fixtures.js";
-import { startRegistry, type TestRegistry } from "../tools/localenv/registry.js";
-import { podmanLoad, readArchive, removeDir, restoreArchive } from "./support/verify.js";
-import { runCli, runWorker } from "./support/worker.js";
+import { RegistryClient } from "../../src/registry/registryClient.js";
+import { MediaTypes } from "../../src/registry/types.js";
+import { startAzurite, type AzuriteInstance } from "../../tools/localenv/azurite.js";
+import { FOREIGN_LAYER, pushArtifact, pushImage, smallImage, type ImageSpec } from "../../tools/localenv/fixtures.js";
+import { startRegistry, type TestRegistry } from "../../tools/localenv/registry.js";
+import { sha256Digest } from "../support/digests.js";
+import { podmanLoad, readArchive, removeDir, restoreArchive } from "../support/verify.js";
+import { runCli, runWorker } from "../support/worker.js";
 
 const execFileAsync = promisify(execFile);
 let source: TestRegistry;
@@ -58,7 +59,7 @@ async function archiveImage(image: string) {
 async function rawDigest(registry: TestRegistry, reference: string): Promise<string> {
   const creds = registry.username ? ["--creds", `${registry.username}:${registry.password}`] : [];
   const { stdout } = await execFileAsync("skopeo", ["inspect", "--raw", "--tls-verify=false", ...creds, `docker://${registry.host}/${reference}`], { encoding: "buffer" });
-  return `sha256:${createHash("sha256").update(stdout).digest("hex")}`;
+  return sha256Digest(stdout);
 }
 
 async function digestInTarget(reference: string): Promise<string> {

@@ -5,16 +5,16 @@ import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
 import { BlobServiceClient } from "@azure/storage-blob";
-import { startAzurite, type AzuriteInstance } from "../tools/localenv/azurite.js";
-import { pushImage, smallImage } from "../tools/localenv/fixtures.js";
-import { startFunctionsHost, waitForRun, type LocalFunctionsHost } from "../tools/localenv/functionsHost.js";
-import { registryBlobPath, startRegistry, type TestRegistry } from "../tools/localenv/registry.js";
-import { SAMPLE_IMAGES } from "../tools/localenv/samples.js";
-import { podmanLoad, removeDir, restoreArchive } from "./support/verify.js";
+import { startAzurite, type AzuriteInstance } from "../../tools/localenv/azurite.js";
+import { pushImage, smallImage } from "../../tools/localenv/fixtures.js";
+import { startFunctionsHost, waitForRun, type LocalFunctionsHost } from "../../tools/localenv/functionsHost.js";
+import { registryBlobPath, startRegistry, type TestRegistry } from "../../tools/localenv/registry.js";
+import { SAMPLE_IMAGES } from "../../tools/localenv/samples.js";
+import { podmanLoad, removeDir, restoreArchive } from "../support/verify.js";
 import { readFile, writeFile } from "node:fs/promises";
 import { createServer, request as httpRequest } from "node:http";
-import { isRunInstanceId } from "../src/runs/instanceIds.js";
-import { batchBlobName, listingBlobName } from "../src/storage/blobNames.js";
+import { isRunInstanceId } from "../../src/runs/instanceIds.js";
+import { batchBlobName, listingBlobName } from "../../src/storage/blobNames.js";
 
 let registry: TestRegistry; // the main flow
 let filtersRegistry: TestRegistry; // dry runs only

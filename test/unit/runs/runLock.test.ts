@@ -4,9 +4,9 @@ import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, test } from "node:test";
 import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
-import { withRegistryLock } from "../src/runs/runLock.js";
-import { registryLockBlobName } from "../src/storage/blobNames.js";
-import { startAzurite, type AzuriteInstance } from "../tools/localenv/azurite.js";
+import { withRegistryLock } from "../../../src/runs/runLock.js";
+import { registryLockBlobName } from "../../../src/storage/blobNames.js";
+import { startAzurite, type AzuriteInstance } from "../../../tools/localenv/azurite.js";
 
 let azurite: AzuriteInstance;
 let container: ContainerClient;

@@ -3,15 +3,15 @@
 // the refusals and error mapping that keep secrets out of env overrides and logs.
 import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, test } from "node:test";
-import type { AccessToken, TokenCredential } from "@azure/identity";
-import { readAppConfig } from "../src/config.js";
-import { isArchiveError, type ArchiveError } from "../src/errors.js";
-import { ContainerAppsJobRunner, parseJobResourceId } from "../src/jobs/containerAppsJobRunner.js";
-import { createJobRunner } from "../src/jobs/createJobRunner.js";
-import { createRunDependencies } from "../src/runs/runDependencies.js";
-import { LocalJobRunner } from "../src/jobs/localJobRunner.js";
-import { isSameAttempt, startArchiveJob } from "../src/runs/archiveJob.js";
-import { readArmExample, startArmServer, type ArmServer } from "../tools/localenv/armServer.js";
+import { readAppConfig } from "../../../src/config.js";
+import { isArchiveError, type ArchiveError } from "../../../src/errors.js";
+import { ContainerAppsJobRunner, parseJobResourceId } from "../../../src/jobs/containerAppsJobRunner.js";
+import { createJobRunner } from "../../../src/jobs/createJobRunner.js";
+import { createRunDependencies } from "../../../src/runs/runDependencies.js";
+import { LocalJobRunner } from "../../../src/jobs/localJobRunner.js";
+import { isSameAttempt, startArchiveJob } from "../../../src/runs/archiveJob.js";
+import { readArmExample, startArmServer, type ArmServer } from "../../../tools/localenv/armServer.js";
+import { fakeTokenCredential } from "../../support/credentials.js";
 
 const SUBSCRIPTION = "00000000-1111-2222-3333-444444444444";
 const RESOURCE_GROUP = "rg-archive";
@@ -20,13 +20,8 @@ const JOB_ID = `/subscriptions/${SUBSCRIPTION}/resourceGroups/${RESOURCE_GROUP}/
 const TOKEN = "fake-arm-token-not-a-secret";
 
 let server: ArmServer;
-const tokenScopes: string[] = [];
-const credential: TokenCredential = {
-  getToken: async (scopes): Promise<AccessToken> => {
-    tokenScopes.push(...(Array.isArray(scopes) ? scopes : [scopes]));
-    return { token: TOKEN, expiresOnTimestamp: Date.now() + 3_600_000 };
-  },
-};
+const credential = fakeTokenCredential(TOKEN);
+const tokenScopes = credential.scopes;
 
 /** The Job_Get example's template, given what a real archive job has: secretRef env, command/args, a second container. */
 async function jobTemplate(): Promise<unknown> {

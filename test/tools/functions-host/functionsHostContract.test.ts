@@ -7,11 +7,11 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { before, test } from "node:test";
 import type { OrchestrationContext as Context } from "durable-functions";
-import { FunctionRegistry, installCoreApi } from "../tools/functions-host/captureRegistrations.js";
-import { CHECKED_AGAINST, HistoryEventType as E, HistoryEventTypeName, newEvent, type HistoryEvent } from "../tools/functions-host/historyEvents.js";
-import { FunctionInvoker } from "../tools/functions-host/invoke.js";
-import { orchestrationTriggerPayload, parseOrchestratorOutcome } from "../tools/functions-host/orchestrationEngine.js";
-import { ReplayMirror, topLevelActions, type Scheduling } from "../tools/functions-host/replayMirror.js";
+import { FunctionRegistry, installCoreApi } from "../../../tools/functions-host/captureRegistrations.js";
+import { CHECKED_AGAINST, HistoryEventType as E, HistoryEventTypeName, newEvent, type HistoryEvent } from "../../../tools/functions-host/historyEvents.js";
+import { FunctionInvoker } from "../../../tools/functions-host/invoke.js";
+import { orchestrationTriggerPayload, parseOrchestratorOutcome } from "../../../tools/functions-host/orchestrationEngine.js";
+import { ReplayMirror, topLevelActions, type Scheduling } from "../../../tools/functions-host/replayMirror.js";
 
 const require = createRequire(import.meta.url);
 const registry = new FunctionRegistry();

@@ -1,8 +1,8 @@
 // The one code path behind the worker job and the CLI: a validated request and configuration in, one
 // archived image (or a typed error) out.
 import { readFile } from "node:fs/promises";
-import { archiveImage, type ArchiveImageOptions, type ArchiveImageResult } from "../archive/archiveImage.js";
-import type { ArchiveTuning } from "../archive/archiveImage.js";
+import { archiveImage, type ArchiveImageOptions, type ArchiveImageResult } from "./archiveImage.js";
+import type { ArchiveTuning } from "./archiveImage.js";
 import type { RegistryAuthConfig } from "../registry/createRegistryClient.js";
 import type { StorageConfig } from "../storage/blobServiceClient.js";
 import { parseOrThrow } from "../validation.js";

@@ -4,10 +4,10 @@
 // refused as INVALID_ARGUMENT.
 import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, test } from "node:test";
-import type { AccessToken, TokenCredential } from "@azure/identity";
-import { isArchiveError } from "../src/errors.js";
-import { resolveRegistryLoginServer, type ResolveRegistryOptions } from "../src/registry/resolveRegistry.js";
-import { readArmExample, startArmServer, type ArmServer } from "../tools/localenv/armServer.js";
+import { isArchiveError } from "../../../src/errors.js";
+import { resolveRegistryLoginServer, type ResolveRegistryOptions } from "../../../src/registry/resolveRegistry.js";
+import { readArmExample, startArmServer, type ArmServer } from "../../../tools/localenv/armServer.js";
+import { fakeTokenCredential } from "../../support/credentials.js";
 
 const SUBSCRIPTION = "00000000-1111-2222-3333-444444444444";
 const RESOURCE_GROUP = "rg-registries";
@@ -16,13 +16,8 @@ const REGISTRIES_PATH = `/subscriptions/${SUBSCRIPTION}/providers/Microsoft.Cont
 
 let server: ArmServer;
 let example: { name: string; loginServer: string };
-const tokenScopes: string[] = [];
-const credential: TokenCredential = {
-  getToken: async (scopes): Promise<AccessToken> => {
-    tokenScopes.push(...(Array.isArray(scopes) ? scopes : [scopes]));
-    return { token: TOKEN, expiresOnTimestamp: Date.now() + 3_600_000 };
-  },
-};
+const credential = fakeTokenCredential(TOKEN);
+const tokenScopes = credential.scopes;
 
 function options(extra: Partial<ResolveRegistryOptions> = {}): ResolveRegistryOptions {
   return {

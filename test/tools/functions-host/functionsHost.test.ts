@@ -5,13 +5,13 @@
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
+import { repoRoot } from "../../support/repoRoot.js";
 
-const HOST_MAIN = fileURLToPath(new URL("../tools/functions-host/main.js", import.meta.url));
+const HOST_MAIN = fileURLToPath(new URL("../../../tools/functions-host/main.js", import.meta.url));
 const FIXTURE_APP = join(repoRoot(), "test", "fixtures", "host-app");
 const KEY = `k${randomBytes(12).toString("hex")}`;
 const DEADLINE_MS = 90_000;
@@ -41,18 +41,6 @@ interface HostProcess {
   child: ChildProcess;
   output: () => string;
   stop: () => Promise<number | null>;
-}
-
-/** The repository root: the nearest folder up from this (compiled) file whose package.json is this project's. */
-function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = join(dir, "package.json");
-    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, "utf8")) as { name?: string }).name === "acr-cold-archive") return dir;
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error("cannot find the repository root above the test file");
-    dir = parent;
-  }
 }
 
 /** Starts the host and resolves once it prints its ready line (or fails with its output if it exits first). */

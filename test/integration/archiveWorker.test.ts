@@ -4,12 +4,13 @@ import assert from "node:assert/strict";
 import { writeFile, readFile } from "node:fs/promises";
 import { after, before, describe, test } from "node:test";
 import { BlobServiceClient } from "@azure/storage-blob";
-import { startAzurite, type AzuriteInstance } from "../tools/localenv/azurite.js";
-import { pushImage, smallImage, type ImageSpec } from "../tools/localenv/fixtures.js";
-import { freePort } from "../tools/localenv/processes.js";
-import { registryBlobPath, startRegistry, type TestRegistry } from "../tools/localenv/registry.js";
-import { podmanLoad, pushArchive, readArchive, removeDir, restoreArchive, sha256File } from "./support/verify.js";
-import { runCli, runNode, WORKER_MAIN, runWorker, workerEnv } from "./support/worker.js";
+import { startAzurite, type AzuriteInstance } from "../../tools/localenv/azurite.js";
+import { pushImage, smallImage, type ImageSpec } from "../../tools/localenv/fixtures.js";
+import { freePort } from "../../tools/localenv/processes.js";
+import { registryBlobPath, startRegistry, type TestRegistry } from "../../tools/localenv/registry.js";
+import { sha256File } from "../support/digests.js";
+import { podmanLoad, pushArchive, readArchive, removeDir, restoreArchive } from "../support/verify.js";
+import { runCli, runNode, WORKER_MAIN, runWorker, workerEnv } from "../support/worker.js";
 
 let registry: TestRegistry;
 let second: TestRegistry;
@@ -296,9 +297,9 @@ describe("bad input exits non-zero with one line", () => {
 });
 
 test("a failing upload stops the archive stream with the upload's error (no hang waiting for the registry)", { timeout: 60_000 }, async () => {
-  const { RegistryClient } = await import("../src/registry/registryClient.js");
-  const { planImageArchive } = await import("../src/archive/imagePlan.js");
-  const { writeImageArchive } = await import("../src/archive/archiveWriter.js");
+  const { RegistryClient } = await import("../../src/registry/registryClient.js");
+  const { planImageArchive } = await import("../../src/archive/imagePlan.js");
+  const { writeImageArchive } = await import("../../src/archive/archiveWriter.js");
   const { Writable } = await import("node:stream");
   await pushImage(registry.host, "sinkfail/app:1", { layers: [{ randomBytes: 16 * 1024 * 1024, compression: "gzip-stored" }] });
   const client = new RegistryClient(registry.host);
@@ -375,8 +376,8 @@ test("a sidecar lost after the commit is rebuilt from the archive: true platform
 });
 
 test("a worker that loses the commit race keeps the winner's sidecar (sha256, tarSize, tags) and writes none of its own", async () => {
-  const { archiveImage } = await import("../src/archive/archiveImage.js");
-  const { RegistryClient } = await import("../src/registry/registryClient.js");
+  const { archiveImage } = await import("../../src/archive/archiveImage.js");
+  const { RegistryClient } = await import("../../src/registry/registryClient.js");
   await pushImage(registry.host, "race/app:1", smallImage("race"));
   const image = `${registry.host}/race/app:1`;
   const deps = { blobService, getRegistryClient: (host: string) => new RegistryClient(host) };

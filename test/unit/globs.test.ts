@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Worker } from "node:worker_threads";
 import picomatch from "picomatch";
-import { globMatcher, globProblem } from "../src/globs.js";
+import { globMatcher, globProblem } from "../../src/globs.js";
 
 const VALUES = ["a", "ab", "abc", "a/b", "a/b/c", "team", "team/api", "team/api/v2", "team/tmp/x", "x/team", "v1", "v1.2.3", "v1.2.3-rc1", "latest",
   "sha256-abc.sig", "a.b", ".hidden", "dir", "dir/x", "dir/x/y", "library/nginx", "1.24-alpine", "foo-bar_baz", "A-Z", "]", "a]b", "{a}", "x{a}"];
@@ -36,7 +36,7 @@ test("glob matcher: a leading ! negates, a list matches when any glob does, an e
  * backtracking matcher would hang the run instead of failing it. Resolves the answers, or rejects past the deadline.
  */
 function matchInWorker(cases: [string, string][], deadlineInMs: number): Promise<boolean[]> {
-  const globsModule = new URL("../src/globs.js", import.meta.url).href;
+  const globsModule = new URL("../../src/globs.js", import.meta.url).href;
   const code = `
     const { parentPort, workerData } = require("node:worker_threads");
     import(workerData.globsModule).then(({ globMatcher }) => {

@@ -1,0 +1,13 @@
+// Every activity of the app, by the name it registers under: imported by each activity file (to register) and by
+// activityCalls.ts (to call), so that neither imports the other.
+export const ActivityNames = {
+  listImages: "listImages",
+  readBatch: "readBatch",
+  writeBatchOutcomes: "writeBatchOutcomes",
+  writeRunSummary: "writeRunSummary",
+  checkArchived: "checkArchived",
+  startJobExecution: "startJobExecution",
+  getJobExecution: "getJobExecution",
+  stopJobExecution: "stopJobExecution",
+  readWorkerResult: "readWorkerResult",
+} as const;

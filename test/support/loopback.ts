@@ -1,0 +1,34 @@
+// Loopback HTTP stand-ins for what a registry or token service does (or should never do): a server on a free port,
+// its close, a request body read whole, a retry policy that does not wait, and the ArchiveError a call must fail with.
+import assert from "node:assert/strict";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { isArchiveError } from "../../src/errors.js";
+
+/** Registry retries for stand-ins that answer at once: three, 10-50 ms apart. */
+export const FAST_RETRY = { maxRetries: 3, retryDelayInMs: 10, maxRetryDelayInMs: 50 };
+
+/** Serves `handler` on `host` (127.0.0.1 by default) and a free port; `host` in the result carries the port. */
+export async function listen(handler: (req: IncomingMessage, res: ServerResponse) => void, host = "127.0.0.1"): Promise<{ server: Server; host: string }> {
+  const server = createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, host, () => resolve()));
+  return { server, host: `${host}:${(server.address() as { port: number }).port}` };
+}
+
+export const close = (server?: Server) => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+
+export const readBody = (req: IncomingMessage) =>
+  new Promise<string>((resolve) => {
+    let body = "";
+    req.on("data", (c: Buffer) => (body += c));
+    req.on("end", () => resolve(body));
+  });
+
+/** Rejects unless `promise` fails with an ArchiveError of `code` (and a message matching `message`). */
+export async function expectCode(promise: Promise<unknown>, code: string, message?: RegExp): Promise<void> {
+  await assert.rejects(promise, (error: unknown) => {
+    assert.ok(isArchiveError(error), `not an ArchiveError: ${String(error)}`);
+    assert.equal(error.code, code, error.message);
+    if (message) assert.match(error.message, message);
+    return true;
+  });
+}

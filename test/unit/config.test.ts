@@ -1,0 +1,34 @@
+// The app's and the worker's settings (src/config.ts) and the request schemas, pure: every error names the variable
+// or field, and a registry password is bound to the one host it belongs to.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { readWorkerConfig } from "../../src/config.js";
+import { isArchiveError } from "../../src/errors.js";
+import { startArchiveRunSchema } from "../../src/runs/startArchiveRun.js";
+import { formatIssues } from "../../src/validation.js";
+import { archiveRequestSchema } from "../../src/archive/archiveRequest.js";
+
+test("configuration errors name the variable or field", () => {
+  assert.throws(() => readWorkerConfig({ AZURE_STORAGE_CONNECTION_STRING: "x", PIGZ_LEVEL: "12", UPLOAD_CONCURRENCY: "zero" }), (e: unknown) => {
+    assert.ok(isArchiveError(e) && e.code === "CONFIG_INVALID");
+    assert.match((e as Error).message, /PIGZ_LEVEL: must be ≤ 9/);
+    assert.match((e as Error).message, /UPLOAD_CONCURRENCY: must be a number/);
+    return true;
+  });
+  assert.throws(() => readWorkerConfig({ AZURE_STORAGE_CONNECTION_STRING: "x", ACR_USERNAME: "u" }), /ACR_USERNAME and ACR_PASSWORD must be set together/);
+  const config = readWorkerConfig({ STORAGE_ACCOUNT: "archive01" });
+  assert.deepEqual(config.storage, { kind: "accountUrl", accountUrl: "https://archive01.blob.core.windows.net" });
+  const request = archiveRequestSchema.safeParse({ image: "acr.io/app:1", blobContainer: "images", extra: 1 });
+  assert.ok(!request.success);
+  assert.deepEqual(formatIssues(request.error), ["extra: unknown field"]);
+  const run = startArchiveRunSchema.safeParse({ registry: "acr.io", maxParallel: 0, olderThanDays: 1.5 });
+  assert.ok(!run.success);
+  assert.deepEqual(formatIssues(run.error).sort(), ["maxParallel: must be ≥ 1", "olderThanDays: must be an integer"]);
+});
+
+test("ACR_USERNAME and ACR_PASSWORD need ACR_LOGIN_SERVER, the one host they belong to", () => {
+  assert.throws(() => readWorkerConfig({ AZURE_STORAGE_CONNECTION_STRING: "x", ACR_USERNAME: "u", ACR_PASSWORD: "p" }), /ACR_LOGIN_SERVER: is required with ACR_USERNAME and ACR_PASSWORD/);
+  const config = readWorkerConfig({ AZURE_STORAGE_CONNECTION_STRING: "x", ACR_USERNAME: "u", ACR_PASSWORD: "p", ACR_LOGIN_SERVER: "myacr.azurecr.io" });
+  assert.deepEqual(config.registryAuth, { kind: "password", username: "u", password: "p", loginServer: "myacr.azurecr.io" });
+  assert.throws(() => readWorkerConfig({ AZURE_STORAGE_CONNECTION_STRING: "x", ACR_LOGIN_SERVER: "Not A Host" }), /ACR_LOGIN_SERVER: must be a registry login server/);
+});

@@ -1,0 +1,20 @@
+// Blob names (src/storage/blobNames.ts), pure: deterministic from (registry, repository, digest), collision-free
+// (a/b and a__b never meet), findable by tag prefix, and refused for a repository that would climb out.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { archiveBlobName, resultBlobName, sidecarBlobName, tagMarkerBlobName } from "../../../src/storage/blobNames.js";
+
+const D1 = `sha256:${"a".repeat(64)}`;
+
+test("blob names are deterministic, collision-free and findable by tag prefix", () => {
+  const a = archiveBlobName({ registry: "acr.io", repository: "a/b", digest: D1 });
+  const b = archiveBlobName({ registry: "acr.io", repository: "a__b", digest: D1 });
+  const c = archiveBlobName({ registry: "acr.io", repository: "a", digest: D1 });
+  assert.equal(a, `acr.io/a/b@sha256-${"a".repeat(64)}.tar.gz`);
+  assert.equal(new Set([a, b, c]).size, 3);
+  assert.ok(!b.startsWith(c.replace(/\.tar\.gz$/, "")) || b === c);
+  assert.equal(sidecarBlobName(a), `${a}.json`);
+  assert.equal(tagMarkerBlobName({ registry: "acr.io", repository: "a/b", digest: D1 }, "1.0"), `acr.io/a/b:1.0@sha256-${"a".repeat(64)}`);
+  assert.equal(resultBlobName("run1", { registry: "acr.io", repository: "a/b", digest: D1 }), `runs/run1/results/acr.io/a/b@sha256-${"a".repeat(64)}.json`);
+  assert.throws(() => archiveBlobName({ registry: "acr.io", repository: "../x", digest: D1 }), TypeError);
+});
