@@ -34,9 +34,18 @@ const ONLY = flag("only", "");
 const RTT_MS = Number(flag("rtt-ms", "20"));
 const RATE_MBPS = Number(flag("rate-mbps", "25"));
 
-const randomLayers = (layers: number, bytes: number): ImageSpec => ({ layers: Array.from({ length: layers }, () => ({ randomBytes: bytes, compression: "gzip-stored" as const })) });
+const randomLayers = (layers: number, bytes: number): ImageSpec => ({
+  layers: Array.from({ length: layers }, () => ({ randomBytes: bytes, compression: "gzip-stored" as const })),
+});
 const randomImage = (layers: number): ImageSpec => randomLayers(layers, 256 * MiB);
-const realisticImage: ImageSpec = { layers: [{ textBytes: 160 * MiB }, { textBytes: 160 * MiB }, { textBytes: 160 * MiB }, { files: { "etc/app.conf": "x=1\n" } }] };
+const realisticImage: ImageSpec = {
+  layers: [
+    { textBytes: 160 * MiB },
+    { textBytes: 160 * MiB },
+    { textBytes: 160 * MiB },
+    { files: { "etc/app.conf": "x=1\n" } },
+  ],
+};
 
 async function dirBytes(dir: string): Promise<number> {
   let total = 0;
@@ -51,7 +60,11 @@ async function dropCaches(): Promise<void> {
   await execFileAsync("sh", ["-c", "sync; echo 3 > /proc/sys/vm/drop_caches"]).catch(() => undefined);
 }
 
-async function oldPipeline(image: string, connectionString: string, container: string): Promise<{ seconds: number; scratchBytes: number }> {
+async function oldPipeline(
+  image: string,
+  connectionString: string,
+  container: string,
+): Promise<{ seconds: number; scratchBytes: number }> {
   const scratch = await mkdtemp(join(tmpdir(), "old-pipeline-"));
   let peak = 0;
   let sampling = true;
@@ -63,17 +76,34 @@ async function oldPipeline(image: string, connectionString: string, container: s
   })();
   const started = performance.now();
   try {
-    const { stdout: inspect } = await execFileAsync("skopeo", ["inspect", "--tls-verify=false", `docker://${image}`], { maxBuffer: 64 * MiB });
+    const { stdout: inspect } = await execFileAsync("skopeo", ["inspect", "--tls-verify=false", `docker://${image}`], {
+      maxBuffer: 64 * MiB,
+    });
     const digest = (JSON.parse(inspect) as { Digest: string }).Digest;
-    await execFileAsync("skopeo", ["copy", "--src-tls-verify=false", `docker://${image}`, `docker-archive:${scratch}/image.tar`], { maxBuffer: 64 * MiB });
+    await execFileAsync(
+      "skopeo",
+      ["copy", "--src-tls-verify=false", `docker://${image}`, `docker-archive:${scratch}/image.tar`],
+      { maxBuffer: 64 * MiB },
+    );
     await execFileAsync("pigz", ["-1", `${scratch}/image.tar`]);
     const service = BlobServiceClient.fromConnectionString(connectionString);
     const containerClient = service.getContainerClient(container);
     await containerClient.createIfNotExists();
     const base = `${image.split("/").slice(1).join("--").replace(":", "--")}.tar.gz`;
-    await containerClient.getBlockBlobClient(base).uploadFile(`${scratch}/image.tar.gz`, { blockSize: 8 * MiB, concurrency: 4, tier: "Archive" });
-    const sidecar = { image, archiveBlob: base, createdAtUtc: new Date().toISOString(), mediaType: "application/x-tar", compression: { format: "gzip", level: 1 }, source: { digest } };
-    await containerClient.getBlockBlobClient(`${base}.json`).uploadData(Buffer.from(JSON.stringify(sidecar)), { tier: "Archive" });
+    await containerClient
+      .getBlockBlobClient(base)
+      .uploadFile(`${scratch}/image.tar.gz`, { blockSize: 8 * MiB, concurrency: 4, tier: "Archive" });
+    const sidecar = {
+      image,
+      archiveBlob: base,
+      createdAtUtc: new Date().toISOString(),
+      mediaType: "application/x-tar",
+      compression: { format: "gzip", level: 1 },
+      source: { digest },
+    };
+    await containerClient
+      .getBlockBlobClient(`${base}.json`)
+      .uploadData(Buffer.from(JSON.stringify(sidecar)), { tier: "Archive" });
   } finally {
     sampling = false;
     await sampler;
@@ -88,17 +118,29 @@ async function parallelDownload(image: string): Promise<number> {
   const dir = await mkdtemp(join(tmpdir(), "parallel-download-"));
   const started = performance.now();
   try {
-    await execFileAsync("skopeo", ["copy", "--src-tls-verify=false", `docker://${image}`, `oci:${dir}/layout`], { maxBuffer: 64 * MiB });
+    await execFileAsync("skopeo", ["copy", "--src-tls-verify=false", `docker://${image}`, `oci:${dir}/layout`], {
+      maxBuffer: 64 * MiB,
+    });
     return (performance.now() - started) / 1000;
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 }
 
-async function newPipeline(image: string, connectionString: string, container: string): Promise<{ seconds: number; peakRssMiB: number; bytes: number }> {
+async function newPipeline(
+  image: string,
+  connectionString: string,
+  container: string,
+): Promise<{ seconds: number; peakRssMiB: number; bytes: number }> {
   const started = performance.now();
   const child = spawn(process.execPath, [WORKER], {
-    env: { ...process.env, AZURE_STORAGE_CONNECTION_STRING: connectionString, ALLOWED_REGISTRIES: "127.0.0.1:*", ARCHIVE_CONTAINER: container, ARCHIVE_REQUEST: JSON.stringify({ image, blobContainer: container }) },
+    env: {
+      ...process.env,
+      AZURE_STORAGE_CONNECTION_STRING: connectionString,
+      ALLOWED_REGISTRIES: "127.0.0.1:*",
+      ARCHIVE_CONTAINER: container,
+      ARCHIVE_REQUEST: JSON.stringify({ image, blobContainer: container }),
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let peakKiB = 0;
@@ -141,8 +183,13 @@ async function main(): Promise<void> {
   }
 }
 
-
-async function loopbackBench(host: string, connectionString: string, service: BlobServiceClient, report: string[], summary: Record<string, number>): Promise<void> {
+async function loopbackBench(
+  host: string,
+  connectionString: string,
+  service: BlobServiceClient,
+  report: string[],
+  summary: Record<string, number>,
+): Promise<void> {
   const registry = { host };
   const azurite = { connectionString };
   console.log("building fixtures (1 GiB random, realistic, 2 GiB random)…");
@@ -152,7 +199,13 @@ async function loopbackBench(host: string, connectionString: string, service: Bl
   const results: Record<string, { old: number[]; new: number[]; scratch: number[]; rss: number[]; bytes: number }> = {};
   for (const name of ["random1g", "realistic"]) {
     const image = `${registry.host}/bench/${name}:1`;
-    const r: { old: number[]; new: number[]; scratch: number[]; rss: number[]; bytes: number } = { old: [], new: [], scratch: [], rss: [], bytes: 0 };
+    const r: { old: number[]; new: number[]; scratch: number[]; rss: number[]; bytes: number } = {
+      old: [],
+      new: [],
+      scratch: [],
+      rss: [],
+      bytes: 0,
+    };
     results[name] = r;
     for (let i = 0; i < RUNS; i++) {
       await dropCaches();
@@ -166,16 +219,24 @@ async function loopbackBench(host: string, connectionString: string, service: Bl
       r.rss.push(ours.peakRssMiB);
       r.bytes = ours.bytes;
       await service.getContainerClient(`new-${name}-${i}`).delete();
-      console.log(`  ${name} run ${i + 1}: old ${round(old.seconds)} s (scratch ${round(old.scratchBytes / 1e9)} GB), new ${round(ours.seconds)} s (peak RSS ${ours.peakRssMiB} MiB)`);
+      console.log(
+        `  ${name} run ${i + 1}: old ${round(old.seconds)} s (scratch ${round(old.scratchBytes / 1e9)} GB), new ${round(ours.seconds)} s (peak RSS ${ours.peakRssMiB} MiB)`,
+      );
     }
   }
   await dropCaches();
   const twoGiB = await newPipeline(`${registry.host}/bench/random2g:1`, azurite.connectionString, "new-random2g");
   await service.getContainerClient("new-random2g").delete();
 
-  report.push("", "| image | old s (median) | new s (median) | old/new | old peak scratch | new scratch | new peak RSS |", "| --- | --- | --- | --- | --- | --- | --- |");
+  report.push(
+    "",
+    "| image | old s (median) | new s (median) | old/new | old peak scratch | new scratch | new peak RSS |",
+    "| --- | --- | --- | --- | --- | --- | --- |",
+  );
   for (const [name, r] of Object.entries(results)) {
-    report.push(`| ${name} | ${round(median(r.old))} | ${round(median(r.new))} | ${round(median(r.old) / median(r.new))}× | ${round(median(r.scratch) / 1e9)} GB | 0 | ${Math.max(...r.rss)} MiB |`);
+    report.push(
+      `| ${name} | ${round(median(r.old))} | ${round(median(r.new))} | ${round(median(r.old) / median(r.new))}× | ${round(median(r.scratch) / 1e9)} GB | 0 | ${Math.max(...r.rss)} MiB |`,
+    );
   }
   report.push(`| random2g (RSS check) | — | ${round(twoGiB.seconds)} | — | — | 0 | ${twoGiB.peakRssMiB} MiB |`);
   const r1 = results.random1g!;
@@ -191,8 +252,16 @@ async function loopbackBench(host: string, connectionString: string, service: Bl
   });
 }
 
-async function wanBench(registryHost: string, connectionString: string, service: BlobServiceClient, report: string[], summary: Record<string, number>): Promise<void> {
-  console.log(`building fixtures (8 × 32 MiB random, 40 × 1 MiB random); network shape: ${RTT_MS} ms per request, ${RATE_MBPS} MB/s per connection…`);
+async function wanBench(
+  registryHost: string,
+  connectionString: string,
+  service: BlobServiceClient,
+  report: string[],
+  summary: Record<string, number>,
+): Promise<void> {
+  console.log(
+    `building fixtures (8 × 32 MiB random, 40 × 1 MiB random); network shape: ${RTT_MS} ms per request, ${RATE_MBPS} MB/s per connection…`,
+  );
   await pushImage(registryHost, "bench/wan8x32:1", randomLayers(8, 32 * MiB));
   await pushImage(registryHost, "bench/wan40x1:1", randomLayers(40, MiB));
   const proxy = await startShapedProxy(registryHost, { rttMs: RTT_MS, bytesPerSecond: RATE_MBPS * 1e6 });
@@ -211,7 +280,9 @@ async function wanBench(registryHost: string, connectionString: string, service:
         r.rss.push(ours.peakRssMiB);
         await service.getContainerClient(`new-${name}-${i}`).delete();
         r.parallel.push(await parallelDownload(image));
-        console.log(`  ${name} run ${i + 1}: old ${round(old.seconds)} s, new ${round(ours.seconds)} s (peak RSS ${ours.peakRssMiB} MiB), parallel download ${round(r.parallel.at(-1)!)} s`);
+        console.log(
+          `  ${name} run ${i + 1}: old ${round(old.seconds)} s, new ${round(ours.seconds)} s (peak RSS ${ours.peakRssMiB} MiB), parallel download ${round(r.parallel.at(-1)!)} s`,
+        );
       }
     }
   } finally {
@@ -224,7 +295,9 @@ async function wanBench(registryHost: string, connectionString: string, service:
     "| --- | --- | --- | --- | --- | --- | --- |",
   );
   for (const [name, r] of Object.entries(rows)) {
-    report.push(`| ${name} | ${round(median(r.old))} | ${round(median(r.new))} | ${round(median(r.old) / median(r.new))}× | ${round(median(r.parallel))} | ${round(median(r.new) / median(r.parallel))}× | ${Math.max(...r.rss)} MiB |`);
+    report.push(
+      `| ${name} | ${round(median(r.old))} | ${round(median(r.new))} | ${round(median(r.old) / median(r.new))}× | ${round(median(r.parallel))} | ${round(median(r.new) / median(r.parallel))}× | ${Math.max(...r.rss)} MiB |`,
+    );
   }
   const big = rows.wan8x32!;
   const small = rows.wan40x1!;

@@ -14,7 +14,13 @@ class InstantJobRunner implements JobRunner {
   private count = 0;
 
   async startExecution(env: Record<string, string>): Promise<JobExecution> {
-    const request = JSON.parse(env.ARCHIVE_REQUEST!) as { image: string; blobContainer: string; runId: string; attemptId?: string; tags?: string[] };
+    const request = JSON.parse(env.ARCHIVE_REQUEST!) as {
+      image: string;
+      blobContainer: string;
+      runId: string;
+      attemptId?: string;
+      tags?: string[];
+    };
     const ref = parseImageReference(request.image);
     const image = { registry: ref.registry, repository: ref.repository, digest: ref.digest! };
     const archiveBlob = archiveBlobName(image);
@@ -32,7 +38,13 @@ class InstantJobRunner implements JobRunner {
       sha256: ref.digest!.slice(7),
       durationSeconds: 0,
     };
-    await writeWorkerResult(getAppDependencies().getContainer(request.blobContainer), request.runId, image, request.attemptId, result);
+    await writeWorkerResult(
+      getAppDependencies().getContainer(request.blobContainer),
+      request.runId,
+      image,
+      request.attemptId,
+      result,
+    );
     return { name: `instant-${++this.count}-${randomBytes(3).toString("hex")}`, status: "Succeeded" };
   }
 

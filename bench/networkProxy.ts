@@ -25,26 +25,36 @@ export async function startShapedProxy(upstreamHost: string, shape: NetworkShape
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     void (async () => {
       await sleep(shape.rttMs);
-      const upstream = httpRequest({ host: upstreamName, port: Number(upstreamPort), method: req.method, path: req.url, headers: req.headers, agent }, (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        const socket = req.socket;
-        void (async () => {
-          try {
-            for await (const chunk of answer) {
-              const bytes = chunk as Buffer;
-              const now = performance.now();
-              const start = Math.max(now, nextFree.get(socket) ?? now);
-              const done = start + (bytes.length / shape.bytesPerSecond) * 1000;
-              nextFree.set(socket, done);
-              if (done - now > 1) await sleep(done - now);
-              if (!res.write(bytes)) await new Promise((resolve) => res.once("drain", resolve));
+      const upstream = httpRequest(
+        {
+          host: upstreamName,
+          port: Number(upstreamPort),
+          method: req.method,
+          path: req.url,
+          headers: req.headers,
+          agent,
+        },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          const socket = req.socket;
+          void (async () => {
+            try {
+              for await (const chunk of answer) {
+                const bytes = chunk as Buffer;
+                const now = performance.now();
+                const start = Math.max(now, nextFree.get(socket) ?? now);
+                const done = start + (bytes.length / shape.bytesPerSecond) * 1000;
+                nextFree.set(socket, done);
+                if (done - now > 1) await sleep(done - now);
+                if (!res.write(bytes)) await new Promise((resolve) => res.once("drain", resolve));
+              }
+              res.end();
+            } catch {
+              res.destroy();
             }
-            res.end();
-          } catch {
-            res.destroy();
-          }
-        })();
-      });
+          })();
+        },
+      );
       upstream.on("error", () => res.destroy());
       res.on("close", () => {
         if (!res.writableFinished) upstream.destroy();

@@ -8,7 +8,10 @@ export interface SyntheticRegistry {
   stop: () => Promise<void>;
 }
 
-export async function startSyntheticRegistry(repositories: number, tagsPerRepository: number): Promise<SyntheticRegistry> {
+export async function startSyntheticRegistry(
+  repositories: number,
+  tagsPerRepository: number,
+): Promise<SyntheticRegistry> {
   const repos = Array.from({ length: repositories }, (_, i) => `synthetic/repo${String(i).padStart(4, "0")}`);
   const tags = Array.from({ length: tagsPerRepository }, (_, i) => `v${String(i).padStart(4, "0")}`);
   const page = <T>(items: T[], url: URL) => {
@@ -24,22 +27,31 @@ export async function startSyntheticRegistry(repositories: number, tagsPerReposi
     if (path === "/v2/_catalog") {
       const { items, more } = page(repos, url);
       const headers: Record<string, string> = { "content-type": "application/json" };
-      if (more) headers.link = `</v2/_catalog?n=${url.searchParams.get("n") ?? 100}&last=${items[items.length - 1]}>; rel="next"`;
+      if (more)
+        headers.link = `</v2/_catalog?n=${url.searchParams.get("n") ?? 100}&last=${items[items.length - 1]}>; rel="next"`;
       return void res.writeHead(200, headers).end(JSON.stringify({ repositories: items }));
     }
     const tagsMatch = /^\/v2\/(.+)\/tags\/list$/.exec(path);
     if (tagsMatch) {
       const { items, more } = page(tags, url);
       const headers: Record<string, string> = { "content-type": "application/json" };
-      if (more) headers.link = `</v2/${tagsMatch[1]}/tags/list?n=${url.searchParams.get("n") ?? 100}&last=${items[items.length - 1]}>; rel="next"`;
+      if (more)
+        headers.link = `</v2/${tagsMatch[1]}/tags/list?n=${url.searchParams.get("n") ?? 100}&last=${items[items.length - 1]}>; rel="next"`;
       return void res.writeHead(200, headers).end(JSON.stringify({ name: tagsMatch[1], tags: items }));
     }
     const manifest = /^\/v2\/(.+)\/manifests\/([^/]+)$/.exec(path);
     if (manifest && req.method === "HEAD") {
       const digest = `sha256:${createHash("sha256").update(`${manifest[1]}:${manifest[2]}`).digest("hex")}`;
-      return void res.writeHead(200, { "docker-content-digest": digest, "content-type": "application/vnd.oci.image.manifest.v1+json" }).end();
+      return void res
+        .writeHead(200, {
+          "docker-content-digest": digest,
+          "content-type": "application/vnd.oci.image.manifest.v1+json",
+        })
+        .end();
     }
-    res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ errors: [{ code: "NAME_UNKNOWN", message: "not here" }] }));
+    res
+      .writeHead(404, { "content-type": "application/json" })
+      .end(JSON.stringify({ errors: [{ code: "NAME_UNKNOWN", message: "not here" }] }));
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
   const { port } = server.address() as { port: number };

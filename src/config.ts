@@ -22,7 +22,11 @@ const boolFromEnv = z
 const intFromEnv = (min: number, max: number, def: number) =>
   z.preprocess(
     (v) => (v === undefined || v === "" ? def : Number(v)),
-    z.number({ error: "must be a number" }).int("must be an integer").min(min, `must be ≥ ${min}`).max(max, `must be ≤ ${max}`),
+    z
+      .number({ error: "must be a number" })
+      .int("must be an integer")
+      .min(min, `must be ≥ ${min}`)
+      .max(max, `must be ≤ ${max}`),
   );
 
 const containerName = containerNameSchema;
@@ -35,7 +39,10 @@ export const storageEnvSchema = z.object({
   /** `https://<account>.blob.core.windows.net`, used with DefaultAzureCredential. */
   STORAGE_ACCOUNT_URL: z.url({ error: "must be a URL such as https://myaccount.blob.core.windows.net" }).optional(),
   /** Account name; the URL is derived from it. */
-  STORAGE_ACCOUNT: z.string().regex(/^[a-z0-9]{3,24}$/, "must be 3-24 lowercase letters and digits").optional(),
+  STORAGE_ACCOUNT: z
+    .string()
+    .regex(/^[a-z0-9]{3,24}$/, "must be 3-24 lowercase letters and digits")
+    .optional(),
   /** Client id of a user-assigned managed identity, read by DefaultAzureCredential itself. */
   AZURE_CLIENT_ID: z.string().optional(),
 });
@@ -46,7 +53,12 @@ const loginServer = loginServerSchema;
 const registryGlobList = z
   .string()
   .default("")
-  .transform((s) => s.split(",").map((r) => r.trim().toLowerCase()).filter(Boolean))
+  .transform((s) =>
+    s
+      .split(",")
+      .map((r) => r.trim().toLowerCase())
+      .filter(Boolean),
+  )
   .superRefine((globs, ctx) => {
     for (const glob of globs) {
       const problem = globProblem(glob);
@@ -101,7 +113,6 @@ const workerEnvSchema = storageEnvSchema
     QUEUE_MESSAGE_FILE: z.string().optional(),
   });
 
-
 // ---- Helpers -------------------------------------------------------------------------------
 
 function pickEnv(env: NodeJS.ProcessEnv, keys: readonly string[]): Record<string, string | undefined> {
@@ -110,10 +121,16 @@ function pickEnv(env: NodeJS.ProcessEnv, keys: readonly string[]): Record<string
 
 /** Storage access from validated settings (worker env or app settings alike). */
 export function toStorageConfig(parsed: z.output<typeof storageEnvSchema>): StorageConfig {
-  if (parsed.AZURE_STORAGE_CONNECTION_STRING) return { kind: "connectionString", connectionString: parsed.AZURE_STORAGE_CONNECTION_STRING };
-  if (parsed.STORAGE_ACCOUNT_URL) return { kind: "accountUrl", accountUrl: parsed.STORAGE_ACCOUNT_URL.replace(/\/+$/, "") };
-  if (parsed.STORAGE_ACCOUNT) return { kind: "accountUrl", accountUrl: `https://${parsed.STORAGE_ACCOUNT}.blob.core.windows.net` };
-  throw new ArchiveError("CONFIG_INVALID", "no storage configured: set AZURE_STORAGE_CONNECTION_STRING, STORAGE_ACCOUNT_URL or STORAGE_ACCOUNT");
+  if (parsed.AZURE_STORAGE_CONNECTION_STRING)
+    return { kind: "connectionString", connectionString: parsed.AZURE_STORAGE_CONNECTION_STRING };
+  if (parsed.STORAGE_ACCOUNT_URL)
+    return { kind: "accountUrl", accountUrl: parsed.STORAGE_ACCOUNT_URL.replace(/\/+$/, "") };
+  if (parsed.STORAGE_ACCOUNT)
+    return { kind: "accountUrl", accountUrl: `https://${parsed.STORAGE_ACCOUNT}.blob.core.windows.net` };
+  throw new ArchiveError(
+    "CONFIG_INVALID",
+    "no storage configured: set AZURE_STORAGE_CONNECTION_STRING, STORAGE_ACCOUNT_URL or STORAGE_ACCOUNT",
+  );
 }
 
 /** Registry credentials from validated settings (worker env or app settings alike). */
@@ -122,12 +139,16 @@ export function toRegistryAuth(parsed: z.output<typeof registryEnvSchema>): Regi
   if ((username === undefined) !== (password === undefined)) {
     throw new ArchiveError("CONFIG_INVALID", "ACR_USERNAME and ACR_PASSWORD must be set together");
   }
-  if (mode === "password" && (!username || !password)) throw new ArchiveError("CONFIG_INVALID", "REGISTRY_AUTH=password needs ACR_USERNAME and ACR_PASSWORD");
+  if (mode === "password" && (!username || !password))
+    throw new ArchiveError("CONFIG_INVALID", "REGISTRY_AUTH=password needs ACR_USERNAME and ACR_PASSWORD");
   if (mode === "anonymous") return { kind: "anonymous" };
   if (mode === "entra") return { kind: "entra" };
   if (username && password) {
     if (!parsed.ACR_LOGIN_SERVER) {
-      throw new ArchiveError("CONFIG_INVALID", "ACR_LOGIN_SERVER: is required with ACR_USERNAME and ACR_PASSWORD (the one registry host the password is offered to)");
+      throw new ArchiveError(
+        "CONFIG_INVALID",
+        "ACR_LOGIN_SERVER: is required with ACR_USERNAME and ACR_PASSWORD (the one registry host the password is offered to)",
+      );
     }
     return { kind: "password", username, password, loginServer: parsed.ACR_LOGIN_SERVER };
   }
@@ -136,12 +157,22 @@ export function toRegistryAuth(parsed: z.output<typeof registryEnvSchema>): Regi
 
 /** Registry access alone (the CLI's restore needs no storage). */
 export function readRegistrySettings(env: NodeJS.ProcessEnv = process.env): RegistryAccess {
-  const parsed = parseOrThrow(registryEnvSchema, pickEnv(env, Object.keys(registryEnvSchema.shape)), "invalid registry settings", "CONFIG_INVALID");
+  const parsed = parseOrThrow(
+    registryEnvSchema,
+    pickEnv(env, Object.keys(registryEnvSchema.shape)),
+    "invalid registry settings",
+    "CONFIG_INVALID",
+  );
   return { auth: toRegistryAuth(parsed), insecure: parsed.REGISTRY_INSECURE };
 }
 
 export function readWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
-  const parsed = parseOrThrow(workerEnvSchema, pickEnv(env, Object.keys(workerEnvSchema.shape)), "invalid worker settings", "CONFIG_INVALID");
+  const parsed = parseOrThrow(
+    workerEnvSchema,
+    pickEnv(env, Object.keys(workerEnvSchema.shape)),
+    "invalid worker settings",
+    "CONFIG_INVALID",
+  );
   return {
     storage: toStorageConfig(parsed),
     registryAuth: toRegistryAuth(parsed),
@@ -164,7 +195,10 @@ export function readWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
 
 export const appSettingsSchema = storageEnvSchema.extend(registryEnvSchema.shape).extend({
   /** Durable Functions task hub (host.json reads it as %TASKHUB_NAME%). */
-  TASKHUB_NAME: z.string().regex(/^[A-Za-z][A-Za-z0-9]{2,44}$/, "must be 3-45 letters and digits, starting with a letter").default("acrcoldarchive"),
+  TASKHUB_NAME: z
+    .string()
+    .regex(/^[A-Za-z][A-Za-z0-9]{2,44}$/, "must be 3-45 letters and digits, starting with a letter")
+    .default("acrcoldarchive"),
   /** Container that receives archives, sidecars and run summaries. */
   ARCHIVE_CONTAINER: containerName.default("images"),
   /** Where each image's worker runs: a Container Apps Job execution, or a local child process (dev/tests). */
@@ -176,7 +210,11 @@ export const appSettingsSchema = storageEnvSchema.extend(registryEnvSchema.shape
       try {
         return parseJobResourceId(value); // the one parser of job resource ids
       } catch {
-        ctx.addIssue({ code: "custom", message: "must be a Container Apps job resource id: /subscriptions/…/resourceGroups/…/providers/Microsoft.App/jobs/<name>" });
+        ctx.addIssue({
+          code: "custom",
+          message:
+            "must be a Container Apps job resource id: /subscriptions/…/resourceGroups/…/providers/Microsoft.App/jobs/<name>",
+        });
         return z.NEVER;
       }
     })
@@ -204,7 +242,12 @@ export const appSettingsSchema = storageEnvSchema.extend(registryEnvSchema.shape
   NIGHTLY_REGISTRIES: z
     .string()
     .default("")
-    .transform((s) => s.split(",").map((r) => r.trim()).filter(Boolean)),
+    .transform((s) =>
+      s
+        .split(",")
+        .map((r) => r.trim())
+        .filter(Boolean),
+    ),
   /** Job executions per image before it is given up as failed. */
   MAX_ATTEMPTS: intFromEnv(1, 10, 3),
   /** An execution running longer than this is stopped and counted as a failed attempt. */
@@ -218,7 +261,12 @@ export type AppSettings = z.output<typeof appSettingsSchema>;
 
 /** The app settings, validated (every problem named), before they are mapped: also what the infra test checks. */
 export function readAppSettings(env: NodeJS.ProcessEnv = process.env): AppSettings {
-  return parseOrThrow(appSettingsSchema, pickEnv(env, Object.keys(appSettingsSchema.shape)), "invalid app settings", "CONFIG_INVALID");
+  return parseOrThrow(
+    appSettingsSchema,
+    pickEnv(env, Object.keys(appSettingsSchema.shape)),
+    "invalid app settings",
+    "CONFIG_INVALID",
+  );
 }
 
 /** The Function App's configuration, mapped once from its settings. */
@@ -247,9 +295,18 @@ export function toAppConfig(settings: AppSettings): AppConfig {
   let jobRunner: JobRunnerConfig;
   if (settings.JOB_RUNNER === "local") {
     // Local workers get the scope the Bicep gives the job: the app's allow-list and its container.
-    jobRunner = { kind: "local", templateEnv: { ALLOWED_REGISTRIES: allowedRegistriesOf(settings).join(","), ARCHIVE_CONTAINER: settings.ARCHIVE_CONTAINER } };
-  }
-  else if (!settings.JOB_RESOURCE_ID) throw new ArchiveError("CONFIG_INVALID", "invalid app settings: JOB_RESOURCE_ID: is required when JOB_RUNNER=container-apps");
+    jobRunner = {
+      kind: "local",
+      templateEnv: {
+        ALLOWED_REGISTRIES: allowedRegistriesOf(settings).join(","),
+        ARCHIVE_CONTAINER: settings.ARCHIVE_CONTAINER,
+      },
+    };
+  } else if (!settings.JOB_RESOURCE_ID)
+    throw new ArchiveError(
+      "CONFIG_INVALID",
+      "invalid app settings: JOB_RESOURCE_ID: is required when JOB_RUNNER=container-apps",
+    );
   else {
     jobRunner = {
       kind: "container-apps",
@@ -265,7 +322,10 @@ export function toAppConfig(settings: AppSettings): AppConfig {
     archiveContainer: settings.ARCHIVE_CONTAINER,
     allowedRegistries: allowedRegistriesOf(settings),
     jobRunner,
-    registryResolution: { armEndpoint: settings.ARM_ENDPOINT, ...(settings.AZURE_SUBSCRIPTION_ID && { subscriptionId: settings.AZURE_SUBSCRIPTION_ID }) },
+    registryResolution: {
+      armEndpoint: settings.ARM_ENDPOINT,
+      ...(settings.AZURE_SUBSCRIPTION_ID && { subscriptionId: settings.AZURE_SUBSCRIPTION_ID }),
+    },
     nightlyRegistries: settings.NIGHTLY_REGISTRIES,
     durableStatusUrls: settings.DURABLE_STATUS_URLS,
     runDefaults: {
@@ -282,7 +342,9 @@ export function toAppConfig(settings: AppSettings): AppConfig {
  * resource ids need ALLOWED_REGISTRIES), and ACR_LOGIN_SERVER. Empty means no run can start.
  */
 function allowedRegistriesOf(settings: AppSettings): string[] {
-  const nightly = settings.NIGHTLY_REGISTRIES.map((r) => r.toLowerCase()).filter((r) => loginServer.safeParse(r).success && /[.:]/.test(r));
+  const nightly = settings.NIGHTLY_REGISTRIES.map((r) => r.toLowerCase()).filter(
+    (r) => loginServer.safeParse(r).success && /[.:]/.test(r),
+  );
   const bound = settings.ACR_LOGIN_SERVER ? [settings.ACR_LOGIN_SERVER] : [];
   return [...new Set([...settings.ALLOWED_REGISTRIES, ...nightly, ...bound])];
 }

@@ -119,7 +119,8 @@ function expandBraces(glob: string): string[] {
     const options = parts.length === 1 ? [`{${parts[0]}}`] : parts.flatMap(expandBraces); // `{a}` is literal
     const next: string[] = [];
     for (const r of results) for (const o of options) next.push(r + o);
-    if (next.length > MAX_EXPANSIONS) throw new GlobSyntaxError(`braces expand to more than ${MAX_EXPANSIONS} alternatives`);
+    if (next.length > MAX_EXPANSIONS)
+      throw new GlobSyntaxError(`braces expand to more than ${MAX_EXPANSIONS} alternatives`);
     results = next;
     i = j + 1;
   }
@@ -197,7 +198,8 @@ function parseClass(body: string, position: number): Token {
   let i = 0;
   const negated = body[0] === "!" || body[0] === "^";
   if (negated) i++;
-  if (body.startsWith("[:", i) || body.includes("[:")) throw new GlobSyntaxError(`POSIX class at position ${position + 1} is not supported`);
+  if (body.startsWith("[:", i) || body.includes("[:"))
+    throw new GlobSyntaxError(`POSIX class at position ${position + 1} is not supported`);
   const ranges: [string, string][] = [];
   while (i < body.length) {
     let lo = body[i]!;

@@ -12,7 +12,12 @@ export function formatIssues(error: z.ZodError, prefix = ""): string[] {
   });
 }
 
-export function parseOrThrow<T extends z.ZodType>(schema: T, input: unknown, what: string, code: "CONFIG_INVALID" | "INVALID_ARGUMENT"): z.output<T> {
+export function parseOrThrow<T extends z.ZodType>(
+  schema: T,
+  input: unknown,
+  what: string,
+  code: "CONFIG_INVALID" | "INVALID_ARGUMENT",
+): z.output<T> {
   const result = schema.safeParse(input);
   if (!result.success) throw new ArchiveError(code, `${what}: ${formatIssues(result.error).join("; ")}`);
   return result.data;

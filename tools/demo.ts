@@ -15,18 +15,50 @@ import type { RunSummary } from "../src/runs/archiveRun.js";
 // Durable timers (the 5-60 s polling of each job execution) run 20× faster here; everything else is real time.
 const TIME_SCALE = 0.05;
 
-async function runOnce(host: LocalFunctionsHost, registry: string, blobService: BlobServiceClient, label: string): Promise<RunSummary> {
-  const response = await host.request("/api/archive", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ registry }) });
+async function runOnce(
+  host: LocalFunctionsHost,
+  registry: string,
+  blobService: BlobServiceClient,
+  label: string,
+): Promise<RunSummary> {
+  const response = await host.request("/api/archive", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ registry }),
+  });
   const accepted = (await response.json()) as { id: string; statusQueryGetUri: string };
-  if (response.status !== 202) throw new Error(`POST /api/archive answered ${response.status}: ${JSON.stringify(accepted)}`);
+  if (response.status !== 202)
+    throw new Error(`POST /api/archive answered ${response.status}: ${JSON.stringify(accepted)}`);
   console.log(`\n${label}: POST /api/archive → 202, instance ${accepted.id}`);
-  const bar = new cliProgress.SingleBar({ format: "  {phase} [{bar}] {value}/{total} images | archived {archived} | already {already} | failed {failed} | running {running}", hideCursor: true, noTTYOutput: true, notTTYSchedule: 1000 }, cliProgress.Presets.shades_classic);
+  const bar = new cliProgress.SingleBar(
+    {
+      format:
+        "  {phase} [{bar}] {value}/{total} images | archived {archived} | already {already} | failed {failed} | running {running}",
+      hideCursor: true,
+      noTTYOutput: true,
+      notTTYSchedule: 1000,
+    },
+    cliProgress.Presets.shades_classic,
+  );
   let started = false;
   const status = await waitForRun(host, accepted.id, {
     onProgress: (s) => {
-      const p = s.progress as { total: number; archived: number; alreadyArchived: number; failed: number; running: number; phase: string };
+      const p = s.progress as {
+        total: number;
+        archived: number;
+        alreadyArchived: number;
+        failed: number;
+        running: number;
+        phase: string;
+      };
       const done = p.archived + p.alreadyArchived + p.failed;
-      const payload = { phase: p.phase.padEnd(11), archived: p.archived, already: p.alreadyArchived, failed: p.failed, running: p.running };
+      const payload = {
+        phase: p.phase.padEnd(11),
+        archived: p.archived,
+        already: p.alreadyArchived,
+        failed: p.failed,
+        running: p.running,
+      };
       if (!started && p.total > 0) {
         bar.start(p.total, done, payload);
         started = true;
@@ -34,16 +66,23 @@ async function runOnce(host: LocalFunctionsHost, registry: string, blobService: 
     },
   });
   if (started) bar.stop();
-  if (status.runtimeStatus !== "Completed") throw new Error(`the run ended ${String(status.runtimeStatus)}: ${String(status.error ?? "")}`);
-  const summaryBlob = blobService.getContainerClient(String(status.container)).getBlockBlobClient(String(status.summaryBlob));
+  if (status.runtimeStatus !== "Completed")
+    throw new Error(`the run ended ${String(status.runtimeStatus)}: ${String(status.error ?? "")}`);
+  const summaryBlob = blobService
+    .getContainerClient(String(status.container))
+    .getBlockBlobClient(String(status.summaryBlob));
   const summary = JSON.parse((await summaryBlob.downloadToBuffer()).toString()) as RunSummary;
   console.log(`  summary: ${status.container}/${status.summaryBlob}`);
   for (const image of summary.images) {
     const size = image.bytes !== undefined ? `${(image.bytes / 1024).toFixed(1).padStart(8)} KiB` : "".padStart(12);
-    console.log(`  ${image.status.padEnd(16)} ${`${image.repository}:${image.tags.join(",")}`.padEnd(36)} ${size}  ${image.archiveBlob}${image.error ? `  (${image.error.code}: ${image.error.message})` : ""}`);
+    console.log(
+      `  ${image.status.padEnd(16)} ${`${image.repository}:${image.tags.join(",")}`.padEnd(36)} ${size}  ${image.archiveBlob}${image.error ? `  (${image.error.code}: ${image.error.message})` : ""}`,
+    );
   }
   const t = summary.totals;
-  console.log(`  totals: ${t.total} images, ${t.archived} archived (${(t.bytesArchived / 1024).toFixed(1)} KiB), ${t.alreadyArchived} already archived, ${t.failed} failed, ${t.jobExecutions} job executions`);
+  console.log(
+    `  totals: ${t.total} images, ${t.archived} archived (${(t.bytesArchived / 1024).toFixed(1)} KiB), ${t.alreadyArchived} already archived, ${t.failed} failed, ${t.jobExecutions} job executions`,
+  );
   return summary;
 }
 
@@ -52,7 +91,9 @@ async function main(): Promise<void> {
   let host: LocalFunctionsHost | undefined;
   try {
     console.log(`registry http://${registry.host} (docker-registry), Azurite blob port ${azurite.port}`);
-    console.log(`seeding ${SAMPLE_IMAGES.length} sample images: ${SAMPLE_IMAGES.map((s) => s.repositoryAndTag).join(", ")}`);
+    console.log(
+      `seeding ${SAMPLE_IMAGES.length} sample images: ${SAMPLE_IMAGES.map((s) => s.repositoryAndTag).join(", ")}`,
+    );
     for (const sample of SAMPLE_IMAGES) await pushImage(registry.host, sample.repositoryAndTag, sample.image);
     host = await startFunctionsHost({
       timeScale: TIME_SCALE,
@@ -71,7 +112,9 @@ async function main(): Promise<void> {
     const first = await runOnce(host, registry.host, blobService, "run 1");
     const second = await runOnce(host, registry.host, blobService, "run 2 (nightly re-run)");
     if (second.totals.archived === 0 && second.totals.jobExecutions === 0) {
-      console.log(`\nrun 2 archived nothing: all ${second.totals.alreadyArchived} images were already archived, and no job execution was started.`);
+      console.log(
+        `\nrun 2 archived nothing: all ${second.totals.alreadyArchived} images were already archived, and no job execution was started.`,
+      );
     }
     if (first.totals.failed > 0 || second.totals.failed > 0) process.exitCode = 1;
   } finally {

@@ -15,7 +15,6 @@ import { ActivityNames } from "./activityNames.js";
 
 export { ActivityNames };
 
-
 export interface ActivityInputs {
   listImages: ListRunImagesInput;
   readBatch: ReadBatchInput;
@@ -30,10 +29,19 @@ export interface ActivityInputs {
 
 export type ActivityName = keyof ActivityInputs;
 
-export function callActivity<N extends ActivityName>(context: OrchestrationContext, name: N, input: ActivityInputs[N]): Task {
+export function callActivity<N extends ActivityName>(
+  context: OrchestrationContext,
+  name: N,
+  input: ActivityInputs[N],
+): Task {
   return context.df.callActivity(ActivityNames[name], input);
 }
 
-export function callActivityWithRetry<N extends ActivityName>(context: OrchestrationContext, name: N, retry: RetryOptions, input: ActivityInputs[N]): Task {
+export function callActivityWithRetry<N extends ActivityName>(
+  context: OrchestrationContext,
+  name: N,
+  retry: RetryOptions,
+  input: ActivityInputs[N],
+): Task {
   return context.df.callActivityWithRetry(ActivityNames[name], retry, input);
 }

@@ -9,9 +9,12 @@ import { assertRunInScope } from "../runs/runScope.js";
 import { getArchivedImageInfo, type ArchivedImageInfo } from "../storage/archiveStore.js";
 import { parseInput } from "../validation.js";
 
-
 /** The image's run comes along: this first activity of archiveImage holds it to the settings (runs/runScope.ts). */
-export const checkArchivedInputSchema = z.strictObject({ run: imageRunContextSchema, repository: imageWorkItemSchema.shape.repository, digest: imageWorkItemSchema.shape.digest });
+export const checkArchivedInputSchema = z.strictObject({
+  run: imageRunContextSchema,
+  repository: imageWorkItemSchema.shape.repository,
+  digest: imageWorkItemSchema.shape.digest,
+});
 export type CheckArchivedInput = z.output<typeof checkArchivedInputSchema>;
 
 const checkArchived: ActivityHandler = async (raw: unknown): Promise<ArchivedImageInfo> => {

@@ -10,7 +10,10 @@ import { readBatch as readBatchBlob } from "../runs/runStore.js";
 import { parseInput } from "../validation.js";
 
 /** The batch's run comes along: this first activity of archiveBatch holds it to the settings (runs/runScope.ts). */
-export const readBatchInputSchema = z.strictObject({ run: batchRunContextSchema, batchIndex: z.number().int().min(0).max(1_000_000) });
+export const readBatchInputSchema = z.strictObject({
+  run: batchRunContextSchema,
+  batchIndex: z.number().int().min(0).max(1_000_000),
+});
 export type ReadBatchInput = z.output<typeof readBatchInputSchema>;
 
 const readBatch: ActivityHandler = async (raw: unknown): Promise<ImageWorkItem[]> => {

@@ -11,7 +11,6 @@ import { containerNameSchema, runIdSchema } from "../storage/blobNames.js";
 import { parseInput } from "../validation.js";
 import { archiveRequestSchema } from "../archive/archiveRequest.js";
 
-
 export const readWorkerResultInputSchema = imageIdentitySchema.extend({
   runId: runIdSchema,
   container: containerNameSchema,
@@ -20,8 +19,15 @@ export const readWorkerResultInputSchema = imageIdentitySchema.extend({
 export type ReadWorkerResultInput = z.output<typeof readWorkerResultInputSchema>;
 
 const readWorkerResult: ActivityHandler = async (raw: unknown): Promise<ArchiveImageResult | null> => {
-  const { runId, container, attemptId, ...image } = parseInput(ActivityNames.readWorkerResult, readWorkerResultInputSchema, raw);
-  return (await readResultBlob<ArchiveImageResult>(getAppDependencies().getContainer(container), runId, image, attemptId)) ?? null;
+  const { runId, container, attemptId, ...image } = parseInput(
+    ActivityNames.readWorkerResult,
+    readWorkerResultInputSchema,
+    raw,
+  );
+  return (
+    (await readResultBlob<ArchiveImageResult>(getAppDependencies().getContainer(container), runId, image, attemptId)) ??
+    null
+  );
 };
 
 df.app.activity(ActivityNames.readWorkerResult, { handler: readWorkerResult });

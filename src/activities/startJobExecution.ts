@@ -11,7 +11,6 @@ import { getAppDependencies } from "../appDependencies.js";
 import { parseInput } from "../validation.js";
 import { archiveRequestSchema, assertRequestInScope } from "../archive/archiveRequest.js";
 
-
 export const startJobExecutionInputSchema = z.strictObject({
   request: archiveRequestSchema.required({ runId: true, attemptId: true }),
   /** An earlier start of this attempt failed: look for its execution before starting one. */
@@ -22,7 +21,10 @@ export type StartJobExecutionInput = z.input<typeof startJobExecutionInputSchema
 const startJobExecution: ActivityHandler = async (raw: unknown): Promise<JobExecution> => {
   const { request, reconcile } = parseInput(ActivityNames.startJobExecution, startJobExecutionInputSchema, raw);
   const deps = getAppDependencies();
-  assertRequestInScope(request, { allowedRegistries: deps.config.allowedRegistries, archiveContainer: deps.config.archiveContainer });
+  assertRequestInScope(request, {
+    allowedRegistries: deps.config.allowedRegistries,
+    archiveContainer: deps.config.archiveContainer,
+  });
   return startArchiveJob(deps.jobRunner(), request, { reconcile });
 };
 

@@ -8,7 +8,6 @@ import { getAppDependencies } from "../appDependencies.js";
 import { assertRunNotEnded, writeBatchOutcomes as writeOutcomesBlob } from "../runs/runStore.js";
 import { parseInput } from "../validation.js";
 
-
 export const writeBatchOutcomesInputSchema = batchRefSchema.extend({ outcomes: z.array(imageOutcomeSchema).max(1000) });
 export type WriteBatchOutcomesInput = z.output<typeof writeBatchOutcomesInputSchema>;
 

@@ -7,7 +7,6 @@ import { getAppDependencies } from "../appDependencies.js";
 import { writeRunSummary as writeSummary, writeRunSummaryInputSchema } from "../runs/runSummary.js";
 import { parseInput } from "../validation.js";
 
-
 const writeRunSummary: ActivityHandler = async (raw: unknown): Promise<{ summaryBlob: string; totals: RunTotals }> => {
   const input = parseInput(ActivityNames.writeRunSummary, writeRunSummaryInputSchema, raw);
   return writeSummary(input, { container: getAppDependencies().getContainer(input.run.container) });

@@ -49,7 +49,7 @@ export class AdaptiveGzip {
     this.size += data.length;
     if (!segment.store && this.level > 0) {
       await this.flushStored();
-      for (let offset = 0; offset < data.length; ) {
+      for (let offset = 0; offset < data.length;) {
         const take = Math.min(COMPRESS_RUN_BYTES - this.pendingBytes, data.length - offset);
         this.pending.push(offset === 0 && take === data.length ? data : data.subarray(offset, offset + take));
         this.pendingBytes += take;
@@ -59,7 +59,7 @@ export class AdaptiveGzip {
       return;
     }
     await this.flushCompressible();
-    for (let offset = 0; offset < data.length; ) {
+    for (let offset = 0; offset < data.length;) {
       const take = Math.min(MAX_STORED_BLOCK - this.storedBytes, data.length - offset);
       this.stored.push(offset === 0 && take === data.length ? data : data.subarray(offset, offset + take));
       this.storedBytes += take;

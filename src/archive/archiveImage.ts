@@ -71,7 +71,11 @@ export interface ArchiveImageOptions {
   tuning: ArchiveTuning;
   abortSignal?: AbortSignal;
   /** Source bytes read, of the total to read; called often while an image streams. */
-  onProgress?: (progress: { phase: "resolving" | "streaming" | "committing"; bytes: number; totalBytes: number }) => void;
+  onProgress?: (progress: {
+    phase: "resolving" | "streaming" | "committing";
+    bytes: number;
+    totalBytes: number;
+  }) => void;
   now?: () => Date;
 }
 
@@ -81,33 +85,57 @@ export interface ArchiveImageDependencies {
   getRegistryClient: (registry: string) => RegistryClient;
 }
 
-export async function archiveImage(request: ArchiveImageRequest, deps: ArchiveImageDependencies, options: ArchiveImageOptions): Promise<ArchiveImageResult> {
+export async function archiveImage(
+  request: ArchiveImageRequest,
+  deps: ArchiveImageDependencies,
+  options: ArchiveImageOptions,
+): Promise<ArchiveImageResult> {
   const started = Date.now();
   const now = options.now ?? (() => new Date());
   const ref = parseImageReference(request.image);
   const container = deps.blobService.getContainerClient(request.blobContainer);
-  const base = { image: formatImageReference(ref), registry: ref.registry, repository: ref.repository, container: request.blobContainer };
+  const base = {
+    image: formatImageReference(ref),
+    registry: ref.registry,
+    repository: ref.repository,
+    container: request.blobContainer,
+  };
   const tags = uniqueTags(ref, request.tags);
   let identity: ImageIdentity | undefined;
   try {
     options.onProgress?.({ phase: "resolving", bytes: 0, totalBytes: 0 });
     const client = deps.getRegistryClient(ref.registry);
     const digest = ref.digest ?? (await client.getManifestDigest(ref.repository, ref.tag!, opts(options)));
-    if (!digest) throw new ArchiveError("REGISTRY_NOT_FOUND", `${base.image} not found in ${ref.registry}`, { statusCode: 404 });
+    if (!digest)
+      throw new ArchiveError("REGISTRY_NOT_FOUND", `${base.image} not found in ${ref.registry}`, { statusCode: 404 });
     identity = { registry: ref.registry, repository: ref.repository, digest };
     const archiveBlob = request.blobBaseName ?? archiveBlobName(identity);
     const sidecarBlob = sidecarBlobName(archiveBlob);
     await ensureArchiveContainer(container, opts(options));
 
     const existing = await readExistingArchive(container, archiveBlob, sidecarBlob, digest, options);
-    const names = { container, containerName: request.blobContainer, archiveBlob, sidecarBlob, repository: ref.repository, digest };
+    const names = {
+      container,
+      containerName: request.blobContainer,
+      archiveBlob,
+      sidecarBlob,
+      repository: ref.repository,
+      digest,
+    };
     let status: ArchiveStatus = "already-archived";
     let outcome: { bytes: number; sha256: string; externalLayers: number };
     if (existing.sidecar) {
       outcome = describeSidecar(existing.sidecar);
     } else if (existing.archive) {
       // The archive was committed but its sidecar was not (a crash in between): rebuild it from that archive, no blob re-read.
-      outcome = await finishCommittedArchive(client, names, { ...existing, archive: existing.archive }, tags, options, now);
+      outcome = await finishCommittedArchive(
+        client,
+        names,
+        { ...existing, archive: existing.archive },
+        tags,
+        options,
+        now,
+      );
     } else {
       const plan = await planImageArchive(client, ref.repository, digest, opts(options));
       const totalBytes = plan.blobs.reduce((n, b) => n + b.size, 0);
@@ -142,20 +170,41 @@ export async function archiveImage(request: ArchiveImageRequest, deps: ArchiveIm
         outcome = { bytes: written.size, sha256: written.sha256, externalLayers: plan.external.length };
         const requested = ref.tag && { requestedTag: ref.tag };
         const createdAt = now();
-        const sidecar = buildSidecar({ plan, archiveBlob, container: request.blobContainer, tags, gzipLevel, archive: written, createdAt, ...requested });
+        const sidecar = buildSidecar({
+          plan,
+          archiveBlob,
+          container: request.blobContainer,
+          tags,
+          gzipLevel,
+          archive: written,
+          createdAt,
+          ...requested,
+        });
         await uploadSidecar(container, sidecarBlob, sidecar, opts(options));
       } else {
         // Another worker committed the same image first. Its archive is the one, and so is its sidecar: ours (other tags, other
         // tarSize) would not describe it. Keep theirs; if it is not written yet, rebuild it from their archive, never from ours.
         const theirs = await readExistingArchive(container, archiveBlob, sidecarBlob, digest, options);
         if (theirs.sidecar) outcome = describeSidecar(theirs.sidecar);
-        else if (theirs.archive) outcome = await finishCommittedArchive(client, names, { ...theirs, archive: theirs.archive }, tags, options, now);
-        else throw new ArchiveError("STORAGE_ERROR", `${archiveBlob} was committed by another worker and is gone again`, { retryable: true });
+        else if (theirs.archive)
+          outcome = await finishCommittedArchive(
+            client,
+            names,
+            { ...theirs, archive: theirs.archive },
+            tags,
+            options,
+            now,
+          );
+        else
+          throw new ArchiveError("STORAGE_ERROR", `${archiveBlob} was committed by another worker and is gone again`, {
+            retryable: true,
+          });
       }
     }
-    for (const tag of tags) await writeTagMarker(container, identity, archiveBlob, tag, opts(options)).catch((error) => {
-      throw storageError(`cannot write the tag marker for ${tag}`, error);
-    });
+    for (const tag of tags)
+      await writeTagMarker(container, identity, archiveBlob, tag, opts(options)).catch((error) => {
+        throw storageError(`cannot write the tag marker for ${tag}`, error);
+      });
     const result: ArchiveImageResult = {
       status,
       ...base,
@@ -168,12 +217,22 @@ export async function archiveImage(request: ArchiveImageRequest, deps: ArchiveIm
       externalLayers: outcome.externalLayers,
       durationSeconds: seconds(started),
     };
-    if (request.runId) await writeWorkerResult(container, request.runId, identity, request.attemptId, result, opts(options));
+    if (request.runId)
+      await writeWorkerResult(container, request.runId, identity, request.attemptId, result, opts(options));
     return result;
   } catch (error) {
-    const failure: ArchiveImageResult = { status: "failed", ...base, ...(identity && { digest: identity.digest }), tags, durationSeconds: seconds(started), error: errorSummary(error) };
+    const failure: ArchiveImageResult = {
+      status: "failed",
+      ...base,
+      ...(identity && { digest: identity.digest }),
+      tags,
+      durationSeconds: seconds(started),
+      error: errorSummary(error),
+    };
     if (request.runId && identity && !options.abortSignal?.aborted) {
-      await writeWorkerResult(container, request.runId, identity, request.attemptId, failure, opts(options)).catch(() => undefined);
+      await writeWorkerResult(container, request.runId, identity, request.attemptId, failure, opts(options)).catch(
+        () => undefined,
+      );
     }
     throw error;
   }
@@ -196,24 +255,40 @@ interface ArchiveNames {
 }
 
 /** What is already stored under this name. A name that holds another digest is a conflict, never overwritten. */
-async function readExistingArchive(container: ContainerClient, archiveBlob: string, sidecarBlob: string, digest: string, options: ArchiveImageOptions): Promise<ExistingArchive> {
+async function readExistingArchive(
+  container: ContainerClient,
+  archiveBlob: string,
+  sidecarBlob: string,
+  digest: string,
+  options: ArchiveImageOptions,
+): Promise<ExistingArchive> {
   const archive = await getCommittedArchive(container, archiveBlob, opts(options));
   if (!archive) return {};
   if (archive.sourceDigest !== digest) {
     // Another digest, or an archive this tool did not write (the old worker set no metadata): never overwritten.
-    const holds = archive.sourceDigest ? `already holds ${archive.sourceDigest}` : "already holds an archive of unknown digest (not written by this tool)";
-    throw new ArchiveError("ARCHIVE_CONFLICT", `${archiveBlob} ${holds}, not ${digest}; archives are never overwritten (use the default blob names, which include the digest)`);
+    const holds = archive.sourceDigest
+      ? `already holds ${archive.sourceDigest}`
+      : "already holds an archive of unknown digest (not written by this tool)";
+    throw new ArchiveError(
+      "ARCHIVE_CONFLICT",
+      `${archiveBlob} ${holds}, not ${digest}; archives are never overwritten (use the default blob names, which include the digest)`,
+    );
   }
   const stored = await getSidecar<ArchiveSidecar>(container, sidecarBlob, opts(options));
   const sidecar = stored?.sidecar;
   // A sidecar that does not describe this archive (an old or foreign one) is rewritten from the archive.
-  const current = sidecar?.source?.digest === digest && sidecar.archive?.size !== undefined ? (sidecar as ArchiveSidecar) : undefined;
+  const current =
+    sidecar?.source?.digest === digest && sidecar.archive?.size !== undefined ? (sidecar as ArchiveSidecar) : undefined;
   if (current) return { archive, sidecar: current };
   return { archive, ...(stored?.etag && { staleSidecarEtag: stored.etag }) };
 }
 
 function describeSidecar(sidecar: ArchiveSidecar): { bytes: number; sha256: string; externalLayers: number } {
-  return { bytes: sidecar.archive.size, sha256: sidecar.archive.sha256, externalLayers: sidecar.externalLayers?.length ?? 0 };
+  return {
+    bytes: sidecar.archive.size,
+    sha256: sidecar.archive.sha256,
+    externalLayers: sidecar.externalLayers?.length ?? 0,
+  };
 }
 
 /**
@@ -234,14 +309,21 @@ async function finishCommittedArchive(
   const plan = await planImageArchive(client, names.repository, names.digest, { ...opts(options), ...external });
   // A single image names its platform in its config only (an index names its children's): read it, as the writer did.
   const single = plan.images.length === 1 && !plan.defaultImage.platform;
-  const configPlatform = single ? await getConfigPlatform(client, names.repository, plan.defaultImage.config, opts(options)) : undefined;
+  const configPlatform = single
+    ? await getConfigPlatform(client, names.repository, plan.defaultImage.config, opts(options))
+    : undefined;
   const sidecar = buildSidecar({
     plan,
     archiveBlob: names.archiveBlob,
     container: names.containerName,
     tags: committed.tags ?? requestTags,
     gzipLevel: committed.gzipLevel,
-    archive: { sha256: committed.sha256, size: committed.bytes, tarSize: committed.tarSize, ...(configPlatform && { configPlatform }) },
+    archive: {
+      sha256: committed.sha256,
+      size: committed.bytes,
+      tarSize: committed.tarSize,
+      ...(configPlatform && { configPlatform }),
+    },
     createdAt: committed.createdOn ?? now(),
   });
   const unchanged = existing.staleSidecarEtag ? { ifMatch: existing.staleSidecarEtag } : { ifNoneMatch: "*" };
@@ -254,7 +336,9 @@ function uniqueTags(ref: ImageReference, more: string[] = []): string[] {
 }
 
 function errorSummary(error: unknown): { code: string; message: string } {
-  return isArchiveError(error) ? { code: error.code, message: error.message } : { code: "INTERNAL", message: describeError(error) };
+  return isArchiveError(error)
+    ? { code: error.code, message: error.message }
+    : { code: "INTERNAL", message: describeError(error) };
 }
 
 function seconds(since: number): number {

@@ -9,13 +9,16 @@ import { isValidTag, parseImageReference } from "../registry/reference.js";
 import { blobBaseNameSchema, containerNameSchema, runIdSchema } from "../storage/blobNames.js";
 
 export const archiveRequestSchema = z.strictObject({
-  image: z.string().min(1, "is required").superRefine((value, ctx) => {
-    try {
-      parseImageReference(value);
-    } catch (error) {
-      ctx.addIssue({ code: "custom", message: (error as Error).message });
-    }
-  }),
+  image: z
+    .string()
+    .min(1, "is required")
+    .superRefine((value, ctx) => {
+      try {
+        parseImageReference(value);
+      } catch (error) {
+        ctx.addIssue({ code: "custom", message: (error as Error).message });
+      }
+    }),
   blobContainer: containerNameSchema.default("images"),
   blobBaseName: blobBaseNameSchema.optional(),
   runId: runIdSchema.optional(),
@@ -23,7 +26,10 @@ export const archiveRequestSchema = z.strictObject({
    * Which execution of the orchestration this is (`<n>`, from 1): the result blob carries it, so an orphaned
    * execution of an earlier attempt is never read as this one's, and a lost start can be found again.
    */
-  attemptId: z.string().regex(/^[1-9][0-9]{0,3}$/, "must be an attempt number 1-9999").optional(),
+  attemptId: z
+    .string()
+    .regex(/^[1-9][0-9]{0,3}$/, "must be an attempt number 1-9999")
+    .optional(),
   /** Other tags known to point at the same digest (from the orchestrator's listing). */
   tags: z.array(z.string().refine(isValidTag, "must be a tag")).max(1000, "must hold at most 1000 tags").optional(),
 });
@@ -38,9 +44,16 @@ export interface WorkerScope {
 }
 
 /** Throws INVALID_ARGUMENT (permanent) when the request names a registry or container outside the scope. */
-export function assertRequestInScope(request: Pick<ArchiveRequest, "image" | "blobContainer">, scope: WorkerScope): void {
-  if (scope.allowedRegistries.length > 0) assertRegistryAllowed(parseImageReference(request.image).registry, scope.allowedRegistries);
+export function assertRequestInScope(
+  request: Pick<ArchiveRequest, "image" | "blobContainer">,
+  scope: WorkerScope,
+): void {
+  if (scope.allowedRegistries.length > 0)
+    assertRegistryAllowed(parseImageReference(request.image).registry, scope.allowedRegistries);
   if (scope.archiveContainer !== undefined && request.blobContainer !== scope.archiveContainer) {
-    throw new ArchiveError("INVALID_ARGUMENT", `blobContainer: ${request.blobContainer} is not this worker's container (ARCHIVE_CONTAINER: ${scope.archiveContainer})`);
+    throw new ArchiveError(
+      "INVALID_ARGUMENT",
+      `blobContainer: ${request.blobContainer} is not this worker's container (ARCHIVE_CONTAINER: ${scope.archiveContainer})`,
+    );
   }
 }

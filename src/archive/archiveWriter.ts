@@ -47,7 +47,11 @@ const blobPath = (digest: string) => `blobs/sha256/${digest.slice("sha256:".leng
 const MAX_CONFIG_READ = 1024 * 1024;
 const MiB = 1024 * 1024;
 /** REGISTRY_CONCURRENCY and PREFETCH_MIB's defaults (src/config.ts), with 4 MiB parts. */
-export const DEFAULT_PREFETCH: BlobPrefetchOptions = { concurrency: 8, budgetBytes: 24 * MiB, partBytes: DEFAULT_PART_BYTES };
+export const DEFAULT_PREFETCH: BlobPrefetchOptions = {
+  concurrency: 8,
+  budgetBytes: 24 * MiB,
+  partBytes: DEFAULT_PART_BYTES,
+};
 
 export function ociLayoutJson(): Buffer {
   return Buffer.from(JSON.stringify({ imageLayoutVersion: "1.0.0" }));
@@ -57,7 +61,12 @@ export function indexJson(plan: ImageArchivePlan, tags: string[]): Buffer {
   const { mediaType, digest, size } = plan.root;
   const image = `${plan.registry}/${plan.repository}`;
   const entries = tags.length
-    ? tags.map((tag) => ({ mediaType, digest, size, annotations: { [Annotations.containerdImageName]: `${image}:${tag}`, [Annotations.refName]: tag } }))
+    ? tags.map((tag) => ({
+        mediaType,
+        digest,
+        size,
+        annotations: { [Annotations.containerdImageName]: `${image}:${tag}`, [Annotations.refName]: tag },
+      }))
     : [{ mediaType, digest, size, annotations: { [Annotations.containerdImageName]: `${image}@${digest}` } }];
   return Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.ociIndex, manifests: entries }));
 }
@@ -76,7 +85,12 @@ export function dockerManifestJson(plan: ImageArchivePlan, tags: string[]): Buff
 }
 
 /** Writes the archive into `sink` (typically a BlockUploadStream) and resolves when the sink has finished. */
-export async function writeImageArchive(client: RegistryClient, plan: ImageArchivePlan, sink: Writable, options: WriteImageArchiveOptions): Promise<WriteImageArchiveResult> {
+export async function writeImageArchive(
+  client: RegistryClient,
+  plan: ImageArchivePlan,
+  sink: Writable,
+  options: WriteImageArchiveOptions,
+): Promise<WriteImageArchiveResult> {
   const gzip = new AdaptiveGzip(options.gzipLevel);
   const outputHash = createHash("sha256");
   let size = 0;
@@ -100,7 +114,12 @@ export async function writeImageArchive(client: RegistryClient, plan: ImageArchi
       throw error;
     }
   };
-  const consumed = pipeline(gzip.stream, measure, sink, ...(options.abortSignal ? [{ signal: options.abortSignal }] : []));
+  const consumed = pipeline(
+    gzip.stream,
+    measure,
+    sink,
+    ...(options.abortSignal ? [{ signal: options.abortSignal }] : []),
+  );
   // The producer's error is the cause; the pipeline then fails with the same error or a "premature close".
   const [produced, piped] = await Promise.allSettled([produce(), consumed]);
   // The first cause wins: a registry error fails the pipeline too, and a failed upload stops the producer.
@@ -121,11 +140,20 @@ async function* archiveSegments(
   options: WriteImageArchiveOptions,
   stats: { configPlatform: Platform | undefined },
 ): AsyncGenerator<GzipSegment> {
-  const small = (name: string, data: Buffer): GzipSegment => ({ data: Buffer.concat([encodeTarHeader({ name, size: data.length, type: "file" }), data, tarPadding(data.length)]), store: false });
+  const small = (name: string, data: Buffer): GzipSegment => ({
+    data: Buffer.concat([encodeTarHeader({ name, size: data.length, type: "file" }), data, tarPadding(data.length)]),
+    store: false,
+  });
   yield small("oci-layout", ociLayoutJson());
   yield small("index.json", indexJson(plan, options.tags));
   if (plan.format === "oci-layout+docker-archive") yield small("manifest.json", dockerManifestJson(plan, options.tags));
-  yield { data: Buffer.concat([encodeTarHeader({ name: "blobs/", size: 0, type: "directory" }), encodeTarHeader({ name: "blobs/sha256/", size: 0, type: "directory" })]), store: false };
+  yield {
+    data: Buffer.concat([
+      encodeTarHeader({ name: "blobs/", size: 0, type: "directory" }),
+      encodeTarHeader({ name: "blobs/sha256/", size: 0, type: "directory" }),
+    ]),
+    store: false,
+  };
   for (const { descriptor, bytes } of plan.manifests) yield small(blobPath(descriptor.digest), bytes);
 
   let sourceBytes = 0;

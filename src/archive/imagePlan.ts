@@ -84,24 +84,36 @@ export async function planImageArchive(
     if (!seen.has(descriptor.digest)) manifests.push({ descriptor, bytes });
     seen.add(descriptor.digest);
     if (isIndex(manifest)) {
-      if (!isIndexMediaType(descriptor.mediaType)) throw new ArchiveError("UNSUPPORTED_MEDIA_TYPE", `${reference} has manifests but media type ${descriptor.mediaType}`);
-      if (depth >= MAX_INDEX_DEPTH) throw new ArchiveError("UNSUPPORTED_MEDIA_TYPE", `${reference}: indexes nested deeper than ${MAX_INDEX_DEPTH}`);
+      if (!isIndexMediaType(descriptor.mediaType))
+        throw new ArchiveError(
+          "UNSUPPORTED_MEDIA_TYPE",
+          `${reference} has manifests but media type ${descriptor.mediaType}`,
+        );
+      if (depth >= MAX_INDEX_DEPTH)
+        throw new ArchiveError("UNSUPPORTED_MEDIA_TYPE", `${reference}: indexes nested deeper than ${MAX_INDEX_DEPTH}`);
       for (const child of manifest.manifests) {
         if (seen.has(child.digest)) continue;
         const got = await visit(child.digest, child.platform, depth + 1);
-        if (got.size !== child.size) throw new ArchiveError("SIZE_MISMATCH", `manifest ${child.digest} is ${got.size} bytes, its index says ${child.size}`);
+        if (got.size !== child.size)
+          throw new ArchiveError(
+            "SIZE_MISMATCH",
+            `manifest ${child.digest} is ${got.size} bytes, its index says ${child.size}`,
+          );
       }
     } else {
-      if (!isImageManifestMediaType(descriptor.mediaType)) throw new ArchiveError("UNSUPPORTED_MEDIA_TYPE", `${reference} has media type ${descriptor.mediaType}`);
+      if (!isImageManifestMediaType(descriptor.mediaType))
+        throw new ArchiveError("UNSUPPORTED_MEDIA_TYPE", `${reference} has media type ${descriptor.mediaType}`);
       const image = manifest as ImageManifest;
-      if (!image.config || !Array.isArray(image.layers)) throw new ArchiveError("UNSUPPORTED_MEDIA_TYPE", `${reference} is not an image manifest (no config or layers)`);
+      if (!image.config || !Array.isArray(image.layers))
+        throw new ArchiveError("UNSUPPORTED_MEDIA_TYPE", `${reference} is not an image manifest (no config or layers)`);
       images.push({ ...(platform && { platform }), manifest: descriptor, config: image.config, layers: image.layers });
     }
     return descriptor;
   };
 
   const root = await visit(tagOrDigest, undefined, 0);
-  if (images.length === 0) throw new ArchiveError("UNSUPPORTED_MEDIA_TYPE", `${repository}:${tagOrDigest} contains no image manifest`);
+  if (images.length === 0)
+    throw new ArchiveError("UNSUPPORTED_MEDIA_TYPE", `${repository}:${tagOrDigest} contains no image manifest`);
 
   const blobs: Descriptor[] = [];
   const external: Descriptor[] = [];
@@ -112,13 +124,18 @@ export async function planImageArchive(
       if (blobDigests.has(blob.digest)) continue;
       blobDigests.add(blob.digest);
       const candidate = blob !== image.config && isNonDistributable(blob);
-      const isExternal = candidate && (knownExternal ? knownExternal.has(blob.digest) : !(await client.blobExists(repository, blob.digest, { ...requestOptions, forPush: false })));
+      const isExternal =
+        candidate &&
+        (knownExternal
+          ? knownExternal.has(blob.digest)
+          : !(await client.blobExists(repository, blob.digest, { ...requestOptions, forPush: false })));
       (isExternal ? external : blobs).push(blob);
     }
   }
   const defaultImage = chooseDefaultImage(images);
   const missing = new Set(external.map((d) => d.digest));
-  const loadable = isImageConfigMediaType(defaultImage.config.mediaType) && defaultImage.layers.every((l) => !missing.has(l.digest));
+  const loadable =
+    isImageConfigMediaType(defaultImage.config.mediaType) && defaultImage.layers.every((l) => !missing.has(l.digest));
   const format: ArchiveFormat = loadable ? "oci-layout+docker-archive" : "oci-layout";
   return { registry: client.registry, repository, root, manifests, blobs, external, images, defaultImage, format };
 }
@@ -158,5 +175,7 @@ export function layerStats(plan: Pick<ImageArchivePlan, "images">): { count: num
 }
 
 export function describePlatforms(plan: ImageArchivePlan): { platform: string; digest: string }[] {
-  return plan.images.filter((i) => i.platform?.os !== "unknown").map((i) => ({ platform: platformString(i.platform), digest: i.manifest.digest }));
+  return plan.images
+    .filter((i) => i.platform?.os !== "unknown")
+    .map((i) => ({ platform: platformString(i.platform), digest: i.manifest.digest }));
 }

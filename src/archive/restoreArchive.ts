@@ -16,7 +16,15 @@ import zlib from "node:zlib";
 import tar from "tar-stream";
 import { ArchiveError, isArchiveError } from "../errors.js";
 import type { OperationOptions, RegistryClient } from "../registry/registryClient.js";
-import { Annotations, isIndexMediaType, MANIFEST_ACCEPT, MAX_INDEX_DEPTH, MAX_MANIFEST_BYTES, MediaTypes, type Descriptor } from "../registry/types.js";
+import {
+  Annotations,
+  isIndexMediaType,
+  MANIFEST_ACCEPT,
+  MAX_INDEX_DEPTH,
+  MAX_MANIFEST_BYTES,
+  MediaTypes,
+  type Descriptor,
+} from "../registry/types.js";
 import { verifyingReader } from "../registry/verifyingReader.js";
 import { isNonDistributable } from "./imagePlan.js";
 
@@ -61,7 +69,12 @@ interface Reference {
 // Only blobs of at most MAX_MANIFEST_BYTES (a manifest's limit) can be held to be classified later.
 const BLOB_PATH = /^blobs\/sha256\/([a-f0-9]{64})$/;
 
-export async function restoreImageArchive(archive: Readable, client: RegistryClient, repository: string, options: RestoreArchiveOptions = {}): Promise<RestoreArchiveResult> {
+export async function restoreImageArchive(
+  archive: Readable,
+  client: RegistryClient,
+  repository: string,
+  options: RestoreArchiveOptions = {},
+): Promise<RestoreArchiveResult> {
   const name = options.name ?? "the archive";
   const extract = tar.extract();
   const gunzip = zlib.createGunzip();
@@ -118,7 +131,10 @@ export async function restoreImageArchive(archive: Readable, client: RegistryCli
         try {
           index = JSON.parse(text);
         } catch {
-          throw new ArchiveError("INVALID_ARGUMENT", `${name}: index.json is not JSON: it is not an OCI image layout this tool wrote`);
+          throw new ArchiveError(
+            "INVALID_ARGUMENT",
+            `${name}: index.json is not JSON: it is not an OCI image layout this tool wrote`,
+          );
         }
         for (const root of index?.manifests ?? []) reference(asManifest, root, "index.json");
         for (const digest of [...held.keys()]) await settle(digest);
@@ -134,7 +150,10 @@ export async function restoreImageArchive(archive: Readable, client: RegistryCli
       if (manifestRef || descriptor.size <= MAX_MANIFEST_BYTES) {
         if (descriptor.size > MAX_MANIFEST_BYTES) {
           const limit = `${MAX_MANIFEST_BYTES / 1024 / 1024} MiB`;
-          throw new ArchiveError("INVALID_ARGUMENT", `${path}, listed as a manifest by ${manifestRef!.by}, is larger than ${limit}`);
+          throw new ArchiveError(
+            "INVALID_ARGUMENT",
+            `${path}, listed as a manifest by ${manifestRef!.by}, is larger than ${limit}`,
+          );
         }
         const bytes = await readAll(verifyArchived(descriptor, entry), MAX_MANIFEST_BYTES, path);
         if (manifestRef) await addManifest(parseManifest(descriptor.digest, bytes, manifestRef, name));
@@ -155,17 +174,24 @@ export async function restoreImageArchive(archive: Readable, client: RegistryCli
   for (const [digest, bytes] of held) await push(blobDescriptor(digest, bytes.length), bytes);
 
   const root = index?.manifests?.[0];
-  if (!root) throw new ArchiveError("INVALID_ARGUMENT", `${name} has no index.json entry: it is not an OCI image layout`);
+  if (!root)
+    throw new ArchiveError("INVALID_ARGUMENT", `${name} has no index.json entry: it is not an OCI image layout`);
   const rootManifest = manifests.get(root.digest);
-  if (!rootManifest) throw new ArchiveError("INVALID_ARGUMENT", `${name} does not contain its root manifest ${root.digest}`);
+  if (!rootManifest)
+    throw new ArchiveError("INVALID_ARGUMENT", `${name} does not contain its root manifest ${root.digest}`);
 
   // Children first: every manifest an index lists must exist before the index is pushed.
   const order: ArchivedManifest[] = [];
   const visit = (manifest: ArchivedManifest, depth: number) => {
-    if (depth > MAX_INDEX_DEPTH) throw new ArchiveError("UNSUPPORTED_MEDIA_TYPE", `indexes nested deeper than ${MAX_INDEX_DEPTH}`);
+    if (depth > MAX_INDEX_DEPTH)
+      throw new ArchiveError("UNSUPPORTED_MEDIA_TYPE", `indexes nested deeper than ${MAX_INDEX_DEPTH}`);
     for (const child of manifest.children) {
       const found = manifests.get(child.digest);
-      if (!found) throw new ArchiveError("INVALID_ARGUMENT", `${name} lacks manifest ${child.digest}, listed by ${manifest.digest}`);
+      if (!found)
+        throw new ArchiveError(
+          "INVALID_ARGUMENT",
+          `${name} lacks manifest ${child.digest}, listed by ${manifest.digest}`,
+        );
       visit(found, depth + 1);
     }
     if (!order.includes(manifest)) order.push(manifest);
@@ -183,26 +209,46 @@ export async function restoreImageArchive(archive: Readable, client: RegistryCli
       }
       if (await client.blobExists(repository, blob.digest, options)) continue;
       const target = `${client.registry}/${repository}`;
-      throw new ArchiveError("INVALID_ARGUMENT", `${name} lacks blob ${blob.digest}, listed by manifest ${manifest.digest}, and ${target} does not have it`);
+      throw new ArchiveError(
+        "INVALID_ARGUMENT",
+        `${name} lacks blob ${blob.digest}, listed by manifest ${manifest.digest}, and ${target} does not have it`,
+      );
     }
   }
 
   const put = (reference: string, manifest: ArchivedManifest) =>
     pushManifest(client, repository, reference, manifest, external.get(manifest.digest) ?? [], options);
   for (const manifest of order.slice(0, -1)) await put(manifest.digest, manifest);
-  const recordedTags = (index?.manifests ?? []).map((m) => m.annotations?.[Annotations.refName]).filter((t): t is string => !!t);
+  const recordedTags = (index?.manifests ?? [])
+    .map((m) => m.annotations?.[Annotations.refName])
+    .filter((t): t is string => !!t);
   const tags = options.tags?.length ? options.tags : recordedTags;
   for (const tag of tags.length ? tags : [rootManifest.digest]) await put(tag, rootManifest);
   const externalLayers = new Set([...external.values()].flat().map((d) => d.digest)).size;
   const { digest, mediaType } = rootManifest;
-  return { registry: client.registry, repository, digest, mediaType, tags, ...stats, manifests: order.length, externalLayers };
+  return {
+    registry: client.registry,
+    repository,
+    digest,
+    mediaType,
+    tags,
+    ...stats,
+    manifests: order.length,
+    externalLayers,
+  };
 }
 
 function blobDescriptor(digest: string, size: number): Descriptor {
   return { mediaType: MediaTypes.octetStream, digest, size };
 }
 
-async function pushBlob(client: RegistryClient, repository: string, descriptor: Descriptor, body: Buffer | AsyncIterable<Buffer>, options: OperationOptions): Promise<boolean> {
+async function pushBlob(
+  client: RegistryClient,
+  repository: string,
+  descriptor: Descriptor,
+  body: Buffer | AsyncIterable<Buffer>,
+  options: OperationOptions,
+): Promise<boolean> {
   if (await client.blobExists(repository, descriptor.digest, options)) return false;
   await client.uploadBlob(repository, descriptor, body, options);
   return true;
@@ -232,7 +278,10 @@ async function pushManifest(
     });
   }
   if (digest && digest !== manifest.digest) {
-    throw new ArchiveError("DIGEST_MISMATCH", `${client.registry} stored manifest ${manifest.digest} as ${digest}: it changed the bytes`);
+    throw new ArchiveError(
+      "DIGEST_MISMATCH",
+      `${client.registry} stored manifest ${manifest.digest} as ${digest}: it changed the bytes`,
+    );
   }
 }
 
@@ -245,16 +294,22 @@ function parseManifest(digest: string, bytes: Buffer, ref: Reference, name: stri
   } catch {
     json = null;
   }
-  if (typeof json !== "object" || json === null) throw new ArchiveError("INVALID_ARGUMENT", `${what} in ${name} is not a JSON object`);
-  const mediaType = json.mediaType || ref.descriptor.mediaType || (Array.isArray(json.manifests) ? MediaTypes.ociIndex : MediaTypes.ociManifest);
+  if (typeof json !== "object" || json === null)
+    throw new ArchiveError("INVALID_ARGUMENT", `${what} in ${name} is not a JSON object`);
+  const mediaType =
+    json.mediaType ||
+    ref.descriptor.mediaType ||
+    (Array.isArray(json.manifests) ? MediaTypes.ociIndex : MediaTypes.ociManifest);
   if (!MANIFEST_ACCEPT.includes(mediaType as (typeof MANIFEST_ACCEPT)[number])) {
     throw new ArchiveError("UNSUPPORTED_MEDIA_TYPE", `${what} has media type "${mediaType}", which cannot be restored`);
   }
   if (isIndexMediaType(mediaType)) {
-    if (!Array.isArray(json.manifests)) throw new ArchiveError("INVALID_ARGUMENT", `${what} in ${name} is an index without manifests`);
+    if (!Array.isArray(json.manifests))
+      throw new ArchiveError("INVALID_ARGUMENT", `${what} in ${name} is an index without manifests`);
     return { digest, bytes, mediaType, children: json.manifests, blobs: [] };
   }
-  if (!json.config || !Array.isArray(json.layers)) throw new ArchiveError("INVALID_ARGUMENT", `${what} in ${name} has no config or layers`);
+  if (!json.config || !Array.isArray(json.layers))
+    throw new ArchiveError("INVALID_ARGUMENT", `${what} in ${name} has no config or layers`);
   return { digest, bytes, mediaType, children: [], blobs: [json.config, ...json.layers] };
 }
 
@@ -271,16 +326,27 @@ function couldBeManifest(bytes: Buffer): boolean {
 /** zlib's words ("incorrect header check") said as what is wrong with the file. */
 function gunzipError(name: string, error: Error & { code?: string }): Error {
   if (error.code === "Z_DATA_ERROR" && /incorrect header check/.test(error.message)) {
-    return new ArchiveError("INVALID_ARGUMENT", `${name} is not a gzip archive (expected a .tar.gz written by acr-cold-archive)`, { cause: error });
+    return new ArchiveError(
+      "INVALID_ARGUMENT",
+      `${name} is not a gzip archive (expected a .tar.gz written by acr-cold-archive)`,
+      { cause: error },
+    );
   }
-  if (error.code?.startsWith("Z_")) return new ArchiveError("INVALID_ARGUMENT", `${name} is damaged or truncated (gunzip: ${error.message})`, { cause: error });
+  if (error.code?.startsWith("Z_"))
+    return new ArchiveError("INVALID_ARGUMENT", `${name} is damaged or truncated (gunzip: ${error.message})`, {
+      cause: error,
+    });
   return error;
 }
 
 function tarError(name: string, error: unknown): unknown {
   const message = (error as Error)?.message ?? "";
   if (/tar header|Unexpected end of data/i.test(message)) {
-    return new ArchiveError("INVALID_ARGUMENT", `${name} is gzip but not a tar archive, or is truncated (${message.split(".")[0]})`, { cause: error });
+    return new ArchiveError(
+      "INVALID_ARGUMENT",
+      `${name} is gzip but not a tar archive, or is truncated (${message.split(".")[0]})`,
+      { cause: error },
+    );
   }
   return error;
 }
@@ -297,7 +363,8 @@ async function readAll(source: AsyncIterable<unknown>, maxBytes: number, what: s
   let size = 0;
   for await (const chunk of source) {
     size += (chunk as Buffer).length;
-    if (size > maxBytes) throw new ArchiveError("INVALID_ARGUMENT", `${what} is larger than ${maxBytes / 1024 / 1024} MiB`);
+    if (size > maxBytes)
+      throw new ArchiveError("INVALID_ARGUMENT", `${what} is larger than ${maxBytes / 1024 / 1024} MiB`);
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks);

@@ -30,11 +30,23 @@ export interface RunArchiveRequestOptions extends Pick<ArchiveImageOptions, "abo
   retry?: RetryPolicy;
 }
 
-export async function runArchiveRequest(request: ArchiveRequest, config: WorkerConfig, options: RunArchiveRequestOptions = {}): Promise<ArchiveImageResult> {
+export async function runArchiveRequest(
+  request: ArchiveRequest,
+  config: WorkerConfig,
+  options: RunArchiveRequestOptions = {},
+): Promise<ArchiveImageResult> {
   // Before anything is contacted: the request may be forged, the worker's own env says what it may touch.
   assertRequestInScope(request, config);
-  const getRegistryClient = createRegistryClientFactory({ auth: config.registryAuth, insecure: config.registryInsecure, ...(options.retry && { retry: options.retry }) });
-  return archiveImage(request, { blobService: createBlobServiceClient(config.storage), getRegistryClient }, { tuning: config.tuning, ...options });
+  const getRegistryClient = createRegistryClientFactory({
+    auth: config.registryAuth,
+    insecure: config.registryInsecure,
+    ...(options.retry && { retry: options.retry }),
+  });
+  return archiveImage(
+    request,
+    { blobService: createBlobServiceClient(config.storage), getRegistryClient },
+    { tuning: config.tuning, ...options },
+  );
 }
 
 /** The request from ARCHIVE_REQUEST, or from the old worker's QUEUE_MESSAGE_FILE. */
@@ -44,10 +56,17 @@ export async function readRequestFromEnvironment(config: WorkerConfig): Promise<
   if (json === undefined && config.queueMessageFile) {
     source = `QUEUE_MESSAGE_FILE (${config.queueMessageFile})`;
     json = await readFile(config.queueMessageFile, "utf8").catch((error: NodeJS.ErrnoException) => {
-      throw new ArchiveError("CONFIG_INVALID", `cannot read QUEUE_MESSAGE_FILE ${config.queueMessageFile}: ${error.code ?? error.message}`);
+      throw new ArchiveError(
+        "CONFIG_INVALID",
+        `cannot read QUEUE_MESSAGE_FILE ${config.queueMessageFile}: ${error.code ?? error.message}`,
+      );
     });
   }
-  if (json === undefined) throw new ArchiveError("CONFIG_INVALID", "no request: set ARCHIVE_REQUEST (or QUEUE_MESSAGE_FILE) to {\"image\": \"<registry>/<repo>:<tag>\", \"blobContainer\": \"images\"}");
+  if (json === undefined)
+    throw new ArchiveError(
+      "CONFIG_INVALID",
+      'no request: set ARCHIVE_REQUEST (or QUEUE_MESSAGE_FILE) to {"image": "<registry>/<repo>:<tag>", "blobContainer": "images"}',
+    );
   let value: unknown;
   try {
     value = JSON.parse(json);

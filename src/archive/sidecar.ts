@@ -60,7 +60,9 @@ export function buildSidecar(input: BuildSidecarInput): ArchiveSidecar {
   if (platforms.length === 1 && platforms[0]!.platform === "unknown" && input.archive.configPlatform) {
     platforms[0]!.platform = platformString(input.archive.configPlatform);
   }
-  const defaultPlatform = plan.defaultImage.platform ? platformString(plan.defaultImage.platform) : (platforms[0]?.platform ?? "unknown");
+  const defaultPlatform = plan.defaultImage.platform
+    ? platformString(plan.defaultImage.platform)
+    : (platforms[0]?.platform ?? "unknown");
   const file = input.archiveBlob.split("/").pop()!;
   return {
     schemaVersion: 1,
@@ -70,14 +72,25 @@ export function buildSidecar(input: BuildSidecarInput): ArchiveSidecar {
     mediaType: ARCHIVE_MEDIA_TYPE,
     format: plan.format,
     compression: { format: "gzip", level: input.gzipLevel, compressedLayersStored: true },
-    source: { registry: plan.registry, repository: plan.repository, tag, digest: plan.root.digest, mediaType: plan.root.mediaType },
+    source: {
+      registry: plan.registry,
+      repository: plan.repository,
+      tag,
+      digest: plan.root.digest,
+      mediaType: plan.root.mediaType,
+    },
     tags,
     archive: { sha256: input.archive.sha256, size: input.archive.size, tarSize: input.archive.tarSize },
     platforms,
     defaultPlatform,
     layers: layerStats(plan),
     blobs: { count: plan.manifests.length + plan.blobs.length },
-    externalLayers: plan.external.map((d) => ({ digest: d.digest, size: d.size, mediaType: d.mediaType, urls: d.urls ?? [] })),
+    externalLayers: plan.external.map((d) => ({
+      digest: d.digest,
+      size: d.size,
+      mediaType: d.mediaType,
+      urls: d.urls ?? [],
+    })),
     restore: {
       ...(plan.format === "oci-layout+docker-archive" && {
         dockerLoad: `az storage blob download -c ${input.container} -n '${input.archiveBlob}' -f ${file} && docker load -i ${file}`,

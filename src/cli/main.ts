@@ -67,10 +67,18 @@ async function main(argv: string[]): Promise<number> {
   });
   if (!request.success) throw new UsageError(formatIssues(request.error).join("; "));
   // A person's own command line names the registry: ACR_USERNAME/ACR_PASSWORD belong to it unless ACR_LOGIN_SERVER says.
-  const config = readWorkerConfig({ ACR_LOGIN_SERVER: parseImageReference(request.data.image).registry.toLowerCase(), ...process.env });
+  const config = readWorkerConfig({
+    ACR_LOGIN_SERVER: parseImageReference(request.data.image).registry.toLowerCase(),
+    ...process.env,
+  });
 
   const showBar = process.stderr.isTTY && !values.json;
-  const bar = showBar ? new cliProgress.SingleBar({ format: " {phase} [{bar}] {percentage}% {value}/{total} MiB", hideCursor: true, stream: process.stderr }, cliProgress.Presets.shades_classic) : undefined;
+  const bar = showBar
+    ? new cliProgress.SingleBar(
+        { format: " {phase} [{bar}] {percentage}% {value}/{total} MiB", hideCursor: true, stream: process.stderr },
+        cliProgress.Presets.shades_classic,
+      )
+    : undefined;
   let barStarted = false;
   const abort = new AbortController();
   process.once("SIGINT", () => abort.abort(new Error("SIGINT")));
@@ -90,7 +98,10 @@ async function main(argv: string[]): Promise<number> {
     bar?.stop();
     if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
     else {
-      const size = result.bytes !== undefined ? ` (${(result.bytes / 1048576).toFixed(1)} MiB, sha256 ${result.sha256?.slice(0, 12)}…)` : "";
+      const size =
+        result.bytes !== undefined
+          ? ` (${(result.bytes / 1048576).toFixed(1)} MiB, sha256 ${result.sha256?.slice(0, 12)}…)`
+          : "";
       process.stdout.write(`${result.status}: ${result.image} -> ${result.container}/${result.archiveBlob}${size}\n`);
     }
     return 0;
@@ -101,7 +112,8 @@ async function main(argv: string[]): Promise<number> {
 
 async function restore(args: string[], json: boolean): Promise<number> {
   const [file, target, ...extra] = args;
-  if (!file || !target) throw new UsageError("restore needs an archive file (or -) and a target <registry>/<repository>[:<tag>]");
+  if (!file || !target)
+    throw new UsageError("restore needs an archive file (or -) and a target <registry>/<repository>[:<tag>]");
   if (extra.length) throw new UsageError(`unexpected argument "${extra[0]}"`);
   let ref;
   try {
@@ -115,16 +127,24 @@ async function restore(args: string[], json: boolean): Promise<number> {
   const client = createRegistryClientFactory({ auth: access.auth, insecure: access.insecure })(ref.registry);
   const source = file === "-" ? process.stdin : createReadStream(file);
   const opened = new Promise<void>((resolve, reject) => {
-    source.once("error", (error: NodeJS.ErrnoException) => reject(new UsageError(`cannot read ${file}: ${error.code ?? error.message}`)));
+    source.once("error", (error: NodeJS.ErrnoException) =>
+      reject(new UsageError(`cannot read ${file}: ${error.code ?? error.message}`)),
+    );
     source.once("readable", () => resolve());
   });
   await opened;
   const name = file === "-" ? "standard input" : file;
-  const result = await restoreImageArchive(source, client, ref.repository, { name, ...(explicitTag && { tags: [explicitTag] }) });
+  const result = await restoreImageArchive(source, client, ref.repository, {
+    name,
+    ...(explicitTag && { tags: [explicitTag] }),
+  });
   const external = result.externalLayers ? `, ${result.externalLayers} external layers left to their URLs` : "";
   const counts = `${result.blobsPushed} blobs pushed, ${result.blobsPresent} already there, ${result.manifests} manifests${external}`;
   if (json) process.stdout.write(`${JSON.stringify(result)}\n`);
-  else process.stdout.write(`restored ${result.registry}/${result.repository}@${result.digest} as ${result.tags.join(", ") || "(untagged)"}: ${counts}\n`);
+  else
+    process.stdout.write(
+      `restored ${result.registry}/${result.repository}@${result.digest} as ${result.tags.join(", ") || "(untagged)"}: ${counts}\n`,
+    );
   return 0;
 }
 

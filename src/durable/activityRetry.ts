@@ -2,6 +2,9 @@
 import * as df from "durable-functions";
 import { ACTIVITY_RETRY } from "../runs/runPolicy.js";
 
-export const activityRetryOptions: df.RetryOptions = Object.assign(new df.RetryOptions(ACTIVITY_RETRY.firstRetryIntervalInMilliseconds, ACTIVITY_RETRY.maxNumberOfAttempts), {
-  backoffCoefficient: ACTIVITY_RETRY.backoffCoefficient,
-});
+export const activityRetryOptions: df.RetryOptions = Object.assign(
+  new df.RetryOptions(ACTIVITY_RETRY.firstRetryIntervalInMilliseconds, ACTIVITY_RETRY.maxNumberOfAttempts),
+  {
+    backoffCoefficient: ACTIVITY_RETRY.backoffCoefficient,
+  },
+);

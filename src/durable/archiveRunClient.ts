@@ -13,11 +13,18 @@ export function archiveRunClient(client: DurableClient): ArchiveRunClient {
   return {
     async listRunningRuns() {
       const statuses = await client.getStatusBy({
-        runtimeStatus: [df.OrchestrationRuntimeStatus.Pending, df.OrchestrationRuntimeStatus.Running, df.OrchestrationRuntimeStatus.ContinuedAsNew],
+        runtimeStatus: [
+          df.OrchestrationRuntimeStatus.Pending,
+          df.OrchestrationRuntimeStatus.Running,
+          df.OrchestrationRuntimeStatus.ContinuedAsNew,
+        ],
       });
       return statuses
         .filter((s) => isRunInstanceId(s.instanceId))
-        .map((s) => ({ instanceId: s.instanceId, registry: (s.input as { registry?: string } | undefined)?.registry ?? registryOfRunInstanceId(s.instanceId)! }));
+        .map((s) => ({
+          instanceId: s.instanceId,
+          registry: (s.input as { registry?: string } | undefined)?.registry ?? registryOfRunInstanceId(s.instanceId)!,
+        }));
     },
     async startNew(instanceId, input) {
       await client.startNew(OrchestrationNames.archiveRegistry, { instanceId, input });
@@ -37,7 +44,10 @@ export interface ArchiveRunStatus {
 }
 
 /** A run's status with live counts, or undefined when no such run exists. */
-export async function getArchiveRunStatus(client: DurableClient, instanceId: string): Promise<ArchiveRunStatus | undefined> {
+export async function getArchiveRunStatus(
+  client: DurableClient,
+  instanceId: string,
+): Promise<ArchiveRunStatus | undefined> {
   if (!isRunInstanceId(instanceId)) return undefined;
   let status;
   try {
@@ -67,7 +77,9 @@ export async function getArchiveRunStatus(client: DurableClient, instanceId: str
       let done = live.done;
       let running = live.running;
       const images = await Promise.all(
-        Array.from({ length: live.running }, (_, i) => client.getStatus(imageInstanceId(batchId, live.waveStart + i), { showInput: false }).catch(() => undefined)),
+        Array.from({ length: live.running }, (_, i) =>
+          client.getStatus(imageInstanceId(batchId, live.waveStart + i), { showInput: false }).catch(() => undefined),
+        ),
       );
       for (const image of images) {
         if (String(image?.runtimeStatus) !== "Completed" || !image?.output) continue;

@@ -20,7 +20,8 @@ export async function nightlyArchive(_timer: Timer, context: InvocationContext):
         now: new Date(),
         requestedBy: "timer",
       });
-      if (result.kind === "conflict") context.warn(`nightly: ${registry} skipped, ${result.instanceId} is still running`);
+      if (result.kind === "conflict")
+        context.warn(`nightly: ${registry} skipped, ${result.instanceId} is still running`);
       else context.log(`nightly: started ${result.instanceId}`);
     } catch (error) {
       context.error(`nightly: cannot start a run of ${registry}: ${describeError(error)}`);

@@ -7,7 +7,11 @@ import { describeError, isArchiveError } from "../errors.js";
 import { getAppDependencies } from "../appDependencies.js";
 import { parseStartArchiveRun, startArchiveRun } from "../runs/startArchiveRun.js";
 
-const json = (status: number, body: unknown): HttpResponseInit => ({ status, jsonBody: body, headers: { "content-type": "application/json" } });
+const json = (status: number, body: unknown): HttpResponseInit => ({
+  status,
+  jsonBody: body,
+  headers: { "content-type": "application/json" },
+});
 
 export async function startArchive(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   let body: unknown;
@@ -35,7 +39,11 @@ export async function startArchive(request: HttpRequest, context: InvocationCont
     });
     const statusUrl = `${new URL(request.url).origin}/api/archive/${encodeURIComponent(result.instanceId)}`;
     if (result.kind === "conflict") {
-      return json(409, { error: `a run of ${result.registry} is already in progress`, instanceId: result.instanceId, statusUrl });
+      return json(409, {
+        error: `a run of ${result.registry} is already in progress`,
+        instanceId: result.instanceId,
+        statusUrl,
+      });
     }
     context.log(`started ${result.instanceId} for ${result.input.registry}${result.input.dryRun ? " (dry run)" : ""}`);
     const body = { id: result.instanceId, statusUrl, registry: result.input.registry, dryRun: result.input.dryRun };
@@ -48,7 +56,8 @@ export async function startArchive(request: HttpRequest, context: InvocationCont
     const payload = client.createHttpManagementPayload(result.instanceId);
     return { status: 202, headers: accepted.headers, jsonBody: { ...payload, ...body } };
   } catch (error) {
-    if (isArchiveError(error) && error.code === "INVALID_ARGUMENT") return json(400, { error: "invalid request", problems: [error.message] });
+    if (isArchiveError(error) && error.code === "INVALID_ARGUMENT")
+      return json(400, { error: "invalid request", problems: [error.message] });
     context.error(`cannot start a run: ${describeError(error)}`);
     return json(isArchiveError(error) && error.code === "CONFIG_INVALID" ? 500 : 502, { error: describeError(error) });
   }

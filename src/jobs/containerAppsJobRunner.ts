@@ -12,7 +12,14 @@ import {
 } from "@azure/arm-appcontainers";
 import { DefaultAzureCredential, type TokenCredential } from "@azure/identity";
 import { ArchiveError, firstLine, isArchiveError } from "../errors.js";
-import { assertEnvOverrides, type ExecutionEnvMatch, type JobExecution, type JobExecutionStatus, type JobRunner, type JobRunnerOperationOptions } from "./jobRunner.js";
+import {
+  assertEnvOverrides,
+  type ExecutionEnvMatch,
+  type JobExecution,
+  type JobExecutionStatus,
+  type JobRunner,
+  type JobRunnerOperationOptions,
+} from "./jobRunner.js";
 
 export interface ContainerAppsJobRunnerOptions {
   /** The job (JOB_RESOURCE_ID, parsed), or its resource id `/subscriptions/<id>/resourceGroups/<rg>/providers/Microsoft.App/jobs/<name>`. */
@@ -37,16 +44,28 @@ export interface JobResourceId {
   jobName: string;
 }
 
-const JOB_RESOURCE_ID = /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.App\/jobs\/([^/]+)\/?$/i;
+const JOB_RESOURCE_ID =
+  /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.App\/jobs\/([^/]+)\/?$/i;
 
 export function parseJobResourceId(resourceId: string): JobResourceId {
   const match = JOB_RESOURCE_ID.exec(resourceId.trim());
-  if (!match) throw new ArchiveError("CONFIG_INVALID", `JOB_RESOURCE_ID: must be a Container Apps job resource id: /subscriptions/…/resourceGroups/…/providers/Microsoft.App/jobs/<name> (got ${JSON.stringify(resourceId)})`);
-  return { subscriptionId: decodeURIComponent(match[1]!), resourceGroupName: decodeURIComponent(match[2]!), jobName: decodeURIComponent(match[3]!) };
+  if (!match)
+    throw new ArchiveError(
+      "CONFIG_INVALID",
+      `JOB_RESOURCE_ID: must be a Container Apps job resource id: /subscriptions/…/resourceGroups/…/providers/Microsoft.App/jobs/<name> (got ${JSON.stringify(resourceId)})`,
+    );
+  return {
+    subscriptionId: decodeURIComponent(match[1]!),
+    resourceGroupName: decodeURIComponent(match[2]!),
+    jobName: decodeURIComponent(match[3]!),
+  };
 }
 
 const STATUSES: ReadonlyMap<string, JobExecutionStatus> = new Map(
-  (["Running", "Processing", "Succeeded", "Failed", "Stopped", "Degraded", "Unknown"] as const).map((s) => [s.toLowerCase(), s]),
+  (["Running", "Processing", "Succeeded", "Failed", "Stopped", "Degraded", "Unknown"] as const).map((s) => [
+    s.toLowerCase(),
+    s,
+  ]),
 );
 
 /** ARM's `properties.status` → our status; a value this version does not know is `Unknown` (never terminal). */
@@ -72,9 +91,19 @@ export class ContainerAppsJobRunner implements JobRunner {
     this.job = typeof options.job === "string" ? parseJobResourceId(options.job) : options.job;
     this.containerName = options.containerName;
     this.updateIntervalInMs = options.updateIntervalInMs;
-    const credential = options.credential ?? new DefaultAzureCredential(options.managedIdentityClientId ? { managedIdentityClientId: options.managedIdentityClientId } : {});
-    const endpoint = (options.endpoint ?? options.clientOptions?.endpoint ?? "https://management.azure.com").replace(/\/+$/, "");
-    this.client = new ContainerAppsAPIClient(credential, this.job.subscriptionId, { ...options.clientOptions, endpoint });
+    const credential =
+      options.credential ??
+      new DefaultAzureCredential(
+        options.managedIdentityClientId ? { managedIdentityClientId: options.managedIdentityClientId } : {},
+      );
+    const endpoint = (options.endpoint ?? options.clientOptions?.endpoint ?? "https://management.azure.com").replace(
+      /\/+$/,
+      "",
+    );
+    this.client = new ContainerAppsAPIClient(credential, this.job.subscriptionId, {
+      ...options.clientOptions,
+      endpoint,
+    });
     this.startClient = new ContainerAppsAPIClient(credential, this.job.subscriptionId, {
       ...options.clientOptions,
       endpoint,
@@ -85,7 +114,9 @@ export class ContainerAppsJobRunner implements JobRunner {
   async startExecution(env: Record<string, string>, options: JobRunnerOperationOptions = {}): Promise<JobExecution> {
     assertEnvOverrides(env); // before any request: a secret never leaves the process
     const { resourceGroupName, jobName } = this.job;
-    const job = await this.call("read job", () => this.client.jobs.get(resourceGroupName, jobName, { abortSignal: options.abortSignal }));
+    const job = await this.call("read job", () =>
+      this.client.jobs.get(resourceGroupName, jobName, { abortSignal: options.abortSignal }),
+    );
     const template = buildExecutionTemplate(job.template, env, { jobName, containerName: this.containerName });
     const started = await this.call("start", () =>
       this.startClient.jobs.beginStartAndWait(resourceGroupName, jobName, {
@@ -94,17 +125,23 @@ export class ContainerAppsJobRunner implements JobRunner {
         ...(this.updateIntervalInMs !== undefined && { updateIntervalInMs: this.updateIntervalInMs }),
       }),
     );
-    if (!started?.name) throw new ArchiveError("JOB_FAILED", `Container Apps job ${jobName}: start answered without an execution name`);
+    if (!started?.name)
+      throw new ArchiveError("JOB_FAILED", `Container Apps job ${jobName}: start answered without an execution name`);
     // The start answer carries no status: the execution exists and the first getExecution tells more.
     return { name: started.name, status: "Running", startTime: new Date().toISOString() };
   }
 
-  async findExecution(match: ExecutionEnvMatch, options: JobRunnerOperationOptions = {}): Promise<JobExecution | undefined> {
+  async findExecution(
+    match: ExecutionEnvMatch,
+    options: JobRunnerOperationOptions = {},
+  ): Promise<JobExecution | undefined> {
     const { resourceGroupName, jobName } = this.job;
     return this.call("list executions", async () => {
       let scanned = 0;
       let found: JobExecution | undefined;
-      for await (const execution of this.client.jobsExecutions.list(resourceGroupName, jobName, { abortSignal: options.abortSignal })) {
+      for await (const execution of this.client.jobsExecutions.list(resourceGroupName, jobName, {
+        abortSignal: options.abortSignal,
+      })) {
         if (++scanned > MAX_EXECUTIONS_SCANNED) break;
         if (!execution.name || !executionMatches(execution.template, this.containerName, match)) continue;
         const candidate: JobExecution = {
@@ -122,7 +159,9 @@ export class ContainerAppsJobRunner implements JobRunner {
   async getExecution(name: string, options: JobRunnerOperationOptions = {}): Promise<JobExecution> {
     assertExecutionName(name);
     const { resourceGroupName, jobName } = this.job;
-    const execution = await this.call(`read execution ${name}`, () => this.client.jobExecution(resourceGroupName, jobName, name, { abortSignal: options.abortSignal }));
+    const execution = await this.call(`read execution ${name}`, () =>
+      this.client.jobExecution(resourceGroupName, jobName, name, { abortSignal: options.abortSignal }),
+    );
     return {
       name: execution.name ?? name,
       status: toJobExecutionStatus(execution.status),
@@ -158,12 +197,21 @@ export class ContainerAppsJobRunner implements JobRunner {
  * entry is refused. Probes and volume mounts are not part of JobExecutionContainer (api-version 2025-07-01), so
  * they cannot be sent; the service keeps the job's volumes.
  */
-export function buildExecutionTemplate(template: JobTemplate | undefined, env: Record<string, string>, options: { jobName: string; containerName?: string | undefined }): JobExecutionTemplate {
+export function buildExecutionTemplate(
+  template: JobTemplate | undefined,
+  env: Record<string, string>,
+  options: { jobName: string; containerName?: string | undefined },
+): JobExecutionTemplate {
   const containers = template?.containers ?? [];
-  if (!containers.length) throw new ArchiveError("CONFIG_INVALID", `Container Apps job ${options.jobName} has no containers in its template`);
-  const target = options.containerName === undefined ? 0 : containers.findIndex((c) => c.name === options.containerName);
+  if (!containers.length)
+    throw new ArchiveError("CONFIG_INVALID", `Container Apps job ${options.jobName} has no containers in its template`);
+  const target =
+    options.containerName === undefined ? 0 : containers.findIndex((c) => c.name === options.containerName);
   if (target < 0) {
-    throw new ArchiveError("CONFIG_INVALID", `JOB_CONTAINER_NAME: Container Apps job ${options.jobName} has no container named ${options.containerName} (it has: ${containers.map((c) => c.name).join(", ")})`);
+    throw new ArchiveError(
+      "CONFIG_INVALID",
+      `JOB_CONTAINER_NAME: Container Apps job ${options.jobName} has no container named ${options.containerName} (it has: ${containers.map((c) => c.name).join(", ")})`,
+    );
   }
   const initContainers = template?.initContainers ?? [];
   return {
@@ -172,7 +220,10 @@ export function buildExecutionTemplate(template: JobTemplate | undefined, env: R
   };
 }
 
-function toExecutionContainer(container: BaseContainer, overrides: Record<string, string> | undefined): JobExecutionContainer {
+function toExecutionContainer(
+  container: BaseContainer,
+  overrides: Record<string, string> | undefined,
+): JobExecutionContainer {
   const env = overrides ? mergeEnv(container.name, container.env ?? [], overrides) : container.env?.map(copyEnv);
   return {
     ...(container.image !== undefined && { image: container.image }),
@@ -184,12 +235,18 @@ function toExecutionContainer(container: BaseContainer, overrides: Record<string
   };
 }
 
-function mergeEnv(containerName: string | undefined, existing: EnvironmentVar[], overrides: Record<string, string>): EnvironmentVar[] {
+function mergeEnv(
+  containerName: string | undefined,
+  existing: EnvironmentVar[],
+  overrides: Record<string, string>,
+): EnvironmentVar[] {
   const remaining = new Map(Object.entries(overrides));
   const merged = existing.map((entry) => {
     if (entry.name === undefined || !remaining.has(entry.name)) return copyEnv(entry);
     if (entry.secretRef !== undefined) {
-      throw new TypeError(`env override ${entry.name} would replace the secretRef entry of container ${containerName}: secrets are never passed as job env overrides`);
+      throw new TypeError(
+        `env override ${entry.name} would replace the secretRef entry of container ${containerName}: secrets are never passed as job env overrides`,
+      );
     }
     const value = remaining.get(entry.name)!;
     remaining.delete(entry.name);
@@ -208,16 +265,22 @@ function copyEnv(entry: EnvironmentVar): EnvironmentVar {
 }
 
 /** The chosen container's plain env values (secretRef entries have none) offered to `match`. */
-function executionMatches(template: JobExecutionTemplate | undefined, containerName: string | undefined, match: ExecutionEnvMatch): boolean {
+function executionMatches(
+  template: JobExecutionTemplate | undefined,
+  containerName: string | undefined,
+  match: ExecutionEnvMatch,
+): boolean {
   const containers = template?.containers ?? [];
   const container = containerName === undefined ? containers[0] : containers.find((c) => c.name === containerName);
   const env: Record<string, string> = {};
-  for (const entry of container?.env ?? []) if (entry.name !== undefined && entry.value !== undefined) env[entry.name] = entry.value;
+  for (const entry of container?.env ?? [])
+    if (entry.name !== undefined && entry.value !== undefined) env[entry.name] = entry.value;
   return match(env);
 }
 
 function assertExecutionName(name: string): void {
-  if (typeof name !== "string" || !name || name.includes("/")) throw new TypeError(`execution name ${JSON.stringify(name)} is not a Container Apps job execution name`);
+  if (typeof name !== "string" || !name || name.includes("/"))
+    throw new TypeError(`execution name ${JSON.stringify(name)} is not a Container Apps job execution name`);
 }
 
 function toIso(value: Date | string): string {
@@ -248,8 +311,14 @@ function toArchiveError(what: string, error: unknown): Error {
     const status = error.statusCode;
     const retryable = status === undefined || status === 408 || status === 429 || status >= 500;
     const detail = [status !== undefined ? `HTTP ${status}` : undefined, error.code].filter(Boolean).join(" ");
-    return new ArchiveError("JOB_FAILED", `${what} failed${detail ? ` (${detail})` : ""}: ${firstLine(error.message)}`, { retryable, ...(status !== undefined && { statusCode: status }) });
+    return new ArchiveError(
+      "JOB_FAILED",
+      `${what} failed${detail ? ` (${detail})` : ""}: ${firstLine(error.message)}`,
+      { retryable, ...(status !== undefined && { statusCode: status }) },
+    );
   }
-  return new ArchiveError("JOB_FAILED", `${what} failed: ${firstLine(error instanceof Error ? error.message : String(error))}`);
+  return new ArchiveError(
+    "JOB_FAILED",
+    `${what} failed: ${firstLine(error instanceof Error ? error.message : String(error))}`,
+  );
 }
-

@@ -1,7 +1,11 @@
 // Picks the job runner its config names (JOB_RUNNER): a Container Apps job through ARM, or local worker processes.
 // A plain factory: the app keeps the one runner it makes for the life of the process (runs/runDependencies.ts),
 // since the ARM client's token cache and the local runner's in-memory executions must outlive one activity call.
-import { ContainerAppsJobRunner, type ContainerAppsJobRunnerOptions, type JobResourceId } from "./containerAppsJobRunner.js";
+import {
+  ContainerAppsJobRunner,
+  type ContainerAppsJobRunnerOptions,
+  type JobResourceId,
+} from "./containerAppsJobRunner.js";
 import type { JobRunner } from "./jobRunner.js";
 import { LocalJobRunner, type LocalJobRunnerOptions } from "./localJobRunner.js";
 
@@ -27,7 +31,11 @@ export interface CreateJobRunnerOptions {
 }
 
 export function createJobRunner(config: JobRunnerConfig, options: CreateJobRunnerOptions = {}): JobRunner {
-  if (config.kind === "local") return new LocalJobRunner({ ...options.local, templateEnv: { ...config.templateEnv, ...options.local?.templateEnv } });
+  if (config.kind === "local")
+    return new LocalJobRunner({
+      ...options.local,
+      templateEnv: { ...config.templateEnv, ...options.local?.templateEnv },
+    });
   return new ContainerAppsJobRunner({
     ...options.containerApps,
     job: config.job,

@@ -4,12 +4,21 @@
 import { z } from "zod";
 
 /** Environment variable names that hold secrets: never logged, never passed as job env overrides. */
-export const SECRET_ENV_NAMES: readonly string[] = ["ACR_PASSWORD", "AZURE_STORAGE_CONNECTION_STRING", "AZURE_CLIENT_SECRET"];
+export const SECRET_ENV_NAMES: readonly string[] = [
+  "ACR_PASSWORD",
+  "AZURE_STORAGE_CONNECTION_STRING",
+  "AZURE_CLIENT_SECRET",
+];
 
 /** Status names of Container Apps job executions (Microsoft.App/jobs/executions). */
 export type JobExecutionStatus = "Running" | "Processing" | "Succeeded" | "Failed" | "Stopped" | "Degraded" | "Unknown";
 
-export const TERMINAL_JOB_STATUSES: ReadonlySet<JobExecutionStatus> = new Set(["Succeeded", "Failed", "Stopped", "Degraded"]);
+export const TERMINAL_JOB_STATUSES: ReadonlySet<JobExecutionStatus> = new Set([
+  "Succeeded",
+  "Failed",
+  "Stopped",
+  "Degraded",
+]);
 
 export interface JobExecution {
   /** Execution name, unique per job: what get/stop take. */
@@ -22,7 +31,9 @@ export interface JobExecution {
 }
 
 /** An execution as activities name it (get, stop): the runner's own name, one path segment. */
-export const executionRefSchema = z.strictObject({ name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,99}$/, "must be a job execution name") });
+export const executionRefSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,99}$/, "must be a job execution name"),
+});
 
 export interface JobRunnerOperationOptions {
   abortSignal?: AbortSignal;
@@ -52,8 +63,13 @@ const SECRET_NAMES = new Set(SECRET_ENV_NAMES.map((n) => n.toUpperCase()));
  */
 export function assertEnvOverrides(env: Record<string, string>): void {
   for (const [name, value] of Object.entries(env)) {
-    if (!ENV_NAME.test(name)) throw new TypeError(`env override name ${JSON.stringify(name)} is not a valid environment variable name`);
-    if (SECRET_NAMES.has(name.toUpperCase())) throw new TypeError(`env override ${name} is a secret: secrets are never passed as job env overrides (give the job a secretRef env entry instead)`);
-    if (typeof value !== "string" || value.includes("\0")) throw new TypeError(`env override ${name} must be a string without NUL characters`);
+    if (!ENV_NAME.test(name))
+      throw new TypeError(`env override name ${JSON.stringify(name)} is not a valid environment variable name`);
+    if (SECRET_NAMES.has(name.toUpperCase()))
+      throw new TypeError(
+        `env override ${name} is a secret: secrets are never passed as job env overrides (give the job a secretRef env entry instead)`,
+      );
+    if (typeof value !== "string" || value.includes("\0"))
+      throw new TypeError(`env override ${name} must be a string without NUL characters`);
   }
 }

@@ -6,7 +6,14 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { execa, type ResultPromise } from "execa";
 import { ArchiveError, firstLine } from "../errors.js";
-import { assertEnvOverrides, TERMINAL_JOB_STATUSES, type ExecutionEnvMatch, type JobExecution, type JobRunner, type JobRunnerOperationOptions } from "./jobRunner.js";
+import {
+  assertEnvOverrides,
+  TERMINAL_JOB_STATUSES,
+  type ExecutionEnvMatch,
+  type JobExecution,
+  type JobRunner,
+  type JobRunnerOperationOptions,
+} from "./jobRunner.js";
 
 export interface LocalJobRunnerOptions {
   /** The compiled worker entrypoint; default: `../worker/main.js` next to this module. */
@@ -58,7 +65,10 @@ export class LocalJobRunner implements JobRunner {
     assertEnvOverrides(env); // the same contract as Container Apps, so local runs catch what Azure would expose
     throwIfAborted(options.abortSignal, "start");
     await access(this.workerPath).catch(() => {
-      throw new ArchiveError("CONFIG_INVALID", `local job runner: worker not found at ${this.workerPath} (build first: npm run build)`);
+      throw new ArchiveError(
+        "CONFIG_INVALID",
+        `local job runner: worker not found at ${this.workerPath} (build first: npm run build)`,
+      );
     });
     throwIfAborted(options.abortSignal, "start");
 
@@ -74,7 +84,15 @@ export class LocalJobRunner implements JobRunner {
       reject: false,
       forceKillAfterDelay: this.gracePeriodInMs,
     });
-    const execution: LocalExecution = { name, status: "Running", startTime: new Date().toISOString(), stopRequested: false, overrides: { ...env }, subprocess, done: Promise.resolve() };
+    const execution: LocalExecution = {
+      name,
+      status: "Running",
+      startTime: new Date().toISOString(),
+      stopRequested: false,
+      overrides: { ...env },
+      subprocess,
+      done: Promise.resolve(),
+    };
 
     let lastLine: string | undefined;
     const stderrClosed = subprocess.stderr
@@ -92,7 +110,14 @@ export class LocalJobRunner implements JobRunner {
         execution.status = "Succeeded";
       } else {
         execution.status = execution.stopRequested ? "Stopped" : "Failed";
-        const reason = lastLine ?? (result.signal ? `worker terminated by ${result.signal}` : firstLine(result.originalMessage ?? result.shortMessage ?? `worker exited with code ${result.exitCode}`, MAX_ERROR_LENGTH));
+        const reason =
+          lastLine ??
+          (result.signal
+            ? `worker terminated by ${result.signal}`
+            : firstLine(
+                result.originalMessage ?? result.shortMessage ?? `worker exited with code ${result.exitCode}`,
+                MAX_ERROR_LENGTH,
+              ));
         execution.error = reason;
       }
     });
@@ -100,7 +125,10 @@ export class LocalJobRunner implements JobRunner {
     return snapshot(execution);
   }
 
-  async findExecution(match: ExecutionEnvMatch, options: JobRunnerOperationOptions = {}): Promise<JobExecution | undefined> {
+  async findExecution(
+    match: ExecutionEnvMatch,
+    options: JobRunnerOperationOptions = {},
+  ): Promise<JobExecution | undefined> {
     throwIfAborted(options.abortSignal, "list executions");
     const found = [...this.executions.values()].filter((e) => match(e.overrides)).at(-1);
     return found && snapshot(found);
@@ -134,7 +162,11 @@ export class LocalJobRunner implements JobRunner {
 
   private find(name: string): LocalExecution {
     const execution = this.executions.get(name);
-    if (!execution) throw new ArchiveError("JOB_FAILED", `local job runner: no execution named ${name}`, { statusCode: 404, retryable: false });
+    if (!execution)
+      throw new ArchiveError("JOB_FAILED", `local job runner: no execution named ${name}`, {
+        statusCode: 404,
+        retryable: false,
+      });
     return execution;
   }
 }
@@ -167,4 +199,3 @@ async function untilAborted(done: Promise<void>, signal: AbortSignal | undefined
     signal.removeEventListener("abort", onAbort!);
   }
 }
-

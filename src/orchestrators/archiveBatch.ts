@@ -9,7 +9,15 @@ import { parseInput } from "../validation.js";
 import { activityRetryOptions } from "../durable/activityRetry.js";
 import type { OrchestrationContext, OrchestrationHandler, Task } from "durable-functions";
 import { z } from "zod";
-import { batchRunContextSchema, imageRunContext, imageWorkItemSchema, type BatchProgress, type BatchResult, type ImageOutcome, type ImageWorkItem } from "../runs/archiveRun.js";
+import {
+  batchRunContextSchema,
+  imageRunContext,
+  imageWorkItemSchema,
+  type BatchProgress,
+  type BatchResult,
+  type ImageOutcome,
+  type ImageWorkItem,
+} from "../runs/archiveRun.js";
 import { formatIssues } from "../validation.js";
 import { assertInstanceOfRun, imageInstanceId } from "../runs/instanceIds.js";
 import { addOutcome, emptyTotals } from "../runs/runTotals.js";
@@ -17,13 +25,23 @@ import { callActivityWithRetry } from "../activities/activityCalls.js";
 import type { ArchiveImageInput } from "./archiveImage.js";
 import "./archiveImage.js"; // registers the child orchestration
 
-export const archiveBatchInputSchema = z.strictObject({ run: batchRunContextSchema, batchIndex: z.number().int().min(0).max(1_000_000) });
+export const archiveBatchInputSchema = z.strictObject({
+  run: batchRunContextSchema,
+  batchIndex: z.number().int().min(0).max(1_000_000),
+});
 export type ArchiveBatchInput = z.output<typeof archiveBatchInputSchema>;
 
 const archiveBatch: OrchestrationHandler = function* (context: OrchestrationContext) {
-  const { run, batchIndex } = parseInput(OrchestrationNames.archiveBatch, archiveBatchInputSchema, context.df.getInput());
+  const { run, batchIndex } = parseInput(
+    OrchestrationNames.archiveBatch,
+    archiveBatchInputSchema,
+    context.df.getInput(),
+  );
   assertInstanceOfRun("batch", context.df.instanceId, run.runId, batchIndex);
-  const items: ImageWorkItem[] = yield callActivityWithRetry(context, "readBatch", activityRetryOptions, { run, batchIndex });
+  const items: ImageWorkItem[] = yield callActivityWithRetry(context, "readBatch", activityRetryOptions, {
+    run,
+    batchIndex,
+  });
 
   const outcomes: ImageOutcome[] = [];
   let totals = emptyTotals();
@@ -39,16 +57,34 @@ const archiveBatch: OrchestrationHandler = function* (context: OrchestrationCont
     wave.forEach((item, offset) => {
       const checked = imageWorkItemSchema.safeParse(item);
       if (!checked.success) {
-        const error = { code: "INVALID_ARGUMENT", message: `batch item ${start + offset}: ${formatIssues(checked.error).join("; ")}`.slice(0, 500) };
-        refused.set(offset, { repository: String(item?.repository ?? ""), digest: String(item?.digest ?? ""), tags: [], status: "failed", attempts: 0, durationSeconds: 0, error });
+        const error = {
+          code: "INVALID_ARGUMENT",
+          message: `batch item ${start + offset}: ${formatIssues(checked.error).join("; ")}`.slice(0, 500),
+        };
+        refused.set(offset, {
+          repository: String(item?.repository ?? ""),
+          digest: String(item?.digest ?? ""),
+          tags: [],
+          status: "failed",
+          attempts: 0,
+          durationSeconds: 0,
+          error,
+        });
         return;
       }
       const input: ArchiveImageInput = { run: imageRunContext(run), item: checked.data };
-      tasks.push(context.df.callSubOrchestrator(OrchestrationNames.archiveImage, input, imageInstanceId(context.df.instanceId, start + offset)));
+      tasks.push(
+        context.df.callSubOrchestrator(
+          OrchestrationNames.archiveImage,
+          input,
+          imageInstanceId(context.df.instanceId, start + offset),
+        ),
+      );
     });
     const started: ImageOutcome[] = tasks.length ? yield context.df.Task.all(tasks) : [];
     const results: ImageOutcome[] = [];
-    for (let offset = 0, next = 0; offset < wave.length; offset++) results.push(refused.get(offset) ?? started[next++]!);
+    for (let offset = 0, next = 0; offset < wave.length; offset++)
+      results.push(refused.get(offset) ?? started[next++]!);
     for (const outcome of results) {
       outcomes.push(outcome);
       totals = addOutcome(totals, outcome);
@@ -56,7 +92,12 @@ const archiveBatch: OrchestrationHandler = function* (context: OrchestrationCont
     }
   }
   context.df.setCustomStatus({ running: 0, done: totals, waveStart: items.length } satisfies BatchProgress);
-  yield callActivityWithRetry(context, "writeBatchOutcomes", activityRetryOptions, { runId: run.runId, container: run.container, batchIndex, outcomes });
+  yield callActivityWithRetry(context, "writeBatchOutcomes", activityRetryOptions, {
+    runId: run.runId,
+    container: run.container,
+    batchIndex,
+    outcomes,
+  });
   const result: BatchResult & { jobExecutions: number } = { batchIndex, ...totals, jobExecutions };
   return result;
 };

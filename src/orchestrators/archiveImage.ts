@@ -12,8 +12,20 @@ import type { OrchestrationContext, OrchestrationHandler, Task } from "durable-f
 import type { ArchiveImageResult } from "../archive/archiveImage.js";
 import { TERMINAL_JOB_STATUSES, type JobExecution } from "../jobs/jobRunner.js";
 import { z } from "zod";
-import { imageRunContextSchema, imageWorkItemSchema, type ImageOutcome, type ImageRunContext, type ImageWorkItem } from "../runs/archiveRun.js";
-import { isPermanentFailure, MAX_TAGS_PER_REQUEST, pollDelaySeconds, retryDelaySeconds, workerImageReference } from "../runs/runPolicy.js";
+import {
+  imageRunContextSchema,
+  imageWorkItemSchema,
+  type ImageOutcome,
+  type ImageRunContext,
+  type ImageWorkItem,
+} from "../runs/archiveRun.js";
+import {
+  isPermanentFailure,
+  MAX_TAGS_PER_REQUEST,
+  pollDelaySeconds,
+  retryDelaySeconds,
+  workerImageReference,
+} from "../runs/runPolicy.js";
 import { outcomeFromResult } from "../runs/runTotals.js";
 import { assertInstanceOfRun } from "../runs/instanceIds.js";
 import type { ArchivedImageInfo } from "../storage/archiveStore.js";
@@ -40,25 +52,55 @@ const archiveImage: OrchestrationHandler = function* (context: OrchestrationCont
   } catch (failure) {
     // Whatever broke (an activity that kept failing after its retries), this image fails alone: the batch and the
     // run go on and the summary says why.
-    const outcome: ImageOutcome = { ...item, status: "failed", attempts: 0, durationSeconds: elapsed(), error: { code: "ORCHESTRATION_FAILED", message: firstLine(failure) } };
+    const outcome: ImageOutcome = {
+      ...item,
+      status: "failed",
+      attempts: 0,
+      durationSeconds: elapsed(),
+      error: { code: "ORCHESTRATION_FAILED", message: firstLine(failure) },
+    };
     return outcome;
   }
 };
 
-function* archiveOneImage(context: OrchestrationContext, run: ImageRunContext, item: ImageWorkItem, elapsed: () => number): Generator<Task, ImageOutcome, unknown> {
+function* archiveOneImage(
+  context: OrchestrationContext,
+  run: ImageRunContext,
+  item: ImageWorkItem,
+  elapsed: () => number,
+): Generator<Task, ImageOutcome, unknown> {
   const image = { registry: run.registry, repository: item.repository, digest: item.digest };
-  const existing = (yield callActivityWithRetry(context, "checkArchived", READ_RETRY, { run, repository: item.repository, digest: item.digest })) as ArchivedImageInfo;
+  const existing = (yield callActivityWithRetry(context, "checkArchived", READ_RETRY, {
+    run,
+    repository: item.repository,
+    digest: item.digest,
+  })) as ArchivedImageInfo;
   if (existing.archived) {
-    const outcome: ImageOutcome = { ...item, status: "already-archived", ...(existing.bytes !== undefined && { bytes: existing.bytes }), ...(existing.sha256 && { sha256: existing.sha256 }), attempts: 0, durationSeconds: elapsed() };
+    const outcome: ImageOutcome = {
+      ...item,
+      status: "already-archived",
+      ...(existing.bytes !== undefined && { bytes: existing.bytes }),
+      ...(existing.sha256 && { sha256: existing.sha256 }),
+      attempts: 0,
+      durationSeconds: elapsed(),
+    };
     return outcome;
   }
 
   if (item.tags.length > MAX_TAGS_PER_REQUEST) {
-    const error = { code: "INVALID_ARGUMENT", message: `${item.tags.length} tags point at this digest; an archive records at most ${MAX_TAGS_PER_REQUEST}` };
+    const error = {
+      code: "INVALID_ARGUMENT",
+      message: `${item.tags.length} tags point at this digest; an archive records at most ${MAX_TAGS_PER_REQUEST}`,
+    };
     const refused: ImageOutcome = { ...item, status: "failed", attempts: 0, durationSeconds: elapsed(), error };
     return refused;
   }
-  const base = { image: workerImageReference(run.registry, item), blobContainer: run.container, runId: run.runId, tags: item.tags };
+  const base = {
+    image: workerImageReference(run.registry, item),
+    blobContainer: run.container,
+    runId: run.runId,
+    tags: item.tags,
+  };
   let error: { code: string; message: string } = { code: "JOB_FAILED", message: "no attempt was made" };
   let attempt = 0;
   // Execution ids go 1, 2, …: one per execution actually started. A failed start keeps its id, and the next try
@@ -96,7 +138,9 @@ function* archiveOneImage(context: OrchestrationContext, run: ImageRunContext, i
       const next = addSeconds(context.df.currentUtcDateTime, pollDelaySeconds(poll, run.pollMaxIntervalSeconds));
       yield context.df.createTimer(next < deadline ? next : deadline);
       try {
-        execution = (yield callActivityWithRetry(context, "getJobExecution", READ_RETRY, { name: execution.name })) as JobExecution;
+        execution = (yield callActivityWithRetry(context, "getJobExecution", READ_RETRY, {
+          name: execution.name,
+        })) as JobExecution;
       } catch {
         // Status unknown for now: keep polling until the deadline.
       }
@@ -104,19 +148,36 @@ function* archiveOneImage(context: OrchestrationContext, run: ImageRunContext, i
 
     // This attempt's result only: an orphaned execution of another attempt writes a result of its own.
     const read = { ...image, runId: run.runId, container: run.container, attemptId: request.attemptId };
-    const result = (yield callActivityWithRetry(context, "readWorkerResult", READ_RETRY, read)) as ArchiveImageResult | null;
-    if (execution.status === "Succeeded" && result && result.status !== "failed") return outcomeFromResult(item, result, attempt, elapsed());
+    const result = (yield callActivityWithRetry(
+      context,
+      "readWorkerResult",
+      READ_RETRY,
+      read,
+    )) as ArchiveImageResult | null;
+    if (execution.status === "Succeeded" && result && result.status !== "failed")
+      return outcomeFromResult(item, result, attempt, elapsed());
     error =
       (!timedOut && result?.status === "failed" && result.error) ||
       (timedOut
-        ? { code: "JOB_FAILED", message: `execution ${execution.name} ran longer than ${run.jobTimeoutMinutes} min and was stopped` }
-        : { code: "JOB_FAILED", message: `execution ${execution.name} ended ${execution.status}${execution.error ? `: ${execution.error}` : ""}` });
+        ? {
+            code: "JOB_FAILED",
+            message: `execution ${execution.name} ran longer than ${run.jobTimeoutMinutes} min and was stopped`,
+          }
+        : {
+            code: "JOB_FAILED",
+            message: `execution ${execution.name} ended ${execution.status}${execution.error ? `: ${execution.error}` : ""}`,
+          });
     if (isPermanentFailure(error.code) || attempt >= run.maxAttempts) break;
     yield context.df.createTimer(addSeconds(context.df.currentUtcDateTime, retryDelaySeconds(attempt)));
   }
-  const failed: ImageOutcome = { ...item, status: "failed", attempts: attempt, durationSeconds: elapsed(), error: { code: error.code, message: error.message.slice(0, 500) } };
+  const failed: ImageOutcome = {
+    ...item,
+    status: "failed",
+    attempts: attempt,
+    durationSeconds: elapsed(),
+    error: { code: error.code, message: error.message.slice(0, 500) },
+  };
   return failed;
 }
-
 
 df.app.orchestration(OrchestrationNames.archiveImage, archiveImage);

@@ -9,7 +9,15 @@ import { parseInput } from "../validation.js";
 import { activityRetryOptions } from "../durable/activityRetry.js";
 import type { OrchestrationContext, OrchestrationHandler } from "durable-functions";
 import { z } from "zod";
-import { archiveRunInputSchema, batchRunContext, type ArchiveRegistryOutput, type BatchResult, type ListImagesResult, type RunProgress, type RunTotals } from "../runs/archiveRun.js";
+import {
+  archiveRunInputSchema,
+  batchRunContext,
+  type ArchiveRegistryOutput,
+  type BatchResult,
+  type ListImagesResult,
+  type RunProgress,
+  type RunTotals,
+} from "../runs/archiveRun.js";
 import { assertInstanceOfRun, batchInstanceId } from "../runs/instanceIds.js";
 import { addTotals, emptyTotals } from "../runs/runTotals.js";
 import { callActivityWithRetry } from "../activities/activityCalls.js";
@@ -23,10 +31,19 @@ const runStateSchema = z.strictObject({
   startedAtUtc: z.iso.datetime(),
   batchCount: count,
   nextBatch: count,
-  totals: z.strictObject({ total: count, archived: count, alreadyArchived: count, failed: count, bytesArchived: count }),
+  totals: z.strictObject({
+    total: count,
+    archived: count,
+    alreadyArchived: count,
+    failed: count,
+    bytesArchived: count,
+  }),
   jobExecutions: count,
   /** Batches whose sub-orchestration failed (after its activities' retries): their images are failed in the summary. */
-  failedBatches: z.array(z.strictObject({ batchIndex: count, message: z.string().max(300) })).max(100_000).default([]),
+  failedBatches: z
+    .array(z.strictObject({ batchIndex: count, message: z.string().max(300) }))
+    .max(100_000)
+    .default([]),
 });
 type RunState = z.output<typeof runStateSchema>;
 
@@ -35,7 +52,11 @@ export const archiveRegistryInputSchema = archiveRunInputSchema.extend({ state: 
 type ArchiveRegistryInput = z.output<typeof archiveRegistryInputSchema>;
 
 const archiveRegistry: OrchestrationHandler = function* (context: OrchestrationContext) {
-  const { state: savedState, ...run } = parseInput(OrchestrationNames.archiveRegistry, archiveRegistryInputSchema, context.df.getInput());
+  const { state: savedState, ...run } = parseInput(
+    OrchestrationNames.archiveRegistry,
+    archiveRegistryInputSchema,
+    context.df.getInput(),
+  );
   assertInstanceOfRun("run", context.df.instanceId, run.runId);
   const progress = (state: RunState | undefined, phase: RunProgress["phase"]): RunProgress => ({
     ...(state?.totals ?? emptyTotals()),
@@ -48,7 +69,10 @@ const archiveRegistry: OrchestrationHandler = function* (context: OrchestrationC
   let state = savedState;
   if (!state) {
     context.df.setCustomStatus(progress(undefined, "listing"));
-    const listing: ListImagesResult = yield callActivityWithRetry(context, "listImages", activityRetryOptions, { run, nowUtc: context.df.currentUtcDateTime.toISOString() });
+    const listing: ListImagesResult = yield callActivityWithRetry(context, "listImages", activityRetryOptions, {
+      run,
+      nowUtc: context.df.currentUtcDateTime.toISOString(),
+    });
     state = {
       startedAtUtc: run.requestedAtUtc,
       batchCount: listing.batchCount,
@@ -68,29 +92,58 @@ const archiveRegistry: OrchestrationHandler = function* (context: OrchestrationC
     context.df.setCustomStatus(progress(state, "archiving"));
     const input: ArchiveBatchInput = { run: batchRunContext(run), batchIndex: state.nextBatch };
     try {
-      const batch: BatchResult & { jobExecutions: number } = yield context.df.callSubOrchestrator(OrchestrationNames.archiveBatch, input, batchInstanceId(run.runId, state.nextBatch));
+      const batch: BatchResult & { jobExecutions: number } = yield context.df.callSubOrchestrator(
+        OrchestrationNames.archiveBatch,
+        input,
+        batchInstanceId(run.runId, state.nextBatch),
+      );
       // The listing already counted these images in `total`; a batch only says how each one ended.
-      state = { ...state, nextBatch: state.nextBatch + 1, totals: { ...addTotals(state.totals, { ...batch, total: 0 }) }, jobExecutions: state.jobExecutions + batch.jobExecutions };
+      state = {
+        ...state,
+        nextBatch: state.nextBatch + 1,
+        totals: { ...addTotals(state.totals, { ...batch, total: 0 }) },
+        jobExecutions: state.jobExecutions + batch.jobExecutions,
+      };
     } catch (failure) {
       // Its reads or writes kept failing: its images are failed with the reason, the run goes on, and the summary
       // is written all the same.
       const size = batchSizeOf(state, run.batchSize, state.nextBatch);
-      const failedBatches: RunState["failedBatches"] = [...state.failedBatches, { batchIndex: state.nextBatch, message: firstLine(failure) }];
-      state = { ...state, nextBatch: state.nextBatch + 1, totals: { ...state.totals, failed: state.totals.failed + size }, failedBatches };
+      const failedBatches: RunState["failedBatches"] = [
+        ...state.failedBatches,
+        { batchIndex: state.nextBatch, message: firstLine(failure) },
+      ];
+      state = {
+        ...state,
+        nextBatch: state.nextBatch + 1,
+        totals: { ...state.totals, failed: state.totals.failed + size },
+        failedBatches,
+      };
     }
   }
 
   context.df.setCustomStatus(progress(state, "summarizing"));
-  const summary: { summaryBlob: string; totals: RunTotals } = yield callActivityWithRetry(context, "writeRunSummary", activityRetryOptions, {
-    run,
-    batchCount: state.batchCount,
-    failedBatches: state.failedBatches,
-    startedAtUtc: state.startedAtUtc,
-    endedAtUtc: context.df.currentUtcDateTime.toISOString(),
-    jobExecutions: state.jobExecutions,
-  });
+  const summary: { summaryBlob: string; totals: RunTotals } = yield callActivityWithRetry(
+    context,
+    "writeRunSummary",
+    activityRetryOptions,
+    {
+      run,
+      batchCount: state.batchCount,
+      failedBatches: state.failedBatches,
+      startedAtUtc: state.startedAtUtc,
+      endedAtUtc: context.df.currentUtcDateTime.toISOString(),
+      jobExecutions: state.jobExecutions,
+    },
+  );
   context.df.setCustomStatus({ ...progress(state, "done"), ...summary.totals });
-  const output: ArchiveRegistryOutput = { runId: run.runId, registry: run.registry, summaryBlob: summary.summaryBlob, container: run.container, dryRun: run.dryRun, totals: { ...summary.totals, jobExecutions: state.jobExecutions } };
+  const output: ArchiveRegistryOutput = {
+    runId: run.runId,
+    registry: run.registry,
+    summaryBlob: summary.summaryBlob,
+    container: run.container,
+    dryRun: run.dryRun,
+    totals: { ...summary.totals, jobExecutions: state.jobExecutions },
+  };
   return output;
 };
 
@@ -99,6 +152,5 @@ function batchSizeOf(state: RunState, batchSize: number, index: number): number 
   const toArchive = state.totals.total - state.totals.alreadyArchived;
   return Math.max(0, Math.min(batchSize, toArchive - index * batchSize));
 }
-
 
 df.app.orchestration(OrchestrationNames.archiveRegistry, archiveRegistry);

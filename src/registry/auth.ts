@@ -27,7 +27,8 @@ export function parseChallenge(header: string | null): Challenge | undefined {
   if (scheme !== "basic" && scheme !== "bearer") return undefined;
   const params: Record<string, string> = {};
   const re = /(\w+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))/g;
-  for (let m = re.exec(match[2]!); m; m = re.exec(match[2]!)) params[m[1]!.toLowerCase()] = (m[2] ?? m[3] ?? "").replace(/\\(.)/g, "$1");
+  for (let m = re.exec(match[2]!); m; m = re.exec(match[2]!))
+    params[m[1]!.toLowerCase()] = (m[2] ?? m[3] ?? "").replace(/\\(.)/g, "$1");
   return { scheme, params };
 }
 
@@ -72,7 +73,12 @@ export class RegistryAuthenticator {
   /** Answers a 401 challenge for `scope` and caches the result. */
   async authorize(challengeHeader: string | null, scope: string, abortSignal?: AbortSignal): Promise<string> {
     const challenge = parseChallenge(challengeHeader);
-    if (!challenge) throw new ArchiveError("REGISTRY_AUTH_FAILED", `${this.registry} asked for authentication without a usable challenge`, { statusCode: 401 });
+    if (!challenge)
+      throw new ArchiveError(
+        "REGISTRY_AUTH_FAILED",
+        `${this.registry} asked for authentication without a usable challenge`,
+        { statusCode: 401 },
+      );
     const pending = this.fetchToken(challenge, scope, abortSignal);
     this.cache.set(scope, pending);
     try {
@@ -86,21 +92,37 @@ export class RegistryAuthenticator {
   private async fetchToken(challenge: Challenge, scope: string, abortSignal?: AbortSignal): Promise<CachedToken> {
     const credential = this.credential;
     if (challenge.scheme === "basic") {
-      if (credential.kind !== "password") throw new ArchiveError("REGISTRY_AUTH_FAILED", `${this.registry} requires a username and password (set ACR_USERNAME and ACR_PASSWORD)`, { statusCode: 401 });
+      if (credential.kind !== "password")
+        throw new ArchiveError(
+          "REGISTRY_AUTH_FAILED",
+          `${this.registry} requires a username and password (set ACR_USERNAME and ACR_PASSWORD)`,
+          { statusCode: 401 },
+        );
       const header = `Basic ${Buffer.from(`${credential.username}:${credential.password}`).toString("base64")}`;
       return { header, expiresAt: Number.MAX_SAFE_INTEGER };
     }
     const realm = challenge.params.realm;
-    if (!realm) throw new ArchiveError("REGISTRY_AUTH_FAILED", `${this.registry} sent a Bearer challenge without a realm`, { statusCode: 401 });
+    if (!realm)
+      throw new ArchiveError("REGISTRY_AUTH_FAILED", `${this.registry} sent a Bearer challenge without a realm`, {
+        statusCode: 401,
+      });
     // Credentials go to the realm: never in clear text when the registry itself is reached over https.
     let realmUrl: URL;
     try {
       realmUrl = new URL(realm);
     } catch {
-      throw new ArchiveError("REGISTRY_AUTH_FAILED", `${this.registry} sent a Bearer challenge whose realm is not a URL`, { statusCode: 401 });
+      throw new ArchiveError(
+        "REGISTRY_AUTH_FAILED",
+        `${this.registry} sent a Bearer challenge whose realm is not a URL`,
+        { statusCode: 401 },
+      );
     }
     if (realmUrl.protocol !== "https:" && (realmUrl.protocol !== "http:" || this.baseUrl.startsWith("https:"))) {
-      throw new ArchiveError("REGISTRY_AUTH_FAILED", `${this.registry} names a token realm over ${realmUrl.protocol.replace(":", "")}; credentials are sent over https only`, { statusCode: 401 });
+      throw new ArchiveError(
+        "REGISTRY_AUTH_FAILED",
+        `${this.registry} names a token realm over ${realmUrl.protocol.replace(":", "")}; credentials are sent over https only`,
+        { statusCode: 401 },
+      );
     }
     const service = challenge.params.service ?? this.registry;
     let response: Response;
@@ -109,7 +131,10 @@ export class RegistryAuthenticator {
       const url = new URL(realm);
       url.searchParams.set("service", service);
       url.searchParams.set("scope", scope);
-      const authorization = credential.kind === "password" ? `Basic ${Buffer.from(`${credential.username}:${credential.password}`).toString("base64")}` : undefined;
+      const authorization =
+        credential.kind === "password"
+          ? `Basic ${Buffer.from(`${credential.username}:${credential.password}`).toString("base64")}`
+          : undefined;
       response = await sendWithRetry(url.toString(), {
         retry: this.retry,
         ...(abortSignal && { abortSignal }),
@@ -121,7 +146,12 @@ export class RegistryAuthenticator {
           method: "POST",
           headers: { "content-type": "application/x-www-form-urlencoded" },
           credentials: {
-            body: new URLSearchParams({ grant_type: "refresh_token", service, scope, refresh_token: refreshToken }).toString(),
+            body: new URLSearchParams({
+              grant_type: "refresh_token",
+              service,
+              scope,
+              refresh_token: refreshToken,
+            }).toString(),
             service: this.tokenService,
           },
           retry: this.retry,
@@ -141,13 +171,18 @@ export class RegistryAuthenticator {
     }
     const body = await readTokenResponse(response, this.registry, abortSignal);
     const token = (body.token ?? body.access_token) as string | undefined;
-    if (!token) throw new ArchiveError("REGISTRY_AUTH_FAILED", `the token service of ${this.registry} returned no token`);
+    if (!token)
+      throw new ArchiveError("REGISTRY_AUTH_FAILED", `the token service of ${this.registry} returned no token`);
     // The token spec's default lifetime is 60 s; renew a little early.
     const expiresIn = typeof body.expires_in === "number" && body.expires_in > 0 ? body.expires_in : 60;
     return { header: `Bearer ${token}`, expiresAt: Date.now() + Math.max(expiresIn - 10, 5) * 1000 };
   }
 
-  private exchangeEntraToken(credential: Extract<RegistryCredential, { kind: "entra" }>, service: string, abortSignal?: AbortSignal): Promise<string> {
+  private exchangeEntraToken(
+    credential: Extract<RegistryCredential, { kind: "entra" }>,
+    service: string,
+    abortSignal?: AbortSignal,
+  ): Promise<string> {
     if (this.acrRefreshToken && this.acrRefreshToken.expiresAt > Date.now()) return this.acrRefreshToken.token;
     const token = (async () => {
       const audience = credential.audience ?? "https://containerregistry.azure.net/.default";
@@ -164,7 +199,11 @@ export class RegistryAuthenticator {
         ...(abortSignal && { abortSignal }),
       });
       const body = await readTokenResponse(response, this.registry, abortSignal);
-      if (typeof body.refresh_token !== "string") throw new ArchiveError("REGISTRY_AUTH_FAILED", `${this.registry} returned no refresh token from /oauth2/exchange`);
+      if (typeof body.refresh_token !== "string")
+        throw new ArchiveError(
+          "REGISTRY_AUTH_FAILED",
+          `${this.registry} returned no refresh token from /oauth2/exchange`,
+        );
       return body.refresh_token;
     })();
     const entry = { token, expiresAt: Date.now() + REFRESH_TOKEN_LIFETIME_MS };
@@ -187,17 +226,27 @@ const REFRESH_TOKEN_LIFETIME_MS = 60 * 60 * 1000;
 /** The `exp` of a JWT, five minutes early, or undefined when the token is not a readable JWT. */
 function jwtExpiry(token: string): number | undefined {
   try {
-    const payload = JSON.parse(Buffer.from(token.split(".")[1] ?? "", "base64url").toString("utf8")) as { exp?: unknown };
+    const payload = JSON.parse(Buffer.from(token.split(".")[1] ?? "", "base64url").toString("utf8")) as {
+      exp?: unknown;
+    };
     return typeof payload.exp === "number" ? payload.exp * 1000 - 5 * 60 * 1000 : undefined;
   } catch {
     return undefined;
   }
 }
 
-async function readTokenResponse(response: Response, registry: string, abortSignal?: AbortSignal): Promise<Record<string, unknown>> {
+async function readTokenResponse(
+  response: Response,
+  registry: string,
+  abortSignal?: AbortSignal,
+): Promise<Record<string, unknown>> {
   if (!response.ok) {
     await response.body?.cancel().catch(() => undefined);
-    throw new ArchiveError("REGISTRY_AUTH_FAILED", `the token service of ${registry} refused the credentials (HTTP ${response.status})`, { statusCode: response.status });
+    throw new ArchiveError(
+      "REGISTRY_AUTH_FAILED",
+      `the token service of ${registry} refused the credentials (HTTP ${response.status})`,
+      { statusCode: response.status },
+    );
   }
   const bytes = await readBodyLimited(response, MAX_TOKEN_RESPONSE_BYTES, `the token response of ${registry}`, {
     code: "REGISTRY_AUTH_FAILED",

@@ -54,7 +54,14 @@ interface Part {
 }
 
 export class BlobPrefetcher {
-  readonly stats: BlobPrefetchStats = { partsStarted: 0, bufferedBytes: 0, peakBufferedBytes: 0, peakReservedBytes: 0, peakActive: 0, rangeIgnored: false };
+  readonly stats: BlobPrefetchStats = {
+    partsStarted: 0,
+    bufferedBytes: 0,
+    peakBufferedBytes: 0,
+    peakReservedBytes: 0,
+    peakActive: 0,
+    rangeIgnored: false,
+  };
   private readonly parts: Part[] = [];
   private readonly partsOf: Part[][] = [];
   /** Per blob: did the registry answer its first ranged part with 206 (true) or 200 (false); undefined: not yet. */
@@ -74,14 +81,29 @@ export class BlobPrefetcher {
     private readonly blobs: readonly Descriptor[],
     options: BlobPrefetchOptions & OperationOptions,
   ) {
-    this.options = { concurrency: Math.max(1, options.concurrency), budgetBytes: Math.max(0, options.budgetBytes), partBytes: Math.max(1, options.partBytes) };
+    this.options = {
+      concurrency: Math.max(1, options.concurrency),
+      budgetBytes: Math.max(0, options.budgetBytes),
+      partBytes: Math.max(1, options.partBytes),
+    };
     const { partBytes } = this.options;
     blobs.forEach((blob, index) => {
       const ranged = blob.size > partBytes;
       const parts: Part[] = [];
       for (let start = 0; start < blob.size || (start === 0 && parts.length === 0); start += partBytes) {
         const end = Math.min(blob.size, start + partBytes);
-        parts.push({ blob: index, start, end, ranged, state: "waiting", reserved: 0, whole: false, received: 0, chunks: [], buffered: 0 });
+        parts.push({
+          blob: index,
+          start,
+          end,
+          ranged,
+          state: "waiting",
+          reserved: 0,
+          whole: false,
+          received: 0,
+          chunks: [],
+          buffered: 0,
+        });
         if (blob.size === 0) break;
       }
       this.partsOf.push(parts);
@@ -190,7 +212,10 @@ export class BlobPrefetcher {
       }
       // Inside the blob a short part would shift every later byte: fail it here (at the end, the verifier does).
       if (!part.whole && part.end < descriptor.size && part.received < part.end - part.start) {
-        throw new ArchiveError("SIZE_MISMATCH", `blob ${descriptor.digest} of ${this.repository}: bytes ${part.start}-${part.end - 1} ended after ${part.received}`);
+        throw new ArchiveError(
+          "SIZE_MISMATCH",
+          `blob ${descriptor.digest} of ${this.repository}: bytes ${part.start}-${part.end - 1} ended after ${part.received}`,
+        );
       }
     } catch (error) {
       part.error = error;

@@ -31,7 +31,8 @@ const ACR_HOST = /\.azurecr\.(io|cn|us)$/i;
 export function registryCredentialFor(registry: string, auth: RegistryAuthConfig): RegistryCredential {
   switch (auth.kind) {
     case "password":
-      if (registry.toLowerCase() === auth.loginServer.toLowerCase()) return { kind: "password", username: auth.username, password: auth.password };
+      if (registry.toLowerCase() === auth.loginServer.toLowerCase())
+        return { kind: "password", username: auth.username, password: auth.password };
       return acrOrAnonymous(registry);
     case "entra":
     case "auto":
@@ -42,7 +43,9 @@ export function registryCredentialFor(registry: string, auth: RegistryAuthConfig
 }
 
 function acrOrAnonymous(registry: string): RegistryCredential {
-  return ACR_HOST.test(registry) ? { kind: "entra", tokenCredential: new DefaultAzureCredential() } : { kind: "anonymous" };
+  return ACR_HOST.test(registry)
+    ? { kind: "entra", tokenCredential: new DefaultAzureCredential() }
+    : { kind: "anonymous" };
 }
 
 /** A factory that keeps one client (and so one token cache) per registry. */

@@ -7,7 +7,8 @@ const COMPONENT = "[a-z0-9]+(?:(?:\\.|_|__|-+)[a-z0-9]+)*";
 const REPOSITORY = new RegExp(`^${COMPONENT}(?:/${COMPONENT})*$`);
 const TAG = /^[\w][\w.-]{0,127}$/;
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
-const HOST = /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?$/;
+const HOST =
+  /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?$/;
 
 export interface ImageReference {
   /** Login server, with port when there is one: `myacr.azurecr.io`, `127.0.0.1:5000`. */
@@ -62,7 +63,8 @@ export function parseImageReference(input: string): ImageReference {
     repository = repository.slice(0, colon);
     if (!TAG.test(tag)) fail("a tag is 1-128 characters of [A-Za-z0-9_.-] and does not start with . or -");
   }
-  if (!isValidRepository(repository)) fail(`"${repository}" is not a repository name (lowercase components separated by /)`);
+  if (!isValidRepository(repository))
+    fail(`"${repository}" is not a repository name (lowercase components separated by /)`);
   if (tag === undefined && digest === undefined) tag = "latest";
   return { registry, repository, ...(tag !== undefined && { tag }), ...(digest !== undefined && { digest }) };
 }
@@ -75,7 +77,10 @@ export function formatImageReference(ref: ImageReference): string {
 export const loginServerSchema = z
   .string()
   .max(253)
-  .regex(/^[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?(?::\d{1,5})?$/, "must be a registry login server such as myacr.azurecr.io or 127.0.0.1:5000");
+  .regex(
+    /^[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?(?::\d{1,5})?$/,
+    "must be a registry login server such as myacr.azurecr.io or 127.0.0.1:5000",
+  );
 
 function truncate(s: string): string {
   return s.length > 300 ? `${s.slice(0, 300)}…` : s;

@@ -7,8 +7,21 @@ import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import { ArchiveError, firstLine } from "../errors.js";
 import { RegistryAuthenticator, type RegistryCredential } from "./auth.js";
-import { DEFAULT_RETRY_POLICY, readBodyLimited, registryBaseUrl, sendWithRetry, type RetryPolicy } from "./transport.js";
-import { MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, MediaTypes, type Descriptor, type Manifest, type PagedAsyncIterableIterator } from "./types.js";
+import {
+  DEFAULT_RETRY_POLICY,
+  readBodyLimited,
+  registryBaseUrl,
+  sendWithRetry,
+  type RetryPolicy,
+} from "./transport.js";
+import {
+  MANIFEST_ACCEPT,
+  MAX_MANIFEST_BYTES,
+  MediaTypes,
+  type Descriptor,
+  type Manifest,
+  type PagedAsyncIterableIterator,
+} from "./types.js";
 import { verifyingReader } from "./verifyingReader.js";
 
 export interface RegistryClientOptions {
@@ -75,11 +88,20 @@ export class RegistryClient {
     this.baseUrl = registryBaseUrl(registry, options.insecure ?? false);
     this.retry = options.retry ?? DEFAULT_RETRY_POLICY;
     this.userAgent = options.userAgent ?? "acr-cold-archive";
-    this.auth = new RegistryAuthenticator(registry, this.baseUrl, options.credential ?? { kind: "anonymous" }, this.retry);
+    this.auth = new RegistryAuthenticator(
+      registry,
+      this.baseUrl,
+      options.credential ?? { kind: "anonymous" },
+      this.retry,
+    );
   }
 
   /** GET /v2/<name>/manifests/<reference>, verified against the digest it was asked by (or the one the registry names). */
-  async getManifest(repository: string, tagOrDigest: string, options: OperationOptions = {}): Promise<GetManifestResult> {
+  async getManifest(
+    repository: string,
+    tagOrDigest: string,
+    options: OperationOptions = {},
+  ): Promise<GetManifestResult> {
     const response = await this.request(`/v2/${repository}/manifests/${tagOrDigest}`, `repository:${repository}:pull`, {
       headers: { accept: MANIFEST_ACCEPT.join(", ") },
       ...options,
@@ -92,7 +114,10 @@ export class RegistryClient {
     const digest = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
     const expected = tagOrDigest.startsWith("sha256:") ? tagOrDigest : response.headers.get("docker-content-digest");
     if (expected && expected.startsWith("sha256:") && expected !== digest) {
-      throw new ArchiveError("DIGEST_MISMATCH", `manifest ${repository}:${tagOrDigest} hashes to ${digest}, expected ${expected}`);
+      throw new ArchiveError(
+        "DIGEST_MISMATCH",
+        `manifest ${repository}:${tagOrDigest} hashes to ${digest}, expected ${expected}`,
+      );
     }
     let manifest: Manifest;
     try {
@@ -102,13 +127,20 @@ export class RegistryClient {
     }
     const mediaType = manifest.mediaType ?? response.headers.get("content-type")?.split(";")[0]?.trim() ?? "";
     if (!MANIFEST_ACCEPT.includes(mediaType as (typeof MANIFEST_ACCEPT)[number])) {
-      throw new ArchiveError("UNSUPPORTED_MEDIA_TYPE", `manifest ${repository}:${tagOrDigest} has media type "${mediaType}", which cannot be archived faithfully`);
+      throw new ArchiveError(
+        "UNSUPPORTED_MEDIA_TYPE",
+        `manifest ${repository}:${tagOrDigest} has media type "${mediaType}", which cannot be archived faithfully`,
+      );
     }
     return { descriptor: { mediaType, digest, size: bytes.length }, bytes, manifest };
   }
 
   /** The digest a tag points at (HEAD, no body), or undefined when the tag does not exist. */
-  async getManifestDigest(repository: string, tagOrDigest: string, options: OperationOptions = {}): Promise<string | undefined> {
+  async getManifestDigest(
+    repository: string,
+    tagOrDigest: string,
+    options: OperationOptions = {},
+  ): Promise<string | undefined> {
     const response = await this.request(`/v2/${repository}/manifests/${tagOrDigest}`, `repository:${repository}:pull`, {
       method: "HEAD",
       headers: { accept: MANIFEST_ACCEPT.join(", ") },
@@ -116,7 +148,10 @@ export class RegistryClient {
     });
     if (response.status === 404) return undefined;
     await this.throwIfError(response, `manifest ${repository}:${tagOrDigest}`);
-    return response.headers.get("docker-content-digest") ?? (await this.getManifest(repository, tagOrDigest, options)).descriptor.digest;
+    return (
+      response.headers.get("docker-content-digest") ??
+      (await this.getManifest(repository, tagOrDigest, options)).descriptor.digest
+    );
   }
 
   /**
@@ -132,8 +167,18 @@ export class RegistryClient {
   }
 
   /** The blob's bytes in order, across Range resumes of a body that ends early; verified by the caller. */
-  private blobBytes(repository: string, descriptor: Descriptor, what: string, options: OperationOptions): AsyncGenerator<Buffer> {
-    return this.blobRangeBytes(repository, descriptor, { start: 0, end: descriptor.size, ranged: false }, { ...options, what });
+  private blobBytes(
+    repository: string,
+    descriptor: Descriptor,
+    what: string,
+    options: OperationOptions,
+  ): AsyncGenerator<Buffer> {
+    return this.blobRangeBytes(
+      repository,
+      descriptor,
+      { start: 0, end: descriptor.size, ranged: false },
+      { ...options, what },
+    );
   }
 
   /**
@@ -159,26 +204,43 @@ export class RegistryClient {
     let first = true;
     while (position < end || (first && end === 0)) {
       const askRange = position > range.start || range.ranged;
-      const headers: Record<string, string> = askRange ? { range: end === descriptor.size ? `bytes=${position}-` : `bytes=${position}-${end - 1}` } : {};
-      const response = await this.request(`/v2/${repository}/blobs/${descriptor.digest}`, `repository:${repository}:pull`, { headers, ...request });
+      const headers: Record<string, string> = askRange
+        ? { range: end === descriptor.size ? `bytes=${position}-` : `bytes=${position}-${end - 1}` }
+        : {};
+      const response = await this.request(
+        `/v2/${repository}/blobs/${descriptor.digest}`,
+        `repository:${repository}:pull`,
+        { headers, ...request },
+      );
       await this.throwIfError(response, what);
       let skip = 0;
       if (response.status === 206) {
         const start = Number(/bytes (\d+)-/.exec(response.headers.get("content-range") ?? "")?.[1] ?? NaN);
         if (start !== position) {
           await response.body?.cancel().catch(() => undefined);
-          throw new ArchiveError("REGISTRY_ERROR", `${what}: the registry resumed at byte ${start}, expected ${position}`);
+          throw new ArchiveError(
+            "REGISTRY_ERROR",
+            `${what}: the registry resumed at byte ${start}, expected ${position}`,
+          );
         }
       } else if (position > 0) skip = position; // the server ignored Range: drop what comes before
       if (first) {
         first = false;
-        if (range.ranged && options.onFirstAnswer?.(response.status === 206) === true && response.status !== 206 && position === 0) end = descriptor.size;
+        if (
+          range.ranged &&
+          options.onFirstAnswer?.(response.status === 206) === true &&
+          response.status !== 206 &&
+          position === 0
+        )
+          end = descriptor.size;
       }
       // Past the blob's end the verifier sees an overrun; inside it, bytes past the range belong to the next range.
       const limit = end === descriptor.size ? Infinity : end;
       try {
         if (!response.body) break;
-        for await (const raw of Readable.fromWeb(response.body as import("node:stream/web").ReadableStream<Uint8Array>)) {
+        for await (const raw of Readable.fromWeb(
+          response.body as import("node:stream/web").ReadableStream<Uint8Array>,
+        )) {
           let chunk = raw as Buffer;
           if (skip > 0) {
             const drop = Math.min(skip, chunk.length);
@@ -194,7 +256,10 @@ export class RegistryClient {
         }
       } catch (error) {
         if (options.abortSignal?.aborted) throw error;
-        if (++resumes > MAX_BLOB_RESUMES) throw new ArchiveError("REGISTRY_UNREACHABLE", `${what}: the download kept failing at byte ${position}`, { cause: error });
+        if (++resumes > MAX_BLOB_RESUMES)
+          throw new ArchiveError("REGISTRY_UNREACHABLE", `${what}: the download kept failing at byte ${position}`, {
+            cause: error,
+          });
         continue;
       }
       if (position < end) {
@@ -209,7 +274,10 @@ export class RegistryClient {
   async blobExists(repository: string, digest: string, options: BlobExistsOptions = {}): Promise<boolean> {
     // A restore asks with the push scope it is about to use (one token); an archive only reads.
     const scope = options.forPush === false ? `repository:${repository}:pull` : `repository:${repository}:pull,push`;
-    const response = await this.request(`/v2/${repository}/blobs/${digest}`, scope, { method: "HEAD", ...(options.abortSignal && { abortSignal: options.abortSignal }) });
+    const response = await this.request(`/v2/${repository}/blobs/${digest}`, scope, {
+      method: "HEAD",
+      ...(options.abortSignal && { abortSignal: options.abortSignal }),
+    });
     if (response.status === 404) {
       await response.body?.cancel().catch(() => undefined);
       return false;
@@ -223,7 +291,12 @@ export class RegistryClient {
    * Uploads one blob (POST to open an upload, then one monolithic PUT with `?digest=`). The body streams and is not
    * retried; the POST answers the auth challenge first, so the PUT goes out with a token.
    */
-  async uploadBlob(repository: string, descriptor: Descriptor, body: AsyncIterable<Buffer> | Buffer, options: OperationOptions = {}): Promise<void> {
+  async uploadBlob(
+    repository: string,
+    descriptor: Descriptor,
+    body: AsyncIterable<Buffer> | Buffer,
+    options: OperationOptions = {},
+  ): Promise<void> {
     const scope = `repository:${repository}:pull,push`;
     const opened = await this.request(`/v2/${repository}/blobs/uploads/`, scope, { method: "POST", ...options });
     await this.throwIfError(opened, `an upload to ${repository}`);
@@ -243,13 +316,23 @@ export class RegistryClient {
   }
 
   /** PUT /v2/<name>/manifests/<reference> with the exact bytes; returns the digest the registry computed. */
-  async putManifest(repository: string, reference: string, mediaType: string, bytes: Buffer, options: OperationOptions = {}): Promise<string | undefined> {
-    const response = await this.request(`/v2/${repository}/manifests/${reference}`, `repository:${repository}:pull,push`, {
-      method: "PUT",
-      headers: { "content-type": mediaType },
-      body: bytes,
-      ...options,
-    });
+  async putManifest(
+    repository: string,
+    reference: string,
+    mediaType: string,
+    bytes: Buffer,
+    options: OperationOptions = {},
+  ): Promise<string | undefined> {
+    const response = await this.request(
+      `/v2/${repository}/manifests/${reference}`,
+      `repository:${repository}:pull,push`,
+      {
+        method: "PUT",
+        headers: { "content-type": mediaType },
+        body: bytes,
+        ...options,
+      },
+    );
     await this.throwIfError(response, `manifest ${repository}:${reference}`);
     await response.body?.cancel().catch(() => undefined);
     return response.headers.get("docker-content-digest") ?? undefined;
@@ -259,11 +342,18 @@ export class RegistryClient {
    * ACR's manifest listing (`/acr/v1/<name>/_manifests`): every manifest with its tags and `lastUpdateTime`,
    * untagged ones included, in pages. Plain registries do not have it: they answer 404, and this returns undefined.
    */
-  async listManifestProperties(repository: string, options: OperationOptions & { pageSize?: number } = {}): Promise<AcrManifestProperties[] | undefined> {
+  async listManifestProperties(
+    repository: string,
+    options: OperationOptions & { pageSize?: number } = {},
+  ): Promise<AcrManifestProperties[] | undefined> {
     const all: AcrManifestProperties[] = [];
     const what = `manifests of ${repository}`;
-    const listing = new Listing(this.absolute(`/acr/v1/${repository}/_manifests?n=${options.pageSize ?? 1000}`), what, this.maxListingPages);
-    for (let url: string | undefined = listing.first; url; ) {
+    const listing = new Listing(
+      this.absolute(`/acr/v1/${repository}/_manifests?n=${options.pageSize ?? 1000}`),
+      what,
+      this.maxListingPages,
+    );
+    for (let url: string | undefined = listing.first; url;) {
       const response = await this.request(url, `repository:${repository}:metadata_read`, options);
       if (response.status === 404 && listing.pages === 1) {
         await response.body?.cancel().catch(() => undefined);
@@ -282,12 +372,21 @@ export class RegistryClient {
   }
 
   /** Tags of one repository from /v2/<name>/tags/list, following `Link` pages. */
-  listTags(repository: string, options: OperationOptions & { pageSize?: number } = {}): PagedAsyncIterableIterator<string> {
+  listTags(
+    repository: string,
+    options: OperationOptions & { pageSize?: number } = {},
+  ): PagedAsyncIterableIterator<string> {
     return this.paged(`/v2/${repository}/tags/list`, `repository:${repository}:pull`, "tags", options);
   }
 
-  private paged(path: string, scope: string, field: "repositories" | "tags", options: OperationOptions & { pageSize?: number }): PagedAsyncIterableIterator<string> {
-    const pages = (settings: { continuationToken?: string; maxPageSize?: number } = {}) => this.pages(path, scope, field, settings, options);
+  private paged(
+    path: string,
+    scope: string,
+    field: "repositories" | "tags",
+    options: OperationOptions & { pageSize?: number },
+  ): PagedAsyncIterableIterator<string> {
+    const pages = (settings: { continuationToken?: string; maxPageSize?: number } = {}) =>
+      this.pages(path, scope, field, settings, options);
     async function* items() {
       for await (const page of pages()) yield* page;
     }
@@ -295,14 +394,25 @@ export class RegistryClient {
     return Object.assign(iterator, { byPage: pages, [Symbol.asyncIterator]: () => iterator });
   }
 
-  private async *pages(path: string, scope: string, field: string, settings: { continuationToken?: string; maxPageSize?: number }, options: OperationOptions & { pageSize?: number }) {
-    const first = settings.continuationToken ?? `${path}?n=${settings.maxPageSize ?? options.pageSize ?? DEFAULT_PAGE_SIZE}`;
+  private async *pages(
+    path: string,
+    scope: string,
+    field: string,
+    settings: { continuationToken?: string; maxPageSize?: number },
+    options: OperationOptions & { pageSize?: number },
+  ) {
+    const first =
+      settings.continuationToken ?? `${path}?n=${settings.maxPageSize ?? options.pageSize ?? DEFAULT_PAGE_SIZE}`;
     const listing = new Listing(this.absolute(first), path, this.maxListingPages);
-    for (let url: string | undefined = listing.first; url; ) {
+    for (let url: string | undefined = listing.first; url;) {
       const response = await this.request(url, scope, options);
       if (response.status === 404 && field === "tags") {
         await response.body?.cancel().catch(() => undefined);
-        throw new ArchiveError("REGISTRY_NOT_FOUND", `repository ${path.split("/").slice(2, -2).join("/")} not found in ${this.registry}`, { statusCode: 404 });
+        throw new ArchiveError(
+          "REGISTRY_NOT_FOUND",
+          `repository ${path.split("/").slice(2, -2).join("/")} not found in ${this.registry}`,
+          { statusCode: 404 },
+        );
       }
       const body = await this.readListingPage(response, path, options);
       const values = Array.isArray(body[field]) ? (body[field] as string[]) : [];
@@ -315,7 +425,12 @@ export class RegistryClient {
   private async request(
     pathOrUrl: string,
     scope: string,
-    init: { method?: string; headers?: Record<string, string>; body?: Buffer | AsyncIterable<Buffer>; abortSignal?: AbortSignal },
+    init: {
+      method?: string;
+      headers?: Record<string, string>;
+      body?: Buffer | AsyncIterable<Buffer>;
+      abortSignal?: AbortSignal;
+    },
   ): Promise<Response> {
     const url = this.absolute(pathOrUrl);
     // A streamed body can be sent once: no retries, and it must not meet a 401 (callers authenticate first).
@@ -327,7 +442,9 @@ export class RegistryClient {
         retry: streamed ? { ...this.retry, maxRetries: 0 } : this.retry,
         ...(init.body !== undefined && { body: init.body }),
         // A redirect elsewhere (ACR sends blob reads to storage) is followed without the registry's credentials.
-        ...(authorization && { credentials: { authorization, onRedirectElsewhere: "drop" as const, service: this.registry } }),
+        ...(authorization && {
+          credentials: { authorization, onRedirectElsewhere: "drop" as const, service: this.registry },
+        }),
         ...(init.abortSignal && { abortSignal: init.abortSignal }),
       });
     // Credentials go to the registry's own origin only (an absolute Link or Location may name another host).
@@ -336,7 +453,10 @@ export class RegistryClient {
     if (response.status === 401) {
       const challenge = response.headers.get("www-authenticate");
       await response.body?.cancel().catch(() => undefined);
-      if (streamed) throw new ArchiveError("REGISTRY_AUTH_FAILED", `${this.registry} refused the upload's credentials (HTTP 401)`, { statusCode: 401 });
+      if (streamed)
+        throw new ArchiveError("REGISTRY_AUTH_FAILED", `${this.registry} refused the upload's credentials (HTTP 401)`, {
+          statusCode: 401,
+        });
       const authorization = await this.auth.authorize(challenge, scope, init.abortSignal);
       response = await send(authorization);
     }
@@ -348,7 +468,11 @@ export class RegistryClient {
   }
 
   /** One listing page's JSON object (after the error check), read with a bound. */
-  private async readListingPage(response: Response, what: string, options: OperationOptions): Promise<Record<string, unknown>> {
+  private async readListingPage(
+    response: Response,
+    what: string,
+    options: OperationOptions,
+  ): Promise<Record<string, unknown>> {
     await this.throwIfError(response, what);
     const bytes = await readBodyLimited(response, MAX_LISTING_PAGE_BYTES, `a page of ${what} from ${this.registry}`, {
       ...(options.abortSignal && { abortSignal: options.abortSignal }),
@@ -365,7 +489,9 @@ export class RegistryClient {
   /** Throws the ArchiveError for a non-2xx answer, with the registry's error code; the body is read (bounded) or let go. */
   private async throwIfError(response: Response, what: string): Promise<void> {
     if (response.ok) return;
-    const text = await readBodyLimited(response, MAX_ERROR_BODY_BYTES, `the error body for ${what}`, { truncate: true }).then(
+    const text = await readBodyLimited(response, MAX_ERROR_BODY_BYTES, `the error body for ${what}`, {
+      truncate: true,
+    }).then(
       (bytes) => bytes.toString("utf8"),
       () => "",
     );
@@ -382,9 +508,18 @@ export class RegistryClient {
     const status = response.status;
     const options = { statusCode: status, ...(registryCode && { registryCode }) };
     const code = registryCode ? ` ${registryCode}` : "";
-    if (status === 401 || status === 403) throw new ArchiveError("REGISTRY_AUTH_FAILED", `${this.registry} denied access to ${what} (HTTP ${status}${code})`, options);
-    if (status === 404) throw new ArchiveError("REGISTRY_NOT_FOUND", `${what} not found in ${this.registry}${detail}`, options);
-    throw new ArchiveError("REGISTRY_ERROR", `${this.registry} answered HTTP ${status}${code} for ${what}${detail}`, { ...options, retryable: status >= 500 || status === 429 });
+    if (status === 401 || status === 403)
+      throw new ArchiveError(
+        "REGISTRY_AUTH_FAILED",
+        `${this.registry} denied access to ${what} (HTTP ${status}${code})`,
+        options,
+      );
+    if (status === 404)
+      throw new ArchiveError("REGISTRY_NOT_FOUND", `${what} not found in ${this.registry}${detail}`, options);
+    throw new ArchiveError("REGISTRY_ERROR", `${this.registry} answered HTTP ${status}${code} for ${what}${detail}`, {
+      ...options,
+      retryable: status >= 500 || status === 429,
+    });
   }
 }
 
@@ -421,10 +556,16 @@ class Listing {
       throw new ArchiveError("REGISTRY_ERROR", `the next page of ${this.what} has an invalid Link`);
     }
     if (this.visited.has(url)) {
-      throw new ArchiveError("REGISTRY_ERROR", `the listing of ${this.what} links back to a page already read (${new URL(url).pathname}); stopped`);
+      throw new ArchiveError(
+        "REGISTRY_ERROR",
+        `the listing of ${this.what} links back to a page already read (${new URL(url).pathname}); stopped`,
+      );
     }
     if (this.visited.size >= this.maxPages) {
-      throw new ArchiveError("REGISTRY_ERROR", `the listing of ${this.what} goes on past ${this.maxPages} pages; stopped`);
+      throw new ArchiveError(
+        "REGISTRY_ERROR",
+        `the listing of ${this.what} goes on past ${this.maxPages} pages; stopped`,
+      );
     }
     this.visited.add(url);
     return url;
@@ -445,7 +586,8 @@ export interface LinkValue {
  */
 export function parseLinkHeader(header: string | null): LinkValue[] {
   if (!header) return [];
-  if (header.length > MAX_LINK_HEADER_LENGTH) throw new ArchiveError("REGISTRY_ERROR", `the registry sent a Link header of ${header.length} characters`);
+  if (header.length > MAX_LINK_HEADER_LENGTH)
+    throw new ArchiveError("REGISTRY_ERROR", `the registry sent a Link header of ${header.length} characters`);
   const links: LinkValue[] = [];
   const n = header.length;
   let i = 0;
@@ -505,7 +647,11 @@ export function parseLinkHeader(header: string | null): LinkValue[] {
         skipSpace();
         value = header[i] === '"' ? readQuoted() : readToken();
       }
-      if (name === "rel" && rels === undefined) rels = value.toLowerCase().split(/[ \t]+/).filter((r) => r !== "");
+      if (name === "rel" && rels === undefined)
+        rels = value
+          .toLowerCase()
+          .split(/[ \t]+/)
+          .filter((r) => r !== "");
     }
     links.push({ target, rels: rels ?? [] });
   }

@@ -66,7 +66,8 @@ export function registryBaseUrl(registry: string, insecure: boolean): string {
 export async function sendWithRetry(url: string, options: SendOptions = {}): Promise<Response> {
   const policy = options.retry ?? DEFAULT_RETRY_POLICY;
   for (const name of Object.keys(options.headers ?? {})) {
-    if (SECRET_HEADERS.has(name.toLowerCase())) throw new ArchiveError("INVALID_ARGUMENT", `the ${name} header goes through credentials, not plain headers`);
+    if (SECRET_HEADERS.has(name.toLowerCase()))
+      throw new ArchiveError("INVALID_ARGUMENT", `the ${name} header goes through credentials, not plain headers`);
   }
   if (options.credentials?.body !== undefined && options.body !== undefined) {
     throw new ArchiveError("INVALID_ARGUMENT", "a request has one body: credentials.body or body");
@@ -90,7 +91,11 @@ export async function sendWithRetry(url: string, options: SendOptions = {}): Pro
     const retryable = networkError !== undefined || (response !== undefined && RETRYABLE_STATUS.has(response.status));
     if (!retryable || attempt >= policy.maxRetries) {
       if (response) return response;
-      throw new ArchiveError("REGISTRY_UNREACHABLE", `cannot reach ${new URL(url).host}: ${networkCause(networkError)}`, { cause: networkError });
+      throw new ArchiveError(
+        "REGISTRY_UNREACHABLE",
+        `cannot reach ${new URL(url).host}: ${networkCause(networkError)}`,
+        { cause: networkError },
+      );
     }
     const delay = retryDelay(attempt, policy, response?.headers.get("retry-after") ?? null);
     await response?.body?.cancel().catch(() => undefined);
@@ -114,13 +119,21 @@ async function sendFollowingRedirects(url: string, options: SendOptions): Promis
       method: options.method ?? "GET",
       headers,
       // Async iterables stream (undici needs duplex "half" for a streamed request body).
-      ...(body !== undefined && (typeof body === "string" || Buffer.isBuffer(body) ? { body } : { body: body as unknown as RequestInit["body"], duplex: "half" as const })),
+      ...(body !== undefined &&
+        (typeof body === "string" || Buffer.isBuffer(body)
+          ? { body }
+          : { body: body as unknown as RequestInit["body"], duplex: "half" as const })),
       redirect: "manual",
       ...(options.abortSignal && { signal: options.abortSignal }),
     });
     if (response.status >= 300 && response.status < 400 && response.headers.has("location")) {
       await response.body?.cancel().catch(() => undefined);
-      const next = redirectTarget(current, response.headers.get("location")!, origin, withSecrets ? credentials : undefined);
+      const next = redirectTarget(
+        current,
+        response.headers.get("location")!,
+        origin,
+        withSecrets ? credentials : undefined,
+      );
       current = next.url;
       withSecrets = next.withSecrets;
       continue;
@@ -134,7 +147,12 @@ async function sendFollowingRedirects(url: string, options: SendOptions): Promis
  * Where one redirect goes, and whether the credentials go with it: only to `origin`, the origin the request was made
  * to (same scheme, host and port). Throws when the redirect must not be followed. Exported for the tests.
  */
-export function redirectTarget(from: string, location: string, origin: string, credentials: Credentials | undefined): { url: string; withSecrets: boolean } {
+export function redirectTarget(
+  from: string,
+  location: string,
+  origin: string,
+  credentials: Credentials | undefined,
+): { url: string; withSecrets: boolean } {
   let target: URL;
   try {
     target = new URL(location, from);
@@ -142,14 +160,24 @@ export function redirectTarget(from: string, location: string, origin: string, c
     throw new ArchiveError("REGISTRY_ERROR", `${new URL(from).host} redirected to an invalid location`);
   }
   const elsewhere = target.origin !== origin;
-  if (credentials && elsewhere && (credentials.body !== undefined || (credentials.onRedirectElsewhere ?? "fail") === "fail")) {
+  if (
+    credentials &&
+    elsewhere &&
+    (credentials.body !== undefined || (credentials.onRedirectElsewhere ?? "fail") === "fail")
+  ) {
     // Only the target's origin in the message: the Location may carry a signature in its query.
     const who = credentials.service ?? new URL(from).host;
-    throw new ArchiveError("REGISTRY_AUTH_FAILED", `${who} redirected a request carrying credentials to another origin (${target.origin}); not followed`);
+    throw new ArchiveError(
+      "REGISTRY_AUTH_FAILED",
+      `${who} redirected a request carrying credentials to another origin (${target.origin}); not followed`,
+    );
   }
   if (new URL(from).protocol === "https:" && target.protocol !== "https:") {
     const scheme = target.protocol.replace(/:$/, "");
-    throw new ArchiveError("REGISTRY_ERROR", `${new URL(from).host} redirected from https to ${scheme} (${target.origin}); not followed`);
+    throw new ArchiveError(
+      "REGISTRY_ERROR",
+      `${new URL(from).host} redirected from https to ${scheme} (${target.origin}); not followed`,
+    );
   }
   return { url: target.toString(), withSecrets: credentials !== undefined && !elsewhere };
 }
@@ -165,7 +193,8 @@ export async function readBodyLimited(
   what: string,
   options: { code?: ArchiveErrorCode; truncate?: boolean; abortSignal?: AbortSignal } = {},
 ): Promise<Buffer> {
-  const tooLarge = () => new ArchiveError(options.code ?? "REGISTRY_ERROR", `${what} is larger than ${formatLimit(maxBytes)}`);
+  const tooLarge = () =>
+    new ArchiveError(options.code ?? "REGISTRY_ERROR", `${what} is larger than ${formatLimit(maxBytes)}`);
   const declared = Number(response.headers.get("content-length") ?? "");
   if (!options.truncate && Number.isFinite(declared) && declared > maxBytes) {
     await response.body?.cancel().catch(() => undefined);
@@ -193,7 +222,9 @@ export async function readBodyLimited(
   } catch (error) {
     if (isArchiveError(error)) throw error;
     if (options.abortSignal?.aborted) throw new ArchiveError("ABORTED", "the request was aborted", { cause: error });
-    throw new ArchiveError("REGISTRY_UNREACHABLE", `${what} could not be read to its end: ${networkCause(error)}`, { cause: error });
+    throw new ArchiveError("REGISTRY_UNREACHABLE", `${what} could not be read to its end: ${networkCause(error)}`, {
+      cause: error,
+    });
   } finally {
     reader.releaseLock();
   }

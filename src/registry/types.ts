@@ -36,7 +36,12 @@ export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 export const MAX_INDEX_DEPTH = 4;
 
 /** Every manifest type we can archive byte for byte, in the order we ask for them. */
-export const MANIFEST_ACCEPT = [MediaTypes.ociIndex, MediaTypes.dockerManifestList, MediaTypes.ociManifest, MediaTypes.dockerManifest];
+export const MANIFEST_ACCEPT = [
+  MediaTypes.ociIndex,
+  MediaTypes.dockerManifestList,
+  MediaTypes.ociManifest,
+  MediaTypes.dockerManifest,
+];
 
 export interface Platform {
   os: string;
@@ -94,5 +99,8 @@ export function platformString(p: Platform | undefined): string {
 
 /** A page-able async iterator, shaped like the Azure SDK's PagedAsyncIterableIterator. */
 export interface PagedAsyncIterableIterator<T, TPage = T[]> extends AsyncIterableIterator<T> {
-  byPage(settings?: { continuationToken?: string; maxPageSize?: number }): AsyncIterableIterator<TPage & { continuationToken?: string }>;
+  byPage(settings?: {
+    continuationToken?: string;
+    maxPageSize?: number;
+  }): AsyncIterableIterator<TPage & { continuationToken?: string }>;
 }

@@ -28,11 +28,17 @@ export async function* verifyingReader(
   for await (const chunk of source) {
     const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     received += bytes.length;
-    if (received > descriptor.size) throw new ArchiveError("SIZE_MISMATCH", `${what} is longer than its descriptor's ${descriptor.size} bytes`);
+    if (received > descriptor.size)
+      throw new ArchiveError("SIZE_MISMATCH", `${what} is longer than its descriptor's ${descriptor.size} bytes`);
     hash.update(bytes);
     yield bytes;
   }
-  if (received !== descriptor.size) throw new ArchiveError("SIZE_MISMATCH", `${what} ended after ${received} of ${descriptor.size} bytes`);
+  if (received !== descriptor.size)
+    throw new ArchiveError("SIZE_MISMATCH", `${what} ended after ${received} of ${descriptor.size} bytes`);
   const digest = `sha256:${hash.digest("hex")}`;
-  if (digest !== descriptor.digest) throw new ArchiveError("DIGEST_MISMATCH", `${what} hashes to ${digest}: ${options.corruption ?? "its bytes are corrupt"}`);
+  if (digest !== descriptor.digest)
+    throw new ArchiveError(
+      "DIGEST_MISMATCH",
+      `${what} hashes to ${digest}: ${options.corruption ?? "its bytes are corrupt"}`,
+    );
 }

@@ -20,7 +20,11 @@ export function isSameAttempt(archiveRequestJson: string | undefined, request: A
   }
 }
 
-export async function startArchiveJob(runner: JobRunner, request: ArchiveRequest, options: StartArchiveJobOptions = {}): Promise<JobExecution> {
+export async function startArchiveJob(
+  runner: JobRunner,
+  request: ArchiveRequest,
+  options: StartArchiveJobOptions = {},
+): Promise<JobExecution> {
   const operation = options.abortSignal ? { abortSignal: options.abortSignal } : {};
   if (options.reconcile) {
     const existing = await runner.findExecution((env) => isSameAttempt(env.ARCHIVE_REQUEST, request), operation);

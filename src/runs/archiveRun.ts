@@ -31,7 +31,11 @@ export const archiveRunInputSchema = z.strictObject({
   dryRun: z.boolean(),
   maxParallel: z.number().int().min(1).max(100),
   maxAttempts: z.number().int().min(1).max(10),
-  jobTimeoutMinutes: z.number().int().min(1).max(24 * 60),
+  jobTimeoutMinutes: z
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 60),
   pollMaxIntervalSeconds: z.number().int().min(1).max(3600),
   batchSize: z.number().int().min(1).max(1000),
   requestedBy: z.enum(["http", "timer"]),
@@ -43,11 +47,20 @@ export type ArchiveRunInput = z.output<typeof archiveRunInputSchema>;
  * What an archiveImage orchestration needs of its run, and no more: filters, dry run and the requester stay in the
  * parent's history instead of being copied into every image's.
  */
-export const imageRunContextSchema = archiveRunInputSchema.pick({ runId: true, registry: true, container: true, maxAttempts: true, jobTimeoutMinutes: true, pollMaxIntervalSeconds: true });
+export const imageRunContextSchema = archiveRunInputSchema.pick({
+  runId: true,
+  registry: true,
+  container: true,
+  maxAttempts: true,
+  jobTimeoutMinutes: true,
+  pollMaxIntervalSeconds: true,
+});
 export type ImageRunContext = z.output<typeof imageRunContextSchema>;
 
 /** What an archiveBatch orchestration needs of its run: the image context plus its wave width. */
-export const batchRunContextSchema = imageRunContextSchema.extend({ maxParallel: archiveRunInputSchema.shape.maxParallel });
+export const batchRunContextSchema = imageRunContextSchema.extend({
+  maxParallel: archiveRunInputSchema.shape.maxParallel,
+});
 export type BatchRunContext = z.output<typeof batchRunContextSchema>;
 
 export function batchRunContext(run: ArchiveRunInput): BatchRunContext {
@@ -76,7 +89,11 @@ export const imageIdentitySchema = z.strictObject({
 });
 
 /** A batch of a run: readBatch, writeBatchOutcomes. */
-export const batchRefSchema = z.strictObject({ runId: runIdSchema, container: containerNameSchema, batchIndex: z.number().int().min(0).max(1_000_000) });
+export const batchRefSchema = z.strictObject({
+  runId: runIdSchema,
+  container: containerNameSchema,
+  batchIndex: z.number().int().min(0).max(1_000_000),
+});
 
 /** A listed image, with what the archive container already holds for its digest. */
 export interface ListedImage extends ImageWorkItem {
@@ -93,7 +110,10 @@ export type ImageStatus = z.output<typeof imageStatusSchema>;
 export const imageOutcomeSchema = imageWorkItemSchema.extend({
   status: imageStatusSchema,
   bytes: z.number().int().min(0).optional(),
-  sha256: z.string().regex(/^[a-f0-9]{64}$/).optional(),
+  sha256: z
+    .string()
+    .regex(/^[a-f0-9]{64}$/)
+    .optional(),
   /** Foreign / non-distributable layers the registry did not have: recorded in the sidecar, not in the archive. */
   externalLayers: z.number().int().min(0).optional(),
   attempts: z.number().int().min(0).max(10_000),
@@ -160,4 +180,3 @@ export interface RunSummary {
   totals: RunTotals & { jobExecutions: number };
   images: (ImageOutcome & { archiveBlob: string; sidecarBlob: string })[];
 }
-

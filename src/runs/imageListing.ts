@@ -19,12 +19,17 @@ export interface ListRegistryImagesOptions extends OperationOptions {
   now: Date;
 }
 
-export async function* listRegistryImages(client: RegistryClient, filters: RunFilters, options: ListRegistryImagesOptions): AsyncGenerator<RegistryImageItem> {
+export async function* listRegistryImages(
+  client: RegistryClient,
+  filters: RunFilters,
+  options: ListRegistryImagesOptions,
+): AsyncGenerator<RegistryImageItem> {
   const includeRepo = matcher(filters.repositories, true);
   const excludeRepo = matcher(filters.excludeRepositories, false);
   const includeTag = matcher(filters.tags, true);
   const excludeTag = matcher(filters.excludeTags, false);
-  const cutoff = filters.olderThanDays !== undefined ? options.now.getTime() - filters.olderThanDays * 86_400_000 : undefined;
+  const cutoff =
+    filters.olderThanDays !== undefined ? options.now.getTime() - filters.olderThanDays * 86_400_000 : undefined;
 
   for await (const repository of client.listRepositoryNames(options)) {
     if (!includeRepo(repository) || excludeRepo(repository)) continue;
@@ -44,10 +49,20 @@ export async function* listRegistryImages(client: RegistryClient, filters: RunFi
   }
 }
 
-async function listRepositoryImages(client: RegistryClient, repository: string, includeUntagged: boolean, options: OperationOptions): Promise<RegistryImageItem[]> {
+async function listRepositoryImages(
+  client: RegistryClient,
+  repository: string,
+  includeUntagged: boolean,
+  options: OperationOptions,
+): Promise<RegistryImageItem[]> {
   const acr = await client.listManifestProperties(repository, options);
   if (acr) {
-    const items = acr.map((m) => ({ repository, digest: m.digest, tags: m.tags ?? [], ...(m.lastUpdateTime && { lastUpdatedOn: m.lastUpdateTime }) }));
+    const items = acr.map((m) => ({
+      repository,
+      digest: m.digest,
+      tags: m.tags ?? [],
+      ...(m.lastUpdateTime && { lastUpdatedOn: m.lastUpdateTime }),
+    }));
     if (!includeUntagged) return items;
     // ACR lists every platform manifest of an index as an untagged manifest of its own (without saying whose):
     // those are archived inside their index, not alone. Read each index to know its children.
@@ -70,7 +85,12 @@ async function listRepositoryImages(client: RegistryClient, repository: string, 
 }
 
 /** The image config's `created` (the first platform's, for an index). */
-async function imageCreated(client: RegistryClient, repository: string, digest: string, options: OperationOptions): Promise<string | undefined> {
+async function imageCreated(
+  client: RegistryClient,
+  repository: string,
+  digest: string,
+  options: OperationOptions,
+): Promise<string | undefined> {
   let { manifest } = await client.getManifest(repository, digest, options);
   if (isIndex(manifest)) {
     const first = manifest.manifests.find((m) => m.platform?.os !== "unknown") ?? manifest.manifests[0];

@@ -11,7 +11,11 @@ import { ArchiveError } from "../errors.js";
 const RUN_ID = /^archive-([a-z0-9-]+)-\d{8}T\d{9}Z-[a-f0-9]{6}$/;
 
 export function registrySlug(registry: string): string {
-  return registry.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "").slice(0, 100);
+  return registry
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-|-$/g, "")
+    .slice(0, 100);
 }
 
 export function runInstanceId(registry: string, now: Date, random = randomBytes(3).toString("hex")): string {
@@ -40,12 +44,21 @@ export function imageInstanceId(batchInstanceId: string, indexInBatch: number): 
  * An orchestration runs under the id its run gives it, or not at all: a forged start under another id must not write
  * into a real run's records (runs/<runId>/…), nor a run's batch claim another run's id. Pure: orchestrators call it.
  */
-export function assertInstanceOfRun(kind: "run" | "batch" | "image", instanceId: string, runId: string, batchIndex?: number): void {
+export function assertInstanceOfRun(
+  kind: "run" | "batch" | "image",
+  instanceId: string,
+  runId: string,
+  batchIndex?: number,
+): void {
   const ok =
     kind === "run"
       ? instanceId === runId && isRunInstanceId(runId)
       : kind === "batch"
         ? instanceId === batchInstanceId(runId, batchIndex ?? -1)
         : instanceId.startsWith(`${runId}:batch:`) && /^\d+:\d+$/.test(instanceId.slice(runId.length + 7));
-  if (!ok) throw new ArchiveError("INVALID_ARGUMENT", `instance ${instanceId} is not ${kind === "image" ? "an" : "a"} ${kind} instance of run ${runId}`);
+  if (!ok)
+    throw new ArchiveError(
+      "INVALID_ARGUMENT",
+      `instance ${instanceId} is not ${kind === "image" ? "an" : "a"} ${kind} instance of run ${runId}`,
+    );
 }

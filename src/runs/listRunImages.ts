@@ -17,20 +17,31 @@ export const listRunImagesInputSchema = z.strictObject({
 });
 export type ListRunImagesInput = z.output<typeof listRunImagesInputSchema>;
 
-export async function listRunImages(input: ListRunImagesInput, deps: { registry: RegistryClient; container: ContainerClient; abortSignal?: AbortSignal }): Promise<ListImagesResult> {
+export async function listRunImages(
+  input: ListRunImagesInput,
+  deps: { registry: RegistryClient; container: ContainerClient; abortSignal?: AbortSignal },
+): Promise<ListImagesResult> {
   const { run } = input;
   // A finished run's records are final (a forged start under its id must not rewrite them).
   await assertRunNotEnded(deps.container, run.runId);
   const images: ListedImage[] = [];
   const archivedByRepository = new Map<string, Map<string, ArchivedImageInfo>>();
-  for await (const item of listRegistryImages(deps.registry, run.filters, { now: new Date(input.nowUtc), ...(deps.abortSignal && { abortSignal: deps.abortSignal }) })) {
+  for await (const item of listRegistryImages(deps.registry, run.filters, {
+    now: new Date(input.nowUtc),
+    ...(deps.abortSignal && { abortSignal: deps.abortSignal }),
+  })) {
     let archived = archivedByRepository.get(item.repository);
     if (!archived) {
       archived = await listArchivedDigests(deps.container, run.registry, item.repository);
       archivedByRepository.set(item.repository, archived);
     }
     const info = archived.get(item.digest);
-    images.push({ ...item, archived: info?.archived ?? false, ...(info?.bytes !== undefined && { bytes: info.bytes }), ...(info?.sha256 && { sha256: info.sha256 }) });
+    images.push({
+      ...item,
+      archived: info?.archived ?? false,
+      ...(info?.bytes !== undefined && { bytes: info.bytes }),
+      ...(info?.sha256 && { sha256: info.sha256 }),
+    });
   }
   if (!run.dryRun) await completeTagMarkers(deps.container, run.registry, images);
   // A dry run keeps the listing (for its summary) but makes no batches: nothing will be started.
@@ -50,8 +61,8 @@ async function completeTagMarkers(container: ContainerClient, registry: string, 
     }
     const identity = { registry, repository: image.repository, digest: image.digest };
     for (const tag of image.tags) {
-      if (!markers.has(tagMarkerBlobName(identity, tag))) await writeTagMarker(container, identity, archiveBlobName(identity), tag);
+      if (!markers.has(tagMarkerBlobName(identity, tag)))
+        await writeTagMarker(container, identity, archiveBlobName(identity), tag);
     }
   }
 }
-

@@ -42,14 +42,21 @@ export interface CreateRunDependenciesOptions {
   jobRunner?: CreateJobRunnerOptions;
 }
 
-export function createRunDependencies(config: RunDependenciesConfig, options: CreateRunDependenciesOptions = {}): RunDependencies {
+export function createRunDependencies(
+  config: RunDependenciesConfig,
+  options: CreateRunDependenciesOptions = {},
+): RunDependencies {
   const blobService = createBlobServiceClient(config.storage);
   const registryClient = createRegistryClientFactory(config.registry);
   let runner: JobRunner | undefined;
   return {
     config,
     getContainer: (name) => {
-      if (name !== config.archiveContainer) throw new ArchiveError("INVALID_ARGUMENT", `container: ${name} is not the archive container (ARCHIVE_CONTAINER: ${config.archiveContainer})`);
+      if (name !== config.archiveContainer)
+        throw new ArchiveError(
+          "INVALID_ARGUMENT",
+          `container: ${name} is not the archive container (ARCHIVE_CONTAINER: ${config.archiveContainer})`,
+        );
       return blobService.getContainerClient(name);
     },
     getRegistryClient: (registry) => {
@@ -61,4 +68,3 @@ export function createRunDependencies(config: RunDependenciesConfig, options: Cr
     resolveRegistry: (registry) => resolveRegistryLoginServer(registry, config.registryResolution),
   };
 }
-

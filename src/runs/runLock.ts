@@ -18,7 +18,12 @@ export interface WithRegistryLockOptions {
   workTimeoutInMs?: number;
 }
 
-export async function withRegistryLock<T>(container: ContainerClient, registry: string, work: () => Promise<T>, options: WithRegistryLockOptions = {}): Promise<T> {
+export async function withRegistryLock<T>(
+  container: ContainerClient,
+  registry: string,
+  work: () => Promise<T>,
+  options: WithRegistryLockOptions = {},
+): Promise<T> {
   const leaseSeconds = options.leaseSeconds ?? 30;
   const blob = container.getBlockBlobClient(registryLockBlobName(registry));
   await ensureContainer(container);
@@ -33,7 +38,11 @@ export async function withRegistryLock<T>(container: ContainerClient, registry: 
       break;
     } catch (error) {
       if (storageErrorCode(error).statusCode !== 409 || Date.now() > deadline) {
-        throw new ArchiveError("STORAGE_ERROR", `cannot lock ${registry} to start a run: ${storageErrorCode(error).code ?? String(error)}`, { cause: error });
+        throw new ArchiveError(
+          "STORAGE_ERROR",
+          `cannot lock ${registry} to start a run: ${storageErrorCode(error).code ?? String(error)}`,
+          { cause: error },
+        );
       }
       await sleep(100 + Math.random() * 200);
     }
@@ -43,7 +52,13 @@ export async function withRegistryLock<T>(container: ContainerClient, registry: 
   let timer: NodeJS.Timeout | undefined;
   const timeoutInMs = options.workTimeoutInMs ?? 120_000;
   const timedOut = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new ArchiveError("STORAGE_ERROR", `starting a run of ${registry} took longer than ${timeoutInMs / 1000} s`)), timeoutInMs);
+    timer = setTimeout(
+      () =>
+        reject(
+          new ArchiveError("STORAGE_ERROR", `starting a run of ${registry} took longer than ${timeoutInMs / 1000} s`),
+        ),
+      timeoutInMs,
+    );
   });
   const release = async () => {
     clearInterval(renewal);

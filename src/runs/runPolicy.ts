@@ -4,7 +4,14 @@ import type { ArchiveErrorCode } from "../errors.js";
 import type { ImageWorkItem } from "./archiveRun.js";
 
 // Codes that another attempt cannot fix: the reference, the manifest or the name is the problem.
-const PERMANENT_ERRORS: ReadonlySet<string> = new Set<ArchiveErrorCode>(["INVALID_REFERENCE", "REGISTRY_NOT_FOUND", "UNSUPPORTED_MEDIA_TYPE", "ARCHIVE_CONFLICT", "CONFIG_INVALID", "INVALID_ARGUMENT"]);
+const PERMANENT_ERRORS: ReadonlySet<string> = new Set<ArchiveErrorCode>([
+  "INVALID_REFERENCE",
+  "REGISTRY_NOT_FOUND",
+  "UNSUPPORTED_MEDIA_TYPE",
+  "ARCHIVE_CONFLICT",
+  "CONFIG_INVALID",
+  "INVALID_ARGUMENT",
+]);
 
 export function isPermanentFailure(code: string | undefined): boolean {
   return code !== undefined && PERMANENT_ERRORS.has(code);
@@ -26,7 +33,11 @@ export function workerImageReference(registry: string, item: ImageWorkItem): str
 }
 
 /** Retries for idempotent activities (blob and ARM reads, run blobs): attempts, first delay, backoff. */
-export const ACTIVITY_RETRY = { maxNumberOfAttempts: 4, firstRetryIntervalInMilliseconds: 5_000, backoffCoefficient: 2 } as const;
+export const ACTIVITY_RETRY = {
+  maxNumberOfAttempts: 4,
+  firstRetryIntervalInMilliseconds: 5_000,
+  backoffCoefficient: 2,
+} as const;
 
 // Every tag of an image goes into its archive (index.json, RepoTags, sidecar, tag markers): a tag left out here would
 // be lost for good. 1,000 tags of at most 128 characters keep ARCHIVE_REQUEST under 130 KB (an ARM request is up to

@@ -9,14 +9,25 @@ import type { StartArchiveRunConfig } from "./startArchiveRun.js";
 export function assertRunInScope(run: ImageRunContext, config: StartArchiveRunConfig): void {
   assertRegistryAllowed(run.registry, config.allowedRegistries);
   if (run.container !== config.archiveContainer) {
-    throw new ArchiveError("INVALID_ARGUMENT", `container: ${run.container} is not the archive container (ARCHIVE_CONTAINER: ${config.archiveContainer})`);
+    throw new ArchiveError(
+      "INVALID_ARGUMENT",
+      `container: ${run.container} is not the archive container (ARCHIVE_CONTAINER: ${config.archiveContainer})`,
+    );
   }
   const limits = config.runDefaults;
   const over: string[] = [];
-  if (run.maxAttempts > limits.maxAttempts) over.push(`maxAttempts ${run.maxAttempts} > MAX_ATTEMPTS ${limits.maxAttempts}`);
-  if (run.jobTimeoutMinutes > limits.jobTimeoutMinutes) over.push(`jobTimeoutMinutes ${run.jobTimeoutMinutes} > JOB_TIMEOUT_MINUTES ${limits.jobTimeoutMinutes}`);
+  if (run.maxAttempts > limits.maxAttempts)
+    over.push(`maxAttempts ${run.maxAttempts} > MAX_ATTEMPTS ${limits.maxAttempts}`);
+  if (run.jobTimeoutMinutes > limits.jobTimeoutMinutes)
+    over.push(`jobTimeoutMinutes ${run.jobTimeoutMinutes} > JOB_TIMEOUT_MINUTES ${limits.jobTimeoutMinutes}`);
   if (run.pollMaxIntervalSeconds > limits.pollMaxIntervalSeconds) {
-    over.push(`pollMaxIntervalSeconds ${run.pollMaxIntervalSeconds} > POLL_MAX_INTERVAL_SECONDS ${limits.pollMaxIntervalSeconds}`);
+    over.push(
+      `pollMaxIntervalSeconds ${run.pollMaxIntervalSeconds} > POLL_MAX_INTERVAL_SECONDS ${limits.pollMaxIntervalSeconds}`,
+    );
   }
-  if (over.length) throw new ArchiveError("INVALID_ARGUMENT", `run ${run.runId} asks for more than the settings allow: ${over.join("; ")}`);
+  if (over.length)
+    throw new ArchiveError(
+      "INVALID_ARGUMENT",
+      `run ${run.runId} asks for more than the settings allow: ${over.join("; ")}`,
+    );
 }

@@ -9,11 +9,18 @@ import { readJsonBlob, writeJsonBlob } from "../storage/jsonBlob.js";
 import type { ImageOutcome, ImageWorkItem, ListedImage, RunSummary } from "./archiveRun.js";
 
 /** Writes the listing and, when batchSize > 0, the batches of images still to archive. Returns the batch count. */
-export async function writeListing(container: ContainerClient, runId: string, images: ListedImage[], batchSize: number): Promise<number> {
+export async function writeListing(
+  container: ContainerClient,
+  runId: string,
+  images: ListedImage[],
+  batchSize: number,
+): Promise<number> {
   await ensureContainer(container);
   await writeJsonBlob(container, listingBlobName(runId), images);
   if (batchSize <= 0) return 0;
-  const todo: ImageWorkItem[] = images.filter((i) => !i.archived).map(({ repository, digest, tags }) => ({ repository, digest, tags }));
+  const todo: ImageWorkItem[] = images
+    .filter((i) => !i.archived)
+    .map(({ repository, digest, tags }) => ({ repository, digest, tags }));
   let batchCount = 0;
   for (let start = 0; start < todo.length; start += batchSize) {
     await writeJsonBlob(container, batchBlobName(runId, batchCount++), todo.slice(start, start + batchSize));
@@ -25,17 +32,30 @@ export async function readListing(container: ContainerClient, runId: string): Pr
   return (await readJsonBlob<ListedImage[]>(container, listingBlobName(runId))) ?? [];
 }
 
-export async function readBatch(container: ContainerClient, runId: string, batchIndex: number): Promise<ImageWorkItem[]> {
+export async function readBatch(
+  container: ContainerClient,
+  runId: string,
+  batchIndex: number,
+): Promise<ImageWorkItem[]> {
   const batch = await readJsonBlob<ImageWorkItem[]>(container, batchBlobName(runId, batchIndex));
   if (!batch) throw new ArchiveError("STORAGE_ERROR", `batch ${batchIndex} of run ${runId} is missing`);
   return batch;
 }
 
-export async function writeBatchOutcomes(container: ContainerClient, runId: string, batchIndex: number, outcomes: ImageOutcome[]): Promise<void> {
+export async function writeBatchOutcomes(
+  container: ContainerClient,
+  runId: string,
+  batchIndex: number,
+  outcomes: ImageOutcome[],
+): Promise<void> {
   await writeJsonBlob(container, batchOutcomesBlobName(runId, batchIndex), outcomes);
 }
 
-export async function readBatchOutcomes(container: ContainerClient, runId: string, batchIndex: number): Promise<ImageOutcome[]> {
+export async function readBatchOutcomes(
+  container: ContainerClient,
+  runId: string,
+  batchIndex: number,
+): Promise<ImageOutcome[]> {
   return (await readJsonBlob<ImageOutcome[]>(container, batchOutcomesBlobName(runId, batchIndex))) ?? [];
 }
 
@@ -43,7 +63,10 @@ export async function readBatchOutcomes(container: ContainerClient, runId: strin
  * Writes the summary once: a run's records are final when it exists (a retried activity, or a forged start under a
  * finished run's id, finds it and keeps it). Answers the summary that stands.
  */
-export async function writeSummary(container: ContainerClient, summary: RunSummary): Promise<{ name: string; summary: RunSummary }> {
+export async function writeSummary(
+  container: ContainerClient,
+  summary: RunSummary,
+): Promise<{ name: string; summary: RunSummary }> {
   const name = summaryBlobName(summary.runId);
   if (await writeJsonBlob(container, name, summary, { pretty: true, ifNotExists: true })) return { name, summary };
   const existing = await readJsonBlob<RunSummary>(container, name);

@@ -12,7 +12,10 @@ export const writeRunSummaryInputSchema = z.strictObject({
   run: archiveRunInputSchema,
   batchCount: z.number().int().min(0).max(1_000_000),
   /** Batches whose sub-orchestration failed: their images are failed with this reason (unless outcomes were kept). */
-  failedBatches: z.array(z.strictObject({ batchIndex: z.number().int().min(0), message: z.string().max(300) })).max(100_000).default([]),
+  failedBatches: z
+    .array(z.strictObject({ batchIndex: z.number().int().min(0), message: z.string().max(300) }))
+    .max(100_000)
+    .default([]),
   startedAtUtc: z.iso.datetime(),
   endedAtUtc: z.iso.datetime(),
   jobExecutions: z.number().int().min(0),
@@ -20,16 +23,36 @@ export const writeRunSummaryInputSchema = z.strictObject({
 export type WriteRunSummaryInput = z.input<typeof writeRunSummaryInputSchema>;
 
 /** Listing + batch outcomes → runs/<runId>/summary.json. Returns the blob name and the totals. */
-export async function writeRunSummary(input: z.output<typeof writeRunSummaryInputSchema>, deps: { container: ContainerClient }): Promise<{ summaryBlob: string; totals: RunTotals }> {
+export async function writeRunSummary(
+  input: z.output<typeof writeRunSummaryInputSchema>,
+  deps: { container: ContainerClient },
+): Promise<{ summaryBlob: string; totals: RunTotals }> {
   const { run } = input;
   const failedBatches = new Map(input.failedBatches.map((b) => [b.batchIndex, b.message]));
   const listing = await readListing(deps.container, run.runId);
   const outcomes: ImageOutcome[] = [];
   for (const image of listing.filter((i) => i.archived)) {
-    outcomes.push({ repository: image.repository, digest: image.digest, tags: image.tags, status: "already-archived", ...(image.bytes !== undefined && { bytes: image.bytes }), ...(image.sha256 && { sha256: image.sha256 }), attempts: 0, durationSeconds: 0 });
+    outcomes.push({
+      repository: image.repository,
+      digest: image.digest,
+      tags: image.tags,
+      status: "already-archived",
+      ...(image.bytes !== undefined && { bytes: image.bytes }),
+      ...(image.sha256 && { sha256: image.sha256 }),
+      attempts: 0,
+      durationSeconds: 0,
+    });
   }
   if (run.dryRun) {
-    for (const image of listing.filter((i) => !i.archived)) outcomes.push({ repository: image.repository, digest: image.digest, tags: image.tags, status: "would-archive", attempts: 0, durationSeconds: 0 });
+    for (const image of listing.filter((i) => !i.archived))
+      outcomes.push({
+        repository: image.repository,
+        digest: image.digest,
+        tags: image.tags,
+        status: "would-archive",
+        attempts: 0,
+        durationSeconds: 0,
+      });
   }
   const toArchive = listing.filter((i) => !i.archived);
   for (let batch = 0; batch < input.batchCount; batch++) {
@@ -45,7 +68,16 @@ export async function writeRunSummary(input: z.output<typeof writeRunSummaryInpu
       const { repository, digest, tags } = image;
       const archived = await getArchivedImageInfo(deps.container, { registry: run.registry, repository, digest });
       if (archived.archived) {
-        outcomes.push({ repository, digest, tags, status: "archived", bytes: archived.bytes ?? 0, ...(archived.sha256 && { sha256: archived.sha256 }), attempts: 1, durationSeconds: 0 });
+        outcomes.push({
+          repository,
+          digest,
+          tags,
+          status: "archived",
+          bytes: archived.bytes ?? 0,
+          ...(archived.sha256 && { sha256: archived.sha256 }),
+          attempts: 1,
+          durationSeconds: 0,
+        });
         continue;
       }
       const error = { code: "ORCHESTRATION_FAILED", message: `batch ${batch} failed: ${reason}` };

@@ -17,11 +17,22 @@ export function addOutcome(totals: RunTotals, outcome: ImageOutcome): RunTotals 
 }
 
 export function addTotals(a: RunTotals, b: RunTotals): RunTotals {
-  return { total: a.total + b.total, archived: a.archived + b.archived, alreadyArchived: a.alreadyArchived + b.alreadyArchived, failed: a.failed + b.failed, bytesArchived: a.bytesArchived + b.bytesArchived };
+  return {
+    total: a.total + b.total,
+    archived: a.archived + b.archived,
+    alreadyArchived: a.alreadyArchived + b.alreadyArchived,
+    failed: a.failed + b.failed,
+    bytesArchived: a.bytesArchived + b.bytesArchived,
+  };
 }
 
 /** The outcome an archiveImage orchestration reports from the worker's result blob. */
-export function outcomeFromResult(item: ImageWorkItem, result: ArchiveImageResult, attempts: number, durationSeconds: number): ImageOutcome {
+export function outcomeFromResult(
+  item: ImageWorkItem,
+  result: ArchiveImageResult,
+  attempts: number,
+  durationSeconds: number,
+): ImageOutcome {
   return {
     repository: item.repository,
     digest: item.digest,
@@ -35,4 +46,3 @@ export function outcomeFromResult(item: ImageWorkItem, result: ArchiveImageResul
     ...(result.error && { error: { code: result.error.code, message: result.error.message.slice(0, 500) } }),
   };
 }
-

@@ -56,7 +56,9 @@ export interface ArchiveRunClient {
   startNew(instanceId: string, input: ArchiveRunInput): Promise<void>;
 }
 
-export type StartArchiveRunResult = { kind: "started"; instanceId: string; input: ArchiveRunInput } | { kind: "conflict"; instanceId: string; registry: string };
+export type StartArchiveRunResult =
+  | { kind: "started"; instanceId: string; input: ArchiveRunInput }
+  | { kind: "conflict"; instanceId: string; registry: string };
 
 export interface StartArchiveRunDependencies {
   client: ArchiveRunClient;
@@ -76,17 +78,26 @@ export function parseStartArchiveRun(body: unknown): StartArchiveRunInput {
   return parsed.data;
 }
 
-export async function startArchiveRun(request: StartArchiveRunInput, deps: StartArchiveRunDependencies): Promise<StartArchiveRunResult> {
+export async function startArchiveRun(
+  request: StartArchiveRunInput,
+  deps: StartArchiveRunDependencies,
+): Promise<StartArchiveRunResult> {
   const registry = (await deps.resolveRegistry(request.registry)).toLowerCase();
   assertRegistryAllowed(registry, deps.config.allowedRegistries);
   return deps.lock(registry, async () => {
-    const running = (await deps.client.listRunningRuns()).find((r) => r.registry === registry || r.registry === registrySlug(registry));
+    const running = (await deps.client.listRunningRuns()).find(
+      (r) => r.registry === registry || r.registry === registrySlug(registry),
+    );
     if (running) return { kind: "conflict", instanceId: running.instanceId, registry } as const;
     return startRun(request, registry, deps);
   });
 }
 
-async function startRun(request: StartArchiveRunInput, registry: string, deps: StartArchiveRunDependencies): Promise<StartArchiveRunResult> {
+async function startRun(
+  request: StartArchiveRunInput,
+  registry: string,
+  deps: StartArchiveRunDependencies,
+): Promise<StartArchiveRunResult> {
   const instanceId = runInstanceId(registry, deps.now);
   const { archiveContainer, runDefaults } = deps.config;
   const input: ArchiveRunInput = archiveRunInputSchema.parse({

@@ -4,8 +4,20 @@
 import type { BlobRequestConditions, ContainerClient } from "@azure/storage-blob";
 import { ArchiveError } from "../errors.js";
 import { TOOL } from "../version.js";
-import { archiveBlobMetadata, parseArchiveBlobMetadata, sidecarBlobMetadata, type ArchiveBlobMetadata } from "./blobMetadata.js";
-import { archiveBlobName, parseArchiveBlobName, repositoryArchivesPrefix, resultBlobName, sidecarBlobName, type ImageIdentity } from "./blobNames.js";
+import {
+  archiveBlobMetadata,
+  parseArchiveBlobMetadata,
+  sidecarBlobMetadata,
+  type ArchiveBlobMetadata,
+} from "./blobMetadata.js";
+import {
+  archiveBlobName,
+  parseArchiveBlobName,
+  repositoryArchivesPrefix,
+  resultBlobName,
+  sidecarBlobName,
+  type ImageIdentity,
+} from "./blobNames.js";
 import { ensureContainer } from "./blobServiceClient.js";
 import { BlockUploadStream, type BlockUploadStreamOptions } from "./blockUploadStream.js";
 import { readJsonBlob, writeJsonBlob } from "./jsonBlob.js";
@@ -60,7 +72,10 @@ export interface ArchivedImageInfo {
 }
 
 /** Creates the archive container if it is missing (see ensureContainer). */
-export async function ensureArchiveContainer(container: ContainerClient, options: ArchiveStoreOptions = {}): Promise<void> {
+export async function ensureArchiveContainer(
+  container: ContainerClient,
+  options: ArchiveStoreOptions = {},
+): Promise<void> {
   await ensureContainer(container, abortOnly(options)).catch((error) => {
     throw storageError(`cannot create container ${container.containerName}`, error);
   });
@@ -103,7 +118,10 @@ export async function getSidecar<T extends object = Record<string, unknown>>(
   const read = await container
     .getBlockBlobClient(sidecarBlob)
     .download(0, undefined, abortOnly(options))
-    .then(async (response) => ({ etag: response.etag, text: await readText(response.readableStreamBody, MAX_SIDECAR_BYTES, sidecarBlob) }))
+    .then(async (response) => ({
+      etag: response.etag,
+      text: await readText(response.readableStreamBody, MAX_SIDECAR_BYTES, sidecarBlob),
+    }))
     .catch((error) => {
       if (storageErrorCode(error).statusCode === 404) return undefined;
       throw storageError(`cannot read ${sidecarBlob}`, error);
@@ -119,7 +137,11 @@ export async function getSidecar<T extends object = Record<string, unknown>>(
 }
 
 /** A Writable that stages the archive's blocks under this name; nothing is visible until commitArchive. */
-export function createArchiveUpload(container: ContainerClient, archiveBlob: string, options: BlockUploadStreamOptions): BlockUploadStream {
+export function createArchiveUpload(
+  container: ContainerClient,
+  archiveBlob: string,
+  options: BlockUploadStreamOptions,
+): BlockUploadStream {
   return new BlockUploadStream(container.getBlockBlobClient(archiveBlob), options);
 }
 
@@ -187,26 +209,44 @@ export async function writeWorkerResult(
 }
 
 /** The result a worker wrote, as JSON of the caller's type (archive/archiveImage.ts ArchiveImageResult). */
-export async function readWorkerResult<T>(container: ContainerClient, runId: string, image: ImageIdentity, attemptId?: string): Promise<T | undefined> {
+export async function readWorkerResult<T>(
+  container: ContainerClient,
+  runId: string,
+  image: ImageIdentity,
+  attemptId?: string,
+): Promise<T | undefined> {
   return readJsonBlob<T>(container, resultBlobName(runId, image, attemptId));
 }
 
 /** Already archived? (the sidecar exists for this digest) — the check an archiveImage orchestration starts with. */
-export async function getArchivedImageInfo(container: ContainerClient, image: ImageIdentity): Promise<ArchivedImageInfo> {
+export async function getArchivedImageInfo(
+  container: ContainerClient,
+  image: ImageIdentity,
+): Promise<ArchivedImageInfo> {
   const archive = archiveBlobName(image);
   const sidecarExists = await container.getBlockBlobClient(sidecarBlobName(archive)).exists();
   if (!sidecarExists) return { archived: false };
-  const props = await container.getBlockBlobClient(archive).getProperties().catch(() => undefined);
+  const props = await container
+    .getBlockBlobClient(archive)
+    .getProperties()
+    .catch(() => undefined);
   if (!props) return { archived: false };
   const { archiveSha256 } = parseArchiveBlobMetadata(props.metadata);
   return { archived: true, bytes: props.contentLength ?? 0, ...(archiveSha256 && { sha256: archiveSha256 }) };
 }
 
 /** Digests of one repository that have an archive, from one prefix listing (with metadata: no reads). */
-export async function listArchivedDigests(container: ContainerClient, registry: string, repository: string): Promise<Map<string, ArchivedImageInfo>> {
+export async function listArchivedDigests(
+  container: ContainerClient,
+  registry: string,
+  repository: string,
+): Promise<Map<string, ArchivedImageInfo>> {
   const found = new Map<string, { archive?: { bytes: number; sha256?: string }; sidecar: boolean }>();
   try {
-    for await (const blob of container.listBlobsFlat({ prefix: repositoryArchivesPrefix(registry, repository), includeMetadata: true })) {
+    for await (const blob of container.listBlobsFlat({
+      prefix: repositoryArchivesPrefix(registry, repository),
+      includeMetadata: true,
+    })) {
       const parsed = parseArchiveBlobName(blob.name);
       if (!parsed) continue;
       const entry = found.get(parsed.digest) ?? { sidecar: false };
@@ -225,7 +265,11 @@ export async function listArchivedDigests(container: ContainerClient, registry: 
     // Archived means the sidecar exists: an archive without one is finished by the worker (no blob re-read).
     const { archive } = entry;
     const archived = entry.sidecar && archive !== undefined;
-    result.set(digest, { archived, ...(archive && { bytes: archive.bytes }), ...(archive?.sha256 && { sha256: archive.sha256 }) });
+    result.set(digest, {
+      archived,
+      ...(archive && { bytes: archive.bytes }),
+      ...(archive?.sha256 && { sha256: archive.sha256 }),
+    });
   }
   return result;
 }
@@ -240,7 +284,12 @@ async function readText(body: NodeJS.ReadableStream | undefined, maxBytes: numbe
     for await (const chunk of body) {
       const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
       size += buffer.length;
-      if (size > maxBytes) throw new ArchiveError("STORAGE_ERROR", `${what} is larger than ${maxBytes / 1024 / 1024} MiB: not a sidecar of this tool`, { retryable: false });
+      if (size > maxBytes)
+        throw new ArchiveError(
+          "STORAGE_ERROR",
+          `${what} is larger than ${maxBytes / 1024 / 1024} MiB: not a sidecar of this tool`,
+          { retryable: false },
+        );
       chunks.push(buffer);
     }
   }

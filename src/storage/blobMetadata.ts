@@ -80,7 +80,8 @@ export function parseArchiveBlobMetadata(metadata: Record<string, string> | unde
   if (m[MetadataKeys.tags] !== undefined) parsed.tags = list(m[MetadataKeys.tags]);
   const format = m[MetadataKeys.format];
   if (format === "oci-layout" || format === "oci-layout+docker-archive") parsed.format = format;
-  if (m[MetadataKeys.externalLayers] !== undefined) parsed.externalLayers = list(m[MetadataKeys.externalLayers]).map((hex) => `sha256:${hex}`);
+  if (m[MetadataKeys.externalLayers] !== undefined)
+    parsed.externalLayers = list(m[MetadataKeys.externalLayers]).map((hex) => `sha256:${hex}`);
   if (m[MetadataKeys.tool] !== undefined) parsed.tool = m[MetadataKeys.tool];
   return parsed;
 }

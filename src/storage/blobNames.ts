@@ -17,10 +17,15 @@ import { isValidDigest, isValidRepository, isValidTag } from "../registry/refere
 /** A blob container name (3-63 of a-z, 0-9 and single hyphens, starting and ending with a letter or digit). */
 export const containerNameSchema = z
   .string()
-  .regex(/^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}$/, "must be a blob container name: 3-63 of a-z, 0-9 and single hyphens");
+  .regex(
+    /^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}$/,
+    "must be a blob container name: 3-63 of a-z, 0-9 and single hyphens",
+  );
 
 /** A run id, which becomes one segment of `runs/<runId>/…` (no `/`, never `.` or `..`). */
-export const runIdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9:_.-]{0,127}$/, "must be 1-128 of A-Za-z0-9:_.- and start with a letter or digit");
+export const runIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9:_.-]{0,127}$/, "must be 1-128 of A-Za-z0-9:_.- and start with a letter or digit");
 
 /**
  * Blob base names of the old queue messages (`repo--tag.tar.gz`): a relative blob path of safe characters, outside
@@ -30,7 +35,10 @@ export const blobBaseNameSchema = z
   .string()
   .min(1)
   .max(1000)
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._+=@:-]*(?:\/[A-Za-z0-9][A-Za-z0-9._+=@:-]*)*$/, "must be a relative blob name of letters, digits and . _ + = @ : - (no .., no leading /)")
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._+=@:-]*(?:\/[A-Za-z0-9][A-Za-z0-9._+=@:-]*)*$/,
+    "must be a relative blob name of letters, digits and . _ + = @ : - (no .., no leading /)",
+  )
   .refine((s) => !s.startsWith("runs/") && !s.endsWith(".json"), "must not be under runs/ or end in .json");
 
 export interface ImageIdentity {
@@ -65,7 +73,8 @@ export function tagMarkerBlobName(image: ImageIdentity, tag: string): string {
 
 /** One attempt's result: an orphaned execution of another attempt writes its own name, never read as this one's. */
 export function resultBlobName(runId: string, image: ImageIdentity, attemptId?: string): string {
-  if (attemptId !== undefined && !/^[1-9][0-9]{0,3}$/.test(attemptId)) throw new TypeError(`invalid attempt id: ${attemptId}`);
+  if (attemptId !== undefined && !/^[1-9][0-9]{0,3}$/.test(attemptId))
+    throw new TypeError(`invalid attempt id: ${attemptId}`);
   return `runs/${runId}/results/${imageStem(image)}${attemptId ? `.attempt-${attemptId}` : ""}.json`;
 }
 

@@ -63,7 +63,8 @@ export class BlockUploadStream extends Writable {
   private async stageCurrent(): Promise<void> {
     while (this.inFlight.size >= this.options.concurrency) await Promise.race(this.inFlight);
     if (this.failure) throw this.failure;
-    if (this.blockIds.length >= MAX_BLOCKS) throw new RangeError(`the archive needs more than ${MAX_BLOCKS} blocks: raise UPLOAD_BLOCK_SIZE_MIB`);
+    if (this.blockIds.length >= MAX_BLOCKS)
+      throw new RangeError(`the archive needs more than ${MAX_BLOCKS} blocks: raise UPLOAD_BLOCK_SIZE_MIB`);
     const full = this.buffer;
     const block = this.filled === full.length ? full : full.subarray(0, this.filled);
     const id = Buffer.from(`${this.uploadId}-${String(this.blockIds.length).padStart(6, "0")}`).toString("base64");

@@ -15,7 +15,11 @@ export interface WriteJsonBlobOptions extends JsonBlobOptions {
 }
 
 /** The blob's JSON, or undefined when it does not exist; any other failure (or a body that is not JSON) is STORAGE_ERROR. */
-export async function readJsonBlob<T>(container: ContainerClient, name: string, options: JsonBlobOptions = {}): Promise<T | undefined> {
+export async function readJsonBlob<T>(
+  container: ContainerClient,
+  name: string,
+  options: JsonBlobOptions = {},
+): Promise<T | undefined> {
   try {
     const buffer = await container.getBlockBlobClient(name).downloadToBuffer(0, undefined, options);
     return JSON.parse(buffer.toString("utf8")) as T;
@@ -29,7 +33,12 @@ export async function readJsonBlob<T>(container: ContainerClient, name: string, 
  * Writes (or replaces) the blob, and answers true; with `ifNotExists`, an existing blob is kept and the answer is false.
  * Other failures are the storage client's own errors, for the caller to map.
  */
-export async function writeJsonBlob(container: ContainerClient, name: string, value: unknown, options: WriteJsonBlobOptions = {}): Promise<boolean> {
+export async function writeJsonBlob(
+  container: ContainerClient,
+  name: string,
+  value: unknown,
+  options: WriteJsonBlobOptions = {},
+): Promise<boolean> {
   const body = Buffer.from(options.pretty ? `${JSON.stringify(value, null, 2)}\n` : JSON.stringify(value));
   try {
     await container.getBlockBlobClient(name).uploadData(body, {

@@ -12,8 +12,12 @@ export function storageErrorCode(error: unknown): { statusCode?: number; code?: 
 export function storageError(message: string, error: unknown): ArchiveError {
   if (isArchiveError(error)) return error;
   const { statusCode, code } = storageErrorCode(error);
-  return new ArchiveError("STORAGE_ERROR", `${message}: ${code ?? describeError(error)}${statusCode ? ` (HTTP ${statusCode})` : ""}`, {
-    cause: error,
-    ...(statusCode && { statusCode }),
-  });
+  return new ArchiveError(
+    "STORAGE_ERROR",
+    `${message}: ${code ?? describeError(error)}${statusCode ? ` (HTTP ${statusCode})` : ""}`,
+    {
+      cause: error,
+      ...(statusCode && { statusCode }),
+    },
+  );
 }

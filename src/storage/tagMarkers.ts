@@ -7,7 +7,13 @@ import { tagMarkerBlobMetadata } from "./blobMetadata.js";
 import { storageErrorCode } from "./storageError.js";
 
 /** Writes one marker unless it exists (If-None-Match: *); never overwrites. */
-export async function writeTagMarker(container: ContainerClient, image: ImageIdentity, archiveBlob: string, tag: string, options: { abortSignal?: AbortSignal } = {}): Promise<void> {
+export async function writeTagMarker(
+  container: ContainerClient,
+  image: ImageIdentity,
+  archiveBlob: string,
+  tag: string,
+  options: { abortSignal?: AbortSignal } = {},
+): Promise<void> {
   try {
     await container.getBlockBlobClient(tagMarkerBlobName(image, tag)).uploadData(Buffer.alloc(0), {
       conditions: { ifNoneMatch: "*" },
@@ -20,10 +26,15 @@ export async function writeTagMarker(container: ContainerClient, image: ImageIde
 }
 
 /** Names of the markers of one repository, from one prefix listing. */
-export async function listTagMarkers(container: ContainerClient, registry: string, repository: string): Promise<Set<string>> {
+export async function listTagMarkers(
+  container: ContainerClient,
+  registry: string,
+  repository: string,
+): Promise<Set<string>> {
   const names = new Set<string>();
   try {
-    for await (const blob of container.listBlobsFlat({ prefix: repositoryTagMarkersPrefix(registry, repository) })) names.add(blob.name);
+    for await (const blob of container.listBlobsFlat({ prefix: repositoryTagMarkersPrefix(registry, repository) }))
+      names.add(blob.name);
   } catch (error) {
     if (storageErrorCode(error).statusCode !== 404) throw error; // no container yet
   }

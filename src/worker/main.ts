@@ -9,10 +9,16 @@ async function main(): Promise<void> {
   const config = readWorkerConfig(process.env);
   // The job must know what it may read: its request comes from an orchestration input, which can be forged.
   if (config.allowedRegistries.length === 0) {
-    throw new ArchiveError("CONFIG_INVALID", "ALLOWED_REGISTRIES: is required for the worker job (the registries it may read; the deployment sets the source registry)");
+    throw new ArchiveError(
+      "CONFIG_INVALID",
+      "ALLOWED_REGISTRIES: is required for the worker job (the registries it may read; the deployment sets the source registry)",
+    );
   }
   if (config.archiveContainer === undefined) {
-    throw new ArchiveError("CONFIG_INVALID", "ARCHIVE_CONTAINER: is required for the worker job (the one container it may write; the deployment sets it)");
+    throw new ArchiveError(
+      "CONFIG_INVALID",
+      "ARCHIVE_CONTAINER: is required for the worker job (the one container it may write; the deployment sets it)",
+    );
   }
   const request = await readRequestFromEnvironment(config);
   const abort = new AbortController();

@@ -28,12 +28,35 @@ interface Summary {
   registry: string;
   dryRun: boolean;
   requestedBy: string;
-  totals: { total: number; archived: number; alreadyArchived: number; failed: number; bytesArchived: number; jobExecutions: number };
-  images: { repository: string; digest: string; tags: string[]; status: string; archiveBlob: string; sidecarBlob: string; bytes?: number; sha256?: string; attempts: number; error?: { code: string; message: string } }[];
+  totals: {
+    total: number;
+    archived: number;
+    alreadyArchived: number;
+    failed: number;
+    bytesArchived: number;
+    jobExecutions: number;
+  };
+  images: {
+    repository: string;
+    digest: string;
+    tags: string[];
+    status: string;
+    archiveBlob: string;
+    sidecarBlob: string;
+    bytes?: number;
+    sha256?: string;
+    attempts: number;
+    error?: { code: string; message: string };
+  }[];
 }
 
 before(async () => {
-  [registry, filtersRegistry, secured, azurite] = await Promise.all([startRegistry(), startRegistry(), startRegistry({ auth: "basic" }), startAzurite()]);
+  [registry, filtersRegistry, secured, azurite] = await Promise.all([
+    startRegistry(),
+    startRegistry(),
+    startRegistry({ auth: "basic" }),
+    startAzurite(),
+  ]);
   blobService = BlobServiceClient.fromConnectionString(azurite.connectionString);
   host = await startFunctionsHost({
     timeScale: 0.02,
@@ -63,14 +86,21 @@ after(async () => {
 });
 
 async function post(body: unknown): Promise<Response> {
-  return host.request("/api/archive", { method: "POST", body: typeof body === "string" ? body : JSON.stringify(body), headers: { "content-type": "application/json" } });
+  return host.request("/api/archive", {
+    method: "POST",
+    body: typeof body === "string" ? body : JSON.stringify(body),
+    headers: { "content-type": "application/json" },
+  });
 }
 
 async function startRun(body: unknown): Promise<string> {
   const response = await post(body);
   const payload = (await response.json()) as { id: string; statusUrl: string };
   assert.equal(response.status, 202, JSON.stringify(payload));
-  assert.ok(response.headers.get("location")?.startsWith(host.baseUrl), `Location points at the host: ${response.headers.get("location")}`);
+  assert.ok(
+    response.headers.get("location")?.startsWith(host.baseUrl),
+    `Location points at the host: ${response.headers.get("location")}`,
+  );
   return payload.id;
 }
 
@@ -82,7 +112,8 @@ async function readSummary(status: Record<string, unknown>): Promise<Summary> {
 
 async function countArchives(prefix: string): Promise<number> {
   let n = 0;
-  for await (const item of blobService.getContainerClient("images").listBlobsFlat({ prefix })) if (item.name.endsWith(".tar.gz")) n++;
+  for await (const item of blobService.getContainerClient("images").listBlobsFlat({ prefix }))
+    if (item.name.endsWith(".tar.gz")) n++;
   return n;
 }
 
@@ -94,12 +125,22 @@ describe("a run over HTTP", () => {
     for (const sample of SAMPLE_IMAGES) await pushImage(registry.host, sample.repositoryAndTag, sample.image);
     const corrupt = await pushImage(registry.host, "broken/app:1", { layers: [{ textBytes: 100_000 }] });
     corruptDigest = corrupt.digest;
-    const manifest = JSON.parse(await (await fetch(`http://${registry.host}/v2/broken/app/manifests/1`, { headers: { accept: "application/vnd.oci.image.manifest.v1+json" } })).text());
+    const manifest = JSON.parse(
+      await (
+        await fetch(`http://${registry.host}/v2/broken/app/manifests/1`, {
+          headers: { accept: "application/vnd.oci.image.manifest.v1+json" },
+        })
+      ).text(),
+    );
     const path = registryBlobPath(registry, manifest.layers[0].digest);
     const bytes = await readFile(path);
     bytes[100] ^= 0xff;
     await writeFile(path, bytes);
-    killableDigest = (await pushImage(registry.host, "slow/app:1", { layers: [{ randomBytes: 64 * 1024 * 1024, compression: "gzip-stored" }] })).digest;
+    killableDigest = (
+      await pushImage(registry.host, "slow/app:1", {
+        layers: [{ randomBytes: 64 * 1024 * 1024, compression: "gzip-stored" }],
+      })
+    ).digest;
   });
 
   test("POST → 202 → progress → Completed; the summary matches the registry; a corrupt image fails alone; a killed worker is retried", async () => {
@@ -119,11 +160,20 @@ describe("a run over HTTP", () => {
     assert.ok(killed, "a slow/app worker was killed mid-run");
     type Progress = { phase: string; running: number; archived: number; alreadyArchived: number; failed: number };
     const progress = seen.map((s) => s.progress as Progress);
-    assert.ok(progress.some((p) => p.phase === "archiving"), "progress was reported while archiving");
+    assert.ok(
+      progress.some((p) => p.phase === "archiving"),
+      "progress was reported while archiving",
+    );
     // Image by image, not wave by wave: waves are 3 images here, and a wave with only its slow image left shows 1.
-    assert.ok(progress.some((p) => p.phase === "archiving" && p.running === 1), `a partly finished wave was visible: ${JSON.stringify(progress.map((p) => p.running))}`);
+    assert.ok(
+      progress.some((p) => p.phase === "archiving" && p.running === 1),
+      `a partly finished wave was visible: ${JSON.stringify(progress.map((p) => p.running))}`,
+    );
     const done = progress.map((p) => p.archived + p.alreadyArchived + p.failed);
-    assert.ok(done.every((d, i) => i === 0 || d >= done[i - 1]!), `done never goes backwards: ${JSON.stringify(done)}`);
+    assert.ok(
+      done.every((d, i) => i === 0 || d >= done[i - 1]!),
+      `done never goes backwards: ${JSON.stringify(done)}`,
+    );
 
     const summary = await readSummary(status);
     const expected = new Map<string, string>(); // repository → status
@@ -162,24 +212,39 @@ describe("a run over HTTP", () => {
     const retagged = await pushImage(registry.host, "samples/hello:stable", smallImage("hello"));
     const marker = `${registry.host}/samples/hello:stable@${retagged.digest.replace(":", "-")}`;
     assert.equal(await blobService.getContainerClient("images").getBlockBlobClient(marker).exists(), false);
-    const summary = await readSummary(await waitForRun(host, await startRun({ registry: registry.host, excludeRepositories: ["broken/**"] })));
+    const summary = await readSummary(
+      await waitForRun(host, await startRun({ registry: registry.host, excludeRepositories: ["broken/**"] })),
+    );
     assert.ok(summary.images.length > 0);
-    assert.ok(summary.images.every((i) => i.status === "already-archived"), JSON.stringify(summary.images.map((i) => i.status)));
+    assert.ok(
+      summary.images.every((i) => i.status === "already-archived"),
+      JSON.stringify(summary.images.map((i) => i.status)),
+    );
     assert.deepEqual(summary.images.find((i) => i.repository === "samples/hello")!.tags, ["1.0", "latest", "stable"]);
     assert.equal(summary.totals.jobExecutions, 0);
     assert.equal(await countArchives(`${registry.host}/`), before);
-    assert.equal(await blobService.getContainerClient("images").getBlockBlobClient(marker).exists(), true, "the new tag is findable by prefix");
+    assert.equal(
+      await blobService.getContainerClient("images").getBlockBlobClient(marker).exists(),
+      true,
+      "the new tag is findable by prefix",
+    );
   });
 
   test("the nightly timer starts a run of each configured registry", async () => {
-    const response = await host.request("/admin/functions/nightlyArchive", { method: "POST", body: JSON.stringify({ input: "" }), headers: { "content-type": "application/json" } });
+    const response = await host.request("/admin/functions/nightlyArchive", {
+      method: "POST",
+      body: JSON.stringify({ input: "" }),
+      headers: { "content-type": "application/json" },
+    });
     assert.equal(response.status, 202);
     const deadline = Date.now() + 120_000;
     let summary: Summary | undefined;
     while (!summary && Date.now() < deadline) {
       for await (const item of blobService.getContainerClient("images").listBlobsFlat({ prefix: "runs/archive-" })) {
         if (!item.name.endsWith("/summary.json")) continue;
-        const s = JSON.parse((await blobService.getContainerClient("images").getBlockBlobClient(item.name).downloadToBuffer()).toString()) as Summary;
+        const s = JSON.parse(
+          (await blobService.getContainerClient("images").getBlockBlobClient(item.name).downloadToBuffer()).toString(),
+        ) as Summary;
         if (s.requestedBy === "timer") summary = s;
       }
       if (!summary) await new Promise((r) => setTimeout(r, 250));
@@ -191,20 +256,33 @@ describe("a run over HTTP", () => {
 
 describe("secrets", () => {
   test("the registry password reaches no orchestration input, output or history, no summary, blob or log", async () => {
-    await pushImage(secured.host, "private/app:1", smallImage("private"), { username: secured.username!, password: secured.password! });
+    await pushImage(secured.host, "private/app:1", smallImage("private"), {
+      username: secured.username!,
+      password: secured.password!,
+    });
     const instanceId = await startRun({ registry: secured.host });
     const summary = await readSummary(await waitForRun(host, instanceId));
     assert.equal(summary.totals.archived, 1, JSON.stringify(summary.images));
     const password = secured.password!;
-    const list = (await (await host.request("/runtime/webhooks/durabletask/instances?showInput=true")).json()) as { instanceId: string }[];
+    const list = (await (await host.request("/runtime/webhooks/durabletask/instances?showInput=true")).json()) as {
+      instanceId: string;
+    }[];
     const ours = list.filter((i) => i.instanceId.startsWith(instanceId));
     assert.ok(ours.length >= 3, "the run, its batch and its image");
     for (const { instanceId: id } of ours) {
-      const detail = await (await host.request(`/runtime/webhooks/durabletask/instances/${encodeURIComponent(id)}?showHistory=true&showHistoryOutput=true&showInput=true`)).text();
+      const detail = await (
+        await host.request(
+          `/runtime/webhooks/durabletask/instances/${encodeURIComponent(id)}?showHistory=true&showHistoryOutput=true&showInput=true`,
+        )
+      ).text();
       assert.ok(detail.length > 100 && !detail.includes(password), `instance ${id}`);
     }
-    for await (const item of blobService.getContainerClient("images").listBlobsFlat({ prefix: `runs/${instanceId}/`, includeMetadata: true })) {
-      const text = (await blobService.getContainerClient("images").getBlockBlobClient(item.name).downloadToBuffer()).toString("latin1");
+    for await (const item of blobService
+      .getContainerClient("images")
+      .listBlobsFlat({ prefix: `runs/${instanceId}/`, includeMetadata: true })) {
+      const text = (
+        await blobService.getContainerClient("images").getBlockBlobClient(item.name).downloadToBuffer()
+      ).toString("latin1");
       assert.ok(!text.includes(password) && !JSON.stringify(item.metadata ?? {}).includes(password), item.name);
     }
     assert.ok(!host.output().includes(password), "host and worker logs");
@@ -219,20 +297,34 @@ describe("a job execution that runs past JOB_TIMEOUT_MINUTES", () => {
     const [upstreamHost, upstreamPort] = slowRegistry.host.split(":");
     const front = createServer((req, res) => {
       if (/\/blobs\//.test(req.url ?? "")) return; // hold the request open
-      const upstream = httpRequest({ host: upstreamHost, port: Number(upstreamPort), path: req.url, method: req.method, headers: req.headers }, (up) => {
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        up.pipe(res);
-      });
+      const upstream = httpRequest(
+        { host: upstreamHost, port: Number(upstreamPort), path: req.url, method: req.method, headers: req.headers },
+        (up) => {
+          res.writeHead(up.statusCode ?? 502, up.headers);
+          up.pipe(res);
+        },
+      );
       req.pipe(upstream);
     });
     await new Promise<void>((resolve) => front.listen(0, "127.0.0.1", () => resolve()));
     const frontHost = `127.0.0.1:${(front.address() as { port: number }).port}`;
     const timeoutHost = await startFunctionsHost({
       timeScale: 0.02,
-      env: { AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString, JOB_RUNNER: "local", TASKHUB_NAME: "timeouts", NIGHTLY_SCHEDULE: "0 0 2 * * *", ALLOWED_REGISTRIES: "127.0.0.1:*", JOB_TIMEOUT_MINUTES: "1", MAX_ATTEMPTS: "1" },
+      env: {
+        AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString,
+        JOB_RUNNER: "local",
+        TASKHUB_NAME: "timeouts",
+        NIGHTLY_SCHEDULE: "0 0 2 * * *",
+        ALLOWED_REGISTRIES: "127.0.0.1:*",
+        JOB_TIMEOUT_MINUTES: "1",
+        MAX_ATTEMPTS: "1",
+      },
     });
     try {
-      const response = await timeoutHost.request("/api/archive", { method: "POST", body: JSON.stringify({ registry: frontHost }) });
+      const response = await timeoutHost.request("/api/archive", {
+        method: "POST",
+        body: JSON.stringify({ registry: frontHost }),
+      });
       const { id } = (await response.json()) as { id: string };
       assert.equal(response.status, 202);
       const status = await waitForRun(timeoutHost, id, { timeoutInMs: 120_000 });
@@ -266,14 +358,20 @@ describe("requests", () => {
       [{ registry: "127.0.0.1:1", color: "blue" }, /color: unknown field/],
       [{ registry: "not a registry!" }, /registry: /],
       // The app's registry credentials go only to allowed registries.
-      [{ registry: "evil.example.com" }, /registry: evil\.example\.com is not in ALLOWED_REGISTRIES \(127\.0\.0\.1:\*, /],
+      [
+        { registry: "evil.example.com" },
+        /registry: evil\.example\.com is not in ALLOWED_REGISTRIES \(127\.0\.0\.1:\*, /,
+      ],
     ];
     const before = await countRuns();
     for (const [body, problem] of cases) {
       const response = await post(body);
       const payload = (await response.json()) as { problems: string[] };
       assert.equal(response.status, 400, JSON.stringify(body));
-      assert.ok(payload.problems.some((p) => problem.test(p)), `${JSON.stringify(body)} → ${JSON.stringify(payload)}`);
+      assert.ok(
+        payload.problems.some((p) => problem.test(p)),
+        `${JSON.stringify(body)} → ${JSON.stringify(payload)}`,
+      );
       assert.ok(!JSON.stringify(payload).includes("    at "), "no stack trace");
     }
     assert.equal(await countRuns(), before, "nothing started");
@@ -282,10 +380,20 @@ describe("requests", () => {
   test("DURABLE_STATUS_URLS=false: the 202 carries this app's status URL only, no Durable URL with the system key (issue 8.1d)", async () => {
     const quiet = await startFunctionsHost({
       timeScale: 0.02,
-      env: { AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString, JOB_RUNNER: "local", TASKHUB_NAME: "quiet", NIGHTLY_SCHEDULE: "0 0 2 * * *", ALLOWED_REGISTRIES: "127.0.0.1:*", DURABLE_STATUS_URLS: "false" },
+      env: {
+        AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString,
+        JOB_RUNNER: "local",
+        TASKHUB_NAME: "quiet",
+        NIGHTLY_SCHEDULE: "0 0 2 * * *",
+        ALLOWED_REGISTRIES: "127.0.0.1:*",
+        DURABLE_STATUS_URLS: "false",
+      },
     });
     try {
-      const response = await quiet.request("/api/archive", { method: "POST", body: JSON.stringify({ registry: filtersRegistry.host, dryRun: true }) });
+      const response = await quiet.request("/api/archive", {
+        method: "POST",
+        body: JSON.stringify({ registry: filtersRegistry.host, dryRun: true }),
+      });
       const text = await response.text();
       assert.equal(response.status, 202, text);
       const body = JSON.parse(text) as { id: string; statusUrl: string };
@@ -307,10 +415,16 @@ describe("requests", () => {
   test("concurrent POSTs for one registry: one run starts, the others get 409 with the running instance", async () => {
     const busy = await startRegistry();
     try {
-      await pushImage(busy.host, "big/app:1", { layers: [{ randomBytes: 32 * 1024 * 1024, compression: "gzip-stored" }] });
+      await pushImage(busy.host, "big/app:1", {
+        layers: [{ randomBytes: 32 * 1024 * 1024, compression: "gzip-stored" }],
+      });
       // Three POSTs at the same moment: exactly one starts a run, the others are told which one is running.
       const responses = await Promise.all([1, 2, 3].map(() => post({ registry: busy.host })));
-      const bodies = (await Promise.all(responses.map((r) => r.json()))) as { id?: string; instanceId?: string; statusUrl?: string }[];
+      const bodies = (await Promise.all(responses.map((r) => r.json()))) as {
+        id?: string;
+        instanceId?: string;
+        statusUrl?: string;
+      }[];
       const accepted = responses.map((r, i) => [r.status, bodies[i]!] as const).filter(([status]) => status === 202);
       const conflicts = responses.map((r, i) => [r.status, bodies[i]!] as const).filter(([status]) => status === 409);
       assert.equal(accepted.length, 1, JSON.stringify(responses.map((r) => r.status)));
@@ -347,7 +461,11 @@ describe("forged orchestration inputs: the 202's Durable URLs carry a key that s
       let body = "";
       req.on("data", (b: Buffer) => (body += b.toString()));
       req.on("end", () => {
-        seen.push({ url: req.url ?? "", ...(req.headers.authorization && { authorization: req.headers.authorization }), body });
+        seen.push({
+          url: req.url ?? "",
+          ...(req.headers.authorization && { authorization: req.headers.authorization }),
+          body,
+        });
         res.writeHead(401, { "www-authenticate": 'Basic realm="foreign"' }).end();
       });
     });
@@ -368,13 +486,26 @@ describe("forged orchestration inputs: the 202's Durable URLs carry a key that s
   });
 
   /** POST /runtime/webhooks/durabletask/orchestrators/{name} with the key, as an attacker would; waits for the end. */
-  async function forge(name: string, input: unknown, instanceId?: string): Promise<{ runtimeStatus: string; output: unknown }> {
+  async function forge(
+    name: string,
+    input: unknown,
+    instanceId?: string,
+  ): Promise<{ runtimeStatus: string; output: unknown }> {
     const base = `${host.baseUrl}/runtime/webhooks/durabletask`;
-    const started = await fetch(`${base}/orchestrators/${name}${instanceId ? `/${encodeURIComponent(instanceId)}` : ""}?code=${systemKey}`, { method: "POST", body: JSON.stringify(input), headers: { "content-type": "application/json" } });
-    assert.ok(started.status === 202 || started.status === 200, `webhook start: HTTP ${started.status} ${await started.clone().text()}`);
+    const started = await fetch(
+      `${base}/orchestrators/${name}${instanceId ? `/${encodeURIComponent(instanceId)}` : ""}?code=${systemKey}`,
+      { method: "POST", body: JSON.stringify(input), headers: { "content-type": "application/json" } },
+    );
+    assert.ok(
+      started.status === 202 || started.status === 200,
+      `webhook start: HTTP ${started.status} ${await started.clone().text()}`,
+    );
     const { id } = (await started.json()) as { id: string };
     for (let i = 0; i < 600; i++) {
-      const status = (await (await fetch(`${base}/instances/${id}?code=${systemKey}`)).json()) as { runtimeStatus: string; output: unknown };
+      const status = (await (await fetch(`${base}/instances/${id}?code=${systemKey}`)).json()) as {
+        runtimeStatus: string;
+        output: unknown;
+      };
       if (["Completed", "Failed", "Terminated"].includes(status.runtimeStatus)) return status;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
@@ -408,7 +539,10 @@ describe("forged orchestration inputs: the 202's Durable URLs carry a key that s
     for await (const c of blobService.listContainers()) containers.push(c.name);
     assert.ok(!containers.includes("loot"), `no container of the attacker's: ${containers.join(", ")}`);
     for await (const blob of blobService.getContainerClient("images").listBlobsFlat()) {
-      assert.ok(!blob.name.includes(foreignHost) && !blob.name.includes("loot/app"), `nothing written for the forged image: ${blob.name}`);
+      assert.ok(
+        !blob.name.includes(foreignHost) && !blob.name.includes("loot/app"),
+        `nothing written for the forged image: ${blob.name}`,
+      );
     }
   }
 
@@ -421,7 +555,11 @@ describe("forged orchestration inputs: the 202's Durable URLs carry a key that s
   });
 
   test("archiveImage with a foreign registry into the real container: refused before any job starts", async () => {
-    const status = await forge("archiveImage", { run: imageRun(foreignHost, "images"), item }, `${FORGED_RUN}:batch:0:1`);
+    const status = await forge(
+      "archiveImage",
+      { run: imageRun(foreignHost, "images"), item },
+      `${FORGED_RUN}:batch:0:1`,
+    );
     const output = status.output as { status: string; attempts: number; error?: { message: string } };
     assert.equal(output.status, "failed", JSON.stringify(status));
     assert.match(output.error?.message ?? "", /not in ALLOWED_REGISTRIES/);
@@ -450,7 +588,9 @@ describe("forged orchestration inputs: the 202's Durable URLs carry a key that s
     ];
     const container = blobService.getContainerClient("images");
     await container.getBlockBlobClient(listingBlobName(runId)).uploadData(Buffer.from(JSON.stringify(images)));
-    await container.getBlockBlobClient(batchBlobName(runId, 1)).uploadData(Buffer.from(JSON.stringify([{ repository: "batchfail/b", digest: b.digest, tags: ["1"] }])));
+    await container
+      .getBlockBlobClient(batchBlobName(runId, 1))
+      .uploadData(Buffer.from(JSON.stringify([{ repository: "batchfail/b", digest: b.digest, tags: ["1"] }])));
     const state = {
       startedAtUtc: "2026-12-01T00:00:00.000Z",
       batchCount: 2,
@@ -459,12 +599,18 @@ describe("forged orchestration inputs: the 202's Durable URLs carry a key that s
       jobExecutions: 0,
       failedBatches: [],
     };
-    const status = await forge("archiveRegistry", { ...run(registry.host, "images"), runId, batchSize: 1, state }, runId);
+    const status = await forge(
+      "archiveRegistry",
+      { ...run(registry.host, "images"), runId, batchSize: 1, state },
+      runId,
+    );
     assert.equal(status.runtimeStatus, "Completed", JSON.stringify(status));
     const output = status.output as { summaryBlob: string; totals: { archived: number; failed: number } };
     assert.equal(output.totals.archived, 1);
     assert.equal(output.totals.failed, 1);
-    const summary = JSON.parse((await container.getBlockBlobClient(output.summaryBlob).downloadToBuffer()).toString()) as Summary;
+    const summary = JSON.parse(
+      (await container.getBlockBlobClient(output.summaryBlob).downloadToBuffer()).toString(),
+    ) as Summary;
     const failed = summary.images.find((i) => i.repository === "batchfail/a")!;
     assert.equal(failed.status, "failed");
     assert.equal(failed.error?.code, "ORCHESTRATION_FAILED");
@@ -474,11 +620,23 @@ describe("forged orchestration inputs: the 202's Durable URLs carry a key that s
 
   test("a forged start under a finished run's id cannot rewrite that run's records", async () => {
     const container = blobService.getContainerClient("images");
-    const before = await Promise.all([listingBlobName(finishedRun), `runs/${finishedRun}/summary.json`].map(async (n) => (await container.getBlockBlobClient(n).getProperties()).etag));
-    const status = await forge("archiveRegistry", { ...run(filtersRegistry.host, "images"), runId: finishedRun }, finishedRun);
+    const before = await Promise.all(
+      [listingBlobName(finishedRun), `runs/${finishedRun}/summary.json`].map(
+        async (n) => (await container.getBlockBlobClient(n).getProperties()).etag,
+      ),
+    );
+    const status = await forge(
+      "archiveRegistry",
+      { ...run(filtersRegistry.host, "images"), runId: finishedRun },
+      finishedRun,
+    );
     assert.equal(status.runtimeStatus, "Failed", JSON.stringify(status));
     assert.match(JSON.stringify(status.output), /has ended: its records are final/);
-    const after = await Promise.all([listingBlobName(finishedRun), `runs/${finishedRun}/summary.json`].map(async (n) => (await container.getBlockBlobClient(n).getProperties()).etag));
+    const after = await Promise.all(
+      [listingBlobName(finishedRun), `runs/${finishedRun}/summary.json`].map(
+        async (n) => (await container.getBlockBlobClient(n).getProperties()).etag,
+      ),
+    );
     assert.deepEqual(after, before, "listing and summary untouched");
   });
 
@@ -488,7 +646,11 @@ describe("forged orchestration inputs: the 202's Durable URLs carry a key that s
     assert.equal(stray.runtimeStatus, "Failed", JSON.stringify(stray));
     assert.match(JSON.stringify(stray.output), /is not an image instance of run archive-forged/);
     // maxAttempts past MAX_ATTEMPTS (2 here): held to the settings by its first activity.
-    const greedy = await forge("archiveImage", { run: { ...imageRun(registry.host, "images"), maxAttempts: 10 }, item }, `${FORGED_RUN}:batch:0:2`);
+    const greedy = await forge(
+      "archiveImage",
+      { run: { ...imageRun(registry.host, "images"), maxAttempts: 10 }, item },
+      `${FORGED_RUN}:batch:0:2`,
+    );
     const output = greedy.output as { status: string; attempts: number; error?: { message: string } };
     assert.equal(output.status, "failed", JSON.stringify(greedy));
     assert.equal(output.attempts, 0, "no job was started");
@@ -497,7 +659,10 @@ describe("forged orchestration inputs: the 202's Durable URLs carry a key that s
   });
 
   test("inputs that do not conform end the orchestration with what was wrong (maxParallel past its bound, unknown fields)", async () => {
-    const status = await forge("archiveBatch", { run: { ...imageRun(registry.host, "images"), maxParallel: 1000, extra: true }, batchIndex: 0 });
+    const status = await forge("archiveBatch", {
+      run: { ...imageRun(registry.host, "images"), maxParallel: 1000, extra: true },
+      batchIndex: 0,
+    });
     assert.equal(status.runtimeStatus, "Failed", JSON.stringify(status));
     const output = JSON.stringify(status.output);
     assert.match(output, /archiveBatch: invalid input/);
@@ -519,14 +684,18 @@ describe("dry runs and filters select exactly what they say", () => {
   });
 
   const dryRun = async (filters: Record<string, unknown>) => {
-    const summary = await readSummary(await waitForRun(host, await startRun({ registry: filtersRegistry.host, dryRun: true, ...filters })));
+    const summary = await readSummary(
+      await waitForRun(host, await startRun({ registry: filtersRegistry.host, dryRun: true, ...filters })),
+    );
     assert.equal(summary.dryRun, true);
     assert.equal(summary.totals.jobExecutions, 0);
     return summary.images.map((i) => `${i.repository}:${i.tags.join(",")}`).sort();
   };
 
   test("dryRun lists every image as would-archive and starts nothing", async () => {
-    const summary = await readSummary(await waitForRun(host, await startRun({ registry: filtersRegistry.host, dryRun: true })));
+    const summary = await readSummary(
+      await waitForRun(host, await startRun({ registry: filtersRegistry.host, dryRun: true })),
+    );
     assert.equal(summary.images.length, 6);
     assert.ok(summary.images.every((i) => i.status === "would-archive"));
     assert.equal(await countArchives(`${filtersRegistry.host}/`), 0);
@@ -534,16 +703,25 @@ describe("dry runs and filters select exactly what they say", () => {
 
   test("repositories, excludeRepositories, tags, excludeTags, olderThanDays", async () => {
     assert.deepEqual(await dryRun({ repositories: ["team/*"] }), ["team/api:1.0", "team/api:1.1-rc1", "team/web:2.0"]);
-    assert.deepEqual(await dryRun({ repositories: ["team/**"], excludeRepositories: ["team/web/*"] }), ["team/api:1.0", "team/api:1.1-rc1", "team/web:2.0"]);
+    assert.deepEqual(await dryRun({ repositories: ["team/**"], excludeRepositories: ["team/web/*"] }), [
+      "team/api:1.0",
+      "team/api:1.1-rc1",
+      "team/web:2.0",
+    ]);
     // picomatch semantics: `dir/**` matches `dir` itself too.
-    assert.deepEqual(await dryRun({ repositories: ["team/**"], excludeRepositories: ["team/web/**"] }), ["team/api:1.0", "team/api:1.1-rc1"]);
+    assert.deepEqual(await dryRun({ repositories: ["team/**"], excludeRepositories: ["team/web/**"] }), [
+      "team/api:1.0",
+      "team/api:1.1-rc1",
+    ]);
     assert.deepEqual(await dryRun({ tags: ["1.*"], excludeTags: ["*-rc*"] }), ["team/api:1.0"]);
     assert.deepEqual(await dryRun({ repositories: ["tools/*"], olderThanDays: 30 }), ["tools/lint:v1"]);
   });
 });
 
 async function countRuns(): Promise<number> {
-  const response = await host.request("/runtime/webhooks/durabletask/instances?runtimeStatus=Pending,Running,Completed,Failed");
+  const response = await host.request(
+    "/runtime/webhooks/durabletask/instances?runtimeStatus=Pending,Running,Completed,Failed",
+  );
   if (!response.ok) throw new Error(`cannot list instances: HTTP ${response.status} ${await response.text()}`);
   const list = (await response.json()) as { instanceId: string }[];
   return list.filter((i) => isRunInstanceId(i.instanceId)).length;

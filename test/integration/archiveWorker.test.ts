@@ -30,9 +30,19 @@ function storageEnv(extra: Record<string, string> = {}): Record<string, string> 
 }
 
 async function archive(image: string, extra: Record<string, string> = {}) {
-  const run = await runWorker(storageEnv({ ARCHIVE_REQUEST: JSON.stringify({ image, blobContainer: "images" }), ...extra }));
+  const run = await runWorker(
+    storageEnv({ ARCHIVE_REQUEST: JSON.stringify({ image, blobContainer: "images" }), ...extra }),
+  );
   assert.equal(run.code, 0, `worker failed: ${run.stderr}`);
-  return JSON.parse(run.stdout) as { status: string; digest: string; archiveBlob: string; sidecarBlob: string; sha256: string; bytes: number; tags: string[] };
+  return JSON.parse(run.stdout) as {
+    status: string;
+    digest: string;
+    archiveBlob: string;
+    sidecarBlob: string;
+    sha256: string;
+    bytes: number;
+    tags: string[];
+  };
 }
 
 async function blobExists(name: string, container = "images"): Promise<boolean> {
@@ -43,7 +53,12 @@ const LONG_TAG = `t${"a1_.-".repeat(25)}xy`.slice(0, 128);
 
 const FIXTURES: { name: string; ref: string; spec: ImageSpec | ImageSpec[]; tag: string }[] = [
   { name: "OCI manifest, small", ref: "fx/oci:1.0", tag: "1.0", spec: smallImage("oci") },
-  { name: "Docker schema 2 manifest", ref: "fx/docker:v2", tag: "v2", spec: { ...smallImage("docker"), format: "docker" } },
+  {
+    name: "Docker schema 2 manifest",
+    ref: "fx/docker:v2",
+    tag: "v2",
+    spec: { ...smallImage("docker"), format: "docker" },
+  },
   {
     name: "multi-arch index (amd64 + arm64/v8)",
     ref: "fx/multi:2024",
@@ -53,12 +68,32 @@ const FIXTURES: { name: string; ref: string; spec: ImageSpec | ImageSpec[]; tag:
       { ...smallImage("arm64"), platform: { os: "linux", architecture: "arm64", variant: "v8" } },
     ],
   },
-  { name: "uncompressed layer", ref: "fx/uncompressed:raw", tag: "raw", spec: { layers: [{ files: { "a.txt": "plain tar layer\n".repeat(1000) }, compression: "none" }, { files: { "b.txt": "b" } }] } },
+  {
+    name: "uncompressed layer",
+    ref: "fx/uncompressed:raw",
+    tag: "raw",
+    spec: {
+      layers: [
+        { files: { "a.txt": "plain tar layer\n".repeat(1000) }, compression: "none" },
+        { files: { "b.txt": "b" } },
+      ],
+    },
+  },
   { name: "empty layer", ref: "fx/empty:e", tag: "e", spec: { layers: [{ files: { "x.txt": "x" } }, { files: {} }] } },
-  { name: "realistic compressible image", ref: "fx/realistic:r1", tag: "r1", spec: { layers: [{ textBytes: 6 * 1024 * 1024 }, { textBytes: 1024 * 1024, compression: "none" }] } },
+  {
+    name: "realistic compressible image",
+    ref: "fx/realistic:r1",
+    tag: "r1",
+    spec: { layers: [{ textBytes: 6 * 1024 * 1024 }, { textBytes: 1024 * 1024, compression: "none" }] },
+  },
   { name: "nested repository name", ref: "team/app/api:1", tag: "1", spec: smallImage("nested") },
   { name: "128-character tag with _ . -", ref: `fx/tags:${LONG_TAG}`, tag: LONG_TAG, spec: smallImage("tags") },
-  { name: "tag with leading underscore", ref: "fx/tags:_under.score-1", tag: "_under.score-1", spec: smallImage("under") },
+  {
+    name: "tag with leading underscore",
+    ref: "fx/tags:_under.score-1",
+    tag: "_under.score-1",
+    spec: smallImage("under"),
+  },
 ];
 
 describe("every fixture archives, loads with podman, and restores with its digest", () => {
@@ -76,31 +111,47 @@ describe("every fixture archives, loads with podman, and restores with its diges
         assert.equal(await sha256File(restored.path), result.sha256, "the recorded sha256 is the archive's");
         const contents = await readArchive(restored.path);
         for (const [name, hex] of contents.entries) {
-          if (name.startsWith("blobs/sha256/")) assert.equal(hex, name.slice("blobs/sha256/".length), `${name} holds the bytes of its digest`);
+          if (name.startsWith("blobs/sha256/"))
+            assert.equal(hex, name.slice("blobs/sha256/".length), `${name} holds the bytes of its digest`);
         }
         assert.deepEqual(contents.ociLayout, { imageLayoutVersion: "1.0.0" });
         assert.equal(contents.index.manifests[0]!.digest, pushed.digest, "index.json points at the original root");
         assert.deepEqual(contents.manifest[0]!.RepoTags, [`${registry.host}/${fixture.ref}`]);
-        for (const layer of contents.manifest[0]!.Layers) assert.ok(contents.entries.has(layer), `manifest.json layer ${layer} is in the archive`);
+        for (const layer of contents.manifest[0]!.Layers)
+          assert.ok(contents.entries.has(layer), `manifest.json layer ${layer} is in the archive`);
         layersInManifest = new Set(contents.manifest[0]!.Layers).size;
 
         const loaded = await podmanLoad(restored.path);
         assert.match(loaded, /Loaded image/);
-        const restoredDigest = await pushArchive(restored.path, `${second.host}/restored/${fixture.ref.split(":")[0]}:${fixture.tag}`);
+        const restoredDigest = await pushArchive(
+          restored.path,
+          `${second.host}/restored/${fixture.ref.split(":")[0]}:${fixture.tag}`,
+        );
         assert.equal(restoredDigest, pushed.digest, "skopeo restores the original manifest digest");
       } finally {
         await removeDir(restored.dir);
       }
 
-      const sidecar = JSON.parse((await blobService.getContainerClient("images").getBlockBlobClient(result.sidecarBlob).downloadToBuffer()).toString());
+      const sidecar = JSON.parse(
+        (
+          await blobService.getContainerClient("images").getBlockBlobClient(result.sidecarBlob).downloadToBuffer()
+        ).toString(),
+      );
       assert.equal(sidecar.source.digest, pushed.digest);
       assert.equal(sidecar.archive.sha256, result.sha256);
       assert.equal(sidecar.archiveBlob, result.archiveBlob);
-      if (!Array.isArray(fixture.spec)) assert.equal(sidecar.layers.count, layersInManifest, "the sidecar counts the image's layers");
-      const props = await blobService.getContainerClient("images").getBlockBlobClient(result.archiveBlob).getProperties();
+      if (!Array.isArray(fixture.spec))
+        assert.equal(sidecar.layers.count, layersInManifest, "the sidecar counts the image's layers");
+      const props = await blobService
+        .getContainerClient("images")
+        .getBlockBlobClient(result.archiveBlob)
+        .getProperties();
       assert.equal(props.accessTier, "Archive");
       assert.equal(props.metadata?.sourcedigest, pushed.digest);
-      const sidecarProps = await blobService.getContainerClient("images").getBlockBlobClient(result.sidecarBlob).getProperties();
+      const sidecarProps = await blobService
+        .getContainerClient("images")
+        .getBlockBlobClient(result.sidecarBlob)
+        .getProperties();
       assert.equal(sidecarProps.accessTier, "Cool");
     });
   }
@@ -108,8 +159,15 @@ describe("every fixture archives, loads with podman, and restores with its diges
   test("the multi-arch sidecar lists both platforms and docker load gets linux/amd64", async () => {
     const result = await archive(`${registry.host}/fx/multi:2024`);
     assert.equal(result.status, "already-archived");
-    const sidecar = JSON.parse((await blobService.getContainerClient("images").getBlockBlobClient(result.sidecarBlob).downloadToBuffer()).toString());
-    assert.deepEqual(sidecar.platforms.map((p: { platform: string }) => p.platform).sort(), ["linux/amd64", "linux/arm64/v8"]);
+    const sidecar = JSON.parse(
+      (
+        await blobService.getContainerClient("images").getBlockBlobClient(result.sidecarBlob).downloadToBuffer()
+      ).toString(),
+    );
+    assert.deepEqual(sidecar.platforms.map((p: { platform: string }) => p.platform).sort(), [
+      "linux/amd64",
+      "linux/arm64/v8",
+    ]);
     assert.equal(sidecar.defaultPlatform, "linux/amd64");
   });
 });
@@ -137,14 +195,24 @@ test("a moved tag makes a new archive and keeps the old one", async () => {
   assert.notEqual(second.archiveBlob, first.archiveBlob);
   assert.ok(await blobExists(first.archiveBlob));
   const markers: string[] = [];
-  for await (const item of blobService.getContainerClient("images").listBlobsFlat({ prefix: `${registry.host}/moving/app:stable@` })) markers.push(item.name);
+  for await (const item of blobService
+    .getContainerClient("images")
+    .listBlobsFlat({ prefix: `${registry.host}/moving/app:stable@` }))
+    markers.push(item.name);
   assert.equal(markers.length, 2, "listing the tag's prefix shows both digests it pointed at");
 });
 
 test("the old queue message's blobBaseName names the archive, and QUEUE_MESSAGE_FILE still works", async () => {
   await pushImage(registry.host, "legacy/app:7", smallImage("legacy"));
   const file = `${process.env.TMPDIR ?? "/tmp"}/queue-message-${process.pid}.json`;
-  await writeFile(file, JSON.stringify({ image: `${registry.host}/legacy/app:7`, blobContainer: "legacy", blobBaseName: "legacy--app--7.tar.gz" }));
+  await writeFile(
+    file,
+    JSON.stringify({
+      image: `${registry.host}/legacy/app:7`,
+      blobContainer: "legacy",
+      blobBaseName: "legacy--app--7.tar.gz",
+    }),
+  );
   const run = await runWorker(storageEnv({ QUEUE_MESSAGE_FILE: file, ARCHIVE_CONTAINER: "legacy" }));
   assert.equal(run.code, 0, run.stderr);
   const result = JSON.parse(run.stdout);
@@ -154,13 +222,23 @@ test("the old queue message's blobBaseName names the archive, and QUEUE_MESSAGE_
 
 test("a blob corrupted in the registry fails the image with a clear error and leaves no archive", async () => {
   const pushed = await pushImage(registry.host, "corrupt/app:1", { layers: [{ textBytes: 200_000 }] });
-  const manifest = JSON.parse((await (await fetch(`http://${registry.host}/v2/corrupt/app/manifests/1`, { headers: { accept: "application/vnd.oci.image.manifest.v1+json" } })).text()));
+  const manifest = JSON.parse(
+    await (
+      await fetch(`http://${registry.host}/v2/corrupt/app/manifests/1`, {
+        headers: { accept: "application/vnd.oci.image.manifest.v1+json" },
+      })
+    ).text(),
+  );
   const layer = manifest.layers[0].digest as string;
   const path = registryBlobPath(registry, layer);
   const bytes = await readFile(path);
   bytes[Math.floor(bytes.length / 2)] ^= 0xff; // same size, different bytes
   await writeFile(path, bytes);
-  const run = await runWorker(storageEnv({ ARCHIVE_REQUEST: JSON.stringify({ image: `${registry.host}/corrupt/app:1`, blobContainer: "images" }) }));
+  const run = await runWorker(
+    storageEnv({
+      ARCHIVE_REQUEST: JSON.stringify({ image: `${registry.host}/corrupt/app:1`, blobContainer: "images" }),
+    }),
+  );
   assert.equal(run.code, 1);
   const lines = run.stderr.trim().split("\n");
   assert.equal(lines.length, 1, `one line: ${run.stderr}`);
@@ -172,14 +250,28 @@ test("a blob corrupted in the registry fails the image with a clear error and le
 });
 
 test("a corrupted layer read ahead in ranged parts (4 MiB, 4 GETs at once) fails with DIGEST_MISMATCH and commits nothing", async () => {
-  const pushed = await pushImage(registry.host, "corrupt/parts:1", { layers: [{ randomBytes: 20 * 1024 * 1024, compression: "gzip-stored" }, { textBytes: 100_000 }] });
-  const manifest = JSON.parse((await (await fetch(`http://${registry.host}/v2/corrupt/parts/manifests/1`, { headers: { accept: "application/vnd.oci.image.manifest.v1+json" } })).text()));
+  const pushed = await pushImage(registry.host, "corrupt/parts:1", {
+    layers: [{ randomBytes: 20 * 1024 * 1024, compression: "gzip-stored" }, { textBytes: 100_000 }],
+  });
+  const manifest = JSON.parse(
+    await (
+      await fetch(`http://${registry.host}/v2/corrupt/parts/manifests/1`, {
+        headers: { accept: "application/vnd.oci.image.manifest.v1+json" },
+      })
+    ).text(),
+  );
   const layer = manifest.layers[0].digest as string;
   const path = registryBlobPath(registry, layer);
   const bytes = await readFile(path);
   bytes[bytes.length - 5] ^= 0xff; // in the last part
   await writeFile(path, bytes);
-  const run = await runWorker(storageEnv({ ARCHIVE_REQUEST: JSON.stringify({ image: `${registry.host}/corrupt/parts:1`, blobContainer: "images" }), REGISTRY_CONCURRENCY: "4", PREFETCH_MIB: "16" }));
+  const run = await runWorker(
+    storageEnv({
+      ARCHIVE_REQUEST: JSON.stringify({ image: `${registry.host}/corrupt/parts:1`, blobContainer: "images" }),
+      REGISTRY_CONCURRENCY: "4",
+      PREFETCH_MIB: "16",
+    }),
+  );
   assert.equal(run.code, 1);
   assert.match(run.stderr, /DIGEST_MISMATCH/);
   assert.match(run.stderr, new RegExp(layer));
@@ -189,11 +281,19 @@ test("a corrupted layer read ahead in ranged parts (4 MiB, 4 GETs at once) fails
 });
 
 test("SIGKILL of the worker mid-upload leaves no archive blob, and a re-run succeeds", async () => {
-  const pushed = await pushImage(registry.host, "killed/app:1", { layers: [{ randomBytes: 48 * 1024 * 1024, compression: "gzip-stored" }] });
+  const pushed = await pushImage(registry.host, "killed/app:1", {
+    layers: [{ randomBytes: 48 * 1024 * 1024, compression: "gzip-stored" }],
+  });
   const name = `${registry.host}/killed/app@${pushed.digest.replace(":", "-")}.tar.gz`;
   const blob = blobService.getContainerClient("images").getBlockBlobClient(name);
   let pid = 0;
-  const env = workerEnv(storageEnv({ ARCHIVE_REQUEST: JSON.stringify({ image: `${registry.host}/killed/app:1`, blobContainer: "images" }), UPLOAD_BLOCK_SIZE_MIB: "1", UPLOAD_CONCURRENCY: "1" }));
+  const env = workerEnv(
+    storageEnv({
+      ARCHIVE_REQUEST: JSON.stringify({ image: `${registry.host}/killed/app:1`, blobContainer: "images" }),
+      UPLOAD_BLOCK_SIZE_MIB: "1",
+      UPLOAD_CONCURRENCY: "1",
+    }),
+  );
   const running = runNode(WORKER_MAIN, [], env, { onStart: (p) => (pid = p) });
   // Wait until blocks are staged (the upload is under way), then kill without warning.
   const deadline = Date.now() + 120_000;
@@ -220,16 +320,42 @@ describe("registry authentication", () => {
     test(`${mode} auth works and the password appears in no output, log or blob`, async () => {
       const secured = await startRegistry({ auth: mode });
       try {
-        const pushed = await pushImage(secured.host, "private/app:1", smallImage(mode), { username: secured.username!, password: secured.password! });
-        const denied = await runWorker(storageEnv({ ARCHIVE_REQUEST: JSON.stringify({ image: `${secured.host}/private/app:1`, blobContainer: "auth" }) }));
+        const pushed = await pushImage(secured.host, "private/app:1", smallImage(mode), {
+          username: secured.username!,
+          password: secured.password!,
+        });
+        const denied = await runWorker(
+          storageEnv({
+            ARCHIVE_REQUEST: JSON.stringify({ image: `${secured.host}/private/app:1`, blobContainer: "auth" }),
+          }),
+        );
         assert.equal(denied.code, 1);
         assert.match(denied.stderr.trim(), /^acr-cold-archive worker: REGISTRY_AUTH_FAILED: [^\n]+$/);
-        const run = await runWorker(storageEnv({ ARCHIVE_REQUEST: JSON.stringify({ image: `${secured.host}/private/app:1`, blobContainer: "auth", runId: `auth-${mode}` }), ACR_USERNAME: secured.username!, ACR_PASSWORD: secured.password!, ACR_LOGIN_SERVER: secured.host }));
+        const run = await runWorker(
+          storageEnv({
+            ARCHIVE_REQUEST: JSON.stringify({
+              image: `${secured.host}/private/app:1`,
+              blobContainer: "auth",
+              runId: `auth-${mode}`,
+            }),
+            ACR_USERNAME: secured.username!,
+            ACR_PASSWORD: secured.password!,
+            ACR_LOGIN_SERVER: secured.host,
+          }),
+        );
         assert.equal(run.code, 0, run.stderr);
         const result = JSON.parse(run.stdout);
         assert.equal(result.digest, pushed.digest);
-        if (mode === "bearer") assert.ok(secured.tokenRequests.some((r) => r === "GET basic=true"), "the bearer challenge was answered by the token server");
-        assert.ok(!run.stdout.includes(secured.password!) && !run.stderr.includes(secured.password!) && !denied.stderr.includes(secured.password!));
+        if (mode === "bearer")
+          assert.ok(
+            secured.tokenRequests.some((r) => r === "GET basic=true"),
+            "the bearer challenge was answered by the token server",
+          );
+        assert.ok(
+          !run.stdout.includes(secured.password!) &&
+            !run.stderr.includes(secured.password!) &&
+            !denied.stderr.includes(secured.password!),
+        );
         const container = blobService.getContainerClient("auth");
         let checked = 0;
         for await (const item of container.listBlobsFlat({ includeMetadata: true })) {
@@ -256,7 +382,12 @@ describe("registry authentication", () => {
 
 describe("bad input exits non-zero with one line", () => {
   test("the CLI rejects a bad reference", async () => {
-    for (const ref of ["not-a-reference", "127.0.0.1:5000/UPPER/case:1", "127.0.0.1:5000/app:bad tag", "127.0.0.1:5000/app@sha256:xyz"]) {
+    for (const ref of [
+      "not-a-reference",
+      "127.0.0.1:5000/UPPER/case:1",
+      "127.0.0.1:5000/app:bad tag",
+      "127.0.0.1:5000/app@sha256:xyz",
+    ]) {
       const run = await runCli(["archive", ref, "--json"], storageEnv());
       assert.equal(run.code, 2, `${ref}: ${run.stderr}`);
       assert.equal(run.stdout, "");
@@ -265,9 +396,14 @@ describe("bad input exits non-zero with one line", () => {
   });
 
   test("the worker rejects a bad request and missing storage", async () => {
-    const bad = await runWorker(storageEnv({ ARCHIVE_REQUEST: JSON.stringify({ image: "x", blobContainer: "Bad_Name" }) }));
+    const bad = await runWorker(
+      storageEnv({ ARCHIVE_REQUEST: JSON.stringify({ image: "x", blobContainer: "Bad_Name" }) }),
+    );
     assert.equal(bad.code, 1);
-    assert.match(bad.stderr, /^acr-cold-archive worker: CONFIG_INVALID: invalid ARCHIVE_REQUEST: image: [^\n]+; blobContainer: must be a blob container name[^\n]*\n$/);
+    assert.match(
+      bad.stderr,
+      /^acr-cold-archive worker: CONFIG_INVALID: invalid ARCHIVE_REQUEST: image: [^\n]+; blobContainer: must be a blob container name[^\n]*\n$/,
+    );
     const notJson = await runWorker(storageEnv({ ARCHIVE_REQUEST: "{nope" }));
     assert.match(notJson.stderr, /^acr-cold-archive worker: CONFIG_INVALID: ARCHIVE_REQUEST is not JSON\n$/);
     const noStorage = await runWorker({ ARCHIVE_REQUEST: JSON.stringify({ image: `${registry.host}/fx/oci:1.0` }) });
@@ -279,7 +415,10 @@ describe("bad input exits non-zero with one line", () => {
     const port = await freePort();
     const unreachable = await runCli(["archive", `127.0.0.1:${port}/app:1`], storageEnv());
     assert.equal(unreachable.code, 1);
-    assert.match(unreachable.stderr, new RegExp(`^acr-cold-archive: REGISTRY_UNREACHABLE: cannot reach 127\\.0\\.0\\.1:${port}: ECONNREFUSED\\n$`));
+    assert.match(
+      unreachable.stderr,
+      new RegExp(`^acr-cold-archive: REGISTRY_UNREACHABLE: cannot reach 127\\.0\\.0\\.1:${port}: ECONNREFUSED\\n$`),
+    );
     const unknown = await runCli(["archive", `${registry.host}/fx/oci:no-such-tag`, "--json"], storageEnv());
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /^acr-cold-archive: REGISTRY_NOT_FOUND: [^\n]*no-such-tag[^\n]*\n$/);
@@ -292,27 +431,37 @@ describe("bad input exits non-zero with one line", () => {
     assert.equal(lines.length, 1);
     const result = JSON.parse(lines[0]!);
     assert.equal(result.status, "already-archived");
-    for (const key of ["archiveBlob", "sidecarBlob", "digest", "bytes", "sha256"]) assert.ok(result[key] !== undefined, key);
+    for (const key of ["archiveBlob", "sidecarBlob", "digest", "bytes", "sha256"])
+      assert.ok(result[key] !== undefined, key);
   });
 });
 
-test("a failing upload stops the archive stream with the upload's error (no hang waiting for the registry)", { timeout: 60_000 }, async () => {
-  const { RegistryClient } = await import("../../src/registry/registryClient.js");
-  const { planImageArchive } = await import("../../src/archive/imagePlan.js");
-  const { writeImageArchive } = await import("../../src/archive/archiveWriter.js");
-  const { Writable } = await import("node:stream");
-  await pushImage(registry.host, "sinkfail/app:1", { layers: [{ randomBytes: 16 * 1024 * 1024, compression: "gzip-stored" }] });
-  const client = new RegistryClient(registry.host);
-  const plan = await planImageArchive(client, "sinkfail/app", "1");
-  // Fails at once, like a refused first stageBlock: the stream is destroyed while the producer is still reading
-  // the registry, so its next write finds a dead stream (no drain, no new error event).
-  const sink = new Writable({
-    write(_chunk: Buffer, _encoding, callback) {
-      callback(new Error("stageBlock refused: 503 ServerBusy"));
-    },
-  });
-  await assert.rejects(writeImageArchive(client, plan, sink, { tags: ["1"], gzipLevel: 1 }), /stageBlock refused: 503 ServerBusy/);
-});
+test(
+  "a failing upload stops the archive stream with the upload's error (no hang waiting for the registry)",
+  { timeout: 60_000 },
+  async () => {
+    const { RegistryClient } = await import("../../src/registry/registryClient.js");
+    const { planImageArchive } = await import("../../src/archive/imagePlan.js");
+    const { writeImageArchive } = await import("../../src/archive/archiveWriter.js");
+    const { Writable } = await import("node:stream");
+    await pushImage(registry.host, "sinkfail/app:1", {
+      layers: [{ randomBytes: 16 * 1024 * 1024, compression: "gzip-stored" }],
+    });
+    const client = new RegistryClient(registry.host);
+    const plan = await planImageArchive(client, "sinkfail/app", "1");
+    // Fails at once, like a refused first stageBlock: the stream is destroyed while the producer is still reading
+    // the registry, so its next write finds a dead stream (no drain, no new error event).
+    const sink = new Writable({
+      write(_chunk: Buffer, _encoding, callback) {
+        callback(new Error("stageBlock refused: 503 ServerBusy"));
+      },
+    });
+    await assert.rejects(
+      writeImageArchive(client, plan, sink, { tags: ["1"], gzipLevel: 1 }),
+      /stageBlock refused: 503 ServerBusy/,
+    );
+  },
+);
 
 test("an archive the old worker wrote under the same blobBaseName is a conflict, never overwritten", async () => {
   await pushImage(registry.host, "legacy/moved:1", smallImage("moved"));
@@ -321,28 +470,67 @@ test("an archive the old worker wrote under the same blobBaseName is a conflict,
   const old = container.getBlockBlobClient("legacy--moved--1.tar.gz");
   await old.uploadData(Buffer.from("an archive of the old worker, no metadata"));
   const before = await old.getProperties();
-  const run = await runWorker(storageEnv({ ARCHIVE_REQUEST: JSON.stringify({ image: `${registry.host}/legacy/moved:1`, blobContainer: "legacy", blobBaseName: "legacy--moved--1.tar.gz" }) }));
+  const run = await runWorker(
+    storageEnv({
+      ARCHIVE_REQUEST: JSON.stringify({
+        image: `${registry.host}/legacy/moved:1`,
+        blobContainer: "legacy",
+        blobBaseName: "legacy--moved--1.tar.gz",
+      }),
+    }),
+  );
   assert.equal(run.code, 1);
-  assert.match(run.stderr, /^acr-cold-archive worker: ARCHIVE_CONFLICT: legacy--moved--1\.tar\.gz already holds an archive of unknown digest \(not written by this tool\), not sha256:[a-f0-9]{64}; [^\n]+\n$/);
+  assert.match(
+    run.stderr,
+    /^acr-cold-archive worker: ARCHIVE_CONFLICT: legacy--moved--1\.tar\.gz already holds an archive of unknown digest \(not written by this tool\), not sha256:[a-f0-9]{64}; [^\n]+\n$/,
+  );
   assert.equal((await old.getProperties()).etag, before.etag, "untouched");
   assert.equal(await blobExists("legacy--moved--1.tar.gz.json", "legacy"), false, "no sidecar claims the new digest");
 });
 
 test("a blobBaseName cannot reach run records, sidecars or the shell", async () => {
-  for (const name of ["runs/x/summary.json", "a.json", "../up.tar.gz", "/abs.tar.gz", "x'$(id).tar.gz", "a//b.tar.gz"]) {
-    const run = await runWorker(storageEnv({ ARCHIVE_REQUEST: JSON.stringify({ image: `${registry.host}/fx/oci:1.0`, blobContainer: "images", blobBaseName: name }) }));
+  for (const name of [
+    "runs/x/summary.json",
+    "a.json",
+    "../up.tar.gz",
+    "/abs.tar.gz",
+    "x'$(id).tar.gz",
+    "a//b.tar.gz",
+  ]) {
+    const run = await runWorker(
+      storageEnv({
+        ARCHIVE_REQUEST: JSON.stringify({
+          image: `${registry.host}/fx/oci:1.0`,
+          blobContainer: "images",
+          blobBaseName: name,
+        }),
+      }),
+    );
     assert.equal(run.code, 1, name);
-    assert.match(run.stderr, /^acr-cold-archive worker: CONFIG_INVALID: invalid ARCHIVE_REQUEST: blobBaseName: [^\n]+\n$/, name);
+    assert.match(
+      run.stderr,
+      /^acr-cold-archive worker: CONFIG_INVALID: invalid ARCHIVE_REQUEST: blobBaseName: [^\n]+\n$/,
+      name,
+    );
   }
 });
 
-async function readSidecar(name: string, container = "images"): Promise<Record<string, unknown> & { platforms: { platform: string }[]; tags: string[] }> {
-  return JSON.parse((await blobService.getContainerClient(container).getBlockBlobClient(name).downloadToBuffer()).toString("utf8"));
+async function readSidecar(
+  name: string,
+  container = "images",
+): Promise<Record<string, unknown> & { platforms: { platform: string }[]; tags: string[] }> {
+  return JSON.parse(
+    (await blobService.getContainerClient(container).getBlockBlobClient(name).downloadToBuffer()).toString("utf8"),
+  );
 }
 
 test("a sidecar lost after the commit is rebuilt from the archive: true platforms, the archive's tags, nothing else changed", async () => {
   const images = [
-    { ref: "rebuild/arm:1", spec: { ...smallImage("rebuild-arm"), platform: { os: "linux", architecture: "arm64", variant: "v8" } }, platforms: ["linux/arm64/v8"] },
+    {
+      ref: "rebuild/arm:1",
+      spec: { ...smallImage("rebuild-arm"), platform: { os: "linux", architecture: "arm64", variant: "v8" } },
+      platforms: ["linux/arm64/v8"],
+    },
     {
       ref: "rebuild/multi:1",
       spec: [
@@ -367,11 +555,23 @@ test("a sidecar lost after the commit is rebuilt from the archive: true platform
     assert.equal(again.status, "already-archived");
     assert.equal(again.sha256, first.sha256);
     const rebuilt = await readSidecar(first.sidecarBlob);
-    assert.deepEqual(rebuilt.platforms.map((p) => p.platform).sort(), platforms, `${ref}: the rebuilt sidecar has the true platforms`);
+    assert.deepEqual(
+      rebuilt.platforms.map((p) => p.platform).sort(),
+      platforms,
+      `${ref}: the rebuilt sidecar has the true platforms`,
+    );
     assert.deepEqual(rebuilt.tags, first.tags, "the tags of the archive's index.json, not of the re-run");
     const props = await blobService.getContainerClient("images").getBlockBlobClient(first.archiveBlob).getProperties();
-    assert.equal(rebuilt.createdAtUtc, (props.createdOn ?? props.lastModified)!.toISOString(), "created when the archive was committed");
-    assert.deepEqual({ ...rebuilt, createdAtUtc: "" }, { ...written, createdAtUtc: "" }, `${ref}: the rebuild describes the same archive`);
+    assert.equal(
+      rebuilt.createdAtUtc,
+      (props.createdOn ?? props.lastModified)!.toISOString(),
+      "created when the archive was committed",
+    );
+    assert.deepEqual(
+      { ...rebuilt, createdAtUtc: "" },
+      { ...written, createdAtUtc: "" },
+      `${ref}: the rebuild describes the same archive`,
+    );
   }
 });
 
@@ -381,7 +581,15 @@ test("a worker that loses the commit race keeps the winner's sidecar (sha256, ta
   await pushImage(registry.host, "race/app:1", smallImage("race"));
   const image = `${registry.host}/race/app:1`;
   const deps = { blobService, getRegistryClient: (host: string) => new RegistryClient(host) };
-  const options = { tuning: { gzipLevel: 1, blockSizeBytes: 4 * 1024 * 1024, uploadConcurrency: 2, registryConcurrency: 4, prefetchBytes: 16 * 1024 * 1024 } };
+  const options = {
+    tuning: {
+      gzipLevel: 1,
+      blockSizeBytes: 4 * 1024 * 1024,
+      uploadConcurrency: 2,
+      registryConcurrency: 4,
+      prefetchBytes: 16 * 1024 * 1024,
+    },
+  };
   const container = blobService.getContainerClient("race");
   let winner: Awaited<ReturnType<typeof archiveImage>> | undefined;
   let winnerSidecar: { etag?: string; text: string } | undefined;
@@ -391,10 +599,17 @@ test("a worker that loses the commit race keeps the winner's sidecar (sha256, ta
     winner = await archiveImage({ image, blobContainer: "race", tags: ["winner-extra"] }, deps, options);
     assert.equal(blobName, winner.archiveBlob!);
     const sidecar = container.getBlockBlobClient(winner.sidecarBlob!);
-    winnerSidecar = { etag: (await sidecar.getProperties()).etag, text: (await sidecar.downloadToBuffer()).toString("utf8") };
+    winnerSidecar = {
+      etag: (await sidecar.getProperties()).etag,
+      text: (await sidecar.downloadToBuffer()).toString("utf8"),
+    };
   });
   const loserTags = Array.from({ length: 40 }, (_, i) => `loser-tag-${String(i).padStart(3, "0")}`);
-  const loser = await archiveImage({ image, blobContainer: "race", tags: loserTags }, { ...deps, blobService: loserService }, options);
+  const loser = await archiveImage(
+    { image, blobContainer: "race", tags: loserTags },
+    { ...deps, blobService: loserService },
+    options,
+  );
   assert.ok(winner && winnerSidecar, "the winner ran inside the loser's commit");
   assert.equal(winner.status, "archived");
   assert.equal(loser.status, "already-archived");

@@ -13,7 +13,11 @@ import { childEnv } from "../support/worker.js";
 const WORKER = fileURLToPath(new URL("../../src/worker/main.js", import.meta.url));
 
 // The host env minus anything that points at real storage or registries; storage is configured but never reached.
-const BASE_ENV = childEnv({ AZURE_STORAGE_CONNECTION_STRING: "UseDevelopmentStorage=true", ALLOWED_REGISTRIES: "127.0.0.1:*", ARCHIVE_CONTAINER: "images" });
+const BASE_ENV = childEnv({
+  AZURE_STORAGE_CONNECTION_STRING: "UseDevelopmentStorage=true",
+  ALLOWED_REGISTRIES: "127.0.0.1:*",
+  ARCHIVE_CONTAINER: "images",
+});
 
 let runner: LocalJobRunner;
 const started: string[] = [];
@@ -46,10 +50,15 @@ test("a bad ARCHIVE_REQUEST ends Failed with the worker's one-line reason", asyn
 });
 
 test("an invalid request field is reported by name", async () => {
-  const { name } = await runner.startExecution({ ARCHIVE_REQUEST: JSON.stringify({ image: "127.0.0.1:5000/team/app:1.0", blobContainer: "Not_A_Container" }) });
+  const { name } = await runner.startExecution({
+    ARCHIVE_REQUEST: JSON.stringify({ image: "127.0.0.1:5000/team/app:1.0", blobContainer: "Not_A_Container" }),
+  });
   const ended = await runner.waitForExecution(name);
   assert.equal(ended.status, "Failed");
-  assert.equal(ended.error, "acr-cold-archive worker: CONFIG_INVALID: invalid ARCHIVE_REQUEST: blobContainer: must be a blob container name: 3-63 of a-z, 0-9 and single hyphens");
+  assert.equal(
+    ended.error,
+    "acr-cold-archive worker: CONFIG_INVALID: invalid ARCHIVE_REQUEST: blobContainer: must be a blob container name: 3-63 of a-z, 0-9 and single hyphens",
+  );
 });
 
 test("stopping a worker that is stuck on its registry ends Stopped", async (t) => {
@@ -69,7 +78,9 @@ test("stopping a worker that is stuck on its registry ends Stopped", async (t) =
   });
   const { port } = registry.address() as { port: number };
 
-  const { name } = await runner.startExecution({ ARCHIVE_REQUEST: JSON.stringify({ image: `127.0.0.1:${port}/stuck/app:1.0`, blobContainer: "images" }) });
+  const { name } = await runner.startExecution({
+    ARCHIVE_REQUEST: JSON.stringify({ image: `127.0.0.1:${port}/stuck/app:1.0`, blobContainer: "images" }),
+  });
   await firstConnection; // the worker is running and waiting for the registry
   assert.equal((await runner.getExecution(name)).status, "Running");
 
@@ -84,14 +95,28 @@ test("stopping a worker that is stuck on its registry ends Stopped", async (t) =
 });
 
 test("a secret env name is refused and no process is started", async () => {
-  await assert.rejects(runner.startExecution({ ARCHIVE_REQUEST: "{}", ACR_PASSWORD: "hunter2" }), (error: Error) => error instanceof TypeError && /ACR_PASSWORD/.test(error.message) && !error.message.includes("hunter2"));
+  await assert.rejects(
+    runner.startExecution({ ARCHIVE_REQUEST: "{}", ACR_PASSWORD: "hunter2" }),
+    (error: Error) =>
+      error instanceof TypeError && /ACR_PASSWORD/.test(error.message) && !error.message.includes("hunter2"),
+  );
 });
 
 test("an unknown execution name is a non-retryable JOB_FAILED", async () => {
-  await assert.rejects(runner.getExecution("test-999-00000000"), (error: unknown) => isArchiveError(error) && error.code === "JOB_FAILED" && error.retryable === false && error.statusCode === 404);
+  await assert.rejects(
+    runner.getExecution("test-999-00000000"),
+    (error: unknown) =>
+      isArchiveError(error) && error.code === "JOB_FAILED" && error.retryable === false && error.statusCode === 404,
+  );
 });
 
 test("a missing worker file fails the start with a message that says how to fix it", async () => {
   const missing = new LocalJobRunner({ workerPath: fileURLToPath(new URL("./no-such-worker.js", import.meta.url)) });
-  await assert.rejects(missing.startExecution({ ARCHIVE_REQUEST: "{}" }), (error: unknown) => isArchiveError(error) && error.code === "CONFIG_INVALID" && /worker not found at .*no-such-worker\.js \(build first/.test(error.message));
+  await assert.rejects(
+    missing.startExecution({ ARCHIVE_REQUEST: "{}" }),
+    (error: unknown) =>
+      isArchiveError(error) &&
+      error.code === "CONFIG_INVALID" &&
+      /worker not found at .*no-such-worker\.js \(build first/.test(error.message),
+  );
 });

@@ -15,9 +15,14 @@ describe("against the real registry", () => {
   let bearer: TestRegistry;
   before(async () => {
     [registry, bearer] = await Promise.all([startRegistry(), startRegistry({ auth: "bearer" })]);
-    for (const name of ["a/one", "a/two", "a__b", "b", "c/d/e"]) await pushImage(registry.host, `${name}:1`, smallImage(name));
-    for (const tag of ["t1", "t2", "t3", "t4", "t5"]) await pushImage(registry.host, `tags/app:${tag}`, smallImage("tags"));
-    await pushImage(bearer.host, "private/app:1", smallImage("private"), { username: bearer.username!, password: bearer.password! });
+    for (const name of ["a/one", "a/two", "a__b", "b", "c/d/e"])
+      await pushImage(registry.host, `${name}:1`, smallImage(name));
+    for (const tag of ["t1", "t2", "t3", "t4", "t5"])
+      await pushImage(registry.host, `tags/app:${tag}`, smallImage("tags"));
+    await pushImage(bearer.host, "private/app:1", smallImage("private"), {
+      username: bearer.username!,
+      password: bearer.password!,
+    });
   });
   after(async () => {
     await Promise.all([registry?.stop(), bearer?.stop()]);
@@ -34,15 +39,25 @@ describe("against the real registry", () => {
     const tags: string[] = [];
     for await (const page of client.listTags("tags/app").byPage({ maxPageSize: 2 })) tags.push(...page);
     assert.deepEqual(tags.sort(), ["t1", "t2", "t3", "t4", "t5"]);
-    await expectCode((async () => { for await (const t of client.listTags("no/such")) void t; })(), "REGISTRY_NOT_FOUND");
+    await expectCode(
+      (async () => {
+        for await (const t of client.listTags("no/such")) void t;
+      })(),
+      "REGISTRY_NOT_FOUND",
+    );
   });
 
   test("a refresh token answers the bearer challenge (OAuth2 form flow)", async () => {
-    const client = new RegistryClient(bearer.host, { credential: { kind: "refreshToken", refreshToken: bearer.refreshToken! } });
+    const client = new RegistryClient(bearer.host, {
+      credential: { kind: "refreshToken", refreshToken: bearer.refreshToken! },
+    });
     const { descriptor } = await client.getManifest("private/app", "1");
     assert.match(descriptor.digest, /^sha256:/);
     assert.ok(bearer.tokenRequests.includes("POST refresh_token ok=true"));
-    const wrong = new RegistryClient(bearer.host, { credential: { kind: "refreshToken", refreshToken: "nope" }, retry: FAST_RETRY });
+    const wrong = new RegistryClient(bearer.host, {
+      credential: { kind: "refreshToken", refreshToken: "nope" },
+      retry: FAST_RETRY,
+    });
     await expectCode(wrong.getManifest("private/app", "1"), "REGISTRY_AUTH_FAILED");
   });
 
@@ -58,15 +73,20 @@ describe("against the real registry", () => {
           const form = new URLSearchParams(body);
           exchanges.push(`${form.get("grant_type")}:${form.get("access_token")}`);
           const ok = form.get("grant_type") === "access_token" && form.get("access_token") === "aad-token-for-test";
-          res.writeHead(ok ? 200 : 401, { "content-type": "application/json" }).end(JSON.stringify(ok ? { refresh_token: bearer.refreshToken } : {}));
+          res
+            .writeHead(ok ? 200 : 401, { "content-type": "application/json" })
+            .end(JSON.stringify(ok ? { refresh_token: bearer.refreshToken } : {}));
         });
         return;
       }
       const [host, port] = bearer.host.split(":");
-      const upstream = httpRequest({ host, port: Number(port), path: req.url, method: req.method, headers: req.headers }, (up) => {
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        up.pipe(res);
-      });
+      const upstream = httpRequest(
+        { host, port: Number(port), path: req.url, method: req.method, headers: req.headers },
+        (up) => {
+          res.writeHead(up.statusCode ?? 502, up.headers);
+          up.pipe(res);
+        },
+      );
       req.pipe(upstream);
     });
     try {

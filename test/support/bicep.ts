@@ -112,18 +112,25 @@ export function objectEntries(block: Span): Map<string, Span> {
       i = lineEnd + 1;
       continue;
     }
-    const name = key[1] !== undefined ? block.text.slice(i + line.indexOf("'") + 1, i + line.indexOf("'") + 1 + key[1].length) : (key[2] ?? "");
+    const name =
+      key[1] !== undefined
+        ? block.text.slice(i + line.indexOf("'") + 1, i + line.indexOf("'") + 1 + key[1].length)
+        : (key[2] ?? "");
     const valueStart = i + key[0].length;
     let valueEnd = lineEnd;
     for (let j = valueStart; j < valueEnd; j++) {
       if ("{[(".includes(block.code[j] ?? "")) {
         j = closingIndex(block.code, j);
-        if (j > valueEnd) valueEnd = block.code.indexOf("\n", j) < 0 ? close : Math.min(block.code.indexOf("\n", j), close);
+        if (j > valueEnd)
+          valueEnd = block.code.indexOf("\n", j) < 0 ? close : Math.min(block.code.indexOf("\n", j), close);
       }
     }
     // Trailing comments are blank in the code: cut the text where the code ends.
     const length = block.code.slice(valueStart, valueEnd).trimEnd().length;
-    entries.set(name, { text: block.text.slice(valueStart, valueStart + length).trim(), code: block.code.slice(valueStart, valueStart + length).trim() });
+    entries.set(name, {
+      text: block.text.slice(valueStart, valueStart + length).trim(),
+      code: block.code.slice(valueStart, valueStart + length).trim(),
+    });
     i = valueEnd + 1;
   }
   return entries;
@@ -194,7 +201,10 @@ export class BicepFile implements Span {
     const lineStarts = [0, ...[...this.code.matchAll(/\n/g)].map((m) => (m.index ?? 0) + 1)];
     for (let li = 0; li < lineStarts.length; li++) {
       const start = lineStarts[li] ?? 0;
-      const code = this.code.slice(start, this.code.indexOf("\n", start) < 0 ? undefined : this.code.indexOf("\n", start));
+      const code = this.code.slice(
+        start,
+        this.code.indexOf("\n", start) < 0 ? undefined : this.code.indexOf("\n", start),
+      );
       const text = this.text.slice(start, start + code.length);
       if (code.startsWith("@")) {
         const paren = this.code.indexOf("(", start);
@@ -207,8 +217,14 @@ export class BicepFile implements Span {
       const param = /^param\s+(\w+)\s+(\w+)(?:\s*=\s*(.*?))?\s*$/.exec(code);
       if (param) {
         const name = param[1] ?? "";
-        const defaultText = param[3] !== undefined ? text.slice(code.indexOf("=") + 1, code.trimEnd().length).trim() : undefined;
-        this.params.set(name, { name, type: param[2] ?? "", ...(defaultText !== undefined && { defaultText }), decorators });
+        const defaultText =
+          param[3] !== undefined ? text.slice(code.indexOf("=") + 1, code.trimEnd().length).trim() : undefined;
+        this.params.set(name, {
+          name,
+          type: param[2] ?? "",
+          ...(defaultText !== undefined && { defaultText }),
+          decorators,
+        });
       }
       decorators = new Map();
       const variable = /^var\s+(\w+)\s*=\s*/.exec(code);
@@ -222,7 +238,8 @@ export class BicepFile implements Span {
       if (resource) {
         const type = /'([^'@]+)@[^']*'/.exec(text)?.[1] ?? "";
         const open = start + resource[0].length - 1;
-        const condition = resource[3] !== undefined ? text.slice(code.indexOf("(") + 1, code.lastIndexOf(")")).trim() : undefined;
+        const condition =
+          resource[3] !== undefined ? text.slice(code.indexOf("(") + 1, code.lastIndexOf(")")).trim() : undefined;
         this.resources.set(resource[1] ?? "", {
           symbol: resource[1] ?? "",
           type,

@@ -8,13 +8,17 @@ import { isArchiveError } from "../../src/errors.js";
 export const FAST_RETRY = { maxRetries: 3, retryDelayInMs: 10, maxRetryDelayInMs: 50 };
 
 /** Serves `handler` on `host` (127.0.0.1 by default) and a free port; `host` in the result carries the port. */
-export async function listen(handler: (req: IncomingMessage, res: ServerResponse) => void, host = "127.0.0.1"): Promise<{ server: Server; host: string }> {
+export async function listen(
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+  host = "127.0.0.1",
+): Promise<{ server: Server; host: string }> {
   const server = createServer(handler);
   await new Promise<void>((resolve) => server.listen(0, host, () => resolve()));
   return { server, host: `${host}:${(server.address() as { port: number }).port}` };
 }
 
-export const close = (server?: Server) => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+export const close = (server?: Server) =>
+  new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
 
 export const readBody = (req: IncomingMessage) =>
   new Promise<string>((resolve) => {

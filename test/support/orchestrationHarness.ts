@@ -35,7 +35,8 @@ export async function startOrchestrationHarness(): Promise<OrchestrationHarness>
     req.on("end", () => {
       const { name, input } = JSON.parse(body) as ActivityCall;
       calls.push({ name, input });
-      const send = (status: number, value: unknown) => res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(value));
+      const send = (status: number, value: unknown) =>
+        res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(value));
       const standIn = standIns[name];
       if (!standIn) return send(500, { error: `no stand-in for activity ${name}` });
       Promise.resolve()
@@ -63,10 +64,16 @@ export async function startOrchestrationHarness(): Promise<OrchestrationHarness>
     },
     async run(name, input, instanceId) {
       const base = "/runtime/webhooks/durabletask";
-      const started = await host.request(`${base}/orchestrators/${name}/${encodeURIComponent(instanceId)}`, { method: "POST", body: JSON.stringify(input) });
+      const started = await host.request(`${base}/orchestrators/${name}/${encodeURIComponent(instanceId)}`, {
+        method: "POST",
+        body: JSON.stringify(input),
+      });
       if (started.status !== 202) throw new Error(`start of ${name}: HTTP ${started.status} ${await started.text()}`);
       for (let i = 0; i < 1200; i++) {
-        const status = (await (await host.request(`${base}/instances/${encodeURIComponent(instanceId)}`)).json()) as { runtimeStatus: string; output: unknown };
+        const status = (await (await host.request(`${base}/instances/${encodeURIComponent(instanceId)}`)).json()) as {
+          runtimeStatus: string;
+          output: unknown;
+        };
         if (["Completed", "Failed", "Terminated"].includes(status.runtimeStatus)) return status;
         await new Promise((resolve) => setTimeout(resolve, 25));
       }

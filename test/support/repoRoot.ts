@@ -12,9 +12,13 @@ export function repoRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
     const pkg = join(dir, "package.json");
-    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, "utf8")) as { name?: string }).name === "acr-cold-archive") return (found = dir);
+    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, "utf8")) as { name?: string }).name === "acr-cold-archive")
+      return (found = dir);
     const parent = dirname(dir);
-    if (parent === dir) throw new Error(`cannot find the repository root (package.json of acr-cold-archive) above ${fileURLToPath(import.meta.url)}`);
+    if (parent === dir)
+      throw new Error(
+        `cannot find the repository root (package.json of acr-cold-archive) above ${fileURLToPath(import.meta.url)}`,
+      );
     dir = parent;
   }
 }

@@ -17,7 +17,11 @@ import { sha256Digest } from "./digests.js";
 const execFileAsync = promisify(execFile);
 
 /** Copies an Archive-tier blob to a Hot copy (Azurite rehydrates at once) and downloads it to a temp file. */
-export async function restoreArchive(connectionString: string, container: string, blobName: string): Promise<{ path: string; dir: string }> {
+export async function restoreArchive(
+  connectionString: string,
+  container: string,
+  blobName: string,
+): Promise<{ path: string; dir: string }> {
   const service = BlobServiceClient.fromConnectionString(connectionString);
   const containerClient = service.getContainerClient(container);
   const source = containerClient.getBlockBlobClient(blobName);
@@ -43,7 +47,9 @@ export async function podmanLoad(archivePath: string): Promise<string> {
   const root = await mkdtemp(join(tmpdir(), "podman-"));
   try {
     const script = `zcat "$1" | podman --root "$2/root" --runroot "$2/run" --storage-driver vfs --cgroup-manager cgroupfs --events-backend none load`;
-    const { stdout, stderr } = await execFileAsync("sh", ["-c", script, "sh", archivePath, root], { maxBuffer: 16 * 1024 * 1024 });
+    const { stdout, stderr } = await execFileAsync("sh", ["-c", script, "sh", archivePath, root], {
+      maxBuffer: 16 * 1024 * 1024,
+    });
     return `${stdout}${stderr}`;
   } catch (error) {
     const e = error as { stderr?: string; stdout?: string; message: string };
@@ -92,10 +98,15 @@ async function unpackToDirLayout(archivePath: string, dir: string, rootDigest: s
         entry.resume();
         continue;
       }
-      await pipeline(entry as unknown as NodeJS.ReadableStream, createWriteStream(join(dir, name.slice("blobs/sha256/".length))));
+      await pipeline(
+        entry as unknown as NodeJS.ReadableStream,
+        createWriteStream(join(dir, name.slice("blobs/sha256/".length))),
+      );
     }
   })();
-  createReadStream(archivePath).pipe(zlib.createGunzip()).pipe(extract as unknown as NodeJS.WritableStream);
+  createReadStream(archivePath)
+    .pipe(zlib.createGunzip())
+    .pipe(extract as unknown as NodeJS.WritableStream);
   await done;
   const rootHex = rootDigest.slice("sha256:".length);
   const rootBytes = await readFile(join(dir, rootHex));
@@ -109,7 +120,11 @@ async function unpackToDirLayout(archivePath: string, dir: string, rootDigest: s
 }
 
 async function skopeoRaw(reference: string): Promise<Buffer> {
-  const { stdout } = await execFileAsync("skopeo", ["inspect", "--raw", "--tls-verify=false", `docker://${reference}`], { encoding: "buffer", maxBuffer: 16 * 1024 * 1024 });
+  const { stdout } = await execFileAsync(
+    "skopeo",
+    ["inspect", "--raw", "--tls-verify=false", `docker://${reference}`],
+    { encoding: "buffer", maxBuffer: 16 * 1024 * 1024 },
+  );
   return stdout;
 }
 

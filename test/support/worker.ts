@@ -15,12 +15,20 @@ export interface ProcessResult {
 /** Environment for a child: the parent's minus anything that would change which storage/registry it talks to. */
 export function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const base = Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => !/^(AZURE_|ACR_|STORAGE_|REGISTRY_|ARCHIVE_|ALLOWED_REGISTRIES|QUEUE_MESSAGE_FILE|PIGZ_LEVEL|UPLOAD_)/.test(k)),
+    Object.entries(process.env).filter(
+      ([k]) =>
+        !/^(AZURE_|ACR_|STORAGE_|REGISTRY_|ARCHIVE_|ALLOWED_REGISTRIES|QUEUE_MESSAGE_FILE|PIGZ_LEVEL|UPLOAD_)/.test(k),
+    ),
   );
   return { ...base, ...extra };
 }
 
-export function runNode(script: string, args: string[], env: NodeJS.ProcessEnv, options: { onStart?: (pid: number) => void } = {}): Promise<ProcessResult> {
+export function runNode(
+  script: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  options: { onStart?: (pid: number) => void } = {},
+): Promise<ProcessResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [script, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";

@@ -9,13 +9,19 @@ import { formatIssues } from "../../src/validation.js";
 import { archiveRequestSchema } from "../../src/archive/archiveRequest.js";
 
 test("configuration errors name the variable or field", () => {
-  assert.throws(() => readWorkerConfig({ AZURE_STORAGE_CONNECTION_STRING: "x", PIGZ_LEVEL: "12", UPLOAD_CONCURRENCY: "zero" }), (e: unknown) => {
-    assert.ok(isArchiveError(e) && e.code === "CONFIG_INVALID");
-    assert.match((e as Error).message, /PIGZ_LEVEL: must be ≤ 9/);
-    assert.match((e as Error).message, /UPLOAD_CONCURRENCY: must be a number/);
-    return true;
-  });
-  assert.throws(() => readWorkerConfig({ AZURE_STORAGE_CONNECTION_STRING: "x", ACR_USERNAME: "u" }), /ACR_USERNAME and ACR_PASSWORD must be set together/);
+  assert.throws(
+    () => readWorkerConfig({ AZURE_STORAGE_CONNECTION_STRING: "x", PIGZ_LEVEL: "12", UPLOAD_CONCURRENCY: "zero" }),
+    (e: unknown) => {
+      assert.ok(isArchiveError(e) && e.code === "CONFIG_INVALID");
+      assert.match((e as Error).message, /PIGZ_LEVEL: must be ≤ 9/);
+      assert.match((e as Error).message, /UPLOAD_CONCURRENCY: must be a number/);
+      return true;
+    },
+  );
+  assert.throws(
+    () => readWorkerConfig({ AZURE_STORAGE_CONNECTION_STRING: "x", ACR_USERNAME: "u" }),
+    /ACR_USERNAME and ACR_PASSWORD must be set together/,
+  );
   const config = readWorkerConfig({ STORAGE_ACCOUNT: "archive01" });
   assert.deepEqual(config.storage, { kind: "accountUrl", accountUrl: "https://archive01.blob.core.windows.net" });
   const request = archiveRequestSchema.safeParse({ image: "acr.io/app:1", blobContainer: "images", extra: 1 });
@@ -27,8 +33,24 @@ test("configuration errors name the variable or field", () => {
 });
 
 test("ACR_USERNAME and ACR_PASSWORD need ACR_LOGIN_SERVER, the one host they belong to", () => {
-  assert.throws(() => readWorkerConfig({ AZURE_STORAGE_CONNECTION_STRING: "x", ACR_USERNAME: "u", ACR_PASSWORD: "p" }), /ACR_LOGIN_SERVER: is required with ACR_USERNAME and ACR_PASSWORD/);
-  const config = readWorkerConfig({ AZURE_STORAGE_CONNECTION_STRING: "x", ACR_USERNAME: "u", ACR_PASSWORD: "p", ACR_LOGIN_SERVER: "myacr.azurecr.io" });
-  assert.deepEqual(config.registryAuth, { kind: "password", username: "u", password: "p", loginServer: "myacr.azurecr.io" });
-  assert.throws(() => readWorkerConfig({ AZURE_STORAGE_CONNECTION_STRING: "x", ACR_LOGIN_SERVER: "Not A Host" }), /ACR_LOGIN_SERVER: must be a registry login server/);
+  assert.throws(
+    () => readWorkerConfig({ AZURE_STORAGE_CONNECTION_STRING: "x", ACR_USERNAME: "u", ACR_PASSWORD: "p" }),
+    /ACR_LOGIN_SERVER: is required with ACR_USERNAME and ACR_PASSWORD/,
+  );
+  const config = readWorkerConfig({
+    AZURE_STORAGE_CONNECTION_STRING: "x",
+    ACR_USERNAME: "u",
+    ACR_PASSWORD: "p",
+    ACR_LOGIN_SERVER: "myacr.azurecr.io",
+  });
+  assert.deepEqual(config.registryAuth, {
+    kind: "password",
+    username: "u",
+    password: "p",
+    loginServer: "myacr.azurecr.io",
+  });
+  assert.throws(
+    () => readWorkerConfig({ AZURE_STORAGE_CONNECTION_STRING: "x", ACR_LOGIN_SERVER: "Not A Host" }),
+    /ACR_LOGIN_SERVER: must be a registry login server/,
+  );
 });

@@ -6,17 +6,77 @@ import { Worker } from "node:worker_threads";
 import picomatch from "picomatch";
 import { globMatcher, globProblem } from "../../src/globs.js";
 
-const VALUES = ["a", "ab", "abc", "a/b", "a/b/c", "team", "team/api", "team/api/v2", "team/tmp/x", "x/team", "v1", "v1.2.3", "v1.2.3-rc1", "latest",
-  "sha256-abc.sig", "a.b", ".hidden", "dir", "dir/x", "dir/x/y", "library/nginx", "1.24-alpine", "foo-bar_baz", "A-Z", "]", "a]b", "{a}", "x{a}"];
-const GLOBS = ["*", "**", "a*", "*b", "a?", "a/*", "a/**", "**/c", "a/**/c", "team/*", "team/**", "*/team", "v*", "v*.*.*", "*-rc*", "v[0-9]*",
-  "[a-c]b*", "{v1,latest}", "{team,x}/**", "*.sig", "dir/**", "**/x", "?", "??", "*/*", "library/{nginx,redis}", "[^v]*", "a\\*", "[]]", "a[]]b", "{a}"];
+const VALUES = [
+  "a",
+  "ab",
+  "abc",
+  "a/b",
+  "a/b/c",
+  "team",
+  "team/api",
+  "team/api/v2",
+  "team/tmp/x",
+  "x/team",
+  "v1",
+  "v1.2.3",
+  "v1.2.3-rc1",
+  "latest",
+  "sha256-abc.sig",
+  "a.b",
+  ".hidden",
+  "dir",
+  "dir/x",
+  "dir/x/y",
+  "library/nginx",
+  "1.24-alpine",
+  "foo-bar_baz",
+  "A-Z",
+  "]",
+  "a]b",
+  "{a}",
+  "x{a}",
+];
+const GLOBS = [
+  "*",
+  "**",
+  "a*",
+  "*b",
+  "a?",
+  "a/*",
+  "a/**",
+  "**/c",
+  "a/**/c",
+  "team/*",
+  "team/**",
+  "*/team",
+  "v*",
+  "v*.*.*",
+  "*-rc*",
+  "v[0-9]*",
+  "[a-c]b*",
+  "{v1,latest}",
+  "{team,x}/**",
+  "*.sig",
+  "dir/**",
+  "**/x",
+  "?",
+  "??",
+  "*/*",
+  "library/{nginx,redis}",
+  "[^v]*",
+  "a\\*",
+  "[]]",
+  "a[]]b",
+  "{a}",
+];
 
 test("glob matcher agrees with picomatch (dot: true) on the syntax it keeps", () => {
   for (const glob of GLOBS) {
     assert.equal(globProblem(glob), undefined, glob);
     const ours = globMatcher([glob], false);
     const oracle = picomatch(glob, { dot: true });
-    for (const value of VALUES) assert.equal(ours(value), oracle(value), `${JSON.stringify(glob)} against ${JSON.stringify(value)}`);
+    for (const value of VALUES)
+      assert.equal(ours(value), oracle(value), `${JSON.stringify(glob)} against ${JSON.stringify(value)}`);
   }
 });
 
@@ -98,7 +158,11 @@ test("the deadline check can fail: a backtracking regex (picomatch's compile of 
       resolve(true);
     });
   });
-  assert.equal(answered, false, "picomatch answered the ReDoS glob within 1 s: the linear-time test above would not catch a regression");
+  assert.equal(
+    answered,
+    false,
+    "picomatch answered the ReDoS glob within 1 s: the linear-time test above would not catch a regression",
+  );
 });
 
 test("glob problems say what is wrong (a 400 names them)", () => {

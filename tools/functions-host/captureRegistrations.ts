@@ -98,7 +98,8 @@ export class FunctionRegistry {
   }
 
   requireProgrammingModel(): ProgrammingModel {
-    if (!this.programmingModel) throw new Error("the app never called setProgrammingModel (is @azure/functions loaded?)");
+    if (!this.programmingModel)
+      throw new Error("the app never called setProgrammingModel (is @azure/functions loaded?)");
     return this.programmingModel;
   }
 
@@ -128,7 +129,10 @@ type Loader = (request: string, parent: unknown, isMain: boolean) => unknown;
  * the four members @azure/functions calls. App hooks (app.hook.*) are refused: this host does not run them.
  * Returns a function that removes the hook.
  */
-export function installCoreApi(registry: FunctionRegistry, log: (level: string, category: string, message: string) => void): () => void {
+export function installCoreApi(
+  registry: FunctionRegistry,
+  log: (level: string, category: string, message: string) => void,
+): () => void {
   const coreApi = Object.freeze({
     setProgrammingModel(model: ProgrammingModel): void {
       registry.programmingModel = model;

@@ -109,7 +109,8 @@ export class DurableHttpApi {
     if (segments.at(-1) === "") segments.pop();
     const method = request.method.toUpperCase();
     const [collection, id, operation] = segments;
-    if (collection === "orchestrators" && method === "POST" && id && segments.length <= 3) return this.startNew(id, segments[2], request);
+    if (collection === "orchestrators" && method === "POST" && id && segments.length <= 3)
+      return this.startNew(id, segments[2], request);
     if (collection === "instances" && !id && method === "GET") return this.list(request.query);
     if (collection === "instances" && id && !operation && method === "GET") return this.status(id, request);
     if (collection === "instances" && (operation || method === "DELETE")) {
@@ -150,12 +151,20 @@ export class DurableHttpApi {
 
   private list(q: URLSearchParams): ApiResponse {
     const unsupported = UNSUPPORTED_LIST_PARAMETERS.filter((name) => q.has(name));
-    if (unsupported.length > 0) return text(501, `Listing instances by ${unsupported.join(", ")} is not supported by functions-host.`);
-    const statuses = new Set((q.get("runtimeStatus") ?? "").split(",").map((s) => s.trim().toLowerCase()).filter(Boolean));
+    if (unsupported.length > 0)
+      return text(501, `Listing instances by ${unsupported.join(", ")} is not supported by functions-host.`);
+    const statuses = new Set(
+      (q.get("runtimeStatus") ?? "")
+        .split(",")
+        .map((s) => s.trim().toLowerCase())
+        .filter(Boolean),
+    );
     const showInput = flag(q, "showInput", false);
     return json(
       200,
-      this.engine.list(statuses).map((instance) => renderStatus(instance, { showInput, showHistory: false, showHistoryOutput: false })),
+      this.engine
+        .list(statuses)
+        .map((instance) => renderStatus(instance, { showInput, showHistory: false, showHistoryOutput: false })),
     );
   }
 }
@@ -196,7 +205,10 @@ function renderHistory(history: HistoryEvent[], showOutput: boolean): Record<str
         scheduled.set(event.EventId, event);
         continue;
     }
-    const entry: Record<string, unknown> = { EventType: HistoryEventTypeName[event.EventType] ?? event.EventType, EventId: event.EventId };
+    const entry: Record<string, unknown> = {
+      EventType: HistoryEventTypeName[event.EventType] ?? event.EventType,
+      EventId: event.EventId,
+    };
     const origin = event.TaskScheduledId !== undefined ? scheduled.get(event.TaskScheduledId) : undefined;
     if (event.EventType === HistoryEventType.ExecutionStarted) entry.FunctionName = event.Name;
     if (origin) {
@@ -209,7 +221,8 @@ function renderHistory(history: HistoryEvent[], showOutput: boolean): Record<str
     if (event.Reason !== undefined) entry.Reason = event.Reason;
     if (showOutput) {
       if (event.Result !== undefined) entry.Result = parseOrRaw(event.Result);
-      if (event.Input !== undefined && event.EventType !== HistoryEventType.ExecutionStarted) entry.Input = parseOrRaw(event.Input);
+      if (event.Input !== undefined && event.EventType !== HistoryEventType.ExecutionStarted)
+        entry.Input = parseOrRaw(event.Input);
       if (event.Details) entry.Details = event.Details;
     }
     entry.Timestamp = event.Timestamp;
@@ -240,7 +253,11 @@ function isoSeconds(ms: number): string {
 }
 
 function json(status: number, body: unknown, headers: Record<string, string> = {}): ApiResponse {
-  return { status, headers: { "Content-Type": "application/json; charset=utf-8", ...headers }, body: JSON.stringify(body) };
+  return {
+    status,
+    headers: { "Content-Type": "application/json; charset=utf-8", ...headers },
+    body: JSON.stringify(body),
+  };
 }
 
 function text(status: number, message: string): ApiResponse {

@@ -42,7 +42,11 @@ export interface HistoryEvent {
   InstanceId?: string;
   OrchestrationStatus?: string;
   OrchestrationInstance?: { InstanceId: string; ExecutionId: string };
-  ParentInstance?: { OrchestrationInstance: { InstanceId: string; ExecutionId: string }; Name: string; TaskScheduleId: number };
+  ParentInstance?: {
+    OrchestrationInstance: { InstanceId: string; ExecutionId: string };
+    Name: string;
+    TaskScheduleId: number;
+  };
 }
 
 /** Orchestrator action types (durable-functions ActionType); the host runs 0, 1, 2, 4, 5 and 12, and refuses the rest. */
@@ -63,7 +67,9 @@ export const ActionType = {
   ReleaseEntities: 14,
 } as const;
 
-export const ActionTypeName: Record<number, string> = Object.fromEntries(Object.entries(ActionType).map(([name, value]) => [value, name]));
+export const ActionTypeName: Record<number, string> = Object.fromEntries(
+  Object.entries(ActionType).map(([name, value]) => [value, name]),
+);
 
 /** Retry options as the library serializes them (RetryOptions). */
 export interface RetryOptionsWire {
@@ -96,6 +102,11 @@ export interface OrchestratorState {
   schemaVersion?: number;
 }
 
-export function newEvent(type: number, timestamp: string, fields: Partial<HistoryEvent> = {}, eventId = -1): HistoryEvent {
+export function newEvent(
+  type: number,
+  timestamp: string,
+  fields: Partial<HistoryEvent> = {},
+  eventId = -1,
+): HistoryEvent {
   return { EventType: type, EventId: eventId, IsPlayed: false, Timestamp: timestamp, ...fields };
 }

@@ -4,7 +4,12 @@
 import { timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { FunctionRegistry, RegisteredFunction, RpcInvocationResponse, RpcTypedData } from "./captureRegistrations.js";
+import type {
+  FunctionRegistry,
+  RegisteredFunction,
+  RpcInvocationResponse,
+  RpcTypedData,
+} from "./captureRegistrations.js";
 import { RPC_PREFIX, WEBHOOK_PREFIX, type ApiResponse, type DurableHttpApi } from "./durableHttpApi.js";
 import { errorMessage, type FunctionInvoker, type LogFunction } from "./invoke.js";
 import type { OrchestrationEngine } from "./orchestrationEngine.js";
@@ -34,7 +39,10 @@ export interface HostServices {
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse, body: Buffer) => Promise<void>;
 
 /** Binds 127.0.0.1:port (0 = any free port); requests wait for `ready` and then go to `handler`. */
-export async function listenLocal(port: number, ready: Promise<RequestHandler>): Promise<{ server: Server; port: number }> {
+export async function listenLocal(
+  port: number,
+  ready: Promise<RequestHandler>,
+): Promise<{ server: Server; port: number }> {
   const server = createServer((req, res) => {
     void serve(req, res, ready);
   });
@@ -86,7 +94,10 @@ export function createHostHandler(services: HostServices): RequestHandler {
     if (path === "/admin/host/stats" && method === "GET") {
       if (!authorized()) return send(res, unauthorized());
       const stats = services.engine.stats;
-      return send(res, jsonResponse(200, { ...stats, orchestratorCpuMs: Math.round(stats.orchestratorCpuMs * 1000) / 1000 }));
+      return send(
+        res,
+        jsonResponse(200, { ...stats, orchestratorCpuMs: Math.round(stats.orchestratorCpuMs * 1000) / 1000 }),
+      );
     }
     if (path.startsWith(ADMIN_FUNCTIONS) && method === "POST") {
       if (!authorized()) return send(res, unauthorized());
@@ -117,9 +128,16 @@ export function createRpcHandler(api: DurableHttpApi, origin: string): RequestHa
 
 function buildRoutes(registry: FunctionRegistry): HttpRoute[] {
   const routes = registry.byTriggerType("httpTrigger").map((fn) => {
-    const methods = Array.isArray(fn.trigger.methods) ? new Set((fn.trigger.methods as string[]).map((m) => m.toUpperCase())) : undefined;
+    const methods = Array.isArray(fn.trigger.methods)
+      ? new Set((fn.trigger.methods as string[]).map((m) => m.toUpperCase()))
+      : undefined;
     const authLevel = String(fn.trigger.authLevel ?? "function").toLowerCase();
-    return { fn, template: new RouteTemplate(String(fn.trigger.route ?? fn.name)), methods, anonymous: authLevel === "anonymous" };
+    return {
+      fn,
+      template: new RouteTemplate(String(fn.trigger.route ?? fn.name)),
+      methods,
+      anonymous: authLevel === "anonymous",
+    };
   });
   return routes.sort((a, b) => b.template.precedence - a.template.precedence);
 }
@@ -147,10 +165,13 @@ async function invokeHttpTrigger(
     services.log("error", "system", `Executed '${fn.name}' (Failed): ${errorMessage(error)}`, fn.name);
     return send(res, { status: 500 });
   }
-  const output = response.returnValue?.http ? response.returnValue : response.outputData?.find((o) => o.data?.http)?.data;
+  const output = response.returnValue?.http
+    ? response.returnValue
+    : response.outputData?.find((o) => o.data?.http)?.data;
   if (!output?.http) return send(res, { status: 204 });
   const rpc = output.http;
-  if ((rpc.cookies ?? []).length > 0) services.log("warning", "system", "response cookies are not emulated; dropped", fn.name);
+  if ((rpc.cookies ?? []).length > 0)
+    services.log("warning", "system", "response cookies are not emulated; dropped", fn.name);
   res.statusCode = Number(rpc.statusCode ?? 200);
   for (const [name, value] of Object.entries(rpc.headers ?? {})) res.setHeader(name, value);
   const bytes = rpc.body?.bytes ?? (rpc.body?.string !== undefined ? Buffer.from(rpc.body.string) : undefined);
@@ -162,9 +183,14 @@ function runTimerNow(services: HostServices, name: string): ApiResponse {
   const fn = services.registry.get(name);
   if (!fn) return { status: 404, body: `No function named '${name}'` };
   if (fn.triggerType !== "timertrigger") {
-    return { status: 400, body: `'${fn.name}' has a ${fn.trigger.type}; functions-host runs only timer triggers on demand` };
+    return {
+      status: 400,
+      body: `'${fn.name}' has a ${fn.trigger.type}; functions-host runs only timer triggers on demand`,
+    };
   }
-  const timerInfo = { json: JSON.stringify({ Schedule: { AdjustForDST: true }, ScheduleStatus: null, IsPastDue: false }) };
+  const timerInfo = {
+    json: JSON.stringify({ Schedule: { AdjustForDST: true }, ScheduleStatus: null, IsPastDue: false }),
+  };
   void services.invoker.invoke(fn, timerInfo).catch((error: unknown) => {
     services.log("error", "system", `Executed '${fn.name}' (Failed): ${errorMessage(error)}`, fn.name);
   });

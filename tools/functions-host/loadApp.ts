@@ -47,7 +47,8 @@ export async function resolveEntryPoints(appRoot: string): Promise<string[]> {
   const start = resolve(appRoot, base || ".");
   if (picomatch.scan(main).isGlob) await walk(start);
   else files.push(resolve(appRoot, main));
-  if (files.length === 0) throw new Error(`package.json "main" (${main}) matches no file under ${appRoot}; build the app first`);
+  if (files.length === 0)
+    throw new Error(`package.json "main" (${main}) matches no file under ${appRoot}; build the app first`);
   return files.sort();
 }
 

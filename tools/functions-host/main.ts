@@ -6,7 +6,12 @@
 import { randomBytes } from "node:crypto";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { FunctionRegistry, installCoreApi, type RegisteredFunction, type RpcParameterBinding } from "./captureRegistrations.js";
+import {
+  FunctionRegistry,
+  installCoreApi,
+  type RegisteredFunction,
+  type RpcParameterBinding,
+} from "./captureRegistrations.js";
 import { DurableHttpApi } from "./durableHttpApi.js";
 import { closeServer, createHostHandler, createRpcHandler, listenLocal, type RequestHandler } from "./httpServer.js";
 import { errorMessage, FunctionInvoker, type LogFunction } from "./invoke.js";
@@ -14,7 +19,8 @@ import { loadApp, readHostSettings } from "./loadApp.js";
 import { OrchestrationEngine } from "./orchestrationEngine.js";
 import { ScaledClock } from "./scaledClock.js";
 
-const USAGE = "usage: functions-host --app <appRoot> [--port 0] [--time-scale 1] [--key <functionKey>] [--log-level none|error|warning|information|debug]";
+const USAGE =
+  "usage: functions-host --app <appRoot> [--port 0] [--time-scale 1] [--key <functionKey>] [--log-level none|error|warning|information|debug]";
 const LOG_LEVELS = ["none", "critical", "error", "warning", "information", "debug", "trace"];
 const DURABLE_CLIENT_TYPES = new Set(["durableclient", "orchestrationclient"]);
 
@@ -40,13 +46,22 @@ function parseCli(argv: string[]): CliOptions {
   });
   if (!values.app) throw new UsageError("--app is required");
   const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0-65535, got ${values.port}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new UsageError(`--port must be 0-65535, got ${values.port}`);
   const timeScale = Number(values["time-scale"]);
-  if (!(timeScale > 0) || !Number.isFinite(timeScale)) throw new UsageError(`--time-scale must be a positive number, got ${values["time-scale"]}`);
+  if (!(timeScale > 0) || !Number.isFinite(timeScale))
+    throw new UsageError(`--time-scale must be a positive number, got ${values["time-scale"]}`);
   const logLevel = LOG_LEVELS.indexOf(String(values["log-level"]).toLowerCase());
   if (logLevel < 0) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(", ")}`);
-  if (values.key !== undefined && !/^[\w\-=.~]{1,256}$/.test(values.key)) throw new UsageError("--key must be 1-256 URL-safe characters");
-  return { appRoot: resolve(values.app), port, timeScale, key: values.key ?? randomBytes(24).toString("base64url"), logLevel };
+  if (values.key !== undefined && !/^[\w\-=.~]{1,256}$/.test(values.key))
+    throw new UsageError("--key must be 1-256 URL-safe characters");
+  return {
+    appRoot: resolve(values.app),
+    port,
+    timeScale,
+    key: values.key ?? randomBytes(24).toString("base64url"),
+    logLevel,
+  };
 }
 
 class UsageError extends Error {}
@@ -56,14 +71,21 @@ function createLogger(maxLevel: number): LogFunction {
     const rank = LOG_LEVELS.indexOf(level.toLowerCase());
     if (maxLevel === 0 || (rank > 0 ? rank : LOG_LEVELS.indexOf("information")) > maxLevel) return;
     const source = functionName ? ` ${functionName}` : "";
-    process.stderr.write(`[functions-host] ${level}${source}${category === "user" ? "" : ` (${category})`}: ${message}\n`);
+    process.stderr.write(
+      `[functions-host] ${level}${source}${category === "user" ? "" : ` (${category})`}: ${message}\n`,
+    );
   };
 }
 
 /** Non-trigger bindings this host supplies (durable client) or ignores (everything else), for a startup warning. */
 function unsupportedBindings(fn: RegisteredFunction): string[] {
   return Object.entries(fn.metadata.bindings)
-    .filter(([name, b]) => name !== fn.triggerName && !DURABLE_CLIENT_TYPES.has(String(b.type).toLowerCase()) && !(name === "$return" && b.type === "http"))
+    .filter(
+      ([name, b]) =>
+        name !== fn.triggerName &&
+        !DURABLE_CLIENT_TYPES.has(String(b.type).toLowerCase()) &&
+        !(name === "$return" && b.type === "http"),
+    )
     .filter(([name, b]) => !(name === "$return" && b.direction === "out" && fn.triggerType !== "httptrigger"))
     .map(([name, b]) => `${name} (${b.type}, ${b.direction})`);
 }
@@ -107,14 +129,27 @@ async function main(): Promise<void> {
     await loadApp(options.appRoot);
     const model = registry.requireProgrammingModel();
     const capabilities = (await model.getCapabilities?.({})) ?? {};
-    if (capabilities.HttpUri) throw new Error("app.setup({ enableHttpStream: true }) is not supported by functions-host");
+    if (capabilities.HttpUri)
+      throw new Error("app.setup({ enableHttpStream: true }) is not supported by functions-host");
     for (const fn of registry.functions.values()) {
-      for (const binding of unsupportedBindings(fn)) log("warning", "system", `binding ${binding} is not emulated; it gets no data`, fn.name);
+      for (const binding of unsupportedBindings(fn))
+        log("warning", "system", `binding ${binding} is not emulated; it gets no data`, fn.name);
     }
 
     const clock = new ScaledClock(options.timeScale);
-    engine = new OrchestrationEngine({ registry, invoker, clock, log, maxConcurrentActivities: settings.maxConcurrentActivityFunctions });
-    const api = new DurableHttpApi(engine, { origin, rpcOrigin: `http://127.0.0.1:${rpcListener.port}`, taskHubName: settings.taskHubName, key: options.key });
+    engine = new OrchestrationEngine({
+      registry,
+      invoker,
+      clock,
+      log,
+      maxConcurrentActivities: settings.maxConcurrentActivityFunctions,
+    });
+    const api = new DurableHttpApi(engine, {
+      origin,
+      rpcOrigin: `http://127.0.0.1:${rpcListener.port}`,
+      taskHubName: settings.taskHubName,
+      key: options.key,
+    });
     const clientData = { string: JSON.stringify(api.clientBindingData()) };
     invoker.addInputBindingProvider((fn): RpcParameterBinding[] =>
       Object.entries(fn.metadata.bindings)
@@ -122,13 +157,26 @@ async function main(): Promise<void> {
         .map(([name]) => ({ name, data: clientData })),
     );
 
-    openMain(createHostHandler({ registry, invoker, engine, api, key: options.key, routePrefix: settings.routePrefix, origin, log }));
+    openMain(
+      createHostHandler({
+        registry,
+        invoker,
+        engine,
+        api,
+        key: options.key,
+        routePrefix: settings.routePrefix,
+        origin,
+        log,
+      }),
+    );
     openRpc(createRpcHandler(api, `http://127.0.0.1:${rpcListener.port}`));
     const names = [...registry.functions.values()].map((f) => f.name).join(", ");
     log("information", "system", `loaded ${registry.functions.size} functions from ${options.appRoot}: ${names}`);
     process.stdout.write(`functions-host listening on ${origin}\n`);
   } catch (error) {
-    process.stderr.write(`functions-host: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.stderr.write(
+      `functions-host: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
     await stop(1);
   }
 }

@@ -6,8 +6,21 @@ import { randomUUID } from "node:crypto";
 import type { FunctionRegistry, RegisteredFunction, RpcTypedData } from "./captureRegistrations.js";
 import { HistoryEventType, newEvent, type HistoryEvent, type OrchestratorState } from "./historyEvents.js";
 import { errorMessage, jsonToTypedData, typedDataToJson, type FunctionInvoker, type LogFunction } from "./invoke.js";
-import { LONG_RUNNING_TIMER_INTERVAL, MAXIMUM_SHORT_TIMER, ReplayMirror, topLevelActions, type Scheduling } from "./replayMirror.js";
-import { DurableRequestError, isTerminal, OrchestrationInstance, validateInstanceId, type ParentLink, type RuntimeStatus } from "./orchestrationInstance.js";
+import {
+  LONG_RUNNING_TIMER_INTERVAL,
+  MAXIMUM_SHORT_TIMER,
+  ReplayMirror,
+  topLevelActions,
+  type Scheduling,
+} from "./replayMirror.js";
+import {
+  DurableRequestError,
+  isTerminal,
+  OrchestrationInstance,
+  validateInstanceId,
+  type ParentLink,
+  type RuntimeStatus,
+} from "./orchestrationInstance.js";
 import type { ScaledClock } from "./scaledClock.js";
 import { WorkQueue } from "./workQueue.js";
 
@@ -73,7 +86,9 @@ export function orchestrationTriggerPayload(p: TriggerPayloadParts): string {
  * An orchestrator's outcome from its invocation: the returned state, or, when it threw, the state the library
  * embeds after `$OutOfProcData$:` and its error (the text before the marker is not the error: it is "false").
  */
-export function parseOrchestratorOutcome(invocation: { returnValue?: RpcTypedData | null } | { error: unknown }): EpisodeOutcome {
+export function parseOrchestratorOutcome(
+  invocation: { returnValue?: RpcTypedData | null } | { error: unknown },
+): EpisodeOutcome {
   if (!("error" in invocation)) return { state: parseTypedJson(invocation.returnValue) as OrchestratorState };
   const { error } = invocation;
   const message = errorMessage(error);
@@ -110,14 +125,26 @@ export class OrchestrationEngine {
   // ---- client operations ----
 
   /** Starts (or restarts a finished) instance of orchestrator `name` with input given as JSON text. */
-  startNew(name: string, instanceId: string | undefined, inputJson: string | undefined, parent?: ParentLink): OrchestrationInstance {
+  startNew(
+    name: string,
+    instanceId: string | undefined,
+    inputJson: string | undefined,
+    parent?: ParentLink,
+  ): OrchestrationInstance {
     const fn = this.orchestrator(name);
-    if (!fn) throw new DurableRequestError(400, `The function '${name}' doesn't exist, is disabled, or is not an orchestrator function.`);
+    if (!fn)
+      throw new DurableRequestError(
+        400,
+        `The function '${name}' doesn't exist, is disabled, or is not an orchestrator function.`,
+      );
     const id = instanceId ?? randomUUID().replace(/-/g, "");
     validateInstanceId(id);
     const existing = this.instances.get(id);
     if (existing && !isTerminal(existing.runtimeStatus)) {
-      throw new DurableRequestError(409, `An orchestration instance with ID '${id}' already exists with status ${existing.runtimeStatus}.`);
+      throw new DurableRequestError(
+        409,
+        `An orchestration instance with ID '${id}' already exists with status ${existing.runtimeStatus}.`,
+      );
     }
     const instance = new OrchestrationInstance(id, fn.name, parent);
     instance.inputJson = inputJson;
@@ -134,7 +161,9 @@ export class OrchestrationEngine {
 
   /** Instances whose status is in `statuses` (lower case; all when empty), oldest first. */
   list(statuses: ReadonlySet<string>): OrchestrationInstance[] {
-    const result = [...this.instances.values()].filter((i) => statuses.size === 0 || statuses.has(i.runtimeStatus.toLowerCase()));
+    const result = [...this.instances.values()].filter(
+      (i) => statuses.size === 0 || statuses.has(i.runtimeStatus.toLowerCase()),
+    );
     return result.sort((a, b) => a.createdTime - b.createdTime || (a.instanceId < b.instanceId ? -1 : 1));
   }
 
@@ -163,7 +192,11 @@ export class OrchestrationEngine {
         await this.runEpisode(instance);
       }
     } catch (error) {
-      this.options.log("error", "system", `orchestration ${instance.instanceId} failed inside the host: ${errorMessage(error)}`);
+      this.options.log(
+        "error",
+        "system",
+        `orchestration ${instance.instanceId} failed inside the host: ${errorMessage(error)}`,
+      );
       if (!isTerminal(instance.runtimeStatus)) this.fail(instance, `functions-host error: ${errorMessage(error)}`, "");
     } finally {
       instance.busy = false;
@@ -183,11 +216,17 @@ export class OrchestrationEngine {
     instance.inbox = rest;
     if (batch.length === 0) return;
     const fn = this.orchestrator(instance.name);
-    if (!fn) return this.fail(instance, `The function '${instance.name}' doesn't exist, is disabled, or is not an orchestrator function.`, "");
+    if (!fn)
+      return this.fail(
+        instance,
+        `The function '${instance.name}' doesn't exist, is disabled, or is not an orchestrator function.`,
+        "",
+      );
 
     // One consistent time for the episode: never behind an earlier episode nor a timer that fired in it.
     let time = Math.max(Math.floor(this.options.clock.now()), instance.lastEpisodeTime);
-    for (const event of batch) if (event.EventType === HistoryEventType.TimerFired) time = Math.max(time, Date.parse(String(event.FireAt)));
+    for (const event of batch)
+      if (event.EventType === HistoryEventType.TimerFired) time = Math.max(time, Date.parse(String(event.FireAt)));
     instance.lastEpisodeTime = time;
     const timestamp = new Date(time).toISOString();
 
@@ -200,7 +239,8 @@ export class OrchestrationEngine {
     const newEvents = [newEvent(HistoryEventType.OrchestratorStarted, timestamp), ...allocating, ...others];
     const schedulings: Scheduling[] = allocating.flatMap((event) => mirror.allocate(event, time));
 
-    if (instance.runtimeStatus === "Pending" || instance.runtimeStatus === "ContinuedAsNew") instance.runtimeStatus = "Running";
+    if (instance.runtimeStatus === "Pending" || instance.runtimeStatus === "ContinuedAsNew")
+      instance.runtimeStatus = "Running";
     const newText = newEvents.map((event) => JSON.stringify(event)).join(",");
     const historyJson = `[${instance.historyText}${instance.historyText && newText ? "," : ""}${newText}]`;
     const outcome = await this.invokeOrchestrator(instance, fn, historyJson);
@@ -215,9 +255,14 @@ export class OrchestrationEngine {
       return this.fail(instance, `Orchestrator function '${instance.name}' failed: ${nonDeterminism}`, "");
     }
     const customStatusProblem = outcome.state ? this.setCustomStatus(instance, outcome.state.customStatus) : undefined;
-    if (customStatusProblem) return this.fail(instance, `Orchestrator function '${instance.name}' failed: ${customStatusProblem}`, "");
+    if (customStatusProblem)
+      return this.fail(instance, `Orchestrator function '${instance.name}' failed: ${customStatusProblem}`, "");
     if (outcome.failure !== undefined || !outcome.state) {
-      return this.fail(instance, `Orchestrator function '${instance.name}' failed: ${outcome.failure ?? "no result"}`, outcome.failureDetails ?? "");
+      return this.fail(
+        instance,
+        `Orchestrator function '${instance.name}' failed: ${outcome.failure ?? "no result"}`,
+        outcome.failureDetails ?? "",
+      );
     }
 
     let plan;
@@ -229,7 +274,10 @@ export class OrchestrationEngine {
     if (outcome.state.isDone) {
       if (plan.continueAsNew) return this.continueAsNew(instance, plan.continueAsNew.inputJson);
       const outputJson = outcome.state.output === undefined ? undefined : JSON.stringify(outcome.state.output);
-      const completed = newEvent(HistoryEventType.ExecutionCompleted, timestamp, { OrchestrationStatus: "Completed", Result: outputJson });
+      const completed = newEvent(HistoryEventType.ExecutionCompleted, timestamp, {
+        OrchestrationStatus: "Completed",
+        Result: outputJson,
+      });
       this.finish(instance, "Completed", outputJson, completed);
       this.notifyParent(instance, true, outputJson ?? "null", "");
       return;
@@ -241,7 +289,11 @@ export class OrchestrationEngine {
   }
 
   /** One orchestrator call through the programming model, with the trigger payload the extension sends. */
-  private async invokeOrchestrator(instance: OrchestrationInstance, fn: RegisteredFunction, historyJson: string): Promise<EpisodeOutcome> {
+  private async invokeOrchestrator(
+    instance: OrchestrationInstance,
+    fn: RegisteredFunction,
+    historyJson: string,
+  ): Promise<EpisodeOutcome> {
     const payload = orchestrationTriggerPayload({
       historyJson,
       inputJson: instance.inputJson,
@@ -295,23 +347,42 @@ export class OrchestrationEngine {
     const executionId = instance.executionId;
     switch (task.kind) {
       case "activity":
-        this.activities.enqueue({ instanceId: instance.instanceId, executionId, taskScheduledId: id, name: task.name, inputJson: task.inputJson });
+        this.activities.enqueue({
+          instanceId: instance.instanceId,
+          executionId,
+          taskScheduledId: id,
+          name: task.name,
+          inputJson: task.inputJson,
+        });
         return;
       case "timer": {
         const fireAt = new Date(task.fireAt).toISOString();
         const cancel = this.options.clock.schedule(task.fireAt, () => {
           instance.timers.delete(cancel);
-          this.deliver(instance, executionId, newEvent(HistoryEventType.TimerFired, this.timestamp(instance), { TimerId: id, FireAt: fireAt }));
+          this.deliver(
+            instance,
+            executionId,
+            newEvent(HistoryEventType.TimerFired, this.timestamp(instance), { TimerId: id, FireAt: fireAt }),
+          );
         });
         instance.timers.add(cancel);
         return;
       }
       case "subOrchestration":
         try {
-          this.startNew(task.name, task.instanceId, task.inputJson, { instanceId: instance.instanceId, executionId, name: instance.name, taskScheduledId: id });
+          this.startNew(task.name, task.instanceId, task.inputJson, {
+            instanceId: instance.instanceId,
+            executionId,
+            name: instance.name,
+            taskScheduledId: id,
+          });
         } catch (error) {
           const fields = { TaskScheduledId: id, Reason: errorMessage(error), Details: "" };
-          this.deliver(instance, executionId, newEvent(HistoryEventType.SubOrchestrationInstanceFailed, this.timestamp(instance), fields));
+          this.deliver(
+            instance,
+            executionId,
+            newEvent(HistoryEventType.SubOrchestrationInstanceFailed, this.timestamp(instance), fields),
+          );
         }
         return;
     }
@@ -319,17 +390,25 @@ export class OrchestrationEngine {
 
   private async runActivity(item: ActivityWorkItem): Promise<void> {
     const instance = this.instances.get(item.instanceId);
-    if (!instance || instance.executionId !== item.executionId || isTerminal(instance.runtimeStatus) || this.closed) return;
+    if (!instance || instance.executionId !== item.executionId || isTerminal(instance.runtimeStatus) || this.closed)
+      return;
     const fn = this.options.registry.get(item.name);
     let event: HistoryEvent;
     if (!fn || fn.triggerType !== "activitytrigger") {
       const reason = `The function '${item.name}' doesn't exist, is disabled, or is not an activity function.`;
-      event = newEvent(HistoryEventType.TaskFailed, "", { TaskScheduledId: item.taskScheduledId, Reason: reason, Details: "" });
+      event = newEvent(HistoryEventType.TaskFailed, "", {
+        TaskScheduledId: item.taskScheduledId,
+        Reason: reason,
+        Details: "",
+      });
     } else {
       this.stats.activitiesRun++;
       try {
         const response = await this.options.invoker.invoke(fn, jsonToTypedData(item.inputJson));
-        event = newEvent(HistoryEventType.TaskCompleted, "", { TaskScheduledId: item.taskScheduledId, Result: typedDataToJson(response.returnValue) });
+        event = newEvent(HistoryEventType.TaskCompleted, "", {
+          TaskScheduledId: item.taskScheduledId,
+          Result: typedDataToJson(response.returnValue),
+        });
       } catch (error) {
         event = newEvent(HistoryEventType.TaskFailed, "", {
           TaskScheduledId: item.taskScheduledId,
@@ -365,7 +444,12 @@ export class OrchestrationEngine {
     }
   }
 
-  private finish(instance: OrchestrationInstance, status: RuntimeStatus, outputJson: string | undefined, event: HistoryEvent): void {
+  private finish(
+    instance: OrchestrationInstance,
+    status: RuntimeStatus,
+    outputJson: string | undefined,
+    event: HistoryEvent,
+  ): void {
     this.commit(instance, [event]);
     instance.runtimeStatus = status;
     instance.outputJson = outputJson;
@@ -376,14 +460,21 @@ export class OrchestrationEngine {
 
   private fail(instance: OrchestrationInstance, message: string, details: string): void {
     const timestamp = this.timestamp(instance);
-    const completed = newEvent(HistoryEventType.ExecutionCompleted, timestamp, { OrchestrationStatus: "Failed", Result: message });
+    const completed = newEvent(HistoryEventType.ExecutionCompleted, timestamp, {
+      OrchestrationStatus: "Failed",
+      Result: message,
+    });
     this.finish(instance, "Failed", JSON.stringify(message), completed);
     this.options.log("error", "system", `orchestration ${instance.instanceId} (${instance.name}) failed: ${message}`);
     this.notifyParent(instance, false, message, details);
   }
 
   private continueAsNew(instance: OrchestrationInstance, inputJson: string | undefined): void {
-    this.commit(instance, [newEvent(HistoryEventType.ExecutionCompleted, this.timestamp(instance), { OrchestrationStatus: "ContinuedAsNew" })]);
+    this.commit(instance, [
+      newEvent(HistoryEventType.ExecutionCompleted, this.timestamp(instance), {
+        OrchestrationStatus: "ContinuedAsNew",
+      }),
+    ]);
     this.cancelTimers(instance);
     instance.executionId = randomUUID().replace(/-/g, "");
     instance.history = [];
@@ -397,14 +488,26 @@ export class OrchestrationEngine {
     instance.inbox = [{ event: this.executionStartedEvent(instance), executionId: instance.executionId }];
   }
 
-  private notifyParent(instance: OrchestrationInstance, succeeded: boolean, resultOrReason: string, details: string): void {
+  private notifyParent(
+    instance: OrchestrationInstance,
+    succeeded: boolean,
+    resultOrReason: string,
+    details: string,
+  ): void {
     const link = instance.parent;
     const parent = link && this.instances.get(link.instanceId);
     if (!link || !parent) return;
     const id = link.taskScheduledId;
     const event = succeeded
-      ? newEvent(HistoryEventType.SubOrchestrationInstanceCompleted, this.timestamp(parent), { TaskScheduledId: id, Result: resultOrReason })
-      : newEvent(HistoryEventType.SubOrchestrationInstanceFailed, this.timestamp(parent), { TaskScheduledId: id, Reason: resultOrReason, Details: details });
+      ? newEvent(HistoryEventType.SubOrchestrationInstanceCompleted, this.timestamp(parent), {
+          TaskScheduledId: id,
+          Result: resultOrReason,
+        })
+      : newEvent(HistoryEventType.SubOrchestrationInstanceFailed, this.timestamp(parent), {
+          TaskScheduledId: id,
+          Reason: resultOrReason,
+          Details: details,
+        });
     this.deliver(parent, link.executionId, event);
   }
 

@@ -68,6 +68,9 @@ export function validateInstanceId(id: string): void {
     throw new DurableRequestError(400, `Instance ID must be between 1 and ${MAX_INSTANCE_ID_LENGTH} characters long.`);
   }
   if (/[/\\#?]/.test(id) || /\p{Cc}/u.test(id)) {
-    throw new DurableRequestError(400, `Instance ID '${id}' contains invalid characters ('/', '\\', '#', '?' or control characters).`);
+    throw new DurableRequestError(
+      400,
+      `Instance ID '${id}' contains invalid characters ('/', '\\', '#', '?' or control characters).`,
+    );
   }
 }

@@ -2,7 +2,14 @@
 // assigns (one per scheduled leaf task in yield order, plus the ids it takes by itself for retry timers and retry
 // attempts), the actions already recorded (for the determinism check), and how every new action becomes history
 // (TaskScheduled, TimerCreated, SubOrchestrationInstanceCreated).
-import { ActionType, ActionTypeName, HistoryEventType, type HistoryEvent, type OrchestratorAction, type RetryOptionsWire } from "./historyEvents.js";
+import {
+  ActionType,
+  ActionTypeName,
+  HistoryEventType,
+  type HistoryEvent,
+  type OrchestratorAction,
+  type RetryOptionsWire,
+} from "./historyEvents.js";
 
 /** What the extension sends as maximumShortTimerDuration / longRunningTimerIntervalDuration. */
 export const MAXIMUM_SHORT_TIMER = { text: "6.00:00:00", ms: 6 * 24 * 3600_000 };
@@ -136,7 +143,8 @@ export class ReplayMirror {
     }
     if (event.EventType === HistoryEventType.TimerFired) {
       const timer = this.task(event.TimerId);
-      if (timer?.kind !== "timer" || !timer.retry || timer.retry.attempts >= timer.retry.options.maxNumberOfAttempts) return undefined;
+      if (timer?.kind !== "timer" || !timer.retry || timer.retry.attempts >= timer.retry.options.maxNumberOfAttempts)
+        return undefined;
       return { ...timer.retry.task, retry: timer.retry };
     }
     return undefined;
@@ -194,7 +202,8 @@ export class ReplayMirror {
     const schedule = (task: ScheduledTask): void => {
       const id = this.nextSequenceId++;
       // A sub-orchestration without an instance id gets one derived from the parent's and the task id.
-      if (task.kind === "subOrchestration" && !task.instanceId) task.instanceId = `${this.instanceId}:${id.toString(16).toUpperCase().padStart(4, "0")}`;
+      if (task.kind === "subOrchestration" && !task.instanceId)
+        task.instanceId = `${this.instanceId}:${id.toString(16).toUpperCase().padStart(4, "0")}`;
       this.tasks.set(id, task);
       plan.schedulings.push({ id, task });
     };
@@ -204,17 +213,28 @@ export class ReplayMirror {
         return;
       case ActionType.CallActivity:
       case ActionType.CallActivityWithRetry: {
-        const task: ActivityTask = { kind: "activity", name: String(action.functionName), inputJson: preEncodedInputJson(action.input) };
-        if (action.actionType === ActionType.CallActivityWithRetry && action.retryOptions) task.retry = { options: action.retryOptions, attempts: 1, task };
+        const task: ActivityTask = {
+          kind: "activity",
+          name: String(action.functionName),
+          inputJson: preEncodedInputJson(action.input),
+        };
+        if (action.actionType === ActionType.CallActivityWithRetry && action.retryOptions)
+          task.retry = { options: action.retryOptions, attempts: 1, task };
         schedule(task);
         return;
       }
       case ActionType.CallSubOrchestrator:
-        schedule({ kind: "subOrchestration", name: String(action.functionName), instanceId: action.instanceId ?? "", inputJson: rawInputJson(action.input) });
+        schedule({
+          kind: "subOrchestration",
+          name: String(action.functionName),
+          instanceId: action.instanceId ?? "",
+          inputJson: rawInputJson(action.input),
+        });
         return;
       case ActionType.CreateTimer: {
         const fireAt = Date.parse(String(action.fireAt));
-        if (Number.isNaN(fireAt)) throw new Error(`CreateTimer action with an invalid fireAt: ${String(action.fireAt)}`);
+        if (Number.isNaN(fireAt))
+          throw new Error(`CreateTimer action with an invalid fireAt: ${String(action.fireAt)}`);
         if (fireAt - episodeTime > MAXIMUM_SHORT_TIMER.ms) {
           throw new Error(
             `createTimer(${String(action.fireAt)}) is more than ${MAXIMUM_SHORT_TIMER.text} (maximumShortTimerDuration) away; ` +

@@ -8,7 +8,10 @@ export class RouteTemplate {
   readonly precedence: number;
 
   constructor(readonly template: string) {
-    const segments = template.replace(/^\/+|\/+$/g, "").split("/").filter((s) => s !== "");
+    const segments = template
+      .replace(/^\/+|\/+$/g, "")
+      .split("/")
+      .filter((s) => s !== "");
     let source = "";
     let literals = 0;
     for (const segment of segments) {
@@ -20,7 +23,9 @@ export class RouteTemplate {
         literals++;
         source += `/${segment.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`;
       } else {
-        throw new Error(`route "${template}": functions-host supports only literal segments, {param} and {param?} (not "${segment}")`);
+        throw new Error(
+          `route "${template}": functions-host supports only literal segments, {param} and {param?} (not "${segment}")`,
+        );
       }
     }
     this.pattern = new RegExp(`^${source}/?$`, "i");

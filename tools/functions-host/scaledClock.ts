@@ -7,7 +7,8 @@ export class ScaledClock {
   private readonly origin = Date.now();
 
   constructor(readonly scale: number) {
-    if (!(scale > 0) || !Number.isFinite(scale)) throw new Error(`--time-scale must be a positive number, got ${scale}`);
+    if (!(scale > 0) || !Number.isFinite(scale))
+      throw new Error(`--time-scale must be a positive number, got ${scale}`);
   }
 
   /** Orchestration time now, in epoch milliseconds. */
@@ -27,13 +28,16 @@ export class ScaledClock {
   schedule(at: number, callback: () => void): () => void {
     let handle: NodeJS.Timeout | undefined;
     const arm = (): void => {
-      handle = setTimeout(() => {
-        if (this.realDelayUntil(at) > 0) arm();
-        else {
-          handle = undefined;
-          callback();
-        }
-      }, Math.min(Math.ceil(this.realDelayUntil(at)), MAX_TIMEOUT_MS));
+      handle = setTimeout(
+        () => {
+          if (this.realDelayUntil(at) > 0) arm();
+          else {
+            handle = undefined;
+            callback();
+          }
+        },
+        Math.min(Math.ceil(this.realDelayUntil(at)), MAX_TIMEOUT_MS),
+      );
       handle.unref();
     };
     arm();

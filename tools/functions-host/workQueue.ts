@@ -10,7 +10,8 @@ export class WorkQueue<T> {
     private readonly limit: number,
     private readonly run: (item: T) => Promise<void>,
   ) {
-    if (!Number.isInteger(limit) || limit < 1) throw new Error(`concurrency limit must be a positive integer, got ${limit}`);
+    if (!Number.isInteger(limit) || limit < 1)
+      throw new Error(`concurrency limit must be a positive integer, got ${limit}`);
   }
 
   get size(): number {

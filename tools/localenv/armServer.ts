@@ -88,10 +88,13 @@ interface PendingStart {
 }
 
 const API_VERSION = "2025-07-01";
-const JOB_ROUTE = /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.App\/jobs\/([^/]+)(?:\/(start)|\/(executions)(?:\/([^/]+)(?:\/(stop))?)?)?$/i;
-const REGISTRY_ROUTE = /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.ContainerRegistry\/registries\/([^/]+)$/i;
+const JOB_ROUTE =
+  /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.App\/jobs\/([^/]+)(?:\/(start)|\/(executions)(?:\/([^/]+)(?:\/(stop))?)?)?$/i;
+const REGISTRY_ROUTE =
+  /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.ContainerRegistry\/registries\/([^/]+)$/i;
 const REGISTRIES_ROUTE = /^\/subscriptions\/([^/]+)\/providers\/Microsoft\.ContainerRegistry\/registries$/i;
-const OPERATION_ROUTE = /^\/subscriptions\/([^/]+)\/providers\/Microsoft\.App\/locations\/([^/]+)\/(containerappsjobOperationResults|containerappsjobOperationStatuses)\/([^/]+)$/i;
+const OPERATION_ROUTE =
+  /^\/subscriptions\/([^/]+)\/providers\/Microsoft\.App\/locations\/([^/]+)\/(containerappsjobOperationResults|containerappsjobOperationStatuses)\/([^/]+)$/i;
 
 export async function startArmServer(options: ArmServerOptions = {}): Promise<ArmServer> {
   const fixtures = await loadFixtures(options.fixturesDir ?? findFixturesDir());
@@ -103,7 +106,9 @@ export async function startArmServer(options: ArmServerOptions = {}): Promise<Ar
   let endpoint = "";
 
   const server = createServer({ key: tls.key, cert: tls.cert }, (req, res) => {
-    void handle(req, res).catch((error: unknown) => sendError(res, 500, "InternalServerError", `stand-in failure: ${(error as Error).message}`));
+    void handle(req, res).catch((error: unknown) =>
+      sendError(res, 500, "InternalServerError", `stand-in failure: ${(error as Error).message}`),
+    );
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -119,7 +124,10 @@ export async function startArmServer(options: ArmServerOptions = {}): Promise<Ar
     requests.push(recorded);
 
     const failure = live.failure;
-    const fails = () => failure !== undefined && (failure.times === undefined || failure.times > 0) && (failure.match?.(recorded) ?? true);
+    const fails = () =>
+      failure !== undefined &&
+      (failure.times === undefined || failure.times > 0) &&
+      (failure.match?.(recorded) ?? true);
     const failNow = (): void => {
       if (failure!.times !== undefined) failure!.times -= 1;
       if (failure!.reset) return void res.socket?.destroy();
@@ -127,10 +135,24 @@ export async function startArmServer(options: ArmServerOptions = {}): Promise<Ar
     };
     if (fails() && !failure!.afterEffect) return failNow();
     if (!/^Bearer \S+/.test(req.headers.authorization ?? "")) {
-      res.setHeader("WWW-Authenticate", 'Bearer authorization_uri="https://login.microsoftonline.com/common", error="invalid_token"');
-      return sendError(res, 401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing.");
+      res.setHeader(
+        "WWW-Authenticate",
+        'Bearer authorization_uri="https://login.microsoftonline.com/common", error="invalid_token"',
+      );
+      return sendError(
+        res,
+        401,
+        "AuthenticationFailed",
+        "Authentication failed. The 'Authorization' header is missing.",
+      );
     }
-    if (!url.searchParams.get("api-version")) return sendError(res, 400, "MissingApiVersionParameter", "The api-version query parameter (?api-version=) is required for all requests.");
+    if (!url.searchParams.get("api-version"))
+      return sendError(
+        res,
+        400,
+        "MissingApiVersionParameter",
+        "The api-version query parameter (?api-version=) is required for all requests.",
+      );
 
     const operation = OPERATION_ROUTE.exec(url.pathname);
     if (operation && req.method === "GET") {
@@ -146,11 +168,18 @@ export async function startArmServer(options: ArmServerOptions = {}): Promise<Ar
 
     const registry = REGISTRY_ROUTE.exec(url.pathname);
     const registries = REGISTRIES_ROUTE.exec(url.pathname);
-    if ((registry || registries) && req.method !== "GET") return sendError(res, 405, "MethodNotAllowed", `${req.method} is not allowed on ${url.pathname}.`);
+    if ((registry || registries) && req.method !== "GET")
+      return sendError(res, 405, "MethodNotAllowed", `${req.method} is not allowed on ${url.pathname}.`);
     if (registry) {
       const [subscriptionId, resourceGroupName, registryName] = [registry[1]!, registry[2]!, registry[3]!];
       const body = registryBody(fixtures, subscriptionId, resourceGroupName, registryName);
-      if (!body) return sendError(res, 404, "ResourceNotFound", `The Resource 'Microsoft.ContainerRegistry/registries/${registryName}' under resource group '${resourceGroupName}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix`);
+      if (!body)
+        return sendError(
+          res,
+          404,
+          "ResourceNotFound",
+          `The Resource 'Microsoft.ContainerRegistry/registries/${registryName}' under resource group '${resourceGroupName}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix`,
+        );
       return sendJson(res, 200, body);
     }
     if (registries) return sendJson(res, 200, registriesBody(fixtures, registries[1]!));
@@ -173,13 +202,19 @@ export async function startArmServer(options: ArmServerOptions = {}): Promise<Ar
       pending.set(id, startOf);
       const base = `${endpoint}/subscriptions/${subscriptionId}/providers/Microsoft.App/locations/eastus`;
       res.setHeader("Location", `${base}/containerappsjobOperationResults/${id}?api-version=${API_VERSION}`);
-      if (mode === "azure-async-operation") res.setHeader("Azure-AsyncOperation", `${base}/containerappsjobOperationStatuses/${id}?api-version=${API_VERSION}`);
+      if (mode === "azure-async-operation")
+        res.setHeader(
+          "Azure-AsyncOperation",
+          `${base}/containerappsjobOperationStatuses/${id}?api-version=${API_VERSION}`,
+        );
       res.setHeader("Retry-After", "0");
       res.writeHead(202).end();
       return;
     }
-    if (req.method === "GET" && executions && executionName && !stop) return sendJson(res, 200, executionBody(fixtures, executionName, live));
-    if (req.method === "GET" && executions && !executionName) return sendJson(res, 200, executionsBody(fixtures, started));
+    if (req.method === "GET" && executions && executionName && !stop)
+      return sendJson(res, 200, executionBody(fixtures, executionName, live));
+    if (req.method === "GET" && executions && !executionName)
+      return sendJson(res, 200, executionsBody(fixtures, started));
     if (req.method === "POST" && stop) {
       // Job_Stop_Execution.json: "200": {} — no body.
       res.writeHead(200).end();
@@ -208,12 +243,23 @@ export async function startArmServer(options: ArmServerOptions = {}): Promise<Ar
   };
 }
 
-function jobBody(fixtures: Fixtures, ids: { subscriptionId: string; resourceGroupName: string; jobName: string }, options: ArmServerOptions): unknown {
-  const body = structuredClone(exampleBody(fixtures.jobGet)) as { id: string; name: string; properties: { environmentId?: string; template?: unknown } };
+function jobBody(
+  fixtures: Fixtures,
+  ids: { subscriptionId: string; resourceGroupName: string; jobName: string },
+  options: ArmServerOptions,
+): unknown {
+  const body = structuredClone(exampleBody(fixtures.jobGet)) as {
+    id: string;
+    name: string;
+    properties: { environmentId?: string; template?: unknown };
+  };
   body.id = `/subscriptions/${ids.subscriptionId}/resourceGroups/${ids.resourceGroupName}/providers/Microsoft.App/jobs/${ids.jobName}`;
   body.name = ids.jobName;
   if (body.properties.environmentId) {
-    body.properties.environmentId = body.properties.environmentId.replace(/^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\//i, `/subscriptions/${ids.subscriptionId}/resourceGroups/${ids.resourceGroupName}/`);
+    body.properties.environmentId = body.properties.environmentId.replace(
+      /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\//i,
+      `/subscriptions/${ids.subscriptionId}/resourceGroups/${ids.resourceGroupName}/`,
+    );
   }
   if (options.jobTemplate !== undefined) body.properties.template = structuredClone(options.jobTemplate);
   return body;
@@ -233,8 +279,13 @@ function executionBody(fixtures: Fixtures, name: string, options: ArmServerOptio
   return body;
 }
 
-function executionsBody(fixtures: Fixtures, started: { name: string; template: unknown; startTime: string }[]): unknown {
-  const body = structuredClone(exampleBody(fixtures.executionsList)) as { value: { name: string; properties: Record<string, unknown> }[] };
+function executionsBody(
+  fixtures: Fixtures,
+  started: { name: string; template: unknown; startTime: string }[],
+): unknown {
+  const body = structuredClone(exampleBody(fixtures.executionsList)) as {
+    value: { name: string; properties: Record<string, unknown> }[];
+  };
   const [example] = body.value;
   if (example && started.length) {
     body.value = started.map((execution) => {
@@ -249,7 +300,12 @@ function executionsBody(fixtures: Fixtures, started: { name: string; template: u
 }
 
 /** RegistryGet.json for its own registry name (ARM names are case-insensitive), in the requested subscription and group; undefined for any other name. */
-function registryBody(fixtures: Fixtures, subscriptionId: string, resourceGroupName: string, registryName: string): unknown {
+function registryBody(
+  fixtures: Fixtures,
+  subscriptionId: string,
+  resourceGroupName: string,
+  registryName: string,
+): unknown {
   const body = structuredClone(exampleBody(fixtures.registryGet)) as { id: string; name: string };
   if (body.name.toLowerCase() !== registryName.toLowerCase()) return undefined;
   body.id = `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroupName}/providers/Microsoft.ContainerRegistry/registries/${body.name}`;
@@ -259,7 +315,8 @@ function registryBody(fixtures: Fixtures, subscriptionId: string, resourceGroupN
 /** RegistryList.json with its registries' ids moved into the requested subscription. */
 function registriesBody(fixtures: Fixtures, subscriptionId: string): unknown {
   const body = structuredClone(exampleBody(fixtures.registryList)) as { value: { id: string }[] };
-  for (const registry of body.value) registry.id = registry.id.replace(/^\/subscriptions\/[^/]+\//i, `/subscriptions/${subscriptionId}/`);
+  for (const registry of body.value)
+    registry.id = registry.id.replace(/^\/subscriptions\/[^/]+\//i, `/subscriptions/${subscriptionId}/`);
   return body;
 }
 
@@ -272,7 +329,11 @@ function exampleBody(example: Record<string, unknown>): unknown {
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { "Content-Type": "application/json; charset=utf-8", "Content-Length": Buffer.byteLength(text), "x-ms-request-id": randomUUID() });
+  res.writeHead(status, {
+    "Content-Type": "application/json; charset=utf-8",
+    "Content-Length": Buffer.byteLength(text),
+    "x-ms-request-id": randomUUID(),
+  });
   res.end(text);
 }
 
@@ -316,7 +377,8 @@ export function findFixturesDir(): string {
     const candidate = join(dir, "test", "fixtures", "arm");
     if (existsSync(join(dir, "package.json")) && existsSync(join(candidate, "Job_Get.json"))) return candidate;
     const parent = dirname(dir);
-    if (parent === dir) throw new Error("test/fixtures/arm not found above tools/localenv/armServer (pass fixturesDir)");
+    if (parent === dir)
+      throw new Error("test/fixtures/arm not found above tools/localenv/armServer (pass fixturesDir)");
     dir = parent;
   }
 }
@@ -329,7 +391,29 @@ function selfSignedCertificate(): Promise<{ key: string; cert: string }> {
     requireTool("openssl");
     const dir = await mkdtemp(join(tmpdir(), "arm-tls-"));
     try {
-      execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem")], { stdio: "ignore" });
+      execFileSync(
+        "openssl",
+        [
+          "req",
+          "-x509",
+          "-newkey",
+          "ec",
+          "-pkeyopt",
+          "ec_paramgen_curve:P-256",
+          "-nodes",
+          "-days",
+          "2",
+          "-subj",
+          "/CN=127.0.0.1",
+          "-addext",
+          "subjectAltName=IP:127.0.0.1",
+          "-keyout",
+          join(dir, "key.pem"),
+          "-out",
+          join(dir, "cert.pem"),
+        ],
+        { stdio: "ignore" },
+      );
       return { key: await readFile(join(dir, "key.pem"), "utf8"), cert: await readFile(join(dir, "cert.pem"), "utf8") };
     } finally {
       await rm(dir, { recursive: true, force: true });

@@ -19,7 +19,17 @@ export async function startAzurite(): Promise<AzuriteInstance> {
   const dir = await mkdtemp(join(tmpdir(), "azurite-"));
   const port = await freePort();
   const bin = fileURLToPath(new URL("../../../node_modules/.bin/azurite-blob", import.meta.url));
-  const proc = startBackground(bin, ["--blobHost", "127.0.0.1", "--blobPort", String(port), "--location", dir, "--skipApiVersionCheck", "--loose", "--silent"]);
+  const proc = startBackground(bin, [
+    "--blobHost",
+    "127.0.0.1",
+    "--blobPort",
+    String(port),
+    "--location",
+    dir,
+    "--skipApiVersionCheck",
+    "--loose",
+    "--silent",
+  ]);
   await waitForHttp(`http://127.0.0.1:${port}/${ACCOUNT}?comp=list`, proc);
   return {
     port,

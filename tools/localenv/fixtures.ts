@@ -70,7 +70,30 @@ async function writeBlob(layoutDir: string, data: Buffer): Promise<Descriptor & 
 }
 
 async function* generateContent(spec: LayerSpec, size: number, random: boolean): AsyncGenerator<Buffer> {
-  const words = ["lorem", "ipsum", "registry", "manifest", "layer", "digest", "archive", "blob", "tier", "azure", "config", "function", "const", "return", "import", "export", "{", "}", "(", ")", ";", "\n"];
+  const words = [
+    "lorem",
+    "ipsum",
+    "registry",
+    "manifest",
+    "layer",
+    "digest",
+    "archive",
+    "blob",
+    "tier",
+    "azure",
+    "config",
+    "function",
+    "const",
+    "return",
+    "import",
+    "export",
+    "{",
+    "}",
+    "(",
+    ")",
+    ";",
+    "\n",
+  ];
   let left = size;
   let seed = 1;
   while (left > 0) {
@@ -89,13 +112,22 @@ async function* generateContent(spec: LayerSpec, size: number, random: boolean):
   void spec;
 }
 
-async function writeLayer(layoutDir: string, spec: LayerSpec, format: "oci" | "docker"): Promise<{ descriptor: Descriptor; diffId: string }> {
+async function writeLayer(
+  layoutDir: string,
+  spec: LayerSpec,
+  format: "oci" | "docker",
+): Promise<{ descriptor: Descriptor; diffId: string }> {
   const pack = tar.pack();
   const filling = (async () => {
     for (const [path, content] of Object.entries(spec.files ?? {})) {
-      await new Promise<void>((resolve, reject) => pack.entry({ name: path, mode: 0o644, mtime: new Date(0) }, content, (e) => (e ? reject(e) : resolve())));
+      await new Promise<void>((resolve, reject) =>
+        pack.entry({ name: path, mode: 0o644, mtime: new Date(0) }, content, (e) => (e ? reject(e) : resolve())),
+      );
     }
-    for (const [kind, size] of [["random", spec.randomBytes], ["text", spec.textBytes]] as const) {
+    for (const [kind, size] of [
+      ["random", spec.randomBytes],
+      ["text", spec.textBytes],
+    ] as const) {
       if (!size) continue;
       const entry = pack.entry({ name: `data/${kind}.bin`, size, mode: 0o644, mtime: new Date(0) });
       for await (const chunk of generateContent(spec, size, kind === "random")) {
@@ -122,16 +154,34 @@ async function writeLayer(layoutDir: string, spec: LayerSpec, format: "oci" | "d
   const compression = spec.compression ?? "gzip";
   const tmp = join(layoutDir, `layer-${randomBytes(6).toString("hex")}.tmp`);
   const stages = compression === "none" ? [] : [zlib.createGzip({ level: compression === "gzip-stored" ? 0 : 6 })];
-  await Promise.all([filling, pipeline(Readable.from(pack as AsyncIterable<Buffer>), hashing(diff, false), ...stages, hashing(blob, true), createWriteStream(tmp))]);
+  await Promise.all([
+    filling,
+    pipeline(
+      Readable.from(pack as AsyncIterable<Buffer>),
+      hashing(diff, false),
+      ...stages,
+      hashing(blob, true),
+      createWriteStream(tmp),
+    ),
+  ]);
   const hex = blob.digest("hex");
   await rename(tmp, join(layoutDir, hex));
-  const mediaType = compression === "none" ? MediaTypes.ociLayer : format === "docker" ? MediaTypes.dockerLayerGzip : MediaTypes.ociLayerGzip;
-  if (compression === "none" && format === "docker") throw new Error("Docker schema 2 has no uncompressed layer type in this fixture builder");
+  const mediaType =
+    compression === "none"
+      ? MediaTypes.ociLayer
+      : format === "docker"
+        ? MediaTypes.dockerLayerGzip
+        : MediaTypes.ociLayerGzip;
+  if (compression === "none" && format === "docker")
+    throw new Error("Docker schema 2 has no uncompressed layer type in this fixture builder");
   const digest = `sha256:${hex}`;
   if (spec.foreign) {
     if (compression === "none") throw new Error("a foreign layer is gzip in this fixture builder");
     const foreignType = format === "docker" ? FOREIGN_LAYER.docker : FOREIGN_LAYER.oci;
-    return { descriptor: { mediaType: foreignType, digest, size, urls: spec.foreign.urls }, diffId: `sha256:${diff.digest("hex")}` };
+    return {
+      descriptor: { mediaType: foreignType, digest, size, urls: spec.foreign.urls },
+      diffId: `sha256:${diff.digest("hex")}`,
+    };
   }
   return { descriptor: { mediaType, digest, size }, diffId: `sha256:${diff.digest("hex")}` };
 }
@@ -165,7 +215,11 @@ async function writeImage(layoutDir: string, spec: ImageSpec): Promise<BuiltImag
   };
   const bytes = Buffer.from(JSON.stringify(manifest));
   const hex = createHash("sha256").update(bytes).digest("hex");
-  return { manifest: { mediaType: manifestMediaType, digest: `sha256:${hex}`, size: bytes.length, platform }, layers, bytes };
+  return {
+    manifest: { mediaType: manifestMediaType, digest: `sha256:${hex}`, size: bytes.length, platform },
+    layers,
+    bytes,
+  };
 }
 
 /** Writes a skopeo `dir:` layout in a new temp dir: one image, or an index when given several. */
@@ -180,8 +234,14 @@ export async function writeLayout(images: ImageSpec | ImageSpec[]): Promise<{ di
     for (const b of built) await writeFile(join(dir, `${b.manifest.digest.slice(7)}.manifest.json`), b.bytes);
     const docker = images.every((i) => i.format === "docker");
     const indexMediaType = docker ? MediaTypes.dockerManifestList : MediaTypes.ociIndex;
-    rootBytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: indexMediaType, manifests: built.map((b) => b.manifest) }));
-    root = { mediaType: indexMediaType, digest: `sha256:${createHash("sha256").update(rootBytes).digest("hex")}`, size: rootBytes.length };
+    rootBytes = Buffer.from(
+      JSON.stringify({ schemaVersion: 2, mediaType: indexMediaType, manifests: built.map((b) => b.manifest) }),
+    );
+    root = {
+      mediaType: indexMediaType,
+      digest: `sha256:${createHash("sha256").update(rootBytes).digest("hex")}`,
+      size: rootBytes.length,
+    };
   } else {
     const built = await writeImage(dir, images);
     rootBytes = built.bytes;
@@ -197,13 +257,28 @@ export interface PushOptions {
 }
 
 /** skopeo copy --all --preserve-digests dir:<layout> docker://<host>/<repository>:<tag>, keeping every byte. */
-export async function pushImage(host: string, repositoryAndTag: string, images: ImageSpec | ImageSpec[], options: PushOptions = {}): Promise<PushedImage> {
+export async function pushImage(
+  host: string,
+  repositoryAndTag: string,
+  images: ImageSpec | ImageSpec[],
+  options: PushOptions = {},
+): Promise<PushedImage> {
   requireTool("skopeo");
   const { dir, root } = await writeLayout(images);
   try {
-    await skopeo(["copy", "--all", "--preserve-digests", "--dest-tls-verify=false", ...(options.username ? ["--dest-creds", `${options.username}:${options.password}`] : []), `dir:${dir}`, `docker://${host}/${repositoryAndTag}`]);
+    await skopeo([
+      "copy",
+      "--all",
+      "--preserve-digests",
+      "--dest-tls-verify=false",
+      ...(options.username ? ["--dest-creds", `${options.username}:${options.password}`] : []),
+      `dir:${dir}`,
+      `docker://${host}/${repositoryAndTag}`,
+    ]);
     // skopeo skips foreign layers (a registry serves them from their URLs): push the ones a test wants in the registry.
-    const foreign = (Array.isArray(images) ? images : [images]).flatMap((i) => i.layers).filter((l) => l.foreign?.inRegistry);
+    const foreign = (Array.isArray(images) ? images : [images])
+      .flatMap((i) => i.layers)
+      .filter((l) => l.foreign?.inRegistry);
     if (foreign.length) await pushForeignBlobs(host, repositoryAndTag, dir, options);
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -211,11 +286,22 @@ export async function pushImage(host: string, repositoryAndTag: string, images: 
   return { digest: root.digest, reference: `${host}/${repositoryAndTag}` };
 }
 
-async function pushForeignBlobs(host: string, repositoryAndTag: string, dir: string, options: PushOptions): Promise<void> {
+async function pushForeignBlobs(
+  host: string,
+  repositoryAndTag: string,
+  dir: string,
+  options: PushOptions,
+): Promise<void> {
   const client = fixtureClient(host, options);
   const repository = repositoryAndTag.replace(/:[^:/]+$/, "");
-  const manifests = [JSON.parse(await readFile(join(dir, "manifest.json"), "utf8")) as { manifests?: Descriptor[]; layers?: Descriptor[] }];
-  for (const child of manifests[0]!.manifests ?? []) manifests.push(JSON.parse(await readFile(join(dir, `${child.digest.slice(7)}.manifest.json`), "utf8")));
+  const manifests = [
+    JSON.parse(await readFile(join(dir, "manifest.json"), "utf8")) as {
+      manifests?: Descriptor[];
+      layers?: Descriptor[];
+    },
+  ];
+  for (const child of manifests[0]!.manifests ?? [])
+    manifests.push(JSON.parse(await readFile(join(dir, `${child.digest.slice(7)}.manifest.json`), "utf8")));
   for (const layer of manifests.flatMap((m) => m.layers ?? []).filter((l) => l.urls?.length)) {
     const data = await readFile(join(dir, layer.digest.slice(7))).catch(() => undefined);
     if (data && !(await client.blobExists(repository, layer.digest))) await client.uploadBlob(repository, layer, data);
@@ -223,7 +309,12 @@ async function pushForeignBlobs(host: string, repositoryAndTag: string, dir: str
 }
 
 function fixtureClient(host: string, options: PushOptions): RegistryClient {
-  return new RegistryClient(host, options.username ? { credential: { kind: "password", username: options.username, password: options.password ?? "" } } : {});
+  return new RegistryClient(
+    host,
+    options.username
+      ? { credential: { kind: "password", username: options.username, password: options.password ?? "" } }
+      : {},
+  );
 }
 
 export interface ArtifactSpec {
@@ -239,17 +330,39 @@ export interface PushedArtifact extends PushedImage {
 }
 
 /** Pushes an OCI artifact (an OCI image manifest whose config and layers are anything) with the registry client. */
-export async function pushArtifact(host: string, repositoryAndTag: string, spec: ArtifactSpec, options: PushOptions = {}): Promise<PushedArtifact> {
+export async function pushArtifact(
+  host: string,
+  repositoryAndTag: string,
+  spec: ArtifactSpec,
+  options: PushOptions = {},
+): Promise<PushedArtifact> {
   const client = fixtureClient(host, options);
-  const [repository, tag] = [repositoryAndTag.replace(/:[^:/]+$/, ""), /:([^:/]+)$/.exec(repositoryAndTag)?.[1] ?? "latest"];
-  const describe = (mediaType: string, data: Buffer): Descriptor => ({ mediaType, digest: sha256Digest(data), size: data.length });
+  const [repository, tag] = [
+    repositoryAndTag.replace(/:[^:/]+$/, ""),
+    /:([^:/]+)$/.exec(repositoryAndTag)?.[1] ?? "latest",
+  ];
+  const describe = (mediaType: string, data: Buffer): Descriptor => ({
+    mediaType,
+    digest: sha256Digest(data),
+    size: data.length,
+  });
   const configSpec = spec.config ?? { mediaType: "application/vnd.oci.empty.v1+json", data: Buffer.from("{}") };
   const config = describe(configSpec.mediaType, configSpec.data);
   const layers = spec.layers.map((l) => describe(l.mediaType, l.data));
-  for (const [descriptor, data] of [[config, configSpec.data], ...layers.map((d, i) => [d, spec.layers[i]!.data] as const)] as const) {
-    if (!(await client.blobExists(repository, descriptor.digest))) await client.uploadBlob(repository, descriptor, data);
+  for (const [descriptor, data] of [
+    [config, configSpec.data],
+    ...layers.map((d, i) => [d, spec.layers[i]!.data] as const),
+  ] as const) {
+    if (!(await client.blobExists(repository, descriptor.digest)))
+      await client.uploadBlob(repository, descriptor, data);
   }
-  const manifest = { schemaVersion: 2, mediaType: MediaTypes.ociManifest, ...(spec.artifactType && { artifactType: spec.artifactType }), config, layers };
+  const manifest = {
+    schemaVersion: 2,
+    mediaType: MediaTypes.ociManifest,
+    ...(spec.artifactType && { artifactType: spec.artifactType }),
+    config,
+    layers,
+  };
   const bytes = Buffer.from(JSON.stringify(manifest));
   await client.putManifest(repository, tag, MediaTypes.ociManifest, bytes);
   return { digest: sha256Digest(bytes), reference: `${host}/${repositoryAndTag}`, config, layers };
@@ -271,5 +384,10 @@ export async function skopeo(args: string[]): Promise<string> {
 
 /** A small image: two tiny gzip layers. */
 export function smallImage(name = "hello"): ImageSpec {
-  return { layers: [{ files: { "etc/hello.txt": `hello from ${name}\n` } }, { files: { "usr/share/doc/readme": "fixture\n" } }] };
+  return {
+    layers: [
+      { files: { "etc/hello.txt": `hello from ${name}\n` } },
+      { files: { "usr/share/doc/readme": "fixture\n" } },
+    ],
+  };
 }

@@ -28,9 +28,30 @@ export interface StartFunctionsHostOptions {
 
 export async function startFunctionsHost(options: StartFunctionsHostOptions): Promise<LocalFunctionsHost> {
   const key = randomBytes(16).toString("hex");
-  const args = [...(options.nodeArgs ?? []), HOST_MAIN, "--app", options.appRoot ?? APP_ROOT, "--port", "0", "--time-scale", String(options.timeScale ?? 1), "--key", key, "--log-level", options.logLevel ?? "warning"];
-  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(AZURE_|ACR_|STORAGE_|REGISTRY_|ARCHIVE_|JOB_|NIGHTLY_|TASKHUB_|WEBSITE_)/.test(k)));
-  const child = spawn(process.execPath, args, { env: { ...base, ...options.env }, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  const args = [
+    ...(options.nodeArgs ?? []),
+    HOST_MAIN,
+    "--app",
+    options.appRoot ?? APP_ROOT,
+    "--port",
+    "0",
+    "--time-scale",
+    String(options.timeScale ?? 1),
+    "--key",
+    key,
+    "--log-level",
+    options.logLevel ?? "warning",
+  ];
+  const base = Object.fromEntries(
+    Object.entries(process.env).filter(
+      ([k]) => !/^(AZURE_|ACR_|STORAGE_|REGISTRY_|ARCHIVE_|JOB_|NIGHTLY_|TASKHUB_|WEBSITE_)/.test(k),
+    ),
+  );
+  const child = spawn(process.execPath, args, {
+    env: { ...base, ...options.env },
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let output = "";
   const keep = (b: Buffer) => {
     output = (output + b.toString()).slice(-200_000);
@@ -38,7 +59,10 @@ export async function startFunctionsHost(options: StartFunctionsHostOptions): Pr
   child.stderr.on("data", keep);
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const baseUrl = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the functions host did not start within 60 s:\n${output}`)), 60_000);
+    const timer = setTimeout(
+      () => reject(new Error(`the functions host did not start within 60 s:\n${output}`)),
+      60_000,
+    );
     child.stdout.on("data", (b: Buffer) => {
       keep(b);
       const match = /functions-host listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
@@ -56,7 +80,11 @@ export async function startFunctionsHost(options: StartFunctionsHostOptions): Pr
     baseUrl,
     key,
     output: () => output,
-    request: (path, init = {}) => fetch(`${baseUrl}${path}`, { ...init, headers: { "x-functions-key": key, ...(init.headers as Record<string, string> | undefined) } }),
+    request: (path, init = {}) =>
+      fetch(`${baseUrl}${path}`, {
+        ...init,
+        headers: { "x-functions-key": key, ...(init.headers as Record<string, string> | undefined) },
+      }),
     stop: async () => {
       if (child.exitCode !== null || child.signalCode !== null) return;
       try {
@@ -77,7 +105,11 @@ export async function startFunctionsHost(options: StartFunctionsHostOptions): Pr
 }
 
 /** Polls GET /api/archive/{id} until the run ends; `onProgress` sees every status. */
-export async function waitForRun(host: LocalFunctionsHost, instanceId: string, options: { timeoutInMs?: number; onProgress?: (status: Record<string, unknown>) => void } = {}): Promise<Record<string, unknown>> {
+export async function waitForRun(
+  host: LocalFunctionsHost,
+  instanceId: string,
+  options: { timeoutInMs?: number; onProgress?: (status: Record<string, unknown>) => void } = {},
+): Promise<Record<string, unknown>> {
   const deadline = Date.now() + (options.timeoutInMs ?? 300_000);
   while (Date.now() < deadline) {
     const response = await host.request(`/api/archive/${encodeURIComponent(instanceId)}`);

@@ -31,8 +31,17 @@ export interface BackgroundProcess {
   stop: () => Promise<void>;
 }
 
-export function startBackground(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): BackgroundProcess {
-  const child = spawn(command, args, { env: options.env ?? process.env, cwd: options.cwd, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+export function startBackground(
+  command: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): BackgroundProcess {
+  const child = spawn(command, args, {
+    env: options.env ?? process.env,
+    cwd: options.cwd,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let output = "";
   const keep = (b: Buffer) => {
     output = (output + b.toString()).slice(-20_000);
@@ -67,7 +76,8 @@ export function startBackground(command: string, args: string[], options: { env?
 export async function waitForHttp(url: string, proc: BackgroundProcess, timeoutInMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutInMs;
   while (Date.now() < deadline) {
-    if (proc.child.exitCode !== null) throw new Error(`process exited (${proc.child.exitCode}) before ${url} answered:\n${proc.output()}`);
+    if (proc.child.exitCode !== null)
+      throw new Error(`process exited (${proc.child.exitCode}) before ${url} answered:\n${proc.output()}`);
     try {
       const response = await fetch(url);
       await response.body?.cancel();

@@ -49,7 +49,27 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
     authConfig = `auth:\n  htpasswd:\n    realm: test-realm\n    path: ${join(dir, "htpasswd")}\n`;
   } else if (auth === "bearer") {
     requireTool("openssl");
-    execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj", "/CN=test-token-issuer", "-keyout", join(dir, "token.key"), "-out", join(dir, "token.crt")], { stdio: "ignore" });
+    execFileSync(
+      "openssl",
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=test-token-issuer",
+        "-keyout",
+        join(dir, "token.key"),
+        "-out",
+        join(dir, "token.crt"),
+      ],
+      { stdio: "ignore" },
+    );
     const tokenPort = await freePort();
     tokenServer = await startTokenServer(tokenPort, {
       key: await readFile(join(dir, "token.key"), "utf8"),
@@ -61,7 +81,9 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
     });
     authConfig = `auth:\n  token:\n    realm: http://127.0.0.1:${tokenPort}/token\n    service: test-registry\n    issuer: test-issuer\n    rootcertbundle: ${join(dir, "token.crt")}\n`;
   }
-  const validation = options.allowForeignLayerUrls ? "validation:\n  manifests:\n    urls:\n      allow:\n        - ^https?://\n" : "";
+  const validation = options.allowForeignLayerUrls
+    ? "validation:\n  manifests:\n    urls:\n      allow:\n        - ^https?://\n"
+    : "";
   const config = `version: 0.1
 log:
   level: error
@@ -121,8 +143,20 @@ async function startTokenServer(port: number, options: TokenServerOptions): Prom
       .filter((p) => p.length >= 3)
       .map((p) => ({ type: p[0], name: p.slice(1, -1).join(":"), actions: p[p.length - 1]!.split(",") }));
     const header = b64({ alg: "ES256", typ: "JWT", x5c: [certDer] });
-    const payload = b64({ iss: "test-issuer", sub: options.username, aud: "test-registry", exp: now + 300, nbf: now - 10, iat: now, jti: randomUUID(), access });
-    const signature = createSign("sha256").update(`${header}.${payload}`).sign({ key: options.key, dsaEncoding: "ieee-p1363" }).toString("base64url");
+    const payload = b64({
+      iss: "test-issuer",
+      sub: options.username,
+      aud: "test-registry",
+      exp: now + 300,
+      nbf: now - 10,
+      iat: now,
+      jti: randomUUID(),
+      access,
+    });
+    const signature = createSign("sha256")
+      .update(`${header}.${payload}`)
+      .sign({ key: options.key, dsaEncoding: "ieee-p1363" })
+      .toString("base64url");
     return `${header}.${payload}.${signature}`;
   };
   const server = createServer((req, res) => {
@@ -142,16 +176,21 @@ async function startTokenServer(port: number, options: TokenServerOptions): Prom
       } else if (req.method === "POST") {
         const grant = form.get("grant_type");
         if (grant === "refresh_token") ok = form.get("refresh_token") === options.refreshToken;
-        if (grant === "password") ok = form.get("username") === options.username && form.get("password") === options.password;
+        if (grant === "password")
+          ok = form.get("username") === options.username && form.get("password") === options.password;
         scopes = form.getAll("scope").flatMap((s) => s.split(" "));
         options.log.push(`POST ${grant} ok=${ok}`);
       }
       if (!ok) {
-        res.writeHead(401, { "content-type": "application/json" }).end(JSON.stringify({ errors: [{ code: "UNAUTHORIZED", message: "bad credentials" }] }));
+        res
+          .writeHead(401, { "content-type": "application/json" })
+          .end(JSON.stringify({ errors: [{ code: "UNAUTHORIZED", message: "bad credentials" }] }));
         return;
       }
       const token = sign(scopes);
-      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ token, access_token: token, expires_in: 300, refresh_token: options.refreshToken }));
+      res
+        .writeHead(200, { "content-type": "application/json" })
+        .end(JSON.stringify({ token, access_token: token, expires_in: 300, refresh_token: options.refreshToken }));
     });
   });
   await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", () => resolve()));

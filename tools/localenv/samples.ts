@@ -19,5 +19,13 @@ export const SAMPLE_IMAGES: SampleImage[] = [
     ],
   },
   { repositoryAndTag: "samples/docker-schema2:v1", image: { ...smallImage("docker"), format: "docker" } },
-  { repositoryAndTag: "team/app/api:build_42.rc-1", image: { layers: [{ textBytes: 2 * 1024 * 1024 }, { files: { "app/main.js": "console.log('api')\n" }, compression: "none" }] } },
+  {
+    repositoryAndTag: "team/app/api:build_42.rc-1",
+    image: {
+      layers: [
+        { textBytes: 2 * 1024 * 1024 },
+        { files: { "app/main.js": "console.log('api')\n" }, compression: "none" },
+      ],
+    },
+  },
 ];

@@ -67,7 +67,8 @@ async function startHost(args: string[]): Promise<HostProcess> {
   for (;;) {
     const ready = /^functions-host listening on (http:\/\/127\.0\.0\.1:\d+)$/m.exec(stdout);
     if (ready) return { origin: ready[1], child, output, stop };
-    if (child.exitCode !== null) throw new Error(`the host exited (${child.exitCode}) before it was ready\n${output()}`);
+    if (child.exitCode !== null)
+      throw new Error(`the host exited (${child.exitCode}) before it was ready\n${output()}`);
     if (Date.now() > deadline) {
       await stop();
       throw new Error(`the host was not ready within ${DEADLINE_MS} ms\n${output()}`);
@@ -101,12 +102,17 @@ async function waitForStatus(host: HostProcess, statusUrl: string, statuses: str
     last = response.json ?? response.status;
     const status = response.json as OrchestrationStatus | undefined;
     if (status && statuses.includes(status.runtimeStatus)) {
-      assert.equal(response.status, status.runtimeStatus === "Running" || status.runtimeStatus === "Pending" ? 202 : 200);
+      assert.equal(
+        response.status,
+        status.runtimeStatus === "Running" || status.runtimeStatus === "Pending" ? 202 : 200,
+      );
       return status;
     }
     await sleep(50);
   }
-  throw new Error(`${statusUrl} did not reach ${statuses.join("/")} within ${DEADLINE_MS} ms; last: ${JSON.stringify(last)}\n${host.output()}`);
+  throw new Error(
+    `${statusUrl} did not reach ${statuses.join("/")} within ${DEADLINE_MS} ms; last: ${JSON.stringify(last)}\n${host.output()}`,
+  );
 }
 
 let host: HostProcess;
@@ -124,15 +130,26 @@ function statusUrl(h: HostProcess, instanceId: string, query = ""): string {
 }
 
 async function start(name: string, input: unknown, instanceId = ""): Promise<ManagementPayload> {
-  const response = await request("POST", `${host.origin}/api/orchestrators/${name}/${instanceId}`, input, { "x-functions-key": KEY });
+  const response = await request("POST", `${host.origin}/api/orchestrators/${name}/${instanceId}`, input, {
+    "x-functions-key": KEY,
+  });
   assert.equal(response.status, 202, response.text);
   return response.json as ManagementPayload;
 }
 
 test("function-level routes, the Durable webhooks and the admin API need the key; anonymous routes do not", async () => {
-  assert.equal((await request("POST", `${host.origin}/api/orchestrators/pipeline`, { name: "x", failures: 0 })).status, 401);
-  assert.equal((await request("POST", `${host.origin}/api/orchestrators/pipeline?code=wrong`, { name: "x", failures: 0 })).status, 401);
-  assert.equal((await request("GET", `${host.origin}/api/status/anything`, undefined, { "x-functions-key": "wrong" })).status, 401);
+  assert.equal(
+    (await request("POST", `${host.origin}/api/orchestrators/pipeline`, { name: "x", failures: 0 })).status,
+    401,
+  );
+  assert.equal(
+    (await request("POST", `${host.origin}/api/orchestrators/pipeline?code=wrong`, { name: "x", failures: 0 })).status,
+    401,
+  );
+  assert.equal(
+    (await request("GET", `${host.origin}/api/status/anything`, undefined, { "x-functions-key": "wrong" })).status,
+    401,
+  );
   assert.equal((await request("GET", `${host.origin}/runtime/webhooks/durabletask/instances/anything`)).status, 401);
   assert.equal((await request("POST", `${host.origin}/admin/functions/nightlyStart`, { input: "" })).status, 401);
   assert.equal((await request("GET", `${host.origin}/admin/host/stats`)).status, 401);
@@ -147,7 +164,10 @@ test("function-level routes, the Durable webhooks and the admin API need the key
 let pipelineId = "";
 
 test("the HTTP starter answers 202 with management URLs on this host, and the orchestration completes", async () => {
-  const response = await request("POST", `${host.origin}/api/orchestrators/pipeline?code=${KEY}`, { name: "Tokyo", failures: 2 });
+  const response = await request("POST", `${host.origin}/api/orchestrators/pipeline?code=${KEY}`, {
+    name: "Tokyo",
+    failures: 2,
+  });
   assert.equal(response.status, 202, response.text);
   const payload = response.json as ManagementPayload;
   const location = response.headers.get("location") ?? "";
@@ -218,7 +238,20 @@ test("a fan-out of retried activities and sub-orchestrations keeps the task ids 
   for (const run of runs) {
     const status = await waitForStatus(host, run.statusQueryGetUri, ["Completed", "Failed"]);
     assert.deepEqual(status.output, {
-      first: [{ attempts: 1 }, 0, { attempts: 2 }, 1, { attempts: 3 }, 4, { attempts: 4 }, 9, { attempts: 1 }, 16, { attempts: 2 }, 25],
+      first: [
+        { attempts: 1 },
+        0,
+        { attempts: 2 },
+        1,
+        { attempts: 3 },
+        4,
+        { attempts: 4 },
+        9,
+        { attempts: 1 },
+        16,
+        { attempts: 2 },
+        25,
+      ],
       sums: [0, 1, 4],
     });
   }
@@ -246,19 +279,40 @@ test("the webhook start route takes any input with the system key, and refuses a
   const payload = started.json as ManagementPayload;
   assert.equal(payload.id, "webhook-1");
   assert.equal(started.headers.get("location"), payload.statusQueryGetUri);
-  for (const uri of [payload.statusQueryGetUri, payload.sendEventPostUri, payload.terminatePostUri, payload.purgeHistoryDeleteUri]) {
+  for (const uri of [
+    payload.statusQueryGetUri,
+    payload.sendEventPostUri,
+    payload.terminatePostUri,
+    payload.purgeHistoryDeleteUri,
+  ]) {
     assert.ok(uri.startsWith(`${host.origin}/runtime/webhooks/durabletask/instances/webhook-1`), uri);
     assert.match(uri, new RegExp(`[?&]taskHub=FixtureHub&connection=Storage&code=${KEY}$`));
   }
   const done = await waitForStatus(host, payload.statusQueryGetUri, ["Completed", "Failed"]);
   assert.deepEqual([done.input, done.output], [forged, forged]);
 
-  const slow = await request("POST", `${host.origin}/runtime/webhooks/durabletask/orchestrators/sleeper/webhook-2?code=${KEY}`);
+  const slow = await request(
+    "POST",
+    `${host.origin}/runtime/webhooks/durabletask/orchestrators/sleeper/webhook-2?code=${KEY}`,
+  );
   assert.equal(slow.status, 202, slow.text);
   await waitForStatus(host, (slow.json as ManagementPayload).statusQueryGetUri, ["Running"]);
-  const again = await request("POST", `${host.origin}/runtime/webhooks/durabletask/orchestrators/echo/webhook-2?code=${KEY}`, {});
+  const again = await request(
+    "POST",
+    `${host.origin}/runtime/webhooks/durabletask/orchestrators/echo/webhook-2?code=${KEY}`,
+    {},
+  );
   assert.equal(again.status, 409, again.text);
-  assert.equal((await request("POST", `${host.origin}/runtime/webhooks/durabletask/orchestrators/noSuchOrchestrator?code=${KEY}`, {})).status, 400);
+  assert.equal(
+    (
+      await request(
+        "POST",
+        `${host.origin}/runtime/webhooks/durabletask/orchestrators/noSuchOrchestrator?code=${KEY}`,
+        {},
+      )
+    ).status,
+    400,
+  );
   const terminate = await request("POST", (slow.json as ManagementPayload).terminatePostUri.replace("{text}", "x"));
   assert.equal(terminate.status, 501, "operations the host does not emulate say so");
 });
@@ -285,17 +339,30 @@ test("a custom status over 16 KB of UTF-16 JSON fails the orchestration", async 
 });
 
 test("the admin API runs a timer trigger now, and it starts an orchestration", async () => {
-  const fired = await request("POST", `${host.origin}/admin/functions/nightlyStart`, { input: "" }, { "x-functions-key": KEY });
+  const fired = await request(
+    "POST",
+    `${host.origin}/admin/functions/nightlyStart`,
+    { input: "" },
+    { "x-functions-key": KEY },
+  );
   assert.equal(fired.status, 202, fired.text);
-  assert.equal((await request("POST", `${host.origin}/admin/functions/noSuchFunction?code=${KEY}`, { input: "" })).status, 404);
-  assert.equal((await request("POST", `${host.origin}/admin/functions/pipeline?code=${KEY}`, { input: "" })).status, 400);
+  assert.equal(
+    (await request("POST", `${host.origin}/admin/functions/noSuchFunction?code=${KEY}`, { input: "" })).status,
+    404,
+  );
+  assert.equal(
+    (await request("POST", `${host.origin}/admin/functions/pipeline?code=${KEY}`, { input: "" })).status,
+    400,
+  );
 
   const deadline = Date.now() + DEADLINE_MS;
   let nightly: { instanceId: string; name: string; runtimeStatus: string } | undefined;
   while (!nightly && Date.now() < deadline) {
     const listed = await request("GET", `${host.origin}/api/instances?code=${KEY}&status=Completed`);
     assert.equal(listed.status, 200, listed.text);
-    nightly = (listed.json as { instanceId: string; name: string; runtimeStatus: string }[]).find((i) => i.instanceId.startsWith("nightly-"));
+    nightly = (listed.json as { instanceId: string; name: string; runtimeStatus: string }[]).find((i) =>
+      i.instanceId.startsWith("nightly-"),
+    );
     if (!nightly) await sleep(50);
   }
   assert.ok(nightly, `no completed nightly- instance\n${host.output()}`);
@@ -312,7 +379,11 @@ test("the instance listing filters by status", async () => {
   assert.ok(everything.every((s) => s.runtimeStatus === "Completed" || s.runtimeStatus === "Failed"));
   const created = everything.map((s) => s.createdTime);
   assert.deepEqual(created, [...created].sort(), "oldest first");
-  assert.equal((await request("GET", `${base}&top=2`)).status, 501, "filters the host does not have are refused, not ignored");
+  assert.equal(
+    (await request("GET", `${base}&top=2`)).status,
+    501,
+    "filters the host does not have are refused, not ignored",
+  );
 });
 
 test("the stats endpoint reports replays, orchestrator CPU time and the largest history", async () => {
@@ -341,7 +412,10 @@ test("a timer more than 6 days away fails the orchestration: the host does not e
   const started = await start("longTimer", undefined);
   const status = await waitForStatus(host, started.statusQueryGetUri, ["Completed", "Failed"]);
   assert.equal(status.runtimeStatus, "Failed");
-  assert.match(String(status.output), /more than 6\.00:00:00 \(maximumShortTimerDuration\) away; functions-host does not emulate the long timers/);
+  assert.match(
+    String(status.output),
+    /more than 6\.00:00:00 \(maximumShortTimerDuration\) away; functions-host does not emulate the long timers/,
+  );
 });
 
 test("SIGTERM stops the host cleanly", async () => {

@@ -8,9 +8,18 @@ import { createRequire } from "node:module";
 import { before, test } from "node:test";
 import type { OrchestrationContext as Context } from "durable-functions";
 import { FunctionRegistry, installCoreApi } from "../../../tools/functions-host/captureRegistrations.js";
-import { CHECKED_AGAINST, HistoryEventType as E, HistoryEventTypeName, newEvent, type HistoryEvent } from "../../../tools/functions-host/historyEvents.js";
+import {
+  CHECKED_AGAINST,
+  HistoryEventType as E,
+  HistoryEventTypeName,
+  newEvent,
+  type HistoryEvent,
+} from "../../../tools/functions-host/historyEvents.js";
 import { FunctionInvoker } from "../../../tools/functions-host/invoke.js";
-import { orchestrationTriggerPayload, parseOrchestratorOutcome } from "../../../tools/functions-host/orchestrationEngine.js";
+import {
+  orchestrationTriggerPayload,
+  parseOrchestratorOutcome,
+} from "../../../tools/functions-host/orchestrationEngine.js";
 import { ReplayMirror, topLevelActions, type Scheduling } from "../../../tools/functions-host/replayMirror.js";
 
 const require = createRequire(import.meta.url);
@@ -50,7 +59,17 @@ before(async () => {
     }
     const { instanceId, parentInstanceId } = context.df;
     const at = context.df.currentUtcDateTime.toISOString();
-    return { retried, square, child, caught, at, replayingEarly, replayingLast: context.df.isReplaying, instanceId, parentInstanceId };
+    return {
+      retried,
+      square,
+      child,
+      caught,
+      at,
+      replayingEarly,
+      replayingLast: context.df.isReplaying,
+      instanceId,
+      parentInstanceId,
+    };
   });
   df.app.orchestration("exhausted", function* (context: Context) {
     return (yield context.df.callActivityWithRetry("work", new df.RetryOptions(1000, 2), 1)) as unknown;
@@ -61,7 +80,12 @@ before(async () => {
 });
 
 /** Runs orchestrator `name` once over `history`, through the host's payload builder, invoker and outcome parser. */
-async function replay(name: string, history: HistoryEvent[], input: unknown, edit?: (payload: Record<string, unknown>) => void): Promise<Outcome> {
+async function replay(
+  name: string,
+  history: HistoryEvent[],
+  input: unknown,
+  edit?: (payload: Record<string, unknown>) => void,
+): Promise<Outcome> {
   let payload = orchestrationTriggerPayload({
     historyJson: JSON.stringify(history),
     inputJson: JSON.stringify(input),
@@ -85,12 +109,20 @@ async function replay(name: string, history: HistoryEvent[], input: unknown, edi
 const started = (s: number) => newEvent(E.OrchestratorStarted, T(s));
 const completed = (s: number) => newEvent(E.OrchestratorCompleted, T(s));
 const executionStarted = (name: string, input: unknown) =>
-  newEvent(E.ExecutionStarted, T(0), { Name: name, Input: JSON.stringify(input), OrchestrationInstance: { InstanceId: "contract-1", ExecutionId: "e1" } });
+  newEvent(E.ExecutionStarted, T(0), {
+    Name: name,
+    Input: JSON.stringify(input),
+    OrchestrationInstance: { InstanceId: "contract-1", ExecutionId: "e1" },
+  });
 const scheduled = (id: number, s: number) => newEvent(E.TaskScheduled, T(s), { Name: "work" }, id);
-const failed = (id: number, s: number, reason: string) => newEvent(E.TaskFailed, T(s), { TaskScheduledId: id, Reason: reason, Details: `at ${reason}` });
-const timerCreated = (id: number, s: number, fireAt: number) => newEvent(E.TimerCreated, T(s), { FireAt: T(fireAt) }, id);
-const timerFired = (id: number, fireAt: number) => newEvent(E.TimerFired, T(fireAt), { TimerId: id, FireAt: T(fireAt) });
-const taskCompleted = (id: number, s: number, result: unknown) => newEvent(E.TaskCompleted, T(s), { TaskScheduledId: id, Result: JSON.stringify(result) });
+const failed = (id: number, s: number, reason: string) =>
+  newEvent(E.TaskFailed, T(s), { TaskScheduledId: id, Reason: reason, Details: `at ${reason}` });
+const timerCreated = (id: number, s: number, fireAt: number) =>
+  newEvent(E.TimerCreated, T(s), { FireAt: T(fireAt) }, id);
+const timerFired = (id: number, fireAt: number) =>
+  newEvent(E.TimerFired, T(fireAt), { TimerId: id, FireAt: T(fireAt) });
+const taskCompleted = (id: number, s: number, result: unknown) =>
+  newEvent(E.TaskCompleted, T(s), { TaskScheduledId: id, Result: JSON.stringify(result) });
 const subCreated = (id: number, s: number, instanceId: string) =>
   newEvent(E.SubOrchestrationInstanceCreated, T(s), { Name: "child", InstanceId: instanceId }, id);
 
@@ -116,7 +148,11 @@ const EPISODES: HistoryEvent[][] = [
     subCreated(5, 4, "child-2"),
     completed(4),
     started(5),
-    newEvent(E.SubOrchestrationInstanceFailed, T(5), { TaskScheduledId: 5, Reason: "child failed", Details: "at child" }),
+    newEvent(E.SubOrchestrationInstanceFailed, T(5), {
+      TaskScheduledId: 5,
+      Reason: "child failed",
+      Details: "at child",
+    }),
   ],
   [timerCreated(6, 5, 65), completed(5), started(65), timerFired(6, 65)],
 ];
@@ -129,7 +165,12 @@ function historyThrough(episodes: HistoryEvent[][], n: number): HistoryEvent[] {
   return [...committed, ...current.slice(at)];
 }
 
-const RETRY_ACTION = { actionType: 1, functionName: "work", input: '"text"', retryOptions: { firstRetryIntervalInMilliseconds: 1000, maxNumberOfAttempts: 2 } };
+const RETRY_ACTION = {
+  actionType: 1,
+  functionName: "work",
+  input: '"text"',
+  retryOptions: { firstRetryIntervalInMilliseconds: 1000, maxNumberOfAttempts: 2 },
+};
 const WHEN_ALL_ACTION = {
   actionType: 12,
   compoundActions: [
@@ -149,7 +190,8 @@ const running = (actions: unknown[], customStatus?: unknown) => ({
 
 test("the installed durable-functions and @azure/functions are the versions the host's wire contract was checked against", () => {
   for (const [name, checked] of Object.entries(CHECKED_AGAINST)) {
-    const installed = (JSON.parse(readFileSync(require.resolve(`${name}/package.json`), "utf8")) as { version: string }).version;
+    const installed = (JSON.parse(readFileSync(require.resolve(`${name}/package.json`), "utf8")) as { version: string })
+      .version;
     assert.equal(
       installed,
       checked,
@@ -170,7 +212,11 @@ test("the orchestrator handler returns these exact states for the contract histo
     [RETRY_ACTION, WHEN_ALL_ACTION, CHILD_2_ACTION, TIMER_ACTION],
   ];
   for (const [n, actions] of expected.entries()) {
-    assert.deepEqual(await replay("contract", historyThrough(EPISODES, n), { round: 2 }), { state: running(actions, { round: 2 }) }, `episode ${n}`);
+    assert.deepEqual(
+      await replay("contract", historyThrough(EPISODES, n), { round: 2 }),
+      { state: running(actions, { round: 2 }) },
+      `episode ${n}`,
+    );
   }
   const last = EPISODES.length - 1;
   assert.deepEqual(await replay("contract", historyThrough(EPISODES, last), { round: 2 }), {
@@ -206,7 +252,8 @@ test("the host's ReplayMirror assigns the ids the library takes in the contract 
   const mirror = new ReplayMirror("contract-1");
   const assigned: string[] = [];
   const note = (schedulings: Scheduling[]) => {
-    for (const { id, task } of schedulings) assigned.push(`${id}:${task.kind}${task.kind === "timer" ? `@${new Date(task.fireAt).toISOString()}` : ""}`);
+    for (const { id, task } of schedulings)
+      assigned.push(`${id}:${task.kind}${task.kind === "timer" ? `@${new Date(task.fireAt).toISOString()}` : ""}`);
   };
   for (let n = 0; n < EPISODES.length; n++) {
     const startedAt = EPISODES[n].find((e) => e.EventType === E.OrchestratorStarted)!;
@@ -242,16 +289,35 @@ test("after the last failed attempt the library waits for one more timer, then f
     [scheduled(2, 2), completed(2), started(3), failed(2, 3, "boom 2")],
     [timerCreated(3, 3, 3), completed(3), started(3), timerFired(3, 3)],
   ];
-  const action = { actionType: 1, functionName: "work", input: 1, retryOptions: { firstRetryIntervalInMilliseconds: 1000, maxNumberOfAttempts: 2 } };
-  for (let n = 0; n < 4; n++) assert.deepEqual(await replay("exhausted", historyThrough(episodes, n), null), { state: running([action]) }, `episode ${n}`);
+  const action = {
+    actionType: 1,
+    functionName: "work",
+    input: 1,
+    retryOptions: { firstRetryIntervalInMilliseconds: 1000, maxNumberOfAttempts: 2 },
+  };
+  for (let n = 0; n < 4; n++)
+    assert.deepEqual(
+      await replay("exhausted", historyThrough(episodes, n), null),
+      { state: running([action]) },
+      `episode ${n}`,
+    );
   const outcome = await replay("exhausted", historyThrough(episodes, 4), null);
   // The host reads the error from the state embedded after "$OutOfProcData$:"; the text before it is "false".
   assert.equal(outcome.failure, "boom 2 \n at boom 2");
-  assert.deepEqual(outcome.state, { isDone: false, actions: [[action]], schemaVersion: 2, error: "boom 2 \n at boom 2" });
+  assert.deepEqual(outcome.state, {
+    isDone: false,
+    actions: [[action]],
+    schemaVersion: 2,
+    error: "boom 2 \n at boom 2",
+  });
   const mirror = new ReplayMirror("x");
   mirror.scheduleNewActions([action], EPOCH);
   assert.deepEqual(
-    episodes.slice(1).map((episode, i) => mirror.allocate(episode.at(-1)!, EPOCH + (i + 1) * 1000).map((s) => `${s.id}:${s.task.kind}`)),
+    episodes
+      .slice(1)
+      .map((episode, i) =>
+        mirror.allocate(episode.at(-1)!, EPOCH + (i + 1) * 1000).map((s) => `${s.id}:${s.task.kind}`),
+      ),
     [["1:timer"], ["2:activity"], ["3:timer"], []],
     "a retry timer after every failed attempt, the last one included; none after it",
   );
@@ -261,7 +327,10 @@ test("a createTimer beyond maximumShortTimerDuration arrives with its final fire
   const outcome = await replay("longTimer", [started(0), executionStarted("longTimer", null)], null);
   const timer = { actionType: 5, fireAt: new Date(EPOCH + 7 * 24 * 3600_000).toISOString(), isCanceled: false };
   assert.deepEqual(outcome, { state: running([timer]) });
-  assert.throws(() => new ReplayMirror("x").scheduleNewActions([timer], EPOCH), /more than 6\.00:00:00 \(maximumShortTimerDuration\) away/);
+  assert.throws(
+    () => new ReplayMirror("x").scheduleNewActions([timer], EPOCH),
+    /more than 6\.00:00:00 \(maximumShortTimerDuration\) away/,
+  );
 });
 
 // Each field deleted in turn from the payload or one event of the full contract history: the ones whose absence
@@ -270,7 +339,13 @@ test("the library depends on exactly these trigger-payload fields and history-ev
   const history = historyThrough(EPISODES, EPISODES.length - 1);
   const baseline = JSON.stringify(await replay("contract", history, { round: 2 }));
   const payloadFields: string[] = [];
-  const emptyPayload = orchestrationTriggerPayload({ historyJson: "[]", inputJson: undefined, instanceId: "x", isReplaying: false, parentInstanceId: "p" });
+  const emptyPayload = orchestrationTriggerPayload({
+    historyJson: "[]",
+    inputJson: undefined,
+    instanceId: "x",
+    isReplaying: false,
+    parentInstanceId: "p",
+  });
   const payloadKeys = Object.keys(JSON.parse(emptyPayload) as object);
   for (const key of payloadKeys) {
     const outcome = await replay("contract", history, { round: 2 }, (payload) => delete payload[key]);
@@ -280,8 +355,11 @@ test("the library depends on exactly these trigger-payload fields and history-ev
   for (const [i, event] of history.entries()) {
     for (const key of Object.keys(event)) {
       if (key === "EventType") continue;
-      const edited = history.map((e, j) => (j === i ? Object.fromEntries(Object.entries(e).filter(([k]) => k !== key)) : e)) as HistoryEvent[];
-      if (JSON.stringify(await replay("contract", edited, { round: 2 })) !== baseline) eventFields.add(`${HistoryEventTypeName[event.EventType]}.${key}`);
+      const edited = history.map((e, j) =>
+        j === i ? Object.fromEntries(Object.entries(e).filter(([k]) => k !== key)) : e,
+      ) as HistoryEvent[];
+      if (JSON.stringify(await replay("contract", edited, { round: 2 })) !== baseline)
+        eventFields.add(`${HistoryEventTypeName[event.EventType]}.${key}`);
     }
   }
   assert.deepEqual(payloadFields, [

@@ -15,7 +15,8 @@ test("tar headers read back with tar-stream, including base-256 sizes", async ()
     { name: `blobs/sha256/${"b".repeat(64)}`, data: randomBytes(1000) },
   ];
   const parts: Buffer[] = [];
-  for (const f of files) parts.push(encodeTarHeader({ name: f.name, size: f.data.length, type: "file" }), f.data, tarPadding(f.data.length));
+  for (const f of files)
+    parts.push(encodeTarHeader({ name: f.name, size: f.data.length, type: "file" }), f.data, tarPadding(f.data.length));
   parts.push(tarEnd());
   const extract = tar.extract();
   Readable.from([Buffer.concat(parts)]).pipe(extract as unknown as NodeJS.WritableStream);
@@ -25,7 +26,10 @@ test("tar headers read back with tar-stream, including base-256 sizes", async ()
     for await (const c of entry) chunks.push(c as Buffer);
     seen.push({ name: entry.header.name, data: Buffer.concat(chunks) });
   }
-  assert.deepEqual(seen.map((s) => s.name), files.map((f) => f.name));
+  assert.deepEqual(
+    seen.map((s) => s.name),
+    files.map((f) => f.name),
+  );
   assert.ok(seen[1]!.data.equals(files[1]!.data));
   const big = encodeTarHeader({ name: "big", size: 9 * 1024 ** 3, type: "file" });
   assert.equal(big[124], 0x80, "sizes ≥ 8 GiB use the base-256 form");
@@ -51,6 +55,10 @@ test("adaptive gzip: one member, stored where asked, deflated elsewhere, gunzips
   assert.ok(gz.length > random.length, "random bytes were kept");
   // Stored blocks keep the bytes verbatim (split every ~16 KiB by a 5-byte block header); deflate would not.
   let verbatim = 0;
-  for (let offset = 0; offset < random.length; offset += 4096) if (gz.includes(random.subarray(offset, offset + 4096))) verbatim++;
-  assert.ok(verbatim >= (random.length / 4096) * 0.5, `${verbatim} of ${random.length / 4096} 4 KiB runs appear verbatim`);
+  for (let offset = 0; offset < random.length; offset += 4096)
+    if (gz.includes(random.subarray(offset, offset + 4096))) verbatim++;
+  assert.ok(
+    verbatim >= (random.length / 4096) * 0.5,
+    `${verbatim} of ${random.length / 4096} 4 KiB runs appear verbatim`,
+  );
 });

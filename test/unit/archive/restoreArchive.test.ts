@@ -21,15 +21,24 @@ async function archiveOf(entries: { name: string; body: Buffer }[]): Promise<Buf
 const client = new RegistryClient("127.0.0.1:9");
 
 test("an index.json that is not JSON is INVALID_ARGUMENT in words (guards issue 8.14)", async () => {
-  const archive = await archiveOf([{ name: "oci-layout", body: Buffer.from('{"imageLayoutVersion":"1.0.0"}') }, { name: "index.json", body: Buffer.from("{ not json") }]);
-  await assert.rejects(restoreImageArchive(Readable.from([archive]), client, "team/app", { name: "x.tar.gz" }), (error: Error & { code?: string }) => {
-    assert.equal(error.code, "INVALID_ARGUMENT");
-    assert.equal(error.message, "x.tar.gz: index.json is not JSON: it is not an OCI image layout this tool wrote");
-    return true;
-  });
+  const archive = await archiveOf([
+    { name: "oci-layout", body: Buffer.from('{"imageLayoutVersion":"1.0.0"}') },
+    { name: "index.json", body: Buffer.from("{ not json") },
+  ]);
+  await assert.rejects(
+    restoreImageArchive(Readable.from([archive]), client, "team/app", { name: "x.tar.gz" }),
+    (error: Error & { code?: string }) => {
+      assert.equal(error.code, "INVALID_ARGUMENT");
+      assert.equal(error.message, "x.tar.gz: index.json is not JSON: it is not an OCI image layout this tool wrote");
+      return true;
+    },
+  );
 });
 
 test("an index.json larger than any index (4 MiB) is refused without being read whole (guards issue 8.14)", async () => {
   const archive = await archiveOf([{ name: "index.json", body: Buffer.alloc(5 * 1024 * 1024, 0x20) }]);
-  await assert.rejects(restoreImageArchive(Readable.from([archive]), client, "team/app", { name: "big.tar.gz" }), /big\.tar\.gz: index\.json is larger than 4 MiB/);
+  await assert.rejects(
+    restoreImageArchive(Readable.from([archive]), client, "team/app", { name: "big.tar.gz" }),
+    /big\.tar\.gz: index\.json is larger than 4 MiB/,
+  );
 });

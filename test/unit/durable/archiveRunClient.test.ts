@@ -32,7 +32,13 @@ function fakeClient(instances: Record<string, CannedStatus>) {
 }
 
 /** RunTotals, positionally: total, archived, already archived, failed, bytes archived. */
-const progressOf = (total: number, archived: number, alreadyArchived: number, failed: number, bytesArchived: number) => ({
+const progressOf = (
+  total: number,
+  archived: number,
+  alreadyArchived: number,
+  failed: number,
+  bytesArchived: number,
+) => ({
   total,
   archived,
   alreadyArchived,
@@ -52,8 +58,18 @@ const outcome = (status: ImageOutcome["status"], bytes?: number): ImageOutcome =
 
 test("while archiving: the parent's counts + the batch in flight + the images of its wave that have completed", async () => {
   // Batch 0 is done (its totals are in the parent's); batch 1 runs: 2 images done, wave 4…6 in flight, of which 4 and 6 completed.
-  const parent: RunProgress = { ...progressOf(120, 40, 8, 2, 4000), running: 3, batches: 3, batchesDone: 1, phase: "archiving" };
-  const batch: BatchProgress = { running: 3, waveStart: 4, done: { total: 4, archived: 2, alreadyArchived: 1, failed: 1, bytesArchived: 250 } };
+  const parent: RunProgress = {
+    ...progressOf(120, 40, 8, 2, 4000),
+    running: 3,
+    batches: 3,
+    batchesDone: 1,
+    phase: "archiving",
+  };
+  const batch: BatchProgress = {
+    running: 3,
+    waveStart: 4,
+    done: { total: 4, archived: 2, alreadyArchived: 1, failed: 1, bytesArchived: 250 },
+  };
   const { client, asked } = fakeClient({
     [RUN]: { runtimeStatus: "Running", customStatus: parent },
     [`${RUN}:batch:1`]: { runtimeStatus: "Running", customStatus: batch },
@@ -61,7 +77,10 @@ test("while archiving: the parent's counts + the batch in flight + the images of
     [`${RUN}:batch:1:5`]: { runtimeStatus: "Running" },
     [`${RUN}:batch:1:6`]: { runtimeStatus: "Completed", output: outcome("failed") },
     // Not in flight (another batch, an image outside the wave): never to be counted.
-    [`${RUN}:batch:0`]: { runtimeStatus: "Completed", customStatus: { ...batch, done: { ...batch.done, archived: 99 } } },
+    [`${RUN}:batch:0`]: {
+      runtimeStatus: "Completed",
+      customStatus: { ...batch, done: { ...batch.done, archived: 99 } },
+    },
     [`${RUN}:batch:1:7`]: { runtimeStatus: "Completed", output: outcome("archived", 99_999) },
   });
   const status = await getArchiveRunStatus(client, RUN);
@@ -82,20 +101,35 @@ test("while archiving: the parent's counts + the batch in flight + the images of
       phase: "archiving",
     },
   });
-  assert.deepEqual(asked.sort(), [RUN, `${RUN}:batch:1`, `${RUN}:batch:1:4`, `${RUN}:batch:1:5`, `${RUN}:batch:1:6`].sort());
+  assert.deepEqual(
+    asked.sort(),
+    [RUN, `${RUN}:batch:1`, `${RUN}:batch:1:4`, `${RUN}:batch:1:5`, `${RUN}:batch:1:6`].sort(),
+  );
 });
 
 test("outside the archiving phase only the parent is read; a batch that has not reported yet adds nothing", async () => {
   const listing: Partial<RunProgress> = { phase: "listing" };
   const first = fakeClient({ [RUN]: { runtimeStatus: "Running", customStatus: listing } });
   const status = await getArchiveRunStatus(first.client, RUN);
-  assert.deepEqual(status?.progress, { ...progressOf(0, 0, 0, 0, 0), running: 0, batches: 0, batchesDone: 0, phase: "listing" });
+  assert.deepEqual(status?.progress, {
+    ...progressOf(0, 0, 0, 0, 0),
+    running: 0,
+    batches: 0,
+    batchesDone: 0,
+    phase: "listing",
+  });
   assert.deepEqual(first.asked, [RUN]);
   // No custom status at all (the run has just started): phase unknown.
   const fresh = fakeClient({ [RUN]: { runtimeStatus: "Pending" } });
   assert.equal((await getArchiveRunStatus(fresh.client, RUN))?.progress.phase, "unknown");
   // Archiving, but the batch in flight has no status yet (or none the client can find): the parent's counts only.
-  const parent: RunProgress = { ...progressOf(10, 3, 0, 0, 30), running: 2, batches: 2, batchesDone: 1, phase: "archiving" };
+  const parent: RunProgress = {
+    ...progressOf(10, 3, 0, 0, 30),
+    running: 2,
+    batches: 2,
+    batchesDone: 1,
+    phase: "archiving",
+  };
   const early = fakeClient({ [RUN]: { runtimeStatus: "Running", customStatus: parent } });
   const progress = (await getArchiveRunStatus(early.client, RUN))?.progress;
   assert.deepEqual(progress, { ...parent, running: 0 });
@@ -103,7 +137,10 @@ test("outside the archiving phase only the parent is read; a batch that has not 
 });
 
 test("an unknown run is undefined: an id that is not a run's is not even asked for, a missing one is the client's 404", async () => {
-  const { client, asked } = fakeClient({ [`${RUN}:batch:0`]: { runtimeStatus: "Running" }, "not-a-run": { runtimeStatus: "Running" } });
+  const { client, asked } = fakeClient({
+    [`${RUN}:batch:0`]: { runtimeStatus: "Running" },
+    "not-a-run": { runtimeStatus: "Running" },
+  });
   assert.equal(await getArchiveRunStatus(client, "not-a-run"), undefined);
   assert.equal(await getArchiveRunStatus(client, `${RUN}:batch:0`), undefined, "a batch is not a run");
   assert.deepEqual(asked, [], "ids that are not run ids are refused before the client is asked");
@@ -119,7 +156,8 @@ test("a failed run's error is the first line of its output; a completed run name
     [RUN]: {
       runtimeStatus: "Failed",
       customStatus: { phase: "listing" },
-      output: "\n  Orchestrator function 'archiveRegistry' failed: listing refused\n    at archiveRegistry (dist/src/orchestrators/archiveRegistry.js:40:11)\n",
+      output:
+        "\n  Orchestrator function 'archiveRegistry' failed: listing refused\n    at archiveRegistry (dist/src/orchestrators/archiveRegistry.js:40:11)\n",
     },
   });
   const status = await getArchiveRunStatus(failed.client, RUN);
@@ -127,7 +165,14 @@ test("a failed run's error is the first line of its output; a completed run name
   assert.equal(status?.error, "Orchestrator function 'archiveRegistry' failed: listing refused");
   assert.equal(status?.summaryBlob, undefined);
 
-  const output = { runId: RUN, registry: "myacr.azurecr.io", summaryBlob: `runs/${RUN}/summary.json`, container: "images", dryRun: false, totals: {} };
+  const output = {
+    runId: RUN,
+    registry: "myacr.azurecr.io",
+    summaryBlob: `runs/${RUN}/summary.json`,
+    container: "images",
+    dryRun: false,
+    totals: {},
+  };
   const done = fakeClient({ [RUN]: { runtimeStatus: "Completed", customStatus: { phase: "done" }, output } });
   const completed = await getArchiveRunStatus(done.client, RUN);
   assert.equal(completed?.summaryBlob, `runs/${RUN}/summary.json`);

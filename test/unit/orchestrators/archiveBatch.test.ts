@@ -13,7 +13,15 @@ after(async () => {
 });
 
 const RUN = "archive-fixture-20261201T000000000Z-bbbbbb";
-const run = { runId: RUN, registry: "myacr.azurecr.io", container: "images", maxAttempts: 1, jobTimeoutMinutes: 60, pollMaxIntervalSeconds: 10, maxParallel: 2 };
+const run = {
+  runId: RUN,
+  registry: "myacr.azurecr.io",
+  container: "images",
+  maxAttempts: 1,
+  jobTimeoutMinutes: 60,
+  pollMaxIntervalSeconds: 10,
+  maxParallel: 2,
+};
 const digest = (c: string) => `sha256:${c.repeat(64)}`;
 
 test("a batch archives its images in waves, keeps every outcome, and a damaged item fails alone", async () => {
@@ -29,9 +37,28 @@ test("a batch archives its images in waves, keeps every outcome, and a damaged i
   });
   const status = await harness.run("archiveBatch", { run, batchIndex: 0 }, `${RUN}:batch:0`);
   assert.equal(status.runtimeStatus, "Completed", JSON.stringify(status));
-  assert.deepEqual(status.output, { batchIndex: 0, total: 3, archived: 0, alreadyArchived: 2, failed: 1, bytesArchived: 0, jobExecutions: 0 });
-  const written = harness.calls.find((c) => c.name === "writeBatchOutcomes")!.input.outcomes as { repository: string; status: string; error?: { code: string; message: string } }[];
-  assert.deepEqual(written.map((o) => [o.repository, o.status]), [["team/a", "already-archived"], ["NOT A REPOSITORY", "failed"], ["team/c", "already-archived"]]);
+  assert.deepEqual(status.output, {
+    batchIndex: 0,
+    total: 3,
+    archived: 0,
+    alreadyArchived: 2,
+    failed: 1,
+    bytesArchived: 0,
+    jobExecutions: 0,
+  });
+  const written = harness.calls.find((c) => c.name === "writeBatchOutcomes")!.input.outcomes as {
+    repository: string;
+    status: string;
+    error?: { code: string; message: string };
+  }[];
+  assert.deepEqual(
+    written.map((o) => [o.repository, o.status]),
+    [
+      ["team/a", "already-archived"],
+      ["NOT A REPOSITORY", "failed"],
+      ["team/c", "already-archived"],
+    ],
+  );
   assert.equal(written[1]!.error?.code, "INVALID_ARGUMENT");
   assert.match(written[1]!.error!.message, /batch item 1: repository: must be a repository name/);
   // Only the valid items became image orchestrations (their first activity ran).

@@ -14,10 +14,31 @@ after(async () => {
 });
 
 const RUN = "archive-fixture-20261201T000000000Z-abcdef";
-const run = { runId: RUN, registry: "myacr.azurecr.io", container: "images", maxAttempts: 3, jobTimeoutMinutes: 60, pollMaxIntervalSeconds: 10 };
+const run = {
+  runId: RUN,
+  registry: "myacr.azurecr.io",
+  container: "images",
+  maxAttempts: 3,
+  jobTimeoutMinutes: 60,
+  pollMaxIntervalSeconds: 10,
+};
 const item = { repository: "team/app", digest: `sha256:${"c".repeat(64)}`, tags: ["1.0"] };
-const result = (bytes: number) => ({ status: "archived", image: "x", registry: run.registry, repository: item.repository, digest: item.digest, tags: item.tags, container: "images", bytes, sha256: "d".repeat(64), durationSeconds: 1 });
-const startsOf = () => harness.calls.filter((c) => c.name === "startJobExecution").map((c) => ({ attemptId: (c.input.request as { attemptId: string }).attemptId, reconcile: c.input.reconcile }));
+const result = (bytes: number) => ({
+  status: "archived",
+  image: "x",
+  registry: run.registry,
+  repository: item.repository,
+  digest: item.digest,
+  tags: item.tags,
+  container: "images",
+  bytes,
+  sha256: "d".repeat(64),
+  durationSeconds: 1,
+});
+const startsOf = () =>
+  harness.calls
+    .filter((c) => c.name === "startJobExecution")
+    .map((c) => ({ attemptId: (c.input.request as { attemptId: string }).attemptId, reconcile: c.input.reconcile }));
 const readsOf = () => harness.calls.filter((c) => c.name === "readWorkerResult").map((c) => c.input.attemptId);
 
 test("a start whose answer was lost is tried again as the same attempt, reconciling, and its result is read under that id", async () => {
@@ -36,7 +57,10 @@ test("a start whose answer was lost is tried again as the same attempt, reconcil
   assert.equal(outcome.status, "archived");
   assert.equal(outcome.bytes, 4096);
   assert.equal(outcome.attempts, 2);
-  assert.deepEqual(startsOf(), [{ attemptId: "1", reconcile: false }, { attemptId: "1", reconcile: true }]);
+  assert.deepEqual(startsOf(), [
+    { attemptId: "1", reconcile: false },
+    { attemptId: "1", reconcile: true },
+  ]);
   assert.deepEqual(readsOf(), ["1"]);
 });
 
@@ -44,7 +68,10 @@ test("after a failed execution the next attempt has a new id, and an orphan's re
   let firstEnded = false;
   harness.use({
     checkArchived: () => ({ archived: false }),
-    startJobExecution: (input) => ({ name: `caj-${(input.request as { attemptId: string }).attemptId}`, status: "Running" }),
+    startJobExecution: (input) => ({
+      name: `caj-${(input.request as { attemptId: string }).attemptId}`,
+      status: "Running",
+    }),
     getJobExecution: (input) => ({ name: input.name, status: input.name === "caj-1" ? "Failed" : "Succeeded" }),
     readWorkerResult: (input) => {
       if (input.attemptId === "1") {
@@ -63,7 +90,10 @@ test("after a failed execution the next attempt has a new id, and an orphan's re
   assert.equal(outcome.status, "archived", JSON.stringify(status));
   assert.equal(outcome.bytes, 2222);
   assert.equal(outcome.attempts, 2);
-  assert.deepEqual(startsOf(), [{ attemptId: "1", reconcile: false }, { attemptId: "2", reconcile: false }]);
+  assert.deepEqual(startsOf(), [
+    { attemptId: "1", reconcile: false },
+    { attemptId: "2", reconcile: false },
+  ]);
   assert.deepEqual(readsOf(), ["1", "2"]);
 });
 
@@ -74,7 +104,10 @@ test("an archived digest costs nothing: no job is started", async () => {
   assert.equal(typeof outcome.durationSeconds, "number"); // scaled time: its value is not the point here
   delete outcome.durationSeconds;
   assert.deepEqual(outcome, { ...item, status: "already-archived", bytes: 10, sha256: "e".repeat(64), attempts: 0 });
-  assert.deepEqual(harness.calls.map((c) => c.name), ["checkArchived"]);
+  assert.deepEqual(
+    harness.calls.map((c) => c.name),
+    ["checkArchived"],
+  );
 });
 
 test("its first activity receives the run, so the settings can refuse it: a refusal fails the image and starts no job", async () => {

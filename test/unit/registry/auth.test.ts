@@ -15,7 +15,12 @@ test("an https registry that names an http token realm gets no credentials sent 
   const port = (realm.address() as { port: number }).port;
   try {
     const password = { kind: "password", username: "alice", password: "s3cret" } as const;
-    const https = new RegistryAuthenticator("myacr.example.com", "https://myacr.example.com", password, DEFAULT_RETRY_POLICY);
+    const https = new RegistryAuthenticator(
+      "myacr.example.com",
+      "https://myacr.example.com",
+      password,
+      DEFAULT_RETRY_POLICY,
+    );
     const challenge = `Bearer realm="http://127.0.0.1:${port}/token",service="myacr.example.com"`;
     await assert.rejects(https.authorize(challenge, "repository:a:pull"), (error: Error & { code?: string }) => {
       assert.equal(error.code, "REGISTRY_AUTH_FAILED");
@@ -25,7 +30,12 @@ test("an https registry that names an http token realm gets no credentials sent 
     assert.deepEqual(seen, [], "the realm was never contacted");
     await assert.rejects(https.authorize('Bearer realm="not a url"', "repository:a:pull"), /realm is not a URL/);
     // A registry reached over plain http (loopback, or REGISTRY_INSECURE) may have a plain-http realm.
-    const plain = new RegistryAuthenticator(`127.0.0.1:${port}`, `http://127.0.0.1:${port}`, password, DEFAULT_RETRY_POLICY);
+    const plain = new RegistryAuthenticator(
+      `127.0.0.1:${port}`,
+      `http://127.0.0.1:${port}`,
+      password,
+      DEFAULT_RETRY_POLICY,
+    );
     assert.equal(await plain.authorize(challenge, "repository:a:pull"), "Bearer t");
     assert.equal(seen.length, 1);
   } finally {

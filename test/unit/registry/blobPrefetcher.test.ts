@@ -32,7 +32,11 @@ interface Served {
  */
 async function serveBlobs(
   blobs: Buffer[],
-  options: { rangeSupport?: boolean; cutAt?: (request: { digest: string; range: string | undefined; index: number }) => number | undefined; corrupt?: string } = {},
+  options: {
+    rangeSupport?: boolean;
+    cutAt?: (request: { digest: string; range: string | undefined; index: number }) => number | undefined;
+    corrupt?: string;
+  } = {},
 ): Promise<Served> {
   const byDigest = new Map(blobs.map((b) => [descriptorOf(b).digest, b]));
   const requests: Served["requests"] = [];
@@ -78,7 +82,11 @@ async function serveBlobs(
 }
 
 /** Every blob through the prefetcher, in order, the consumer yielding to the event loop after each chunk. */
-async function readAll(host: string, blobs: Buffer[], options: BlobPrefetchOptions): Promise<{ out: Buffer[]; prefetcher: BlobPrefetcher }> {
+async function readAll(
+  host: string,
+  blobs: Buffer[],
+  options: BlobPrefetchOptions,
+): Promise<{ out: Buffer[]; prefetcher: BlobPrefetcher }> {
   const client = new RegistryClient(host, { retry: FAST_RETRY });
   const prefetcher = new BlobPrefetcher(client, "test/repo", blobs.map(descriptorOf), options);
   const out: Buffer[] = [];
@@ -98,10 +106,20 @@ async function readAll(host: string, blobs: Buffer[], options: BlobPrefetchOptio
 }
 
 test("blobs come out in order and whole, split into ranged parts fetched ahead", async () => {
-  const blobs = [randomBytes(300 * KiB), randomBytes(10), Buffer.alloc(0), randomBytes(1000 * KiB), randomBytes(64 * KiB)];
+  const blobs = [
+    randomBytes(300 * KiB),
+    randomBytes(10),
+    Buffer.alloc(0),
+    randomBytes(1000 * KiB),
+    randomBytes(64 * KiB),
+  ];
   const served = await serveBlobs(blobs);
   try {
-    const { out, prefetcher } = await readAll(served.host, blobs, { concurrency: 4, budgetBytes: 512 * KiB, partBytes: 64 * KiB });
+    const { out, prefetcher } = await readAll(served.host, blobs, {
+      concurrency: 4,
+      budgetBytes: 512 * KiB,
+      partBytes: 64 * KiB,
+    });
     out.forEach((bytes, i) => assert.ok(bytes.equals(blobs[i]!), `blob ${i}`));
     // 5 + 1 + 1 + 16 + 1 parts, each one GET; the split blobs' parts asked with Range, the small ones without.
     assert.equal(served.requests.length, 24);
@@ -118,13 +136,20 @@ test("a registry that ignores Range (answers 200) still gives every blob's bytes
   const blobs = [randomBytes(700 * KiB), randomBytes(20 * KiB), randomBytes(900 * KiB)];
   const served = await serveBlobs(blobs, { rangeSupport: false });
   try {
-    const { out, prefetcher } = await readAll(served.host, blobs, { concurrency: 4, budgetBytes: 256 * KiB, partBytes: 64 * KiB });
+    const { out, prefetcher } = await readAll(served.host, blobs, {
+      concurrency: 4,
+      budgetBytes: 256 * KiB,
+      partBytes: 64 * KiB,
+    });
     out.forEach((bytes, i) => assert.ok(bytes.equals(blobs[i]!), `blob ${i}`));
     assert.equal(prefetcher.stats.rangeIgnored, true);
     // One GET per blob: after the 200, the blob's other parts are never asked for.
     assert.equal(served.requests.length, 3);
     // The whole-blob stream is held to one part's bytes (plus the chunk that passed it) ahead of the reader.
-    assert.ok(prefetcher.stats.peakBufferedBytes <= 256 * KiB + 64 * KiB + 64 * KiB, `buffered ${prefetcher.stats.peakBufferedBytes}`);
+    assert.ok(
+      prefetcher.stats.peakBufferedBytes <= 256 * KiB + 64 * KiB + 64 * KiB,
+      `buffered ${prefetcher.stats.peakBufferedBytes}`,
+    );
   } finally {
     await served.close();
   }
@@ -146,7 +171,10 @@ test("a part cut short is resumed alone, from the byte it broke at", async () =>
     assert.ok(out[0]!.equals(blob));
     assert.equal(served.requests.length, 8 + 1, "eight parts and one resume");
     const resumes = served.requests.filter((r) => r.range?.startsWith(`bytes=${2 * part + 10_000}-`));
-    assert.deepEqual(resumes.map((r) => r.range), [`bytes=${2 * part + 10_000}-${3 * part - 1}`]);
+    assert.deepEqual(
+      resumes.map((r) => r.range),
+      [`bytes=${2 * part + 10_000}-${3 * part - 1}`],
+    );
   } finally {
     await served.close();
   }
@@ -156,10 +184,13 @@ test("corrupt bytes in a split blob fail with DIGEST_MISMATCH", async () => {
   const blobs = [randomBytes(100 * KiB), randomBytes(400 * KiB)];
   const served = await serveBlobs(blobs, { corrupt: descriptorOf(blobs[1]!).digest });
   try {
-    await assert.rejects(readAll(served.host, blobs, { concurrency: 4, budgetBytes: 256 * KiB, partBytes: 64 * KiB }), (error: unknown) => {
-      assert.ok(isArchiveError(error) && error.code === "DIGEST_MISMATCH", String(error));
-      return true;
-    });
+    await assert.rejects(
+      readAll(served.host, blobs, { concurrency: 4, budgetBytes: 256 * KiB, partBytes: 64 * KiB }),
+      (error: unknown) => {
+        assert.ok(isArchiveError(error) && error.code === "DIGEST_MISMATCH", String(error));
+        return true;
+      },
+    );
   } finally {
     await served.close();
   }
@@ -171,10 +202,20 @@ test("the bytes held ahead never pass the budget plus one part, whatever the ima
   try {
     for (const budget of [0, 128 * KiB, 512 * KiB]) {
       const part = 96 * KiB;
-      const { out, prefetcher } = await readAll(served.host, blobs, { concurrency: 6, budgetBytes: budget, partBytes: part });
+      const { out, prefetcher } = await readAll(served.host, blobs, {
+        concurrency: 6,
+        budgetBytes: budget,
+        partBytes: part,
+      });
       out.forEach((bytes, i) => assert.ok(bytes.equals(blobs[i]!), `blob ${i}`));
-      assert.ok(prefetcher.stats.peakReservedBytes <= budget + part, `reserved ${prefetcher.stats.peakReservedBytes} with budget ${budget}`);
-      assert.ok(prefetcher.stats.peakBufferedBytes <= budget + part, `buffered ${prefetcher.stats.peakBufferedBytes} with budget ${budget}`);
+      assert.ok(
+        prefetcher.stats.peakReservedBytes <= budget + part,
+        `reserved ${prefetcher.stats.peakReservedBytes} with budget ${budget}`,
+      );
+      assert.ok(
+        prefetcher.stats.peakBufferedBytes <= budget + part,
+        `buffered ${prefetcher.stats.peakBufferedBytes} with budget ${budget}`,
+      );
       if (budget === 0) assert.equal(prefetcher.stats.peakActive, 1, "no budget: one part at a time");
     }
   } finally {

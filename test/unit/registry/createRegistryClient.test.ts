@@ -7,7 +7,11 @@ import { registryCredentialFor } from "../../../src/registry/createRegistryClien
 test("an Entra ID token is offered to ACR hosts only", () => {
   for (const kind of ["entra", "auto"] as const) {
     assert.equal(registryCredentialFor("myacr.azurecr.io", { kind }).kind, "entra");
-    assert.equal(registryCredentialFor("evil.example.com", { kind }).kind, "anonymous", `${kind}: never to another host`);
+    assert.equal(
+      registryCredentialFor("evil.example.com", { kind }).kind,
+      "anonymous",
+      `${kind}: never to another host`,
+    );
     assert.equal(registryCredentialFor("myacr.azurecr.io.evil.example.com", { kind }).kind, "anonymous");
   }
 });

@@ -14,7 +14,12 @@ import { sha256Digest } from "../../support/digests.js";
 import { close, expectCode, FAST_RETRY, listen, readBody } from "../../support/loopback.js";
 
 /** Streams `total` bytes (chunked, no Content-Length) as fast as the client reads; resolves on close with what was sent. */
-function streamBody(res: ServerResponse, total: number, headers: Record<string, string> = {}, status = 200): Promise<{ sent: number; finished: boolean }> {
+function streamBody(
+  res: ServerResponse,
+  total: number,
+  headers: Record<string, string> = {},
+  status = 200,
+): Promise<{ sent: number; finished: boolean }> {
   const chunk = Buffer.alloc(64 * 1024, 0x20);
   let sent = 0;
   res.writeHead(status, headers);
@@ -31,7 +36,11 @@ function streamBody(res: ServerResponse, total: number, headers: Record<string, 
 
 describe("transport behaviour (loopback stand-ins for a misbehaving registry)", () => {
   const blob = Buffer.from("x".repeat(100_000) + "end");
-  const descriptor = { mediaType: "application/vnd.oci.image.layer.v1.tar", digest: sha256Digest(blob), size: blob.length };
+  const descriptor = {
+    mediaType: "application/vnd.oci.image.layer.v1.tar",
+    digest: sha256Digest(blob),
+    size: blob.length,
+  };
 
   test("a blob redirect to another host does not carry the registry's Authorization", async () => {
     const seenByStorage: (string | undefined)[] = [];
@@ -47,7 +56,9 @@ describe("transport behaviour (loopback stand-ins for a misbehaving registry)", 
       res.writeHead(307, { location: `http://${storage.host}/container/blob?sig=abc` }).end();
     });
     try {
-      const client = new RegistryClient(registry.host, { credential: { kind: "password", username: "u", password: "p" } });
+      const client = new RegistryClient(registry.host, {
+        credential: { kind: "password", username: "u", password: "p" },
+      });
       const chunks: Buffer[] = [];
       for await (const c of client.getBlob("repo", descriptor)) chunks.push(c as Buffer);
       assert.ok(Buffer.concat(chunks).equals(blob));
@@ -68,10 +79,17 @@ describe("transport behaviour (loopback stand-ins for a misbehaving registry)", 
         res.writeHead(401, { "www-authenticate": 'Basic realm="test"' }).end();
         return;
       }
-      res.writeHead(200, { "content-type": "application/json", link: `<http://${other.host}/v2/_catalog?last=a>; rel="next"` }).end(JSON.stringify({ repositories: ["a"] }));
+      res
+        .writeHead(200, {
+          "content-type": "application/json",
+          link: `<http://${other.host}/v2/_catalog?last=a>; rel="next"`,
+        })
+        .end(JSON.stringify({ repositories: ["a"] }));
     });
     try {
-      const client = new RegistryClient(registry.host, { credential: { kind: "password", username: "u", password: "p" } });
+      const client = new RegistryClient(registry.host, {
+        credential: { kind: "password", username: "u", password: "p" },
+      });
       const names: string[] = [];
       for await (const name of client.listRepositoryNames()) names.push(name);
       assert.deepEqual(names, ["a", "z"]);
@@ -83,7 +101,14 @@ describe("transport behaviour (loopback stand-ins for a misbehaving registry)", 
 
   test("503 with Retry-After is retried, then the answer is used", async () => {
     let calls = 0;
-    const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json", config: descriptor, layers: [] }));
+    const manifest = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: "application/vnd.oci.image.manifest.v1+json",
+        config: descriptor,
+        layers: [],
+      }),
+    );
     const server = await listen((_req, res) => {
       calls++;
       if (calls <= 2) res.writeHead(503, { "retry-after": "0" }).end();
@@ -109,7 +134,12 @@ describe("transport behaviour (loopback stand-ins for a misbehaving registry)", 
         return;
       }
       const start = Number(/bytes=(\d+)-/.exec(req.headers.range)![1]);
-      res.writeHead(206, { "content-range": `bytes ${start}-${blob.length - 1}/${blob.length}`, "content-length": String(blob.length - start) }).end(blob.subarray(start));
+      res
+        .writeHead(206, {
+          "content-range": `bytes ${start}-${blob.length - 1}/${blob.length}`,
+          "content-length": String(blob.length - start),
+        })
+        .end(blob.subarray(start));
     });
     try {
       const client = new RegistryClient(server.host, { retry: FAST_RETRY });
@@ -125,7 +155,9 @@ describe("transport behaviour (loopback stand-ins for a misbehaving registry)", 
 
   test("more bytes than the descriptor says fail with SIZE_MISMATCH; different bytes with DIGEST_MISMATCH", async () => {
     const server = await listen((req, res) => {
-      const body = req.url?.includes("long") ? Buffer.concat([blob, Buffer.from("extra")]) : Buffer.from(blob).fill(0x79, 0, 1);
+      const body = req.url?.includes("long")
+        ? Buffer.concat([blob, Buffer.from("extra")])
+        : Buffer.from(blob).fill(0x79, 0, 1);
       res.writeHead(200).end(body);
     });
     try {
@@ -144,14 +176,20 @@ describe("transport behaviour (loopback stand-ins for a misbehaving registry)", 
     assert.equal(new RegistryClient("127.0.0.1:5000").baseUrl, "http://127.0.0.1:5000");
     assert.equal(new RegistryClient("localhost:5000").baseUrl, "http://localhost:5000");
     assert.equal(new RegistryClient("myacr.azurecr.io").baseUrl, "https://myacr.azurecr.io");
-    assert.equal(new RegistryClient("registry.internal:5000", { insecure: true }).baseUrl, "http://registry.internal:5000");
+    assert.equal(
+      new RegistryClient("registry.internal:5000", { insecure: true }).baseUrl,
+      "http://registry.internal:5000",
+    );
   });
 
   test("WWW-Authenticate challenges parse", () => {
-    assert.deepEqual(parseChallenge('Bearer realm="https://acr.io/oauth2/token",service="acr.io",scope="repository:a/b:pull"'), {
-      scheme: "bearer",
-      params: { realm: "https://acr.io/oauth2/token", service: "acr.io", scope: "repository:a/b:pull" },
-    });
+    assert.deepEqual(
+      parseChallenge('Bearer realm="https://acr.io/oauth2/token",service="acr.io",scope="repository:a/b:pull"'),
+      {
+        scheme: "bearer",
+        params: { realm: "https://acr.io/oauth2/token", service: "acr.io", scope: "repository:a/b:pull" },
+      },
+    );
     assert.equal(parseChallenge('Basic realm="r"')?.scheme, "basic");
     assert.equal(parseChallenge("Negotiate"), undefined);
   });
@@ -163,7 +201,11 @@ describe("secrets, Link pagination, error bodies and bounded reads (loopback)", 
   const ociManifest = "application/vnd.oci.image.manifest.v1+json";
   const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: ociManifest, config, layers: [] }));
   const layer = Buffer.from("layer");
-  const layerDescriptor = { mediaType: "application/vnd.oci.image.layer.v1.tar", digest: sha256Digest(layer), size: layer.length };
+  const layerDescriptor = {
+    mediaType: "application/vnd.oci.image.layer.v1.tar",
+    digest: sha256Digest(layer),
+    size: layer.length,
+  };
   const fakeAad = fakeTokenCredential("aad-token");
 
   /**
@@ -174,30 +216,47 @@ describe("secrets, Link pagination, error bodies and bounded reads (loopback)", 
     const elsewhereSaw: { authorization?: string; body: string }[] = [];
     const grant = async (req: IncomingMessage, res: ServerResponse) => {
       await readBody(req);
-      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ token: "good", refresh_token: "acr-refresh" }));
+      res
+        .writeHead(200, { "content-type": "application/json" })
+        .end(JSON.stringify({ token: "good", refresh_token: "acr-refresh" }));
     };
     const elsewhere = await listen((req, res) => {
       void readBody(req).then((body) => {
         elsewhereSaw.push({ ...(req.headers.authorization && { authorization: req.headers.authorization }), body });
-        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ token: "good", refresh_token: "acr-refresh" }));
+        res
+          .writeHead(200, { "content-type": "application/json" })
+          .end(JSON.stringify({ token: "good", refresh_token: "acr-refresh" }));
       });
     });
     const registry = await listen((req, res) => {
       const url = req.url ?? "";
       if (url.startsWith("/granted")) return void grant(req, res);
       if (url.startsWith("/token") || url.startsWith("/oauth2/exchange")) {
-        return void readBody(req).then(() => res.writeHead(307, { location: redirectTo(registry.host, elsewhere.host, url) }).end());
+        return void readBody(req).then(() =>
+          res.writeHead(307, { location: redirectTo(registry.host, elsewhere.host, url) }).end(),
+        );
       }
       if (req.headers.authorization !== "Bearer good") {
-        return void res.writeHead(401, { "www-authenticate": `Bearer realm="http://${registry.host}/token",service="reg"` }).end();
+        return void res
+          .writeHead(401, { "www-authenticate": `Bearer realm="http://${registry.host}/token",service="reg"` })
+          .end();
       }
       res.writeHead(200, { "content-type": ociManifest }).end(manifest);
     });
-    return { elsewhereSaw, registry, elsewhere, closeAll: () => Promise.all([close(elsewhere.server), close(registry.server)]) };
+    return {
+      elsewhereSaw,
+      registry,
+      elsewhere,
+      closeAll: () => Promise.all([close(elsewhere.server), close(registry.server)]),
+    };
   }
 
   const credentials: [string, RegistryCredential, string[]][] = [
-    ["Basic password", { kind: "password", username: "alice", password: "s3cret" }, ["s3cret", Buffer.from("alice:s3cret").toString("base64")]],
+    [
+      "Basic password",
+      { kind: "password", username: "alice", password: "s3cret" },
+      ["s3cret", Buffer.from("alice:s3cret").toString("base64")],
+    ],
     ["refresh token", { kind: "refreshToken", refreshToken: "rt-secret" }, ["rt-secret"]],
     ["Entra ID exchange", { kind: "entra", tokenCredential: fakeAad }, ["aad-token", "acr-refresh"]],
   ];
@@ -210,7 +269,11 @@ describe("secrets, Link pagination, error bodies and bounded reads (loopback)", 
         await outcome.catch(() => undefined);
         for (const seen of setup.elsewhereSaw) {
           assert.equal(seen.authorization, undefined, "no Authorization to another origin");
-          for (const secret of secrets) assert.ok(!seen.body.includes(secret) && !decodeURIComponent(seen.body).includes(secret), `${secret} leaked in a body`);
+          for (const secret of secrets)
+            assert.ok(
+              !seen.body.includes(secret) && !decodeURIComponent(seen.body).includes(secret),
+              `${secret} leaked in a body`,
+            );
         }
         await expectCode(outcome, "REGISTRY_AUTH_FAILED", /redirected .*to another origin/);
         assert.deepEqual(setup.elsewhereSaw, [], "the redirect is not followed at all");
@@ -242,7 +305,11 @@ describe("secrets, Link pagination, error bodies and bounded reads (loopback)", 
     });
     try {
       for (const name of ["authorization", "Authorization", "Proxy-Authorization"]) {
-        await expectCode(sendWithRetry(`http://${server.host}/`, { headers: { [name]: "Basic eDp5" } }), "INVALID_ARGUMENT", /credentials/);
+        await expectCode(
+          sendWithRetry(`http://${server.host}/`, { headers: { [name]: "Basic eDp5" } }),
+          "INVALID_ARGUMENT",
+          /credentials/,
+        );
       }
       assert.equal(requests, 0);
     } finally {
@@ -254,18 +321,37 @@ describe("secrets, Link pagination, error bodies and bounded reads (loopback)", 
     const origin = "https://reg.example";
     const blobUrl = `${origin}/v2/a/blobs/x`;
     const registryAuth = { authorization: "Bearer t", onRedirectElsewhere: "drop" as const };
-    const isCode = (code: string, message: RegExp) => (e: unknown) => isArchiveError(e) && e.code === code && message.test(e.message);
-    assert.throws(() => redirectTarget(blobUrl, "http://reg.example/v2/a/blobs/x", origin, undefined), isCode("REGISTRY_ERROR", /https to http/));
-    assert.throws(() => redirectTarget(blobUrl, "http://storage.example/b", origin, registryAuth), isCode("REGISTRY_ERROR", /https to http/));
+    const isCode = (code: string, message: RegExp) => (e: unknown) =>
+      isArchiveError(e) && e.code === code && message.test(e.message);
+    assert.throws(
+      () => redirectTarget(blobUrl, "http://reg.example/v2/a/blobs/x", origin, undefined),
+      isCode("REGISTRY_ERROR", /https to http/),
+    );
+    assert.throws(
+      () => redirectTarget(blobUrl, "http://storage.example/b", origin, registryAuth),
+      isCode("REGISTRY_ERROR", /https to http/),
+    );
     const basic = { authorization: "Basic eDp5" };
-    assert.throws(() => redirectTarget(`${origin}/token`, "https://evil.example/token", origin, basic), isCode("REGISTRY_AUTH_FAILED", /another origin/));
+    assert.throws(
+      () => redirectTarget(`${origin}/token`, "https://evil.example/token", origin, basic),
+      isCode("REGISTRY_AUTH_FAILED", /another origin/),
+    );
     const secretBody = { body: "refresh_token=x", onRedirectElsewhere: "drop" as const };
-    assert.throws(() => redirectTarget(`${origin}/token`, "https://evil.example/token", origin, secretBody), isCode("REGISTRY_AUTH_FAILED", /another origin/));
+    assert.throws(
+      () => redirectTarget(`${origin}/token`, "https://evil.example/token", origin, secretBody),
+      isCode("REGISTRY_AUTH_FAILED", /another origin/),
+    );
     const storage = "https://storage.example/b?sig=1";
     assert.deepEqual(redirectTarget(blobUrl, storage, origin, registryAuth), { url: storage, withSecrets: false });
-    assert.deepEqual(redirectTarget(`${origin}/token`, "/token2", origin, { authorization: "Basic eDp5" }), { url: `${origin}/token2`, withSecrets: true });
+    assert.deepEqual(redirectTarget(`${origin}/token`, "/token2", origin, { authorization: "Basic eDp5" }), {
+      url: `${origin}/token2`,
+      withSecrets: true,
+    });
     // Back at the origin after a hop elsewhere: the secrets were dropped for the chain (the caller passes none).
-    assert.deepEqual(redirectTarget("https://storage.example/b", `${origin}/v2/x`, origin, undefined), { url: `${origin}/v2/x`, withSecrets: false });
+    assert.deepEqual(redirectTarget("https://storage.example/b", `${origin}/v2/x`, origin, undefined), {
+      url: `${origin}/v2/x`,
+      withSecrets: false,
+    });
   });
 
   test("a listing that keeps answering the same Link stops with REGISTRY_ERROR after at most 3 requests (catalog, tags, ACR manifests)", async () => {
@@ -276,7 +362,9 @@ describe("secrets, Link pagination, error bodies and bounded reads (loopback)", 
       requests.set(path, count);
       // Ends after 10 pages, so a client without the check finishes (and fails the test) instead of hanging.
       const link = count < 10 ? { link: `<${path}?last=a&n=100>; rel="next"` } : {};
-      const body = path.endsWith("_manifests") ? { manifests: [{ digest: "sha256:a" }] } : { repositories: ["a"], tags: ["a"] };
+      const body = path.endsWith("_manifests")
+        ? { manifests: [{ digest: "sha256:a" }] }
+        : { repositories: ["a"], tags: ["a"] };
       res.writeHead(200, { "content-type": "application/json", ...link }).end(JSON.stringify(body));
     });
     try {
@@ -306,7 +394,9 @@ describe("secrets, Link pagination, error bodies and bounded reads (loopback)", 
       seen.push(req.url ?? "");
       const page = pages[req.url ?? ""];
       if (!page) return void res.writeHead(404).end();
-      res.writeHead(200, { "content-type": "application/json", ...(page.link && { link: page.link }) }).end(JSON.stringify({ repositories: page.names }));
+      res
+        .writeHead(200, { "content-type": "application/json", ...(page.link && { link: page.link }) })
+        .end(JSON.stringify({ repositories: page.names }));
     });
     try {
       const names: string[] = [];
@@ -329,13 +419,31 @@ describe("secrets, Link pagination, error bodies and bounded reads (loopback)", 
     assert.equal(parseNextLink('</a>; title="next"'), undefined);
     assert.equal(parseNextLink("garbage, </b>; rel=next"), "/b");
     assert.equal(parseNextLink(null), undefined);
-    assert.throws(() => parseNextLink(`<${"/x".repeat(10_000)}>; rel=next`), (e: unknown) => isArchiveError(e) && e.code === "REGISTRY_ERROR");
+    assert.throws(
+      () => parseNextLink(`<${"/x".repeat(10_000)}>; rel=next`),
+      (e: unknown) => isArchiveError(e) && e.code === "REGISTRY_ERROR",
+    );
   });
 
   const pushCases: [string, string, RegExp, (client: RegistryClient) => Promise<unknown>][] = [
-    ["manifest PUT", "MANIFEST_BLOB_UNKNOWN", /blob unknown to registry/, (c) => c.putManifest("repo", "1", ociManifest, manifest)],
-    ["blob upload PUT", "BLOB_UPLOAD_INVALID", /blob upload invalid/, (c) => c.uploadBlob("repo", layerDescriptor, layer)],
-    ["blob upload POST", "NAME_INVALID", /invalid repository name/, (c) => c.uploadBlob("bad-name", layerDescriptor, layer)],
+    [
+      "manifest PUT",
+      "MANIFEST_BLOB_UNKNOWN",
+      /blob unknown to registry/,
+      (c) => c.putManifest("repo", "1", ociManifest, manifest),
+    ],
+    [
+      "blob upload PUT",
+      "BLOB_UPLOAD_INVALID",
+      /blob upload invalid/,
+      (c) => c.uploadBlob("repo", layerDescriptor, layer),
+    ],
+    [
+      "blob upload POST",
+      "NAME_INVALID",
+      /invalid repository name/,
+      (c) => c.uploadBlob("bad-name", layerDescriptor, layer),
+    ],
   ];
   for (const [what, registryCode, message, push] of pushCases) {
     test(`${what}: a registry error keeps its OCI error code (${registryCode}) and message`, async () => {
@@ -345,9 +453,12 @@ describe("secrets, Link pagination, error bodies and bounded reads (loopback)", 
           const url = req.url ?? "";
           const json = { "content-type": "application/json" };
           const fail = (code: string, text: string) => res.writeHead(400, json).end(errorBody(code, text));
-          if (req.method === "PUT" && url.includes("/manifests/")) return void fail("MANIFEST_BLOB_UNKNOWN", "blob unknown to registry");
-          if (req.method === "POST" && url.startsWith("/v2/bad-name/")) return void fail("NAME_INVALID", "invalid repository name");
-          if (req.method === "POST") return void res.writeHead(202, { location: "/v2/repo/blobs/uploads/u1?state=s" }).end();
+          if (req.method === "PUT" && url.includes("/manifests/"))
+            return void fail("MANIFEST_BLOB_UNKNOWN", "blob unknown to registry");
+          if (req.method === "POST" && url.startsWith("/v2/bad-name/"))
+            return void fail("NAME_INVALID", "invalid repository name");
+          if (req.method === "POST")
+            return void res.writeHead(202, { location: "/v2/repo/blobs/uploads/u1?state=s" }).end();
           if (req.method === "PUT") return void fail("BLOB_UPLOAD_INVALID", "blob upload invalid");
           res.writeHead(404).end();
         });
@@ -370,9 +481,30 @@ describe("secrets, Link pagination, error bodies and bounded reads (loopback)", 
   // Each case: a server streaming 64 MiB (128 MiB for a listing page) chunked, with no Content-Length. What it manages
   // to send is the client's limit plus what socket buffers hold (a few MiB on loopback): far below the whole body.
   const boundedCases: [string, string, (client: RegistryClient) => Promise<unknown>, string, RegExp, number][] = [
-    ["manifest", "/v2/repo/manifests/1", (c) => c.getManifest("repo", "1"), "UNSUPPORTED_MEDIA_TYPE", /larger than 4 MiB/, 16 * MiB],
-    ["token response", "/token", (c) => c.getManifest("private", "1"), "REGISTRY_AUTH_FAILED", /token response .* larger than 128 KiB/, 16 * MiB],
-    ["error body", "/v2/broken/manifests/1", (c) => c.getManifest("broken", "1"), "REGISTRY_ERROR", /HTTP 400/, 16 * MiB],
+    [
+      "manifest",
+      "/v2/repo/manifests/1",
+      (c) => c.getManifest("repo", "1"),
+      "UNSUPPORTED_MEDIA_TYPE",
+      /larger than 4 MiB/,
+      16 * MiB,
+    ],
+    [
+      "token response",
+      "/token",
+      (c) => c.getManifest("private", "1"),
+      "REGISTRY_AUTH_FAILED",
+      /token response .* larger than 128 KiB/,
+      16 * MiB,
+    ],
+    [
+      "error body",
+      "/v2/broken/manifests/1",
+      (c) => c.getManifest("broken", "1"),
+      "REGISTRY_ERROR",
+      /HTTP 400/,
+      16 * MiB,
+    ],
     [
       "listing page",
       "/v2/_catalog",
@@ -391,16 +523,27 @@ describe("secrets, Link pagination, error bodies and bounded reads (loopback)", 
         const path = new URL(req.url ?? "/", "http://x").pathname;
         if (path === streamedPath) {
           const total = (path === "/v2/_catalog" ? 128 : 64) * MiB;
-          streamed = streamBody(res, total, { "content-type": "application/json" }, path.startsWith("/v2/broken/") ? 400 : 200);
+          streamed = streamBody(
+            res,
+            total,
+            { "content-type": "application/json" },
+            path.startsWith("/v2/broken/") ? 400 : 200,
+          );
           return;
         }
         if (path.startsWith("/v2/private/")) {
-          return void res.writeHead(401, { "www-authenticate": `Bearer realm="http://${server.host}/token",service="reg"` }).end();
+          return void res
+            .writeHead(401, { "www-authenticate": `Bearer realm="http://${server.host}/token",service="reg"` })
+            .end();
         }
         res.writeHead(404).end();
       });
       try {
-        await expectCode(operation(new RegistryClient(server.host, { retry: { ...FAST_RETRY, maxRetries: 0 } })), code, message);
+        await expectCode(
+          operation(new RegistryClient(server.host, { retry: { ...FAST_RETRY, maxRetries: 0 } })),
+          code,
+          message,
+        );
         assert.ok(streamed, `${streamedPath} was requested`);
         const observed = await streamed;
         assert.equal(observed.finished, false, "the client closed the connection before the end");

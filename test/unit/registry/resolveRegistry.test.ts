@@ -24,7 +24,10 @@ function options(extra: Partial<ResolveRegistryOptions> = {}): ResolveRegistryOp
     armEndpoint: server.endpoint,
     credential,
     // Trust the stand-in's throwaway certificate for this client only; retry once, without waiting.
-    clientOptions: { tlsOptions: { ca: server.ca }, retryOptions: { maxRetries: 1, retryDelayInMs: 1, maxRetryDelayInMs: 1 } },
+    clientOptions: {
+      tlsOptions: { ca: server.ca },
+      retryOptions: { maxRetries: 1, retryDelayInMs: 1, maxRetryDelayInMs: 1 },
+    },
     ...extra,
   };
 }
@@ -44,7 +47,9 @@ function invalidArgument(pattern: RegExp) {
 
 before(async () => {
   server = await startArmServer();
-  const get = (await readArmExample("RegistryGet.json")) as { responses: { "200": { body: { name: string; properties: { loginServer: string } } } } };
+  const get = (await readArmExample("RegistryGet.json")) as {
+    responses: { "200": { body: { name: string; properties: { loginServer: string } } } };
+  };
   example = { name: get.responses["200"].body.name, loginServer: get.responses["200"].body.properties.loginServer };
 });
 after(async () => {
@@ -63,7 +68,10 @@ describe("resolveRegistryLoginServer", () => {
   });
 
   test("an ACR resource id is read with Registries_Get and gives the example's login server", async () => {
-    assert.equal(await resolveRegistryLoginServer(resourceId(example.name), options()), example.loginServer.toLowerCase());
+    assert.equal(
+      await resolveRegistryLoginServer(resourceId(example.name), options()),
+      example.loginServer.toLowerCase(),
+    );
     assert.equal(example.loginServer.toLowerCase(), "myregistry.azurecr.io");
     assert.deepEqual(
       server.requests.map((r) => `${r.method} ${r.path}`),
@@ -75,7 +83,10 @@ describe("resolveRegistryLoginServer", () => {
   });
 
   test("a bare ACR name is found in the subscription with Registries_List (names compare case-insensitively)", async () => {
-    const resolved = await resolveRegistryLoginServer(example.name.toUpperCase(), options({ subscriptionId: SUBSCRIPTION }));
+    const resolved = await resolveRegistryLoginServer(
+      example.name.toUpperCase(),
+      options({ subscriptionId: SUBSCRIPTION }),
+    );
     assert.equal(resolved, example.loginServer.toLowerCase());
     assert.deepEqual(
       server.requests.map((r) => `${r.method} ${r.path}`),
@@ -90,14 +101,20 @@ describe("resolveRegistryLoginServer", () => {
   });
 
   test("an unknown ACR name is INVALID_ARGUMENT, by name (not in the list) and by resource id (404)", async () => {
-    await assert.rejects(resolveRegistryLoginServer("noSuchRegistry1", options({ subscriptionId: SUBSCRIPTION })), invalidArgument(/no container registry named "noSuchRegistry1"/));
+    await assert.rejects(
+      resolveRegistryLoginServer("noSuchRegistry1", options({ subscriptionId: SUBSCRIPTION })),
+      invalidArgument(/no container registry named "noSuchRegistry1"/),
+    );
     assert.deepEqual(
       server.requests.map((r) => `${r.method} ${r.path}`),
       [`GET ${REGISTRIES_PATH}`],
     );
 
     server.requests.length = 0;
-    await assert.rejects(resolveRegistryLoginServer(resourceId("noSuchRegistry1"), options()), invalidArgument(/not found/));
+    await assert.rejects(
+      resolveRegistryLoginServer(resourceId("noSuchRegistry1"), options()),
+      invalidArgument(/not found/),
+    );
     assert.deepEqual(
       server.requests.map((r) => `${r.method} ${r.path}`),
       [`GET ${resourceId("noSuchRegistry1")}`],
@@ -105,8 +122,17 @@ describe("resolveRegistryLoginServer", () => {
   });
 
   test("a value that is neither a login server, an ACR name nor a resource id is INVALID_ARGUMENT without asking ARM", async () => {
-    for (const garbage of ["not a registry!", "abc", "/subscriptions/x/resourceGroups/y", "bad_name_with_underscores"]) {
-      await assert.rejects(resolveRegistryLoginServer(garbage, options({ subscriptionId: SUBSCRIPTION })), invalidArgument(/neither a login server/), garbage);
+    for (const garbage of [
+      "not a registry!",
+      "abc",
+      "/subscriptions/x/resourceGroups/y",
+      "bad_name_with_underscores",
+    ]) {
+      await assert.rejects(
+        resolveRegistryLoginServer(garbage, options({ subscriptionId: SUBSCRIPTION })),
+        invalidArgument(/neither a login server/),
+        garbage,
+      );
     }
     assert.deepEqual(server.requests, []);
   });

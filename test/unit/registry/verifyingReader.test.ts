@@ -47,14 +47,19 @@ test("bytes that match their descriptor pass through unchanged, Uint8Array chunk
   const { bytes, error } = await drain(verifyingReader(source(chunks).iterable, descriptorOf(blob)));
   assert.equal(error, undefined);
   assert.ok(bytes.equals(blob));
-  for await (const chunk of verifyingReader(source(chunks).iterable, descriptorOf(blob))) assert.ok(Buffer.isBuffer(chunk));
+  for await (const chunk of verifyingReader(source(chunks).iterable, descriptorOf(blob)))
+    assert.ok(Buffer.isBuffer(chunk));
   const empty = await drain(verifyingReader(source([]).iterable, descriptorOf(Buffer.alloc(0))));
   assert.equal(empty.error, undefined, "an empty blob is its empty digest");
 });
 
 test("more bytes than the descriptor says fail with SIZE_MISMATCH at once: the overrun is not passed on, the rest not read", async () => {
   const descriptor = descriptorOf(blob);
-  const { iterable, state } = source([blob.subarray(0, 2000), Buffer.concat([blob.subarray(2000), Buffer.from("extra")]), randomBytes(10)]);
+  const { iterable, state } = source([
+    blob.subarray(0, 2000),
+    Buffer.concat([blob.subarray(2000), Buffer.from("extra")]),
+    randomBytes(10),
+  ]);
   const { bytes, error } = await drain(verifyingReader(iterable, descriptor, { what: "blob X of repo" }));
   assert.ok(isArchiveError(error), String(error));
   assert.equal(error.code, "SIZE_MISMATCH");
@@ -68,7 +73,9 @@ test("the right size with other bytes fails with DIGEST_MISMATCH only at the end
   const changed = Buffer.from(blob);
   changed[0] ^= 0xff;
   const chunks = [changed.subarray(0, 10), changed.subarray(10)];
-  const { bytes, error } = await drain(verifyingReader(source(chunks).iterable, descriptorOf(blob), { corruption: "the archive is damaged" }));
+  const { bytes, error } = await drain(
+    verifyingReader(source(chunks).iterable, descriptorOf(blob), { corruption: "the archive is damaged" }),
+  );
   assert.ok(isArchiveError(error), String(error));
   assert.equal(error.code, "DIGEST_MISMATCH");
   assert.ok(bytes.equals(changed), "every byte was yielded before the digest was known");
@@ -77,7 +84,9 @@ test("the right size with other bytes fails with DIGEST_MISMATCH only at the end
 });
 
 test("fewer bytes than the descriptor says fail with SIZE_MISMATCH at the end", async () => {
-  const { bytes, error } = await drain(verifyingReader(source([blob.subarray(0, 2999)]).iterable, descriptorOf(blob), { what: "blob Y" }));
+  const { bytes, error } = await drain(
+    verifyingReader(source([blob.subarray(0, 2999)]).iterable, descriptorOf(blob), { what: "blob Y" }),
+  );
   assert.ok(isArchiveError(error), String(error));
   assert.equal(error.code, "SIZE_MISMATCH");
   assert.equal(error.message, "blob Y ended after 2999 of 3000 bytes");

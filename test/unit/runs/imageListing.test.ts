@@ -9,14 +9,68 @@ import { listRegistryImages, type RegistryImageItem } from "../../../src/runs/im
 import type { RunFilters } from "../../../src/runs/archiveRun.js";
 import { sha256Digest as digest } from "../../support/digests.js";
 
-const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.docker.distribution.manifest.list.v2+json", manifests: [{ mediaType: "application/vnd.docker.distribution.manifest.v2+json", digest: digest("amd64"), size: 525, platform: { os: "linux", architecture: "amd64" } }, { mediaType: "application/vnd.docker.distribution.manifest.v2+json", digest: digest("arm64"), size: 525, platform: { os: "linux", architecture: "arm64" } }] }));
+const index = Buffer.from(
+  JSON.stringify({
+    schemaVersion: 2,
+    mediaType: "application/vnd.docker.distribution.manifest.list.v2+json",
+    manifests: [
+      {
+        mediaType: "application/vnd.docker.distribution.manifest.v2+json",
+        digest: digest("amd64"),
+        size: 525,
+        platform: { os: "linux", architecture: "amd64" },
+      },
+      {
+        mediaType: "application/vnd.docker.distribution.manifest.v2+json",
+        digest: digest("arm64"),
+        size: 525,
+        platform: { os: "linux", architecture: "arm64" },
+      },
+    ],
+  }),
+);
 const NOW = new Date("2026-11-23T00:00:00Z");
 const acrManifests = [
-  { digest: digest("amd64"), imageSize: 525, lastUpdateTime: "2026-11-01T00:00:00Z", architecture: "amd64", os: "linux", mediaType: "application/vnd.docker.distribution.manifest.v2+json" },
-  { digest: digest("arm64"), imageSize: 525, lastUpdateTime: "2026-11-01T00:00:00Z", architecture: "arm64", os: "linux", mediaType: "application/vnd.docker.distribution.manifest.v2+json" },
-  { digest: digest(index.toString()), imageSize: 5325, lastUpdateTime: "2026-11-01T00:00:00Z", mediaType: "application/vnd.docker.distribution.manifest.list.v2+json", tags: ["v2", "latest"] },
-  { digest: digest("orphan"), imageSize: 900, lastUpdateTime: "2026-01-01T00:00:00Z", architecture: "amd64", os: "linux", mediaType: "application/vnd.oci.image.manifest.v1+json" },
-  { digest: digest("old"), imageSize: 900, lastUpdateTime: "2025-01-01T00:00:00Z", architecture: "amd64", os: "linux", mediaType: "application/vnd.oci.image.manifest.v1+json", tags: ["v1"] },
+  {
+    digest: digest("amd64"),
+    imageSize: 525,
+    lastUpdateTime: "2026-11-01T00:00:00Z",
+    architecture: "amd64",
+    os: "linux",
+    mediaType: "application/vnd.docker.distribution.manifest.v2+json",
+  },
+  {
+    digest: digest("arm64"),
+    imageSize: 525,
+    lastUpdateTime: "2026-11-01T00:00:00Z",
+    architecture: "arm64",
+    os: "linux",
+    mediaType: "application/vnd.docker.distribution.manifest.v2+json",
+  },
+  {
+    digest: digest(index.toString()),
+    imageSize: 5325,
+    lastUpdateTime: "2026-11-01T00:00:00Z",
+    mediaType: "application/vnd.docker.distribution.manifest.list.v2+json",
+    tags: ["v2", "latest"],
+  },
+  {
+    digest: digest("orphan"),
+    imageSize: 900,
+    lastUpdateTime: "2026-01-01T00:00:00Z",
+    architecture: "amd64",
+    os: "linux",
+    mediaType: "application/vnd.oci.image.manifest.v1+json",
+  },
+  {
+    digest: digest("old"),
+    imageSize: 900,
+    lastUpdateTime: "2025-01-01T00:00:00Z",
+    architecture: "amd64",
+    os: "linux",
+    mediaType: "application/vnd.oci.image.manifest.v1+json",
+    tags: ["v1"],
+  },
 ];
 
 let server: Server;
@@ -27,17 +81,28 @@ before(async () => {
   server = createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://x");
     requests.push(`${req.method} ${url.pathname}`);
-    if (url.pathname === "/v2/_catalog") return void res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ repositories: ["team/app"] }));
+    if (url.pathname === "/v2/_catalog")
+      return void res
+        .writeHead(200, { "content-type": "application/json" })
+        .end(JSON.stringify({ repositories: ["team/app"] }));
     if (url.pathname === "/acr/v1/team/app/_manifests") {
       // Two to a page, with ACR's Link header.
       const start = Number(url.searchParams.get("last") ?? 0);
       const page = acrManifests.slice(start, start + 2);
       const headers: Record<string, string> = { "content-type": "application/json" };
-      if (start + 2 < acrManifests.length) headers.link = `</acr/v1/team/app/_manifests?n=2&last=${start + 2}>; rel="next"`;
-      return void res.writeHead(200, headers).end(JSON.stringify({ registry: "x", imageName: "team/app", manifests: page }));
+      if (start + 2 < acrManifests.length)
+        headers.link = `</acr/v1/team/app/_manifests?n=2&last=${start + 2}>; rel="next"`;
+      return void res
+        .writeHead(200, headers)
+        .end(JSON.stringify({ registry: "x", imageName: "team/app", manifests: page }));
     }
     if (url.pathname === `/v2/team/app/manifests/${digest(index.toString())}`) {
-      return void res.writeHead(200, { "content-type": "application/vnd.docker.distribution.manifest.list.v2+json", "docker-content-digest": digest(index.toString()) }).end(index);
+      return void res
+        .writeHead(200, {
+          "content-type": "application/vnd.docker.distribution.manifest.list.v2+json",
+          "docker-content-digest": digest(index.toString()),
+        })
+        .end(index);
     }
     res.writeHead(404).end();
   });
@@ -50,16 +115,31 @@ after(async () => {
 
 async function list(filters: Partial<RunFilters>): Promise<RegistryImageItem[]> {
   const items: RegistryImageItem[] = [];
-  for await (const item of listRegistryImages(new RegistryClient(host), { includeUntagged: false, ...filters }, { now: NOW })) items.push(item);
+  for await (const item of listRegistryImages(
+    new RegistryClient(host),
+    { includeUntagged: false, ...filters },
+    { now: NOW },
+  ))
+    items.push(item);
   return items;
 }
 
 test("ACR: tagged images only by default, tags grouped by digest, every page read", async () => {
   const items = await list({});
-  assert.deepEqual(items.map((i) => [i.digest, i.tags]), [[digest(index.toString()), ["latest", "v2"]], [digest("old"), ["v1"]]]);
+  assert.deepEqual(
+    items.map((i) => [i.digest, i.tags]),
+    [
+      [digest(index.toString()), ["latest", "v2"]],
+      [digest("old"), ["v1"]],
+    ],
+  );
   assert.equal(items[0]!.lastUpdatedOn, "2026-11-01T00:00:00Z");
   assert.equal(requests.filter((r) => r.includes("/acr/v1/")).length, 3, "three pages of two");
-  assert.equal(requests.filter((r) => r.includes("/v2/team/app/manifests/")).length, 0, "no manifest reads when untagged ones are not wanted");
+  assert.equal(
+    requests.filter((r) => r.includes("/v2/team/app/manifests/")).length,
+    0,
+    "no manifest reads when untagged ones are not wanted",
+  );
 });
 
 test("ACR: includeUntagged adds untagged images but not the platform manifests of an index", async () => {
@@ -68,14 +148,32 @@ test("ACR: includeUntagged adds untagged images but not the platform manifests o
 });
 
 test("ACR: olderThanDays uses lastUpdateTime", async () => {
-  assert.deepEqual((await list({ olderThanDays: 100, includeUntagged: true })).map((i) => i.digest), [digest("orphan"), digest("old")]);
-  assert.deepEqual((await list({ olderThanDays: 365 })).map((i) => i.tags), [["v1"]]);
+  assert.deepEqual(
+    (await list({ olderThanDays: 100, includeUntagged: true })).map((i) => i.digest),
+    [digest("orphan"), digest("old")],
+  );
+  assert.deepEqual(
+    (await list({ olderThanDays: 365 })).map((i) => i.tags),
+    [["v1"]],
+  );
 });
 
 test("ACR: tag filters select images but every tag of a selected image is recorded (guards issue 8.8)", async () => {
   // excludeTags "v2" leaves the index selected through "latest": it must still be archived as both v2 and latest.
-  assert.deepEqual((await list({ excludeTags: ["v2"] })).map((i) => [i.digest, i.tags]), [[digest(index.toString()), ["latest", "v2"]], [digest("old"), ["v1"]]]);
-  assert.deepEqual((await list({ tags: ["latest"] })).map((i) => i.tags), [["latest", "v2"]]);
+  assert.deepEqual(
+    (await list({ excludeTags: ["v2"] })).map((i) => [i.digest, i.tags]),
+    [
+      [digest(index.toString()), ["latest", "v2"]],
+      [digest("old"), ["v1"]],
+    ],
+  );
+  assert.deepEqual(
+    (await list({ tags: ["latest"] })).map((i) => i.tags),
+    [["latest", "v2"]],
+  );
   // An image none of whose tags survive is not selected.
-  assert.deepEqual((await list({ excludeTags: ["v2", "latest"] })).map((i) => i.tags), [["v1"]]);
+  assert.deepEqual(
+    (await list({ excludeTags: ["v2", "latest"] })).map((i) => i.tags),
+    [["v1"]],
+  );
 });

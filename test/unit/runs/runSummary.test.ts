@@ -9,7 +9,11 @@ import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
 import type { ArchiveSidecar } from "../../../src/archive/sidecar.js";
 import type { ArchiveRunInput, ImageOutcome, ListedImage, RunSummary } from "../../../src/runs/archiveRun.js";
 import { runInstanceId } from "../../../src/runs/instanceIds.js";
-import { writeRunSummary, writeRunSummaryInputSchema, type WriteRunSummaryInput } from "../../../src/runs/runSummary.js";
+import {
+  writeRunSummary,
+  writeRunSummaryInputSchema,
+  type WriteRunSummaryInput,
+} from "../../../src/runs/runSummary.js";
 import { writeBatchOutcomes, writeListing } from "../../../src/runs/runStore.js";
 import { commitArchive, createArchiveUpload, uploadSidecar } from "../../../src/storage/archiveStore.js";
 import { archiveBlobName, sidecarBlobName, summaryBlobName } from "../../../src/storage/blobNames.js";
@@ -65,25 +69,53 @@ const image = (c: string, extra: Partial<ListedImage> = {}): ListedImage => ({
   ...extra,
 });
 
-const outcome = (listed: ListedImage, status: ImageOutcome["status"], extra: Partial<ImageOutcome> = {}): ImageOutcome => {
+const outcome = (
+  listed: ListedImage,
+  status: ImageOutcome["status"],
+  extra: Partial<ImageOutcome> = {},
+): ImageOutcome => {
   const { repository, digest, tags } = listed;
   return { repository, digest, tags, status, attempts: 1, durationSeconds: 5, ...extra };
 };
 
 /** What the worker leaves for an image it archived: the committed archive (`size` bytes) and its sidecar. */
-async function archivedByWorker(container: ContainerClient, listed: ListedImage, size: number, sha256: string): Promise<void> {
+async function archivedByWorker(
+  container: ContainerClient,
+  listed: ListedImage,
+  size: number,
+  sha256: string,
+): Promise<void> {
   const identity = { registry: REGISTRY, repository: listed.repository, digest: listed.digest };
   const name = archiveBlobName(identity);
   const upload = createArchiveUpload(container, name, { blockSizeBytes: 1024, concurrency: 2 });
   await pipeline(Readable.from([Buffer.alloc(size, 7)]), upload);
-  const metadata = { sourceDigest: listed.digest, sourceImage: `${REGISTRY}/${listed.repository}:1`, archiveSha256: sha256, tarSize: size, gzipLevel: 1 };
+  const metadata = {
+    sourceDigest: listed.digest,
+    sourceImage: `${REGISTRY}/${listed.repository}:1`,
+    archiveSha256: sha256,
+    tarSize: size,
+    gzipLevel: 1,
+  };
   const format = "oci-layout+docker-archive" as const;
-  assert.equal(await commitArchive(container, name, upload.blockIds, { ...metadata, tags: listed.tags, format, externalLayers: [] }), true);
-  await uploadSidecar(container, sidecarBlobName(name), { source: { digest: listed.digest }, archive: { sha256, size, tarSize: size } } as ArchiveSidecar);
+  assert.equal(
+    await commitArchive(container, name, upload.blockIds, {
+      ...metadata,
+      tags: listed.tags,
+      format,
+      externalLayers: [],
+    }),
+    true,
+  );
+  await uploadSidecar(container, sidecarBlobName(name), {
+    source: { digest: listed.digest },
+    archive: { sha256, size, tarSize: size },
+  } as ArchiveSidecar);
 }
 
 async function readSummary(container: ContainerClient, runId: string): Promise<RunSummary> {
-  return JSON.parse((await container.getBlockBlobClient(summaryBlobName(runId)).downloadToBuffer()).toString("utf8")) as RunSummary;
+  return JSON.parse(
+    (await container.getBlockBlobClient(summaryBlobName(runId)).downloadToBuffer()).toString("utf8"),
+  ) as RunSummary;
 }
 
 test("listing + batch outcomes → summary.json: already-archived images, kept outcomes, a failed batch's images, recomputed totals", async () => {
@@ -92,7 +124,15 @@ test("listing + batch outcomes → summary.json: already-archived images, kept o
   const a = image("a", { archived: true, bytes: 500, sha256: "1".repeat(64) });
   const [b, c, d, e, f] = ["b", "c", "d", "e", "f"].map((x) => image(x));
   // Batches of 2 over what is left to archive: [b, c], [d, e], [f].
-  assert.equal(await writeListing(container, r.runId, [f, a, b, c, d, e].sort((x, y) => x.repository.localeCompare(y.repository)), r.batchSize), 3);
+  assert.equal(
+    await writeListing(
+      container,
+      r.runId,
+      [f, a, b, c, d, e].sort((x, y) => x.repository.localeCompare(y.repository)),
+      r.batchSize,
+    ),
+    3,
+  );
   await writeBatchOutcomes(container, r.runId, 0, [
     outcome(b!, "archived", { bytes: 100, sha256: "2".repeat(64) }),
     outcome(c!, "failed", { attempts: 3, error: { code: "JOB_FAILED", message: "exit 1" } }),
@@ -100,7 +140,10 @@ test("listing + batch outcomes → summary.json: already-archived images, kept o
   // Batch 1 failed before it kept outcomes, after d was archived; batch 2 failed too, but had kept its outcomes.
   await archivedByWorker(container, d!, 700, "4".repeat(64));
   await writeBatchOutcomes(container, r.runId, 2, [outcome(f!, "archived", { bytes: 300 })]);
-  const failedBatches = [{ batchIndex: 1, message: "replay failed" }, { batchIndex: 2, message: "late" }];
+  const failedBatches = [
+    { batchIndex: 1, message: "replay failed" },
+    { batchIndex: 2, message: "late" },
+  ];
   const input = summaryInput(r, { batchCount: 3, jobExecutions: 6, failedBatches });
 
   const result = await writeRunSummary(input, { container });
@@ -129,7 +172,13 @@ test("listing + batch outcomes → summary.json: already-archived images, kept o
       named(outcome(c!, "failed", { attempts: 3, error: { code: "JOB_FAILED", message: "exit 1" } })),
       // The failed batch: d's sidecar exists, so it is archived (its size from the blob); e failed with the batch's reason.
       named(outcome(d!, "archived", { bytes: 700, sha256: "4".repeat(64), attempts: 1, durationSeconds: 0 })),
-      named(outcome(e!, "failed", { attempts: 0, durationSeconds: 0, error: { code: "ORCHESTRATION_FAILED", message: "batch 1 failed: replay failed" } })),
+      named(
+        outcome(e!, "failed", {
+          attempts: 0,
+          durationSeconds: 0,
+          error: { code: "ORCHESTRATION_FAILED", message: "batch 1 failed: replay failed" },
+        }),
+      ),
       // Batch 2 failed but had kept its outcomes: those stand, not the batch's reason.
       named(outcome(f!, "archived", { bytes: 300 })),
     ],
@@ -142,10 +191,27 @@ test("an archive without its sidecar does not make a failed batch's image archiv
   const g = image("9");
   await writeListing(container, r.runId, [g], r.batchSize);
   await archivedByWorker(container, g, 50, "5".repeat(64));
-  await container.getBlockBlobClient(sidecarBlobName(archiveBlobName({ registry: REGISTRY, repository: g.repository, digest: g.digest }))).delete();
-  const result = await writeRunSummary(summaryInput(r, { batchCount: 1, failedBatches: [{ batchIndex: 0, message: "gone" }] }), { container });
-  assert.deepEqual(result.totals, { total: 1, archived: 0, alreadyArchived: 0, failed: 1, bytesArchived: 0, jobExecutions: 0 });
-  assert.deepEqual((await readSummary(container, r.runId)).images[0]?.error, { code: "ORCHESTRATION_FAILED", message: "batch 0 failed: gone" });
+  await container
+    .getBlockBlobClient(
+      sidecarBlobName(archiveBlobName({ registry: REGISTRY, repository: g.repository, digest: g.digest })),
+    )
+    .delete();
+  const result = await writeRunSummary(
+    summaryInput(r, { batchCount: 1, failedBatches: [{ batchIndex: 0, message: "gone" }] }),
+    { container },
+  );
+  assert.deepEqual(result.totals, {
+    total: 1,
+    archived: 0,
+    alreadyArchived: 0,
+    failed: 1,
+    bytesArchived: 0,
+    jobExecutions: 0,
+  });
+  assert.deepEqual((await readSummary(container, r.runId)).images[0]?.error, {
+    code: "ORCHESTRATION_FAILED",
+    message: "batch 0 failed: gone",
+  });
 });
 
 test("a dry run lists what it would archive and archives nothing", async () => {
@@ -154,9 +220,20 @@ test("a dry run lists what it would archive and archives nothing", async () => {
   const listed = [image("a", { archived: true, bytes: 9 }), image("b"), image("c")];
   await writeListing(container, r.runId, listed, 0);
   const result = await writeRunSummary(summaryInput(r), { container });
-  assert.deepEqual(result.totals, { total: 3, archived: 0, alreadyArchived: 1, failed: 0, bytesArchived: 0, jobExecutions: 0 });
+  assert.deepEqual(result.totals, {
+    total: 3,
+    archived: 0,
+    alreadyArchived: 1,
+    failed: 0,
+    bytesArchived: 0,
+    jobExecutions: 0,
+  });
   const images = (await readSummary(container, r.runId)).images.map((i) => [i.repository, i.status]);
-  assert.deepEqual(images, [["team/a", "already-archived"], ["team/b", "would-archive"], ["team/c", "would-archive"]]);
+  assert.deepEqual(images, [
+    ["team/a", "already-archived"],
+    ["team/b", "would-archive"],
+    ["team/c", "would-archive"],
+  ]);
 });
 
 test("the summary is written once: a second call (a retried activity) answers the first summary's totals and changes nothing", async () => {
@@ -164,13 +241,28 @@ test("the summary is written once: a second call (a retried activity) answers th
   const container = service.getContainerClient(r.container);
   const b = image("b");
   await writeListing(container, r.runId, [b], r.batchSize);
-  await writeBatchOutcomes(container, r.runId, 0, [outcome(b, "failed", { error: { code: "JOB_FAILED", message: "first" } })]);
+  await writeBatchOutcomes(container, r.runId, 0, [
+    outcome(b, "failed", { error: { code: "JOB_FAILED", message: "first" } }),
+  ]);
   const first = await writeRunSummary(summaryInput(r, { batchCount: 1, jobExecutions: 1 }), { container });
   const written = await container.getBlockBlobClient(first.summaryBlob).downloadToBuffer();
   // Meanwhile the batch's outcomes say otherwise, and the retry counts more executions: the first summary stands.
   await writeBatchOutcomes(container, r.runId, 0, [outcome(b, "archived", { bytes: 42 })]);
-  const second = await writeRunSummary(summaryInput(r, { batchCount: 1, jobExecutions: 2, endedAtUtc: "2026-12-01T04:00:00.000Z" }), { container });
-  assert.deepEqual(first.totals, { total: 1, archived: 0, alreadyArchived: 0, failed: 1, bytesArchived: 0, jobExecutions: 1 });
+  const second = await writeRunSummary(
+    summaryInput(r, { batchCount: 1, jobExecutions: 2, endedAtUtc: "2026-12-01T04:00:00.000Z" }),
+    { container },
+  );
+  assert.deepEqual(first.totals, {
+    total: 1,
+    archived: 0,
+    alreadyArchived: 0,
+    failed: 1,
+    bytesArchived: 0,
+    jobExecutions: 1,
+  });
   assert.deepEqual(second, first);
-  assert.ok((await container.getBlockBlobClient(first.summaryBlob).downloadToBuffer()).equals(written), "the summary blob is unchanged");
+  assert.ok(
+    (await container.getBlockBlobClient(first.summaryBlob).downloadToBuffer()).equals(written),
+    "the summary blob is unchanged",
+  );
 });

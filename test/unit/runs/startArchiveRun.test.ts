@@ -36,12 +36,21 @@ function deps(env: Record<string, string>, running: { instanceId: string; regist
 test("ALLOWED_REGISTRIES is empty by default: no wildcard admits any tenant's ACR (guards issue 8.4)", async () => {
   const { deps: d, started } = deps({});
   assert.deepEqual(d.config.allowedRegistries, []);
-  await assert.rejects(startArchiveRun(parseStartArchiveRun({ registry: "someone-else.azurecr.io" }), d), /registry: someone-else\.azurecr\.io is not in ALLOWED_REGISTRIES \(none: set ALLOWED_REGISTRIES\)/);
+  await assert.rejects(
+    startArchiveRun(parseStartArchiveRun({ registry: "someone-else.azurecr.io" }), d),
+    /registry: someone-else\.azurecr\.io is not in ALLOWED_REGISTRIES \(none: set ALLOWED_REGISTRIES\)/,
+  );
   assert.equal(started.length, 0);
 });
 
 test("NIGHTLY_REGISTRIES' login servers and ACR_LOGIN_SERVER are allowed without ALLOWED_REGISTRIES", async () => {
-  const config = readAppConfig({ ...BASE, NIGHTLY_REGISTRIES: "nightly.azurecr.io, myacr", ACR_USERNAME: "u", ACR_PASSWORD: "p", ACR_LOGIN_SERVER: "pw.example.com" });
+  const config = readAppConfig({
+    ...BASE,
+    NIGHTLY_REGISTRIES: "nightly.azurecr.io, myacr",
+    ACR_USERNAME: "u",
+    ACR_PASSWORD: "p",
+    ACR_LOGIN_SERVER: "pw.example.com",
+  });
   assert.deepEqual(config.allowedRegistries, ["nightly.azurecr.io", "pw.example.com"]);
   const { deps: d, started } = deps({ NIGHTLY_REGISTRIES: "nightly.azurecr.io" });
   const result = await startArchiveRun(parseStartArchiveRun({ registry: "nightly.azurecr.io" }), d);
@@ -60,14 +69,23 @@ test("the input a run starts with passes the schema each orchestrator checks it 
 });
 
 test("a run of a registry already running answers conflict and starts nothing", async () => {
-  const { deps: d, started } = deps({ ALLOWED_REGISTRIES: "*.azurecr.io" }, [{ instanceId: "archive-myacr-azurecr-io-x", registry: "myacr.azurecr.io" }]);
+  const { deps: d, started } = deps({ ALLOWED_REGISTRIES: "*.azurecr.io" }, [
+    { instanceId: "archive-myacr-azurecr-io-x", registry: "myacr.azurecr.io" },
+  ]);
   const result = await startArchiveRun(parseStartArchiveRun({ registry: "myacr.azurecr.io" }), d);
-  assert.deepEqual(result, { kind: "conflict", instanceId: "archive-myacr-azurecr-io-x", registry: "myacr.azurecr.io" });
+  assert.deepEqual(result, {
+    kind: "conflict",
+    instanceId: "archive-myacr-azurecr-io-x",
+    registry: "myacr.azurecr.io",
+  });
   assert.equal(started.length, 0);
 });
 
 /** Deps whose resolver, lock and client log what they are asked, in order; the lock can refuse. */
-function recordingDeps(env: Record<string, string>, options: { running?: RunningRun[]; resolve?: (r: string) => string; lockRefuses?: boolean } = {}) {
+function recordingDeps(
+  env: Record<string, string>,
+  options: { running?: RunningRun[]; resolve?: (r: string) => string; lockRefuses?: boolean } = {},
+) {
   const events: string[] = [];
   const { deps: d, started } = deps(env);
   d.resolveRegistry = async (registry) => {
@@ -76,7 +94,8 @@ function recordingDeps(env: Record<string, string>, options: { running?: Running
   };
   d.lock = async (registry, work) => {
     events.push(`lock ${registry}`);
-    if (options.lockRefuses) throw new ArchiveError("STORAGE_ERROR", `cannot lock ${registry} to start a run: LeaseAlreadyPresent`);
+    if (options.lockRefuses)
+      throw new ArchiveError("STORAGE_ERROR", `cannot lock ${registry} to start a run: LeaseAlreadyPresent`);
     try {
       return await work();
     } finally {
@@ -100,17 +119,32 @@ test("the running-run check and the start happen inside the lock of the resolved
   const resolve = () => "MyAcr.AzureCR.io";
   const fresh = recordingDeps({ ALLOWED_REGISTRIES: "*.azurecr.io" }, { resolve });
   assert.equal((await startArchiveRun(parseStartArchiveRun({ registry: "myacr" }), fresh.deps)).kind, "started");
-  assert.deepEqual(fresh.events, ["resolve myacr", "lock myacr.azurecr.io", "listRunningRuns", "startNew", "unlock myacr.azurecr.io"]);
+  assert.deepEqual(fresh.events, [
+    "resolve myacr",
+    "lock myacr.azurecr.io",
+    "listRunningRuns",
+    "startNew",
+    "unlock myacr.azurecr.io",
+  ]);
 
   const running = [{ instanceId: "archive-myacr-azurecr-io-x", registry: "myacr.azurecr.io" }];
   const busy = recordingDeps({ ALLOWED_REGISTRIES: "*.azurecr.io" }, { resolve, running });
   assert.equal((await startArchiveRun(parseStartArchiveRun({ registry: "myacr" }), busy.deps)).kind, "conflict");
-  assert.deepEqual(busy.events, ["resolve myacr", "lock myacr.azurecr.io", "listRunningRuns", "unlock myacr.azurecr.io"]);
+  assert.deepEqual(busy.events, [
+    "resolve myacr",
+    "lock myacr.azurecr.io",
+    "listRunningRuns",
+    "unlock myacr.azurecr.io",
+  ]);
 
   const locked = recordingDeps({ ALLOWED_REGISTRIES: "*.azurecr.io" }, { resolve, lockRefuses: true });
   const refused = startArchiveRun(parseStartArchiveRun({ registry: "myacr" }), locked.deps);
   await assert.rejects(refused, (e: unknown) => isArchiveError(e) && e.code === "STORAGE_ERROR");
-  assert.deepEqual(locked.events, ["resolve myacr", "lock myacr.azurecr.io"], "nothing is checked or started without the lock");
+  assert.deepEqual(
+    locked.events,
+    ["resolve myacr", "lock myacr.azurecr.io"],
+    "nothing is checked or started without the lock",
+  );
   assert.equal(locked.started.length, 0);
 });
 

@@ -22,7 +22,12 @@ import {
   writeWorkerResult,
   type ArchiveCommitMetadata,
 } from "../../../src/storage/archiveStore.js";
-import { archiveBlobName, resultBlobName, sidecarBlobName, type ImageIdentity } from "../../../src/storage/blobNames.js";
+import {
+  archiveBlobName,
+  resultBlobName,
+  sidecarBlobName,
+  type ImageIdentity,
+} from "../../../src/storage/blobNames.js";
 import { TOOL } from "../../../src/version.js";
 import { startAzurite, type AzuriteInstance } from "../../../tools/localenv/azurite.js";
 
@@ -45,7 +50,11 @@ async function freshContainer(): Promise<ContainerClient> {
   return container;
 }
 
-const image = (c: string, repository = "team/app"): ImageIdentity => ({ registry: "registry.example", repository, digest: `sha256:${c.repeat(64)}` });
+const image = (c: string, repository = "team/app"): ImageIdentity => ({
+  registry: "registry.example",
+  repository,
+  digest: `sha256:${c.repeat(64)}`,
+});
 
 const commitMetadata = (identity: ImageIdentity): ArchiveCommitMetadata => ({
   sourceDigest: identity.digest,
@@ -59,7 +68,12 @@ const commitMetadata = (identity: ImageIdentity): ArchiveCommitMetadata => ({
 });
 
 /** Stages `body` through the store's upload stream and commits it. */
-async function archive(container: ContainerClient, name: string, body: Buffer, metadata: ArchiveCommitMetadata): Promise<boolean> {
+async function archive(
+  container: ContainerClient,
+  name: string,
+  body: Buffer,
+  metadata: ArchiveCommitMetadata,
+): Promise<boolean> {
   const upload = createArchiveUpload(container, name, { blockSizeBytes: 1024, concurrency: 2 });
   await pipeline(Readable.from([body]), upload);
   return commitArchive(container, name, upload.blockIds, metadata);
@@ -120,7 +134,11 @@ test("sidecars: written in Cool tier with the digest in metadata; a conditional 
   await uploadSidecar(container, name, sidecarOf(identity, 3), { conditions: { ifMatch: '"0x0"' } });
   assert.equal((await getSidecar<ArchiveSidecar>(container, name))?.sidecar?.archive?.size, 1);
   await uploadSidecar(container, name, sidecarOf(identity, 4), { conditions: { ifMatch: first.etag! } });
-  assert.equal((await getSidecar<ArchiveSidecar>(container, name))?.sidecar?.archive?.size, 4, "unchanged since read: replaced");
+  assert.equal(
+    (await getSidecar<ArchiveSidecar>(container, name))?.sidecar?.archive?.size,
+    4,
+    "unchanged since read: replaced",
+  );
   // A body that is not JSON: its ETag, no sidecar (rewritten from the archive by the flow).
   await container.getBlockBlobClient(name).uploadData(Buffer.from("not json"));
   const broken = await getSidecar(container, name);
@@ -131,7 +149,12 @@ test("sidecars: written in Cool tier with the digest in metadata; a conditional 
 test("worker results are per attempt; a missing one is undefined", async () => {
   const container = await freshContainer();
   const identity = image("c");
-  const result = { status: "archived", image: "registry.example/team/app:1.0", digest: identity.digest, bytes: 7 } as ArchiveImageResult;
+  const result = {
+    status: "archived",
+    image: "registry.example/team/app:1.0",
+    digest: identity.digest,
+    bytes: 7,
+  } as ArchiveImageResult;
   await writeWorkerResult(container, "run-1", identity, "1", result);
   await writeWorkerResult(container, "run-1", identity, "2", { ...result, bytes: 8 });
   assert.deepEqual(await readWorkerResult(container, "run-1", identity, "1"), result);
@@ -145,22 +168,27 @@ test("already archived means archive and sidecar: per image and per repository l
   const done = image("d");
   const half = image("e");
   const nested = image("d", "team/app/sub");
-  for (const identity of [done, half, nested]) await archive(container, archiveBlobName(identity), Buffer.alloc(100), commitMetadata(identity));
+  for (const identity of [done, half, nested])
+    await archive(container, archiveBlobName(identity), Buffer.alloc(100), commitMetadata(identity));
   await uploadSidecar(container, sidecarBlobName(archiveBlobName(done)), sidecarOf(done, 100));
   await uploadSidecar(container, sidecarBlobName(archiveBlobName(nested)), sidecarOf(nested, 100));
 
   assert.deepEqual(await getArchivedImageInfo(container, done), { archived: true, bytes: 100, sha256: "e".repeat(64) });
-  assert.deepEqual(await getArchivedImageInfo(container, half), { archived: false }, "no sidecar: the worker finishes it");
+  assert.deepEqual(
+    await getArchivedImageInfo(container, half),
+    { archived: false },
+    "no sidecar: the worker finishes it",
+  );
   assert.deepEqual(await getArchivedImageInfo(container, image("9")), { archived: false });
   const listed = await listArchivedDigests(container, "registry.example", "team/app");
-  assert.deepEqual(
-    [...listed.entries()].sort(),
-    [
-      [done.digest, { archived: true, bytes: 100, sha256: "e".repeat(64) }],
-      [half.digest, { archived: false, bytes: 100, sha256: "e".repeat(64) }],
-    ],
+  assert.deepEqual([...listed.entries()].sort(), [
+    [done.digest, { archived: true, bytes: 100, sha256: "e".repeat(64) }],
+    [half.digest, { archived: false, bytes: 100, sha256: "e".repeat(64) }],
+  ]);
+  assert.equal(
+    (await listArchivedDigests(service.getContainerClient("no-such-container"), "registry.example", "team/app")).size,
+    0,
   );
-  assert.equal((await listArchivedDigests(service.getContainerClient("no-such-container"), "registry.example", "team/app")).size, 0);
 });
 
 test("storage failures become STORAGE_ERROR naming the blob, the service code and the status", async () => {
@@ -172,11 +200,16 @@ test("storage failures become STORAGE_ERROR naming the blob, the service code an
   );
   assert.ok(isArchiveError(error), String(error));
   assert.equal(error.code, "STORAGE_ERROR");
-  assert.match(error.message, new RegExp(`^cannot commit ${name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: InvalidBlockList \\(HTTP 400\\)$`));
+  assert.match(
+    error.message,
+    new RegExp(`^cannot commit ${name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: InvalidBlockList \\(HTTP 400\\)$`),
+  );
   assert.equal(error.statusCode, 400);
   // A result blob that is not JSON (a torn or foreign write) is a storage failure too, not a missing result.
   await container.getBlockBlobClient(resultBlobName("run-1", image("f"), "1")).uploadData(Buffer.from("{"));
   await assert.rejects(readWorkerResult(container, "run-1", image("f"), "1"), (e: Error & { code?: string }) => {
-    return e.code === "STORAGE_ERROR" && e.message.startsWith(`cannot read ${resultBlobName("run-1", image("f"), "1")}: `);
+    return (
+      e.code === "STORAGE_ERROR" && e.message.startsWith(`cannot read ${resultBlobName("run-1", image("f"), "1")}: `)
+    );
   });
 });

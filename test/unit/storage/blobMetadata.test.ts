@@ -38,12 +38,19 @@ test("an archive's metadata has the documented keys and values, and reads back a
     tool: "acr-cold-archive/0.1.0",
   });
   assert.deepEqual(parseArchiveBlobMetadata(written), metadata);
-  assert.deepEqual(Object.values(MetadataKeys).sort(), [...Object.keys(written), "archiveblob"].sort(), "one home for every key");
+  assert.deepEqual(
+    Object.values(MetadataKeys).sort(),
+    [...Object.keys(written), "archiveblob"].sort(),
+    "one home for every key",
+  );
 });
 
 test("sidecars and tag markers use the same keys", () => {
   assert.deepEqual(sidecarBlobMetadata(digest("a")), { sourcedigest: digest("a") });
-  assert.deepEqual(tagMarkerBlobMetadata("reg/app@sha256-x.tar.gz", digest("a")), { archiveblob: "reg%2Fapp%40sha256-x.tar.gz", sourcedigest: digest("a") });
+  assert.deepEqual(tagMarkerBlobMetadata("reg/app@sha256-x.tar.gz", digest("a")), {
+    archiveblob: "reg%2Fapp%40sha256-x.tar.gz",
+    sourcedigest: digest("a"),
+  });
 });
 
 test("too many tags keep the whole ones that fit; too many external layers are not recorded at all", () => {
@@ -55,7 +62,11 @@ test("too many tags keep the whole ones that fit; too many external layers are n
   assert.ok(kept.length > 0 && kept.length < tags.length);
   assert.deepEqual(kept, tags.slice(0, kept.length), "whole tags, in order");
   assert.equal(written.externallayers, undefined, "40 digests do not fit in 2048 characters");
-  assert.equal(parseArchiveBlobMetadata(written).externalLayers, undefined, "not recorded: a rebuild asks the registry");
+  assert.equal(
+    parseArchiveBlobMetadata(written).externalLayers,
+    undefined,
+    "not recorded: a rebuild asks the registry",
+  );
 });
 
 test("metadata the old worker wrote (none) or empty lists parse to what is there", () => {

@@ -14,7 +14,13 @@ test("blob names are deterministic, collision-free and findable by tag prefix", 
   assert.equal(new Set([a, b, c]).size, 3);
   assert.ok(!b.startsWith(c.replace(/\.tar\.gz$/, "")) || b === c);
   assert.equal(sidecarBlobName(a), `${a}.json`);
-  assert.equal(tagMarkerBlobName({ registry: "acr.io", repository: "a/b", digest: D1 }, "1.0"), `acr.io/a/b:1.0@sha256-${"a".repeat(64)}`);
-  assert.equal(resultBlobName("run1", { registry: "acr.io", repository: "a/b", digest: D1 }), `runs/run1/results/acr.io/a/b@sha256-${"a".repeat(64)}.json`);
+  assert.equal(
+    tagMarkerBlobName({ registry: "acr.io", repository: "a/b", digest: D1 }, "1.0"),
+    `acr.io/a/b:1.0@sha256-${"a".repeat(64)}`,
+  );
+  assert.equal(
+    resultBlobName("run1", { registry: "acr.io", repository: "a/b", digest: D1 }),
+    `runs/run1/results/acr.io/a/b@sha256-${"a".repeat(64)}.json`,
+  );
   assert.throws(() => archiveBlobName({ registry: "acr.io", repository: "../x", digest: D1 }), TypeError);
 });

@@ -48,14 +48,20 @@ function observedBlob(options: { delayInMs?: number; failAt?: number } = {}) {
 
 /** `data` in chunks of `size` bytes (not a divisor of the block size: blocks are cut across chunks). */
 const chunked = (data: Buffer, size: number) =>
-  Readable.from(Array.from({ length: Math.ceil(data.length / size) }, (_, i) => data.subarray(i * size, (i + 1) * size)));
+  Readable.from(
+    Array.from({ length: Math.ceil(data.length / size) }, (_, i) => data.subarray(i * size, (i + 1) * size)),
+  );
 
 test("the stream is cut into blocks of the configured size (the last one shorter), staged in order, committable to the input", async () => {
   const blockSizeBytes = 4096;
   const data = randomBytes(blockSizeBytes * 5 + 1000);
   const { blob, seen } = observedBlob();
   const progress: number[] = [];
-  const upload = new BlockUploadStream(blob, { blockSizeBytes, concurrency: 2, onProgress: (bytes) => progress.push(bytes) });
+  const upload = new BlockUploadStream(blob, {
+    blockSizeBytes,
+    concurrency: 2,
+    onProgress: (bytes) => progress.push(bytes),
+  });
   await pipeline(chunked(data, 1500), upload);
 
   assert.deepEqual(seen.sizes, [4096, 4096, 4096, 4096, 4096, 1000]);
@@ -63,11 +69,17 @@ test("the stream is cut into blocks of the configured size (the last one shorter
   assert.equal(new Set(upload.blockIds).size, 6, "block ids are unique");
   assert.equal(await blob.exists(), false, "staged blocks are invisible until the caller commits");
   const { uncommittedBlocks } = await blob.getBlockList("uncommitted");
-  assert.deepEqual(uncommittedBlocks?.map((b) => b.size).sort((a, b) => a - b), [1000, 4096, 4096, 4096, 4096, 4096]);
+  assert.deepEqual(
+    uncommittedBlocks?.map((b) => b.size).sort((a, b) => a - b),
+    [1000, 4096, 4096, 4096, 4096, 4096],
+  );
   await blob.commitBlockList(upload.blockIds);
   assert.ok((await blob.downloadToBuffer()).equals(data), "the committed blob is the input, byte for byte");
   assert.equal(progress.at(-1), data.length);
-  assert.ok(progress.every((bytes, i) => i === 0 || bytes > progress[i - 1]!), `progress only grows: ${progress.join(", ")}`);
+  assert.ok(
+    progress.every((bytes, i) => i === 0 || bytes > progress[i - 1]!),
+    `progress only grows: ${progress.join(", ")}`,
+  );
 });
 
 test("at most `concurrency` blocks are in flight, and block buffers are recycled: concurrency + 1 of them for 24 blocks", async () => {
@@ -80,7 +92,10 @@ test("at most `concurrency` blocks are in flight, and block buffers are recycled
 
   assert.equal(seen.calls, 24);
   assert.equal(seen.maxInFlight, concurrency, "stagings overlap, up to the bound and no further");
-  assert.ok(seen.buffers.size <= concurrency + 1, `${seen.buffers.size} distinct block buffers for ${seen.calls} blocks`);
+  assert.ok(
+    seen.buffers.size <= concurrency + 1,
+    `${seen.buffers.size} distinct block buffers for ${seen.calls} blocks`,
+  );
   await blob.commitBlockList(upload.blockIds);
   assert.ok((await blob.downloadToBuffer()).equals(data));
 });
@@ -90,8 +105,14 @@ test("a failed staging rejects the stream with its error, stops the staging, and
   const concurrency = 2;
   const { blob, seen } = observedBlob({ delayInMs: 10, failAt: 2 });
   const upload = new BlockUploadStream(blob, { blockSizeBytes, concurrency });
-  await assert.rejects(pipeline(chunked(randomBytes(blockSizeBytes * 40), 1024), upload), /injected failure staging block 2/);
-  assert.ok(seen.calls < 2 + concurrency + 2, `${seen.calls} of 40 blocks were staged: the stream stops at the failure`);
+  await assert.rejects(
+    pipeline(chunked(randomBytes(blockSizeBytes * 40), 1024), upload),
+    /injected failure staging block 2/,
+  );
+  assert.ok(
+    seen.calls < 2 + concurrency + 2,
+    `${seen.calls} of 40 blocks were staged: the stream stops at the failure`,
+  );
   assert.equal(upload.destroyed, true);
   assert.equal(await blob.exists(), false, "no blob: nothing was committed");
 });

@@ -5,8 +5,14 @@ import { ArchiveError } from "../../../src/errors.js";
 import { storageError, storageErrorCode } from "../../../src/storage/storageError.js";
 
 test("the status and service code come from `code` or `details.errorCode`", () => {
-  assert.deepEqual(storageErrorCode({ statusCode: 409, code: "BlobAlreadyExists" }), { statusCode: 409, code: "BlobAlreadyExists" });
-  assert.deepEqual(storageErrorCode({ statusCode: 412, details: { errorCode: "ConditionNotMet" } }), { statusCode: 412, code: "ConditionNotMet" });
+  assert.deepEqual(storageErrorCode({ statusCode: 409, code: "BlobAlreadyExists" }), {
+    statusCode: 409,
+    code: "BlobAlreadyExists",
+  });
+  assert.deepEqual(storageErrorCode({ statusCode: 412, details: { errorCode: "ConditionNotMet" } }), {
+    statusCode: 412,
+    code: "ConditionNotMet",
+  });
   assert.deepEqual(storageErrorCode(undefined), { statusCode: undefined, code: undefined });
 });
 
@@ -18,7 +24,10 @@ test("a storage failure becomes a retryable STORAGE_ERROR that names the operati
   assert.equal(mapped.statusCode, 503);
   assert.equal(mapped.retryable, true);
   assert.equal(mapped.cause, cause);
-  assert.equal(storageError("cannot write y", new Error("socket hang up\n  at …")).message, "cannot write y: socket hang up");
+  assert.equal(
+    storageError("cannot write y", new Error("socket hang up\n  at …")).message,
+    "cannot write y: socket hang up",
+  );
   const ours = new ArchiveError("ABORTED", "stopped");
   assert.equal(storageError("cannot commit z", ours), ours, "an ArchiveError passes through");
 });

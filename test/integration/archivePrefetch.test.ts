@@ -7,13 +7,13 @@ import { createHash } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import { Writable } from "node:stream";
 import { after, before, test } from "node:test";
-import { DEFAULT_PREFETCH, writeImageArchive } from "../src/archive/archiveWriter.js";
-import { planImageArchive } from "../src/archive/imagePlan.js";
-import { isArchiveError } from "../src/errors.js";
-import type { BlobPrefetchOptions } from "../src/registry/blobPrefetcher.js";
-import { RegistryClient } from "../src/registry/registryClient.js";
-import { pushImage } from "../tools/localenv/fixtures.js";
-import { registryBlobPath, startRegistry, type TestRegistry } from "../tools/localenv/registry.js";
+import { DEFAULT_PREFETCH, writeImageArchive } from "../../src/archive/archiveWriter.js";
+import { planImageArchive } from "../../src/archive/imagePlan.js";
+import { isArchiveError } from "../../src/errors.js";
+import type { BlobPrefetchOptions } from "../../src/registry/blobPrefetcher.js";
+import { RegistryClient } from "../../src/registry/registryClient.js";
+import { pushImage } from "../../tools/localenv/fixtures.js";
+import { registryBlobPath, startRegistry, type TestRegistry } from "../../tools/localenv/registry.js";
 
 const MiB = 1024 * 1024;
 let registry: TestRegistry;
@@ -43,7 +43,12 @@ function hashingSink() {
   return { sink, state, digest: () => hash.digest("hex") };
 }
 
-async function archiveSha256(repository: string, digest: string, gzipLevel: number, prefetch: BlobPrefetchOptions): Promise<string> {
+async function archiveSha256(
+  repository: string,
+  digest: string,
+  gzipLevel: number,
+  prefetch: BlobPrefetchOptions,
+): Promise<string> {
   const client = new RegistryClient(registry.host);
   const plan = await planImageArchive(client, repository, digest);
   const { sink, digest: sha256 } = hashingSink();
@@ -66,7 +71,11 @@ test("prefetch in ranged parts writes the same .tar.gz bytes as one blob at a ti
   });
   for (const level of [1, 0]) {
     const sequential = await archiveSha256("prefetch/multi", pushed.digest, level, SEQUENTIAL);
-    const parallel = await archiveSha256("prefetch/multi", pushed.digest, level, { concurrency: 6, budgetBytes: 4 * MiB, partBytes: 256 * 1024 });
+    const parallel = await archiveSha256("prefetch/multi", pushed.digest, level, {
+      concurrency: 6,
+      budgetBytes: 4 * MiB,
+      partBytes: 256 * 1024,
+    });
     const defaults = await archiveSha256("prefetch/multi", pushed.digest, level, DEFAULT_PREFETCH);
     assert.equal(parallel, sequential, `level ${level}: ranged parts`);
     assert.equal(defaults, sequential, `level ${level}: default settings`);
@@ -74,7 +83,9 @@ test("prefetch in ranged parts writes the same .tar.gz bytes as one blob at a ti
 });
 
 test("a blob corrupted in the registry fails the split read with DIGEST_MISMATCH and the sink is never finished", async () => {
-  const pushed = await pushImage(registry.host, "prefetch/corrupt:1", { layers: [{ randomBytes: 2 * MiB, compression: "gzip-stored" }, { textBytes: 100_000 }] });
+  const pushed = await pushImage(registry.host, "prefetch/corrupt:1", {
+    layers: [{ randomBytes: 2 * MiB, compression: "gzip-stored" }, { textBytes: 100_000 }],
+  });
   const client = new RegistryClient(registry.host);
   const plan = await planImageArchive(client, "prefetch/corrupt", pushed.digest);
   const big = plan.blobs.reduce((a, b) => (b.size > a.size ? b : a));
@@ -84,9 +95,16 @@ test("a blob corrupted in the registry fails the split read with DIGEST_MISMATCH
   bytes[Math.floor(bytes.length / 2)] ^= 0xff;
   await writeFile(path, bytes);
   const { sink, state } = hashingSink();
-  await assert.rejects(writeImageArchive(client, plan, sink, { tags: ["1"], gzipLevel: 1, prefetch: { concurrency: 4, budgetBytes: MiB, partBytes: 256 * 1024 } }), (error: unknown) => {
-    assert.ok(isArchiveError(error) && error.code === "DIGEST_MISMATCH", String(error));
-    return true;
-  });
+  await assert.rejects(
+    writeImageArchive(client, plan, sink, {
+      tags: ["1"],
+      gzipLevel: 1,
+      prefetch: { concurrency: 4, budgetBytes: MiB, partBytes: 256 * 1024 },
+    }),
+    (error: unknown) => {
+      assert.ok(isArchiveError(error) && error.code === "DIGEST_MISMATCH", String(error));
+      return true;
+    },
+  );
   assert.equal(state.finished, false);
 });
