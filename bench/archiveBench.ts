@@ -3,6 +3,10 @@
 //   new = the worker process (registry → tar → adaptive gzip → staged blocks → commit), no scratch
 // Median of N runs each on a ≥1 GiB incompressible image and a realistic compressible one; peak scratch bytes
 // and the worker's peak RSS at 1 GiB and 2 GiB. The last line is one JSON object for the incompressible image.
+// Network-shaped mode (bench/networkProxy.ts, in front of the same registry): every request delayed by one round trip
+// (--rtt-ms, default 20) and each TCP connection paced (--rate-mbps MB/s, default 25), for the old pipeline, ours and
+// a parallel download (`skopeo copy docker://… oci:<dir>`, the reference), on 8 × 32 MiB incompressible layers and on
+// 40 × 1 MiB layers; `wanRatio` and `wanSmallLayersRatio` in the last line. `--only loopback|wan` runs one mode.
 import { execFile, spawn } from "node:child_process";
 import { mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { readFileSync } from "node:fs";
@@ -15,15 +19,25 @@ import { startAzurite } from "../tools/localenv/azurite.js";
 import { pushImage, type ImageSpec } from "../tools/localenv/fixtures.js";
 import { requireTool } from "../tools/localenv/processes.js";
 import { startRegistry } from "../tools/localenv/registry.js";
+import { startShapedProxy } from "./networkProxy.js";
 
 const execFileAsync = promisify(execFile);
 const WORKER = fileURLToPath(new URL("../src/worker/main.js", import.meta.url));
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const MiB = 1024 * 1024;
 
-const randomImage = (layers: number): ImageSpec => ({
-  layers: Array.from({ length: layers }, () => ({ randomBytes: 256 * MiB, compression: "gzip-stored" as const })),
+function flag(name: string, fallback: string): string {
+  const at = process.argv.indexOf(`--${name}`);
+  return at >= 0 && process.argv[at + 1] !== undefined ? process.argv[at + 1]! : fallback;
+}
+const ONLY = flag("only", "");
+const RTT_MS = Number(flag("rtt-ms", "20"));
+const RATE_MBPS = Number(flag("rate-mbps", "25"));
+
+const randomLayers = (layers: number, bytes: number): ImageSpec => ({
+  layers: Array.from({ length: layers }, () => ({ randomBytes: bytes, compression: "gzip-stored" as const })),
 });
+const randomImage = (layers: number): ImageSpec => randomLayers(layers, 256 * MiB);
 const realisticImage: ImageSpec = {
   layers: [
     { textBytes: 160 * MiB },
@@ -99,6 +113,20 @@ async function oldPipeline(
   return { seconds: (performance.now() - started) / 1000, scratchBytes: peak };
 }
 
+/** The parallel download alone: `skopeo copy docker://… oci:<dir>` (6 blobs at a time), the reference. */
+async function parallelDownload(image: string): Promise<number> {
+  const dir = await mkdtemp(join(tmpdir(), "parallel-download-"));
+  const started = performance.now();
+  try {
+    await execFileAsync("skopeo", ["copy", "--src-tls-verify=false", `docker://${image}`, `oci:${dir}/layout`], {
+      maxBuffer: 64 * MiB,
+    });
+    return (performance.now() - started) / 1000;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 async function newPipeline(
   image: string,
   connectionString: string,
@@ -144,71 +172,144 @@ async function main(): Promise<void> {
   const service = BlobServiceClient.fromConnectionString(azurite.connectionString);
   const report: string[] = [];
   try {
-    console.log("building fixtures (1 GiB random, realistic, 2 GiB random)…");
-    await pushImage(registry.host, "bench/random1g:1", randomImage(4));
-    await pushImage(registry.host, "bench/realistic:1", realisticImage);
-    await pushImage(registry.host, "bench/random2g:1", randomImage(8));
-    const results: Record<string, { old: number[]; new: number[]; scratch: number[]; rss: number[]; bytes: number }> =
-      {};
-    for (const name of ["random1g", "realistic"]) {
-      const image = `${registry.host}/bench/${name}:1`;
-      const r: { old: number[]; new: number[]; scratch: number[]; rss: number[]; bytes: number } = {
-        old: [],
-        new: [],
-        scratch: [],
-        rss: [],
-        bytes: 0,
-      };
-      results[name] = r;
-      for (let i = 0; i < RUNS; i++) {
-        await dropCaches();
-        const old = await oldPipeline(image, azurite.connectionString, `old-${name}-${i}`);
-        r.old.push(old.seconds);
-        r.scratch.push(old.scratchBytes);
-        await service.getContainerClient(`old-${name}-${i}`).delete();
-        await dropCaches();
-        const ours = await newPipeline(image, azurite.connectionString, `new-${name}-${i}`);
-        r.new.push(ours.seconds);
-        r.rss.push(ours.peakRssMiB);
-        r.bytes = ours.bytes;
-        await service.getContainerClient(`new-${name}-${i}`).delete();
-        console.log(
-          `  ${name} run ${i + 1}: old ${round(old.seconds)} s (scratch ${round(old.scratchBytes / 1e9)} GB), new ${round(ours.seconds)} s (peak RSS ${ours.peakRssMiB} MiB)`,
-        );
-      }
-    }
-    await dropCaches();
-    const twoGiB = await newPipeline(`${registry.host}/bench/random2g:1`, azurite.connectionString, "new-random2g");
-    await service.getContainerClient("new-random2g").delete();
-
-    report.push(
-      "",
-      "| image | old s (median) | new s (median) | old/new | old peak scratch | new scratch | new peak RSS |",
-      "| --- | --- | --- | --- | --- | --- | --- |",
-    );
-    for (const [name, r] of Object.entries(results)) {
-      report.push(
-        `| ${name} | ${round(median(r.old))} | ${round(median(r.new))} | ${round(median(r.old) / median(r.new))}× | ${round(median(r.scratch) / 1e9)} GB | 0 | ${Math.max(...r.rss)} MiB |`,
-      );
-    }
-    report.push(`| random2g (RSS check) | — | ${round(twoGiB.seconds)} | — | — | 0 | ${twoGiB.peakRssMiB} MiB |`);
+    const summary: Record<string, number> = {};
+    if (ONLY !== "wan") await loopbackBench(registry.host, azurite.connectionString, service, report, summary);
+    if (ONLY !== "loopback") await wanBench(registry.host, azurite.connectionString, service, report, summary);
     console.log(report.join("\n"));
-    const r1 = results.random1g!;
-    const summary = {
-      oldSeconds: round(median(r1.old)),
-      newSeconds: round(median(r1.new)),
-      ratio: round(median(r1.old) / median(r1.new)),
-      scratchBytes: 0,
-      oldScratchBytes: median(r1.scratch),
-      peakRssMiB: Math.max(...r1.rss),
-      peakRssMiB2GiB: twoGiB.peakRssMiB,
-      realisticRatio: round(median(results.realistic!.old) / median(results.realistic!.new)),
-    };
     await writeFile(join(tmpdir(), "acr-cold-archive-bench.json"), JSON.stringify(summary));
     console.log(JSON.stringify(summary));
   } finally {
     await Promise.all([registry.stop(), azurite.stop()]);
   }
+}
+
+async function loopbackBench(
+  host: string,
+  connectionString: string,
+  service: BlobServiceClient,
+  report: string[],
+  summary: Record<string, number>,
+): Promise<void> {
+  const registry = { host };
+  const azurite = { connectionString };
+  console.log("building fixtures (1 GiB random, realistic, 2 GiB random)…");
+  await pushImage(registry.host, "bench/random1g:1", randomImage(4));
+  await pushImage(registry.host, "bench/realistic:1", realisticImage);
+  await pushImage(registry.host, "bench/random2g:1", randomImage(8));
+  const results: Record<string, { old: number[]; new: number[]; scratch: number[]; rss: number[]; bytes: number }> = {};
+  for (const name of ["random1g", "realistic"]) {
+    const image = `${registry.host}/bench/${name}:1`;
+    const r: { old: number[]; new: number[]; scratch: number[]; rss: number[]; bytes: number } = {
+      old: [],
+      new: [],
+      scratch: [],
+      rss: [],
+      bytes: 0,
+    };
+    results[name] = r;
+    for (let i = 0; i < RUNS; i++) {
+      await dropCaches();
+      const old = await oldPipeline(image, azurite.connectionString, `old-${name}-${i}`);
+      r.old.push(old.seconds);
+      r.scratch.push(old.scratchBytes);
+      await service.getContainerClient(`old-${name}-${i}`).delete();
+      await dropCaches();
+      const ours = await newPipeline(image, azurite.connectionString, `new-${name}-${i}`);
+      r.new.push(ours.seconds);
+      r.rss.push(ours.peakRssMiB);
+      r.bytes = ours.bytes;
+      await service.getContainerClient(`new-${name}-${i}`).delete();
+      console.log(
+        `  ${name} run ${i + 1}: old ${round(old.seconds)} s (scratch ${round(old.scratchBytes / 1e9)} GB), new ${round(ours.seconds)} s (peak RSS ${ours.peakRssMiB} MiB)`,
+      );
+    }
+  }
+  await dropCaches();
+  const twoGiB = await newPipeline(`${registry.host}/bench/random2g:1`, azurite.connectionString, "new-random2g");
+  await service.getContainerClient("new-random2g").delete();
+
+  report.push(
+    "",
+    "| image | old s (median) | new s (median) | old/new | old peak scratch | new scratch | new peak RSS |",
+    "| --- | --- | --- | --- | --- | --- | --- |",
+  );
+  for (const [name, r] of Object.entries(results)) {
+    report.push(
+      `| ${name} | ${round(median(r.old))} | ${round(median(r.new))} | ${round(median(r.old) / median(r.new))}× | ${round(median(r.scratch) / 1e9)} GB | 0 | ${Math.max(...r.rss)} MiB |`,
+    );
+  }
+  report.push(`| random2g (RSS check) | — | ${round(twoGiB.seconds)} | — | — | 0 | ${twoGiB.peakRssMiB} MiB |`);
+  const r1 = results.random1g!;
+  Object.assign(summary, {
+    oldSeconds: round(median(r1.old)),
+    newSeconds: round(median(r1.new)),
+    ratio: round(median(r1.old) / median(r1.new)),
+    scratchBytes: 0,
+    oldScratchBytes: median(r1.scratch),
+    peakRssMiB: Math.max(...r1.rss),
+    peakRssMiB2GiB: twoGiB.peakRssMiB,
+    realisticRatio: round(median(results.realistic!.old) / median(results.realistic!.new)),
+  });
+}
+
+async function wanBench(
+  registryHost: string,
+  connectionString: string,
+  service: BlobServiceClient,
+  report: string[],
+  summary: Record<string, number>,
+): Promise<void> {
+  console.log(
+    `building fixtures (8 × 32 MiB random, 40 × 1 MiB random); network shape: ${RTT_MS} ms per request, ${RATE_MBPS} MB/s per connection…`,
+  );
+  await pushImage(registryHost, "bench/wan8x32:1", randomLayers(8, 32 * MiB));
+  await pushImage(registryHost, "bench/wan40x1:1", randomLayers(40, MiB));
+  const proxy = await startShapedProxy(registryHost, { rttMs: RTT_MS, bytesPerSecond: RATE_MBPS * 1e6 });
+  const rows: Record<string, { old: number[]; new: number[]; parallel: number[]; rss: number[] }> = {};
+  try {
+    for (const name of ["wan8x32", "wan40x1"]) {
+      const image = `${proxy.host}/bench/${name}:1`;
+      const r = { old: [] as number[], new: [] as number[], parallel: [] as number[], rss: [] as number[] };
+      rows[name] = r;
+      for (let i = 0; i < RUNS; i++) {
+        const old = await oldPipeline(image, connectionString, `old-${name}-${i}`);
+        r.old.push(old.seconds);
+        await service.getContainerClient(`old-${name}-${i}`).delete();
+        const ours = await newPipeline(image, connectionString, `new-${name}-${i}`);
+        r.new.push(ours.seconds);
+        r.rss.push(ours.peakRssMiB);
+        await service.getContainerClient(`new-${name}-${i}`).delete();
+        r.parallel.push(await parallelDownload(image));
+        console.log(
+          `  ${name} run ${i + 1}: old ${round(old.seconds)} s, new ${round(ours.seconds)} s (peak RSS ${ours.peakRssMiB} MiB), parallel download ${round(r.parallel.at(-1)!)} s`,
+        );
+      }
+    }
+  } finally {
+    await proxy.stop();
+  }
+  report.push(
+    "",
+    `network-shaped (${RTT_MS} ms per request, ${RATE_MBPS} MB/s per connection), median of ${RUNS}:`,
+    "| image | old s | new s | old/new | parallel download s | new / parallel | new peak RSS |",
+    "| --- | --- | --- | --- | --- | --- | --- |",
+  );
+  for (const [name, r] of Object.entries(rows)) {
+    report.push(
+      `| ${name} | ${round(median(r.old))} | ${round(median(r.new))} | ${round(median(r.old) / median(r.new))}× | ${round(median(r.parallel))} | ${round(median(r.new) / median(r.parallel))}× | ${Math.max(...r.rss)} MiB |`,
+    );
+  }
+  const big = rows.wan8x32!;
+  const small = rows.wan40x1!;
+  Object.assign(summary, {
+    wanOldSeconds: round(median(big.old)),
+    wanNewSeconds: round(median(big.new)),
+    wanParallelDownloadSeconds: round(median(big.parallel)),
+    wanRatio: round(median(big.old) / median(big.new)),
+    wanSmallLayersRatio: round(median(small.old) / median(small.new)),
+    wanSmallLayersNewSeconds: round(median(small.new)),
+    wanSmallLayersParallelDownloadSeconds: round(median(small.parallel)),
+  });
 }
 
 main().catch((error: unknown) => {

@@ -85,6 +85,10 @@ export const archiveTuningEnvSchema = z.object({
   PIGZ_LEVEL: intFromEnv(0, 9, 1),
   UPLOAD_BLOCK_SIZE_MIB: intFromEnv(1, 4000, 8),
   UPLOAD_CONCURRENCY: intFromEnv(1, 32, 4),
+  /** Blob GETs in flight at once (connections to the registry): blobs read ahead and large blobs in ranged parts. 1: one at a time. */
+  REGISTRY_CONCURRENCY: intFromEnv(1, 64, 8),
+  /** MiB of blob bytes read ahead of the archive at most (plus one 4 MiB part), whatever the image size. */
+  PREFETCH_MIB: intFromEnv(0, 4096, 24),
 });
 
 /**
@@ -177,6 +181,8 @@ export function readWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
       gzipLevel: parsed.PIGZ_LEVEL,
       blockSizeBytes: parsed.UPLOAD_BLOCK_SIZE_MIB * 1024 * 1024,
       uploadConcurrency: parsed.UPLOAD_CONCURRENCY,
+      registryConcurrency: parsed.REGISTRY_CONCURRENCY,
+      prefetchBytes: parsed.PREFETCH_MIB * 1024 * 1024,
     },
     allowedRegistries: parsed.ALLOWED_REGISTRIES,
     ...(parsed.ARCHIVE_CONTAINER !== undefined && { archiveContainer: parsed.ARCHIVE_CONTAINER }),

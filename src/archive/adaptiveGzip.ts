@@ -29,35 +29,62 @@ export class AdaptiveGzip {
   private size = 0;
   private pending: Buffer[] = [];
   private pendingBytes = 0;
+  /** Stored bytes not yet framed (less than one block). */
+  private stored: Buffer[] = [];
+  private storedBytes = 0;
   private started = false;
 
   constructor(private readonly level: number) {}
 
-  /** Writes one segment, honouring backpressure. Calls must not overlap. */
+  /**
+   * Writes one segment, honouring backpressure. Calls must not overlap. The framing depends on the bytes and their
+   * `store` flags only, never on how they are cut into segments: stored blocks are full 65,535-byte blocks (a shorter one
+   * only where stored bytes end), compressible runs exactly COMPRESS_RUN_BYTES (shorter only where they end). So the
+   * same image gives the same .tar.gz whatever the network's chunks or the prefetch settings.
+   */
   async write(segment: GzipSegment): Promise<void> {
     const { data } = segment;
     if (data.length === 0) return;
     this.crc = zlib.crc32(data, this.crc);
     this.size += data.length;
     if (!segment.store && this.level > 0) {
-      this.pending.push(data);
-      this.pendingBytes += data.length;
-      if (this.pendingBytes >= COMPRESS_RUN_BYTES) await this.flushCompressible();
+      await this.flushStored();
+      for (let offset = 0; offset < data.length;) {
+        const take = Math.min(COMPRESS_RUN_BYTES - this.pendingBytes, data.length - offset);
+        this.pending.push(offset === 0 && take === data.length ? data : data.subarray(offset, offset + take));
+        this.pendingBytes += take;
+        offset += take;
+        if (this.pendingBytes >= COMPRESS_RUN_BYTES) await this.flushCompressible();
+      }
       return;
     }
     await this.flushCompressible();
-    for (let offset = 0; offset < data.length; offset += MAX_STORED_BLOCK) {
-      const piece = data.subarray(offset, offset + MAX_STORED_BLOCK);
-      const header = Buffer.allocUnsafe(5);
-      header[0] = 0x00; // BFINAL=0, BTYPE=00 (stored); we are byte-aligned after a sync flush or a stored block
-      header.writeUInt16LE(piece.length, 1);
-      header.writeUInt16LE(~piece.length & 0xffff, 3);
-      await this.push(header);
-      await this.push(piece);
+    for (let offset = 0; offset < data.length;) {
+      const take = Math.min(MAX_STORED_BLOCK - this.storedBytes, data.length - offset);
+      this.stored.push(offset === 0 && take === data.length ? data : data.subarray(offset, offset + take));
+      this.storedBytes += take;
+      offset += take;
+      if (this.storedBytes >= MAX_STORED_BLOCK) await this.flushStored();
     }
   }
 
+  /** One stored block of the stored bytes gathered (at most MAX_STORED_BLOCK). */
+  private async flushStored(): Promise<void> {
+    if (this.storedBytes === 0) return;
+    const pieces = this.stored;
+    const length = this.storedBytes;
+    this.stored = [];
+    this.storedBytes = 0;
+    const header = Buffer.allocUnsafe(5);
+    header[0] = 0x00; // BFINAL=0, BTYPE=00 (stored); we are byte-aligned after a sync flush or a stored block
+    header.writeUInt16LE(length, 1);
+    header.writeUInt16LE(~length & 0xffff, 3);
+    await this.push(header);
+    for (const piece of pieces) await this.push(piece);
+  }
+
   async end(): Promise<void> {
+    await this.flushStored();
     await this.flushCompressible();
     await this.push(Buffer.alloc(0)); // the header, for an empty input
     const trailer = Buffer.allocUnsafe(13);

@@ -55,12 +55,16 @@ export interface ArchiveImageResult {
   error?: { code: string; message: string };
 }
 
-/** How the archive is written (PIGZ_LEVEL, UPLOAD_BLOCK_SIZE_MIB, UPLOAD_CONCURRENCY). */
+/** How the archive is written (PIGZ_LEVEL, UPLOAD_BLOCK_SIZE_MIB, UPLOAD_CONCURRENCY, REGISTRY_CONCURRENCY, PREFETCH_MIB). */
 export interface ArchiveTuning {
   /** gzip level for what is not already compressed; compressed layers are stored. */
   gzipLevel: number;
   blockSizeBytes: number;
   uploadConcurrency: number;
+  /** Blob GETs in flight at once (REGISTRY_CONCURRENCY); 1 reads one blob at a time. */
+  registryConcurrency: number;
+  /** Bytes read ahead of the archive at most, plus one part (PREFETCH_MIB). */
+  prefetchBytes: number;
 }
 
 export interface ArchiveImageOptions {
@@ -143,6 +147,7 @@ export async function archiveImage(
       const written = await writeImageArchive(client, plan, upload, {
         tags,
         gzipLevel: options.tuning.gzipLevel,
+        prefetch: { concurrency: options.tuning.registryConcurrency, budgetBytes: options.tuning.prefetchBytes },
         onSourceBytes: (bytes) => options.onProgress?.({ phase: "streaming", bytes, totalBytes }),
         ...(options.abortSignal && { abortSignal: options.abortSignal }),
       });

@@ -12,6 +12,7 @@
 import { createHash } from "node:crypto";
 import { Transform, type Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { BlobPrefetcher, DEFAULT_PART_BYTES, type BlobPrefetchOptions } from "../registry/blobPrefetcher.js";
 import type { OperationOptions, RegistryClient } from "../registry/registryClient.js";
 import { Annotations, isCompressedLayer, MediaTypes, type Descriptor, type Platform } from "../registry/types.js";
 import { AdaptiveGzip, ArchiveStreamClosedError, type GzipSegment } from "./adaptiveGzip.js";
@@ -22,6 +23,11 @@ export interface WriteImageArchiveOptions extends OperationOptions {
   /** Tags that point at the image: RepoTags in manifest.json and ref names in index.json. */
   tags: string[];
   gzipLevel: number;
+  /**
+   * How blobs are read ahead of the archive (BlobPrefetcher): GETs in flight, bytes ahead, part size. The archive's bytes
+   * do not depend on it. Default: DEFAULT_PREFETCH.
+   */
+  prefetch?: Partial<BlobPrefetchOptions>;
   /** Called as source bytes stream in (blobs read from the registry so far). */
   onSourceBytes?: (bytes: number) => void;
 }
@@ -39,6 +45,13 @@ export interface WriteImageArchiveResult {
 const blobPath = (digest: string) => `blobs/sha256/${digest.slice("sha256:".length)}`;
 // Configs are small JSON; keep one in memory to read its platform. Bigger ones are just streamed.
 const MAX_CONFIG_READ = 1024 * 1024;
+const MiB = 1024 * 1024;
+/** REGISTRY_CONCURRENCY and PREFETCH_MIB's defaults (src/config.ts), with 4 MiB parts. */
+export const DEFAULT_PREFETCH: BlobPrefetchOptions = {
+  concurrency: 8,
+  budgetBytes: 24 * MiB,
+  partBytes: DEFAULT_PART_BYTES,
+};
 
 export function ociLayoutJson(): Buffer {
   return Buffer.from(JSON.stringify({ imageLayoutVersion: "1.0.0" }));
@@ -144,21 +157,42 @@ async function* archiveSegments(
   for (const { descriptor, bytes } of plan.manifests) yield small(blobPath(descriptor.digest), bytes);
 
   let sourceBytes = 0;
-  for (const blob of plan.blobs) {
+  const prefetcher = new BlobPrefetcher(client, plan.repository, plan.blobs, {
+    ...DEFAULT_PREFETCH,
+    ...options.prefetch,
+    ...(options.abortSignal && { abortSignal: options.abortSignal }),
+  });
+  try {
+    yield* blobSegments(prefetcher, plan, options, stats, (n) => {
+      sourceBytes += n;
+      options.onSourceBytes?.(sourceBytes);
+    });
+  } finally {
+    prefetcher.close();
+  }
+  yield { data: tarEnd(), store: false };
+}
+
+async function* blobSegments(
+  prefetcher: BlobPrefetcher,
+  plan: ImageArchivePlan,
+  options: WriteImageArchiveOptions,
+  stats: { configPlatform: Platform | undefined },
+  onBytes: (bytes: number) => void,
+): AsyncGenerator<GzipSegment> {
+  for (const [index, blob] of plan.blobs.entries()) {
     yield { data: encodeTarHeader({ name: blobPath(blob.digest), size: blob.size, type: "file" }), store: false };
     const store = isCompressedLayer(blob.mediaType);
     const isDefaultConfig = blob.digest === plan.defaultImage.config.digest && blob.size <= MAX_CONFIG_READ;
     const configChunks: Buffer[] = [];
-    for await (const chunk of client.getBlob(plan.repository, blob, options)) {
-      if (isDefaultConfig) configChunks.push(chunk as Buffer);
-      sourceBytes += (chunk as Buffer).length;
-      options.onSourceBytes?.(sourceBytes);
-      yield { data: chunk as Buffer, store };
+    for await (const chunk of prefetcher.stream(index)) {
+      if (isDefaultConfig) configChunks.push(chunk);
+      onBytes(chunk.length);
+      yield { data: chunk, store };
     }
     if (isDefaultConfig) stats.configPlatform = readConfigPlatform(Buffer.concat(configChunks));
     yield { data: tarPadding(blob.size), store: false };
   }
-  yield { data: tarEnd(), store: false };
 }
 
 /** The platform an image config names (os, architecture, variant): for a sidecar rebuilt without the archive's bytes. */

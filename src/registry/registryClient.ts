@@ -167,32 +167,75 @@ export class RegistryClient {
   }
 
   /** The blob's bytes in order, across Range resumes of a body that ends early; verified by the caller. */
-  private async *blobBytes(
+  private blobBytes(
     repository: string,
     descriptor: Descriptor,
     what: string,
     options: OperationOptions,
   ): AsyncGenerator<Buffer> {
-    let received = 0;
+    return this.blobRangeBytes(
+      repository,
+      descriptor,
+      { start: 0, end: descriptor.size, ranged: false },
+      { ...options, what },
+    );
+  }
+
+  /**
+   * UNVERIFIED bytes [start, end) of a blob, for a caller that verifies the whole blob in order (BlobPrefetcher over
+   * verifyingReader). `ranged` asks for the range itself (`Range: bytes=start-end-1`); otherwise the first request is a
+   * plain GET of the whole blob. A body that breaks off is resumed with Range from the byte it broke at (at most
+   * MAX_BLOB_RESUMES times), and a registry that answers 200 to a Range has the bytes before the range dropped. The
+   * first answer is reported to `onFirstAnswer(honoured)`: returning true turns a ranged request the registry answered
+   * with 200 (the whole blob) into a read of the whole blob (the fallback to one stream). The range's bytes after `end`
+   * are cut off, except at the blob's end: an overrun there reaches the caller's verifier (SIZE_MISMATCH).
+   */
+  async *blobRangeBytes(
+    repository: string,
+    descriptor: Descriptor,
+    range: { start: number; end: number; ranged: boolean },
+    options: OperationOptions & { what?: string; onFirstAnswer?: (rangeHonoured: boolean) => boolean } = {},
+  ): AsyncGenerator<Buffer> {
+    const what = options.what ?? `blob ${descriptor.digest} of ${repository}`;
+    const request = options.abortSignal ? { abortSignal: options.abortSignal } : {};
+    let end = range.end;
+    let position = range.start;
     let resumes = 0;
-    while (received < descriptor.size || (received === 0 && descriptor.size === 0 && resumes === 0)) {
-      const headers: Record<string, string> = received > 0 ? { range: `bytes=${received}-` } : {};
+    let first = true;
+    while (position < end || (first && end === 0)) {
+      const askRange = position > range.start || range.ranged;
+      const headers: Record<string, string> = askRange
+        ? { range: end === descriptor.size ? `bytes=${position}-` : `bytes=${position}-${end - 1}` }
+        : {};
       const response = await this.request(
         `/v2/${repository}/blobs/${descriptor.digest}`,
         `repository:${repository}:pull`,
-        { headers, ...options },
+        { headers, ...request },
       );
       await this.throwIfError(response, what);
       let skip = 0;
-      if (received > 0 && response.status !== 206) skip = received; // the server ignored Range: drop what we have
       if (response.status === 206) {
         const start = Number(/bytes (\d+)-/.exec(response.headers.get("content-range") ?? "")?.[1] ?? NaN);
-        if (start !== received)
+        if (start !== position) {
+          await response.body?.cancel().catch(() => undefined);
           throw new ArchiveError(
             "REGISTRY_ERROR",
-            `${what}: the registry resumed at byte ${start}, expected ${received}`,
+            `${what}: the registry resumed at byte ${start}, expected ${position}`,
           );
+        }
+      } else if (position > 0) skip = position; // the server ignored Range: drop what comes before
+      if (first) {
+        first = false;
+        if (
+          range.ranged &&
+          options.onFirstAnswer?.(response.status === 206) === true &&
+          response.status !== 206 &&
+          position === 0
+        )
+          end = descriptor.size;
       }
+      // Past the blob's end the verifier sees an overrun; inside it, bytes past the range belong to the next range.
+      const limit = end === descriptor.size ? Infinity : end;
       try {
         if (!response.body) break;
         for await (const raw of Readable.fromWeb(
@@ -205,19 +248,21 @@ export class RegistryClient {
             chunk = chunk.subarray(drop);
             if (chunk.length === 0) continue;
           }
-          received += chunk.length;
+          if (position + chunk.length > limit) chunk = chunk.subarray(0, limit - position);
+          position += chunk.length;
           // An overrun ends this generator from the verifier (return at the yield), never through the catch below.
-          yield chunk;
+          if (chunk.length > 0) yield chunk;
+          if (position >= limit && response.status !== 206) break; // the rest of a 200 answer is not ours: let the body go
         }
       } catch (error) {
         if (options.abortSignal?.aborted) throw error;
         if (++resumes > MAX_BLOB_RESUMES)
-          throw new ArchiveError("REGISTRY_UNREACHABLE", `${what}: the download kept failing at byte ${received}`, {
+          throw new ArchiveError("REGISTRY_UNREACHABLE", `${what}: the download kept failing at byte ${position}`, {
             cause: error,
           });
         continue;
       }
-      if (received < descriptor.size) {
+      if (position < end) {
         if (++resumes > MAX_BLOB_RESUMES) break;
         continue;
       }

@@ -249,6 +249,37 @@ test("a blob corrupted in the registry fails the image with a clear error and le
   assert.equal(await blobExists(`${name}.json`), false, "no sidecar");
 });
 
+test("a corrupted layer read ahead in ranged parts (4 MiB, 4 GETs at once) fails with DIGEST_MISMATCH and commits nothing", async () => {
+  const pushed = await pushImage(registry.host, "corrupt/parts:1", {
+    layers: [{ randomBytes: 20 * 1024 * 1024, compression: "gzip-stored" }, { textBytes: 100_000 }],
+  });
+  const manifest = JSON.parse(
+    await (
+      await fetch(`http://${registry.host}/v2/corrupt/parts/manifests/1`, {
+        headers: { accept: "application/vnd.oci.image.manifest.v1+json" },
+      })
+    ).text(),
+  );
+  const layer = manifest.layers[0].digest as string;
+  const path = registryBlobPath(registry, layer);
+  const bytes = await readFile(path);
+  bytes[bytes.length - 5] ^= 0xff; // in the last part
+  await writeFile(path, bytes);
+  const run = await runWorker(
+    storageEnv({
+      ARCHIVE_REQUEST: JSON.stringify({ image: `${registry.host}/corrupt/parts:1`, blobContainer: "images" }),
+      REGISTRY_CONCURRENCY: "4",
+      PREFETCH_MIB: "16",
+    }),
+  );
+  assert.equal(run.code, 1);
+  assert.match(run.stderr, /DIGEST_MISMATCH/);
+  assert.match(run.stderr, new RegExp(layer));
+  const name = `${registry.host}/corrupt/parts@${pushed.digest.replace(":", "-")}.tar.gz`;
+  assert.equal(await blobExists(name), false, "no archive blob");
+  assert.equal(await blobExists(`${name}.json`), false, "no sidecar");
+});
+
 test("SIGKILL of the worker mid-upload leaves no archive blob, and a re-run succeeds", async () => {
   const pushed = await pushImage(registry.host, "killed/app:1", {
     layers: [{ randomBytes: 48 * 1024 * 1024, compression: "gzip-stored" }],
@@ -550,7 +581,15 @@ test("a worker that loses the commit race keeps the winner's sidecar (sha256, ta
   await pushImage(registry.host, "race/app:1", smallImage("race"));
   const image = `${registry.host}/race/app:1`;
   const deps = { blobService, getRegistryClient: (host: string) => new RegistryClient(host) };
-  const options = { tuning: { gzipLevel: 1, blockSizeBytes: 4 * 1024 * 1024, uploadConcurrency: 2 } };
+  const options = {
+    tuning: {
+      gzipLevel: 1,
+      blockSizeBytes: 4 * 1024 * 1024,
+      uploadConcurrency: 2,
+      registryConcurrency: 4,
+      prefetchBytes: 16 * 1024 * 1024,
+    },
+  };
   const container = blobService.getContainerClient("race");
   let winner: Awaited<ReturnType<typeof archiveImage>> | undefined;
   let winnerSidecar: { etag?: string; text: string } | undefined;

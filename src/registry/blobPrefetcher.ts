@@ -1,0 +1,250 @@
+// Reads the blobs of one image ahead, in parallel, while its archive is written in its fixed order: the writer takes
+// blob after blob (stream(i)), each verified against its digest and size as its bytes are taken (verifyingReader over
+// the blob's parts in order), and meanwhile the next blobs are fetched over up to `concurrency` connections. A blob
+// larger than `partBytes` is split into ranged GETs (parts) fetched concurrently; a part that breaks off is resumed
+// alone, with Range from the byte it broke at (RegistryClient.blobRangeBytes). A registry that answers a Range with
+// 200 gets each later blob as one stream (the first part becomes the whole blob, read no faster than it is taken).
+//
+// Memory: a part is started only while the bytes reserved by parts not yet taken stay within `budgetBytes` (or when
+// nothing is reserved, so one part larger than the budget still goes), and a fallback stream buffers at most one part:
+// never more than budget + one part is held. `stats` counts it, for the tests.
+import { ArchiveError } from "../errors.js";
+import type { OperationOptions, RegistryClient } from "./registryClient.js";
+import type { Descriptor } from "./types.js";
+import { verifyingReader } from "./verifyingReader.js";
+
+export interface BlobPrefetchOptions {
+  /** Blob GETs in flight at once (connections to the registry). */
+  concurrency: number;
+  /** Bytes fetched ahead of the writer, at most (plus one part). */
+  budgetBytes: number;
+  /** Blobs larger than this are fetched as ranged parts of this size. */
+  partBytes: number;
+}
+
+export const DEFAULT_PART_BYTES = 4 * 1024 * 1024;
+
+export interface BlobPrefetchStats {
+  /** Blob GETs started (parts; resumes within a part are not counted). */
+  partsStarted: number;
+  bufferedBytes: number;
+  peakBufferedBytes: number;
+  peakReservedBytes: number;
+  peakActive: number;
+  /** A ranged GET was answered with 200: the registry ignores Range. */
+  rangeIgnored: boolean;
+}
+
+interface Part {
+  blob: number;
+  start: number;
+  end: number;
+  /** The blob has several parts: this one is asked for with Range. */
+  ranged: boolean;
+  state: "waiting" | "running" | "done" | "skipped";
+  reserved: number;
+  /** The registry ignored Range: this part is the whole blob, read as it is taken. */
+  whole: boolean;
+  received: number;
+  chunks: Buffer[];
+  buffered: number;
+  error?: unknown;
+  wake?: () => void;
+  drained?: () => void;
+}
+
+export class BlobPrefetcher {
+  readonly stats: BlobPrefetchStats = {
+    partsStarted: 0,
+    bufferedBytes: 0,
+    peakBufferedBytes: 0,
+    peakReservedBytes: 0,
+    peakActive: 0,
+    rangeIgnored: false,
+  };
+  private readonly parts: Part[] = [];
+  private readonly partsOf: Part[][] = [];
+  /** Per blob: did the registry answer its first ranged part with 206 (true) or 200 (false); undefined: not yet. */
+  private readonly rangeHonoured: (boolean | undefined)[] = [];
+  private rangeSupport: boolean | undefined;
+  private next = 0;
+  private active = 0;
+  private reserved = 0;
+  private closed = false;
+  private readonly controller = new AbortController();
+  private readonly onAbort = () => this.close();
+  private readonly options: BlobPrefetchOptions;
+
+  constructor(
+    private readonly client: RegistryClient,
+    private readonly repository: string,
+    private readonly blobs: readonly Descriptor[],
+    options: BlobPrefetchOptions & OperationOptions,
+  ) {
+    this.options = {
+      concurrency: Math.max(1, options.concurrency),
+      budgetBytes: Math.max(0, options.budgetBytes),
+      partBytes: Math.max(1, options.partBytes),
+    };
+    const { partBytes } = this.options;
+    blobs.forEach((blob, index) => {
+      const ranged = blob.size > partBytes;
+      const parts: Part[] = [];
+      for (let start = 0; start < blob.size || (start === 0 && parts.length === 0); start += partBytes) {
+        const end = Math.min(blob.size, start + partBytes);
+        parts.push({
+          blob: index,
+          start,
+          end,
+          ranged,
+          state: "waiting",
+          reserved: 0,
+          whole: false,
+          received: 0,
+          chunks: [],
+          buffered: 0,
+        });
+        if (blob.size === 0) break;
+      }
+      this.partsOf.push(parts);
+      this.parts.push(...parts);
+    });
+    if (options.abortSignal?.aborted) this.close();
+    options.abortSignal?.addEventListener("abort", this.onAbort, { once: true });
+    this.pump();
+  }
+
+  /** Blob `index`'s bytes, verified as they are taken; take the blobs in order, each to its end. */
+  stream(index: number): AsyncGenerator<Buffer> {
+    const descriptor = this.blobs[index]!;
+    const what = `blob ${descriptor.digest} of ${this.repository}`;
+    return verifyingReader(this.take(index), descriptor, { what, corruption: "its bytes in the registry are corrupt" });
+  }
+
+  /** Stops every fetch; the bytes held are let go. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.controller.abort();
+    for (const part of this.parts) {
+      part.chunks = [];
+      part.buffered = 0;
+      part.wake?.();
+      part.drained?.();
+    }
+    this.stats.bufferedBytes = 0;
+  }
+
+  private async *take(index: number): AsyncGenerator<Buffer> {
+    for (const part of this.partsOf[index]!) {
+      if (part.state === "skipped") continue;
+      for (;;) {
+        if (this.closed) throw new ArchiveError("ABORTED", "the blob reads were stopped");
+        const chunk = part.chunks.shift();
+        if (chunk) {
+          part.buffered -= chunk.length;
+          this.stats.bufferedBytes -= chunk.length;
+          part.drained?.();
+          yield chunk;
+          continue;
+        }
+        if (part.error !== undefined) throw part.error;
+        if (part.state === "done") break;
+        await new Promise<void>((resolve) => (part.wake = resolve));
+        part.wake = undefined;
+      }
+      this.reserved -= part.reserved;
+      part.reserved = 0;
+      this.pump();
+    }
+  }
+
+  /** Starts the next parts, in archive order, while connections and the budget allow. */
+  private pump(): void {
+    const { concurrency, budgetBytes } = this.options;
+    while (!this.closed && this.next < this.parts.length && this.active < concurrency) {
+      const part = this.parts[this.next]!;
+      if (part.state === "skipped") {
+        this.next++;
+        continue;
+      }
+      if (part.start > 0) {
+        const honoured = this.rangeHonoured[part.blob];
+        // Wait for the blob's first answer, unless the registry has already shown it honours Range.
+        if (honoured === undefined && this.rangeSupport !== true) break;
+      }
+      const length = part.end - part.start;
+      if (this.reserved > 0 && this.reserved + length > budgetBytes) break;
+      this.next++;
+      part.state = "running";
+      part.reserved = length;
+      this.reserved += length;
+      this.active++;
+      this.stats.partsStarted++;
+      this.stats.peakReservedBytes = Math.max(this.stats.peakReservedBytes, this.reserved);
+      this.stats.peakActive = Math.max(this.stats.peakActive, this.active);
+      void this.fetch(part);
+    }
+  }
+
+  private async fetch(part: Part): Promise<void> {
+    const descriptor = this.blobs[part.blob]!;
+    const { partBytes } = this.options;
+    try {
+      const bytes = this.client.blobRangeBytes(this.repository, descriptor, part, {
+        abortSignal: this.controller.signal,
+        what: `blob ${descriptor.digest} of ${this.repository}`,
+        onFirstAnswer: (honoured) => this.answered(part, honoured),
+      });
+      for await (const chunk of bytes) {
+        if (this.closed) return;
+        part.chunks.push(chunk);
+        part.buffered += chunk.length;
+        part.received += chunk.length;
+        this.stats.bufferedBytes += chunk.length;
+        this.stats.peakBufferedBytes = Math.max(this.stats.peakBufferedBytes, this.stats.bufferedBytes);
+        part.wake?.();
+        // A whole blob read because Range was ignored is held to one part's bytes: it waits for the writer.
+        while (part.whole && part.buffered >= partBytes && !this.closed) {
+          await new Promise<void>((resolve) => (part.drained = resolve));
+          part.drained = undefined;
+        }
+      }
+      // Inside the blob a short part would shift every later byte: fail it here (at the end, the verifier does).
+      if (!part.whole && part.end < descriptor.size && part.received < part.end - part.start) {
+        throw new ArchiveError(
+          "SIZE_MISMATCH",
+          `blob ${descriptor.digest} of ${this.repository}: bytes ${part.start}-${part.end - 1} ended after ${part.received}`,
+        );
+      }
+    } catch (error) {
+      part.error = error;
+    } finally {
+      part.state = "done";
+      this.active--;
+      part.wake?.();
+      this.pump();
+    }
+  }
+
+  /** The first answer to a ranged part: a 200 for the blob's first part makes that part the whole blob (fallback). */
+  private answered(part: Part, honoured: boolean): boolean {
+    if (part.start !== 0) return false;
+    this.rangeHonoured[part.blob] = honoured;
+    if (honoured) {
+      this.rangeSupport ??= true;
+    } else {
+      this.rangeSupport = false;
+      this.stats.rangeIgnored = true;
+      const rest = this.partsOf[part.blob]!.slice(1);
+      // Parts already started (the registry had honoured Range before) are read as ranges of a 200 answer instead.
+      if (rest.every((p) => p.state === "waiting")) {
+        for (const p of rest) p.state = "skipped";
+        part.whole = true;
+        part.end = this.blobs[part.blob]!.size;
+      }
+    }
+    queueMicrotask(() => this.pump());
+    return part.whole;
+  }
+}

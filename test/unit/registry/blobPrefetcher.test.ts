@@ -1,0 +1,224 @@
+// BlobPrefetcher (src/registry/blobPrefetcher.ts) against loopback stand-ins for a registry: blobs come out in order
+// and verified whatever the parts; a registry that ignores Range (answers 200) still gives the right bytes over one
+// stream per blob; a part cut short is resumed alone; corrupt bytes fail with DIGEST_MISMATCH; the bytes held never
+// pass the budget plus one part. No timing assertions: the consumer is slowed only to let the prefetcher run ahead.
+import assert from "node:assert/strict";
+import { createHash, randomBytes } from "node:crypto";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { setImmediate as tick } from "node:timers/promises";
+import { test } from "node:test";
+import { isArchiveError } from "../../../src/errors.js";
+import { BlobPrefetcher, type BlobPrefetchOptions } from "../../../src/registry/blobPrefetcher.js";
+import { RegistryClient } from "../../../src/registry/registryClient.js";
+import type { Descriptor } from "../../../src/registry/types.js";
+
+const KiB = 1024;
+const FAST_RETRY = { maxRetries: 2, retryDelayInMs: 5, maxRetryDelayInMs: 20 };
+const descriptorOf = (bytes: Buffer): Descriptor => ({
+  mediaType: "application/vnd.oci.image.layer.v1.tar+gzip",
+  digest: `sha256:${createHash("sha256").update(bytes).digest("hex")}`,
+  size: bytes.length,
+});
+
+interface Served {
+  host: string;
+  requests: { digest: string; range: string | undefined }[];
+  close: () => Promise<void>;
+}
+
+/**
+ * A registry of `blobs` by digest. `rangeSupport` false answers every GET with 200 and the whole blob; `serve` may
+ * replace the bytes served (corruption) or cut a body short (return the number of bytes to send before the socket dies).
+ */
+async function serveBlobs(
+  blobs: Buffer[],
+  options: {
+    rangeSupport?: boolean;
+    cutAt?: (request: { digest: string; range: string | undefined; index: number }) => number | undefined;
+    corrupt?: string;
+  } = {},
+): Promise<Served> {
+  const byDigest = new Map(blobs.map((b) => [descriptorOf(b).digest, b]));
+  const requests: Served["requests"] = [];
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
+    const digest = /\/blobs\/(sha256:[0-9a-f]+)$/.exec(req.url ?? "")?.[1] ?? "";
+    let blob = byDigest.get(digest);
+    if (!blob) return void res.writeHead(404).end();
+    if (options.corrupt === digest) {
+      blob = Buffer.from(blob);
+      blob[blob.length - 1] ^= 0xff;
+    }
+    const range = req.headers.range;
+    const index = requests.push({ digest, range }) - 1;
+    let start = 0;
+    let end = blob.length - 1;
+    const m = range && options.rangeSupport !== false ? /^bytes=(\d+)-(\d*)$/.exec(range) : null;
+    if (m) {
+      start = Number(m[1]);
+      if (m[2]) end = Math.min(end, Number(m[2]));
+    }
+    const body = blob.subarray(start, end + 1);
+    const headers = { "content-length": String(body.length), "content-type": "application/octet-stream" };
+    if (m) res.writeHead(206, { ...headers, "content-range": `bytes ${start}-${end}/${blob.length}` });
+    else res.writeHead(200, headers);
+    const cut = options.cutAt?.({ digest, range, index });
+    if (cut !== undefined) {
+      res.write(body.subarray(0, cut), () => res.destroy());
+      return;
+    }
+    res.end(body);
+  };
+  const server: Server = createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+  return {
+    host: `127.0.0.1:${(server.address() as { port: number }).port}`,
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Every blob through the prefetcher, in order, the consumer yielding to the event loop after each chunk. */
+async function readAll(
+  host: string,
+  blobs: Buffer[],
+  options: BlobPrefetchOptions,
+): Promise<{ out: Buffer[]; prefetcher: BlobPrefetcher }> {
+  const client = new RegistryClient(host, { retry: FAST_RETRY });
+  const prefetcher = new BlobPrefetcher(client, "test/repo", blobs.map(descriptorOf), options);
+  const out: Buffer[] = [];
+  try {
+    for (let i = 0; i < blobs.length; i++) {
+      const chunks: Buffer[] = [];
+      for await (const chunk of prefetcher.stream(i)) {
+        chunks.push(chunk);
+        await tick();
+      }
+      out.push(Buffer.concat(chunks));
+    }
+  } finally {
+    prefetcher.close();
+  }
+  return { out, prefetcher };
+}
+
+test("blobs come out in order and whole, split into ranged parts fetched ahead", async () => {
+  const blobs = [
+    randomBytes(300 * KiB),
+    randomBytes(10),
+    Buffer.alloc(0),
+    randomBytes(1000 * KiB),
+    randomBytes(64 * KiB),
+  ];
+  const served = await serveBlobs(blobs);
+  try {
+    const { out, prefetcher } = await readAll(served.host, blobs, {
+      concurrency: 4,
+      budgetBytes: 512 * KiB,
+      partBytes: 64 * KiB,
+    });
+    out.forEach((bytes, i) => assert.ok(bytes.equals(blobs[i]!), `blob ${i}`));
+    // 5 + 1 + 1 + 16 + 1 parts, each one GET; the split blobs' parts asked with Range, the small ones without.
+    assert.equal(served.requests.length, 24);
+    assert.equal(prefetcher.stats.partsStarted, 24);
+    assert.ok(prefetcher.stats.peakActive > 1, "parts were fetched concurrently");
+    assert.equal(served.requests.filter((r) => r.range === undefined).length, 3);
+    assert.equal(prefetcher.stats.rangeIgnored, false);
+  } finally {
+    await served.close();
+  }
+});
+
+test("a registry that ignores Range (answers 200) still gives every blob's bytes, one stream per blob", async () => {
+  const blobs = [randomBytes(700 * KiB), randomBytes(20 * KiB), randomBytes(900 * KiB)];
+  const served = await serveBlobs(blobs, { rangeSupport: false });
+  try {
+    const { out, prefetcher } = await readAll(served.host, blobs, {
+      concurrency: 4,
+      budgetBytes: 256 * KiB,
+      partBytes: 64 * KiB,
+    });
+    out.forEach((bytes, i) => assert.ok(bytes.equals(blobs[i]!), `blob ${i}`));
+    assert.equal(prefetcher.stats.rangeIgnored, true);
+    // One GET per blob: after the 200, the blob's other parts are never asked for.
+    assert.equal(served.requests.length, 3);
+    // The whole-blob stream is held to one part's bytes (plus the chunk that passed it) ahead of the reader.
+    assert.ok(
+      prefetcher.stats.peakBufferedBytes <= 256 * KiB + 64 * KiB + 64 * KiB,
+      `buffered ${prefetcher.stats.peakBufferedBytes}`,
+    );
+  } finally {
+    await served.close();
+  }
+});
+
+test("a part cut short is resumed alone, from the byte it broke at", async () => {
+  const blob = randomBytes(512 * KiB);
+  const part = 64 * KiB;
+  let cut = false;
+  const served = await serveBlobs([blob], {
+    cutAt: ({ range }) => {
+      if (cut || range !== `bytes=${2 * part}-${3 * part - 1}`) return undefined;
+      cut = true;
+      return 10_000;
+    },
+  });
+  try {
+    const { out } = await readAll(served.host, [blob], { concurrency: 3, budgetBytes: 256 * KiB, partBytes: part });
+    assert.ok(out[0]!.equals(blob));
+    assert.equal(served.requests.length, 8 + 1, "eight parts and one resume");
+    const resumes = served.requests.filter((r) => r.range?.startsWith(`bytes=${2 * part + 10_000}-`));
+    assert.deepEqual(
+      resumes.map((r) => r.range),
+      [`bytes=${2 * part + 10_000}-${3 * part - 1}`],
+    );
+  } finally {
+    await served.close();
+  }
+});
+
+test("corrupt bytes in a split blob fail with DIGEST_MISMATCH", async () => {
+  const blobs = [randomBytes(100 * KiB), randomBytes(400 * KiB)];
+  const served = await serveBlobs(blobs, { corrupt: descriptorOf(blobs[1]!).digest });
+  try {
+    await assert.rejects(
+      readAll(served.host, blobs, { concurrency: 4, budgetBytes: 256 * KiB, partBytes: 64 * KiB }),
+      (error: unknown) => {
+        assert.ok(isArchiveError(error) && error.code === "DIGEST_MISMATCH", String(error));
+        return true;
+      },
+    );
+  } finally {
+    await served.close();
+  }
+});
+
+test("the bytes held ahead never pass the budget plus one part, whatever the image size", async () => {
+  const blobs = Array.from({ length: 12 }, (_, i) => randomBytes((i % 3) * 200 * KiB + 50 * KiB));
+  const served = await serveBlobs(blobs);
+  try {
+    for (const budget of [0, 128 * KiB, 512 * KiB]) {
+      const part = 96 * KiB;
+      const { out, prefetcher } = await readAll(served.host, blobs, {
+        concurrency: 6,
+        budgetBytes: budget,
+        partBytes: part,
+      });
+      out.forEach((bytes, i) => assert.ok(bytes.equals(blobs[i]!), `blob ${i}`));
+      assert.ok(
+        prefetcher.stats.peakReservedBytes <= budget + part,
+        `reserved ${prefetcher.stats.peakReservedBytes} with budget ${budget}`,
+      );
+      assert.ok(
+        prefetcher.stats.peakBufferedBytes <= budget + part,
+        `buffered ${prefetcher.stats.peakBufferedBytes} with budget ${budget}`,
+      );
+      if (budget === 0) assert.equal(prefetcher.stats.peakActive, 1, "no budget: one part at a time");
+    }
+  } finally {
+    await served.close();
+  }
+});
