@@ -165,6 +165,16 @@ param uploadBlockSizeMiB int = 8
 @description('Blocks uploaded in parallel: UPLOAD_CONCURRENCY.')
 param uploadConcurrency int = 4
 
+@minValue(1)
+@maxValue(64)
+@description('Registry GETs in flight while blobs are read ahead: REGISTRY_CONCURRENCY.')
+param registryConcurrency int = 8
+
+@minValue(0)
+@maxValue(4096)
+@description('MiB of blobs read ahead of the archive: PREFETCH_MIB (memory ≈ this + one 4 MiB part).')
+param prefetchMiB int = 24
+
 // ---- names ----------------------------------------------------------------------------------------------------------
 
 var abbrs = loadJsonContent('abbreviations.json')
@@ -251,6 +261,8 @@ module workerJob 'app/worker-job.bicep' = {
     pigzLevel: pigzLevel
     uploadBlockSizeMiB: uploadBlockSizeMiB
     uploadConcurrency: uploadConcurrency
+    registryConcurrency: registryConcurrency
+    prefetchMiB: prefetchMiB
     // A backstop behind the app's own timeout (JOB_TIMEOUT_MINUTES), which stops executions first.
     replicaTimeoutSeconds: min((jobTimeoutMinutes + 10) * 60, 86400)
     registryUsername: registryUsername

@@ -16,6 +16,8 @@ param archiveBlobEndpoint string
 param pigzLevel int
 param uploadBlockSizeMiB int
 param uploadConcurrency int
+param registryConcurrency int
+param prefetchMiB int
 param replicaTimeoutSeconds int
 param registryUsername string
 param archiveContainerName string
@@ -79,6 +81,14 @@ var baseEnv = [
   {
     name: 'UPLOAD_CONCURRENCY'
     value: string(uploadConcurrency)
+  }
+  {
+    name: 'REGISTRY_CONCURRENCY'
+    value: string(registryConcurrency)
+  }
+  {
+    name: 'PREFETCH_MIB'
+    value: string(prefetchMiB)
   }
 ]
 

@@ -384,38 +384,7 @@ export function findFixturesDir(): string {
 let certificate: Promise<SelfSignedCertificate> | undefined;
 
 /** One throwaway certificate per process (an EC key is quick, but every server sharing one is quicker). */
-function selfSignedCertificate(): Promise<{ key: string; cert: string }> {
-  certificate ??= (async () => {
-    requireTool("openssl");
-    const dir = await mkdtemp(join(tmpdir(), "arm-tls-"));
-    try {
-      execFileSync(
-        "openssl",
-        [
-          "req",
-          "-x509",
-          "-newkey",
-          "ec",
-          "-pkeyopt",
-          "ec_paramgen_curve:P-256",
-          "-nodes",
-          "-days",
-          "2",
-          "-subj",
-          "/CN=127.0.0.1",
-          "-addext",
-          "subjectAltName=IP:127.0.0.1",
-          "-keyout",
-          join(dir, "key.pem"),
-          "-out",
-          join(dir, "cert.pem"),
-        ],
-        { stdio: "ignore" },
-      );
-      return { key: await readFile(join(dir, "key.pem"), "utf8"), cert: await readFile(join(dir, "cert.pem"), "utf8") };
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  })();
+function selfSignedCertificate(): Promise<SelfSignedCertificate> {
+  certificate ??= selfSignedEcCertificate("127.0.0.1", "IP:127.0.0.1");
   return certificate;
 }

@@ -49,28 +49,8 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
     await writeFile(join(dir, "htpasswd"), htpasswd);
     authConfig = `auth:\n  htpasswd:\n    realm: test-realm\n    path: ${join(dir, "htpasswd")}\n`;
   } else if (auth === "bearer") {
-    requireTool("openssl");
-    execFileSync(
-      "openssl",
-      [
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=test-token-issuer",
-        "-keyout",
-        join(dir, "token.key"),
-        "-out",
-        join(dir, "token.crt"),
-      ],
-      { stdio: "ignore" },
-    );
+    const signing = await selfSignedEcCertificate("test-token-issuer");
+    await writeFile(join(dir, "token.crt"), signing.cert);
     const tokenPort = await freePort();
     tokenServer = await startTokenServer(tokenPort, {
       key: signing.key,
