@@ -115,8 +115,10 @@ const workerEnvSchema = storageEnvSchema
 
 // ---- Helpers -------------------------------------------------------------------------------
 
-function pickEnv(env: NodeJS.ProcessEnv, keys: readonly string[]): Record<string, string | undefined> {
-  return Object.fromEntries(keys.map((k) => [k, env[k]]));
+/** The variables one schema reads, validated: CONFIG_INVALID names each one that is wrong. */
+function readEnv<T extends z.ZodObject>(schema: T, env: NodeJS.ProcessEnv, what: string): z.output<T> {
+  const values = Object.fromEntries(Object.keys(schema.shape).map((k) => [k, env[k]]));
+  return parseOrThrow(schema, values, what, "CONFIG_INVALID");
 }
 
 /** Storage access from validated settings (worker env or app settings alike). */
@@ -157,22 +159,12 @@ export function toRegistryAuth(parsed: z.output<typeof registryEnvSchema>): Regi
 
 /** Registry access alone (the CLI's restore needs no storage). */
 export function readRegistrySettings(env: NodeJS.ProcessEnv = process.env): RegistryAccess {
-  const parsed = parseOrThrow(
-    registryEnvSchema,
-    pickEnv(env, Object.keys(registryEnvSchema.shape)),
-    "invalid registry settings",
-    "CONFIG_INVALID",
-  );
+  const parsed = readEnv(registryEnvSchema, env, "invalid registry settings");
   return { auth: toRegistryAuth(parsed), insecure: parsed.REGISTRY_INSECURE };
 }
 
 export function readWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
-  const parsed = parseOrThrow(
-    workerEnvSchema,
-    pickEnv(env, Object.keys(workerEnvSchema.shape)),
-    "invalid worker settings",
-    "CONFIG_INVALID",
-  );
+  const parsed = readEnv(workerEnvSchema, env, "invalid worker settings");
   return {
     storage: toStorageConfig(parsed),
     registryAuth: toRegistryAuth(parsed),
@@ -261,12 +253,7 @@ export type AppSettings = z.output<typeof appSettingsSchema>;
 
 /** The app settings, validated (every problem named), before they are mapped: also what the infra test checks. */
 export function readAppSettings(env: NodeJS.ProcessEnv = process.env): AppSettings {
-  return parseOrThrow(
-    appSettingsSchema,
-    pickEnv(env, Object.keys(appSettingsSchema.shape)),
-    "invalid app settings",
-    "CONFIG_INVALID",
-  );
+  return readEnv(appSettingsSchema, env, "invalid app settings");
 }
 
 /** The Function App's configuration, mapped once from its settings. */
