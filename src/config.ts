@@ -5,7 +5,7 @@
 import { z } from "zod";
 import { ArchiveError } from "./errors.js";
 import { globProblem } from "./globs.js";
-import { parseJobResourceId, type JobResourceId } from "./jobs/containerAppsJobRunner.js";
+import { parseJobResourceId, type JobResourceId } from "./jobs/jobResourceId.js";
 import type { JobRunnerConfig } from "./jobs/createJobRunner.js";
 import type { RegistryAccess, RegistryAuthConfig } from "./registry/createRegistryClient.js";
 import { loginServerSchema } from "./registry/reference.js";

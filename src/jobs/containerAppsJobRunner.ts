@@ -12,6 +12,7 @@ import {
 } from "@azure/arm-appcontainers";
 import { DefaultAzureCredential, type TokenCredential } from "@azure/identity";
 import { ArchiveError, firstLine, isArchiveError } from "../errors.js";
+import { parseJobResourceId, type JobResourceId } from "./jobResourceId.js";
 import {
   assertEnvOverrides,
   type ExecutionEnvMatch,
@@ -38,28 +39,6 @@ export interface ContainerAppsJobRunnerOptions {
   updateIntervalInMs?: number;
 }
 
-export interface JobResourceId {
-  subscriptionId: string;
-  resourceGroupName: string;
-  jobName: string;
-}
-
-const JOB_RESOURCE_ID =
-  /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.App\/jobs\/([^/]+)\/?$/i;
-
-export function parseJobResourceId(resourceId: string): JobResourceId {
-  const match = JOB_RESOURCE_ID.exec(resourceId.trim());
-  if (!match)
-    throw new ArchiveError(
-      "CONFIG_INVALID",
-      `JOB_RESOURCE_ID: must be a Container Apps job resource id: /subscriptions/…/resourceGroups/…/providers/Microsoft.App/jobs/<name> (got ${JSON.stringify(resourceId)})`,
-    );
-  return {
-    subscriptionId: decodeURIComponent(match[1]!),
-    resourceGroupName: decodeURIComponent(match[2]!),
-    jobName: decodeURIComponent(match[3]!),
-  };
-}
 
 const STATUSES: ReadonlyMap<string, JobExecutionStatus> = new Map(
   (["Running", "Processing", "Succeeded", "Failed", "Stopped", "Degraded", "Unknown"] as const).map((s) => [

@@ -1,11 +1,8 @@
 // Picks the job runner its config names (JOB_RUNNER): a Container Apps job through ARM, or local worker processes.
 // A plain factory: the app keeps the one runner it makes for the life of the process (runs/runDependencies.ts),
 // since the ARM client's token cache and the local runner's in-memory executions must outlive one activity call.
-import {
-  ContainerAppsJobRunner,
-  type ContainerAppsJobRunnerOptions,
-  type JobResourceId,
-} from "./containerAppsJobRunner.js";
+import { ContainerAppsJobRunner, type ContainerAppsJobRunnerOptions } from "./containerAppsJobRunner.js";
+import type { JobResourceId } from "./jobResourceId.js";
 import type { JobRunner } from "./jobRunner.js";
 import { LocalJobRunner, type LocalJobRunnerOptions } from "./localJobRunner.js";
 

@@ -1,5 +1,5 @@
 // Turns validated registry settings into the registry client for one login server.
-import { DefaultAzureCredential } from "@azure/identity";
+import { lazyDefaultAzureCredential } from "../azureCredential.js";
 import type { RegistryCredential } from "./auth.js";
 import { RegistryClient } from "./registryClient.js";
 import type { RetryPolicy } from "./transport.js";
@@ -44,7 +44,7 @@ export function registryCredentialFor(registry: string, auth: RegistryAuthConfig
 
 function acrOrAnonymous(registry: string): RegistryCredential {
   return ACR_HOST.test(registry)
-    ? { kind: "entra", tokenCredential: new DefaultAzureCredential() }
+    ? { kind: "entra", tokenCredential: lazyDefaultAzureCredential() }
     : { kind: "anonymous" };
 }
 

@@ -1,6 +1,6 @@
 // Builds the Blob service client from the validated storage configuration: a connection string (Azurite,
 // key-based accounts) or an account URL with DefaultAzureCredential (managed identity in Azure).
-import { DefaultAzureCredential } from "@azure/identity";
+import { lazyDefaultAzureCredential } from "../azureCredential.js";
 import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
 import { storageErrorCode } from "./storageError.js";
 
@@ -10,7 +10,7 @@ export type StorageConfig =
 
 export function createBlobServiceClient(storage: StorageConfig): BlobServiceClient {
   if (storage.kind === "connectionString") return BlobServiceClient.fromConnectionString(storage.connectionString);
-  return new BlobServiceClient(storage.accountUrl, new DefaultAzureCredential());
+  return new BlobServiceClient(storage.accountUrl, lazyDefaultAzureCredential());
 }
 
 /**
