@@ -6,7 +6,9 @@
 // Network-shaped mode (bench/networkProxy.ts, in front of the same registry): every request delayed by one round trip
 // (--rtt-ms, default 20) and each TCP connection paced (--rate-mbps MB/s, default 25), for the old pipeline, ours and
 // a parallel download (`skopeo copy docker://… oci:<dir>`, the reference), on 8 × 32 MiB incompressible layers and on
-// 40 × 1 MiB layers; `wanRatio` and `wanSmallLayersRatio` in the last line. `--only loopback|wan` runs one mode.
+// 40 × 1 MiB layers; `wanRatio` and `wanSmallLayersRatio` in the last line. Then the upload side: the storage behind the
+// same shape too, the worker with several UPLOAD_BLOCK_SIZE_MIB × UPLOAD_CONCURRENCY settings. `--only loopback|wan|upload`
+// runs one part.
 import { execFile, spawn } from "node:child_process";
 import { mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { readFileSync } from "node:fs";
@@ -131,6 +133,7 @@ async function newPipeline(
   image: string,
   connectionString: string,
   container: string,
+  extraEnv: Record<string, string> = {},
 ): Promise<{ seconds: number; peakRssMiB: number; bytes: number }> {
   const started = performance.now();
   const child = spawn(process.execPath, [WORKER], {
@@ -140,6 +143,7 @@ async function newPipeline(
       ALLOWED_REGISTRIES: "127.0.0.1:*",
       ARCHIVE_CONTAINER: container,
       ARCHIVE_REQUEST: JSON.stringify({ image, blobContainer: container }),
+      ...extraEnv,
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -173,8 +177,13 @@ async function main(): Promise<void> {
   const report: string[] = [];
   try {
     const summary: Record<string, number> = {};
-    if (ONLY !== "wan") await loopbackBench(registry.host, azurite.connectionString, service, report, summary);
-    if (ONLY !== "loopback") await wanBench(registry.host, azurite.connectionString, service, report, summary);
+    if (ONLY === "upload") {
+      await pushImage(registry.host, "bench/wan8x32:1", randomLayers(8, 32 * MiB));
+      await uploadTuning(registry.host, azurite.connectionString, service, report, summary);
+    } else {
+      if (ONLY !== "wan") await loopbackBench(registry.host, azurite.connectionString, service, report, summary);
+      if (ONLY !== "loopback") await wanBench(registry.host, azurite.connectionString, service, report, summary);
+    }
     console.log(report.join("\n"));
     await writeFile(join(tmpdir(), "acr-cold-archive-bench.json"), JSON.stringify(summary));
     console.log(JSON.stringify(summary));
@@ -299,6 +308,7 @@ async function wanBench(
       `| ${name} | ${round(median(r.old))} | ${round(median(r.new))} | ${round(median(r.old) / median(r.new))}× | ${round(median(r.parallel))} | ${round(median(r.new) / median(r.parallel))}× | ${Math.max(...r.rss)} MiB |`,
     );
   }
+  await uploadTuning(registryHost, connectionString, service, report, summary);
   const big = rows.wan8x32!;
   const small = rows.wan40x1!;
   Object.assign(summary, {
@@ -310,6 +320,63 @@ async function wanBench(
     wanSmallLayersNewSeconds: round(median(small.new)),
     wanSmallLayersParallelDownloadSeconds: round(median(small.parallel)),
   });
+}
+
+/** Upload settings with the storage behind the same network shape too (Put Block paced per connection, one RTT each). */
+const UPLOAD_SETTINGS: [blockMiB: number, concurrency: number][] = [
+  [8, 4],
+  [4, 8],
+  [8, 8],
+  [16, 4],
+  [4, 16],
+];
+
+async function uploadTuning(
+  registryHost: string,
+  connectionString: string,
+  service: BlobServiceClient,
+  report: string[],
+  summary: Record<string, number>,
+): Promise<void> {
+  const endpoint = /BlobEndpoint=http:\/\/([^/;]+)\//.exec(connectionString)![1]!;
+  const shape = { rttMs: RTT_MS, bytesPerSecond: RATE_MBPS * 1e6 };
+  const [registryProxy, storageProxy] = await Promise.all([
+    startShapedProxy(registryHost, shape),
+    startShapedProxy(endpoint, shape),
+  ]);
+  const shapedStorage = connectionString.replace(endpoint, storageProxy.host);
+  const image = `${registryProxy.host}/bench/wan8x32:1`;
+  const rows: string[] = [];
+  try {
+    for (const [blockMiB, concurrency] of UPLOAD_SETTINGS) {
+      const seconds: number[] = [];
+      let rss = 0;
+      for (let i = 0; i < RUNS; i++) {
+        const container = `upload-${blockMiB}x${concurrency}-${i}`;
+        const ours = await newPipeline(image, shapedStorage, container, {
+          UPLOAD_BLOCK_SIZE_MIB: String(blockMiB),
+          UPLOAD_CONCURRENCY: String(concurrency),
+        });
+        seconds.push(ours.seconds);
+        rss = Math.max(rss, ours.peakRssMiB);
+        await service.getContainerClient(container).delete();
+      }
+      console.log(
+        `  upload ${blockMiB} MiB × ${concurrency}: ${seconds.map((x) => round(x)).join(", ")} s (peak RSS ${rss} MiB)`,
+      );
+      rows.push(`| ${blockMiB} MiB × ${concurrency} | ${round(median(seconds))} | ${rss} MiB |`);
+      if (blockMiB === 8 && concurrency === 4) summary.wanUploadShapedSeconds = round(median(seconds));
+    }
+  } finally {
+    await Promise.all([registryProxy.stop(), storageProxy.stop()]);
+  }
+  report.push(
+    "",
+    `upload side: registry and storage both behind the network shape, 8 × 32 MiB, median of ${RUNS}:`,
+    "| UPLOAD_BLOCK_SIZE_MIB × UPLOAD_CONCURRENCY | new s | new peak RSS |",
+    "| --- | --- | --- |",
+    ...rows,
+  );
 }
 
 main().catch((error: unknown) => {
