@@ -100,6 +100,8 @@ export const workerScopeEnvSchema = z.object({
   ALLOWED_REGISTRIES: registryGlobList,
   /** The one container this worker may write to; unset: any (the CLI). */
   ARCHIVE_CONTAINER: containerName.optional(),
+  /** Registries (login-server globs) a restore may push to; empty: the worker refuses restores (the CLI checks it when set). */
+  RESTORE_TARGET_REGISTRIES: registryGlobList,
 });
 
 const workerEnvSchema = storageEnvSchema
@@ -111,6 +113,8 @@ const workerEnvSchema = storageEnvSchema
     ARCHIVE_REQUEST: z.string().optional(),
     /** Old local mode: a file holding that same JSON. */
     QUEUE_MESSAGE_FILE: z.string().optional(),
+    /** Restore mode: `{archiveBlob, readableBlob, blobContainer, target, expectedDigest, runId?, attemptId?}`. */
+    RESTORE_REQUEST: z.string().optional(),
   });
 
 // ---- Helpers -------------------------------------------------------------------------------
@@ -178,7 +182,9 @@ export function readWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     },
     allowedRegistries: parsed.ALLOWED_REGISTRIES,
     ...(parsed.ARCHIVE_CONTAINER !== undefined && { archiveContainer: parsed.ARCHIVE_CONTAINER }),
+    restoreTargetRegistries: parsed.RESTORE_TARGET_REGISTRIES,
     ...(parsed.ARCHIVE_REQUEST !== undefined && { archiveRequestJson: parsed.ARCHIVE_REQUEST }),
+    ...(parsed.RESTORE_REQUEST !== undefined && { restoreRequestJson: parsed.RESTORE_REQUEST }),
     ...(parsed.QUEUE_MESSAGE_FILE !== undefined && { queueMessageFile: parsed.QUEUE_MESSAGE_FILE }),
   };
 }
