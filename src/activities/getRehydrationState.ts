@@ -5,11 +5,14 @@ import type { ActivityHandler } from "durable-functions";
 import { getAppDependencies } from "../appDependencies.js";
 import { restoreArchiveBlob, restoreImageRefSchema } from "../runs/restoreTarget.js";
 import { getRehydrationState as read, type RehydrationState } from "../storage/rehydration.js";
+import { assertRunInScope } from "../runs/runScope.js";
 import { parseInput } from "../validation.js";
 
 const getRehydrationState: ActivityHandler = async (raw: unknown): Promise<RehydrationState | null> => {
   const ref = parseInput(ActivityNames.getRehydrationState, restoreImageRefSchema, raw);
-  return (await read(getAppDependencies().getContainer(ref.run.container), restoreArchiveBlob(ref))) ?? null;
+  const deps = getAppDependencies();
+  assertRunInScope(ref.run, deps.config);
+  return (await read(deps.getContainer(ref.run.container), restoreArchiveBlob(ref))) ?? null;
 };
 
 df.app.activity(ActivityNames.getRehydrationState, { handler: getRehydrationState });
