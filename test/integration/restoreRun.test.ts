@@ -78,6 +78,8 @@ before(async () => {
       ALLOWED_REGISTRIES: source.host,
       RESTORE_TARGET_REGISTRIES: target.host,
       REHYDRATION_POLL_MAX_SECONDS: "1",
+      // 1 min of durable time (1.2 s here) for a Standard-priority copy: the never-ending copy below times out.
+      REHYDRATION_TIMEOUT_MINUTES_STANDARD: "1",
       MAX_ATTEMPTS: "2",
       DEFAULT_MAX_PARALLEL: "3",
       ACR_USERNAME: target.username!,
@@ -258,6 +260,47 @@ describe("a restore run over HTTP", () => {
     assert.match(image!.error!.message, /its sidecar says/);
     assert.equal(await targetClient.getManifestDigest("tamper/app", "1"), undefined, "no tag was written");
     assert.equal(await targetClient.getManifestDigest("tamper/app", digest), undefined, "nor the manifest");
+  });
+
+  test("a copy still pending past the limit fails with REHYDRATION_TIMEOUT, starts no job, and is left for reuse", async () => {
+    const { digest } = await pushImage(source.host, "slowcopy/app:1", smallImage("slowcopy"));
+    await archiveRun();
+    const archiveBlob = archiveBlobName({ registry: source.host, repository: "slowcopy/app", digest });
+    const stagingPath = `/devstoreaccount1/images/${STAGING_PREFIX}${archiveBlob}`;
+    proxy.pendingForever.add(stagingPath);
+    try {
+      const { summary } = await restoreRun({
+        registry: source.host,
+        images: ["slowcopy/app:1"],
+        target: { registry: target.host },
+        rehydratePriority: "Standard",
+      });
+      const [image] = summary.images;
+      assert.equal(image?.status, "failed", JSON.stringify(summary.images));
+      assert.equal(image?.error?.code, "REHYDRATION_TIMEOUT");
+      assert.match(image!.error!.message, /still rehydrating \(Standard\) after 1 min/);
+      assert.equal(image?.attempts, 0);
+      assert.equal(summary.totals.jobExecutions, 0, "no job for an archive that is not readable yet");
+      assert.ok((image?.waitedSeconds ?? 0) >= 60, `waited the limit: ${image?.waitedSeconds}`);
+      assert.ok((proxy.pendingAnswers.get(stagingPath) ?? 0) > PENDING_POLLS, "polled with durable timers meanwhile");
+      assert.deepEqual(
+        await stagingBlobs(),
+        [`${STAGING_PREFIX}${archiveBlob}`],
+        "the copy is left for the next restore",
+      );
+    } finally {
+      proxy.pendingForever.delete(stagingPath);
+    }
+    // Once the copy completes, the next restore restores the image (startRehydration finds the copy there: reuse is
+    // tested in restoreFromStorage.test.ts) and deletes it.
+    const { summary } = await restoreRun({
+      registry: source.host,
+      images: ["slowcopy/app:1"],
+      target: { registry: target.host },
+    });
+    assert.equal(summary.images[0]?.status, "restored", JSON.stringify(summary.images));
+    assert.equal(await targetClient.getManifestDigest("slowcopy/app", "1"), digest);
+    assert.deepEqual(await stagingBlobs(), []);
   });
 
   test("an image that was never archived is failed with why; the rest of the run goes on", async () => {

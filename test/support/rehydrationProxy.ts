@@ -11,6 +11,8 @@ export interface RehydrationProxy {
   connectionString: string;
   /** Property reads (HEAD) of each staging blob answered as pending so far, by blob path. */
   pendingAnswers: Map<string, number>;
+  /** Staging blob paths (`/<account>/<container>/staging/…`) that stay pending whatever the count: a copy that never ends. */
+  pendingForever: Set<string>;
   stop(): Promise<void>;
 }
 
@@ -19,7 +21,9 @@ export async function startRehydrationProxy(
   options: { pendingPolls: number },
 ): Promise<RehydrationProxy> {
   const pendingAnswers = new Map<string, number>();
-  const stillPending = (path: string) => (pendingAnswers.get(path) ?? 0) < options.pendingPolls;
+  const pendingForever = new Set<string>();
+  const stillPending = (path: string) =>
+    pendingForever.has(path) || (pendingAnswers.get(path) ?? 0) < options.pendingPolls;
   const { server, host } = await listen((req, res) => {
     const url = new URL(req.url ?? "/", "http://proxy");
     const path = decodeURIComponent(url.pathname);
@@ -60,6 +64,7 @@ export async function startRehydrationProxy(
       `BlobEndpoint=http://127.0.0.1:${port}/`,
     ),
     pendingAnswers,
+    pendingForever,
     stop: () => {
       server.closeAllConnections();
       return close(server);
