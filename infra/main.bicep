@@ -124,6 +124,27 @@ param pollMaxIntervalSeconds int = 60
 @description('Images archived in parallel when a run does not say: DEFAULT_MAX_PARALLEL.')
 param defaultMaxParallel int = 10
 
+@description('Names of the registries restores may push to (RESTORE_TARGET_REGISTRIES), in restoreTargetRegistriesResourceGroupName: the job gets AcrPush and the app AcrPull there, and nowhere else. Empty (the default): every restore is refused.')
+param restoreTargetRegistryNames array = []
+
+@description('Resource group of the restore target registries (default: the source registry\'s), in the source registry\'s subscription.')
+param restoreTargetRegistriesResourceGroupName string = ''
+
+@minValue(1)
+@maxValue(10080)
+@description('A restore waits at most this long for an archive\'s Standard-priority rehydration (Azure: up to 15 h): REHYDRATION_TIMEOUT_MINUTES_STANDARD.')
+param rehydrationTimeoutMinutesStandard int = 1080
+
+@minValue(1)
+@maxValue(10080)
+@description('The same for High priority (Azure: under 1 h for objects below 10 GB): REHYDRATION_TIMEOUT_MINUTES_HIGH.')
+param rehydrationTimeoutMinutesHigh int = 120
+
+@minValue(1)
+@maxValue(3600)
+@description('Polling of a pending rehydration backs off up to this: REHYDRATION_POLL_MAX_SECONDS.')
+param rehydrationPollMaxSeconds int = 900
+
 @minValue(40)
 @maxValue(1000)
 @description('Flex Consumption: most instances the app scales out to.')
@@ -243,6 +264,21 @@ module registryAccess 'app/registry-access.bicep' = {
   }
 }
 
+// Each restore target: AcrPush for the job, AcrPull for the app, in that registry's resource group.
+module restoreTargetAccess 'app/restore-target-access.bicep' = [for (targetName, i) in restoreTargetRegistryNames: {
+  name: 'restore-target-access-${i}-${resourceToken}'
+  scope: resourceGroup(registrySubscriptionId, empty(restoreTargetRegistriesResourceGroupName) ? sourceRegistryResourceGroupName : restoreTargetRegistriesResourceGroupName)
+  params: {
+    registryName: targetName
+    functionPrincipalId: identities.outputs.functionPrincipalId
+    jobPrincipalId: identities.outputs.jobPrincipalId
+  }
+}]
+var restoreTargetLoginServers = join(
+  map(restoreTargetRegistryNames, targetName => '${toLower(targetName)}${environment().suffixes.acrLoginServer}'),
+  ','
+)
+
 module workerJob 'app/worker-job.bicep' = {
   name: 'worker-job'
   scope: rg
@@ -268,6 +304,7 @@ module workerJob 'app/worker-job.bicep' = {
     registryUsername: registryUsername
     registryPassword: registryPassword
     archiveContainerName: archiveStorage.outputs.containerName
+    restoreTargetRegistries: restoreTargetLoginServers
   }
 }
 
@@ -298,6 +335,10 @@ module functionApp 'app/function-app.bicep' = {
     jobTimeoutMinutes: jobTimeoutMinutes
     pollMaxIntervalSeconds: pollMaxIntervalSeconds
     defaultMaxParallel: defaultMaxParallel
+    restoreTargetRegistries: restoreTargetLoginServers
+    rehydrationTimeoutMinutesStandard: rehydrationTimeoutMinutesStandard
+    rehydrationTimeoutMinutesHigh: rehydrationTimeoutMinutesHigh
+    rehydrationPollMaxSeconds: rehydrationPollMaxSeconds
     maximumInstanceCount: functionMaximumInstanceCount
     instanceMemoryMB: functionInstanceMemoryMB
   }

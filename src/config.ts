@@ -100,6 +100,8 @@ export const workerScopeEnvSchema = z.object({
   ALLOWED_REGISTRIES: registryGlobList,
   /** The one container this worker may write to; unset: any (the CLI). */
   ARCHIVE_CONTAINER: containerName.optional(),
+  /** Registries (login-server globs) a restore may push to; empty: the worker refuses restores (the CLI checks it when set). */
+  RESTORE_TARGET_REGISTRIES: registryGlobList,
 });
 
 const workerEnvSchema = storageEnvSchema
@@ -111,6 +113,8 @@ const workerEnvSchema = storageEnvSchema
     ARCHIVE_REQUEST: z.string().optional(),
     /** Old local mode: a file holding that same JSON. */
     QUEUE_MESSAGE_FILE: z.string().optional(),
+    /** Restore mode: `{archiveBlob, readableBlob, blobContainer, target, expectedDigest, runId?, attemptId?}`. */
+    RESTORE_REQUEST: z.string().optional(),
   });
 
 // ---- Helpers -------------------------------------------------------------------------------
@@ -178,7 +182,9 @@ export function readWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     },
     allowedRegistries: parsed.ALLOWED_REGISTRIES,
     ...(parsed.ARCHIVE_CONTAINER !== undefined && { archiveContainer: parsed.ARCHIVE_CONTAINER }),
+    restoreTargetRegistries: parsed.RESTORE_TARGET_REGISTRIES,
     ...(parsed.ARCHIVE_REQUEST !== undefined && { archiveRequestJson: parsed.ARCHIVE_REQUEST }),
+    ...(parsed.RESTORE_REQUEST !== undefined && { restoreRequestJson: parsed.RESTORE_REQUEST }),
     ...(parsed.QUEUE_MESSAGE_FILE !== undefined && { queueMessageFile: parsed.QUEUE_MESSAGE_FILE }),
   };
 }
@@ -248,6 +254,16 @@ export const appSettingsSchema = storageEnvSchema.extend(registryEnvSchema.shape
   POLL_MAX_INTERVAL_SECONDS: intFromEnv(1, 3600, 60),
   /** Default of `maxParallel` for runs that do not say. */
   DEFAULT_MAX_PARALLEL: intFromEnv(1, 100, 10),
+  /**
+   * Registries (login-server globs) a restore run may push to. Empty by default: then every restore is refused. The
+   * job gets the same list (the worker re-checks each request against it) and AcrPush on those registries only.
+   */
+  RESTORE_TARGET_REGISTRIES: registryGlobList,
+  /** How long a restore waits for an archive's copy out of Archive tier, per priority (Azure: up to 15 h / under 1 h). */
+  REHYDRATION_TIMEOUT_MINUTES_STANDARD: intFromEnv(1, 7 * 24 * 60, 18 * 60),
+  REHYDRATION_TIMEOUT_MINUTES_HIGH: intFromEnv(1, 7 * 24 * 60, 2 * 60),
+  /** Polling of a pending rehydration backs off 60 s → 120 … up to this (durable timers: no compute while waiting). */
+  REHYDRATION_POLL_MAX_SECONDS: intFromEnv(1, 3600, 900),
 });
 export type AppSettings = z.output<typeof appSettingsSchema>;
 
@@ -264,6 +280,8 @@ export interface AppConfig {
   archiveContainer: string;
   /** Login-server globs a run may target: ALLOWED_REGISTRIES, NIGHTLY_REGISTRIES' login servers, ACR_LOGIN_SERVER. */
   allowedRegistries: string[];
+  /** Login-server globs a restore may push to (RESTORE_TARGET_REGISTRIES); empty: restores are refused. */
+  restoreTargetRegistries: string[];
   jobRunner: JobRunnerConfig;
   /** Resolving an ACR name or resource id in a request (ARM_ENDPOINT, AZURE_SUBSCRIPTION_ID). */
   registryResolution: { armEndpoint: string; subscriptionId?: string };
@@ -287,6 +305,7 @@ export function toAppConfig(settings: AppSettings): AppConfig {
       templateEnv: {
         ALLOWED_REGISTRIES: allowedRegistriesOf(settings).join(","),
         ARCHIVE_CONTAINER: settings.ARCHIVE_CONTAINER,
+        RESTORE_TARGET_REGISTRIES: settings.RESTORE_TARGET_REGISTRIES.join(","),
       },
     };
   } else if (!settings.JOB_RESOURCE_ID)
@@ -308,6 +327,7 @@ export function toAppConfig(settings: AppSettings): AppConfig {
     registry: { auth: toRegistryAuth(settings), insecure: settings.REGISTRY_INSECURE },
     archiveContainer: settings.ARCHIVE_CONTAINER,
     allowedRegistries: allowedRegistriesOf(settings),
+    restoreTargetRegistries: settings.RESTORE_TARGET_REGISTRIES,
     jobRunner,
     registryResolution: {
       armEndpoint: settings.ARM_ENDPOINT,
@@ -320,6 +340,11 @@ export function toAppConfig(settings: AppSettings): AppConfig {
       maxAttempts: settings.MAX_ATTEMPTS,
       jobTimeoutMinutes: settings.JOB_TIMEOUT_MINUTES,
       pollMaxIntervalSeconds: settings.POLL_MAX_INTERVAL_SECONDS,
+      rehydrationTimeoutMinutes: {
+        Standard: settings.REHYDRATION_TIMEOUT_MINUTES_STANDARD,
+        High: settings.REHYDRATION_TIMEOUT_MINUTES_HIGH,
+      },
+      rehydrationPollMaxSeconds: settings.REHYDRATION_POLL_MAX_SECONDS,
     },
   };
 }

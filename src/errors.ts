@@ -16,6 +16,7 @@ export type ArchiveErrorCode =
   | "STORAGE_ERROR" // Blob Storage refused or failed
   | "ARCHIVE_CONFLICT" // the archive's name is taken by another digest (explicit blobBaseName of a moved tag)
   | "JOB_FAILED" // a job execution ended without success
+  | "REHYDRATION_TIMEOUT" // an archive's copy out of Archive tier did not complete within the run's limit
   | "ORCHESTRATION_FAILED" // an orchestration step kept failing after its retries (a batch, an image's activities)
   | "INTERNAL" // an error that is not ours (a bug, or a library's unexpected failure)
   | "ABORTED"; // cancelled through an AbortSignal

@@ -1,7 +1,7 @@
 // README command 1: the whole main job, locally. A registry seeded with sample images, Azurite, and this app in
 // the local Functions host with the local job runner (each image archived by a real worker process):
 // POST /api/archive, a progress bar from the status endpoint, the run summary; then the same run again, which
-// archives nothing.
+// archives nothing; then POST /api/restore of the first run into a second registry, checked digest by digest.
 import cliProgress from "cli-progress";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { startAzurite } from "./localenv/azurite.js";
@@ -11,6 +11,8 @@ import { startRegistry } from "./localenv/registry.js";
 import { SAMPLE_IMAGES } from "./localenv/samples.js";
 import { firstLine } from "../src/errors.js";
 import type { RunSummary } from "../src/runs/archiveRun.js";
+import type { RestoreSummary } from "../src/runs/restoreRun.js";
+import { RegistryClient } from "../src/registry/registryClient.js";
 
 // Durable timers (the 5-60 s polling of each job execution) run 20× faster here; everything else is real time.
 const TIME_SCALE = 0.05;
@@ -86,8 +88,74 @@ async function runOnce(
   return summary;
 }
 
+/** POST /api/restore of everything an archive run archived, into `target`; then every tag and digest compared. */
+async function restoreRun(
+  host: LocalFunctionsHost,
+  archived: RunSummary,
+  target: string,
+  blobService: BlobServiceClient,
+): Promise<boolean> {
+  const response = await host.request("/api/restore", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ registry: archived.registry, runId: archived.runId, target: { registry: target } }),
+  });
+  const accepted = (await response.json()) as { id: string };
+  if (response.status !== 202)
+    throw new Error(`POST /api/restore answered ${response.status}: ${JSON.stringify(accepted)}`);
+  console.log(`
+restore of run 1 into ${target}: POST /api/restore → 202, instance ${accepted.id}`);
+  let last = "";
+  const status = await waitForRun(host, accepted.id, {
+    kind: "restore",
+    onProgress: (s) => {
+      const p = s.progress as Record<string, number | string>;
+      const line = `  ${String(p.phase).padEnd(11)} ${p.total} images | rehydrating ${p.rehydrating} | restoring ${p.restoring} | restored ${p.restored} | already there ${p.alreadyPresent} | failed ${p.failed}`;
+      if (line !== last) console.log(line);
+      last = line;
+    },
+  });
+  if (status.runtimeStatus !== "Completed")
+    throw new Error(`the restore ended ${String(status.runtimeStatus)}: ${String(status.error ?? "")}`);
+  const summaryBlob = blobService
+    .getContainerClient(String(status.container))
+    .getBlockBlobClient(String(status.summaryBlob));
+  const summary = JSON.parse((await summaryBlob.downloadToBuffer()).toString()) as RestoreSummary;
+  console.log(`  summary: ${status.container}/${status.summaryBlob}`);
+  const client = new RegistryClient(target);
+  let matching = 0;
+  let references = 0;
+  for (const image of summary.images) {
+    const answers = [];
+    for (const reference of [image.digest, ...image.tags]) {
+      references++;
+      const answered = await client.getManifestDigest(image.repository, reference);
+      if (answered === image.digest) matching++;
+      answers.push(
+        `${reference === image.digest ? "@digest" : `:${reference}`} ${answered === image.digest ? "✓" : `✗ (${answered ?? "missing"})`}`,
+      );
+    }
+    console.log(
+      `  ${image.status.padEnd(16)} ${image.target.padEnd(48)} ${image.digest.slice(0, 19)}…  ${answers.join("  ")}`,
+    );
+  }
+  const t = summary.totals;
+  console.log(
+    `  totals: ${t.total} images, ${t.restored} restored, ${t.alreadyPresent} already there, ${t.failed} failed, ${t.jobExecutions} job executions`,
+  );
+  const ok = t.failed === 0 && matching === references;
+  console.log(
+    ok
+      ? `
+every digest matches: ${matching} of ${references} tags and digests in ${target} answer the archived digests.`
+      : `
+digests DIFFER: ${matching} of ${references} match`,
+  );
+  return ok;
+}
+
 async function main(): Promise<void> {
-  const [registry, azurite] = await Promise.all([startRegistry(), startAzurite()]);
+  const [registry, restoreTarget, azurite] = await Promise.all([startRegistry(), startRegistry(), startAzurite()]);
   let host: LocalFunctionsHost | undefined;
   try {
     console.log(`registry http://${registry.host} (docker-registry), Azurite blob port ${azurite.port}`);
@@ -105,6 +173,7 @@ async function main(): Promise<void> {
         NIGHTLY_SCHEDULE: "0 0 2 * * *",
         ALLOWED_REGISTRIES: "127.0.0.1:*",
         NIGHTLY_REGISTRIES: registry.host,
+        RESTORE_TARGET_REGISTRIES: restoreTarget.host,
       },
     });
     console.log(`functions host ${host.baseUrl} (this app's real registrations; durable timers ×${1 / TIME_SCALE})`);
@@ -116,10 +185,11 @@ async function main(): Promise<void> {
         `\nrun 2 archived nothing: all ${second.totals.alreadyArchived} images were already archived, and no job execution was started.`,
       );
     }
-    if (first.totals.failed > 0 || second.totals.failed > 0) process.exitCode = 1;
+    const restored = await restoreRun(host, first, restoreTarget.host, blobService);
+    if (first.totals.failed > 0 || second.totals.failed > 0 || !restored) process.exitCode = 1;
   } finally {
     await host?.stop();
-    await Promise.all([registry.stop(), azurite.stop()]);
+    await Promise.all([registry.stop(), restoreTarget.stop(), azurite.stop()]);
   }
 }
 

@@ -29,6 +29,11 @@ param maxAttempts int
 param jobTimeoutMinutes int
 param pollMaxIntervalSeconds int
 param defaultMaxParallel int
+@description('Login servers restores may push to (RESTORE_TARGET_REGISTRIES, comma-separated); empty: restores are refused.')
+param restoreTargetRegistries string
+param rehydrationTimeoutMinutesStandard int
+param rehydrationTimeoutMinutesHigh int
+param rehydrationPollMaxSeconds int
 param maximumInstanceCount int
 param instanceMemoryMB int
 
@@ -117,6 +122,10 @@ var appSettings = {
   JOB_TIMEOUT_MINUTES: string(jobTimeoutMinutes)
   POLL_MAX_INTERVAL_SECONDS: string(pollMaxIntervalSeconds)
   DEFAULT_MAX_PARALLEL: string(defaultMaxParallel)
+  RESTORE_TARGET_REGISTRIES: restoreTargetRegistries
+  REHYDRATION_TIMEOUT_MINUTES_STANDARD: string(rehydrationTimeoutMinutesStandard)
+  REHYDRATION_TIMEOUT_MINUTES_HIGH: string(rehydrationTimeoutMinutesHigh)
+  REHYDRATION_POLL_MAX_SECONDS: string(rehydrationPollMaxSeconds)
 }
 
 resource site 'Microsoft.Web/sites@2024-04-01' = {

@@ -21,6 +21,8 @@ param prefetchMiB int
 param replicaTimeoutSeconds int
 param registryUsername string
 param archiveContainerName string
+@description('Login servers a restore may push to (RESTORE_TARGET_REGISTRIES): the worker refuses any other target.')
+param restoreTargetRegistries string
 
 @secure()
 param registryPassword string
@@ -61,6 +63,11 @@ var baseEnv = [
   {
     name: 'ARCHIVE_CONTAINER'
     value: archiveContainerName
+  }
+  // Where a restore (RESTORE_REQUEST) may push: the registries the deployment names as restore targets, or none.
+  {
+    name: 'RESTORE_TARGET_REGISTRIES'
+    value: restoreTargetRegistries
   }
   {
     name: 'AZURE_CLIENT_ID'

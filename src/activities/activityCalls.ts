@@ -11,6 +11,9 @@ import type { StopJobExecutionInput } from "./stopJobExecution.js";
 import type { WriteBatchOutcomesInput } from "./writeBatchOutcomes.js";
 import type { ListRunImagesInput } from "../runs/listRunImages.js";
 import type { WriteRunSummaryInput } from "../runs/runSummary.js";
+import type { RestoreImageRef } from "../runs/restoreTarget.js";
+import type { ResolveRestoreImagesInput } from "../runs/resolveRestoreImages.js";
+import type { WriteRestoreSummaryInput } from "../runs/restoreSummary.js";
 import { ActivityNames } from "./activityNames.js";
 
 export { ActivityNames };
@@ -25,6 +28,12 @@ export interface ActivityInputs {
   getJobExecution: GetJobExecutionInput;
   stopJobExecution: StopJobExecutionInput;
   readWorkerResult: ReadWorkerResultInput;
+  resolveRestoreImages: ResolveRestoreImagesInput;
+  checkRestoreTarget: RestoreImageRef;
+  startRehydration: RestoreImageRef;
+  getRehydrationState: RestoreImageRef;
+  deleteStagingCopy: RestoreImageRef;
+  writeRestoreSummary: WriteRestoreSummaryInput;
 }
 
 export type ActivityName = keyof ActivityInputs;

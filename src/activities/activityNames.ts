@@ -10,4 +10,10 @@ export const ActivityNames = {
   getJobExecution: "getJobExecution",
   stopJobExecution: "stopJobExecution",
   readWorkerResult: "readWorkerResult",
+  resolveRestoreImages: "resolveRestoreImages",
+  checkRestoreTarget: "checkRestoreTarget",
+  startRehydration: "startRehydration",
+  getRehydrationState: "getRehydrationState",
+  deleteStagingCopy: "deleteStagingCopy",
+  writeRestoreSummary: "writeRestoreSummary",
 } as const;

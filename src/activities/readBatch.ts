@@ -3,7 +3,9 @@ import * as df from "durable-functions";
 import { ActivityNames } from "./activityNames.js";
 import type { ActivityHandler } from "durable-functions";
 import { z } from "zod";
-import { batchRunContextSchema, type ImageWorkItem } from "../runs/archiveRun.js";
+import type { ImageWorkItem } from "../runs/archiveRun.js";
+import { batchRunContextSchema } from "../runs/archiveRun.js";
+import { restoreBatchRunContextSchema } from "../runs/restoreRun.js";
 import { assertRunInScope } from "../runs/runScope.js";
 import { getAppDependencies } from "../appDependencies.js";
 import { readBatch as readBatchBlob } from "../runs/runStore.js";
@@ -11,7 +13,7 @@ import { parseInput } from "../validation.js";
 
 /** The batch's run comes along: this first activity of archiveBatch holds it to the settings (runs/runScope.ts). */
 export const readBatchInputSchema = z.strictObject({
-  run: batchRunContextSchema,
+  run: z.union([batchRunContextSchema, restoreBatchRunContextSchema]),
   batchIndex: z.number().int().min(0).max(1_000_000),
 });
 export type ReadBatchInput = z.output<typeof readBatchInputSchema>;

@@ -11,7 +11,8 @@
 // held (≤ 4 MiB each) until the graph says what they are; any still unreferenced at the end is pushed as a blob.
 // A layer the archive lacks must be external (non-distributable: its URLs serve it, the manifest is pushed as it is)
 // or already in the target; otherwise the restore fails before any manifest is pushed.
-import type { Readable } from "node:stream";
+import { createHash } from "node:crypto";
+import { PassThrough, type Readable } from "node:stream";
 import zlib from "node:zlib";
 import tar from "tar-stream";
 import { ArchiveError, isArchiveError } from "../errors.js";
@@ -34,6 +35,13 @@ export interface RestoreArchiveOptions extends OperationOptions {
   /** What to call the archive in error messages (its file name); default "the archive". */
   name?: string;
   onBlob?: (event: { digest: string; size: number; pushed: boolean }) => void;
+  /**
+   * The archive file's sha256 (hex) as its sidecar records it: checked when the archive has been read, before any
+   * manifest or tag is pushed (DIGEST_MISMATCH otherwise; the blobs pushed until then are each verified anyway).
+   */
+  archiveSha256?: string;
+  /** The root digest the archive must hold (its sidecar's), checked before any manifest or tag is pushed. */
+  expectedDigest?: string;
 }
 
 export interface RestoreArchiveResult {
@@ -80,7 +88,16 @@ export async function restoreImageArchive(
   const gunzip = zlib.createGunzip();
   gunzip.on("error", (error) => extract.destroy(gunzipError(name, error)));
   archive.on("error", (error) => extract.destroy(error)); // a read error of the file, not only of gunzip
-  archive.pipe(gunzip).pipe(extract as unknown as NodeJS.WritableStream);
+  let read: Readable = archive;
+  let archiveHash: Promise<string> | undefined;
+  if (options.archiveSha256 !== undefined) {
+    const hash = createHash("sha256");
+    const tap = new PassThrough();
+    tap.on("data", (chunk: Buffer) => hash.update(chunk));
+    archiveHash = new Promise((resolve) => tap.once("end", () => resolve(hash.digest("hex"))));
+    read = archive.pipe(tap);
+  }
+  read.pipe(gunzip).pipe(extract as unknown as NodeJS.WritableStream);
 
   const asManifest = new Map<string, Reference>();
   const asBlob = new Map<string, Reference>();
@@ -179,6 +196,21 @@ export async function restoreImageArchive(
   const rootManifest = manifests.get(root.digest);
   if (!rootManifest)
     throw new ArchiveError("INVALID_ARGUMENT", `${name} does not contain its root manifest ${root.digest}`);
+
+  if (archiveHash) {
+    const sha256 = await archiveHash;
+    if (sha256 !== options.archiveSha256)
+      throw new ArchiveError(
+        "DIGEST_MISMATCH",
+        `${name} hashes to sha256 ${sha256}, its sidecar says ${options.archiveSha256}: the archive is not the one that was written`,
+      );
+  }
+
+  if (options.expectedDigest !== undefined && rootManifest.digest !== options.expectedDigest)
+    throw new ArchiveError(
+      "DIGEST_MISMATCH",
+      `${name} holds ${rootManifest.digest}, not ${options.expectedDigest} as its sidecar says`,
+    );
 
   // Children first: every manifest an index lists must exist before the index is pushed.
   const order: ArchivedManifest[] = [];

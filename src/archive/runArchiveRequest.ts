@@ -22,7 +22,10 @@ export interface WorkerConfig {
   allowedRegistries: string[];
   /** The one container the worker may write; undefined: any. */
   archiveContainer?: string;
+  /** Login-server globs the worker may push restores to (RESTORE_TARGET_REGISTRIES); empty: it refuses restores. */
+  restoreTargetRegistries: string[];
   archiveRequestJson?: string;
+  restoreRequestJson?: string;
   queueMessageFile?: string;
 }
 

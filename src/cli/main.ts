@@ -12,12 +12,35 @@ import { createRegistryClientFactory } from "../registry/createRegistryClient.js
 import { parseImageReference } from "../registry/reference.js";
 import { describeError } from "../errors.js";
 import { runArchiveRequest } from "../archive/runArchiveRequest.js";
+import { setTimeout as sleep } from "node:timers/promises";
+import { ArchiveError } from "../errors.js";
+import { assertRestoreRequestInScope, restoreRequestSchema } from "../archive/restoreRequest.js";
+import { runRestoreRequest } from "../archive/runRestoreRequest.js";
+import { archiveBlobIdentity } from "../storage/blobNames.js";
+import { createBlobServiceClient } from "../storage/blobServiceClient.js";
+import {
+  deleteStagingCopy,
+  getRehydrationState,
+  startRehydration,
+  type RehydrationState,
+} from "../storage/rehydration.js";
 
 const USAGE = `usage: acr-cold-archive archive <registry>/<repository>[:<tag>|@<digest>] [options]
        acr-cold-archive restore <archive.tar.gz | -> <registry>/<repository>[:<tag>] [--json]
+       acr-cold-archive restore --from-blob <archive blob> <registry>/<repository>[:<tag>] [--wait] [options]
 
 restore pushes every blob and manifest of an archive byte for byte (the original digests), checking each digest;
-without :<tag> the root is pushed under the tags recorded in the archive.
+without :<tag> the root is pushed under the tags recorded in the archive. --from-blob reads the archive from
+storage: an archive in Archive tier is first rehydrated by copy into staging/<archive blob> (Hot; the archive itself
+stays archived), which takes hours; without --wait the command starts (or finds) that copy and exits 3, and running it
+again later restores once the copy is ready. The archive's sha256 is checked against its sidecar; the staging copy is
+deleted after the restore.
+
+restore options:
+  --from-blob <name>        the archive blob (…@sha256-<hex>.tar.gz) in --container
+  --wait                    wait for the rehydration, with a progress line on stderr
+  --priority <p>            rehydrate priority: Standard (default, up to 15 h) or High (under 1 h for small blobs)
+  --poll-seconds <n>        seconds between checks of the copy while waiting (default 60)
 
 archive options:
   --container <name>        blob container (default: images)
@@ -41,6 +64,10 @@ async function main(argv: string[]): Promise<number> {
         container: { type: "string", default: "images" },
         "blob-base-name": { type: "string" },
         "run-id": { type: "string" },
+        "from-blob": { type: "string" },
+        wait: { type: "boolean", default: false },
+        priority: { type: "string" },
+        "poll-seconds": { type: "string" },
         json: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -54,6 +81,14 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const [command, image, ...extra] = positionals;
+  if (command === "restore" && values["from-blob"] !== undefined)
+    return restoreFromStorage(values["from-blob"], positionals.slice(1), {
+      container: values.container,
+      wait: values.wait,
+      json: values.json,
+      ...(values.priority !== undefined && { priority: values.priority }),
+      ...(values["poll-seconds"] !== undefined && { pollSeconds: values["poll-seconds"] }),
+    });
   if (command === "restore") return restore(positionals.slice(1), values.json);
   if (command !== "archive") throw new UsageError(command ? `unknown command "${command}"` : "missing command");
   if (!image) throw new UsageError("missing image reference");
@@ -147,6 +182,105 @@ async function restore(args: string[], json: boolean): Promise<number> {
     );
   return 0;
 }
+
+interface RestoreFromStorageFlags {
+  container: string;
+  wait: boolean;
+  json: boolean;
+  priority?: string;
+  pollSeconds?: string;
+}
+
+/** Exit code of `restore --from-blob` without --wait while the archive is still being rehydrated. */
+const EXIT_REHYDRATING = 3;
+
+async function restoreFromStorage(
+  archiveBlob: string,
+  args: string[],
+  flags: RestoreFromStorageFlags,
+): Promise<number> {
+  const [target, ...extra] = args;
+  if (!target) throw new UsageError("restore --from-blob needs a target <registry>/<repository>[:<tag>]");
+  if (extra.length) throw new UsageError(`unexpected argument "${extra[0]}"`);
+  const ref = parseTarget(target);
+  const priority = flags.priority ?? "Standard";
+  if (priority !== "Standard" && priority !== "High") throw new UsageError("--priority must be Standard or High");
+  const pollSeconds = Number(flags.pollSeconds ?? 60);
+  if (!Number.isInteger(pollSeconds) || pollSeconds < 1 || pollSeconds > 3600)
+    throw new UsageError("--poll-seconds must be a whole number of seconds, 1-3600");
+  const identity = archiveBlobIdentity(archiveBlob);
+  if (!identity)
+    throw new UsageError(`--from-blob: "${archiveBlob}" is not an archive blob name (…@sha256-<hex>.tar.gz)`);
+  const parsed = restoreRequestSchema.safeParse({
+    archiveBlob,
+    readableBlob: archiveBlob,
+    blobContainer: flags.container,
+    target: { registry: ref.registry.toLowerCase(), repository: ref.repository, ...(ref.tag && { tags: [ref.tag] }) },
+    expectedDigest: identity.digest,
+  });
+  if (!parsed.success) throw new UsageError(formatIssues(parsed.error).join("; "));
+  const config = readWorkerConfig({ ACR_LOGIN_SERVER: ref.registry.toLowerCase(), ...process.env });
+  // Checked before storage is touched, when the env names the targets (the worker job always does).
+  assertRestoreRequestInScope(parsed.data, config, { requireTargets: false });
+  const container = createBlobServiceClient(config.storage).getContainerClient(flags.container);
+
+  const abort = new AbortController();
+  process.once("SIGINT", () => abort.abort(new Error("SIGINT")));
+  const started = Date.now();
+  let state = await startRehydration(container, archiveBlob, { priority, abortSignal: abort.signal });
+  const progress = (s: RehydrationState) => {
+    const waited = Math.round((Date.now() - started) / 1000);
+    const status = [s.copyStatus && `copy ${s.copyStatus}`, s.archiveStatus].filter(Boolean).join(", ");
+    return `rehydrating ${archiveBlob} into ${s.readableBlob} (${priority}, ${mib(s.bytes)} MiB): ${status || s.phase}, waited ${waited} s`;
+  };
+  if (state.phase === "rehydrating" && !flags.wait) {
+    if (flags.json)
+      process.stdout.write(
+        `${JSON.stringify({ status: "rehydrating", archiveBlob, stagingBlob: state.readableBlob, priority })}\n`,
+      );
+    else
+      process.stdout.write(
+        `${progress(state)}; ${state.started ? "copy started" : "copy already under way"}: run this again later, or add --wait\n`,
+      );
+    return EXIT_REHYDRATING;
+  }
+  const tty = process.stderr.isTTY;
+  const waited = state.phase === "rehydrating";
+  while (state.phase === "rehydrating") {
+    process.stderr.write(tty ? `\r${progress(state)}` : `${progress(state)}\n`);
+    await sleep(pollSeconds * 1000, undefined, { signal: abort.signal });
+    const next = await getRehydrationState(container, archiveBlob, { abortSignal: abort.signal });
+    if (!next)
+      throw new ArchiveError("STORAGE_ERROR", `the staging copy of ${archiveBlob} disappeared while rehydrating`);
+    state = next;
+  }
+  if (tty && waited) process.stderr.write("\n");
+  const result = await runRestoreRequest({ ...parsed.data, readableBlob: state.readableBlob }, config, {
+    abortSignal: abort.signal,
+    requireTargets: false,
+  });
+  if (state.phase !== "online") await deleteStagingCopy(container, archiveBlob, { abortSignal: abort.signal });
+  if (flags.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+  else
+    process.stdout.write(
+      `restored ${result.target}@${result.digest} as ${result.tags.join(", ") || "(untagged)"} from ${archiveBlob}: ${result.blobsPushed} blobs pushed, ${result.blobsPresent} already there, ${result.manifests} manifests, archive sha256 as its sidecar says\n`,
+    );
+  return 0;
+}
+
+function parseTarget(target: string) {
+  let ref;
+  try {
+    ref = parseImageReference(target);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  if (ref.digest) throw new UsageError("a restore target names a repository and optionally a tag, not a digest");
+  const explicitTag = /:[^/]+$/.test(target) ? ref.tag : undefined;
+  return { registry: ref.registry, repository: ref.repository, ...(explicitTag && { tag: explicitTag }) };
+}
+
+const mib = (bytes: number) => (bytes / 1048576).toFixed(1);
 
 main(process.argv.slice(2)).then(
   (code) => {

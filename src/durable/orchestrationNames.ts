@@ -4,4 +4,6 @@ export const OrchestrationNames = {
   archiveRegistry: "archiveRegistry",
   archiveBatch: "archiveBatch",
   archiveImage: "archiveImage",
+  restoreRun: "restoreRun",
+  restoreImage: "restoreImage",
 } as const;

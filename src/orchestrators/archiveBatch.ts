@@ -1,5 +1,5 @@
-// Orchestration: one batch of images (BATCH_SIZE), in waves of at most `maxParallel` archiveImage
-// sub-orchestrations joined with Task.all. Not a sliding window over Task.any: a new Task.any over tasks an
+// Orchestration: one batch of images (BATCH_SIZE), in waves of at most `maxParallel` per-image sub-orchestrations
+// joined with Task.all: archiveImage for an archive run, restoreImage for a restore run (the run's `kind`). Not a sliding window over Task.any: a new Task.any over tasks an
 // earlier one already scheduled makes the extension start them again (azure-functions-durable-js#574, open;
 // the out-of-process protocol has no task ids). Its history is bounded by the batch size, whatever the
 // registry's size. Outcomes go to a blob; the parent gets counts.
@@ -20,13 +20,21 @@ import {
 } from "../runs/archiveRun.js";
 import { formatIssues } from "../validation.js";
 import { assertInstanceOfRun, imageInstanceId } from "../runs/instanceIds.js";
-import { addOutcome, emptyTotals } from "../runs/runTotals.js";
+import { outcomeCounter, type OutcomeCounter } from "../runs/runTotals.js";
+import { restoreBatchRunContextSchema, restoreImageRunContext, type RestoreTotals } from "../runs/restoreRun.js";
+import type { RunTotals } from "../runs/archiveRun.js";
 import { callActivityWithRetry } from "../activities/activityCalls.js";
 import type { ArchiveImageInput } from "./archiveImage.js";
-import "./archiveImage.js"; // registers the child orchestration
+import type { RestoreImageInput } from "./restoreImage.js";
+import "./archiveImage.js"; // registers the child orchestrations
+import "./restoreImage.js";
+
+/** What a batch needs of its run, either kind: an archive run's context, or a restore run's (`kind: "restore"`). */
+export const anyBatchRunContextSchema = z.union([batchRunContextSchema, restoreBatchRunContextSchema]);
+export type AnyBatchRunContext = z.output<typeof anyBatchRunContextSchema>;
 
 export const archiveBatchInputSchema = z.strictObject({
-  run: batchRunContextSchema,
+  run: anyBatchRunContextSchema,
   batchIndex: z.number().int().min(0).max(1_000_000),
 });
 export type ArchiveBatchInput = z.output<typeof archiveBatchInputSchema>;
@@ -43,12 +51,17 @@ const archiveBatch: OrchestrationHandler = function* (context: OrchestrationCont
     batchIndex,
   });
 
+  const restore = "kind" in run && run.kind === "restore";
+  const counter = outcomeCounter(restore ? "restore" : "archive") as OutcomeCounter<RunTotals | RestoreTotals>;
+  const childName = restore ? OrchestrationNames.restoreImage : OrchestrationNames.archiveImage;
+  const childInput = (item: ImageWorkItem): ArchiveImageInput | RestoreImageInput =>
+    "kind" in run ? { run: restoreImageRunContext(run), item } : { run: imageRunContext(run), item };
   const outcomes: ImageOutcome[] = [];
-  let totals = emptyTotals();
+  let totals = counter.empty();
   let jobExecutions = 0;
   for (let start = 0; start < items.length; start += run.maxParallel) {
     const wave = items.slice(start, start + run.maxParallel);
-    const progress: BatchProgress = { running: wave.length, done: totals, waveStart: start };
+    const progress: BatchProgress<RunTotals | RestoreTotals> = { running: wave.length, done: totals, waveStart: start };
     context.df.setCustomStatus(progress);
     // An item its schema refuses (a damaged batch blob) fails alone, here: archiveImage would fail outright on it,
     // and Task.all with it. archiveImage never throws otherwise, so every other outcome arrives.
@@ -72,11 +85,10 @@ const archiveBatch: OrchestrationHandler = function* (context: OrchestrationCont
         });
         return;
       }
-      const input: ArchiveImageInput = { run: imageRunContext(run), item: checked.data };
       tasks.push(
         context.df.callSubOrchestrator(
-          OrchestrationNames.archiveImage,
-          input,
+          childName,
+          childInput(checked.data),
           imageInstanceId(context.df.instanceId, start + offset),
         ),
       );
@@ -87,18 +99,24 @@ const archiveBatch: OrchestrationHandler = function* (context: OrchestrationCont
       results.push(refused.get(offset) ?? started[next++]!);
     for (const outcome of results) {
       outcomes.push(outcome);
-      totals = addOutcome(totals, outcome);
+      totals = counter.add(totals, outcome);
       jobExecutions += outcome.attempts;
     }
   }
-  context.df.setCustomStatus({ running: 0, done: totals, waveStart: items.length } satisfies BatchProgress);
+  context.df.setCustomStatus({ running: 0, done: totals, waveStart: items.length } satisfies BatchProgress<
+    RunTotals | RestoreTotals
+  >);
   yield callActivityWithRetry(context, "writeBatchOutcomes", activityRetryOptions, {
     runId: run.runId,
     container: run.container,
     batchIndex,
     outcomes,
   });
-  const result: BatchResult & { jobExecutions: number } = { batchIndex, ...totals, jobExecutions };
+  const result: (BatchResult | (RestoreTotals & { batchIndex: number })) & { jobExecutions: number } = {
+    batchIndex,
+    ...totals,
+    jobExecutions,
+  };
   return result;
 };
 

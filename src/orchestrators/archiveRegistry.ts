@@ -4,7 +4,6 @@
 // BATCHES_PER_GENERATION batches it continues as new, so its history stays bounded for any registry size.
 import * as df from "durable-functions";
 import { OrchestrationNames } from "../durable/orchestrationNames.js";
-import { firstLine } from "../errors.js";
 import { parseInput } from "../validation.js";
 import { activityRetryOptions } from "../durable/activityRetry.js";
 import type { OrchestrationContext, OrchestrationHandler } from "durable-functions";
@@ -13,18 +12,16 @@ import {
   archiveRunInputSchema,
   batchRunContext,
   type ArchiveRegistryOutput,
-  type BatchResult,
   type ListImagesResult,
   type RunProgress,
   type RunTotals,
 } from "../runs/archiveRun.js";
-import { assertInstanceOfRun, batchInstanceId } from "../runs/instanceIds.js";
+import { assertInstanceOfRun } from "../runs/instanceIds.js";
 import { addTotals, emptyTotals } from "../runs/runTotals.js";
 import { callActivityWithRetry } from "../activities/activityCalls.js";
 import type { ArchiveBatchInput } from "./archiveBatch.js";
 import "./archiveBatch.js"; // registers the child orchestration
-
-const BATCHES_PER_GENERATION = 100;
+import { runBatchLoop } from "./batchLoop.js";
 
 const count = z.number().int().min(0);
 const runStateSchema = z.strictObject({
@@ -83,43 +80,20 @@ const archiveRegistry: OrchestrationHandler = function* (context: OrchestrationC
     };
   }
 
-  const generationStart = state.nextBatch;
-  while (state.nextBatch < state.batchCount) {
-    if (state.nextBatch - generationStart >= BATCHES_PER_GENERATION) {
-      context.df.continueAsNew({ ...run, state } satisfies ArchiveRegistryInput);
-      return undefined;
-    }
-    context.df.setCustomStatus(progress(state, "archiving"));
-    const input: ArchiveBatchInput = { run: batchRunContext(run), batchIndex: state.nextBatch };
-    try {
-      const batch: BatchResult & { jobExecutions: number } = yield context.df.callSubOrchestrator(
-        OrchestrationNames.archiveBatch,
-        input,
-        batchInstanceId(run.runId, state.nextBatch),
-      );
-      // The listing already counted these images in `total`; a batch only says how each one ended.
-      state = {
-        ...state,
-        nextBatch: state.nextBatch + 1,
-        totals: { ...addTotals(state.totals, { ...batch, total: 0 }) },
-        jobExecutions: state.jobExecutions + batch.jobExecutions,
-      };
-    } catch (failure) {
-      // Its reads or writes kept failing: its images are failed with the reason, the run goes on, and the summary
-      // is written all the same.
-      const size = batchSizeOf(state, run.batchSize, state.nextBatch);
-      const failedBatches: RunState["failedBatches"] = [
-        ...state.failedBatches,
-        { batchIndex: state.nextBatch, message: firstLine(failure) },
-      ];
-      state = {
-        ...state,
-        nextBatch: state.nextBatch + 1,
-        totals: { ...state.totals, failed: state.totals.failed + size },
-        failedBatches,
-      };
-    }
-  }
+  const finished = yield* runBatchLoop<RunTotals, RunState>(context, state, {
+    runId: run.runId,
+    batchInput: (batchIndex): ArchiveBatchInput => ({ run: batchRunContext(run), batchIndex }),
+    // The listing already counted these images in `total`; a batch only says how each one ended.
+    addBatch: (totals, batch) => addTotals(totals, { ...batch, total: 0 }),
+    failBatch: (s, batchIndex) => ({
+      ...s.totals,
+      failed: s.totals.failed + batchSizeOf(s, run.batchSize, batchIndex),
+    }),
+    onProgress: (s) => context.df.setCustomStatus(progress(s, "archiving")),
+    continueAsNew: (s) => context.df.continueAsNew({ ...run, state: s } satisfies ArchiveRegistryInput),
+  });
+  if (!finished) return undefined;
+  state = finished;
 
   context.df.setCustomStatus(progress(state, "summarizing"));
   const summary: { summaryBlob: string; totals: RunTotals } = yield callActivityWithRetry(

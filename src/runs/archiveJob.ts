@@ -3,6 +3,7 @@
 // executions are searched for this attempt (runId, image, attemptId in ARCHIVE_REQUEST) before a new one is started.
 import type { JobExecution, JobRunner, JobRunnerOperationOptions } from "../jobs/jobRunner.js";
 import type { ArchiveRequest } from "../archive/archiveRequest.js";
+import type { RestoreRequest } from "../archive/restoreRequest.js";
 
 export interface StartArchiveJobOptions extends JobRunnerOperationOptions {
   /** An earlier start of this attempt failed: adopt its execution if it exists. */
@@ -31,4 +32,35 @@ export async function startArchiveJob(
     if (existing) return existing;
   }
   return runner.startExecution({ ARCHIVE_REQUEST: JSON.stringify(request) }, operation);
+}
+
+/** Whether an execution's RESTORE_REQUEST is this attempt's (the same run, archive, target and attempt). */
+export function isSameRestoreAttempt(restoreRequestJson: string | undefined, request: RestoreRequest): boolean {
+  if (!restoreRequestJson) return false;
+  try {
+    const other = JSON.parse(restoreRequestJson) as Partial<RestoreRequest>;
+    return (
+      other.runId === request.runId &&
+      other.archiveBlob === request.archiveBlob &&
+      other.target?.registry === request.target.registry &&
+      other.target?.repository === request.target.repository &&
+      other.attemptId === request.attemptId
+    );
+  } catch {
+    return false;
+  }
+}
+
+/** The restore mode's start: the same at-most-once rule, with RESTORE_REQUEST as the execution's one setting. */
+export async function startRestoreJob(
+  runner: JobRunner,
+  request: RestoreRequest,
+  options: StartArchiveJobOptions = {},
+): Promise<JobExecution> {
+  const operation = options.abortSignal ? { abortSignal: options.abortSignal } : {};
+  if (options.reconcile) {
+    const existing = await runner.findExecution((env) => isSameRestoreAttempt(env.RESTORE_REQUEST, request), operation);
+    if (existing) return existing;
+  }
+  return runner.startExecution({ RESTORE_REQUEST: JSON.stringify(request) }, operation);
 }

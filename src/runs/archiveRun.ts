@@ -103,7 +103,16 @@ export interface ListedImage extends ImageWorkItem {
   sha256?: string;
 }
 
-export const imageStatusSchema = z.enum(["archived", "already-archived", "failed", "would-archive"]);
+/** An image's outcome, for both kinds of run: archive (archived …) and restore (restored, already-present, …). */
+export const imageStatusSchema = z.enum([
+  "archived",
+  "already-archived",
+  "failed",
+  "would-archive",
+  "restored",
+  "already-present",
+  "would-restore",
+]);
 export type ImageStatus = z.output<typeof imageStatusSchema>;
 
 /** What an archiveImage orchestration returns: compact, so batches stay far below the message size limits. */
@@ -118,6 +127,8 @@ export const imageOutcomeSchema = imageWorkItemSchema.extend({
   externalLayers: z.number().int().min(0).optional(),
   attempts: z.number().int().min(0).max(10_000),
   durationSeconds: z.number().min(0),
+  /** A restore: seconds spent waiting for the archive's rehydration (durable timers). */
+  waitedSeconds: z.number().min(0).optional(),
   error: z.strictObject({ code: z.string().max(64), message: z.string().max(2000) }).optional(),
 });
 export type ImageOutcome = z.output<typeof imageOutcomeSchema>;
@@ -139,9 +150,10 @@ export interface RunProgress extends RunTotals {
 }
 
 /** Custom status of a batch: what the status endpoint adds to the parent's counts while the batch runs. */
-export interface BatchProgress {
+export interface BatchProgress<T = RunTotals> {
   running: number;
-  done: RunTotals;
+  /** RunTotals for an archive run, RestoreTotals (runs/restoreRun.ts) for a restore run. */
+  done: T;
   /** The wave in flight: image instances `imageInstanceId(<batch instance>, waveStart … waveStart+running-1)`. */
   waveStart: number;
 }

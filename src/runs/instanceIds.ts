@@ -1,5 +1,6 @@
 // Every Durable instance id of a run, built and parsed here only:
-//   archive-<registry slug>-<UTC time to the ms>-<6 hex>     the run (archiveRegistry)
+//   archive-<registry slug>-<UTC time to the ms>-<6 hex>     an archive run (archiveRegistry)
+//   restore-<target slug>-<UTC time to the ms>-<6 hex>       a restore run (restoreRun), named after its target
 //   <run>:batch:<n>                                          its n-th batch (archiveBatch)
 //   <run>:batch:<n>:<i>                                      the i-th image of that batch (archiveImage)
 // Sortable, they say which registry a run is for, and are unique even for two runs started in the same millisecond
@@ -9,6 +10,9 @@ import { randomBytes } from "node:crypto";
 import { ArchiveError } from "../errors.js";
 
 const RUN_ID = /^archive-([a-z0-9-]+)-\d{8}T\d{9}Z-[a-f0-9]{6}$/;
+const RESTORE_RUN_ID = /^restore-([a-z0-9-]+)-\d{8}T\d{9}Z-[a-f0-9]{6}$/;
+
+export type RunKind = "archive" | "restore";
 
 export function registrySlug(registry: string): string {
   return registry
@@ -18,13 +22,29 @@ export function registrySlug(registry: string): string {
     .slice(0, 100);
 }
 
-export function runInstanceId(registry: string, now: Date, random = randomBytes(3).toString("hex")): string {
+export function runInstanceId(
+  registry: string,
+  now: Date,
+  random = randomBytes(3).toString("hex"),
+  kind: RunKind = "archive",
+): string {
   const stamp = now.toISOString().replace(/[-:.]/g, "");
-  return `archive-${registrySlug(registry)}-${stamp}-${random}`;
+  return `${kind}-${registrySlug(registry)}-${stamp}-${random}`;
 }
 
+/** An archive run's id. */
 export function isRunInstanceId(instanceId: string): boolean {
   return RUN_ID.test(instanceId);
+}
+
+/** A restore run's id. */
+export function isRestoreRunInstanceId(instanceId: string): boolean {
+  return RESTORE_RUN_ID.test(instanceId);
+}
+
+/** The target slug of a restore run's instance id. */
+export function targetOfRestoreRunInstanceId(instanceId: string): string | undefined {
+  return RESTORE_RUN_ID.exec(instanceId)?.[1];
 }
 
 /** The registry slug of a run's instance id, as runInstanceId wrote it. */
@@ -52,7 +72,7 @@ export function assertInstanceOfRun(
 ): void {
   const ok =
     kind === "run"
-      ? instanceId === runId && isRunInstanceId(runId)
+      ? instanceId === runId && (isRunInstanceId(runId) || isRestoreRunInstanceId(runId))
       : kind === "batch"
         ? instanceId === batchInstanceId(runId, batchIndex ?? -1)
         : instanceId.startsWith(`${runId}:batch:`) && /^\d+:\d+$/.test(instanceId.slice(runId.length + 7));

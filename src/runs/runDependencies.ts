@@ -30,6 +30,8 @@ export interface RunDependencies {
   getContainer: (name: string) => ContainerClient;
   /** The client of an allowed registry; any other is refused (INVALID_ARGUMENT) before it is contacted. */
   getRegistryClient: (registry: string) => RegistryClient;
+  /** The client of a restore target in RESTORE_TARGET_REGISTRIES; any other is refused before it is contacted. */
+  getTargetRegistryClient: (registry: string) => RegistryClient;
   /** The one job runner of this process, made on first use. */
   jobRunner: () => JobRunner;
   /** A request's `registry` (login server, ACR name or resource id) → login server. */
@@ -61,6 +63,10 @@ export function createRunDependencies(
     },
     getRegistryClient: (registry) => {
       assertRegistryAllowed(registry, config.allowedRegistries);
+      return registryClient(registry);
+    },
+    getTargetRegistryClient: (registry) => {
+      assertRegistryAllowed(registry, config.restoreTargetRegistries, "RESTORE_TARGET_REGISTRIES");
       return registryClient(registry);
     },
     jobRunner: () => (runner ??= createJobRunner(config.jobRunner, options.jobRunner)),

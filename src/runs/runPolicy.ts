@@ -22,6 +22,14 @@ export function pollDelaySeconds(poll: number, maxSeconds: number): number {
   return Math.min(5 * 2 ** Math.min(poll, 16), maxSeconds);
 }
 
+/**
+ * Seconds until the next check of a pending rehydration: 60, 120, 240, … capped at `maxSeconds` (~15 min): Azure
+ * takes up to 15 hours (Standard) or under one (High), and a durable timer costs nothing while it waits.
+ */
+export function rehydrationPollDelaySeconds(poll: number, maxSeconds: number): number {
+  return Math.min(60 * 2 ** Math.min(poll, 16), maxSeconds);
+}
+
 /** Seconds to wait before attempt `attempt + 1` after a failed one: 30, 60, 120, … capped at 15 minutes. */
 export function retryDelaySeconds(attempt: number): number {
   return Math.min(30 * 2 ** (attempt - 1), 900);

@@ -4,10 +4,14 @@
 import { ArchiveError } from "../errors.js";
 import { assertRegistryAllowed } from "../registry/allowList.js";
 import type { ImageRunContext } from "./archiveRun.js";
+import type { RestoreImageRunContext } from "./restoreRun.js";
 import type { StartArchiveRunConfig } from "./startArchiveRun.js";
 
-export function assertRunInScope(run: ImageRunContext, config: StartArchiveRunConfig): void {
-  assertRegistryAllowed(run.registry, config.allowedRegistries);
+export function assertRunInScope(run: ImageRunContext | RestoreImageRunContext, config: StartArchiveRunConfig): void {
+  // A restore reads the archive container only: where it pushes is what the settings must allow.
+  if ("kind" in run && run.kind === "restore")
+    assertRegistryAllowed(run.target.registry, config.restoreTargetRegistries, "RESTORE_TARGET_REGISTRIES");
+  else assertRegistryAllowed(run.registry, config.allowedRegistries);
   if (run.container !== config.archiveContainer) {
     throw new ArchiveError(
       "INVALID_ARGUMENT",
@@ -24,6 +28,17 @@ export function assertRunInScope(run: ImageRunContext, config: StartArchiveRunCo
     over.push(
       `pollMaxIntervalSeconds ${run.pollMaxIntervalSeconds} > POLL_MAX_INTERVAL_SECONDS ${limits.pollMaxIntervalSeconds}`,
     );
+  }
+  if ("kind" in run && run.kind === "restore") {
+    const limit = limits.rehydrationTimeoutMinutes[run.rehydratePriority];
+    if (run.rehydrationTimeoutMinutes > limit)
+      over.push(
+        `rehydrationTimeoutMinutes ${run.rehydrationTimeoutMinutes} > REHYDRATION_TIMEOUT_MINUTES_${run.rehydratePriority.toUpperCase()} ${limit}`,
+      );
+    if (run.rehydrationPollMaxSeconds > limits.rehydrationPollMaxSeconds)
+      over.push(
+        `rehydrationPollMaxSeconds ${run.rehydrationPollMaxSeconds} > REHYDRATION_POLL_MAX_SECONDS ${limits.rehydrationPollMaxSeconds}`,
+      );
   }
   if (over.length)
     throw new ArchiveError(

@@ -21,6 +21,16 @@ export async function writeListing(
   const todo: ImageWorkItem[] = images
     .filter((i) => !i.archived)
     .map(({ repository, digest, tags }) => ({ repository, digest, tags }));
+  return writeBatches(container, runId, todo, batchSize);
+}
+
+/** Cuts the work items of a run (either kind) into batch blobs of batchSize. Returns the batch count. */
+export async function writeBatches(
+  container: ContainerClient,
+  runId: string,
+  todo: ImageWorkItem[],
+  batchSize: number,
+): Promise<number> {
   let batchCount = 0;
   for (let start = 0; start < todo.length; start += batchSize) {
     await writeJsonBlob(container, batchBlobName(runId, batchCount++), todo.slice(start, start + batchSize));
@@ -63,13 +73,13 @@ export async function readBatchOutcomes(
  * Writes the summary once: a run's records are final when it exists (a retried activity, or a forged start under a
  * finished run's id, finds it and keeps it). Answers the summary that stands.
  */
-export async function writeSummary(
+export async function writeSummary<S extends { runId: string } = RunSummary>(
   container: ContainerClient,
-  summary: RunSummary,
-): Promise<{ name: string; summary: RunSummary }> {
+  summary: S,
+): Promise<{ name: string; summary: S }> {
   const name = summaryBlobName(summary.runId);
   if (await writeJsonBlob(container, name, summary, { pretty: true, ifNotExists: true })) return { name, summary };
-  const existing = await readJsonBlob<RunSummary>(container, name);
+  const existing = await readJsonBlob<S>(container, name);
   return { name, summary: existing ?? summary };
 }
 

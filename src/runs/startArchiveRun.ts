@@ -34,6 +34,10 @@ export interface RunDefaults {
   maxAttempts: number;
   jobTimeoutMinutes: number;
   pollMaxIntervalSeconds: number;
+  /** A restore's limit on waiting for rehydration, per priority (REHYDRATION_TIMEOUT_MINUTES_STANDARD / _HIGH). */
+  rehydrationTimeoutMinutes: { Standard: number; High: number };
+  /** Rehydration polling backs off up to this (REHYDRATION_POLL_MAX_SECONDS). */
+  rehydrationPollMaxSeconds: number;
 }
 
 /** The part of the app's configuration a starter needs. */
@@ -41,6 +45,8 @@ export interface StartArchiveRunConfig {
   archiveContainer: string;
   /** Login-server globs a run may target. */
   allowedRegistries: string[];
+  /** Login-server globs a restore may push to. */
+  restoreTargetRegistries: string[];
   runDefaults: RunDefaults;
 }
 

@@ -6,6 +6,7 @@
 //   runs/<runId>/results/<registry>/<repository>@sha256-<hex>.attempt-<n>.json   a worker's result, per attempt
 //   runs/<runId>/summary.json                               a run's summary
 //   runs/<runId>/listing.json, runs/<runId>/batches/<n>.json, …/<n>.outcomes.json   a run's working set
+//   staging/<archive blob>                                  a restore's rehydrated copy (Hot) of an archive
 //
 // Deterministic from (registry, repository, digest). Collision-free because `@` and `:` never occur in a
 // repository name, so `a/b` and `a__b` (or `a` and `a/b`) can never produce the same name, and a moved tag
@@ -99,6 +100,17 @@ export function batchOutcomesBlobName(runId: string, batchIndex: number): string
   return `runs/${runId}/batches/${String(batchIndex).padStart(5, "0")}.outcomes.json`;
 }
 
+/**
+ * The Hot copy a restore rehydrates an archive into (the archive itself is never re-tiered). Apart from archive
+ * names: those start with a login server, which always holds a `.` or a `:` (or is `localhost`), never `staging`.
+ */
+export function stagingBlobName(archiveBlob: string): string {
+  if (!archiveBlobIdentity(archiveBlob)) throw new TypeError(`not an archive blob name: ${archiveBlob}`);
+  return `${STAGING_PREFIX}${archiveBlob}`;
+}
+
+export const STAGING_PREFIX = "staging/";
+
 /** Prefix under which every archive of one repository is listed (nothing of `repo/sub` or `repo-x`). */
 export function repositoryArchivesPrefix(registry: string, repository: string): string {
   return `${registry.toLowerCase()}/${repository}@`;
@@ -107,6 +119,16 @@ export function repositoryArchivesPrefix(registry: string, repository: string): 
 /** Prefix under which every tag marker of one repository is listed. */
 export function repositoryTagMarkersPrefix(registry: string, repository: string): string {
   return `${registry.toLowerCase()}/${repository}:`;
+}
+
+/** The image an archive blob name (archiveBlobName) was built from, or undefined for other names. */
+export function archiveBlobIdentity(name: string): ImageIdentity | undefined {
+  const match = /^([^/@]+)\/([^@]+)@sha256-([a-f0-9]{64})\.tar\.gz$/.exec(name);
+  // A login server has a `.` or a `:` or is `localhost` (parseImageReference's rule): `staging/…` and `runs/…` are not.
+  const registry = match?.[1];
+  if (!match || !registry || !(/[.:]/.test(registry) || registry === "localhost") || !isValidRepository(match[2]!))
+    return undefined;
+  return { registry, repository: match[2]!, digest: `sha256:${match[3]}` };
 }
 
 /** The digest of an archive or sidecar blob name built by archiveBlobName, or undefined for other names. */

@@ -32,6 +32,7 @@ const FILES = {
   identities: "infra/app/identities.bicep",
   rbac: "infra/app/rbac.bicep",
   registry: "infra/app/registry-access.bicep",
+  restoreTarget: "infra/app/restore-target-access.bicep",
   monitoring: "infra/core/monitoring.bicep",
 } as const;
 
@@ -46,6 +47,7 @@ const mod = {
   identities: main.moduleFor(FILES.identities),
   rbac: main.moduleFor(FILES.rbac),
   registry: main.moduleFor(FILES.registry),
+  restoreTarget: main.moduleFor(FILES.restoreTarget),
   monitoring: main.moduleFor(FILES.monitoring),
 };
 
@@ -76,6 +78,8 @@ const SAMPLE_VALUES: Record<string, string> = {
   NIGHTLY_REGISTRIES: "myregistry.azurecr.io",
   ALLOWED_REGISTRIES: "myregistry.azurecr.io",
   ACR_LOGIN_SERVER: "myregistry.azurecr.io",
+  // The login servers of restoreTargetRegistryNames (none by default): one, to check the setting's shape.
+  RESTORE_TARGET_REGISTRIES: "restoretarget.azurecr.io",
   // `durableStatusUrls ? 'true' : 'false'`, from a bool parameter: the default (true).
   DURABLE_STATUS_URLS: "true",
 };
@@ -486,6 +490,7 @@ describe("the archive account can hold Archive blobs, and its lifecycle rules ar
 
 const BUILT_IN_ROLES: Record<string, string> = {
   "7f951dda-4ed3-4680-a7ca-43fe172d538d": "AcrPull",
+  "8311e382-0749-4cb8-b61a-304f252e45ec": "AcrPush",
   "acdd72a7-3385-48ef-bd42-f606fba81ae7": "Reader",
   "b93aa761-3e63-49ed-ac28-beffa264f7ac": "Container Registry Repository Reader",
   "bfdb9389-c9a5-478a-bb2f-ba9ca092c3c7": "Container Registry Repository Catalog Lister",
@@ -504,7 +509,6 @@ const FORBIDDEN_ROLES: Record<string, string> = {
   "f58310d9-a9f6-439a-9e8d-f62e7b41a168": "Role Based Access Control Administrator",
   "17d1049b-9a84-46fb-8f53-869881c3d3ab": "Storage Account Contributor",
   "81a9662b-bebf-436f-a333-f67b29880f12": "Storage Account Key Operator Service Role",
-  "8311e382-0749-4cb8-b61a-304f252e45ec": "AcrPush",
   "c2f4ef07-c644-48eb-af81-4b1b4947fb11": "AcrDelete",
 };
 
@@ -553,6 +557,19 @@ function roleAssignments(file: BicepFile): string[] {
   });
 }
 
+describe("restore targets: none by default, and then restores are refused", () => {
+  test("AcrPush goes to the job on the named restore targets only, and both identities get their login servers", () => {
+    const names = main.params.get("restoreTargetRegistryNames");
+    assert.equal(names?.defaultText, "[]", `${FILES.main}: restoreTargetRegistryNames must default to none`);
+    assert.match(main.code, /module restoreTargetAccess '_*' = \[for \(targetName, i\) in restoreTargetRegistryNames: \{/, `${FILES.main}: one restore-target-access module per named target`);
+    assert.equal(moduleInput(mod.workerJob, "restoreTargetRegistries"), "restoreTargetLoginServers");
+    assert.equal(moduleInput(mod.functionApp, "restoreTargetRegistries"), "restoreTargetLoginServers");
+    assert.match(main.code, /var restoreTargetLoginServers = join\(\s*map\(restoreTargetRegistryNames,/, `${FILES.main}: the targets' login servers, from their names`);
+    const appDefaults = readAppSettings({ STORAGE_ACCOUNT_URL: "https://a.blob.core.windows.net", JOB_RUNNER: "local" });
+    assert.deepEqual(appDefaults.RESTORE_TARGET_REGISTRIES, [], "src/config.ts: RESTORE_TARGET_REGISTRIES defaults to none");
+  });
+});
+
 describe("identities get what the code needs, at the narrowest scope, and nothing more", () => {
   test("the custom role can start, read and stop executions of one job, nothing else", () => {
     const role = bicep.rbac.resource("jobOperatorRole");
@@ -568,7 +585,11 @@ describe("identities get what the code needs, at the narrowest scope, and nothin
   });
 
   test("role assignments, with their scopes, are exactly these", () => {
-    const actual = [...roleAssignments(bicep.rbac), ...roleAssignments(bicep.registry)].sort();
+    const actual = [
+      ...roleAssignments(bicep.rbac),
+      ...roleAssignments(bicep.registry),
+      ...roleAssignments(bicep.restoreTarget),
+    ].sort();
     const expected = [
       "function | custom:jobOperatorRole | job (Microsoft.App/jobs) | always",
       "function | Storage Blob Data Contributor | archiveContainer (Microsoft.Storage/storageAccounts/blobServices/containers) | always",
@@ -583,6 +604,9 @@ describe("identities get what the code needs, at the narrowest scope, and nothin
       "job | Storage Blob Data Contributor | archiveAccount (Microsoft.Storage/storageAccounts) | always",
       "job | AcrPull | registry (Microsoft.ContainerRegistry/registries) | legacy registry",
       "job | Container Registry Repository Reader | registry (Microsoft.ContainerRegistry/registries) | ABAC registry",
+      // Each restore target the deployment names (none by default): the job pushes, the app reads a digest.
+      "job | AcrPush | targetRegistry (Microsoft.ContainerRegistry/registries) | always",
+      "function | AcrPull | targetRegistry (Microsoft.ContainerRegistry/registries) | always",
     ].sort();
     assert.deepEqual(actual, expected, "role assignments differ from what the app needs (in the diff, + is what the templates assign, - what the app needs)");
   });
@@ -599,6 +623,9 @@ describe("identities get what the code needs, at the narrowest scope, and nothin
       [mod.rbac, "hostStorageAccountName", `${mod.functionApp.symbol}.outputs.hostStorageName`],
       [mod.rbac, "appInsightsName", `${mod.monitoring.symbol}.outputs.appInsightsName`],
       [mod.registry, "registryName", "sourceRegistryName"],
+      [mod.restoreTarget, "registryName", "targetName"],
+      [mod.restoreTarget, "functionPrincipalId", `${mod.identities.symbol}.outputs.functionPrincipalId`],
+      [mod.restoreTarget, "jobPrincipalId", `${mod.identities.symbol}.outputs.jobPrincipalId`],
       [mod.registry, "useAbacRoles", "sourceRegistryPermissionsMode == 'AbacRepositoryPermissions'"],
     ];
     for (const [module, param, expected] of inputs) assert.equal(moduleInput(module, param), expected, `${FILES.main}: module ${module.symbol} must get ${param}: ${expected}`);
@@ -625,6 +652,8 @@ describe("identities get what the code needs, at the narrowest scope, and nothin
     for (const file of deploymentFiles()) {
       const text = readFileSync(join(ROOT, file), "utf8").toLowerCase();
       for (const [guid, name] of Object.entries(FORBIDDEN_ROLES)) assert.ok(!text.includes(guid), `${file}: ${name} (${guid}) must not be assigned`);
+      // AcrPush: on the restore targets a deployment names, nowhere else (never on the source registry).
+      if (file !== FILES.restoreTarget) assert.ok(!text.includes("8311e382-0749-4cb8-b61a-304f252e45ec"), `${file}: AcrPush belongs to restore targets only (${FILES.restoreTarget})`);
     }
   });
 });

@@ -248,7 +248,8 @@ export class BicepFile implements Span {
           body: span(this, open, closingIndex(this.code, open) + 1),
         });
       }
-      const module = /^module\s+(\w+)\s+'_*'\s*=\s*\{/.exec(code);
+      // A module, or a module loop on one header line (`= [for (x, i) in list: {`).
+      const module = /^module\s+(\w+)\s+'_*'\s*=\s*(?:\[for\s[^:]*:\s*)?\{/.exec(code);
       if (module) {
         const open = start + module[0].length - 1;
         const body = span(this, open, closingIndex(this.code, open) + 1);

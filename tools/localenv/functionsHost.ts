@@ -108,11 +108,16 @@ export async function startFunctionsHost(options: StartFunctionsHostOptions): Pr
 export async function waitForRun(
   host: LocalFunctionsHost,
   instanceId: string,
-  options: { timeoutInMs?: number; onProgress?: (status: Record<string, unknown>) => void } = {},
+  options: {
+    timeoutInMs?: number;
+    onProgress?: (status: Record<string, unknown>) => void;
+    /** Which kind of run: its status endpoint (`/api/archive/{id}` or `/api/restore/{id}`). Default archive. */
+    kind?: "archive" | "restore";
+  } = {},
 ): Promise<Record<string, unknown>> {
   const deadline = Date.now() + (options.timeoutInMs ?? 300_000);
   while (Date.now() < deadline) {
-    const response = await host.request(`/api/archive/${encodeURIComponent(instanceId)}`);
+    const response = await host.request(`/api/${options.kind ?? "archive"}/${encodeURIComponent(instanceId)}`);
     if (response.status === 200) {
       const status = (await response.json()) as Record<string, unknown>;
       options.onProgress?.(status);

@@ -2,7 +2,14 @@
 // (a/b and a__b never meet), findable by tag prefix, and refused for a repository that would climb out.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { archiveBlobName, resultBlobName, sidecarBlobName, tagMarkerBlobName } from "../../../src/storage/blobNames.js";
+import {
+  archiveBlobIdentity,
+  archiveBlobName,
+  resultBlobName,
+  sidecarBlobName,
+  stagingBlobName,
+  tagMarkerBlobName,
+} from "../../../src/storage/blobNames.js";
 
 const D1 = `sha256:${"a".repeat(64)}`;
 
@@ -23,4 +30,15 @@ test("blob names are deterministic, collision-free and findable by tag prefix", 
     `runs/run1/results/acr.io/a/b@sha256-${"a".repeat(64)}.json`,
   );
   assert.throws(() => archiveBlobName({ registry: "acr.io", repository: "../x", digest: D1 }), TypeError);
+});
+
+test("a staging copy is named after its archive, under staging/, apart from every archive name", () => {
+  const image = { registry: "acr.io", repository: "team/api", digest: D1 };
+  const archive = archiveBlobName(image);
+  assert.equal(stagingBlobName(archive), `staging/${archive}`);
+  assert.deepEqual(archiveBlobIdentity(archive), image, "the image an archive name was built from");
+  assert.equal(archiveBlobIdentity(stagingBlobName(archive)), undefined, "a staging name is no archive name");
+  assert.equal(archiveBlobIdentity(sidecarBlobName(archive)), undefined);
+  assert.throws(() => stagingBlobName(sidecarBlobName(archive)), TypeError);
+  assert.throws(() => stagingBlobName("runs/x/summary.json"), TypeError);
 });

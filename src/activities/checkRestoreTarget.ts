@@ -1,0 +1,20 @@
+// Activity: does the restore's target already answer the image's digest, and is the digest archived here?
+import * as df from "durable-functions";
+import { ActivityNames } from "./activityNames.js";
+import type { ActivityHandler } from "durable-functions";
+import { getAppDependencies } from "../appDependencies.js";
+import { checkRestoreTarget as check, restoreImageRefSchema, type RestoreTargetCheck } from "../runs/restoreTarget.js";
+import { assertRunInScope } from "../runs/runScope.js";
+import { parseInput } from "../validation.js";
+
+const checkRestoreTarget: ActivityHandler = async (raw: unknown): Promise<RestoreTargetCheck> => {
+  const ref = parseInput(ActivityNames.checkRestoreTarget, restoreImageRefSchema, raw);
+  const deps = getAppDependencies();
+  assertRunInScope(ref.run, deps.config);
+  return check(ref, {
+    container: deps.getContainer(ref.run.container),
+    target: deps.getTargetRegistryClient(ref.run.target.registry),
+  });
+};
+
+df.app.activity(ActivityNames.checkRestoreTarget, { handler: checkRestoreTarget });

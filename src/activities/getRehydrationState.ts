@@ -1,0 +1,18 @@
+// Activity: the state of an image's staging copy (pending, ready), polled by restoreImage between durable timers.
+import * as df from "durable-functions";
+import { ActivityNames } from "./activityNames.js";
+import type { ActivityHandler } from "durable-functions";
+import { getAppDependencies } from "../appDependencies.js";
+import { restoreArchiveBlob, restoreImageRefSchema } from "../runs/restoreTarget.js";
+import { getRehydrationState as read, type RehydrationState } from "../storage/rehydration.js";
+import { assertRunInScope } from "../runs/runScope.js";
+import { parseInput } from "../validation.js";
+
+const getRehydrationState: ActivityHandler = async (raw: unknown): Promise<RehydrationState | null> => {
+  const ref = parseInput(ActivityNames.getRehydrationState, restoreImageRefSchema, raw);
+  const deps = getAppDependencies();
+  assertRunInScope(ref.run, deps.config);
+  return (await read(deps.getContainer(ref.run.container), restoreArchiveBlob(ref))) ?? null;
+};
+
+df.app.activity(ActivityNames.getRehydrationState, { handler: getRehydrationState });

@@ -1,0 +1,81 @@
+// The worker's restore request (RESTORE_REQUEST): one archive, already readable (its staging copy, or the archive in
+// an online tier), pushed into one target repository. Its one schema, and the check of a request against what this
+// worker may act on: the request rides on an orchestration input, which can be forged, so the worker re-checks it
+// against its own env (RESTORE_TARGET_REGISTRIES, ARCHIVE_CONTAINER) before contacting anything.
+import { z } from "zod";
+import { ArchiveError } from "../errors.js";
+import { assertRegistryAllowed } from "../registry/allowList.js";
+import { isValidDigest, isValidRepository, isValidTag, loginServerSchema } from "../registry/reference.js";
+import { archiveBlobIdentity, containerNameSchema, runIdSchema, stagingBlobName } from "../storage/blobNames.js";
+
+const archiveBlobSchema = z
+  .string()
+  .max(1100)
+  .refine(
+    (name) => archiveBlobIdentity(name) !== undefined,
+    "must be an archive blob name (<registry>/<repository>@sha256-<hex>.tar.gz)",
+  );
+
+export const restoreRequestSchema = z
+  .strictObject({
+    /** The archive (its sidecar is `<archiveBlob>.json`). */
+    archiveBlob: archiveBlobSchema,
+    /** What to read: the archive's staging copy, or the archive itself when it is in an online tier. */
+    readableBlob: z.string().max(1200),
+    blobContainer: containerNameSchema.default("images"),
+    target: z.strictObject({
+      registry: loginServerSchema,
+      repository: z.string().refine(isValidRepository, "must be a repository name"),
+      /** Tags to push the root under; default: the tags the archive records. */
+      tags: z.array(z.string().refine(isValidTag, "must be a tag")).max(1000, "must hold at most 1000 tags").optional(),
+    }),
+    /** The root digest the sidecar names: the archive must hold it, and the target must answer it. */
+    expectedDigest: z.string().refine(isValidDigest, "must be sha256:<64 hex>"),
+    runId: runIdSchema.optional(),
+    attemptId: z
+      .string()
+      .regex(/^[1-9][0-9]{0,3}$/, "must be an attempt number 1-9999")
+      .optional(),
+  })
+  .superRefine((request, ctx) => {
+    // Only the archive or its own staging copy: a request cannot make the worker read another blob as this archive.
+    const identity = archiveBlobIdentity(request.archiveBlob);
+    if (!identity) return;
+    const allowed = [request.archiveBlob, stagingBlobName(request.archiveBlob)];
+    if (!allowed.includes(request.readableBlob))
+      ctx.addIssue({
+        code: "custom",
+        path: ["readableBlob"],
+        message: "must be the archive blob or its staging copy (staging/<archiveBlob>)",
+      });
+    if (identity.digest !== request.expectedDigest)
+      ctx.addIssue({
+        code: "custom",
+        path: ["expectedDigest"],
+        message: `must be the archive's digest ${identity.digest}`,
+      });
+  });
+export type RestoreRequest = z.output<typeof restoreRequestSchema>;
+
+/** What a restoring worker may act on (RESTORE_TARGET_REGISTRIES, ARCHIVE_CONTAINER of its own env). */
+export interface RestoreScope {
+  /** Login-server globs it may push to; empty: none (the worker refuses restores), or not configured (the CLI). */
+  restoreTargetRegistries: readonly string[];
+  archiveContainer?: string | undefined;
+}
+
+/** Throws INVALID_ARGUMENT (permanent) when the target or container is outside the scope. */
+export function assertRestoreRequestInScope(
+  request: Pick<RestoreRequest, "target" | "blobContainer">,
+  scope: RestoreScope,
+  options: { requireTargets: boolean },
+): void {
+  if (options.requireTargets || scope.restoreTargetRegistries.length > 0)
+    assertRegistryAllowed(request.target.registry, scope.restoreTargetRegistries, "RESTORE_TARGET_REGISTRIES");
+  if (scope.archiveContainer !== undefined && request.blobContainer !== scope.archiveContainer) {
+    throw new ArchiveError(
+      "INVALID_ARGUMENT",
+      `blobContainer: ${request.blobContainer} is not this worker's container (ARCHIVE_CONTAINER: ${scope.archiveContainer})`,
+    );
+  }
+}

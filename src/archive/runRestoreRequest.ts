@@ -1,0 +1,190 @@
+// The one code path behind the worker's restore mode and the CLI's `restore --from-blob`: a readable archive blob (its
+// staging copy, or the archive in an online tier) streamed from storage into the target registry with the restore
+// code (restoreArchive.ts): the archive's sha256 checked against its sidecar, every blob against its digest, children
+// before the index, tags last; then the target's root digest is read back and compared.
+import type { Readable } from "node:stream";
+import type { BlobServiceClient } from "@azure/storage-blob";
+import { ArchiveError, describeError, isArchiveError } from "../errors.js";
+import type { RegistryClient } from "../registry/registryClient.js";
+import { getSidecar, writeWorkerResult } from "../storage/archiveStore.js";
+import { archiveBlobIdentity, sidecarBlobName } from "../storage/blobNames.js";
+import { storageError, storageErrorCode } from "../storage/storageError.js";
+import { restoreImageArchive } from "./restoreArchive.js";
+import { assertRestoreRequestInScope, restoreRequestSchema, type RestoreRequest } from "./restoreRequest.js";
+import type { WorkerConfig } from "./runArchiveRequest.js";
+import { createRegistryClientFactory } from "../registry/createRegistryClient.js";
+import type { RetryPolicy } from "../registry/transport.js";
+import { createBlobServiceClient } from "../storage/blobServiceClient.js";
+import { parseOrThrow } from "../validation.js";
+import type { ArchiveSidecar } from "./sidecar.js";
+
+export interface RestoreImageResult {
+  status: "restored" | "failed";
+  archiveBlob: string;
+  /** `registry/repository` the image was pushed into. */
+  target: string;
+  digest: string;
+  tags: string[];
+  /** The archive's size. */
+  bytes?: number;
+  blobsPushed?: number;
+  blobsPresent?: number;
+  bytesPushed?: number;
+  manifests?: number;
+  durationSeconds: number;
+  error?: { code: string; message: string };
+}
+
+export interface RestoreFromBlobDependencies {
+  blobService: BlobServiceClient;
+  getRegistryClient: (registry: string) => RegistryClient;
+}
+
+export interface RestoreFromBlobOptions {
+  abortSignal?: AbortSignal;
+  onBlob?: (event: { digest: string; size: number; pushed: boolean }) => void;
+}
+
+const SHA256_HEX = /^[a-f0-9]{64}$/;
+
+/** Restores one archive from storage; writes the result blob for an orchestrated run (runId). Throws on failure. */
+export async function restoreFromBlob(
+  request: RestoreRequest,
+  deps: RestoreFromBlobDependencies,
+  options: RestoreFromBlobOptions = {},
+): Promise<RestoreImageResult> {
+  const started = Date.now();
+  const container = deps.blobService.getContainerClient(request.blobContainer);
+  const { target } = request;
+  const base = {
+    archiveBlob: request.archiveBlob,
+    target: `${target.registry}/${target.repository}`,
+    digest: request.expectedDigest,
+  };
+  const identity = archiveBlobIdentity(request.archiveBlob);
+  const abort = options.abortSignal ? { abortSignal: options.abortSignal } : {};
+  try {
+    const sidecar = await readSidecar(container, request, abort);
+    const download = await container
+      .getBlobClient(request.readableBlob)
+      .download(0, undefined, abort)
+      .catch((error) => {
+        const { statusCode, code } = storageErrorCode(error);
+        if (statusCode === 409 && code === "BlobArchived")
+          throw new ArchiveError(
+            "STORAGE_ERROR",
+            `${request.readableBlob} is in Archive tier: rehydrate it by copy first (restore --from-blob does)`,
+            { retryable: false, cause: error },
+          );
+        throw storageError(`cannot read ${request.readableBlob}`, error);
+      });
+    const body = download.readableStreamBody as Readable | undefined;
+    if (!body) throw new ArchiveError("STORAGE_ERROR", `${request.readableBlob} has no body`);
+    const client = deps.getRegistryClient(target.registry);
+    const restored = await restoreImageArchive(body, client, target.repository, {
+      name: request.archiveBlob,
+      archiveSha256: sidecar.archive.sha256,
+      expectedDigest: request.expectedDigest,
+      ...(target.tags?.length && { tags: target.tags }),
+      ...(options.onBlob && { onBlob: options.onBlob }),
+      ...abort,
+    });
+    // Read back what the target now answers: every tag (or the digest, untagged) must name the original digest.
+    for (const reference of restored.tags.length ? restored.tags : [restored.digest]) {
+      const answered = await client.getManifestDigest(target.repository, reference, abort);
+      if (answered !== request.expectedDigest)
+        throw new ArchiveError(
+          "DIGEST_MISMATCH",
+          `${base.target}:${reference} answers ${answered ?? "nothing"} after the restore, not ${request.expectedDigest}`,
+        );
+    }
+    const result: RestoreImageResult = {
+      status: "restored",
+      ...base,
+      tags: restored.tags,
+      bytes: sidecar.archive.size,
+      blobsPushed: restored.blobsPushed,
+      blobsPresent: restored.blobsPresent,
+      bytesPushed: restored.bytesPushed,
+      manifests: restored.manifests,
+      durationSeconds: seconds(started),
+    };
+    if (request.runId && identity)
+      await writeWorkerResult(container, request.runId, identity, request.attemptId, result, abort);
+    return result;
+  } catch (error) {
+    const failure: RestoreImageResult = {
+      status: "failed",
+      ...base,
+      tags: target.tags ?? [],
+      durationSeconds: seconds(started),
+      error: isArchiveError(error)
+        ? { code: error.code, message: error.message }
+        : { code: "INTERNAL", message: describeError(error) },
+    };
+    if (request.runId && identity && !options.abortSignal?.aborted)
+      await writeWorkerResult(container, request.runId, identity, request.attemptId, failure, abort).catch(
+        () => undefined,
+      );
+    throw error;
+  }
+}
+
+/** The archive's sidecar: it must exist, describe this digest and carry the archive's sha256. */
+async function readSidecar(
+  container: ReturnType<BlobServiceClient["getContainerClient"]>,
+  request: RestoreRequest,
+  abort: { abortSignal?: AbortSignal },
+): Promise<ArchiveSidecar> {
+  const name = sidecarBlobName(request.archiveBlob);
+  const stored = await getSidecar<ArchiveSidecar>(container, name, abort);
+  if (!stored)
+    throw new ArchiveError(
+      "INVALID_ARGUMENT",
+      `no sidecar ${name}: ${request.archiveBlob} is not an archive of this tool`,
+    );
+  const sidecar = stored.sidecar;
+  if (!sidecar?.source || !sidecar.archive || !SHA256_HEX.test(String(sidecar.archive.sha256)))
+    throw new ArchiveError("INVALID_ARGUMENT", `sidecar ${name} does not record the archive's sha256`);
+  if (sidecar.source.digest !== request.expectedDigest)
+    throw new ArchiveError(
+      "DIGEST_MISMATCH",
+      `sidecar ${name} describes ${sidecar.source.digest}, not ${request.expectedDigest}`,
+    );
+  return sidecar as ArchiveSidecar;
+}
+
+function seconds(since: number): number {
+  return Math.round((Date.now() - since) / 10) / 100;
+}
+
+/** The worker's restore mode (and the CLI's): scope checked against the worker's own env, then restoreFromBlob. */
+export async function runRestoreRequest(
+  request: RestoreRequest,
+  config: WorkerConfig,
+  options: RestoreFromBlobOptions & { requireTargets: boolean; retry?: RetryPolicy },
+): Promise<RestoreImageResult> {
+  // Before anything is contacted: the request may be forged; the worker's own env says where it may push.
+  assertRestoreRequestInScope(request, config, { requireTargets: options.requireTargets });
+  const getRegistryClient = createRegistryClientFactory({
+    auth: config.registryAuth,
+    insecure: config.registryInsecure,
+    ...(options.retry && { retry: options.retry }),
+  });
+  const rest: RestoreFromBlobOptions = {
+    ...(options.abortSignal && { abortSignal: options.abortSignal }),
+    ...(options.onBlob && { onBlob: options.onBlob }),
+  };
+  return restoreFromBlob(request, { blobService: createBlobServiceClient(config.storage), getRegistryClient }, rest);
+}
+
+/** RESTORE_REQUEST, parsed and validated (CONFIG_INVALID naming every field that is wrong). */
+export function readRestoreRequest(json: string): RestoreRequest {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch {
+    throw new ArchiveError("CONFIG_INVALID", "RESTORE_REQUEST is not JSON");
+  }
+  return parseOrThrow(restoreRequestSchema, value, "invalid RESTORE_REQUEST", "CONFIG_INVALID");
+}

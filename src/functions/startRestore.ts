@@ -1,0 +1,77 @@
+// POST /api/restore: start a restore run. 400 names every problem in the body (nothing is started); 409 while a
+// restore into the same target runs; 202 with this app's own status URL (GET /api/restore/{id}) otherwise.
+import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from "@azure/functions";
+import * as df from "durable-functions";
+import { restoreRunClient } from "../durable/restoreRunClient.js";
+import { describeError, isArchiveError } from "../errors.js";
+import { getAppDependencies } from "../appDependencies.js";
+import { parseStartRestoreRun, startRestoreRun } from "../runs/startRestoreRun.js";
+import { readJsonBlob } from "../storage/jsonBlob.js";
+import { summaryBlobName } from "../storage/blobNames.js";
+
+const json = (status: number, body: unknown, headers: Record<string, string> = {}): HttpResponseInit => ({
+  status,
+  jsonBody: body,
+  headers: { "content-type": "application/json", ...headers },
+});
+
+export async function startRestore(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+  let body: unknown;
+  try {
+    body = JSON.parse(await request.text());
+  } catch {
+    return json(400, { error: "invalid request", problems: ["the body must be a JSON object"] });
+  }
+  let parsed;
+  try {
+    parsed = parseStartRestoreRun(body);
+  } catch (error) {
+    return json(400, { error: "invalid request", problems: (error as Error).message.split("\n") });
+  }
+  try {
+    const { config, resolveRegistry, lock, getContainer } = getAppDependencies();
+    const container = getContainer(config.archiveContainer);
+    const result = await startRestoreRun(parsed, {
+      client: restoreRunClient(df.getClient(context)),
+      config,
+      resolveRegistry,
+      lock,
+      archiveRunRegistry: async (runId) =>
+        (
+          await readJsonBlob<{ kind?: string; registry?: string }>(container, summaryBlobName(runId)).catch(
+            () => undefined,
+          )
+        )?.registry,
+      now: new Date(),
+    });
+    const statusUrl = `${new URL(request.url).origin}/api/restore/${encodeURIComponent(result.instanceId)}`;
+    if (result.kind === "conflict")
+      return json(409, {
+        error: `a restore into ${result.target} is already in progress`,
+        instanceId: result.instanceId,
+        statusUrl,
+      });
+    const { input } = result;
+    context.log(
+      `started ${result.instanceId}: ${input.registry} -> ${input.target.registry}${input.dryRun ? " (dry run)" : ""}`,
+    );
+    return json(
+      202,
+      { id: result.instanceId, statusUrl, registry: input.registry, target: input.target, dryRun: input.dryRun },
+      { location: statusUrl, "retry-after": "10" },
+    );
+  } catch (error) {
+    if (isArchiveError(error) && error.code === "INVALID_ARGUMENT")
+      return json(400, { error: "invalid request", problems: error.message.split("\n") });
+    context.error(`cannot start a restore: ${describeError(error)}`);
+    return json(isArchiveError(error) && error.code === "CONFIG_INVALID" ? 500 : 502, { error: describeError(error) });
+  }
+}
+
+app.http("startRestore", {
+  route: "restore",
+  methods: ["POST"],
+  authLevel: "function",
+  extraInputs: [df.input.durableClient()],
+  handler: startRestore,
+});

@@ -1,0 +1,159 @@
+// A restore run's listing: what its request selects, resolved over what the archive container holds, never over the
+// registry (the source may be gone). `repo:tag` goes through the tag markers to the digest the tag had when archived
+// (the newest marker when the tag moved); `repo@sha256:…` is taken as it is; globs run over the source's archives and
+// tag markers (one prefix listing); `runId` takes what that archive run archived (its summary). Images with no
+// archive are kept with why (failed in the summary); the rest are cut into batches like an archive run's.
+import type { ContainerClient } from "@azure/storage-blob";
+import { z } from "zod";
+import { globMatcher } from "../globs.js";
+import { getArchivedImageInfo, type ArchivedImageInfo } from "../storage/archiveStore.js";
+import { archiveBlobIdentity, listingBlobName, summaryBlobName } from "../storage/blobNames.js";
+import { readJsonBlob, writeJsonBlob } from "../storage/jsonBlob.js";
+import { ensureContainer } from "../storage/blobServiceClient.js";
+import { storageErrorCode } from "../storage/storageError.js";
+import type { ImageWorkItem, RunSummary } from "./archiveRun.js";
+import {
+  parseImageSelector,
+  restoreRunInputSchema,
+  type ResolveRestoreImagesResult,
+  type RestoreListedImage,
+  type RestoreRunInput,
+} from "./restoreRun.js";
+import { assertRunNotEnded, writeBatches } from "./runStore.js";
+
+export const resolveRestoreImagesInputSchema = z.strictObject({ run: restoreRunInputSchema });
+export type ResolveRestoreImagesInput = z.output<typeof resolveRestoreImagesInputSchema>;
+
+const TAG_MARKER = /^[^/]+\/(.+):([\w][\w.-]{0,127})@sha256-([a-f0-9]{64})$/;
+
+export async function resolveRestoreImages(
+  input: ResolveRestoreImagesInput,
+  deps: { container: ContainerClient },
+): Promise<ResolveRestoreImagesResult> {
+  const { run } = input;
+  await ensureContainer(deps.container);
+  await assertRunNotEnded(deps.container, run.runId); // a finished run's records are final
+  const images = dedupe(await select(run, deps.container));
+  await writeJsonBlob(deps.container, listingBlobName(run.runId), images);
+  const todo: ImageWorkItem[] = images
+    .filter((i) => !i.problem)
+    .map(({ repository, digest, tags }) => ({ repository, digest, tags }));
+  const batchCount = await writeBatches(deps.container, run.runId, todo, run.batchSize);
+  return { total: images.length, unresolved: images.length - todo.length, batchCount };
+}
+
+async function select(run: RestoreRunInput, container: ContainerClient): Promise<RestoreListedImage[]> {
+  const { selection, registry } = run;
+  if ("images" in selection) {
+    const out: RestoreListedImage[] = [];
+    for (const selector of selection.images) {
+      const parsed = parseImageSelector(selector)!;
+      const { repository } = parsed;
+      let digest = parsed.digest;
+      if (parsed.tag !== undefined) {
+        digest = await newestTaggedDigest(container, registry, repository, parsed.tag);
+        if (!digest) {
+          out.push(unresolved(repository, `sha256:${"0".repeat(64)}`, [parsed.tag], `${selector} was never archived`));
+          continue;
+        }
+      }
+      const info = await getArchivedImageInfo(container, { registry, repository, digest: digest! });
+      const tags = parsed.tag !== undefined ? [parsed.tag] : [];
+      out.push(archivedOrNot(info, repository, digest!, tags, selector));
+    }
+    return out;
+  }
+  if ("runId" in selection) {
+    const summary = await readJsonBlob<RunSummary>(container, summaryBlobName(selection.runId));
+    if (!summary || summary.registry !== registry) return [];
+    return (summary.images ?? [])
+      .filter((i) => i.status === "archived" || i.status === "already-archived")
+      .map((i) => ({ repository: i.repository, digest: i.digest, tags: i.tags ?? [] }));
+  }
+  // Globs over the source's archives: one listing of `<registry>/` gives archives, sidecars and tag markers.
+  const repositoryMatches = globMatcher(selection.repositories, true);
+  const tagMatches = globMatcher(selection.tags, true);
+  const archived = new Map<string, { repository: string; digest: string; sidecar: boolean; archive: boolean }>();
+  const tagsOf = new Map<string, string[]>();
+  try {
+    for await (const blob of container.listBlobsFlat({ prefix: `${registry.toLowerCase()}/` })) {
+      const name = blob.name;
+      const identity = archiveBlobIdentity(name.endsWith(".json") ? name.slice(0, -5) : name);
+      if (identity && repositoryMatches(identity.repository)) {
+        const key = `${identity.repository}@${identity.digest}`;
+        const entry = archived.get(key) ?? { ...identity, sidecar: false, archive: false };
+        if (name.endsWith(".json")) entry.sidecar = true;
+        else entry.archive = true;
+        archived.set(key, entry);
+        continue;
+      }
+      const marker = TAG_MARKER.exec(name);
+      if (marker && repositoryMatches(marker[1]!)) {
+        const key = `${marker[1]}@sha256:${marker[3]}`;
+        tagsOf.set(key, [...(tagsOf.get(key) ?? []), marker[2]!]);
+      }
+    }
+  } catch (error) {
+    if (storageErrorCode(error).statusCode !== 404) throw error;
+  }
+  const out: RestoreListedImage[] = [];
+  for (const [key, entry] of archived) {
+    if (!entry.sidecar || !entry.archive) continue;
+    const tags = tagsOf.get(key) ?? [];
+    if (selection.tags) {
+      const matching = tags.filter(tagMatches);
+      if (matching.length) out.push({ repository: entry.repository, digest: entry.digest, tags: matching });
+    } else out.push({ repository: entry.repository, digest: entry.digest, tags: [] });
+  }
+  return out;
+}
+
+/** The digest the tag's newest marker names (a moved tag has one marker per digest it pointed at). */
+async function newestTaggedDigest(
+  container: ContainerClient,
+  registry: string,
+  repository: string,
+  tag: string,
+): Promise<string | undefined> {
+  let newest: { digest: string; at: number } | undefined;
+  try {
+    for await (const blob of container.listBlobsFlat({ prefix: `${registry.toLowerCase()}/${repository}:${tag}@` })) {
+      const match = /@sha256-([a-f0-9]{64})$/.exec(blob.name);
+      if (!match) continue;
+      const at = (blob.properties.createdOn ?? blob.properties.lastModified).getTime();
+      if (!newest || at > newest.at) newest = { digest: `sha256:${match[1]}`, at };
+    }
+  } catch (error) {
+    if (storageErrorCode(error).statusCode !== 404) throw error;
+  }
+  return newest?.digest;
+}
+
+function archivedOrNot(
+  info: ArchivedImageInfo,
+  repository: string,
+  digest: string,
+  tags: string[],
+  selector: string,
+): RestoreListedImage {
+  if (info.archived) return { repository, digest, tags };
+  return unresolved(repository, digest, tags, `${selector} is not archived in this container (it has no sidecar)`);
+}
+
+function unresolved(repository: string, digest: string, tags: string[], message: string): RestoreListedImage {
+  return { repository, digest, tags, problem: { code: "INVALID_ARGUMENT", message } };
+}
+
+/** One entry per (repository, digest), its tags merged, in a stable order. */
+function dedupe(images: RestoreListedImage[]): RestoreListedImage[] {
+  const byKey = new Map<string, RestoreListedImage>();
+  for (const image of images) {
+    const key = `${image.repository}@${image.digest}`;
+    const seen = byKey.get(key);
+    if (!seen) byKey.set(key, { ...image, tags: [...image.tags] });
+    else if (!seen.problem) seen.tags = [...new Set([...seen.tags, ...image.tags])];
+  }
+  return [...byKey.values()].sort(
+    (a, b) => a.repository.localeCompare(b.repository) || a.digest.localeCompare(b.digest),
+  );
+}
