@@ -11,6 +11,7 @@ import type { BlobServiceClient, ContainerClient } from "@azure/storage-blob";
 import { ArchiveError, describeError, isArchiveError } from "../errors.js";
 import { formatImageReference, parseImageReference, type ImageReference } from "../registry/reference.js";
 import type { RegistryClient } from "../registry/registryClient.js";
+import type { ReferrerLimits } from "../registry/referrers.js";
 import {
   commitArchive,
   createArchiveUpload,
@@ -65,6 +66,8 @@ export interface ArchiveTuning {
   registryConcurrency: number;
   /** Bytes read ahead of the archive at most, plus one part (PREFETCH_MIB). */
   prefetchBytes: number;
+  /** Referrers archived with the image (REFERRERS_MAX_DEPTH, REFERRERS_MAX_COUNT); default DEFAULT_REFERRER_LIMITS. */
+  referrers?: ReferrerLimits;
 }
 
 export interface ArchiveImageOptions {

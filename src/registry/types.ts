@@ -22,6 +22,9 @@ export const MediaTypes = {
 
 /** Annotation keys the OCI image layout's index.json uses for the tags an image was saved under. */
 export const Annotations = {
+  /** cosign: a signature layer's base64 signature; its certificate and bundle sit beside it. */
+  cosignSignature: "dev.cosignproject.cosign/signature",
+  cosignCertificate: "dev.sigstore.cosign/certificate",
   refName: "org.opencontainers.image.ref.name",
   /** containerd's (and `docker save`'s) full image name, `<registry>/<repository>:<tag>`. */
   containerdImageName: "io.containerd.image.name",
@@ -63,15 +66,20 @@ export interface Descriptor {
 export interface ImageManifest {
   schemaVersion: 2;
   mediaType?: string;
+  artifactType?: string;
   config: Descriptor;
   layers: Descriptor[];
+  /** OCI 1.1: the manifest this one refers to (a signature's, an SBOM's image). */
+  subject?: Descriptor;
   annotations?: Record<string, string>;
 }
 
 export interface ImageIndex {
   schemaVersion: 2;
   mediaType?: string;
+  artifactType?: string;
   manifests: Descriptor[];
+  subject?: Descriptor;
   annotations?: Record<string, string>;
 }
 
