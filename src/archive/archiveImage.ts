@@ -11,7 +11,7 @@ import type { BlobServiceClient, ContainerClient } from "@azure/storage-blob";
 import { ArchiveError, describeError, isArchiveError } from "../errors.js";
 import { formatImageReference, parseImageReference, type ImageReference } from "../registry/reference.js";
 import type { RegistryClient } from "../registry/registryClient.js";
-import type { ReferrerLimits } from "../registry/referrers.js";
+import { DEFAULT_REFERRER_LIMITS, type ReferrerLimits } from "../registry/referrers.js";
 import {
   commitArchive,
   createArchiveUpload,
@@ -140,7 +140,8 @@ export async function archiveImage(
         now,
       );
     } else {
-      const plan = await planImageArchive(client, ref.repository, digest, opts(options));
+      const referrers = options.tuning.referrers ?? DEFAULT_REFERRER_LIMITS;
+      const plan = await planImageArchive(client, ref.repository, digest, { ...opts(options), referrers });
       const totalBytes = plan.blobs.reduce((n, b) => n + b.size, 0);
       const upload = createArchiveUpload(container, archiveBlob, {
         blockSizeBytes: options.tuning.blockSizeBytes,
@@ -309,7 +310,14 @@ async function finishCommittedArchive(
 ): Promise<{ bytes: number; sha256: string; externalLayers: number }> {
   const committed = existing.archive;
   const external = committed.externalLayers && { externalLayers: committed.externalLayers };
-  const plan = await planImageArchive(client, names.repository, names.digest, { ...opts(options), ...external });
+  // The referrers are looked up again: a rebuilt sidecar lists those the registry has now (the archive's own index of
+  // them cannot be read from Archive tier).
+  const referrers = options.tuning.referrers ?? DEFAULT_REFERRER_LIMITS;
+  const plan = await planImageArchive(client, names.repository, names.digest, {
+    ...opts(options),
+    ...external,
+    referrers,
+  });
   // A single image names its platform in its config only (an index names its children's): read it, as the writer did.
   const single = plan.images.length === 1 && !plan.defaultImage.platform;
   const configPlatform = single
