@@ -139,7 +139,10 @@ async function restore(args: string[], json: boolean): Promise<number> {
     ...(explicitTag && { tags: [explicitTag] }),
   });
   const external = result.externalLayers ? `, ${result.externalLayers} external layers left to their URLs` : "";
-  const counts = `${result.blobsPushed} blobs pushed, ${result.blobsPresent} already there, ${result.manifests} manifests${external}`;
+  const referrers = result.referrers
+    ? `, ${result.referrers} referrers (listed by the ${result.referrersListedBy ?? "cosign tags"})`
+    : "";
+  const counts = `${result.blobsPushed} blobs pushed, ${result.blobsPresent} already there, ${result.manifests} manifests${external}${referrers}`;
   if (json) process.stdout.write(`${JSON.stringify(result)}\n`);
   else
     process.stdout.write(
