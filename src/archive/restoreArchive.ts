@@ -189,6 +189,8 @@ export async function restoreImageArchive(
   } catch (error) {
     throw isArchiveError(error) ? error : tarError(name, error);
   }
+  if (referrersIndex && !manifests.has(referrersIndex))
+    throw new ArchiveError("INVALID_ARGUMENT", `${name} lacks its referrers index ${referrersIndex}`);
   // Referenced by nothing: pushed like every other blob of the archive (no manifest is guessed from content).
   for (const [digest, bytes] of held) await push(blobDescriptor(digest, bytes.length), bytes);
 
