@@ -27,6 +27,7 @@ import { storageError } from "../storage/storageError.js";
 import { writeTagMarker } from "../storage/tagMarkers.js";
 import { getConfigPlatform, writeImageArchive } from "./archiveWriter.js";
 import { planImageArchive } from "./imagePlan.js";
+import { refreshReferrers, type RefreshReferrersResult } from "./refreshReferrers.js";
 import { buildSidecar, type ArchiveSidecar } from "./sidecar.js";
 
 /** The request of one image: the worker's ARCHIVE_REQUEST, validated by its one schema (./archiveRequest.ts). */
@@ -52,6 +53,9 @@ export interface ArchiveImageResult {
    * have them (listed in the sidecar's `externalLayers`); 0 when the archive holds every layer.
    */
   externalLayers?: number;
+  /** refreshReferrers: referrers of the archived image its sidecar did not list, and the supplement holding them. */
+  newReferrers?: number;
+  referrersSupplementBlob?: string;
   durationSeconds: number;
   error?: { code: string; message: string };
 }
@@ -127,8 +131,23 @@ export async function archiveImage(
     };
     let status: ArchiveStatus = "already-archived";
     let outcome: { bytes: number; sha256: string; externalLayers: number };
+    let refreshed: RefreshReferrersResult | undefined;
     if (existing.sidecar) {
       outcome = describeSidecar(existing.sidecar);
+      if (request.refreshReferrers && existing.sidecarEtag)
+        refreshed = await refreshReferrers({
+          client,
+          container,
+          image: identity,
+          sourceImage: base.image,
+          sidecarBlob,
+          sidecar: existing.sidecar,
+          sidecarEtag: existing.sidecarEtag,
+          tuning: options.tuning,
+          limits: options.tuning.referrers ?? DEFAULT_REFERRER_LIMITS,
+          ...opts(options),
+          now,
+        });
     } else if (existing.archive) {
       // The archive was committed but its sidecar was not (a crash in between): rebuild it from that archive, no blob re-read.
       outcome = await finishCommittedArchive(
@@ -219,6 +238,8 @@ export async function archiveImage(
       bytes: outcome.bytes,
       sha256: outcome.sha256,
       externalLayers: outcome.externalLayers,
+      ...(refreshed && { newReferrers: refreshed.newReferrers }),
+      ...(refreshed?.supplementBlob && { referrersSupplementBlob: refreshed.supplementBlob }),
       durationSeconds: seconds(started),
     };
     if (request.runId)
@@ -244,6 +265,8 @@ export async function archiveImage(
 
 interface ExistingArchive {
   sidecar?: ArchiveSidecar;
+  /** The current sidecar's ETag (a refresh of its referrers updates it only if unchanged). */
+  sidecarEtag?: string;
   /** The ETag of a sidecar blob that exists but does not describe this archive (replaced only if still unchanged). */
   staleSidecarEtag?: string;
   archive?: CommittedArchive;
@@ -283,7 +306,7 @@ async function readExistingArchive(
   // A sidecar that does not describe this archive (an old or foreign one) is rewritten from the archive.
   const current =
     sidecar?.source?.digest === digest && sidecar.archive?.size !== undefined ? (sidecar as ArchiveSidecar) : undefined;
-  if (current) return { archive, sidecar: current };
+  if (current) return { archive, sidecar: current, ...(stored?.etag && { sidecarEtag: stored.etag }) };
   return { archive, ...(stored?.etag && { staleSidecarEtag: stored.etag }) };
 }
 

@@ -45,6 +45,8 @@ export interface ArchiveSidecar {
   referrers: SidecarReferrer[];
   /** Digest of that index (blobs/sha256/<hex> in the archive), when there are referrers. */
   referrersIndex?: string;
+  /** Referrers that arrived after the archive, each set in a supplementary archive of its own (refreshReferrers.ts). */
+  supplements?: ReferrersSupplement[];
   /** `dockerLoad` only for the `oci-layout+docker-archive` format. */
   restore: { dockerLoad?: string; acrColdArchive: string; skopeo: string };
   tool: { name: string; version: string };
@@ -66,6 +68,15 @@ export interface SidecarReferrer {
   annotations?: Record<string, string>;
   /** cosign signature layers: the signature, and the signer's identity and issuer when a certificate is attached. */
   signatures?: { signature: string; identity?: string; certificateIssuer?: string }[];
+}
+
+export interface ReferrersSupplement {
+  archiveBlob: string;
+  createdAtUtc: string;
+  archive: { sha256: string; size: number; tarSize: number };
+  /** The digest of the supplement's index of referrers (all the image's referrers at the time; these are the new ones). */
+  referrersIndex: string;
+  referrers: SidecarReferrer[];
 }
 
 export interface BuildSidecarInput {
@@ -134,7 +145,8 @@ export function buildSidecar(input: BuildSidecarInput): ArchiveSidecar {
 const MAX_ANNOTATION_CHARS = 1024;
 const MAX_ANNOTATIONS = 64;
 
-function describeReferrer(referrer: Referrer): SidecarReferrer {
+/** A referrer as the sidecar lists it. */
+export function describeReferrer(referrer: Referrer): SidecarReferrer {
   const { descriptor, manifest } = referrer;
   const signatures = manifest.layers
     .filter((l) => typeof l.annotations?.[Annotations.cosignSignature] === "string")

@@ -23,6 +23,7 @@ archive options:
   --container <name>        blob container (default: images)
   --blob-base-name <name>   explicit archive blob name (the old queue message's blobBaseName)
   --run-id <id>             also write a result blob under runs/<id>/results/
+  --refresh-referrers       already archived: archive the referrers that arrived since, as a supplementary archive
   --json                    print one JSON result on stdout
   -h, --help                show this help
 
@@ -41,6 +42,7 @@ async function main(argv: string[]): Promise<number> {
         container: { type: "string", default: "images" },
         "blob-base-name": { type: "string" },
         "run-id": { type: "string" },
+        "refresh-referrers": { type: "boolean", default: false },
         json: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -64,6 +66,7 @@ async function main(argv: string[]): Promise<number> {
     blobContainer: values.container,
     ...(values["blob-base-name"] !== undefined && { blobBaseName: values["blob-base-name"] }),
     ...(values["run-id"] !== undefined && { runId: values["run-id"] }),
+    ...(values["refresh-referrers"] && { refreshReferrers: true }),
   });
   if (!request.success) throw new UsageError(formatIssues(request.error).join("; "));
   // A person's own command line names the registry: ACR_USERNAME/ACR_PASSWORD belong to it unless ACR_LOGIN_SERVER says.

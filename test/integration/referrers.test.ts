@@ -367,3 +367,97 @@ test("round trip: archive → restore into a second registry (tag schema) and in
     await removeDir(restored.dir);
   }
 });
+
+test("referrers that arrive later: refreshReferrers archives the new ones as a supplement per set, records it in the sidecar, and a re-run with none new writes nothing", async () => {
+  const client = new RegistryClient(registry.host);
+  const image = await pushImage(registry.host, "late/app:1", smallImage("late"));
+  const subject = (await client.getManifest("late/app", image.digest)).descriptor;
+  const first = await archived(`${registry.host}/late/app:1`, "late");
+  assert.deepEqual((await readSidecar(first.sidecarBlob, "late")).referrers, []);
+  const container = blobService.getContainerClient("late");
+  const archiveEtag = (await container.getBlockBlobClient(first.archiveBlob).getProperties()).etag;
+  const refresh = {
+    ARCHIVE_REQUEST: JSON.stringify({
+      image: `${registry.host}/late/app:1`,
+      blobContainer: "late",
+      refreshReferrers: true,
+    }),
+  };
+
+  // A signature and an SBOM arrive after the archive.
+  const signature = await pushReferrer(client, "late/app", cosignSignature(image.digest, "late@example.com"));
+  const sbom = await pushReferrer(client, "late/app", artifactOf(subject, ArtifactTypes.sbom, '{"late":1}'));
+  await putTagSchemaIndex(client, "late/app", image.digest, [sbom.descriptor]);
+  const run1 = await runWorker({ AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString, ...refresh });
+  assert.equal(run1.code, 0, run1.stderr);
+  const result1 = JSON.parse(run1.stdout) as WorkerResult & { newReferrers: number; referrersSupplementBlob: string };
+  assert.equal(result1.status, "already-archived");
+  assert.equal(result1.newReferrers, 2);
+  assert.match(result1.referrersSupplementBlob, /@sha256-[a-f0-9]{64}\.referrers-sha256-[a-f0-9]{64}\.tar\.gz$/);
+  assert.equal(
+    (await container.getBlockBlobClient(result1.referrersSupplementBlob).getProperties()).accessTier,
+    "Archive",
+  );
+  assert.equal(
+    (await container.getBlockBlobClient(first.archiveBlob).getProperties()).etag,
+    archiveEtag,
+    "the archive is never rewritten",
+  );
+  const sidecar1 = (await readSidecar(first.sidecarBlob, "late")) as Awaited<ReturnType<typeof readSidecar>> & {
+    supplements: { archiveBlob: string; referrers: { digest: string }[] }[];
+  };
+  assert.deepEqual(sidecar1.referrers, [], "the archive's own referrers: still none");
+  assert.deepEqual(
+    sidecar1.supplements.map((s) => [s.archiveBlob, s.referrers.map((r) => r.digest)]),
+    [[result1.referrersSupplementBlob, [sbom.descriptor.digest, signature.descriptor.digest]]],
+  );
+
+  // Nothing new: no supplement, the sidecar untouched.
+  const sidecarEtag = (await container.getBlockBlobClient(first.sidecarBlob).getProperties()).etag;
+  const run2 = await runWorker({ AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString, ...refresh });
+  assert.equal(run2.code, 0, run2.stderr);
+  assert.equal((JSON.parse(run2.stdout) as { newReferrers: number }).newReferrers, 0);
+  assert.equal((await container.getBlockBlobClient(first.sidecarBlob).getProperties()).etag, sidecarEtag);
+
+  // A signature of the SBOM (its subject an older referrer) arrives: a second supplement with it alone.
+  const sbomSignature = await pushReferrer(client, "late/app", cosignSignature(sbom.descriptor.digest, "sbom@x"));
+  const run3 = await runWorker({ AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString, ...refresh });
+  assert.equal(run3.code, 0, run3.stderr);
+  const result3 = JSON.parse(run3.stdout) as { newReferrers: number; referrersSupplementBlob: string };
+  assert.equal(result3.newReferrers, 1);
+  const sidecar3 = (await readSidecar(first.sidecarBlob, "late")) as unknown as {
+    supplements: { archiveBlob: string; referrers: { digest: string }[] }[];
+  };
+  assert.deepEqual(
+    sidecar3.supplements.map((s) => s.referrers.map((r) => r.digest)),
+    [[sbom.descriptor.digest, signature.descriptor.digest], [sbomSignature.descriptor.digest]],
+  );
+
+  // The supplement holds the new referrer's blobs only (the others are in the archive or the first supplement).
+  const second3 = await restoreArchive(azurite.connectionString, "late", result3.referrersSupplementBlob);
+  const main = await restoreArchive(azurite.connectionString, "late", first.archiveBlob);
+  const supplement1 = await restoreArchive(azurite.connectionString, "late", result1.referrersSupplementBlob);
+  try {
+    const files = await entries(second3.path);
+    assert.equal(files.has("manifest.json"), false, "a supplement is not loadable");
+    assert.ok(blob(files, sbomSignature.descriptor.digest)?.equals(sbomSignature.bytes));
+    const older = [...sbom.blobs, ...signature.blobs].map((b) => b.digest);
+    const fresh = sbomSignature.blobs.filter((b) => !older.includes(b.digest));
+    assert.ok(fresh.length > 0);
+    for (const b of fresh) assert.ok(blob(files, b.digest), `${b.digest} of the new signature is in the supplement`);
+    for (const digest of older) assert.equal(blob(files, digest), undefined, `${digest} is not archived twice`);
+
+    // Restore: the archive, then its supplements in order; the target lists every referrer with the same digests.
+    for (const path of [main.path, supplement1.path, second3.path]) {
+      const run = await runCli(["restore", path, `${second.host}/late/app`], {});
+      assert.equal(run.code, 0, run.stderr);
+    }
+    const there = await discoverReferrers(new RegistryClient(second.host), "late/app", [image.digest]);
+    assert.deepEqual(
+      there.referrers.map((r) => r.descriptor.digest).sort(),
+      [signature, sbom, sbomSignature].map((r) => r.descriptor.digest).sort(),
+    );
+  } finally {
+    await Promise.all([second3, main, supplement1].map((r) => removeDir(r.dir)));
+  }
+});
