@@ -14,6 +14,7 @@ import { startAzurite, type AzuriteInstance } from "../../tools/localenv/azurite
 import { pushImage, smallImage } from "../../tools/localenv/fixtures.js";
 import { startRegistry, type TestRegistry } from "../../tools/localenv/registry.js";
 import { discoverReferrers } from "../../src/registry/referrers.js";
+import { listRegistryImages } from "../../src/runs/imageListing.js";
 import { podmanLoad, removeDir, restoreArchive } from "../support/verify.js";
 import { runCli, runWorker } from "../support/worker.js";
 import {
@@ -460,4 +461,27 @@ test("referrers that arrive later: refreshReferrers archives the new ones as a s
   } finally {
     await Promise.all([second3, main, supplement1].map((r) => removeDir(r.dir)));
   }
+});
+
+test("a plain registry's listing (tags/list) leaves referrer tags out: the tag schema index and cosign tags are no images", async () => {
+  const client = new RegistryClient(registry.host);
+  const image = await pushImage(registry.host, "listed/app:1.0", smallImage("listed"));
+  const subject = (await client.getManifest("listed/app", image.digest)).descriptor;
+  await pushReferrer(client, "listed/app", cosignSignature(image.digest));
+  const sbom = await pushReferrer(client, "listed/app", artifactOf(subject, ArtifactTypes.sbom, "{}"));
+  await putTagSchemaIndex(client, "listed/app", image.digest, [sbom.descriptor]);
+  const tags: string[] = [];
+  for await (const tag of client.listTags("listed/app")) tags.push(tag);
+  assert.equal(tags.length, 3, `the registry lists the referrer tags: ${tags.join(" ")}`);
+  const items = [];
+  for await (const item of listRegistryImages(
+    client,
+    { repositories: ["listed/*"], includeUntagged: false },
+    { now: new Date() },
+  ))
+    items.push(item);
+  assert.deepEqual(
+    items.map((i) => [i.repository, i.digest, i.tags]),
+    [["listed/app", image.digest, ["1.0"]]],
+  );
 });
