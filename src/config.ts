@@ -89,6 +89,10 @@ export const archiveTuningEnvSchema = z.object({
   REGISTRY_CONCURRENCY: intFromEnv(1, 64, 8),
   /** MiB of blob bytes read ahead of the archive at most (plus one 4 MiB part), whatever the image size. */
   PREFETCH_MIB: intFromEnv(0, 4096, 24),
+  /** Levels of referrers (signatures, SBOMs, attestations, and their own signatures) archived with an image; 0: none. */
+  REFERRERS_MAX_DEPTH: intFromEnv(0, 8, 3),
+  /** Referrers one image may have in all: more fail the image (REFERRER_GRAPH_INVALID), none is dropped silently. */
+  REFERRERS_MAX_COUNT: intFromEnv(1, 1000, 100),
 });
 
 /**
@@ -179,6 +183,7 @@ export function readWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
       uploadConcurrency: parsed.UPLOAD_CONCURRENCY,
       registryConcurrency: parsed.REGISTRY_CONCURRENCY,
       prefetchBytes: parsed.PREFETCH_MIB * 1024 * 1024,
+      referrers: { maxDepth: parsed.REFERRERS_MAX_DEPTH, maxCount: parsed.REFERRERS_MAX_COUNT },
     },
     allowedRegistries: parsed.ALLOWED_REGISTRIES,
     ...(parsed.ARCHIVE_CONTAINER !== undefined && { archiveContainer: parsed.ARCHIVE_CONTAINER }),

@@ -12,6 +12,7 @@ export type ArchiveErrorCode =
   | "REGISTRY_ERROR" // any other registry answer; `registryCode` carries the spec code
   | "UNSUPPORTED_MEDIA_TYPE" // a manifest we cannot archive faithfully
   | "DIGEST_MISMATCH" // bytes that do not hash to the digest they were fetched by
+  | "REFERRER_GRAPH_INVALID" // an image's referrers (signatures, SBOMs) form a cycle, pass a bound, or name another subject
   | "SIZE_MISMATCH" // bytes longer or shorter than their descriptor says
   | "STORAGE_ERROR" // Blob Storage refused or failed
   | "ARCHIVE_CONFLICT" // the archive's name is taken by another digest (explicit blobBaseName of a moved tag)

@@ -97,6 +97,14 @@ var baseEnv = [
     name: 'PREFETCH_MIB'
     value: string(prefetchMiB)
   }
+  {
+    name: 'REFERRERS_MAX_DEPTH'
+    value: '3'
+  }
+  {
+    name: 'REFERRERS_MAX_COUNT'
+    value: '100'
+  }
 ]
 
 var entraRegistryEnv = [

@@ -11,6 +11,7 @@ import type { BlobServiceClient, ContainerClient } from "@azure/storage-blob";
 import { ArchiveError, describeError, isArchiveError } from "../errors.js";
 import { formatImageReference, parseImageReference, type ImageReference } from "../registry/reference.js";
 import type { RegistryClient } from "../registry/registryClient.js";
+import { DEFAULT_REFERRER_LIMITS, type ReferrerLimits } from "../registry/referrers.js";
 import {
   commitArchive,
   createArchiveUpload,
@@ -26,6 +27,7 @@ import { storageError } from "../storage/storageError.js";
 import { writeTagMarker } from "../storage/tagMarkers.js";
 import { getConfigPlatform, writeImageArchive } from "./archiveWriter.js";
 import { planImageArchive } from "./imagePlan.js";
+import { refreshReferrers, type RefreshReferrersResult } from "./refreshReferrers.js";
 import { buildSidecar, type ArchiveSidecar } from "./sidecar.js";
 
 /** The request of one image: the worker's ARCHIVE_REQUEST, validated by its one schema (./archiveRequest.ts). */
@@ -51,6 +53,9 @@ export interface ArchiveImageResult {
    * have them (listed in the sidecar's `externalLayers`); 0 when the archive holds every layer.
    */
   externalLayers?: number;
+  /** refreshReferrers: referrers of the archived image its sidecar did not list, and the supplement holding them. */
+  newReferrers?: number;
+  referrersSupplementBlob?: string;
   durationSeconds: number;
   error?: { code: string; message: string };
 }
@@ -65,6 +70,8 @@ export interface ArchiveTuning {
   registryConcurrency: number;
   /** Bytes read ahead of the archive at most, plus one part (PREFETCH_MIB). */
   prefetchBytes: number;
+  /** Referrers archived with the image (REFERRERS_MAX_DEPTH, REFERRERS_MAX_COUNT); default DEFAULT_REFERRER_LIMITS. */
+  referrers?: ReferrerLimits;
 }
 
 export interface ArchiveImageOptions {
@@ -124,8 +131,23 @@ export async function archiveImage(
     };
     let status: ArchiveStatus = "already-archived";
     let outcome: { bytes: number; sha256: string; externalLayers: number };
+    let refreshed: RefreshReferrersResult | undefined;
     if (existing.sidecar) {
       outcome = describeSidecar(existing.sidecar);
+      if (request.refreshReferrers && existing.sidecarEtag)
+        refreshed = await refreshReferrers({
+          client,
+          container,
+          image: identity,
+          sourceImage: base.image,
+          sidecarBlob,
+          sidecar: existing.sidecar,
+          sidecarEtag: existing.sidecarEtag,
+          tuning: options.tuning,
+          limits: options.tuning.referrers ?? DEFAULT_REFERRER_LIMITS,
+          ...opts(options),
+          now,
+        });
     } else if (existing.archive) {
       // The archive was committed but its sidecar was not (a crash in between): rebuild it from that archive, no blob re-read.
       outcome = await finishCommittedArchive(
@@ -137,7 +159,8 @@ export async function archiveImage(
         now,
       );
     } else {
-      const plan = await planImageArchive(client, ref.repository, digest, opts(options));
+      const referrers = options.tuning.referrers ?? DEFAULT_REFERRER_LIMITS;
+      const plan = await planImageArchive(client, ref.repository, digest, { ...opts(options), referrers });
       const totalBytes = plan.blobs.reduce((n, b) => n + b.size, 0);
       const upload = createArchiveUpload(container, archiveBlob, {
         blockSizeBytes: options.tuning.blockSizeBytes,
@@ -215,6 +238,8 @@ export async function archiveImage(
       bytes: outcome.bytes,
       sha256: outcome.sha256,
       externalLayers: outcome.externalLayers,
+      ...(refreshed && { newReferrers: refreshed.newReferrers }),
+      ...(refreshed?.supplementBlob && { referrersSupplementBlob: refreshed.supplementBlob }),
       durationSeconds: seconds(started),
     };
     if (request.runId)
@@ -240,6 +265,8 @@ export async function archiveImage(
 
 interface ExistingArchive {
   sidecar?: ArchiveSidecar;
+  /** The current sidecar's ETag (a refresh of its referrers updates it only if unchanged). */
+  sidecarEtag?: string;
   /** The ETag of a sidecar blob that exists but does not describe this archive (replaced only if still unchanged). */
   staleSidecarEtag?: string;
   archive?: CommittedArchive;
@@ -279,7 +306,7 @@ async function readExistingArchive(
   // A sidecar that does not describe this archive (an old or foreign one) is rewritten from the archive.
   const current =
     sidecar?.source?.digest === digest && sidecar.archive?.size !== undefined ? (sidecar as ArchiveSidecar) : undefined;
-  if (current) return { archive, sidecar: current };
+  if (current) return { archive, sidecar: current, ...(stored?.etag && { sidecarEtag: stored.etag }) };
   return { archive, ...(stored?.etag && { staleSidecarEtag: stored.etag }) };
 }
 
@@ -306,7 +333,14 @@ async function finishCommittedArchive(
 ): Promise<{ bytes: number; sha256: string; externalLayers: number }> {
   const committed = existing.archive;
   const external = committed.externalLayers && { externalLayers: committed.externalLayers };
-  const plan = await planImageArchive(client, names.repository, names.digest, { ...opts(options), ...external });
+  // The referrers are looked up again: a rebuilt sidecar lists those the registry has now (the archive's own index of
+  // them cannot be read from Archive tier).
+  const referrers = options.tuning.referrers ?? DEFAULT_REFERRER_LIMITS;
+  const plan = await planImageArchive(client, names.repository, names.digest, {
+    ...opts(options),
+    ...external,
+    referrers,
+  });
   // A single image names its platform in its config only (an index names its children's): read it, as the writer did.
   const single = plan.images.length === 1 && !plan.defaultImage.platform;
   const configPlatform = single

@@ -32,6 +32,11 @@ export const archiveRequestSchema = z.strictObject({
     .optional(),
   /** Other tags known to point at the same digest (from the orchestrator's listing). */
   tags: z.array(z.string().refine(isValidTag, "must be a tag")).max(1000, "must hold at most 1000 tags").optional(),
+  /**
+   * For an image already archived: look up its referrers again and archive those its sidecar does not list yet as a
+   * supplementary archive (refreshReferrers.ts). No effect on an image archived by this request.
+   */
+  refreshReferrers: z.boolean().optional(),
 });
 export type ArchiveRequest = z.output<typeof archiveRequestSchema>;
 

@@ -68,7 +68,14 @@ export function indexJson(plan: ImageArchivePlan, tags: string[]): Buffer {
         annotations: { [Annotations.containerdImageName]: `${image}:${tag}`, [Annotations.refName]: tag },
       }))
     : [{ mediaType, digest, size, annotations: { [Annotations.containerdImageName]: `${image}@${digest}` } }];
-  return Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.ociIndex, manifests: entries }));
+  // The image's referrers, when it has any, are listed by a blob of their own that this annotation names: loaders
+  // read the entries (and manifest.json) only, so they load the image alone. Without referrers: the bytes as before.
+  const referrers = plan.referrers && {
+    annotations: { [Annotations.referrersIndex]: plan.referrers.index.descriptor.digest },
+  };
+  return Buffer.from(
+    JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.ociIndex, manifests: entries, ...referrers }),
+  );
 }
 
 export function dockerManifestJson(plan: ImageArchivePlan, tags: string[]): Buffer {

@@ -12,9 +12,12 @@
 //   default image has an image config (not an artifact's) and every one of its layers is in the archive. docker load
 //   needs every layer's bytes (docker save writes foreign layers' bytes too, plus LayerSources), and listing fewer
 //   layers than the config's diff_ids fails the load as well, so an archive that lacks one is an OCI layout only.
+import { createHash } from "node:crypto";
 import { ArchiveError } from "../errors.js";
 import type { RegistryClient, OperationOptions } from "../registry/registryClient.js";
+import { discoverReferrers, type Referrer, type ReferrerLimits } from "../registry/referrers.js";
 import {
+  Annotations,
   isIndex,
   isImageManifestMediaType,
   isIndexMediaType,
@@ -58,7 +61,24 @@ export interface ImageArchivePlan {
   defaultImage: PlatformImage;
   /** Whether the archive has a `manifest.json`: only for an image config whose layers are all in the archive. */
   format: ArchiveFormat;
+  /** The image's referrers (signatures, SBOMs, attestations), when it has any: absent, the archive is as before. */
+  referrers?: ReferrersPlan;
 }
+
+/**
+ * An image's referrers in its archive: their manifests (in `manifests`, after the image's) and blobs (in `blobs`, after
+ * the image's) as original bytes, listed by an index of the archive's own (`index`, a blob too) that index.json names
+ * in its `vnd.acr-cold-archive.referrers.index` annotation. Loaders read index.json's entries and manifest.json, never
+ * that annotation, so they load the image alone, with its tags.
+ */
+export interface ReferrersPlan {
+  index: ManifestBlob;
+  /** Parents before the referrers that refer to them. */
+  referrers: Referrer[];
+}
+
+/** The artifactType of the archive's index of referrers. */
+export const REFERRERS_INDEX_ARTIFACT_TYPE = "application/vnd.acr-cold-archive.referrers.v1+json";
 
 export interface PlanImageArchiveOptions extends OperationOptions {
   /**
@@ -66,6 +86,8 @@ export interface PlanImageArchiveOptions extends OperationOptions {
    * are external and the registry is not asked, so the plan describes that archive, not today's registry.
    */
   externalLayers?: string[];
+  /** Archive the image's referrers too, within these bounds (registry/referrers.ts); absent: none are looked up. */
+  referrers?: ReferrerLimits;
 }
 
 export async function planImageArchive(
@@ -74,7 +96,7 @@ export async function planImageArchive(
   tagOrDigest: string,
   options: PlanImageArchiveOptions = {},
 ): Promise<ImageArchivePlan> {
-  const { externalLayers, ...requestOptions } = options;
+  const { externalLayers, referrers: referrerLimits, ...requestOptions } = options;
   const manifests: ManifestBlob[] = [];
   const images: PlatformImage[] = [];
   const seen = new Set<string>();
@@ -137,7 +159,66 @@ export async function planImageArchive(
   const loadable =
     isImageConfigMediaType(defaultImage.config.mediaType) && defaultImage.layers.every((l) => !missing.has(l.digest));
   const format: ArchiveFormat = loadable ? "oci-layout+docker-archive" : "oci-layout";
-  return { registry: client.registry, repository, root, manifests, blobs, external, images, defaultImage, format };
+  const plan: ImageArchivePlan = {
+    registry: client.registry,
+    repository,
+    root,
+    manifests,
+    blobs,
+    external,
+    images,
+    defaultImage,
+    format,
+  };
+  if (referrerLimits && referrerLimits.maxDepth > 0) {
+    const subjects = manifests.map((m) => m.descriptor.digest);
+    const found = await discoverReferrers(client, repository, subjects, { ...requestOptions, limits: referrerLimits });
+    if (found.referrers.length > 0) {
+      const index = referrersIndexBlob(found.referrers);
+      plan.referrers = { index, referrers: found.referrers };
+      manifests.push(index);
+      for (const referrer of found.referrers) {
+        if (!blobDigests.has(referrer.descriptor.digest))
+          manifests.push({ descriptor: referrer.descriptor, bytes: referrer.bytes });
+        blobDigests.add(referrer.descriptor.digest);
+      }
+      for (const blob of found.referrers.flatMap((r) => r.blobs)) {
+        if (blobDigests.has(blob.digest)) continue;
+        blobDigests.add(blob.digest);
+        blobs.push(blob);
+      }
+    }
+  }
+  return plan;
+}
+
+/**
+ * The archive's index of an image's referrers: an OCI image index of their descriptors (artifactType, their own
+ * annotations), each annotated with its subject, how it was found and its cosign tag. Deterministic from the referrers.
+ */
+export function referrersIndexBlob(referrers: Referrer[]): ManifestBlob {
+  const manifests = referrers.map((r) => ({
+    mediaType: r.descriptor.mediaType,
+    digest: r.descriptor.digest,
+    size: r.descriptor.size,
+    ...(r.descriptor.artifactType && { artifactType: r.descriptor.artifactType }),
+    annotations: {
+      ...r.descriptor.annotations,
+      [Annotations.referrerSubject]: r.subject,
+      [Annotations.referrerSource]: r.source,
+      ...(r.tag && { [Annotations.referrerTag]: r.tag }),
+    },
+  }));
+  const bytes = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: MediaTypes.ociIndex,
+      artifactType: REFERRERS_INDEX_ARTIFACT_TYPE,
+      manifests,
+    }),
+  );
+  const digest = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+  return { descriptor: { mediaType: MediaTypes.ociIndex, digest, size: bytes.length }, bytes };
 }
 
 /** A config `docker load` / `podman load` understand (an artifact's config is anything else, e.g. the empty `{}`). */

@@ -26,6 +26,7 @@ import {
   MediaTypes,
   type Descriptor,
 } from "../registry/types.js";
+import { isReferrerTag, referrersTag } from "../registry/referrers.js";
 import { verifyingReader } from "../registry/verifyingReader.js";
 import { isNonDistributable } from "./imagePlan.js";
 
@@ -42,6 +43,8 @@ export interface RestoreArchiveOptions extends OperationOptions {
   archiveSha256?: string;
   /** The root digest the archive must hold (its sidecar's), checked before any manifest or tag is pushed. */
   expectedDigest?: string;
+  /** Push the image's referrers the archive holds (signatures, SBOMs, …) after it; default true. */
+  referrers?: boolean;
 }
 
 export interface RestoreArchiveResult {
@@ -56,6 +59,10 @@ export interface RestoreArchiveResult {
   bytesPushed: number;
   /** Non-distributable layers the manifests reference and the archive does not hold (left to their URLs). */
   externalLayers: number;
+  /** Referrer manifests pushed after the image (0 when the archive holds none). */
+  referrers: number;
+  /** How the target lists them: its referrers API, or the `sha256-<hex>` tag schema indexes this restore wrote. */
+  referrersListedBy?: "referrers-api" | "tag-schema";
 }
 
 interface ArchivedManifest {
@@ -105,7 +112,11 @@ export async function restoreImageArchive(
   /** Small blobs whose JSON could be a manifest, that nothing referenced yet. */
   const held = new Map<string, Buffer>();
   const inArchive = new Set<string>();
-  let index: { manifests?: (Descriptor & { annotations?: Record<string, string> })[] } | undefined;
+  let index:
+    | { manifests?: (Descriptor & { annotations?: Record<string, string> })[]; annotations?: Record<string, string> }
+    | undefined;
+  /** The archive's index of the image's referrers (index.json's annotation names it): read, never pushed. */
+  let referrersIndex: string | undefined;
   const stats = { blobsPushed: 0, blobsPresent: 0, bytesPushed: 0 };
 
   const push = async (descriptor: Descriptor, body: Buffer | AsyncIterable<Buffer>) => {
@@ -154,6 +165,14 @@ export async function restoreImageArchive(
           );
         }
         for (const root of index?.manifests ?? []) reference(asManifest, root, "index.json");
+        const named = index?.annotations?.[Annotations.referrersIndex];
+        if (named !== undefined && options.referrers !== false) {
+          if (typeof named !== "string" || !/^sha256:[a-f0-9]{64}$/.test(named))
+            throw new ArchiveError("INVALID_ARGUMENT", `${name}: index.json names an invalid referrers index`);
+          referrersIndex = named;
+          const descriptor = { mediaType: MediaTypes.ociIndex, digest: named, size: 0 };
+          reference(asManifest, descriptor, "index.json (its referrers)");
+        }
         for (const digest of [...held.keys()]) await settle(digest);
         continue;
       }
@@ -187,6 +206,8 @@ export async function restoreImageArchive(
   } catch (error) {
     throw isArchiveError(error) ? error : tarError(name, error);
   }
+  if (referrersIndex && !manifests.has(referrersIndex))
+    throw new ArchiveError("INVALID_ARGUMENT", `${name} lacks its referrers index ${referrersIndex}`);
   // Referenced by nothing: pushed like every other blob of the archive (no manifest is guessed from content).
   for (const [digest, bytes] of held) await push(blobDescriptor(digest, bytes.length), bytes);
 
@@ -229,10 +250,11 @@ export async function restoreImageArchive(
     if (!order.includes(manifest)) order.push(manifest);
   };
   visit(rootManifest, 0);
+  const referrers = referrersToPush(name, manifests, order, referrersIndex);
 
   // Every blob a manifest names is in the archive, external, or already in the target: checked before any manifest goes.
   const external = new Map<string, Descriptor[]>();
-  for (const manifest of order) {
+  for (const manifest of [...order, ...referrers.map((r) => r.manifest)]) {
     for (const blob of manifest.blobs) {
       if (inArchive.has(blob.digest)) continue;
       if (isNonDistributable(blob)) {
@@ -256,6 +278,7 @@ export async function restoreImageArchive(
     .filter((t): t is string => !!t);
   const tags = options.tags?.length ? options.tags : recordedTags;
   for (const tag of tags.length ? tags : [rootManifest.digest]) await put(tag, rootManifest);
+  const listedBy = await pushReferrers(client, repository, referrers, options);
   const externalLayers = new Set([...external.values()].flat().map((d) => d.digest)).size;
   const { digest, mediaType } = rootManifest;
   return {
@@ -267,7 +290,119 @@ export async function restoreImageArchive(
     ...stats,
     manifests: order.length,
     externalLayers,
+    referrers: referrers.length,
+    ...(listedBy && { referrersListedBy: listedBy }),
   };
+}
+
+interface ArchivedReferrer {
+  manifest: ArchivedManifest;
+  /** The archive's descriptor of it: artifactType and its own annotations (ours, vnd.acr-cold-archive.*, removed). */
+  descriptor: Descriptor;
+  subject: string;
+  /** Its subject's own `subject` field says so (pushing it indexes it on a registry with the referrers API). */
+  hasSubjectField: boolean;
+  /** A cosign legacy tag to push it under; else by digest. */
+  tag?: string;
+}
+
+/**
+ * The referrers the archive's index lists, checked before anything is pushed: each manifest is in the archive, its
+ * subject is the image or a referrer listed before it (so it is pushed after its subject, and no cycle can be), its
+ * `subject` field (when it has one) agrees, and a cosign tag is that subject's.
+ */
+function referrersToPush(
+  name: string,
+  manifests: Map<string, ArchivedManifest>,
+  image: ArchivedManifest[],
+  indexDigest: string | undefined,
+): ArchivedReferrer[] {
+  if (!indexDigest) return [];
+  const index = manifests.get(indexDigest);
+  if (!index) throw new ArchiveError("INVALID_ARGUMENT", `${name} lacks its referrers index ${indexDigest}`);
+  const known = new Set(image.map((m) => m.digest));
+  const out: ArchivedReferrer[] = [];
+  for (const listed of index.children) {
+    const what = `referrer ${listed.digest} in ${name}`;
+    const manifest = manifests.get(listed.digest);
+    if (!manifest) throw new ArchiveError("INVALID_ARGUMENT", `${name} lacks ${what.split(" in ")[0]}`);
+    const annotations = listed.annotations ?? {};
+    const subject = annotations[Annotations.referrerSubject];
+    if (!subject || !known.has(subject))
+      throw new ArchiveError("INVALID_ARGUMENT", `${what}: its subject ${subject ?? "(none)"} is not listed before it`);
+    const stated = (JSON.parse(manifest.bytes.toString("utf8")) as { subject?: { digest?: unknown } }).subject?.digest;
+    if (stated !== undefined && stated !== subject)
+      throw new ArchiveError(
+        "INVALID_ARGUMENT",
+        `${what}: its subject is ${String(stated)}, the archive says ${subject}`,
+      );
+    const tag = annotations[Annotations.referrerTag];
+    if (tag !== undefined && !(isReferrerTag(tag) && tag.startsWith(`${referrersTag(subject)}.`)))
+      throw new ArchiveError("INVALID_ARGUMENT", `${what}: "${tag}" is not a cosign tag of ${subject}`);
+    const own = Object.fromEntries(Object.entries(annotations).filter(([k]) => !k.startsWith("vnd.acr-cold-archive.")));
+    const descriptor: Descriptor = {
+      mediaType: manifest.mediaType,
+      digest: manifest.digest,
+      size: manifest.bytes.length,
+      ...(listed.artifactType && { artifactType: listed.artifactType }),
+      ...(Object.keys(own).length > 0 && { annotations: own }),
+    };
+    out.push({ manifest, descriptor, subject, hasSubjectField: stated !== undefined, ...(tag && { tag }) });
+    known.add(manifest.digest);
+  }
+  return out;
+}
+
+/**
+ * Pushes the referrers after the image, each after its subject, verified (the registry's digest is the archive's). A
+ * target that does not answer `OCI-Subject` has no referrers API: this restore then keeps the referrers tag schema,
+ * adding each referrer to its subject's `sha256-<hex>` index (merged with what the target lists there already).
+ */
+async function pushReferrers(
+  client: RegistryClient,
+  repository: string,
+  referrers: ArchivedReferrer[],
+  options: OperationOptions,
+): Promise<"referrers-api" | "tag-schema" | undefined> {
+  let listedBy: "referrers-api" | "tag-schema" | undefined;
+  const tagSchema = new Map<string, Descriptor[]>();
+  for (const referrer of referrers) {
+    const { manifest } = referrer;
+    const pushed = await client.pushManifest(
+      repository,
+      referrer.tag ?? manifest.digest,
+      manifest.mediaType,
+      manifest.bytes,
+      options,
+    );
+    if (pushed.digest && pushed.digest !== manifest.digest)
+      throw new ArchiveError(
+        "DIGEST_MISMATCH",
+        `${client.registry} stored referrer ${manifest.digest} as ${pushed.digest}: it changed the bytes`,
+      );
+    if (!referrer.hasSubjectField) continue;
+    if (pushed.ociSubject === referrer.subject) {
+      listedBy ??= "referrers-api";
+      continue;
+    }
+    listedBy = "tag-schema";
+    tagSchema.set(referrer.subject, [...(tagSchema.get(referrer.subject) ?? []), referrer.descriptor]);
+  }
+  for (const [subject, added] of tagSchema) {
+    const tag = referrersTag(subject);
+    const existing = await client.findManifest(repository, tag, options);
+    if (existing && !isIndexMediaType(existing.descriptor.mediaType))
+      throw new ArchiveError(
+        "REFERRER_GRAPH_INVALID",
+        `${client.registry}/${repository}:${tag} is not a referrers index (${existing.descriptor.mediaType}): left as it is`,
+      );
+    const listed = existing ? ((existing.manifest as { manifests?: Descriptor[] }).manifests ?? []) : [];
+    const merged = [...listed, ...added.filter((d) => !listed.some((l) => l.digest === d.digest))];
+    if (merged.length === listed.length) continue; // the target lists them all already
+    const bytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.ociIndex, manifests: merged }));
+    await client.putManifest(repository, tag, MediaTypes.ociIndex, bytes, options);
+  }
+  return listedBy;
 }
 
 function blobDescriptor(digest: string, size: number): Descriptor {

@@ -3,10 +3,12 @@
 // what a restore and an audit need. `format` says whether `docker load` can read the archive (an artifact's, or an
 // image whose layers are not all in it, is an OCI layout only); `externalLayers` lists the non-distributable layers
 // left out of it (a restore pushes the manifest that references them; the registry must accept foreign layers).
+import { X509Certificate } from "node:crypto";
 import { TOOL } from "../version.js";
+import type { Referrer, ReferrerSource } from "../registry/referrers.js";
 import { describePlatforms, layerStats, type ArchiveFormat, type ImageArchivePlan } from "./imagePlan.js";
 import type { WriteImageArchiveResult } from "./archiveWriter.js";
-import { platformString } from "../registry/types.js";
+import { Annotations, platformString } from "../registry/types.js";
 
 export const ARCHIVE_MEDIA_TYPE = "application/vnd.oci.image.layout.v1.tar+gzip";
 
@@ -36,9 +38,45 @@ export interface ArchiveSidecar {
   blobs: { count: number };
   /** Non-distributable layers (foreign, `urls`) the registry did not have: referenced by the manifest, not in the archive. */
   externalLayers: { digest: string; size: number; mediaType: string; urls: string[] }[];
+  /**
+   * The image's referrers archived with it (signatures, SBOMs, attestations, and theirs), parents first; empty when
+   * it had none. The archive lists them in its own index (`referrersIndex`), named by index.json's annotation.
+   */
+  referrers: SidecarReferrer[];
+  /** Digest of that index (blobs/sha256/<hex> in the archive), when there are referrers. */
+  referrersIndex?: string;
+  /** Referrers that arrived after the archive, each set in a supplementary archive of its own (refreshReferrers.ts). */
+  supplements?: ReferrersSupplement[];
   /** `dockerLoad` only for the `oci-layout+docker-archive` format. */
   restore: { dockerLoad?: string; acrColdArchive: string; skopeo: string };
   tool: { name: string; version: string };
+}
+
+export interface SidecarReferrer {
+  digest: string;
+  mediaType: string;
+  size: number;
+  artifactType?: string;
+  /** The manifest it refers to: the image's root, one of its platforms, or another referrer. */
+  subject: string;
+  /** Where it was found: the registry's referrers API, the referrers tag schema, or a cosign legacy tag. */
+  source: ReferrerSource;
+  /** The cosign tag it was found under (`sha256-<hex>.sig`); a restore pushes it there again. */
+  tag?: string;
+  depth: number;
+  /** The manifest's annotations (each value cut at 1 KiB here; the archive has the bytes). */
+  annotations?: Record<string, string>;
+  /** cosign signature layers: the signature, and the signer's identity and issuer when a certificate is attached. */
+  signatures?: { signature: string; identity?: string; certificateIssuer?: string }[];
+}
+
+export interface ReferrersSupplement {
+  archiveBlob: string;
+  createdAtUtc: string;
+  archive: { sha256: string; size: number; tarSize: number };
+  /** The digest of the supplement's index of referrers (all the image's referrers at the time; these are the new ones). */
+  referrersIndex: string;
+  referrers: SidecarReferrer[];
 }
 
 export interface BuildSidecarInput {
@@ -91,6 +129,8 @@ export function buildSidecar(input: BuildSidecarInput): ArchiveSidecar {
       mediaType: d.mediaType,
       urls: d.urls ?? [],
     })),
+    referrers: (plan.referrers?.referrers ?? []).map(describeReferrer),
+    ...(plan.referrers && { referrersIndex: plan.referrers.index.descriptor.digest }),
     restore: {
       ...(plan.format === "oci-layout+docker-archive" && {
         dockerLoad: `az storage blob download -c ${input.container} -n '${input.archiveBlob}' -f ${file} && docker load -i ${file}`,
@@ -100,4 +140,53 @@ export function buildSidecar(input: BuildSidecarInput): ArchiveSidecar {
     },
     tool: TOOL,
   };
+}
+
+const MAX_ANNOTATION_CHARS = 1024;
+const MAX_ANNOTATIONS = 64;
+
+/** A referrer as the sidecar lists it. */
+export function describeReferrer(referrer: Referrer): SidecarReferrer {
+  const { descriptor, manifest } = referrer;
+  const signatures = manifest.layers
+    .filter((l) => typeof l.annotations?.[Annotations.cosignSignature] === "string")
+    .map((l) => ({
+      signature: bounded(l.annotations![Annotations.cosignSignature]!),
+      ...certificateIdentity(l.annotations![Annotations.cosignCertificate]),
+    }));
+  return {
+    digest: descriptor.digest,
+    mediaType: descriptor.mediaType,
+    size: descriptor.size,
+    ...(descriptor.artifactType && { artifactType: descriptor.artifactType }),
+    subject: referrer.subject,
+    source: referrer.source,
+    ...(referrer.tag && { tag: referrer.tag }),
+    depth: referrer.depth,
+    ...(manifest.annotations && { annotations: boundedAnnotations(manifest.annotations) }),
+    ...(signatures.length > 0 && { signatures }),
+  };
+}
+
+/** A keyless cosign signature's signer: the certificate's subject alternative name (an email, a workflow URI). */
+function certificateIdentity(pem: string | undefined): { identity?: string; certificateIssuer?: string } {
+  if (typeof pem !== "string" || pem.length > 64 * 1024) return {};
+  try {
+    const certificate = new X509Certificate(pem);
+    return {
+      ...(certificate.subjectAltName && { identity: bounded(certificate.subjectAltName) }),
+      certificateIssuer: bounded(certificate.issuer.replace(/\n/g, ", ")),
+    };
+  } catch {
+    return {};
+  }
+}
+
+function boundedAnnotations(annotations: Record<string, string>): Record<string, string> {
+  const entries = Object.entries(annotations).filter(([, v]) => typeof v === "string");
+  return Object.fromEntries(entries.slice(0, MAX_ANNOTATIONS).map(([k, v]) => [bounded(k), bounded(v)]));
+}
+
+function bounded(text: string): string {
+  return text.length > MAX_ANNOTATION_CHARS ? `${text.slice(0, MAX_ANNOTATION_CHARS - 1)}…` : text;
 }

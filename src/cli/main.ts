@@ -46,6 +46,7 @@ archive options:
   --container <name>        blob container (default: images)
   --blob-base-name <name>   explicit archive blob name (the old queue message's blobBaseName)
   --run-id <id>             also write a result blob under runs/<id>/results/
+  --refresh-referrers       already archived: archive the referrers that arrived since, as a supplementary archive
   --json                    print one JSON result on stdout
   -h, --help                show this help
 
@@ -68,6 +69,7 @@ async function main(argv: string[]): Promise<number> {
         wait: { type: "boolean", default: false },
         priority: { type: "string" },
         "poll-seconds": { type: "string" },
+        "refresh-referrers": { type: "boolean", default: false },
         json: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -99,6 +101,7 @@ async function main(argv: string[]): Promise<number> {
     blobContainer: values.container,
     ...(values["blob-base-name"] !== undefined && { blobBaseName: values["blob-base-name"] }),
     ...(values["run-id"] !== undefined && { runId: values["run-id"] }),
+    ...(values["refresh-referrers"] && { refreshReferrers: true }),
   });
   if (!request.success) throw new UsageError(formatIssues(request.error).join("; "));
   // A person's own command line names the registry: ACR_USERNAME/ACR_PASSWORD belong to it unless ACR_LOGIN_SERVER says.
@@ -174,7 +177,10 @@ async function restore(args: string[], json: boolean): Promise<number> {
     ...(explicitTag && { tags: [explicitTag] }),
   });
   const external = result.externalLayers ? `, ${result.externalLayers} external layers left to their URLs` : "";
-  const counts = `${result.blobsPushed} blobs pushed, ${result.blobsPresent} already there, ${result.manifests} manifests${external}`;
+  const referrers = result.referrers
+    ? `, ${result.referrers} referrers (listed by the ${result.referrersListedBy ?? "cosign tags"})`
+    : "";
+  const counts = `${result.blobsPushed} blobs pushed, ${result.blobsPresent} already there, ${result.manifests} manifests${external}${referrers}`;
   if (json) process.stdout.write(`${JSON.stringify(result)}\n`);
   else
     process.stdout.write(

@@ -5,7 +5,7 @@
 // registry's own error code (MANIFEST_BLOB_UNKNOWN, …): the body is read before it is let go.
 import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
-import { ArchiveError, firstLine } from "../errors.js";
+import { ArchiveError, firstLine, isArchiveError } from "../errors.js";
 import { RegistryAuthenticator, type RegistryCredential } from "./auth.js";
 import {
   DEFAULT_RETRY_POLICY,
@@ -52,6 +52,23 @@ export interface AcrManifestProperties {
   mediaType?: string;
 }
 
+export interface ListReferrersOptions extends OperationOptions {
+  /**
+   * Ask for referrers of this `artifactType` only (`?artifactType=`). A registry that filtered says so in
+   * `OCI-Filters-Applied`; one that did not is filtered here.
+   */
+  artifactType?: string;
+  /** Descriptors one subject may have before the listing stops with REFERRER_GRAPH_INVALID; default 1,000. */
+  maxReferrers?: number;
+}
+
+export interface PutManifestResult {
+  /** `Docker-Content-Digest`: the digest the registry computed. */
+  digest?: string;
+  /** `OCI-Subject`: the registry indexed the manifest's subject for its referrers API (OCI distribution 1.1). */
+  ociSubject?: string;
+}
+
 export interface GetManifestResult {
   /** Descriptor of the manifest itself: media type, digest and size of the exact bytes. */
   descriptor: Descriptor;
@@ -61,6 +78,9 @@ export interface GetManifestResult {
 }
 
 const DEFAULT_PAGE_SIZE = 100;
+// Referrers of one subject: signatures, SBOMs, attestations, a handful in practice; a listing past this is refused.
+const DEFAULT_MAX_REFERRERS = 1000;
+const DIGEST = /^sha256:[a-f0-9]{64}$/;
 // A listing page is JSON names (catalog, tags) or ACR manifest properties, at most ~1000 entries of well under 1 KiB:
 // 16 MiB is far above any real page and still small enough to buffer.
 const MAX_LISTING_PAGE_BYTES = 16 * 1024 * 1024;
@@ -152,6 +172,63 @@ export class RegistryClient {
       response.headers.get("docker-content-digest") ??
       (await this.getManifest(repository, tagOrDigest, options)).descriptor.digest
     );
+  }
+
+  /** The manifest a tag (or digest) names, or undefined when the registry has none (404): for optional tags. */
+  async findManifest(
+    repository: string,
+    tagOrDigest: string,
+    options: OperationOptions = {},
+  ): Promise<GetManifestResult | undefined> {
+    try {
+      return await this.getManifest(repository, tagOrDigest, options);
+    } catch (error) {
+      if (isArchiveError(error) && error.code === "REGISTRY_NOT_FOUND") return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * GET /v2/<name>/referrers/<digest> (OCI distribution 1.1), every page (RFC 8288 `Link`, as listings): the
+   * descriptors of the manifests whose `subject` is `digest`. Undefined when the registry has no referrers API: a
+   * registry that has one must not answer 404 (the spec), so a 404 (or 405) to the first page means "use the tag schema".
+   */
+  async listReferrers(
+    repository: string,
+    digest: string,
+    options: ListReferrersOptions = {},
+  ): Promise<Descriptor[] | undefined> {
+    if (!DIGEST.test(digest))
+      throw new ArchiveError("INVALID_ARGUMENT", `referrers of "${digest}": not a sha256 digest`);
+    const path = `/v2/${repository}/referrers/${digest}`;
+    const what = `the referrers of ${digest} in ${repository}`;
+    const query = options.artifactType ? `?artifactType=${encodeURIComponent(options.artifactType)}` : "";
+    const max = options.maxReferrers ?? DEFAULT_MAX_REFERRERS;
+    const listing = new Listing(this.absolute(`${path}${query}`), path, this.maxListingPages);
+    const found: Descriptor[] = [];
+    for (let url: string | undefined = listing.first; url;) {
+      const response = await this.request(url, `repository:${repository}:pull`, options);
+      if ((response.status === 404 || response.status === 405) && url === listing.first) {
+        await response.body?.cancel().catch(() => undefined);
+        return undefined;
+      }
+      const page = await this.readListingPage(response, what, options);
+      if (!Array.isArray(page.manifests))
+        throw new ArchiveError("REGISTRY_ERROR", `${this.registry} answered ${what} with something not an image index`);
+      const filtered = (response.headers.get("oci-filters-applied") ?? "")
+        .split(",")
+        .some((f) => f.trim() === "artifactType");
+      for (const entry of page.manifests as unknown[]) {
+        if (!isDescriptor(entry))
+          throw new ArchiveError("REGISTRY_ERROR", `${this.registry} answered ${what} with an invalid descriptor`);
+        if (options.artifactType && !filtered && entry.artifactType !== options.artifactType) continue;
+        found.push(entry);
+        if (found.length > max)
+          throw new ArchiveError("REFERRER_GRAPH_INVALID", `${what}: more than ${max} referrers; stopped`);
+      }
+      url = listing.next(url, response.headers.get("link"));
+    }
+    return found;
   }
 
   /**
@@ -323,6 +400,17 @@ export class RegistryClient {
     bytes: Buffer,
     options: OperationOptions = {},
   ): Promise<string | undefined> {
+    return (await this.pushManifest(repository, reference, mediaType, bytes, options)).digest;
+  }
+
+  /** putManifest, with the registry's `OCI-Subject` answer (a manifest with a `subject` was indexed as a referrer). */
+  async pushManifest(
+    repository: string,
+    reference: string,
+    mediaType: string,
+    bytes: Buffer,
+    options: OperationOptions = {},
+  ): Promise<PutManifestResult> {
     const response = await this.request(
       `/v2/${repository}/manifests/${reference}`,
       `repository:${repository}:pull,push`,
@@ -335,7 +423,9 @@ export class RegistryClient {
     );
     await this.throwIfError(response, `manifest ${repository}:${reference}`);
     await response.body?.cancel().catch(() => undefined);
-    return response.headers.get("docker-content-digest") ?? undefined;
+    const digest = response.headers.get("docker-content-digest");
+    const ociSubject = response.headers.get("oci-subject");
+    return { ...(digest && { digest }), ...(ociSubject && { ociSubject }) };
   }
 
   /**
@@ -521,6 +611,22 @@ export class RegistryClient {
       retryable: status >= 500 || status === 429,
     });
   }
+}
+
+/** A descriptor as a registry answer must have it: a media type, a sha256 digest, a size. */
+function isDescriptor(value: unknown): value is Descriptor {
+  const d = value as Partial<Descriptor> | null;
+  return (
+    typeof d === "object" &&
+    d !== null &&
+    typeof d.mediaType === "string" &&
+    typeof d.digest === "string" &&
+    DIGEST.test(d.digest) &&
+    Number.isSafeInteger(d.size) &&
+    (d.size as number) >= 0 &&
+    (d.artifactType === undefined || typeof d.artifactType === "string") &&
+    (d.annotations === undefined || (typeof d.annotations === "object" && d.annotations !== null))
+  );
 }
 
 /**

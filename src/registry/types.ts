@@ -22,6 +22,15 @@ export const MediaTypes = {
 
 /** Annotation keys the OCI image layout's index.json uses for the tags an image was saved under. */
 export const Annotations = {
+  /** cosign: a signature layer's base64 signature; its certificate and bundle sit beside it. */
+  cosignSignature: "dev.cosignproject.cosign/signature",
+  cosignCertificate: "dev.sigstore.cosign/certificate",
+  /** index.json (this tool's archives): the digest of the archive's index of the image's referrers (a blob). */
+  referrersIndex: "vnd.acr-cold-archive.referrers.index",
+  /** On each descriptor of that index: the referrer's subject, how it was found, and its cosign tag if any. */
+  referrerSubject: "vnd.acr-cold-archive.referrer.subject",
+  referrerSource: "vnd.acr-cold-archive.referrer.source",
+  referrerTag: "vnd.acr-cold-archive.referrer.tag",
   refName: "org.opencontainers.image.ref.name",
   /** containerd's (and `docker save`'s) full image name, `<registry>/<repository>:<tag>`. */
   containerdImageName: "io.containerd.image.name",
@@ -63,15 +72,20 @@ export interface Descriptor {
 export interface ImageManifest {
   schemaVersion: 2;
   mediaType?: string;
+  artifactType?: string;
   config: Descriptor;
   layers: Descriptor[];
+  /** OCI 1.1: the manifest this one refers to (a signature's, an SBOM's image). */
+  subject?: Descriptor;
   annotations?: Record<string, string>;
 }
 
 export interface ImageIndex {
   schemaVersion: 2;
   mediaType?: string;
+  artifactType?: string;
   manifests: Descriptor[];
+  subject?: Descriptor;
   annotations?: Record<string, string>;
 }
 

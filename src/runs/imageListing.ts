@@ -2,9 +2,13 @@
 // repository, with every tag that points at it). ACR's `/acr/v1/<repo>/_manifests` gives digests, tags, untagged
 // manifests and lastUpdateTime in a few pages; a plain registry falls back to tags/list plus one HEAD per tag
 // (and, for olderThanDays, the image config's `created`).
+// Referrers (signatures, SBOMs, attestations) are archived with their subject, never as images of their own: tags of the
+// referrers tag schema and cosign's legacy tags (`sha256-<hex>`, `….sig`, `.att`, `.sbom`) are not images' tags, and an
+// untagged manifest with a `subject` (ACR, includeUntagged) is a referrer.
 import { globMatcher as matcher } from "../globs.js";
 import type { RegistryClient, OperationOptions } from "../registry/registryClient.js";
-import { isIndex, isIndexMediaType } from "../registry/types.js";
+import { isReferrerTag } from "../registry/referrers.js";
+import { isIndex, isIndexMediaType, MediaTypes } from "../registry/types.js";
 import type { RunFilters } from "./archiveRun.js";
 
 export interface RegistryImageItem {
@@ -57,13 +61,19 @@ async function listRepositoryImages(
 ): Promise<RegistryImageItem[]> {
   const acr = await client.listManifestProperties(repository, options);
   if (acr) {
-    const items = acr.map((m) => ({
-      repository,
-      digest: m.digest,
-      tags: m.tags ?? [],
-      ...(m.lastUpdateTime && { lastUpdatedOn: m.lastUpdateTime }),
-    }));
-    if (!includeUntagged) return items;
+    // A manifest tagged only with referrer tags is a referrer; its other tags (if any) are the image's.
+    const items = acr
+      .filter((m) => !((m.tags ?? []).length > 0 && (m.tags ?? []).every(isReferrerTag)))
+      .map((m) => ({
+        item: {
+          repository,
+          digest: m.digest,
+          tags: (m.tags ?? []).filter((t) => !isReferrerTag(t)),
+          ...(m.lastUpdateTime && { lastUpdatedOn: m.lastUpdateTime }),
+        } as RegistryImageItem,
+        mediaType: m.mediaType,
+      }));
+    if (!includeUntagged) return items.map((i) => i.item);
     // ACR lists every platform manifest of an index as an untagged manifest of its own (without saying whose):
     // those are archived inside their index, not alone. Read each index to know its children.
     const children = new Set<string>();
@@ -71,10 +81,21 @@ async function listRepositoryImages(
       const { manifest } = await client.getManifest(repository, m.digest, options);
       if (isIndex(manifest)) for (const child of manifest.manifests) children.add(child.digest);
     }
-    return items.filter((i) => !(i.tags.length === 0 && children.has(i.digest)));
+    const images: RegistryImageItem[] = [];
+    for (const { item, mediaType } of items) {
+      if (item.tags.length === 0 && children.has(item.digest)) continue;
+      // An untagged OCI manifest with a subject is a referrer (an `oras attach`, a cosign 3 signature): read it to know.
+      if (item.tags.length === 0 && (mediaType === undefined || mediaType === MediaTypes.ociManifest)) {
+        const found = await client.findManifest(repository, item.digest, options);
+        if (!found || (!isIndex(found.manifest) && found.manifest.subject)) continue; // gone since the listing, or a referrer
+      }
+      images.push(item);
+    }
+    return images;
   }
   const byDigest = new Map<string, RegistryImageItem>();
   for await (const tag of client.listTags(repository, options)) {
+    if (isReferrerTag(tag)) continue;
     const digest = await client.getManifestDigest(repository, tag, options);
     if (!digest) continue; // deleted between list and HEAD
     const item = byDigest.get(digest) ?? { repository, digest, tags: [] };

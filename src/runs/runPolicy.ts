@@ -11,6 +11,7 @@ const PERMANENT_ERRORS: ReadonlySet<string> = new Set<ArchiveErrorCode>([
   "ARCHIVE_CONFLICT",
   "CONFIG_INVALID",
   "INVALID_ARGUMENT",
+  "REFERRER_GRAPH_INVALID",
 ]);
 
 export function isPermanentFailure(code: string | undefined): boolean {

@@ -2,6 +2,9 @@
 //
 //   <registry>/<repository>@sha256-<hex>.tar.gz             the archive (one per image digest)
 //   <registry>/<repository>@sha256-<hex>.tar.gz.json        its sidecar
+//   <registry>/<repository>@sha256-<hex>.referrers-sha256-<hex2>.tar.gz   referrers that arrived after the archive,
+//                                                           named by the digest of the index listing them (recorded in
+//                                                           the archive's sidecar; never taken for an archive)
 //   <registry>/<repository>:<tag>@sha256-<hex>              a tag marker (0 bytes): "this tag pointed at this digest"
 //   runs/<runId>/results/<registry>/<repository>@sha256-<hex>.attempt-<n>.json   a worker's result, per attempt
 //   runs/<runId>/summary.json                               a run's summary
@@ -59,6 +62,12 @@ function imageStem({ registry, repository, digest }: ImageIdentity): string {
 
 export function archiveBlobName(image: ImageIdentity): string {
   return `${imageStem(image)}${ARCHIVE_SUFFIX}`;
+}
+
+/** A supplementary archive of an image's referrers that arrived later: one per set of referrers (its index's digest). */
+export function referrersSupplementBlobName(image: ImageIdentity, referrersIndexDigest: string): string {
+  if (!isValidDigest(referrersIndexDigest)) throw new TypeError(`invalid digest: ${referrersIndexDigest}`);
+  return `${imageStem(image)}.referrers-${referrersIndexDigest.replace(":", "-")}${ARCHIVE_SUFFIX}`;
 }
 
 export function sidecarBlobName(archiveBlob: string): string {

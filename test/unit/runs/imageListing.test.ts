@@ -29,6 +29,27 @@ const index = Buffer.from(
     ],
   }),
 );
+// An untagged image, and two referrers ACR lists as manifests of their own: an OCI 1.1 SBOM (untagged, with a subject)
+// and a cosign legacy signature (tagged sha256-<hex>.sig). Referrers are archived with their subject, never alone.
+const orphan = Buffer.from(
+  JSON.stringify({
+    schemaVersion: 2,
+    mediaType: "application/vnd.oci.image.manifest.v1+json",
+    config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: digest("c"), size: 1 },
+    layers: [],
+  }),
+);
+const sbom = Buffer.from(
+  JSON.stringify({
+    schemaVersion: 2,
+    mediaType: "application/vnd.oci.image.manifest.v1+json",
+    artifactType: "application/spdx+json",
+    config: { mediaType: "application/vnd.oci.empty.v1+json", digest: digest("{}"), size: 2 },
+    layers: [],
+    subject: { mediaType: "application/vnd.oci.image.manifest.v1+json", digest: digest("old"), size: 900 },
+  }),
+);
+const served = new Map([orphan, sbom].map((bytes) => [digest(bytes.toString()), bytes]));
 const NOW = new Date("2026-11-23T00:00:00Z");
 const acrManifests = [
   {
@@ -55,7 +76,7 @@ const acrManifests = [
     tags: ["v2", "latest"],
   },
   {
-    digest: digest("orphan"),
+    digest: digest(orphan.toString()),
     imageSize: 900,
     lastUpdateTime: "2026-01-01T00:00:00Z",
     architecture: "amd64",
@@ -70,6 +91,19 @@ const acrManifests = [
     os: "linux",
     mediaType: "application/vnd.oci.image.manifest.v1+json",
     tags: ["v1"],
+  },
+  {
+    digest: digest(sbom.toString()),
+    imageSize: sbom.length,
+    lastUpdateTime: "2025-01-02T00:00:00Z",
+    mediaType: "application/vnd.oci.image.manifest.v1+json",
+  },
+  {
+    digest: digest("signature"),
+    imageSize: 500,
+    lastUpdateTime: "2025-01-02T00:00:00Z",
+    mediaType: "application/vnd.oci.image.manifest.v1+json",
+    tags: [`${digest("old").replace(":", "-")}.sig`],
   },
 ];
 
@@ -104,6 +138,9 @@ before(async () => {
         })
         .end(index);
     }
+    const manifest = served.get(url.pathname.split("/").pop() ?? "");
+    if (manifest && url.pathname.startsWith("/v2/team/app/manifests/"))
+      return void res.writeHead(200, { "content-type": "application/vnd.oci.image.manifest.v1+json" }).end(manifest);
     res.writeHead(404).end();
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
@@ -134,7 +171,7 @@ test("ACR: tagged images only by default, tags grouped by digest, every page rea
     ],
   );
   assert.equal(items[0]!.lastUpdatedOn, "2026-11-01T00:00:00Z");
-  assert.equal(requests.filter((r) => r.includes("/acr/v1/")).length, 3, "three pages of two");
+  assert.equal(requests.filter((r) => r.includes("/acr/v1/")).length, 4, "four pages of two");
   assert.equal(
     requests.filter((r) => r.includes("/v2/team/app/manifests/")).length,
     0,
@@ -142,15 +179,15 @@ test("ACR: tagged images only by default, tags grouped by digest, every page rea
   );
 });
 
-test("ACR: includeUntagged adds untagged images but not the platform manifests of an index", async () => {
+test("ACR: includeUntagged adds untagged images but not the platform manifests of an index, nor referrers", async () => {
   const digests = (await list({ includeUntagged: true })).map((i) => i.digest);
-  assert.deepEqual(digests, [digest(index.toString()), digest("orphan"), digest("old")]);
+  assert.deepEqual(digests, [digest(index.toString()), digest(orphan.toString()), digest("old")]);
 });
 
 test("ACR: olderThanDays uses lastUpdateTime", async () => {
   assert.deepEqual(
     (await list({ olderThanDays: 100, includeUntagged: true })).map((i) => i.digest),
-    [digest("orphan"), digest("old")],
+    [digest(orphan.toString()), digest("old")],
   );
   assert.deepEqual(
     (await list({ olderThanDays: 365 })).map((i) => i.tags),

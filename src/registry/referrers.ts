@@ -1,0 +1,220 @@
+// Discovers an image's referrers (signatures, SBOMs, attestations: OCI 1.1 `subject`), and what refers to them in turn
+// (a signature of an SBOM). For each subject, from:
+// - the referrers API (GET /v2/<name>/referrers/<digest>) when the registry has one (ACR does); otherwise
+// - the referrers tag schema: the tag `sha256-<hex>` names an index of the subject's referrers (what OCI 1.1 clients
+//   maintain on registries without the API, such as distribution 2.8); and, on every registry,
+// - cosign's legacy tags `sha256-<hex>.sig`, `.att`, `.sbom` (cosign 2 signs that way by default).
+// Every referrer manifest is fetched and verified like the image's own (its digest; the size its descriptor says; its
+// `subject` is the manifest it was listed for). Bounded in depth and count; a referrer that is one of the image's own
+// manifests or one of its own ancestors is a cycle. Each of these fails the image with REFERRER_GRAPH_INVALID: a
+// referrer is never dropped silently.
+import { ArchiveError } from "../errors.js";
+import type { GetManifestResult, OperationOptions, RegistryClient } from "./registryClient.js";
+import { isImageManifestMediaType, isIndex, isIndexMediaType, type Descriptor, type ImageManifest } from "./types.js";
+
+export type ReferrerSource = "referrers-api" | "tag-schema" | "cosign-tag";
+
+export interface Referrer {
+  /** The referrer manifest: media type, digest and size of its exact bytes, its artifactType and annotations. */
+  descriptor: Descriptor;
+  bytes: Buffer;
+  manifest: ImageManifest;
+  /** The digest of the manifest it refers to: its `subject`, or the digest its cosign tag is named after. */
+  subject: string;
+  source: ReferrerSource;
+  /** The cosign tag it was found under (`sha256-<hex>.sig`): a restore pushes it under that tag again. */
+  tag?: string;
+  /** 1: refers to one of the image's own manifests; 2: to a referrer of one; … */
+  depth: number;
+  /** Its config and layers: archived like an image's. */
+  blobs: Descriptor[];
+}
+
+export interface ReferrerLimits {
+  /** Levels of referrers followed (1: the image's own referrers only); 0 looks for none. */
+  maxDepth: number;
+  /** Referrers one image may have in all. */
+  maxCount: number;
+}
+
+/** REFERRERS_MAX_DEPTH and REFERRERS_MAX_COUNT's defaults (src/config.ts). */
+export const DEFAULT_REFERRER_LIMITS: ReferrerLimits = { maxDepth: 3, maxCount: 100 };
+
+export interface DiscoverReferrersOptions extends OperationOptions {
+  limits?: ReferrerLimits;
+  /** Keep referrers of these artifact types only (asked of the referrers API when it is one type); default all. */
+  artifactTypes?: string[];
+}
+
+export interface ReferrerDiscovery {
+  /** Each referrer once, parents before the referrers that refer to them. */
+  referrers: Referrer[];
+  /** Whether the registry has the referrers API (false: the tag schema was read); undefined when nothing was asked. */
+  referrersApi?: boolean;
+  /** Registry requests made (listing pages count as one). */
+  requests: number;
+}
+
+/** cosign's legacy tag suffixes: signature, attestation, SBOM. */
+export const COSIGN_TAG_SUFFIXES = [".sig", ".att", ".sbom"] as const;
+
+/** The referrers tag schema's tag of a subject: `sha256-<hex>` (cosign's tags add a suffix). */
+export function referrersTag(digest: string): string {
+  return digest.replace(":", "-");
+}
+
+/** A tag of the referrers tag schema or cosign's legacy scheme: a referrer's, never an image's own. */
+export function isReferrerTag(tag: string): boolean {
+  return /^sha256-[a-f0-9]{64}(?:\.(?:sig|att|sbom))?$/.test(tag);
+}
+
+/** The artifact type OCI 1.1 gives a manifest: its `artifactType`, else its config's media type. */
+export function artifactTypeOf(manifest: ImageManifest): string | undefined {
+  return manifest.artifactType ?? manifest.config?.mediaType;
+}
+
+interface Candidate {
+  digest: string;
+  source: ReferrerSource;
+  /** The descriptor a listing gave (API, tag schema index). */
+  listed?: Descriptor;
+  /** The manifest already fetched (a cosign tag). */
+  fetched?: GetManifestResult;
+  tag?: string;
+}
+
+/** The referrers of `subjects` (the image's own manifest digests: the root and each platform's) and theirs, bounded. */
+export async function discoverReferrers(
+  client: RegistryClient,
+  repository: string,
+  subjects: string[],
+  options: DiscoverReferrersOptions = {},
+): Promise<ReferrerDiscovery> {
+  const { limits = DEFAULT_REFERRER_LIMITS, artifactTypes, ...request } = options;
+  const result: ReferrerDiscovery = { referrers: [], requests: 0 };
+  if (limits.maxDepth <= 0) return result;
+  const own = new Set(subjects);
+  const found = new Set<string>();
+  const wanted = artifactTypes?.length ? new Set(artifactTypes) : undefined;
+  const askType = artifactTypes?.length === 1 ? { artifactType: artifactTypes[0]! } : {};
+
+  const referrersOf = async (subject: string): Promise<Candidate[]> => {
+    const candidates: Candidate[] = [];
+    if (result.referrersApi !== false) {
+      result.requests++;
+      const listed = await client.listReferrers(repository, subject, {
+        ...request,
+        ...askType,
+        maxReferrers: limits.maxCount,
+      });
+      result.referrersApi = listed !== undefined;
+      for (const d of listed ?? []) candidates.push({ digest: d.digest, source: "referrers-api", listed: d });
+    }
+    const tag = referrersTag(subject);
+    if (result.referrersApi === false) {
+      result.requests++;
+      const index = await client.findManifest(repository, tag, request);
+      if (index) {
+        if (!isIndex(index.manifest) || !isIndexMediaType(index.descriptor.mediaType))
+          throw new ArchiveError(
+            "REFERRER_GRAPH_INVALID",
+            `${repository}:${tag} (the referrers tag schema's index of ${subject}) is not an image index`,
+          );
+        for (const d of index.manifest.manifests) {
+          if (typeof d?.digest !== "string" || !/^sha256:[a-f0-9]{64}$/.test(d.digest) || !Number.isSafeInteger(d.size))
+            throw new ArchiveError("REFERRER_GRAPH_INVALID", `${repository}:${tag} lists an invalid descriptor`);
+          candidates.push({ digest: d.digest, source: "tag-schema", listed: d });
+        }
+      }
+    }
+    for (const suffix of COSIGN_TAG_SUFFIXES) {
+      result.requests++;
+      const fetched = await client.findManifest(repository, `${tag}${suffix}`, request);
+      if (fetched)
+        candidates.push({ digest: fetched.descriptor.digest, source: "cosign-tag", fetched, tag: `${tag}${suffix}` });
+    }
+    return candidates;
+  };
+
+  let frontier = subjects.map((digest) => ({ digest, ancestors: [] as string[] }));
+  for (let depth = 1; frontier.length > 0; depth++) {
+    const next: typeof frontier = [];
+    for (const subject of frontier) {
+      for (const candidate of await referrersOf(subject.digest)) {
+        const what = `referrer ${candidate.digest} of ${subject.digest} in ${repository}`;
+        if (
+          own.has(candidate.digest) ||
+          candidate.digest === subject.digest ||
+          subject.ancestors.includes(candidate.digest)
+        )
+          throw new ArchiveError("REFERRER_GRAPH_INVALID", `${what}: a cycle (it refers back to itself or the image)`);
+        if (found.has(candidate.digest)) continue; // listed twice: by the API or index and by a cosign tag, or for two subjects
+        if (depth > limits.maxDepth)
+          throw new ArchiveError(
+            "REFERRER_GRAPH_INVALID",
+            `${what}: referrers nested deeper than ${limits.maxDepth} (REFERRERS_MAX_DEPTH)`,
+          );
+        const referrer = await fetchReferrer(client, repository, subject.digest, candidate, depth, what, request);
+        if (wanted && !wanted.has(referrer.descriptor.artifactType ?? "")) continue;
+        if (result.referrers.length >= limits.maxCount)
+          throw new ArchiveError(
+            "REFERRER_GRAPH_INVALID",
+            `${repository}: more than ${limits.maxCount} referrers (REFERRERS_MAX_COUNT)`,
+          );
+        found.add(referrer.descriptor.digest);
+        result.referrers.push(referrer);
+        next.push({ digest: referrer.descriptor.digest, ancestors: [...subject.ancestors, subject.digest] });
+      }
+    }
+    frontier = next;
+  }
+  return result;
+}
+
+async function fetchReferrer(
+  client: RegistryClient,
+  repository: string,
+  subject: string,
+  candidate: Candidate,
+  depth: number,
+  what: string,
+  options: OperationOptions,
+): Promise<Referrer> {
+  const got = candidate.fetched ?? (await client.getManifest(repository, candidate.digest, options));
+  if (candidate.listed && candidate.listed.size !== got.descriptor.size)
+    throw new ArchiveError(
+      "SIZE_MISMATCH",
+      `${what} is ${got.descriptor.size} bytes, its ${candidate.source} descriptor says ${candidate.listed.size}`,
+    );
+  if (!isImageManifestMediaType(got.descriptor.mediaType) || isIndex(got.manifest))
+    throw new ArchiveError(
+      "UNSUPPORTED_MEDIA_TYPE",
+      `${what} has media type ${got.descriptor.mediaType}: only image manifests are archived as referrers`,
+    );
+  const manifest = got.manifest as ImageManifest;
+  if (!manifest.config || !Array.isArray(manifest.layers))
+    throw new ArchiveError("UNSUPPORTED_MEDIA_TYPE", `${what} is not an image manifest (no config or layers)`);
+  // The API and the tag schema list manifests BY their subject; a cosign tag names it, and its manifest may say none.
+  const stated = manifest.subject?.digest;
+  if (stated !== subject && (candidate.source !== "cosign-tag" || stated !== undefined))
+    throw new ArchiveError(
+      "REFERRER_GRAPH_INVALID",
+      `${what}: its subject is ${stated ?? "missing"}, not the manifest it was listed for`,
+    );
+  const artifactType = artifactTypeOf(manifest);
+  const descriptor: Descriptor = {
+    ...got.descriptor,
+    ...(artifactType && { artifactType }),
+    ...(manifest.annotations && { annotations: manifest.annotations }),
+  };
+  return {
+    descriptor,
+    bytes: got.bytes,
+    manifest,
+    subject,
+    source: candidate.source,
+    ...(candidate.tag && { tag: candidate.tag }),
+    depth,
+    blobs: [manifest.config, ...manifest.layers],
+  };
+}
