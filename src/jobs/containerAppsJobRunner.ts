@@ -39,7 +39,6 @@ export interface ContainerAppsJobRunnerOptions {
   updateIntervalInMs?: number;
 }
 
-
 const STATUSES: ReadonlyMap<string, JobExecutionStatus> = new Map(
   (["Running", "Processing", "Succeeded", "Failed", "Stopped", "Degraded", "Unknown"] as const).map((s) => [
     s.toLowerCase(),
