@@ -28,6 +28,10 @@ if ! node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.
   exit 1
 fi
 
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# npm ci when the lockfile's content differs from the one installed (a stamp of its sha256), not when it is merely
+# newer: a fresh git worktree has a newer lockfile, and npm ci through a node_modules symlink empties the shared tree.
+lock_sum=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ ! -d node_modules ] || [ "$(cat node_modules/.lockfile-sha256 2>/dev/null)" != "$lock_sum" ]; then
   npm ci --no-audit --no-fund --loglevel=error
+  echo "$lock_sum" > node_modules/.lockfile-sha256
 fi
