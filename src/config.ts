@@ -9,6 +9,7 @@ import { parseJobResourceId, type JobResourceId } from "./jobs/containerAppsJobR
 import type { JobRunnerConfig } from "./jobs/createJobRunner.js";
 import type { RegistryAccess, RegistryAuthConfig } from "./registry/createRegistryClient.js";
 import { loginServerSchema } from "./registry/reference.js";
+import type { ListingConfig } from "./runs/listRunImages.js";
 import type { RunDefaults } from "./runs/startArchiveRun.js";
 import type { StorageConfig } from "./storage/blobServiceClient.js";
 import { containerNameSchema } from "./storage/blobNames.js";
@@ -78,6 +79,12 @@ export const registryEnvSchema = z.object({
   ACR_LOGIN_SERVER: loginServer.optional(),
   /** Allow plain HTTP to a registry that is not on loopback. */
   REGISTRY_INSECURE: boolFromEnv.default(false),
+  /**
+   * Requests per minute this process sends one registry at most (a token bucket; 0: no budget, 429s still back off).
+   * The app's listing uses it whole; each job execution gets REGISTRY_READS_PER_MINUTE / maxParallel in its env.
+   * Default: half of ACR Standard's ~3,000 read operations a minute, leaving the rest to the registry's other users.
+   */
+  REGISTRY_READS_PER_MINUTE: intFromEnv(0, 1_000_000, 1500),
 });
 
 export const archiveTuningEnvSchema = z.object({
@@ -160,7 +167,11 @@ export function toRegistryAuth(parsed: z.output<typeof registryEnvSchema>): Regi
 /** Registry access alone (the CLI's restore needs no storage). */
 export function readRegistrySettings(env: NodeJS.ProcessEnv = process.env): RegistryAccess {
   const parsed = readEnv(registryEnvSchema, env, "invalid registry settings");
-  return { auth: toRegistryAuth(parsed), insecure: parsed.REGISTRY_INSECURE };
+  return {
+    auth: toRegistryAuth(parsed),
+    insecure: parsed.REGISTRY_INSECURE,
+    readsPerMinute: parsed.REGISTRY_READS_PER_MINUTE,
+  };
 }
 
 export function readWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
@@ -169,6 +180,7 @@ export function readWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     storage: toStorageConfig(parsed),
     registryAuth: toRegistryAuth(parsed),
     registryInsecure: parsed.REGISTRY_INSECURE,
+    registryReadsPerMinute: parsed.REGISTRY_READS_PER_MINUTE,
     tuning: {
       gzipLevel: parsed.PIGZ_LEVEL,
       blockSizeBytes: parsed.UPLOAD_BLOCK_SIZE_MIB * 1024 * 1024,
@@ -248,6 +260,10 @@ export const appSettingsSchema = storageEnvSchema.extend(registryEnvSchema.shape
   POLL_MAX_INTERVAL_SECONDS: intFromEnv(1, 3600, 60),
   /** Default of `maxParallel` for runs that do not say. */
   DEFAULT_MAX_PARALLEL: intFromEnv(1, 100, 10),
+  /** Repositories per listing page: one activity lists one catalog page, and the run resumes at the page it reached. */
+  LISTING_PAGE_REPOSITORIES: intFromEnv(1, 1000, 100),
+  /** Repositories of one listing page listed at once. */
+  LISTING_CONCURRENCY: intFromEnv(1, 64, 8),
 });
 export type AppSettings = z.output<typeof appSettingsSchema>;
 
@@ -272,6 +288,7 @@ export interface AppConfig {
   /** Answer POST /api/archive with the Durable check-status URLs (their key starts any orchestration). */
   durableStatusUrls: boolean;
   runDefaults: RunDefaults;
+  listing: ListingConfig;
 }
 
 export function readAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
@@ -305,7 +322,11 @@ export function toAppConfig(settings: AppSettings): AppConfig {
   }
   return {
     storage: toStorageConfig(settings),
-    registry: { auth: toRegistryAuth(settings), insecure: settings.REGISTRY_INSECURE },
+    registry: {
+      auth: toRegistryAuth(settings),
+      insecure: settings.REGISTRY_INSECURE,
+      readsPerMinute: settings.REGISTRY_READS_PER_MINUTE,
+    },
     archiveContainer: settings.ARCHIVE_CONTAINER,
     allowedRegistries: allowedRegistriesOf(settings),
     jobRunner,
@@ -320,6 +341,10 @@ export function toAppConfig(settings: AppSettings): AppConfig {
       maxAttempts: settings.MAX_ATTEMPTS,
       jobTimeoutMinutes: settings.JOB_TIMEOUT_MINUTES,
       pollMaxIntervalSeconds: settings.POLL_MAX_INTERVAL_SECONDS,
+    },
+    listing: {
+      pageRepositories: settings.LISTING_PAGE_REPOSITORIES,
+      concurrency: settings.LISTING_CONCURRENCY,
     },
   };
 }

@@ -112,7 +112,12 @@ function* archiveOneImage(
     const request = { ...base, attemptId: String(executionId) };
     let execution: JobExecution;
     try {
-      execution = (yield callActivity(context, "startJobExecution", { request, reconcile })) as JobExecution;
+      const workers = run.maxParallel !== undefined ? { workers: run.maxParallel } : {};
+      execution = (yield callActivity(context, "startJobExecution", {
+        request,
+        reconcile,
+        ...workers,
+      })) as JobExecution;
     } catch (failure) {
       error = { code: "JOB_FAILED", message: `could not start a job execution: ${firstLine(failure)}` };
       reconcile = true;

@@ -87,8 +87,9 @@ export function registryLockBlobName(registry: string): string {
   return `runs/locks/${registry.toLowerCase().replace(/[^a-z0-9.-]+/g, "_")}`;
 }
 
-export function listingBlobName(runId: string): string {
-  return `runs/${runId}/listing.json`;
+/** One page of a run's listing (the images of one catalog page of repositories), numbered from 0. */
+export function listingPageBlobName(runId: string, page: number): string {
+  return `runs/${runId}/listing/${String(page).padStart(5, "0")}.json`;
 }
 
 export function batchBlobName(runId: string, batchIndex: number): string {
