@@ -57,13 +57,21 @@ export class RequestBudget implements RequestBudgetLike {
   private readonly perMs: number;
   private readonly burst: number;
   private readonly now: () => number;
+  private readonly wait: (ms: number, abortSignal?: AbortSignal) => Promise<void>;
 
   constructor(
     readonly requestsPerMinute: number,
-    options: { burst?: number; now?: () => number } = {},
+    options: {
+      burst?: number;
+      /** The clock and the wait (milliseconds), for tests. */
+      now?: () => number;
+      sleep?: (ms: number, abortSignal?: AbortSignal) => Promise<void>;
+    } = {},
   ) {
     if (!(requestsPerMinute > 0)) throw new RangeError(`requestsPerMinute must be > 0, got ${requestsPerMinute}`);
     this.now = options.now ?? (() => performance.now());
+    this.wait =
+      options.sleep ?? ((ms, abortSignal) => sleep(ms, undefined, abortSignal ? { signal: abortSignal } : undefined));
     this.perMs = requestsPerMinute / 60_000;
     this.burst = Math.max(1, options.burst ?? Math.ceil(requestsPerMinute / 60));
     this.tokens = this.burst;
@@ -79,7 +87,7 @@ export class RequestBudget implements RequestBudgetLike {
     if (this.tokens >= 0) return;
     const wait = -this.tokens / this.perMs;
     try {
-      await sleep(wait, undefined, abortSignal ? { signal: abortSignal } : undefined);
+      await this.wait(wait, abortSignal);
     } catch (error) {
       this.tokens += 1; // the reservation is given back: the request is not sent
       throw new ArchiveError("ABORTED", "the request was aborted", { cause: error });
