@@ -170,6 +170,20 @@ param uploadConcurrency int = 4
 @description('Registry GETs in flight while blobs are read ahead: REGISTRY_CONCURRENCY.')
 param registryConcurrency int = 8
 
+@description('Requests per minute a run sends the source registry: REGISTRY_READS_PER_MINUTE (0: no budget). The listing uses it whole; each job execution gets it / maxParallel. Default: half of ACR Standard\'s ~3,000 read operations a minute.')
+@minValue(0)
+param registryReadsPerMinute int = 1500
+
+@description('Repositories per listing page (one activity each): LISTING_PAGE_REPOSITORIES.')
+@minValue(1)
+@maxValue(1000)
+param listingPageRepositories int = 100
+
+@description('Repositories of a listing page listed at once: LISTING_CONCURRENCY.')
+@minValue(1)
+@maxValue(64)
+param listingConcurrency int = 8
+
 @minValue(0)
 @maxValue(4096)
 @description('MiB of blobs read ahead of the archive: PREFETCH_MIB (memory ≈ this + one 4 MiB part).')
@@ -262,6 +276,7 @@ module workerJob 'app/worker-job.bicep' = {
     uploadBlockSizeMiB: uploadBlockSizeMiB
     uploadConcurrency: uploadConcurrency
     registryConcurrency: registryConcurrency
+    registryReadsPerMinute: registryReadsPerMinute
     prefetchMiB: prefetchMiB
     // A backstop behind the app's own timeout (JOB_TIMEOUT_MINUTES), which stops executions first.
     replicaTimeoutSeconds: min((jobTimeoutMinutes + 10) * 60, 86400)
@@ -298,6 +313,9 @@ module functionApp 'app/function-app.bicep' = {
     jobTimeoutMinutes: jobTimeoutMinutes
     pollMaxIntervalSeconds: pollMaxIntervalSeconds
     defaultMaxParallel: defaultMaxParallel
+    registryReadsPerMinute: registryReadsPerMinute
+    listingPageRepositories: listingPageRepositories
+    listingConcurrency: listingConcurrency
     maximumInstanceCount: functionMaximumInstanceCount
     instanceMemoryMB: functionInstanceMemoryMB
   }

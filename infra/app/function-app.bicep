@@ -29,6 +29,9 @@ param maxAttempts int
 param jobTimeoutMinutes int
 param pollMaxIntervalSeconds int
 param defaultMaxParallel int
+param registryReadsPerMinute int
+param listingPageRepositories int
+param listingConcurrency int
 param maximumInstanceCount int
 param instanceMemoryMB int
 
@@ -117,6 +120,9 @@ var appSettings = {
   JOB_TIMEOUT_MINUTES: string(jobTimeoutMinutes)
   POLL_MAX_INTERVAL_SECONDS: string(pollMaxIntervalSeconds)
   DEFAULT_MAX_PARALLEL: string(defaultMaxParallel)
+  REGISTRY_READS_PER_MINUTE: string(registryReadsPerMinute)
+  LISTING_PAGE_REPOSITORIES: string(listingPageRepositories)
+  LISTING_CONCURRENCY: string(listingConcurrency)
 }
 
 resource site 'Microsoft.Web/sites@2024-04-01' = {
