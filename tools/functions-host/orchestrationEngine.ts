@@ -37,6 +37,9 @@ export interface HostStats {
   maxHistoryInstanceId: string | null;
   instances: number;
   activitiesRun: number;
+  /** The longest single activity call (wall milliseconds) and its function's name. */
+  maxActivityMs: number;
+  maxActivityName: string | null;
   nonDeterminismErrors: number;
 }
 
@@ -112,6 +115,8 @@ export class OrchestrationEngine {
     maxHistoryInstanceId: null,
     instances: 0,
     activitiesRun: 0,
+    maxActivityMs: 0,
+    maxActivityName: null,
     nonDeterminismErrors: 0,
   };
   private readonly instances = new Map<string, OrchestrationInstance>();
@@ -403,6 +408,7 @@ export class OrchestrationEngine {
       });
     } else {
       this.stats.activitiesRun++;
+      const started = performance.now();
       try {
         const response = await this.options.invoker.invoke(fn, jsonToTypedData(item.inputJson));
         event = newEvent(HistoryEventType.TaskCompleted, "", {
@@ -415,6 +421,11 @@ export class OrchestrationEngine {
           Reason: `Activity function '${fn.name}' failed: ${errorMessage(error)}`,
           Details: error instanceof Error ? (error.stack ?? "") : "",
         });
+      }
+      const elapsed = performance.now() - started;
+      if (elapsed > this.stats.maxActivityMs) {
+        this.stats.maxActivityMs = elapsed;
+        this.stats.maxActivityName = fn.name;
       }
     }
     event.Timestamp = this.timestamp(instance);
