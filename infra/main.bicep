@@ -174,6 +174,14 @@ param registryConcurrency int = 8
 @minValue(0)
 param registryReadsPerMinute int = 1500
 
+@description('The Durable Functions backend: azureStorage (queues and tables in the Function App\'s own storage account, the default) or durableTaskScheduler (a Durable Task Scheduler and task hub, identity-based; higher throughput and a dashboard).')
+@allowed(['azureStorage', 'durableTaskScheduler'])
+param durableBackend string = 'azureStorage'
+
+@description('The Durable Task Scheduler\'s SKU when durableBackend is durableTaskScheduler.')
+@allowed(['Consumption', 'Dedicated'])
+param durableTaskSchedulerSku string = 'Consumption'
+
 @description('Repositories per listing page (one activity each): LISTING_PAGE_REPOSITORIES.')
 @minValue(1)
 @maxValue(1000)
@@ -286,6 +294,20 @@ module workerJob 'app/worker-job.bicep' = {
   }
 }
 
+var useDurableTaskScheduler = durableBackend == 'durableTaskScheduler'
+
+module durableTaskScheduler 'app/durable-task-scheduler.bicep' = if (useDurableTaskScheduler) {
+  name: 'durable-task-scheduler'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    name: 'dts-${resourceToken}'
+    taskHubName: taskHubName
+    skuName: durableTaskSchedulerSku
+  }
+}
+
 module functionApp 'app/function-app.bicep' = {
   name: 'function-app'
   scope: rg
@@ -316,6 +338,7 @@ module functionApp 'app/function-app.bicep' = {
     registryReadsPerMinute: registryReadsPerMinute
     listingPageRepositories: listingPageRepositories
     listingConcurrency: listingConcurrency
+    durableTaskSchedulerEndpoint: useDurableTaskScheduler ? durableTaskScheduler!.outputs.endpoint : ''
     maximumInstanceCount: functionMaximumInstanceCount
     instanceMemoryMB: functionInstanceMemoryMB
   }
@@ -332,6 +355,9 @@ module rbac 'app/rbac.bicep' = {
     archiveContainerName: archiveStorage.outputs.containerName
     hostStorageAccountName: functionApp.outputs.hostStorageName
     appInsightsName: monitoring.outputs.appInsightsName
+    useDurableTaskScheduler: useDurableTaskScheduler
+    durableTaskSchedulerName: useDurableTaskScheduler ? durableTaskScheduler!.outputs.schedulerName : ''
+    taskHubName: taskHubName
   }
 }
 
