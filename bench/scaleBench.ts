@@ -7,7 +7,8 @@
 // CPU at 10,000, a re-run starting zero jobs with at most 2 requests per repository plus catalog pages.
 //
 // Flags: --sizes 1000:50,10000:500,100000:5000 (images:repositories), --delay-ms 20, --limit-rpm 3000 (the
-// registry's), --reads-per-minute 1500 (the app's REGISTRY_READS_PER_MINUTE), --max-parallel 10.
+// registry's), --reads-per-minute 1500 (the app's REGISTRY_READS_PER_MINUTE), --max-parallel 10, --dry-run (the
+// listing and summary only: no job, no re-run).
 import { loadavg } from "node:os";
 import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
 import { fileURLToPath } from "node:url";
@@ -59,6 +60,8 @@ const { values: flags } = parseArgs({
     "limit-rpm": { type: "string", default: "3000" },
     "reads-per-minute": { type: "string", default: "1500" },
     "max-parallel": { type: "string", default: "10" },
+    // The listing alone (dryRun: every image would-archive, no job, no re-run): for sizes whose archiving does not fit.
+    "dry-run": { type: "boolean", default: false },
   },
 });
 
@@ -72,7 +75,7 @@ async function archiveRun(
   const started = performance.now();
   const response = await host.request("/api/archive", {
     method: "POST",
-    body: JSON.stringify({ registry: registry.host, maxParallel }),
+    body: JSON.stringify({ registry: registry.host, maxParallel, ...(flags["dry-run"] && { dryRun: true }) }),
   });
   const { id } = (await response.json()) as { id: string };
   if (response.status !== 202) throw new Error(`POST answered ${response.status}`);
@@ -86,6 +89,7 @@ async function archiveRun(
     .downloadToBuffer();
   const output = JSON.parse(summaryBlob.toString("utf8")) as {
     totals: { archived: number; alreadyArchived: number; jobExecutions: number };
+    images: { status: string }[];
   };
   const after = registry.stats();
   return {
@@ -93,7 +97,9 @@ async function archiveRun(
     registryRequests: after.requests - before.requests,
     throttled: after.throttled - before.throttled,
     jobExecutions: output.totals.jobExecutions,
-    archived: output.totals.archived,
+    archived: flags["dry-run"]
+      ? output.images.filter((i) => i.status === "would-archive").length
+      : output.totals.archived,
     alreadyArchived: output.totals.alreadyArchived,
     catalogPages: (after.byKind.catalog ?? 0) - (before.byKind.catalog ?? 0),
   };
@@ -135,6 +141,23 @@ async function measure(images: number, repositories: number): Promise<ScaleResul
     if (first.archived !== tagsPerRepository * repositories)
       throw new Error(`${first.archived} of ${tagsPerRepository * repositories} images archived`);
     const stats = await hostStats(host);
+    if (flags["dry-run"]) {
+      const none = { ...first, wallSeconds: 0, registryRequests: 0, jobExecutions: 0, requestsPerRepository: 0 };
+      return {
+        images: tagsPerRepository * repositories,
+        repositories,
+        first,
+        rerun: { ...none, catalogPages: 0 },
+        replays: stats.replays,
+        orchestratorCpuSeconds: round(stats.orchestratorCpuMs / 1000),
+        maxHistoryEvents: stats.maxHistoryEvents,
+        maxHistoryInstanceId: stats.maxHistoryInstanceId,
+        maxActivitySeconds: round(stats.maxActivityMs / 1000),
+        maxActivityName: stats.maxActivityName,
+        peakHostRssMiB: stats.peakRssMiB,
+        loadAverage: loadavg().map(round),
+      };
+    }
     await host.stop();
     // The nightly re-run in a fresh host, as a night later: no registry token or client survives from the first run.
     host = await startHost();
