@@ -1,7 +1,7 @@
 // Stands in for src/jobs/createJobRunner.js in the scale benchmark's host (swapped in by the module hook that
 // bench/registerInstantJobRunner.ts registers with `node --import`): a job runner that "archives" at once, writing
-// the result blob a worker would write, so the benchmark measures the orchestrations, not the workers. The app's
-// own modules carry no test seam for it.
+// the archive, sidecar and result blobs a worker would write (tiny stand-ins), so the benchmark measures the
+// orchestrations, not the workers. The app's own modules carry no test seam for it.
 import { randomBytes } from "node:crypto";
 import type { ArchiveImageResult } from "../src/archive/archiveImage.js";
 import type { JobExecution, JobRunner } from "../src/jobs/jobRunner.js";
@@ -38,13 +38,12 @@ class InstantJobRunner implements JobRunner {
       sha256: ref.digest!.slice(7),
       durationSeconds: 0,
     };
-    await writeWorkerResult(
-      getAppDependencies().getContainer(request.blobContainer),
-      request.runId,
-      image,
-      request.attemptId,
-      result,
-    );
+    const container = getAppDependencies().getContainer(request.blobContainer);
+    // What a worker leaves besides its result: the archive and its sidecar (tiny stand-ins), so that a re-run of the
+    // registry finds the image archived, as it would after a real run.
+    await container.getBlockBlobClient(archiveBlob).uploadData(Buffer.alloc(1024));
+    await container.getBlockBlobClient(sidecarBlobName(archiveBlob)).uploadData(Buffer.from("{}"));
+    await writeWorkerResult(container, request.runId, image, request.attemptId, result);
     return { name: `instant-${++this.count}-${randomBytes(3).toString("hex")}`, status: "Succeeded" };
   }
 

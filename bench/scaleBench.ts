@@ -1,72 +1,191 @@
-// npm run bench:scale — 1,000 and 10,000 synthetic images through the local host with an instant job runner:
-// replays, the largest history of any orchestration instance, and orchestrator CPU seconds. The target is linear
-// growth (CPU at 10,000 ≤ 12× CPU at 1,000) and no instance history above ~2,000 events.
+// npm run bench:scale — synthetic registries through the local host with an instant job runner, against a
+// latency-shaped registry (bench/syntheticRegistry.ts: a delay per request, a requests-per-minute limit with 429 +
+// Retry-After, ACR's token challenges and manifest listing). For each size: an archive run, then a nightly re-run of
+// the archived registry. Reported: wall time, registry requests, the longest single activity, the largest history of
+// any instance, orchestrator CPU seconds, the host's peak RSS; for the re-run, jobs started and registry requests
+// per repository. Targets (issue 13): no activity over 5 minutes, no history over 2,000 events, CPU at 100,000 ≤ 12×
+// CPU at 10,000, a re-run starting zero jobs with at most 2 requests per repository plus catalog pages.
+//
+// Flags: --sizes 1000:50,10000:500,100000:5000 (images:repositories), --delay-ms 20, --limit-rpm 3000 (the
+// registry's), --reads-per-minute 1500 (the app's REGISTRY_READS_PER_MINUTE), --max-parallel 10, --dry-run (the
+// listing and summary only: no job, no re-run).
+import { loadavg } from "node:os";
+import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
 import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
 import { startAzurite } from "../tools/localenv/azurite.js";
-import { startFunctionsHost, waitForRun } from "../tools/localenv/functionsHost.js";
-import { startSyntheticRegistry } from "./syntheticRegistry.js";
+import { startFunctionsHost, waitForRun, type LocalFunctionsHost } from "../tools/localenv/functionsHost.js";
+import { startSyntheticRegistry, type SyntheticRegistry } from "./syntheticRegistry.js";
 
 const INSTANT_RUNNER = fileURLToPath(new URL("./registerInstantJobRunner.js", import.meta.url));
 
+interface HostStats {
+  replays: number;
+  orchestratorCpuMs: number;
+  maxHistoryEvents: number;
+  maxHistoryInstanceId: string;
+  maxActivityMs: number;
+  maxActivityName: string;
+  peakRssMiB: number;
+}
+
+interface RunFigures {
+  wallSeconds: number;
+  registryRequests: number;
+  throttled: number;
+  jobExecutions: number;
+  archived: number;
+  alreadyArchived: number;
+}
+
 interface ScaleResult {
   images: number;
-  wallSeconds: number;
+  repositories: number;
+  first: RunFigures;
+  rerun: RunFigures & { requestsPerRepository: number; catalogPages: number };
   replays: number;
   orchestratorCpuSeconds: number;
   maxHistoryEvents: number;
   maxHistoryInstanceId: string;
-  archived: number;
+  maxActivitySeconds: number;
+  maxActivityName: string;
+  peakHostRssMiB: number;
+  loadAverage: number[];
 }
 
-async function measure(repositories: number, tagsPerRepository: number): Promise<ScaleResult> {
-  const images = repositories * tagsPerRepository;
+const { values: flags } = parseArgs({
+  options: {
+    sizes: { type: "string", default: "1000:50,10000:500,100000:5000" },
+    "delay-ms": { type: "string", default: "20" },
+    "limit-rpm": { type: "string", default: "3000" },
+    "reads-per-minute": { type: "string", default: "1500" },
+    "max-parallel": { type: "string", default: "10" },
+    // The listing alone (dryRun: every image would-archive, no job, no re-run): for sizes whose archiving does not fit.
+    "dry-run": { type: "boolean", default: false },
+  },
+});
+
+async function archiveRun(
+  host: LocalFunctionsHost,
+  registry: SyntheticRegistry,
+  container: ContainerClient,
+  maxParallel: number,
+): Promise<RunFigures & { catalogPages: number }> {
+  const before = registry.stats();
+  const started = performance.now();
+  const response = await host.request("/api/archive", {
+    method: "POST",
+    body: JSON.stringify({ registry: registry.host, maxParallel, ...(flags["dry-run"] && { dryRun: true }) }),
+  });
+  const { id } = (await response.json()) as { id: string };
+  if (response.status !== 202) throw new Error(`POST answered ${response.status}`);
+  const status = await waitForRun(host, id, { timeoutInMs: 3 * 60 * 60_000 });
+  const wallSeconds = (performance.now() - started) / 1000;
+  if (status.runtimeStatus !== "Completed")
+    throw new Error(`run ended ${String(status.runtimeStatus)}: ${JSON.stringify(status.output)}`);
+  // The run's own record of what it did: its summary blob.
+  const summaryBlob = await container
+    .getBlockBlobClient(String((status as { summaryBlob?: string }).summaryBlob))
+    .downloadToBuffer();
+  const output = JSON.parse(summaryBlob.toString("utf8")) as {
+    totals: { archived: number; alreadyArchived: number; jobExecutions: number };
+    images: { status: string }[];
+  };
+  const after = registry.stats();
+  return {
+    wallSeconds: round(wallSeconds),
+    registryRequests: after.requests - before.requests,
+    throttled: after.throttled - before.throttled,
+    jobExecutions: output.totals.jobExecutions,
+    archived: flags["dry-run"]
+      ? output.images.filter((i) => i.status === "would-archive").length
+      : output.totals.archived,
+    alreadyArchived: output.totals.alreadyArchived,
+    catalogPages: (after.byKind.catalog ?? 0) - (before.byKind.catalog ?? 0),
+  };
+}
+
+async function measure(images: number, repositories: number): Promise<ScaleResult> {
+  const tagsPerRepository = Math.round(images / repositories);
   const [registry, azurite] = await Promise.all([
-    startSyntheticRegistry(repositories, tagsPerRepository),
+    startSyntheticRegistry({
+      repositories,
+      tagsPerRepository,
+      delayMs: Number(flags["delay-ms"]),
+      limitPerMinute: Number(flags["limit-rpm"]),
+    }),
     startAzurite(),
   ]);
-  const host = await startFunctionsHost({
-    timeScale: 0.001,
-    logLevel: "error",
-    nodeArgs: ["--import", INSTANT_RUNNER],
-    env: {
-      AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString,
-      JOB_RUNNER: "local",
-      TASKHUB_NAME: "scale",
-      NIGHTLY_SCHEDULE: "0 0 2 * * *",
-      ALLOWED_REGISTRIES: "127.0.0.1:*",
-    },
-  });
-  try {
-    const started = performance.now();
-    const response = await host.request("/api/archive", {
-      method: "POST",
-      body: JSON.stringify({ registry: registry.host, maxParallel: 10 }),
+  const startHost = () =>
+    startFunctionsHost({
+      timeScale: 0.001,
+      logLevel: "error",
+      nodeArgs: ["--import", INSTANT_RUNNER],
+      env: {
+        AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString,
+        JOB_RUNNER: "local",
+        TASKHUB_NAME: "scale",
+        NIGHTLY_SCHEDULE: "0 0 2 * * *",
+        ALLOWED_REGISTRIES: "127.0.0.1:*",
+        REGISTRY_READS_PER_MINUTE: String(flags["reads-per-minute"]),
+      },
     });
-    const { id } = (await response.json()) as { id: string };
-    if (response.status !== 202) throw new Error(`POST answered ${response.status}`);
-    const status = await waitForRun(host, id, { timeoutInMs: 60 * 60_000 });
-    const wallSeconds = (performance.now() - started) / 1000;
-    if (status.runtimeStatus !== "Completed")
-      throw new Error(`run ended ${String(status.runtimeStatus)}: ${String(status.error)}`);
-    const stats = (await (await host.request("/admin/host/stats")).json()) as {
-      replays: number;
-      orchestratorCpuMs: number;
-      maxHistoryEvents: number;
-      maxHistoryInstanceId: string;
-    };
-    const archived = (status.progress as { archived: number }).archived;
-    if (archived !== images) throw new Error(`${archived} of ${images} images archived`);
+  const hostStats = async (host: LocalFunctionsHost) =>
+    (await (await host.request("/admin/host/stats")).json()) as HostStats;
+  const maxParallel = Number(flags["max-parallel"]);
+  const container = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient("images");
+  let host: LocalFunctionsHost | undefined;
+  try {
+    host = await startHost();
+    const first = await archiveRun(host, registry, container, maxParallel);
+    if (first.archived !== tagsPerRepository * repositories)
+      throw new Error(`${first.archived} of ${tagsPerRepository * repositories} images archived`);
+    const stats = await hostStats(host);
+    if (flags["dry-run"]) {
+      const none = { ...first, wallSeconds: 0, registryRequests: 0, jobExecutions: 0, requestsPerRepository: 0 };
+      return {
+        images: tagsPerRepository * repositories,
+        repositories,
+        first,
+        rerun: { ...none, catalogPages: 0 },
+        replays: stats.replays,
+        orchestratorCpuSeconds: round(stats.orchestratorCpuMs / 1000),
+        maxHistoryEvents: stats.maxHistoryEvents,
+        maxHistoryInstanceId: stats.maxHistoryInstanceId,
+        maxActivitySeconds: round(stats.maxActivityMs / 1000),
+        maxActivityName: stats.maxActivityName,
+        peakHostRssMiB: stats.peakRssMiB,
+        loadAverage: loadavg().map(round),
+      };
+    }
+    await host.stop();
+    // The nightly re-run in a fresh host, as a night later: no registry token or client survives from the first run.
+    host = await startHost();
+    const rerun = await archiveRun(host, registry, container, maxParallel);
+    const rerunStats = await hostStats(host);
+    const longest = rerunStats.maxActivityMs > stats.maxActivityMs ? rerunStats : stats;
     return {
-      images,
-      wallSeconds: round(wallSeconds),
+      images: tagsPerRepository * repositories,
+      repositories,
+      first,
+      rerun: {
+        ...rerun,
+        requestsPerRepository: round((rerun.registryRequests - rerun.catalogPages) / repositories),
+      },
       replays: stats.replays,
       orchestratorCpuSeconds: round(stats.orchestratorCpuMs / 1000),
-      maxHistoryEvents: stats.maxHistoryEvents,
-      maxHistoryInstanceId: stats.maxHistoryInstanceId,
-      archived,
+      maxHistoryEvents: Math.max(stats.maxHistoryEvents, rerunStats.maxHistoryEvents),
+      maxHistoryInstanceId:
+        stats.maxHistoryEvents >= rerunStats.maxHistoryEvents
+          ? stats.maxHistoryInstanceId
+          : rerunStats.maxHistoryInstanceId,
+      maxActivitySeconds: round(longest.maxActivityMs / 1000),
+      maxActivityName: longest.maxActivityName,
+      peakHostRssMiB: Math.max(stats.peakRssMiB, rerunStats.peakRssMiB),
+      loadAverage: loadavg().map(round),
     };
   } finally {
-    await host.stop();
+    await host?.stop();
     await Promise.all([registry.stop(), azurite.stop()]);
   }
 }
@@ -74,22 +193,40 @@ async function measure(repositories: number, tagsPerRepository: number): Promise
 const round = (n: number) => Math.round(n * 100) / 100;
 
 async function main(): Promise<void> {
-  const small = await measure(10, 100);
-  console.log(JSON.stringify(small));
-  const large = await measure(100, 100);
-  console.log(JSON.stringify(large));
+  const sizes = String(flags.sizes)
+    .split(",")
+    .map((s) => s.split(":").map(Number) as [number, number]);
   console.log(
-    "\n| images | wall s | replays | orchestrator CPU s | largest history (events) |\n| --- | --- | --- | --- | --- |",
+    `latency ${flags["delay-ms"]} ms a request, registry limit ${flags["limit-rpm"]}/min, ` +
+      `REGISTRY_READS_PER_MINUTE ${flags["reads-per-minute"]}, maxParallel ${flags["max-parallel"]}; load before: ${loadavg().map(round).join(" ")}`,
   );
-  for (const r of [small, large])
+  const results: ScaleResult[] = [];
+  for (const [images, repositories] of sizes) {
+    const result = await measure(images, repositories);
+    console.log(JSON.stringify(result));
+    results.push(result);
+  }
+  console.log(
+    "\n| images (repositories) | wall s | registry requests (429s) | longest activity s | largest history | orchestrator CPU s | peak host RSS MiB | re-run: jobs, requests / repository, wall s | load avg |" +
+      "\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+  );
+  for (const r of results)
     console.log(
-      `| ${r.images} | ${r.wallSeconds} | ${r.replays} | ${r.orchestratorCpuSeconds} | ${r.maxHistoryEvents} (${r.maxHistoryInstanceId.replace(/^archive-.*?-\d{8}T\d{9}Z-[a-f0-9]{6}/, "<run>")}) |`,
+      `| ${r.images} (${r.repositories}) | ${r.first.wallSeconds} | ${r.first.registryRequests} (${r.first.throttled}) | ` +
+        `${r.maxActivitySeconds} (${r.maxActivityName}) | ${r.maxHistoryEvents} | ${r.orchestratorCpuSeconds} | ${r.peakHostRssMiB} | ` +
+        `${r.rerun.jobExecutions}, ${r.rerun.requestsPerRepository} + ${r.rerun.catalogPages} catalog pages, ${r.rerun.wallSeconds} | ${r.loadAverage.join(" ")} |`,
     );
+  const byImages = new Map(results.map((r) => [r.images, r]));
+  const tenK = byImages.get(10_000);
+  const hundredK = byImages.get(100_000);
   console.log(
     JSON.stringify({
-      cpuRatio10kTo1k: round(large.orchestratorCpuSeconds / small.orchestratorCpuSeconds),
-      maxHistoryEvents10k: large.maxHistoryEvents,
-      replays10k: large.replays,
+      ...(tenK &&
+        hundredK && { cpuRatio100kTo10k: round(hundredK.orchestratorCpuSeconds / tenK.orchestratorCpuSeconds) }),
+      maxHistoryEvents: Math.max(...results.map((r) => r.maxHistoryEvents)),
+      maxActivitySeconds: Math.max(...results.map((r) => r.maxActivitySeconds)),
+      rerunJobs: results.map((r) => r.rerun.jobExecutions),
+      rerunRequestsPerRepository: results.map((r) => r.rerun.requestsPerRepository),
     }),
   );
 }

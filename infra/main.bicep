@@ -191,6 +191,28 @@ param uploadConcurrency int = 4
 @description('Registry GETs in flight while blobs are read ahead: REGISTRY_CONCURRENCY.')
 param registryConcurrency int = 8
 
+@description('Requests per minute a run sends the source registry: REGISTRY_READS_PER_MINUTE (0: no budget). The listing uses it whole; each job execution gets it / maxParallel. Default: half of ACR Standard\'s ~3,000 read operations a minute.')
+@minValue(0)
+param registryReadsPerMinute int = 1500
+
+@description('The Durable Functions backend: azureStorage (queues and tables in the Function App\'s own storage account, the default) or durableTaskScheduler (a Durable Task Scheduler and task hub, identity-based; higher throughput and a dashboard).')
+@allowed(['azureStorage', 'durableTaskScheduler'])
+param durableBackend string = 'azureStorage'
+
+@description('The Durable Task Scheduler\'s SKU when durableBackend is durableTaskScheduler.')
+@allowed(['Consumption', 'Dedicated'])
+param durableTaskSchedulerSku string = 'Consumption'
+
+@description('Repositories per listing page (one activity each): LISTING_PAGE_REPOSITORIES.')
+@minValue(1)
+@maxValue(1000)
+param listingPageRepositories int = 100
+
+@description('Repositories of a listing page listed at once: LISTING_CONCURRENCY.')
+@minValue(1)
+@maxValue(64)
+param listingConcurrency int = 8
+
 @minValue(0)
 @maxValue(4096)
 @description('MiB of blobs read ahead of the archive: PREFETCH_MIB (memory ≈ this + one 4 MiB part).')
@@ -298,6 +320,7 @@ module workerJob 'app/worker-job.bicep' = {
     uploadBlockSizeMiB: uploadBlockSizeMiB
     uploadConcurrency: uploadConcurrency
     registryConcurrency: registryConcurrency
+    registryReadsPerMinute: registryReadsPerMinute
     prefetchMiB: prefetchMiB
     // A backstop behind the app's own timeout (JOB_TIMEOUT_MINUTES), which stops executions first.
     replicaTimeoutSeconds: min((jobTimeoutMinutes + 10) * 60, 86400)
@@ -305,6 +328,20 @@ module workerJob 'app/worker-job.bicep' = {
     registryPassword: registryPassword
     archiveContainerName: archiveStorage.outputs.containerName
     restoreTargetRegistries: restoreTargetLoginServers
+  }
+}
+
+var useDurableTaskScheduler = durableBackend == 'durableTaskScheduler'
+
+module durableTaskScheduler 'app/durable-task-scheduler.bicep' = if (useDurableTaskScheduler) {
+  name: 'durable-task-scheduler'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    name: 'dts-${resourceToken}'
+    taskHubName: taskHubName
+    skuName: durableTaskSchedulerSku
   }
 }
 
@@ -339,6 +376,10 @@ module functionApp 'app/function-app.bicep' = {
     rehydrationTimeoutMinutesStandard: rehydrationTimeoutMinutesStandard
     rehydrationTimeoutMinutesHigh: rehydrationTimeoutMinutesHigh
     rehydrationPollMaxSeconds: rehydrationPollMaxSeconds
+    registryReadsPerMinute: registryReadsPerMinute
+    listingPageRepositories: listingPageRepositories
+    listingConcurrency: listingConcurrency
+    durableTaskSchedulerEndpoint: useDurableTaskScheduler ? durableTaskScheduler!.outputs.endpoint : ''
     maximumInstanceCount: functionMaximumInstanceCount
     instanceMemoryMB: functionInstanceMemoryMB
   }
@@ -355,6 +396,9 @@ module rbac 'app/rbac.bicep' = {
     archiveContainerName: archiveStorage.outputs.containerName
     hostStorageAccountName: functionApp.outputs.hostStorageName
     appInsightsName: monitoring.outputs.appInsightsName
+    useDurableTaskScheduler: useDurableTaskScheduler
+    durableTaskSchedulerName: useDurableTaskScheduler ? durableTaskScheduler!.outputs.schedulerName : ''
+    taskHubName: taskHubName
   }
 }
 

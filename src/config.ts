@@ -9,6 +9,7 @@ import { parseJobResourceId, type JobResourceId } from "./jobs/jobResourceId.js"
 import type { JobRunnerConfig } from "./jobs/createJobRunner.js";
 import type { RegistryAccess, RegistryAuthConfig } from "./registry/createRegistryClient.js";
 import { loginServerSchema } from "./registry/reference.js";
+import type { ListingConfig } from "./runs/listRunImages.js";
 import type { RunDefaults } from "./runs/startArchiveRun.js";
 import type { StorageConfig } from "./storage/blobServiceClient.js";
 import { containerNameSchema } from "./storage/blobNames.js";
@@ -78,6 +79,12 @@ export const registryEnvSchema = z.object({
   ACR_LOGIN_SERVER: loginServer.optional(),
   /** Allow plain HTTP to a registry that is not on loopback. */
   REGISTRY_INSECURE: boolFromEnv.default(false),
+  /**
+   * Requests per minute this process sends one registry at most (a token bucket; 0: no budget, 429s still back off).
+   * The app's listing uses it whole; each job execution gets REGISTRY_READS_PER_MINUTE / maxParallel in its env.
+   * Default: half of ACR Standard's ~3,000 read operations a minute, leaving the rest to the registry's other users.
+   */
+  REGISTRY_READS_PER_MINUTE: intFromEnv(0, 1_000_000, 1500),
 });
 
 export const archiveTuningEnvSchema = z.object({
@@ -168,7 +175,11 @@ export function toRegistryAuth(parsed: z.output<typeof registryEnvSchema>): Regi
 /** Registry access alone (the CLI's restore needs no storage). */
 export function readRegistrySettings(env: NodeJS.ProcessEnv = process.env): RegistryAccess {
   const parsed = readEnv(registryEnvSchema, env, "invalid registry settings");
-  return { auth: toRegistryAuth(parsed), insecure: parsed.REGISTRY_INSECURE };
+  return {
+    auth: toRegistryAuth(parsed),
+    insecure: parsed.REGISTRY_INSECURE,
+    readsPerMinute: parsed.REGISTRY_READS_PER_MINUTE,
+  };
 }
 
 export function readWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
@@ -177,6 +188,7 @@ export function readWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     storage: toStorageConfig(parsed),
     registryAuth: toRegistryAuth(parsed),
     registryInsecure: parsed.REGISTRY_INSECURE,
+    registryReadsPerMinute: parsed.REGISTRY_READS_PER_MINUTE,
     tuning: {
       gzipLevel: parsed.PIGZ_LEVEL,
       blockSizeBytes: parsed.UPLOAD_BLOCK_SIZE_MIB * 1024 * 1024,
@@ -269,6 +281,10 @@ export const appSettingsSchema = storageEnvSchema.extend(registryEnvSchema.shape
   REHYDRATION_TIMEOUT_MINUTES_HIGH: intFromEnv(1, 7 * 24 * 60, 2 * 60),
   /** Polling of a pending rehydration backs off 60 s → 120 … up to this (durable timers: no compute while waiting). */
   REHYDRATION_POLL_MAX_SECONDS: intFromEnv(1, 3600, 900),
+  /** Repositories per listing page: one activity lists one catalog page, and the run resumes at the page it reached. */
+  LISTING_PAGE_REPOSITORIES: intFromEnv(1, 1000, 100),
+  /** Repositories of one listing page listed at once. */
+  LISTING_CONCURRENCY: intFromEnv(1, 64, 8),
 });
 export type AppSettings = z.output<typeof appSettingsSchema>;
 
@@ -295,6 +311,7 @@ export interface AppConfig {
   /** Answer POST /api/archive with the Durable check-status URLs (their key starts any orchestration). */
   durableStatusUrls: boolean;
   runDefaults: RunDefaults;
+  listing: ListingConfig;
 }
 
 export function readAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
@@ -329,7 +346,11 @@ export function toAppConfig(settings: AppSettings): AppConfig {
   }
   return {
     storage: toStorageConfig(settings),
-    registry: { auth: toRegistryAuth(settings), insecure: settings.REGISTRY_INSECURE },
+    registry: {
+      auth: toRegistryAuth(settings),
+      insecure: settings.REGISTRY_INSECURE,
+      readsPerMinute: settings.REGISTRY_READS_PER_MINUTE,
+    },
     archiveContainer: settings.ARCHIVE_CONTAINER,
     allowedRegistries: allowedRegistriesOf(settings),
     restoreTargetRegistries: settings.RESTORE_TARGET_REGISTRIES,
@@ -350,6 +371,10 @@ export function toAppConfig(settings: AppSettings): AppConfig {
         High: settings.REHYDRATION_TIMEOUT_MINUTES_HIGH,
       },
       rehydrationPollMaxSeconds: settings.REHYDRATION_POLL_MAX_SECONDS,
+    },
+    listing: {
+      pageRepositories: settings.LISTING_PAGE_REPOSITORIES,
+      concurrency: settings.LISTING_CONCURRENCY,
     },
   };
 }

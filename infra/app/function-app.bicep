@@ -34,6 +34,11 @@ param restoreTargetRegistries string
 param rehydrationTimeoutMinutesStandard int
 param rehydrationTimeoutMinutesHigh int
 param rehydrationPollMaxSeconds int
+param registryReadsPerMinute int
+param listingPageRepositories int
+param listingConcurrency int
+@description('The Durable Task Scheduler\'s endpoint when it is the backend (main.bicep durableBackend); empty: the Azure Storage backend of host.json.')
+param durableTaskSchedulerEndpoint string = ''
 param maximumInstanceCount int
 param instanceMemoryMB int
 
@@ -126,6 +131,9 @@ var appSettings = {
   REHYDRATION_TIMEOUT_MINUTES_STANDARD: string(rehydrationTimeoutMinutesStandard)
   REHYDRATION_TIMEOUT_MINUTES_HIGH: string(rehydrationTimeoutMinutesHigh)
   REHYDRATION_POLL_MAX_SECONDS: string(rehydrationPollMaxSeconds)
+  REGISTRY_READS_PER_MINUTE: string(registryReadsPerMinute)
+  LISTING_PAGE_REPOSITORIES: string(listingPageRepositories)
+  LISTING_CONCURRENCY: string(listingConcurrency)
 }
 
 resource site 'Microsoft.Web/sites@2024-04-01' = {
@@ -171,10 +179,21 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
   }
 }
 
+// host.json is one file for every deployment and keeps the Azure Storage backend; a deployment with the Durable Task
+// Scheduler overrides its storageProvider through app settings (AzureFunctionsJobHost__<path> replaces host.json's
+// <path>), and the connection is the identity's: no key, no secret.
+var durableTaskSchedulerSettings = empty(durableTaskSchedulerEndpoint)
+  ? {}
+  : {
+      AzureFunctionsJobHost__extensions__durableTask__storageProvider__type: 'azureManaged'
+      AzureFunctionsJobHost__extensions__durableTask__storageProvider__connectionStringName: 'DURABLE_TASK_SCHEDULER_CONNECTION_STRING'
+      DURABLE_TASK_SCHEDULER_CONNECTION_STRING: 'Endpoint=${durableTaskSchedulerEndpoint};Authentication=ManagedIdentity;ClientID=${identityClientId}'
+    }
+
 resource siteSettings 'Microsoft.Web/sites/config@2024-04-01' = {
   parent: site
   name: 'appsettings'
-  properties: appSettings
+  properties: union(appSettings, durableTaskSchedulerSettings)
 }
 
 output name string = site.name

@@ -1,7 +1,8 @@
 // Least privilege, in the deployment's resource group. Each assignment names the narrowest scope that works.
 //   Function App identity: start, read and stop executions of the one worker job (custom role, on the job); read and
 //     write blobs of the archive container only (run summaries in, worker results and sidecars out); its own host
-//     storage (Durable Functions task hub); telemetry to its Application Insights.
+//     storage (Durable Functions task hub), or the Durable Task Scheduler's task hub when that is the backend; telemetry
+//     to its Application Insights.
 //   Worker job identity: read and write blobs of the archive account (it may create the request's container); on the
 //     source registry it only pulls (app/registry-access.bicep). Nothing else.
 param functionPrincipalId string
@@ -11,6 +12,10 @@ param archiveStorageAccountName string
 param archiveContainerName string
 param hostStorageAccountName string
 param appInsightsName string
+@description('The Durable Task Scheduler is the Durable Functions backend (main.bicep durableBackend).')
+param useDurableTaskScheduler bool = false
+param durableTaskSchedulerName string = ''
+param taskHubName string
 
 var roles = {
   storageBlobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe' // Storage Blob Data Contributor
@@ -18,6 +23,7 @@ var roles = {
   storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88' // Storage Queue Data Contributor
   storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3' // Storage Table Data Contributor
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb' // Monitoring Metrics Publisher
+  durableTaskDataContributor: '0ad04412-c4d5-4796-b79c-f76d14c8d402' // Durable Task Data Contributor
 }
 
 resource job 'Microsoft.App/jobs@2024-03-01' existing = {
@@ -40,6 +46,15 @@ resource archiveContainer 'Microsoft.Storage/storageAccounts/blobServices/contai
 
 resource hostStorage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: hostStorageAccountName
+}
+
+resource durableTaskScheduler 'Microsoft.DurableTask/schedulers@2025-11-01' existing = if (useDurableTaskScheduler) {
+  name: durableTaskSchedulerName
+}
+
+resource taskHub 'Microsoft.DurableTask/schedulers/taskHubs@2025-11-01' existing = if (useDurableTaskScheduler) {
+  parent: durableTaskScheduler
+  name: taskHubName
 }
 
 resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
@@ -141,6 +156,19 @@ resource functionTelemetry 'Microsoft.Authorization/roleAssignments@2022-04-01' 
   scope: appInsights
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.monitoringMetricsPublisher)
+    principalId: functionPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// With the Durable Task Scheduler backend: the orchestrations' data in the app's one task hub. The documented role for
+// Durable Functions apps (orchestrations, activities, the client API the status endpoint uses); Durable Task Worker
+// lacks the client operations. Scoped to the task hub, not the scheduler.
+resource functionTaskHub 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (useDurableTaskScheduler) {
+  name: guid(taskHub.id, functionPrincipalId, roles.durableTaskDataContributor)
+  scope: taskHub
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.durableTaskDataContributor)
     principalId: functionPrincipalId
     principalType: 'ServicePrincipal'
   }

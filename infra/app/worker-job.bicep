@@ -17,6 +17,8 @@ param pigzLevel int
 param uploadBlockSizeMiB int
 param uploadConcurrency int
 param registryConcurrency int
+@description('The whole budget: each execution overrides it with its share (the budget / the run\'s maxParallel).')
+param registryReadsPerMinute int
 param prefetchMiB int
 param replicaTimeoutSeconds int
 param registryUsername string
@@ -104,6 +106,10 @@ var baseEnv = [
   {
     name: 'REFERRERS_MAX_COUNT'
     value: '100'
+  }
+  {
+    name: 'REGISTRY_READS_PER_MINUTE'
+    value: string(registryReadsPerMinute)
   }
 ]
 

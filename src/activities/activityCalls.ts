@@ -9,7 +9,7 @@ import type { ReadWorkerResultInput } from "./readWorkerResult.js";
 import type { StartJobExecutionInput } from "./startJobExecution.js";
 import type { StopJobExecutionInput } from "./stopJobExecution.js";
 import type { WriteBatchOutcomesInput } from "./writeBatchOutcomes.js";
-import type { ListRunImagesInput } from "../runs/listRunImages.js";
+import type { ListRunImagesPageInput } from "../runs/listRunImages.js";
 import type { WriteRunSummaryInput } from "../runs/runSummary.js";
 import type { RestoreImageRef } from "../runs/restoreTarget.js";
 import type { ResolveRestoreImagesInput } from "../runs/resolveRestoreImages.js";
@@ -19,7 +19,7 @@ import { ActivityNames } from "./activityNames.js";
 export { ActivityNames };
 
 export interface ActivityInputs {
-  listImages: ListRunImagesInput;
+  listImagesPage: ListRunImagesPageInput;
   readBatch: ReadBatchInput;
   writeBatchOutcomes: WriteBatchOutcomesInput;
   writeRunSummary: WriteRunSummaryInput;

@@ -1,7 +1,7 @@
 // Every activity of the app, by the name it registers under: imported by each activity file (to register) and by
 // activityCalls.ts (to call), so that neither imports the other.
 export const ActivityNames = {
-  listImages: "listImages",
+  listImagesPage: "listImagesPage",
   readBatch: "readBatch",
   writeBatchOutcomes: "writeBatchOutcomes",
   writeRunSummary: "writeRunSummary",

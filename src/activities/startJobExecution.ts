@@ -1,5 +1,5 @@
-// Activity: start one attempt's job execution; its only per-image setting is ARCHIVE_REQUEST, or RESTORE_REQUEST for a
-// restore (no secrets). The request is checked here too (its registry allowed, the archive container; a restore's
+// Activity: start one attempt's job execution; its per-image settings are ARCHIVE_REQUEST (with the worker's share of
+// the registry's read budget, REGISTRY_READS_PER_MINUTE), or RESTORE_REQUEST for a restore; never a secret. The request is checked here too (its registry allowed, the archive container; a restore's
 // target in RESTORE_TARGET_REGISTRIES), since an orchestration input can be forged; the worker checks it once more
 // against its own env.
 import * as df from "durable-functions";
@@ -7,7 +7,7 @@ import { ActivityNames } from "./activityNames.js";
 import type { ActivityHandler } from "durable-functions";
 import { z } from "zod";
 import type { JobExecution } from "../jobs/jobRunner.js";
-import { startArchiveJob, startRestoreJob } from "../runs/archiveJob.js";
+import { startArchiveJob, startRestoreJob, workerReadsPerMinute } from "../runs/archiveJob.js";
 import { getAppDependencies } from "../appDependencies.js";
 import { parseInput } from "../validation.js";
 import { archiveRequestSchema, assertRequestInScope } from "../archive/archiveRequest.js";
@@ -18,6 +18,8 @@ export const startJobExecutionInputSchema = z.union([
     request: archiveRequestSchema.required({ runId: true, attemptId: true }),
     /** An earlier start of this attempt failed: look for its execution before starting one. */
     reconcile: z.boolean().default(false),
+    /** Job executions of the run at once (its maxParallel): each gets that share of REGISTRY_READS_PER_MINUTE. */
+    workers: z.number().int().min(1).max(100).default(1),
   }),
   z.strictObject({
     restoreRequest: restoreRequestSchema.safeExtend({
@@ -44,7 +46,9 @@ const startJobExecution: ActivityHandler = async (raw: unknown): Promise<JobExec
     allowedRegistries: deps.config.allowedRegistries,
     archiveContainer: deps.config.archiveContainer,
   });
-  return startArchiveJob(deps.jobRunner(), input.request, { reconcile: input.reconcile });
+  // A forged `workers` can only give one worker up to the whole budget, never more.
+  const readsPerMinute = workerReadsPerMinute(deps.config.registry.readsPerMinute ?? 0, input.workers);
+  return startArchiveJob(deps.jobRunner(), input.request, { reconcile: input.reconcile, readsPerMinute });
 };
 
 df.app.activity(ActivityNames.startJobExecution, { handler: startJobExecution });

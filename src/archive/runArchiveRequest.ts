@@ -17,6 +17,8 @@ export interface WorkerConfig {
   storage: StorageConfig;
   registryAuth: RegistryAuthConfig;
   registryInsecure: boolean;
+  /** REGISTRY_READS_PER_MINUTE: this worker's share of the registry's read budget (0: none). */
+  registryReadsPerMinute?: number;
   tuning: ArchiveTuning;
   /** Login-server globs the worker may read; empty: not configured (the worker job refuses to run, the CLI allows any). */
   allowedRegistries: string[];
@@ -43,6 +45,7 @@ export async function runArchiveRequest(
   const getRegistryClient = createRegistryClientFactory({
     auth: config.registryAuth,
     insecure: config.registryInsecure,
+    ...(config.registryReadsPerMinute !== undefined && { readsPerMinute: config.registryReadsPerMinute }),
     ...(options.retry && { retry: options.retry }),
   });
   return archiveImage(

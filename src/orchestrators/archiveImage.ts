@@ -91,7 +91,11 @@ function* archiveOneImage(
     tags: item.tags,
   };
   const attempts = yield* runJobAttempts<ArchiveImageResult>(context, run, {
-    start: (attemptId, reconcile) => ({ request: { ...base, attemptId }, reconcile }),
+    start: (attemptId, reconcile) => ({
+      request: { ...base, attemptId },
+      reconcile,
+      ...(run.maxParallel !== undefined && { workers: run.maxParallel }),
+    }),
     result: (attemptId) => ({ ...image, runId: run.runId, container: run.container, attemptId }),
   });
   if (attempts.succeeded) return outcomeFromResult(item, attempts.result, attempts.attempts, elapsed());

@@ -1,7 +1,9 @@
-// Orchestration: one archive run of one registry. Lists the images (one activity: filters applied, already
-// archived ones counted and left out, the rest written as batches), runs the batches one after another as
-// sub-orchestrations, and writes the run summary. Progress (counts only) goes to custom status. After
-// BATCHES_PER_GENERATION batches it continues as new, so its history stays bounded for any registry size.
+// Orchestration: one archive run of one registry. Lists the images page by page (one activity per catalog page of
+// repositories: filters applied, already archived ones counted and left out, the rest written as that page's batches;
+// the continuation is a repository name in this history), then runs the batches one after another as
+// sub-orchestrations (batchLoop.ts, shared with restore runs), and writes the run summary. Progress (counts only) goes to custom status. After STEPS_PER_GENERATION
+// pages and batches it continues as new, so its history stays bounded for any registry size, and a crash or a
+// timeout costs the page or batch in flight, never the listing so far.
 import * as df from "durable-functions";
 import { OrchestrationNames } from "../durable/orchestrationNames.js";
 import { parseInput } from "../validation.js";
@@ -12,20 +14,33 @@ import {
   archiveRunInputSchema,
   batchRunContext,
   type ArchiveRegistryOutput,
-  type ListImagesResult,
   type RunProgress,
   type RunTotals,
 } from "../runs/archiveRun.js";
 import { assertInstanceOfRun } from "../runs/instanceIds.js";
+import { isValidRepository } from "../registry/reference.js";
 import { addTotals, emptyTotals } from "../runs/runTotals.js";
 import { callActivityWithRetry } from "../activities/activityCalls.js";
+import type { ListImagesPageResult } from "../runs/listRunImages.js";
 import type { ArchiveBatchInput } from "./archiveBatch.js";
 import "./archiveBatch.js"; // registers the child orchestration
-import { runBatchLoop } from "./batchLoop.js";
+import { BATCHES_PER_GENERATION, runBatchLoop } from "./batchLoop.js";
+
+/** Listing pages plus batches one generation runs before it continues as new (~4 history events each). */
+const STEPS_PER_GENERATION = BATCHES_PER_GENERATION;
 
 const count = z.number().int().min(0);
 const runStateSchema = z.strictObject({
   startedAtUtc: z.iso.datetime(),
+  listing: z.strictObject({
+    /** Pages listed so far (the next page's number). */
+    pages: count.max(1_000_000),
+    /** The repository the catalog continues after. */
+    after: z.string().refine(isValidRepository, "must be a repository name").optional(),
+    done: z.boolean(),
+    /** The time every page measures olderThanDays from (the listing's start). */
+    nowUtc: z.iso.datetime(),
+  }),
   batchCount: count,
   nextBatch: count,
   totals: z.strictObject({
@@ -36,6 +51,8 @@ const runStateSchema = z.strictObject({
     bytesArchived: count,
   }),
   jobExecutions: count,
+  /** Requests the listing made to the registry. */
+  registryRequests: count.default(0),
   /** Batches whose sub-orchestration failed (after its activities' retries): their images are failed in the summary. */
   failedBatches: z
     .array(z.strictObject({ batchIndex: count, message: z.string().max(300) }))
@@ -63,32 +80,58 @@ const archiveRegistry: OrchestrationHandler = function* (context: OrchestrationC
     phase,
   });
 
-  let state = savedState;
-  if (!state) {
-    context.df.setCustomStatus(progress(undefined, "listing"));
-    const listing: ListImagesResult = yield callActivityWithRetry(context, "listImages", activityRetryOptions, {
+  let state: RunState = savedState ?? {
+    startedAtUtc: run.requestedAtUtc,
+    listing: { pages: 0, done: false, nowUtc: context.df.currentUtcDateTime.toISOString() },
+    batchCount: 0,
+    nextBatch: 0,
+    totals: emptyTotals(),
+    jobExecutions: 0,
+    registryRequests: 0,
+    failedBatches: [],
+  };
+  let steps = 0;
+  const continueAsNew = () => context.df.continueAsNew({ ...run, state } satisfies ArchiveRegistryInput);
+
+  while (!state.listing.done) {
+    if (steps++ >= STEPS_PER_GENERATION) return continueAsNew();
+    context.df.setCustomStatus(progress(state, "listing"));
+    const { listing } = state;
+    // The page's images and batches are in its blob before this returns: a retry or a restart resumes here.
+    const page: ListImagesPageResult = yield callActivityWithRetry(context, "listImagesPage", activityRetryOptions, {
       run,
-      nowUtc: context.df.currentUtcDateTime.toISOString(),
+      nowUtc: listing.nowUtc,
+      page: listing.pages,
+      ...(listing.after !== undefined && { after: listing.after }),
+      firstBatch: state.batchCount,
     });
     state = {
-      startedAtUtc: run.requestedAtUtc,
-      batchCount: listing.batchCount,
-      nextBatch: 0,
-      totals: { ...emptyTotals(), total: listing.total, alreadyArchived: listing.alreadyArchived },
-      jobExecutions: 0,
-      failedBatches: [],
+      ...state,
+      listing: {
+        pages: listing.pages + 1,
+        ...(page.next !== undefined && { after: page.next }),
+        done: page.next === undefined,
+        nowUtc: listing.nowUtc,
+      },
+      batchCount: state.batchCount + page.batchCount,
+      totals: {
+        ...state.totals,
+        total: state.totals.total + page.total,
+        alreadyArchived: state.totals.alreadyArchived + page.alreadyArchived,
+      },
+      registryRequests: state.registryRequests + page.registryRequests,
     };
   }
 
   const finished = yield* runBatchLoop<RunTotals, RunState>(context, state, {
     runId: run.runId,
+    stepsTaken: steps,
     batchInput: (batchIndex): ArchiveBatchInput => ({ run: batchRunContext(run), batchIndex }),
     // The listing already counted these images in `total`; a batch only says how each one ended.
     addBatch: (totals, batch) => addTotals(totals, { ...batch, total: 0 }),
-    failBatch: (s, batchIndex) => ({
-      ...s.totals,
-      failed: s.totals.failed + batchSizeOf(s, run.batchSize, batchIndex),
-    }),
+    // A failed batch's images are counted as failed by the summary, which reads them from the batch's blob (pages
+    // make batches of different sizes: the orchestration does not know how many).
+    failBatch: (s) => s.totals,
     onProgress: (s) => context.df.setCustomStatus(progress(s, "archiving")),
     continueAsNew: (s) => context.df.continueAsNew({ ...run, state: s } satisfies ArchiveRegistryInput),
   });
@@ -102,11 +145,13 @@ const archiveRegistry: OrchestrationHandler = function* (context: OrchestrationC
     activityRetryOptions,
     {
       run,
+      listingPages: state.listing.pages,
       batchCount: state.batchCount,
       failedBatches: state.failedBatches,
       startedAtUtc: state.startedAtUtc,
       endedAtUtc: context.df.currentUtcDateTime.toISOString(),
       jobExecutions: state.jobExecutions,
+      registryRequests: state.registryRequests,
     },
   );
   context.df.setCustomStatus({ ...progress(state, "done"), ...summary.totals });
@@ -117,14 +162,9 @@ const archiveRegistry: OrchestrationHandler = function* (context: OrchestrationC
     container: run.container,
     dryRun: run.dryRun,
     totals: { ...summary.totals, jobExecutions: state.jobExecutions },
+    registryRequests: state.registryRequests,
   };
   return output;
 };
-
-/** Images in batch `index`: batches are consecutive slices of batchSize over the images still to archive. */
-function batchSizeOf(state: RunState, batchSize: number, index: number): number {
-  const toArchive = state.totals.total - state.totals.alreadyArchived;
-  return Math.max(0, Math.min(batchSize, toArchive - index * batchSize));
-}
 
 df.app.orchestration(OrchestrationNames.archiveRegistry, archiveRegistry);

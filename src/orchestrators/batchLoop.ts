@@ -8,6 +8,7 @@ import { firstLine } from "../errors.js";
 import { batchInstanceId } from "../runs/instanceIds.js";
 import type { ArchiveBatchInput } from "./archiveBatch.js";
 
+/** Steps (batches, and an archive run's listing pages) per generation: ~4 history events each. */
 export const BATCHES_PER_GENERATION = 100;
 
 export interface BatchLoopState<T> {
@@ -20,6 +21,8 @@ export interface BatchLoopState<T> {
 
 export interface BatchLoop<T, S extends BatchLoopState<T>> {
   runId: string;
+  /** Steps this generation has already taken (an archive run's listing pages): they share its budget. */
+  stepsTaken?: number;
   batchInput: (batchIndex: number) => ArchiveBatchInput;
   /** A finished batch's counts (its result, less jobExecutions and batchIndex) added to the run's. */
   addBatch: (totals: T, batch: T) => T;
@@ -39,7 +42,7 @@ export function* runBatchLoop<T, S extends BatchLoopState<T>>(
   let state = initial;
   const generationStart = state.nextBatch;
   while (state.nextBatch < state.batchCount) {
-    if (state.nextBatch - generationStart >= BATCHES_PER_GENERATION) {
+    if (state.nextBatch - generationStart + (loop.stepsTaken ?? 0) >= BATCHES_PER_GENERATION) {
       loop.continueAsNew(state);
       return undefined;
     }

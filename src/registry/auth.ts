@@ -5,7 +5,13 @@
 // a token service that redirects to another origin is not followed. Token responses are read through a 128 KiB bound.
 import type { TokenCredential } from "@azure/identity";
 import { ArchiveError } from "../errors.js";
-import { readBodyLimited, sendWithRetry, type RetryPolicy } from "./transport.js";
+import {
+  readBodyLimited,
+  sendWithRetry,
+  type RequestBudgetLike,
+  type RequestMeter,
+  type RetryPolicy,
+} from "./transport.js";
 
 export type RegistryCredential =
   | { kind: "anonymous" }
@@ -52,6 +58,8 @@ export class RegistryAuthenticator {
     private readonly baseUrl: string,
     private readonly credential: RegistryCredential,
     private readonly retry: RetryPolicy,
+    /** The registry's read budget: token requests spend it like any other. */
+    private readonly budget?: RequestBudgetLike,
   ) {
     this.tokenService = `the token service of ${registry}`;
   }
@@ -71,7 +79,12 @@ export class RegistryAuthenticator {
   }
 
   /** Answers a 401 challenge for `scope` and caches the result. */
-  async authorize(challengeHeader: string | null, scope: string, abortSignal?: AbortSignal): Promise<string> {
+  async authorize(
+    challengeHeader: string | null,
+    scope: string,
+    abortSignal?: AbortSignal,
+    meter: RequestMeter = this.budget ? { budget: this.budget } : {},
+  ): Promise<string> {
     const challenge = parseChallenge(challengeHeader);
     if (!challenge)
       throw new ArchiveError(
@@ -79,7 +92,7 @@ export class RegistryAuthenticator {
         `${this.registry} asked for authentication without a usable challenge`,
         { statusCode: 401 },
       );
-    const pending = this.fetchToken(challenge, scope, abortSignal);
+    const pending = this.fetchToken(challenge, scope, abortSignal, meter);
     this.cache.set(scope, pending);
     try {
       return (await pending).header;
@@ -89,7 +102,12 @@ export class RegistryAuthenticator {
     }
   }
 
-  private async fetchToken(challenge: Challenge, scope: string, abortSignal?: AbortSignal): Promise<CachedToken> {
+  private async fetchToken(
+    challenge: Challenge,
+    scope: string,
+    abortSignal: AbortSignal | undefined,
+    meter: RequestMeter,
+  ): Promise<CachedToken> {
     const credential = this.credential;
     if (challenge.scheme === "basic") {
       if (credential.kind !== "password")
@@ -137,6 +155,7 @@ export class RegistryAuthenticator {
           : undefined;
       response = await sendWithRetry(url.toString(), {
         retry: this.retry,
+        meter,
         ...(abortSignal && { abortSignal }),
         ...(authorization && { credentials: { authorization, service: this.tokenService } }),
       });
@@ -155,17 +174,18 @@ export class RegistryAuthenticator {
             service: this.tokenService,
           },
           retry: this.retry,
+          meter,
           ...(abortSignal && { abortSignal }),
         });
       // OAuth2 form flow (what ACR and the distribution token spec accept for refresh tokens).
       if (credential.kind === "refreshToken") response = await exchange(credential.refreshToken);
       else {
-        response = await exchange(await this.exchangeEntraToken(credential, service, abortSignal));
+        response = await exchange(await this.exchangeEntraToken(credential, service, abortSignal, meter));
         if (response.status === 401) {
           // The ACR refresh token expired or was revoked: one fresh exchange, then give up.
           await response.body?.cancel().catch(() => undefined);
           this.acrRefreshToken = undefined;
-          response = await exchange(await this.exchangeEntraToken(credential, service, abortSignal));
+          response = await exchange(await this.exchangeEntraToken(credential, service, abortSignal, meter));
         }
       }
     }
@@ -181,7 +201,8 @@ export class RegistryAuthenticator {
   private exchangeEntraToken(
     credential: Extract<RegistryCredential, { kind: "entra" }>,
     service: string,
-    abortSignal?: AbortSignal,
+    abortSignal: AbortSignal | undefined,
+    meter: RequestMeter,
   ): Promise<string> {
     if (this.acrRefreshToken && this.acrRefreshToken.expiresAt > Date.now()) return this.acrRefreshToken.token;
     const token = (async () => {
@@ -196,6 +217,7 @@ export class RegistryAuthenticator {
           service: `${this.registry}'s /oauth2/exchange`,
         },
         retry: this.retry,
+        meter,
         ...(abortSignal && { abortSignal }),
       });
       const body = await readTokenResponse(response, this.registry, abortSignal);

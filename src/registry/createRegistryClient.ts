@@ -2,7 +2,7 @@
 import { lazyDefaultAzureCredential } from "../azureCredential.js";
 import type { RegistryCredential } from "./auth.js";
 import { RegistryClient } from "./registryClient.js";
-import type { RetryPolicy } from "./transport.js";
+import { RequestBudget, type RetryPolicy } from "./transport.js";
 import { TOOL } from "../version.js";
 
 /** How to authenticate to registries (REGISTRY_AUTH, ACR_USERNAME/ACR_PASSWORD/ACR_LOGIN_SERVER). */
@@ -18,6 +18,8 @@ export interface RegistryAccess {
   auth: RegistryAuthConfig;
   insecure: boolean;
   retry?: RetryPolicy;
+  /** Each registry's read budget in this process (REGISTRY_READS_PER_MINUTE); 0 or absent: none. */
+  readsPerMinute?: number;
 }
 
 const ACR_HOST = /\.azurecr\.(io|cn|us)$/i;
@@ -48,7 +50,7 @@ function acrOrAnonymous(registry: string): RegistryCredential {
     : { kind: "anonymous" };
 }
 
-/** A factory that keeps one client (and so one token cache) per registry. */
+/** A factory that keeps one client (and so one token cache and one read budget) per registry. */
 export function createRegistryClientFactory(access: RegistryAccess): (registry: string) => RegistryClient {
   const clients = new Map<string, RegistryClient>();
   return (registry) => {
@@ -59,6 +61,7 @@ export function createRegistryClientFactory(access: RegistryAccess): (registry: 
         insecure: access.insecure,
         userAgent: `${TOOL.name}/${TOOL.version}`,
         ...(access.retry && { retry: access.retry }),
+        ...(access.readsPerMinute && { budget: new RequestBudget(access.readsPerMinute) }),
       });
       clients.set(registry, client);
     }

@@ -12,6 +12,8 @@ import {
   readBodyLimited,
   registryBaseUrl,
   sendWithRetry,
+  type RequestBudgetLike,
+  type RequestMeter,
   type RetryPolicy,
 } from "./transport.js";
 import {
@@ -32,10 +34,14 @@ export interface RegistryClientOptions {
   userAgent?: string;
   /** Pages one listing may take before it stops with REGISTRY_ERROR; default MAX_LISTING_PAGES (100,000). */
   maxListingPages?: number;
+  /** The registry's read budget, shared by every request of this client (token requests included). */
+  budget?: RequestBudgetLike;
 }
 
 export interface OperationOptions {
   abortSignal?: AbortSignal;
+  /** Called for every request this operation sends to the registry (token requests and retries included). */
+  onRequest?: () => void;
 }
 
 export interface BlobExistsOptions extends OperationOptions {
@@ -101,8 +107,12 @@ export class RegistryClient {
   private readonly retry: RetryPolicy;
   private readonly userAgent: string;
   private readonly maxListingPages: number;
+  private readonly budget: RequestBudgetLike | undefined;
+  /** Requests sent to the registry by this client so far (every operation, token requests included). */
+  requestsSent = 0;
 
   constructor(registry: string, options: RegistryClientOptions = {}) {
+    this.budget = options.budget;
     this.maxListingPages = options.maxListingPages ?? MAX_LISTING_PAGES;
     this.registry = registry;
     this.baseUrl = registryBaseUrl(registry, options.insecure ?? false);
@@ -113,6 +123,7 @@ export class RegistryClient {
       this.baseUrl,
       options.credential ?? { kind: "anonymous" },
       this.retry,
+      this.budget,
     );
   }
 
@@ -461,6 +472,39 @@ export class RegistryClient {
     return this.paged(`/v2/_catalog`, "registry:catalog:*", "repositories", options);
   }
 
+  /**
+   * One page of /v2/_catalog: the names after `after` (distribution's and ACR's `last` parameter), and the name to
+   * continue after when the registry links a next page. The continuation is a repository name, never the registry's
+   * Link URL: it can be kept in orchestration history (which can be forged) and only ever names this registry's page.
+   */
+  async listRepositoryPage(
+    options: OperationOptions & { after?: string; pageSize?: number } = {},
+  ): Promise<{ repositories: string[]; next?: string }> {
+    const n = options.pageSize ?? DEFAULT_PAGE_SIZE;
+    const path = `/v2/_catalog?n=${n}${options.after === undefined ? "" : `&last=${encodeURIComponent(options.after)}`}`;
+    const response = await this.request(path, "registry:catalog:*", options);
+    const body = await this.readListingPage(response, "/v2/_catalog", options);
+    const repositories = (Array.isArray(body.repositories) ? (body.repositories as unknown[]) : []).filter(
+      (r): r is string => typeof r === "string",
+    );
+    const link = parseNextLink(response.headers.get("link"));
+    if (link === undefined || repositories.length === 0) return { repositories };
+    // Where the registry says to go on from (its Link's `last`), else after the page's last name.
+    let last: string | null;
+    try {
+      last = new URL(link, this.baseUrl).searchParams.get("last");
+    } catch {
+      throw new ArchiveError("REGISTRY_ERROR", "the next page of /v2/_catalog has an invalid Link");
+    }
+    const next = last ?? repositories[repositories.length - 1]!;
+    if (options.after !== undefined && next <= options.after)
+      throw new ArchiveError(
+        "REGISTRY_ERROR",
+        `the catalog of ${this.registry} does not move past ${options.after}; stopped`,
+      );
+    return { repositories, next };
+  }
+
   /** Tags of one repository from /v2/<name>/tags/list, following `Link` pages. */
   listTags(
     repository: string,
@@ -520,9 +564,11 @@ export class RegistryClient {
       headers?: Record<string, string>;
       body?: Buffer | AsyncIterable<Buffer>;
       abortSignal?: AbortSignal;
+      onRequest?: () => void;
     },
   ): Promise<Response> {
     const url = this.absolute(pathOrUrl);
+    const meter = this.meter(init.onRequest);
     // A streamed body can be sent once: no retries, and it must not meet a 401 (callers authenticate first).
     const streamed = init.body !== undefined && !Buffer.isBuffer(init.body);
     const send = (authorization?: string) =>
@@ -536,6 +582,7 @@ export class RegistryClient {
           credentials: { authorization, onRedirectElsewhere: "drop" as const, service: this.registry },
         }),
         ...(init.abortSignal && { abortSignal: init.abortSignal }),
+        meter,
       });
     // Credentials go to the registry's own origin only (an absolute Link or Location may name another host).
     if (new URL(url).origin !== new URL(this.baseUrl).origin) return send();
@@ -547,10 +594,21 @@ export class RegistryClient {
         throw new ArchiveError("REGISTRY_AUTH_FAILED", `${this.registry} refused the upload's credentials (HTTP 401)`, {
           statusCode: 401,
         });
-      const authorization = await this.auth.authorize(challenge, scope, init.abortSignal);
+      const authorization = await this.auth.authorize(challenge, scope, init.abortSignal, meter);
       response = await send(authorization);
     }
     return response;
+  }
+
+  /** The meter of one operation's requests: the client's budget, its count, and the operation's own count. */
+  private meter(onRequest: (() => void) | undefined): RequestMeter {
+    return {
+      ...(this.budget && { budget: this.budget }),
+      onRequest: () => {
+        this.requestsSent++;
+        onRequest?.();
+      },
+    };
   }
 
   private absolute(pathOrUrl: string): string {

@@ -33,6 +33,68 @@ export interface Credentials {
   service?: string;
 }
 
+/** What every request sent is measured against: the registry's read budget, and who counts the requests. */
+export interface RequestMeter {
+  /** Waited on before each request to the registry's origin (every attempt and same-origin redirect hop). */
+  budget?: RequestBudgetLike;
+  /** Called once for each such request, when it is sent. */
+  onRequest?: () => void;
+}
+
+export interface RequestBudgetLike {
+  take(abortSignal?: AbortSignal): Promise<void>;
+}
+
+/**
+ * A registry's read budget: a token bucket of `requestsPerMinute`, refilled continuously, holding at most `burst`
+ * (default one second's worth). Each request takes one token; when none is left it reserves the next and waits for
+ * it, so waiters go in arrival order and the rate holds however many wait. Requests past the budget are only delayed,
+ * never refused; a registry's 429 is still answered with Retry-After by sendWithRetry.
+ */
+export class RequestBudget implements RequestBudgetLike {
+  private tokens: number;
+  private updatedAt: number;
+  private readonly perMs: number;
+  private readonly burst: number;
+  private readonly now: () => number;
+  private readonly wait: (ms: number, abortSignal?: AbortSignal) => Promise<void>;
+
+  constructor(
+    readonly requestsPerMinute: number,
+    options: {
+      burst?: number;
+      /** The clock and the wait (milliseconds), for tests. */
+      now?: () => number;
+      sleep?: (ms: number, abortSignal?: AbortSignal) => Promise<void>;
+    } = {},
+  ) {
+    if (!(requestsPerMinute > 0)) throw new RangeError(`requestsPerMinute must be > 0, got ${requestsPerMinute}`);
+    this.now = options.now ?? (() => performance.now());
+    this.wait =
+      options.sleep ?? ((ms, abortSignal) => sleep(ms, undefined, abortSignal ? { signal: abortSignal } : undefined));
+    this.perMs = requestsPerMinute / 60_000;
+    this.burst = Math.max(1, options.burst ?? Math.ceil(requestsPerMinute / 60));
+    this.tokens = this.burst;
+    this.updatedAt = this.now();
+  }
+
+  async take(abortSignal?: AbortSignal): Promise<void> {
+    abortSignal?.throwIfAborted();
+    const now = this.now();
+    this.tokens = Math.min(this.burst, this.tokens + (now - this.updatedAt) * this.perMs);
+    this.updatedAt = now;
+    this.tokens -= 1;
+    if (this.tokens >= 0) return;
+    const wait = -this.tokens / this.perMs;
+    try {
+      await this.wait(wait, abortSignal);
+    } catch (error) {
+      this.tokens += 1; // the reservation is given back: the request is not sent
+      throw new ArchiveError("ABORTED", "the request was aborted", { cause: error });
+    }
+  }
+}
+
 export interface SendOptions {
   method?: string;
   /** Plain headers, sent on every hop: no Authorization here (it is refused), that is `credentials`. */
@@ -42,6 +104,8 @@ export interface SendOptions {
   /** Secrets, for the origin of `url` only (see the file comment). */
   credentials?: Credentials;
   retry?: RetryPolicy;
+  /** The read budget and request count (redirect hops to another origin, such as storage, are not the registry's). */
+  meter?: RequestMeter;
 }
 
 const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
@@ -115,6 +179,10 @@ async function sendFollowingRedirects(url: string, options: SendOptions): Promis
     const headers: Record<string, string> = { ...options.headers };
     if (withSecrets && credentials?.authorization) headers.authorization = credentials.authorization;
     const body = withSecrets && credentials?.body !== undefined ? credentials.body : options.body;
+    if (options.meter && new URL(current).origin === origin) {
+      await options.meter.budget?.take(options.abortSignal);
+      options.meter.onRequest?.();
+    }
     const response = await fetch(current, {
       method: options.method ?? "GET",
       headers,

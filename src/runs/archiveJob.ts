@@ -8,6 +8,17 @@ import type { RestoreRequest } from "../archive/restoreRequest.js";
 export interface StartArchiveJobOptions extends JobRunnerOperationOptions {
   /** An earlier start of this attempt failed: adopt its execution if it exists. */
   reconcile?: boolean;
+  /** The execution's REGISTRY_READS_PER_MINUTE (its share of the registry's read budget; 0: none). */
+  readsPerMinute?: number;
+}
+
+/**
+ * One job execution's share of the registry's read budget: the budget over the executions that run at once (at least
+ * one request a minute, so a share never turns into "no budget"); 0 stays 0, no budget.
+ */
+export function workerReadsPerMinute(readsPerMinute: number, workers: number): number {
+  if (readsPerMinute <= 0) return 0;
+  return Math.max(1, Math.floor(readsPerMinute / Math.max(1, workers)));
 }
 
 /** Whether an execution's ARCHIVE_REQUEST is this attempt's (the same run, image and attempt). */
@@ -31,7 +42,9 @@ export async function startArchiveJob(
     const existing = await runner.findExecution((env) => isSameAttempt(env.ARCHIVE_REQUEST, request), operation);
     if (existing) return existing;
   }
-  return runner.startExecution({ ARCHIVE_REQUEST: JSON.stringify(request) }, operation);
+  const env: Record<string, string> = { ARCHIVE_REQUEST: JSON.stringify(request) };
+  if (options.readsPerMinute !== undefined) env.REGISTRY_READS_PER_MINUTE = String(options.readsPerMinute);
+  return runner.startExecution(env, operation);
 }
 
 /** Whether an execution's RESTORE_REQUEST is this attempt's (the same run, archive, target and attempt). */

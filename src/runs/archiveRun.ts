@@ -47,14 +47,19 @@ export type ArchiveRunInput = z.output<typeof archiveRunInputSchema>;
  * What an archiveImage orchestration needs of its run, and no more: filters, dry run and the requester stay in the
  * parent's history instead of being copied into every image's.
  */
-export const imageRunContextSchema = archiveRunInputSchema.pick({
-  runId: true,
-  registry: true,
-  container: true,
-  maxAttempts: true,
-  jobTimeoutMinutes: true,
-  pollMaxIntervalSeconds: true,
-});
+export const imageRunContextSchema = archiveRunInputSchema
+  .pick({
+    runId: true,
+    registry: true,
+    container: true,
+    maxAttempts: true,
+    jobTimeoutMinutes: true,
+    pollMaxIntervalSeconds: true,
+  })
+  .extend({
+    /** Job executions of the run at once: each worker's share of the registry's read budget is 1/maxParallel. */
+    maxParallel: archiveRunInputSchema.shape.maxParallel.optional(),
+  });
 export type ImageRunContext = z.output<typeof imageRunContextSchema>;
 
 /** What an archiveBatch orchestration needs of its run: the image context plus its wave width. */
@@ -69,8 +74,8 @@ export function batchRunContext(run: ArchiveRunInput): BatchRunContext {
 }
 
 export function imageRunContext(run: BatchRunContext): ImageRunContext {
-  const { runId, registry, container, maxAttempts, jobTimeoutMinutes, pollMaxIntervalSeconds } = run;
-  return { runId, registry, container, maxAttempts, jobTimeoutMinutes, pollMaxIntervalSeconds };
+  const { runId, registry, container, maxAttempts, jobTimeoutMinutes, pollMaxIntervalSeconds, maxParallel } = run;
+  return { runId, registry, container, maxAttempts, jobTimeoutMinutes, pollMaxIntervalSeconds, maxParallel };
 }
 
 /** One image to archive: what a batch blob holds and an archiveImage orchestration gets. */
@@ -166,13 +171,8 @@ export interface ArchiveRegistryOutput {
   container: string;
   dryRun: boolean;
   totals: RunTotals & { jobExecutions: number };
-}
-
-export interface ListImagesResult {
-  total: number;
-  toArchive: number;
-  alreadyArchived: number;
-  batchCount: number;
+  /** Requests the run's listing made to the registry (token requests and retries included). */
+  registryRequests: number;
 }
 
 export interface BatchResult extends RunTotals {
@@ -190,5 +190,7 @@ export interface RunSummary {
   startedAtUtc: string;
   endedAtUtc: string;
   totals: RunTotals & { jobExecutions: number };
+  /** Requests the run's listing made to the registry (token requests and retries included). */
+  registryRequests: { listing: number };
   images: (ImageOutcome & { archiveBlob: string; sidecarBlob: string })[];
 }

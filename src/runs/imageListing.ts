@@ -28,29 +28,46 @@ export async function* listRegistryImages(
   filters: RunFilters,
   options: ListRegistryImagesOptions,
 ): AsyncGenerator<RegistryImageItem> {
+  const selection = imageSelection(filters, options.now);
+  for await (const repository of client.listRepositoryNames(options)) {
+    if (!selection.includesRepository(repository)) continue;
+    yield* await selection.listRepository(client, repository, options);
+  }
+}
+
+/** What a run's filters select: repositories by name, and one repository's images (a listing page lists many). */
+export interface ImageSelection {
+  includesRepository(repository: string): boolean;
+  /** The selected images of one (selected) repository, tags sorted. */
+  listRepository(client: RegistryClient, repository: string, options: OperationOptions): Promise<RegistryImageItem[]>;
+}
+
+export function imageSelection(filters: RunFilters, now: Date): ImageSelection {
   const includeRepo = matcher(filters.repositories, true);
   const excludeRepo = matcher(filters.excludeRepositories, false);
   const includeTag = matcher(filters.tags, true);
   const excludeTag = matcher(filters.excludeTags, false);
-  const cutoff =
-    filters.olderThanDays !== undefined ? options.now.getTime() - filters.olderThanDays * 86_400_000 : undefined;
-
-  for await (const repository of client.listRepositoryNames(options)) {
-    if (!includeRepo(repository) || excludeRepo(repository)) continue;
-    for (const image of await listRepositoryImages(client, repository, filters.includeUntagged, options)) {
-      // The tag filters SELECT images; the image keeps every tag it has (index.json, RepoTags, the sidecar and tag
-      // markers record them all: a tag filtered out here would be lost from the archive for good).
-      const selected = image.tags.some((t) => includeTag(t) && !excludeTag(t));
-      const untagged = image.tags.length === 0;
-      if (untagged ? !filters.includeUntagged : !selected) continue;
-      if (cutoff !== undefined) {
-        const updated = image.lastUpdatedOn ?? (await imageCreated(client, repository, image.digest, options));
-        if (!updated || Date.parse(updated) > cutoff) continue;
-        image.lastUpdatedOn = updated;
+  const cutoff = filters.olderThanDays !== undefined ? now.getTime() - filters.olderThanDays * 86_400_000 : undefined;
+  return {
+    includesRepository: (repository) => includeRepo(repository) && !excludeRepo(repository),
+    async listRepository(client, repository, options) {
+      const selected: RegistryImageItem[] = [];
+      for (const image of await listRepositoryImages(client, repository, filters.includeUntagged, options)) {
+        // The tag filters SELECT images; the image keeps every tag it has (index.json, RepoTags, the sidecar and tag
+        // markers record them all: a tag filtered out here would be lost from the archive for good).
+        const tagged = image.tags.some((t) => includeTag(t) && !excludeTag(t));
+        const untagged = image.tags.length === 0;
+        if (untagged ? !filters.includeUntagged : !tagged) continue;
+        if (cutoff !== undefined) {
+          const updated = image.lastUpdatedOn ?? (await imageCreated(client, repository, image.digest, options));
+          if (!updated || Date.parse(updated) > cutoff) continue;
+          image.lastUpdatedOn = updated;
+        }
+        selected.push({ ...image, tags: [...image.tags].sort() });
       }
-      yield { ...image, tags: [...image.tags].sort() };
-    }
-  }
+      return selected;
+    },
+  };
 }
 
 async function listRepositoryImages(

@@ -1,65 +1,135 @@
-// A run's listing: the registry's images its filters select, which of them are already archived (one prefix listing
-// of the archive container per repository: no reads), missing tag markers written, and the rest cut into batches.
+// A run's listing, one catalog page of repositories at a time: the registry's images its filters select, which of
+// them are already archived (one prefix listing of the archive container per repository: no reads), missing tag
+// markers written, and the rest cut into batches. Each page is its own activity call and its own blob, so a crash or
+// a timeout costs one page, memory holds one page whatever the registry's size, and the orchestration carries only
+// the repository name the catalog continues after.
 import type { ContainerClient } from "@azure/storage-blob";
 import { z } from "zod";
+import { mapConcurrent } from "../concurrency.js";
 import type { RegistryClient } from "../registry/registryClient.js";
+import { isValidRepository } from "../registry/reference.js";
 import { archiveBlobName, tagMarkerBlobName } from "../storage/blobNames.js";
 import { listTagMarkers, writeTagMarker } from "../storage/tagMarkers.js";
-import { archiveRunInputSchema, type ListImagesResult, type ListedImage } from "./archiveRun.js";
-import { listRegistryImages } from "./imageListing.js";
-import { listArchivedDigests, type ArchivedImageInfo } from "../storage/archiveStore.js";
-import { assertRunNotEnded, writeListing } from "./runStore.js";
+import { archiveRunInputSchema, type ListedImage } from "./archiveRun.js";
+import { imageSelection } from "./imageListing.js";
+import { listArchivedDigests } from "../storage/archiveStore.js";
+import { assertRunNotEnded, readListingPage, writeListingPage, type ListingPage } from "./runStore.js";
 
-export const listRunImagesInputSchema = z.strictObject({
+/** Repositories per catalog page, and so per listing activity: at 2-3 requests each, well inside any timeout. */
+export const LISTING_PAGE_REPOSITORIES = 100;
+/** Repositories of one page listed at once (each a few sequential registry and storage requests). */
+export const LISTING_CONCURRENCY = 8;
+
+export const listRunImagesPageInputSchema = z.strictObject({
   run: archiveRunInputSchema,
   /** The orchestration's current time (olderThanDays is measured from it). */
   nowUtc: z.iso.datetime(),
+  page: z.number().int().min(0).max(1_000_000),
+  /** The repository the catalog continues after (the previous page's `next`); absent for the first page. */
+  after: z.string().refine(isValidRepository, "must be a repository name").optional(),
+  /** The number this page's first batch gets (batches are numbered across pages). */
+  firstBatch: z.number().int().min(0).max(1_000_000),
 });
-export type ListRunImagesInput = z.output<typeof listRunImagesInputSchema>;
+export type ListRunImagesPageInput = z.output<typeof listRunImagesPageInputSchema>;
 
-export async function listRunImages(
-  input: ListRunImagesInput,
-  deps: { registry: RegistryClient; container: ContainerClient; abortSignal?: AbortSignal },
-): Promise<ListImagesResult> {
+/** What the orchestration learns of one page: counts and the continuation, never the images. */
+export interface ListImagesPageResult {
+  total: number;
+  toArchive: number;
+  alreadyArchived: number;
+  batchCount: number;
+  next?: string;
+  registryRequests: number;
+}
+
+/** LISTING_PAGE_REPOSITORIES, LISTING_CONCURRENCY. */
+export interface ListingConfig {
+  /** Repositories per catalog page (one activity each). */
+  pageRepositories: number;
+  /** Repositories of a page listed at once. */
+  concurrency: number;
+}
+
+export interface ListRunImagesDeps extends Partial<ListingConfig> {
+  registry: RegistryClient;
+  container: ContainerClient;
+  abortSignal?: AbortSignal;
+}
+
+export async function listRunImagesPage(
+  input: ListRunImagesPageInput,
+  deps: ListRunImagesDeps,
+): Promise<ListImagesPageResult> {
   const { run } = input;
   // A finished run's records are final (a forged start under its id must not rewrite them).
   await assertRunNotEnded(deps.container, run.runId);
-  const images: ListedImage[] = [];
-  const archivedByRepository = new Map<string, Map<string, ArchivedImageInfo>>();
-  for await (const item of listRegistryImages(deps.registry, run.filters, {
-    now: new Date(input.nowUtc),
+  // A retry after the page was written answers what was written (the page's batches stand as they are).
+  const written = await readListingPage(deps.container, run.runId, input.page);
+  if (written) return pageResult(written);
+
+  let registryRequests = 0;
+  const options = {
+    onRequest: () => void registryRequests++,
     ...(deps.abortSignal && { abortSignal: deps.abortSignal }),
-  })) {
-    let archived = archivedByRepository.get(item.repository);
-    if (!archived) {
-      archived = await listArchivedDigests(deps.container, run.registry, item.repository);
-      archivedByRepository.set(item.repository, archived);
-    }
-    const info = archived.get(item.digest);
-    images.push({
-      ...item,
-      archived: info?.archived ?? false,
-      ...(info?.bytes !== undefined && { bytes: info.bytes }),
-      ...(info?.sha256 && { sha256: info.sha256 }),
+  };
+  const { repositories, next } = await deps.registry.listRepositoryPage({
+    ...options,
+    ...(input.after !== undefined && { after: input.after }),
+    pageSize: deps.pageRepositories ?? LISTING_PAGE_REPOSITORIES,
+  });
+  const selection = imageSelection(run.filters, new Date(input.nowUtc));
+  const selected = repositories.filter((r) => selection.includesRepository(r));
+  const perRepository = await mapConcurrent(selected, deps.concurrency ?? LISTING_CONCURRENCY, async (repository) => {
+    const items = await selection.listRepository(deps.registry, repository, options);
+    if (items.length === 0) return [];
+    const archived = await listArchivedDigests(deps.container, run.registry, repository);
+    const images: ListedImage[] = items.map((item) => {
+      const info = archived.get(item.digest);
+      return {
+        ...item,
+        archived: info?.archived ?? false,
+        ...(info?.bytes !== undefined && { bytes: info.bytes }),
+        ...(info?.sha256 && { sha256: info.sha256 }),
+      };
     });
-  }
-  if (!run.dryRun) await completeTagMarkers(deps.container, run.registry, images);
+    if (!run.dryRun) await completeTagMarkers(deps.container, run.registry, repository, images);
+    return images;
+  });
   // A dry run keeps the listing (for its summary) but makes no batches: nothing will be started.
-  const batchCount = await writeListing(deps.container, run.runId, images, run.dryRun ? 0 : run.batchSize);
-  const alreadyArchived = images.filter((i) => i.archived).length;
-  return { total: images.length, toArchive: images.length - alreadyArchived, alreadyArchived, batchCount };
+  const page = await writeListingPage(deps.container, run.runId, input.page, {
+    images: perRepository.flat(),
+    firstBatch: input.firstBatch,
+    batchSize: run.dryRun ? 0 : run.batchSize,
+    ...(next !== undefined && { next }),
+    registryRequests,
+  });
+  return pageResult(page);
+}
+
+function pageResult(page: ListingPage): ListImagesPageResult {
+  const alreadyArchived = page.images.filter((i) => i.archived).length;
+  return {
+    total: page.images.length,
+    toArchive: page.images.length - alreadyArchived,
+    alreadyArchived,
+    batchCount: page.batchCount,
+    ...(page.next !== undefined && { next: page.next }),
+    registryRequests: page.registryRequests,
+  };
 }
 
 /** Tags added to an already-archived digest since it was archived get their marker (one listing per repository). */
-async function completeTagMarkers(container: ContainerClient, registry: string, images: ListedImage[]): Promise<void> {
-  const markersByRepository = new Map<string, Set<string>>();
-  for (const image of images.filter((i) => i.archived && i.tags.length > 0)) {
-    let markers = markersByRepository.get(image.repository);
-    if (!markers) {
-      markers = await listTagMarkers(container, registry, image.repository);
-      markersByRepository.set(image.repository, markers);
-    }
-    const identity = { registry, repository: image.repository, digest: image.digest };
+async function completeTagMarkers(
+  container: ContainerClient,
+  registry: string,
+  repository: string,
+  images: ListedImage[],
+): Promise<void> {
+  const archived = images.filter((i) => i.archived && i.tags.length > 0);
+  if (archived.length === 0) return;
+  const markers = await listTagMarkers(container, registry, repository);
+  for (const image of archived) {
+    const identity = { registry, repository, digest: image.digest };
     for (const tag of image.tags) {
       if (!markers.has(tagMarkerBlobName(identity, tag)))
         await writeTagMarker(container, identity, archiveBlobName(identity), tag);

@@ -11,6 +11,7 @@ import { createRegistryClientFactory, type RegistryAccess } from "../registry/cr
 import type { RegistryClient } from "../registry/registryClient.js";
 import { resolveRegistryLoginServer } from "../registry/resolveRegistry.js";
 import { createBlobServiceClient, type StorageConfig } from "../storage/blobServiceClient.js";
+import type { ListingConfig } from "./listRunImages.js";
 import { withRegistryLock } from "./runLock.js";
 import type { StartArchiveRunConfig } from "./startArchiveRun.js";
 
@@ -22,6 +23,7 @@ export interface RunDependenciesConfig extends StartArchiveRunConfig {
   registryResolution: { armEndpoint: string; subscriptionId?: string };
   nightlyRegistries: string[];
   durableStatusUrls: boolean;
+  listing: ListingConfig;
 }
 
 export interface RunDependencies {

@@ -1,27 +1,23 @@
-// The blobs a run keeps for itself in the archive container (names from storage/blobNames.ts): the listing, the
+// The blobs a run keeps for itself in the archive container (names from storage/blobNames.ts): the listing pages, the
 // batches the orchestrations work through, their outcomes and the summary. Orchestrations pass run ids and batch
 // numbers; the data lives here. An image's own blobs (archive, sidecar, worker result): storage/archiveStore.ts.
 import type { ContainerClient } from "@azure/storage-blob";
 import { ArchiveError } from "../errors.js";
-import { batchBlobName, batchOutcomesBlobName, listingBlobName, summaryBlobName } from "../storage/blobNames.js";
+import { batchBlobName, batchOutcomesBlobName, listingPageBlobName, summaryBlobName } from "../storage/blobNames.js";
 import { ensureContainer } from "../storage/blobServiceClient.js";
 import { readJsonBlob, writeJsonBlob } from "../storage/jsonBlob.js";
 import type { ImageOutcome, ImageWorkItem, ListedImage, RunSummary } from "./archiveRun.js";
 
-/** Writes the listing and, when batchSize > 0, the batches of images still to archive. Returns the batch count. */
-export async function writeListing(
-  container: ContainerClient,
-  runId: string,
-  images: ListedImage[],
-  batchSize: number,
-): Promise<number> {
-  await ensureContainer(container);
-  await writeJsonBlob(container, listingBlobName(runId), images);
-  if (batchSize <= 0) return 0;
-  const todo: ImageWorkItem[] = images
-    .filter((i) => !i.archived)
-    .map(({ repository, digest, tags }) => ({ repository, digest, tags }));
-  return writeBatches(container, runId, todo, batchSize);
+/** One page of a run's listing, as kept in `runs/<runId>/listing/<page>.json`. */
+export interface ListingPage {
+  images: ListedImage[];
+  /** The batches this page's images still to archive went into: firstBatch … firstBatch + batchCount - 1. */
+  firstBatch: number;
+  batchCount: number;
+  /** The repository the catalog continues after; absent on the last page. */
+  next?: string;
+  /** Registry requests the page took (token requests and retries included). */
+  registryRequests: number;
 }
 
 /** Cuts the work items of a run (either kind) into batch blobs of batchSize. Returns the batch count. */
@@ -38,8 +34,45 @@ export async function writeBatches(
   return batchCount;
 }
 
-export async function readListing(container: ContainerClient, runId: string): Promise<ListedImage[]> {
-  return (await readJsonBlob<ListedImage[]>(container, listingBlobName(runId))) ?? [];
+/**
+ * Writes one listing page: its batches first (when batchSize > 0), then the page itself, which marks it done: a retry
+ * that finds the page blob answers it instead of listing again, and one that does not rewrites the same batches.
+ */
+export async function writeListingPage(
+  container: ContainerClient,
+  runId: string,
+  page: number,
+  listed: { images: ListedImage[]; firstBatch: number; batchSize: number; next?: string; registryRequests: number },
+): Promise<ListingPage> {
+  await ensureContainer(container);
+  let batchCount = 0;
+  if (listed.batchSize > 0) {
+    const todo: ImageWorkItem[] = listed.images
+      .filter((i) => !i.archived)
+      .map(({ repository, digest, tags }) => ({ repository, digest, tags }));
+    for (let start = 0; start < todo.length; start += listed.batchSize) {
+      const batch = todo.slice(start, start + listed.batchSize);
+      await writeJsonBlob(container, batchBlobName(runId, listed.firstBatch + batchCount++), batch);
+    }
+  }
+  const written: ListingPage = {
+    images: listed.images,
+    firstBatch: listed.firstBatch,
+    batchCount,
+    ...(listed.next !== undefined && { next: listed.next }),
+    registryRequests: listed.registryRequests,
+  };
+  await writeJsonBlob(container, listingPageBlobName(runId, page), written);
+  return written;
+}
+
+/** A listing page, or undefined when it was not written (yet). */
+export async function readListingPage(
+  container: ContainerClient,
+  runId: string,
+  page: number,
+): Promise<ListingPage | undefined> {
+  return readJsonBlob<ListingPage>(container, listingPageBlobName(runId, page));
 }
 
 export async function readBatch(

@@ -1,15 +1,25 @@
-// A run's summary (runs/<runId>/summary.json): the listing's already-archived images, the batches' outcomes, and the
+// A run's summary (runs/<runId>/summary.json): the listing pages' already-archived images, the batches' outcomes, and the
 // images of batches that failed, each with its archive and sidecar names, and the totals recomputed from them.
 import type { ContainerClient } from "@azure/storage-blob";
 import { z } from "zod";
 import { archiveBlobName, sidecarBlobName } from "../storage/blobNames.js";
-import { archiveRunInputSchema, type ImageOutcome, type RunSummary, type RunTotals } from "./archiveRun.js";
+import { ArchiveError } from "../errors.js";
+import {
+  archiveRunInputSchema,
+  type ArchiveRunInput,
+  type ImageOutcome,
+  type ImageWorkItem,
+  type RunSummary,
+  type RunTotals,
+} from "./archiveRun.js";
 import { getArchivedImageInfo } from "../storage/archiveStore.js";
-import { readBatchOutcomes, readListing, writeSummary } from "./runStore.js";
+import { readBatchOutcomes, readListingPage, writeSummary } from "./runStore.js";
 import { addOutcome, emptyTotals } from "./runTotals.js";
 
 export const writeRunSummaryInputSchema = z.strictObject({
   run: archiveRunInputSchema,
+  /** Pages of the listing (runs/<runId>/listing/<page>.json, 0 … listingPages - 1). */
+  listingPages: z.number().int().min(0).max(1_000_000),
   batchCount: z.number().int().min(0).max(1_000_000),
   /** Batches whose sub-orchestration failed: their images are failed with this reason (unless outcomes were kept). */
   failedBatches: z
@@ -19,71 +29,60 @@ export const writeRunSummaryInputSchema = z.strictObject({
   startedAtUtc: z.iso.datetime(),
   endedAtUtc: z.iso.datetime(),
   jobExecutions: z.number().int().min(0),
+  /** Requests the listing made to the registry. */
+  registryRequests: z.number().int().min(0).default(0),
 });
 export type WriteRunSummaryInput = z.input<typeof writeRunSummaryInputSchema>;
 
-/** Listing + batch outcomes → runs/<runId>/summary.json. Returns the blob name and the totals. */
+/** Listing pages + batch outcomes → runs/<runId>/summary.json. Returns the blob name and the totals. */
 export async function writeRunSummary(
   input: z.output<typeof writeRunSummaryInputSchema>,
   deps: { container: ContainerClient },
 ): Promise<{ summaryBlob: string; totals: RunTotals }> {
   const { run } = input;
   const failedBatches = new Map(input.failedBatches.map((b) => [b.batchIndex, b.message]));
-  const listing = await readListing(deps.container, run.runId);
   const outcomes: ImageOutcome[] = [];
-  for (const image of listing.filter((i) => i.archived)) {
-    outcomes.push({
-      repository: image.repository,
-      digest: image.digest,
-      tags: image.tags,
-      status: "already-archived",
-      ...(image.bytes !== undefined && { bytes: image.bytes }),
-      ...(image.sha256 && { sha256: image.sha256 }),
-      attempts: 0,
-      durationSeconds: 0,
-    });
-  }
-  if (run.dryRun) {
-    for (const image of listing.filter((i) => !i.archived))
+  let batchesSeen = 0;
+  // One page at a time: its already-archived (or, dry, would-archive) images, then its batches' outcomes.
+  for (let pageIndex = 0; pageIndex < input.listingPages; pageIndex++) {
+    const page = await readListingPage(deps.container, run.runId, pageIndex);
+    if (!page) throw new ArchiveError("STORAGE_ERROR", `listing page ${pageIndex} of run ${run.runId} is missing`);
+    for (const image of page.images.filter((i) => i.archived)) {
       outcomes.push({
         repository: image.repository,
         digest: image.digest,
         tags: image.tags,
-        status: "would-archive",
+        status: "already-archived",
+        ...(image.bytes !== undefined && { bytes: image.bytes }),
+        ...(image.sha256 && { sha256: image.sha256 }),
         attempts: 0,
         durationSeconds: 0,
       });
-  }
-  const toArchive = listing.filter((i) => !i.archived);
-  for (let batch = 0; batch < input.batchCount; batch++) {
-    const kept = await readBatchOutcomes(deps.container, run.runId, batch);
-    const reason = failedBatches.get(batch);
-    if (reason === undefined || kept.length > 0) {
-      outcomes.push(...kept);
-      continue;
     }
-    // The batch's sub-orchestration failed before it kept outcomes: its images (the listing's slice) failed with why,
-    // unless an image got archived before the failure (its sidecar exists: then it is archived, whatever the batch).
-    for (const image of toArchive.slice(batch * run.batchSize, (batch + 1) * run.batchSize)) {
-      const { repository, digest, tags } = image;
-      const archived = await getArchivedImageInfo(deps.container, { registry: run.registry, repository, digest });
-      if (archived.archived) {
+    const toArchive = page.images.filter((i) => !i.archived);
+    if (run.dryRun) {
+      for (const image of toArchive)
         outcomes.push({
-          repository,
-          digest,
-          tags,
-          status: "archived",
-          bytes: archived.bytes ?? 0,
-          ...(archived.sha256 && { sha256: archived.sha256 }),
-          attempts: 1,
+          repository: image.repository,
+          digest: image.digest,
+          tags: image.tags,
+          status: "would-archive",
+          attempts: 0,
           durationSeconds: 0,
         });
-        continue;
-      }
-      const error = { code: "ORCHESTRATION_FAILED", message: `batch ${batch} failed: ${reason}` };
-      outcomes.push({ repository, digest, tags, status: "failed", attempts: 0, durationSeconds: 0, error });
+      continue;
+    }
+    for (let offset = 0; offset < page.batchCount; offset++) {
+      const batch = page.firstBatch + offset;
+      if (batch >= input.batchCount) break;
+      batchesSeen = Math.max(batchesSeen, batch + 1);
+      const slice = toArchive.slice(offset * run.batchSize, (offset + 1) * run.batchSize);
+      outcomes.push(...(await batchOutcomes(deps.container, run, batch, slice, failedBatches.get(batch))));
     }
   }
+  // Batches no page accounts for (a run resumed with a forged state): what they kept, if anything.
+  for (let batch = batchesSeen; batch < input.batchCount; batch++)
+    outcomes.push(...(await readBatchOutcomes(deps.container, run.runId, batch)));
   let totals = emptyTotals();
   for (const outcome of outcomes) totals = addOutcome(totals, outcome);
   const summary: RunSummary = {
@@ -97,6 +96,7 @@ export async function writeRunSummary(
     startedAtUtc: input.startedAtUtc,
     endedAtUtc: input.endedAtUtc,
     totals: { ...totals, jobExecutions: input.jobExecutions },
+    registryRequests: { listing: input.registryRequests },
     images: outcomes
       .sort((a, b) => a.repository.localeCompare(b.repository) || a.digest.localeCompare(b.digest))
       .map((o) => {
@@ -107,4 +107,39 @@ export async function writeRunSummary(
   // Written once: if it already stands (a retried activity), that one is the run's, totals included.
   const written = await writeSummary(deps.container, summary);
   return { summaryBlob: written.name, totals: { ...written.summary.totals } };
+}
+
+/**
+ * One batch's outcomes: what it kept, or, when its sub-orchestration failed before it kept any, its images (the
+ * page's slice) failed with why, unless an image got archived before the failure (its sidecar exists).
+ */
+async function batchOutcomes(
+  container: ContainerClient,
+  run: ArchiveRunInput,
+  batch: number,
+  images: ImageWorkItem[],
+  failure: string | undefined,
+): Promise<ImageOutcome[]> {
+  const kept = await readBatchOutcomes(container, run.runId, batch);
+  if (failure === undefined || kept.length > 0) return kept;
+  const outcomes: ImageOutcome[] = [];
+  for (const { repository, digest, tags } of images) {
+    const archived = await getArchivedImageInfo(container, { registry: run.registry, repository, digest });
+    if (archived.archived) {
+      outcomes.push({
+        repository,
+        digest,
+        tags,
+        status: "archived",
+        bytes: archived.bytes ?? 0,
+        ...(archived.sha256 && { sha256: archived.sha256 }),
+        attempts: 1,
+        durationSeconds: 0,
+      });
+      continue;
+    }
+    const error = { code: "ORCHESTRATION_FAILED", message: `batch ${batch} failed: ${failure}` };
+    outcomes.push({ repository, digest, tags, status: "failed", attempts: 0, durationSeconds: 0, error });
+  }
+  return outcomes;
 }

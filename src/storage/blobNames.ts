@@ -8,7 +8,7 @@
 //   <registry>/<repository>:<tag>@sha256-<hex>              a tag marker (0 bytes): "this tag pointed at this digest"
 //   runs/<runId>/results/<registry>/<repository>@sha256-<hex>.attempt-<n>.json   a worker's result, per attempt
 //   runs/<runId>/summary.json                               a run's summary
-//   runs/<runId>/listing.json, runs/<runId>/batches/<n>.json, …/<n>.outcomes.json   a run's working set
+//   runs/<runId>/listing/<page>.json (archive) or listing.json (restore), runs/<runId>/batches/<n>.json, …/<n>.outcomes.json   a run's working set
 //   staging/<archive blob>                                  a restore's rehydrated copy (Hot) of an archive
 //
 // Deterministic from (registry, repository, digest). Collision-free because `@` and `:` never occur in a
@@ -97,8 +97,14 @@ export function registryLockBlobName(registry: string): string {
   return `runs/locks/${registry.toLowerCase().replace(/[^a-z0-9.-]+/g, "_")}`;
 }
 
+/** A restore run's listing: the images it resolved to restore, in one blob. */
 export function listingBlobName(runId: string): string {
   return `runs/${runId}/listing.json`;
+}
+
+/** One page of an archive run's listing (the images of one catalog page of repositories), numbered from 0. */
+export function listingPageBlobName(runId: string, page: number): string {
+  return `runs/${runId}/listing/${String(page).padStart(5, "0")}.json`;
 }
 
 export function batchBlobName(runId: string, batchIndex: number): string {

@@ -34,6 +34,7 @@ const FILES = {
   registry: "infra/app/registry-access.bicep",
   restoreTarget: "infra/app/restore-target-access.bicep",
   monitoring: "infra/core/monitoring.bicep",
+  durableTaskScheduler: "infra/app/durable-task-scheduler.bicep",
 } as const;
 
 // ---- what the templates hold, read with test/support/bicep.ts ---------------------------------------------------------
@@ -49,6 +50,7 @@ const mod = {
   registry: main.moduleFor(FILES.registry),
   restoreTarget: main.moduleFor(FILES.restoreTarget),
   monitoring: main.moduleFor(FILES.monitoring),
+  durableTaskScheduler: main.moduleFor(FILES.durableTaskScheduler),
 };
 
 /** What main.bicep passes to a module parameter, as text. */
@@ -420,10 +422,16 @@ describe("no storage key or connection string in the templates", () => {
         const line = text.split("\n").findIndex((l) => pattern.test(l));
         assert.equal(line, -1, `${file}:${line + 1}: ${what} must not appear in the templates: ${text.split("\n")[line]?.trim()}`);
       }
-      // The one connection string allowed: Application Insights' (an ingestion endpoint, no credential: local auth is off).
+      // The connection strings allowed carry no credential: Application Insights' (an ingestion endpoint: local auth is
+      // off), and the Durable Task Scheduler's (its endpoint and the managed identity's client id), exactly these.
+      const allowed = [
+        /^\s*APPLICATIONINSIGHTS_CONNECTION_STRING: appInsights\.properties\.ConnectionString\s*$/,
+        /^\s*AzureFunctionsJobHost__extensions__durableTask__storageProvider__connectionStringName: 'DURABLE_TASK_SCHEDULER_CONNECTION_STRING'\s*$/,
+        /^\s*DURABLE_TASK_SCHEDULER_CONNECTION_STRING: 'Endpoint=\$\{durableTaskSchedulerEndpoint\};Authentication=ManagedIdentity;ClientID=\$\{identityClientId\}'\s*$/,
+      ];
       for (const [index, l] of text.split("\n").entries()) {
         if (!/connection_?string/i.test(l)) continue;
-        assert.match(l, /^\s*APPLICATIONINSIGHTS_CONNECTION_STRING: appInsights\.properties\.ConnectionString\s*$/, `${file}:${index + 1}: only Application Insights' connection string may appear: ${l.trim()}`);
+        assert.ok(allowed.some((a) => a.test(l)), `${file}:${index + 1}: only Application Insights' and the Durable Task Scheduler's identity connection strings may appear: ${l.trim()}`);
       }
     }
     assert.equal(bicep.functionApp.resource("appInsights").type, "Microsoft.Insights/components");
@@ -499,6 +507,7 @@ const BUILT_IN_ROLES: Record<string, string> = {
   "974c5e8b-45b9-4653-ba55-5f855dd0fb88": "Storage Queue Data Contributor",
   "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3": "Storage Table Data Contributor",
   "3913510d-42f4-4e42-8a64-420c390055eb": "Monitoring Metrics Publisher",
+  "0ad04412-c4d5-4796-b79c-f76d14c8d402": "Durable Task Data Contributor",
 };
 
 /** Roles no identity here may hold: they can write, delete, grant access or read keys. */
@@ -597,6 +606,7 @@ describe("identities get what the code needs, at the narrowest scope, and nothin
       "function | Storage Queue Data Contributor | hostStorage (Microsoft.Storage/storageAccounts) | always",
       "function | Storage Table Data Contributor | hostStorage (Microsoft.Storage/storageAccounts) | always",
       "function | Monitoring Metrics Publisher | appInsights (Microsoft.Insights/components) | always",
+      "function | Durable Task Data Contributor | taskHub (Microsoft.DurableTask/schedulers/taskHubs) | useDurableTaskScheduler",
       "function | Reader | registry (Microsoft.ContainerRegistry/registries) | always",
       "function | AcrPull | registry (Microsoft.ContainerRegistry/registries) | legacy registry",
       "function | Container Registry Repository Reader | registry (Microsoft.ContainerRegistry/registries) | ABAC registry",
@@ -666,4 +676,61 @@ test("the Bicep reader sees the structure it relies on", () => {
   assert.ok(appSettings.size >= 20, `${FILES.functionApp}: var appSettings parsed to ${appSettings.size} entries only`);
   assert.ok(workerEnv.length >= 8, `${FILES.workerJob}: parsed ${workerEnv.length} env entries only`);
   assert.equal(relative(ROOT, join(ROOT, FILES.main)), FILES.main);
+});
+
+describe("the Durable Functions backend: Azure Storage by default, the Durable Task Scheduler as a deployment option", () => {
+  const hostJson = JSON.parse(readFileSync(join(ROOT, "host.json"), "utf8")) as {
+    extensions: { durableTask: { hubName: string; storageProvider?: unknown } };
+  };
+  const backend = main.params.get("durableBackend");
+  const settingsText = (() => {
+    const at = bicep.functionApp.text.indexOf("var durableTaskSchedulerSettings");
+    assert.ok(at >= 0, `${FILES.functionApp}: var durableTaskSchedulerSettings is missing`);
+    return bicep.functionApp.text.slice(at, bicep.functionApp.text.indexOf("\n\n", at));
+  })();
+
+  test("durableBackend is a parameter, azureStorage by default; host.json keeps the Azure Storage provider for both", () => {
+    assert.equal(backend?.defaultText, "'azureStorage'");
+    assert.match(backend?.decorators.get("allowed") ?? "", /'azureStorage'.*'durableTaskScheduler'/s);
+    assert.equal(hostJson.extensions.durableTask.storageProvider, undefined, "host.json names no storageProvider: Azure Storage");
+    assert.equal(hostJson.extensions.durableTask.hubName, "%TASKHUB_NAME%");
+  });
+
+  test("the scheduler and its task hub are deployed only for the Durable Task Scheduler, the task hub named TASKHUB_NAME", () => {
+    assert.equal(mod.durableTaskScheduler.condition, "useDurableTaskScheduler");
+    assert.match(main.text, /var useDurableTaskScheduler = durableBackend == 'durableTaskScheduler'/);
+    assert.equal(moduleInput(mod.durableTaskScheduler, "taskHubName"), "taskHubName");
+    assert.equal(moduleInput(mod.functionApp, "taskHubName"), "taskHubName");
+    assert.equal(appSettings.get("TASKHUB_NAME"), "taskHubName");
+    const dts = bicep.durableTaskScheduler;
+    assert.equal(dts.resource("scheduler").type, "Microsoft.DurableTask/schedulers");
+    const taskHub = dts.resource("taskHub");
+    assert.equal(taskHub.type, "Microsoft.DurableTask/schedulers/taskHubs");
+    assert.match(taskHub.body.text, /name:\s*taskHubName/);
+    assert.equal(dts.outputs.get("endpoint"), "scheduler.properties.endpoint");
+    // The role assignment's scope is that task hub, found by the names the module answers.
+    assert.equal(moduleInput(mod.rbac, "useDurableTaskScheduler"), "useDurableTaskScheduler");
+    assert.match(moduleInput(mod.rbac, "durableTaskSchedulerName"), /durableTaskScheduler!\.outputs\.schedulerName/);
+    assert.equal(moduleInput(mod.rbac, "taskHubName"), "taskHubName");
+  });
+
+  test("the app selects the scheduler through app settings that override host.json, with an identity connection and no key", () => {
+    assert.equal(
+      moduleInput(mod.functionApp, "durableTaskSchedulerEndpoint"),
+      "useDurableTaskScheduler ? durableTaskScheduler!.outputs.endpoint : ''",
+      "Azure Storage deployments get an empty endpoint, so no override",
+    );
+    assert.match(settingsText, /empty\(durableTaskSchedulerEndpoint\)\s*\?\s*\{\}/);
+    // AzureFunctionsJobHost__<path> replaces host.json's <path>: the path must be the one host.json has.
+    const overrides = [...settingsText.matchAll(/AzureFunctionsJobHost__(\w+):\s*'([^']*)'/g)].map((m) => [m[1], m[2]]);
+    assert.deepEqual(overrides, [
+      ["extensions__durableTask__storageProvider__type", "azureManaged"],
+      ["extensions__durableTask__storageProvider__connectionStringName", "DURABLE_TASK_SCHEDULER_CONNECTION_STRING"],
+    ]);
+    assert.ok("durableTask" in hostJson.extensions, "host.json has extensions.durableTask, the overridden section");
+    const connection = /DURABLE_TASK_SCHEDULER_CONNECTION_STRING:\s*'([^']*)'/.exec(settingsText)?.[1] ?? "";
+    assert.equal(connection, "Endpoint=${durableTaskSchedulerEndpoint};Authentication=ManagedIdentity;ClientID=${identityClientId}");
+    assert.doesNotMatch(settingsText, /AccountKey|SharedAccess|listKeys|secret/i);
+    assert.match(bicep.functionApp.text, /properties:\s*union\(appSettings, durableTaskSchedulerSettings\)/);
+  });
 });

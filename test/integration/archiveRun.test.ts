@@ -14,7 +14,7 @@ import { podmanLoad, removeDir, restoreArchive } from "../support/verify.js";
 import { readFile, writeFile } from "node:fs/promises";
 import { createServer, request as httpRequest } from "node:http";
 import { isRunInstanceId } from "../../src/runs/instanceIds.js";
-import { batchBlobName, listingBlobName } from "../../src/storage/blobNames.js";
+import { batchBlobName, listingPageBlobName } from "../../src/storage/blobNames.js";
 
 let registry: TestRegistry; // the main flow
 let filtersRegistry: TestRegistry; // dry runs only
@@ -28,6 +28,7 @@ interface Summary {
   registry: string;
   dryRun: boolean;
   requestedBy: string;
+  registryRequests: { listing: number };
   totals: {
     total: number;
     archived: number;
@@ -70,6 +71,9 @@ before(async () => {
       NIGHTLY_REGISTRIES: registry.host,
       MAX_ATTEMPTS: "2",
       DEFAULT_MAX_PARALLEL: "3",
+      // Listing pages of two repositories: every run here lists page by page, each page its own activity.
+      LISTING_PAGE_REPOSITORIES: "2",
+      LISTING_CONCURRENCY: "2",
       // Workers inherit these: 1 MiB blocks one at a time keep the 64 MiB slow/app upload in flight long enough
       // for the test to kill it, however fast the machine.
       UPLOAD_BLOCK_SIZE_MIB: "1",
@@ -192,6 +196,15 @@ describe("a run over HTTP", () => {
     assert.equal(slow.attempts, 2, "the killed execution was retried");
     assert.equal(summary.totals.failed, 1);
     assert.equal(summary.totals.archived, expected.size - 1);
+    // Listed in pages of two repositories, every image once; the listing's registry requests are reported.
+    const pages: string[] = [];
+    for await (const blob of blobService
+      .getContainerClient("images")
+      .listBlobsFlat({ prefix: `runs/${instanceId}/listing/` }))
+      pages.push(blob.name);
+    assert.equal(pages.length, Math.ceil(expected.size / 2), JSON.stringify(pages));
+    assert.equal(new Set(summary.images.map((i) => `${i.repository}@${i.digest}`)).size, summary.images.length);
+    assert.ok(summary.registryRequests.listing >= pages.length, JSON.stringify(summary.registryRequests));
 
     for (const image of summary.images.filter((i) => i.status === "archived" && i.repository !== "slow/app")) {
       const restored = await restoreArchive(azurite.connectionString, "images", image.archiveBlob);
@@ -587,12 +600,14 @@ describe("forged orchestration inputs: the 202's Durable URLs carry a key that s
       { repository: "batchfail/b", digest: b.digest, tags: ["1"], archived: false },
     ];
     const container = blobService.getContainerClient("images");
-    await container.getBlockBlobClient(listingBlobName(runId)).uploadData(Buffer.from(JSON.stringify(images)));
+    const page = { images, firstBatch: 0, batchCount: 2, registryRequests: 0 };
+    await container.getBlockBlobClient(listingPageBlobName(runId, 0)).uploadData(Buffer.from(JSON.stringify(page)));
     await container
       .getBlockBlobClient(batchBlobName(runId, 1))
       .uploadData(Buffer.from(JSON.stringify([{ repository: "batchfail/b", digest: b.digest, tags: ["1"] }])));
     const state = {
       startedAtUtc: "2026-12-01T00:00:00.000Z",
+      listing: { pages: 1, done: true, nowUtc: "2026-12-01T00:00:00.000Z" },
       batchCount: 2,
       nextBatch: 0,
       totals: { total: 2, archived: 0, alreadyArchived: 0, failed: 0, bytesArchived: 0 },
@@ -621,7 +636,7 @@ describe("forged orchestration inputs: the 202's Durable URLs carry a key that s
   test("a forged start under a finished run's id cannot rewrite that run's records", async () => {
     const container = blobService.getContainerClient("images");
     const before = await Promise.all(
-      [listingBlobName(finishedRun), `runs/${finishedRun}/summary.json`].map(
+      [listingPageBlobName(finishedRun, 0), `runs/${finishedRun}/summary.json`].map(
         async (n) => (await container.getBlockBlobClient(n).getProperties()).etag,
       ),
     );
@@ -633,7 +648,7 @@ describe("forged orchestration inputs: the 202's Durable URLs carry a key that s
     assert.equal(status.runtimeStatus, "Failed", JSON.stringify(status));
     assert.match(JSON.stringify(status.output), /has ended: its records are final/);
     const after = await Promise.all(
-      [listingBlobName(finishedRun), `runs/${finishedRun}/summary.json`].map(
+      [listingPageBlobName(finishedRun, 0), `runs/${finishedRun}/summary.json`].map(
         async (n) => (await container.getBlockBlobClient(n).getProperties()).etag,
       ),
     );

@@ -175,6 +175,8 @@ export interface Module {
   symbol: string;
   path: string;
   params: Map<string, Span>;
+  /** The `if (…)` a conditional module is deployed under. */
+  condition?: string;
 }
 
 export class BicepFile implements Span {
@@ -248,16 +250,19 @@ export class BicepFile implements Span {
           body: span(this, open, closingIndex(this.code, open) + 1),
         });
       }
-      // A module, or a module loop on one header line (`= [for (x, i) in list: {`).
-      const module = /^module\s+(\w+)\s+'_*'\s*=\s*(?:\[for\s[^:]*:\s*)?\{/.exec(code);
+      // A module, a conditional module (`= if (cond) {`), or a module loop on one header line (`= [for (x, i) in list: {`).
+      const module = /^module\s+(\w+)\s+'_*'\s*=\s*(?:\[for\s[^:]*:\s*)?(?:if\s*\((.*)\)\s*)?\{/.exec(code);
       if (module) {
         const open = start + module[0].length - 1;
         const body = span(this, open, closingIndex(this.code, open) + 1);
         const params = objectEntries(body).get("params");
+        const condition =
+          module[2] !== undefined ? text.slice(code.indexOf("(") + 1, code.lastIndexOf(")")).trim() : undefined;
         this.modules.set(module[1] ?? "", {
           symbol: module[1] ?? "",
           path: /'([^']*)'/.exec(text)?.[1] ?? "",
           params: params ? objectEntries(params) : new Map(),
+          ...(condition !== undefined && { condition }),
         });
       }
       const output = /^output\s+(\w+)\s+\w+\s*=\s*(.*)$/.exec(code);

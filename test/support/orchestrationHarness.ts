@@ -23,6 +23,8 @@ export interface OrchestrationHarness {
   use(standIns: Record<string, StandIn>): void;
   /** Starts orchestration `name` under `instanceId` with `input` and waits for it to end. */
   run(name: string, input: unknown, instanceId: string): Promise<{ runtimeStatus: string; output: unknown }>;
+  /** The host's /admin/host/stats (largest history, replays, …). */
+  stats(): Promise<{ maxHistoryEvents: number; maxHistoryInstanceId: string | null }>;
   stop(): Promise<void>;
 }
 
@@ -78,6 +80,12 @@ export async function startOrchestrationHarness(): Promise<OrchestrationHarness>
         await new Promise((resolve) => setTimeout(resolve, 25));
       }
       throw new Error(`${name} ${instanceId} did not end within 30 s:\n${host.output()}`);
+    },
+    async stats() {
+      return (await (await host.request("/admin/host/stats")).json()) as {
+        maxHistoryEvents: number;
+        maxHistoryInstanceId: string | null;
+      };
     },
     async stop() {
       await host.stop();

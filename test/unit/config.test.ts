@@ -2,7 +2,7 @@
 // or field, and a registry password is bound to the one host it belongs to.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { readWorkerConfig } from "../../src/config.js";
+import { readAppConfig, readWorkerConfig } from "../../src/config.js";
 import { isArchiveError } from "../../src/errors.js";
 import { startArchiveRunSchema } from "../../src/runs/startArchiveRun.js";
 import { formatIssues } from "../../src/validation.js";
@@ -52,5 +52,24 @@ test("ACR_USERNAME and ACR_PASSWORD need ACR_LOGIN_SERVER, the one host they bel
   assert.throws(
     () => readWorkerConfig({ AZURE_STORAGE_CONNECTION_STRING: "x", ACR_LOGIN_SERVER: "Not A Host" }),
     /ACR_LOGIN_SERVER: must be a registry login server/,
+  );
+});
+
+test("REGISTRY_READS_PER_MINUTE: half of ACR Standard's read limit by default, 0 for none, bounded; listing settings", () => {
+  assert.equal(readWorkerConfig({ STORAGE_ACCOUNT: "archive01" }).registryReadsPerMinute, 1500);
+  assert.equal(
+    readWorkerConfig({ STORAGE_ACCOUNT: "archive01", REGISTRY_READS_PER_MINUTE: "0" }).registryReadsPerMinute,
+    0,
+  );
+  assert.throws(
+    () => readWorkerConfig({ STORAGE_ACCOUNT: "archive01", REGISTRY_READS_PER_MINUTE: "-5" }),
+    /REGISTRY_READS_PER_MINUTE: must be ≥ 0/,
+  );
+  const app = readAppConfig({ STORAGE_ACCOUNT: "archive01", JOB_RUNNER: "local", REGISTRY_READS_PER_MINUTE: "900" });
+  assert.equal(app.registry.readsPerMinute, 900);
+  assert.deepEqual(app.listing, { pageRepositories: 100, concurrency: 8 });
+  assert.throws(
+    () => readAppConfig({ STORAGE_ACCOUNT: "archive01", JOB_RUNNER: "local", LISTING_PAGE_REPOSITORIES: "5000" }),
+    /LISTING_PAGE_REPOSITORIES: must be ≤ 1000/,
   );
 });

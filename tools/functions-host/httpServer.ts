@@ -96,7 +96,13 @@ export function createHostHandler(services: HostServices): RequestHandler {
       const stats = services.engine.stats;
       return send(
         res,
-        jsonResponse(200, { ...stats, orchestratorCpuMs: Math.round(stats.orchestratorCpuMs * 1000) / 1000 }),
+        jsonResponse(200, {
+          ...stats,
+          orchestratorCpuMs: Math.round(stats.orchestratorCpuMs * 1000) / 1000,
+          maxActivityMs: Math.round(stats.maxActivityMs),
+          // The host process's peak resident set (getrusage maxrss), in MiB.
+          peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
+        }),
       );
     }
     if (path.startsWith(ADMIN_FUNCTIONS) && method === "POST") {

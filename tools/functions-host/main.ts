@@ -18,9 +18,10 @@ import { errorMessage, FunctionInvoker, type LogFunction } from "./invoke.js";
 import { loadApp, readHostSettings } from "./loadApp.js";
 import { OrchestrationEngine } from "./orchestrationEngine.js";
 import { ScaledClock } from "./scaledClock.js";
+import { InstanceStore } from "./instanceStore.js";
 
 const USAGE =
-  "usage: functions-host --app <appRoot> [--port 0] [--time-scale 1] [--key <functionKey>] [--log-level none|error|warning|information|debug]";
+  "usage: functions-host --app <appRoot> [--port 0] [--time-scale 1] [--key <functionKey>] [--state-dir <dir>] [--log-level none|error|warning|information|debug]";
 const LOG_LEVELS = ["none", "critical", "error", "warning", "information", "debug", "trace"];
 const DURABLE_CLIENT_TYPES = new Set(["durableclient", "orchestrationclient"]);
 
@@ -30,6 +31,8 @@ interface CliOptions {
   timeScale: number;
   key: string;
   logLevel: number;
+  /** Where orchestration state is kept between runs of the host; none: in memory only. */
+  stateDir?: string;
 }
 
 function parseCli(argv: string[]): CliOptions {
@@ -41,6 +44,7 @@ function parseCli(argv: string[]): CliOptions {
       "time-scale": { type: "string", default: "1" },
       key: { type: "string" },
       "log-level": { type: "string", default: "information" },
+      "state-dir": { type: "string" },
     },
     strict: true,
   });
@@ -61,6 +65,7 @@ function parseCli(argv: string[]): CliOptions {
     timeScale,
     key: values.key ?? randomBytes(24).toString("base64url"),
     logLevel,
+    ...(values["state-dir"] !== undefined && { stateDir: resolve(values["state-dir"]) }),
   };
 }
 
@@ -136,14 +141,18 @@ async function main(): Promise<void> {
         log("warning", "system", `binding ${binding} is not emulated; it gets no data`, fn.name);
     }
 
-    const clock = new ScaledClock(options.timeScale);
+    const store = options.stateDir ? new InstanceStore(options.stateDir) : undefined;
+    const clock = new ScaledClock(options.timeScale, store?.clockOrigin(Date.now()));
     engine = new OrchestrationEngine({
       registry,
       invoker,
       clock,
       log,
       maxConcurrentActivities: settings.maxConcurrentActivityFunctions,
+      ...(store && { store }),
     });
+    const restored = engine.restore();
+    if (store) log("information", "system", `state in ${store.dir}: ${restored} instances restored`);
     const api = new DurableHttpApi(engine, {
       origin,
       rpcOrigin: `http://127.0.0.1:${rpcListener.port}`,

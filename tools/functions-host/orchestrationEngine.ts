@@ -23,6 +23,7 @@ import {
 } from "./orchestrationInstance.js";
 import type { ScaledClock } from "./scaledClock.js";
 import { WorkQueue } from "./workQueue.js";
+import type { InstanceStore, StoredInstance } from "./instanceStore.js";
 
 const OUT_OF_PROC_DATA = "\n\n$OutOfProcData$:";
 /** The extension's limit: the UTF-16 size of the JSON-serialized custom status must not exceed 16 KB. */
@@ -37,6 +38,9 @@ export interface HostStats {
   maxHistoryInstanceId: string | null;
   instances: number;
   activitiesRun: number;
+  /** The longest single activity call (wall milliseconds) and its function's name. */
+  maxActivityMs: number;
+  maxActivityName: string | null;
   nonDeterminismErrors: number;
 }
 
@@ -54,6 +58,8 @@ export interface OrchestrationEngineOptions {
   clock: ScaledClock;
   log: LogFunction;
   maxConcurrentActivities: number;
+  /** Keeps every instance on disk between episodes (--state-dir): a killed host resumes where it was. */
+  store?: InstanceStore;
 }
 
 interface EpisodeOutcome {
@@ -112,6 +118,8 @@ export class OrchestrationEngine {
     maxHistoryInstanceId: null,
     instances: 0,
     activitiesRun: 0,
+    maxActivityMs: 0,
+    maxActivityName: null,
     nonDeterminismErrors: 0,
   };
   private readonly instances = new Map<string, OrchestrationInstance>();
@@ -151,8 +159,84 @@ export class OrchestrationEngine {
     this.instances.set(id, instance);
     this.stats.instances++;
     instance.inbox.push({ event: this.executionStartedEvent(instance), executionId: instance.executionId });
+    this.persist(instance);
     this.wake(instance);
     return instance;
+  }
+
+  // ---- persistence (--state-dir) ----
+
+  /**
+   * Loads the stored instances and schedules again what their histories scheduled and do not show done: activities,
+   * timers, children (started if missing, their end reported again if they ended). Call once, before any request.
+   */
+  restore(): number {
+    const store = this.options.store;
+    if (!store) return 0;
+    const stored = store.loadAll();
+    for (const s of stored) {
+      const instance = new OrchestrationInstance(s.instanceId, s.name, s.parent);
+      Object.assign(instance, {
+        runtimeStatus: s.runtimeStatus,
+        createdTime: s.createdTime,
+        lastUpdatedTime: s.lastUpdatedTime,
+        executionId: s.executionId,
+        inputJson: s.inputJson,
+        outputJson: s.outputJson,
+        customStatusJson: s.customStatusJson,
+        historyText: s.historyText,
+        history: JSON.parse(`[${s.historyText}]`) as HistoryEvent[],
+        inbox: s.inbox,
+        lastEpisodeTime: s.lastEpisodeTime,
+        mirror: ReplayMirror.restore(s.instanceId, s.mirror),
+      });
+      this.instances.set(instance.instanceId, instance);
+      this.stats.instances++;
+    }
+    for (const instance of this.instances.values()) if (!isTerminal(instance.runtimeStatus)) this.resume(instance);
+    return stored.length;
+  }
+
+  /** Work the instance's history scheduled and neither its history nor its inbox shows done. */
+  private resume(instance: OrchestrationInstance): void {
+    const events = [...instance.history, ...instance.inbox.map((i) => i.event)];
+    const done = new Set<number>();
+    for (const event of events) {
+      if (event.TaskScheduledId !== undefined) done.add(event.TaskScheduledId);
+      if (event.EventType === HistoryEventType.TimerFired && event.TimerId !== undefined) done.add(event.TimerId);
+    }
+    for (const event of instance.history) {
+      const scheduled =
+        event.EventType === HistoryEventType.TaskScheduled ||
+        event.EventType === HistoryEventType.TimerCreated ||
+        event.EventType === HistoryEventType.SubOrchestrationInstanceCreated;
+      if (!scheduled || done.has(event.EventId)) continue;
+      const task = instance.mirror.task(event.EventId);
+      if (task) this.dispatch(instance, { id: event.EventId, task });
+    }
+    if (instance.inbox.length > 0) this.wake(instance);
+  }
+
+  private persist(instance: OrchestrationInstance, force = false): void {
+    // Mid-episode the mirror is ahead of the history: stored at the episode's end instead.
+    if (!this.options.store || (instance.busy && !force)) return;
+    const stored: StoredInstance = {
+      instanceId: instance.instanceId,
+      name: instance.name,
+      parent: instance.parent,
+      runtimeStatus: instance.runtimeStatus,
+      createdTime: instance.createdTime,
+      lastUpdatedTime: instance.lastUpdatedTime,
+      executionId: instance.executionId,
+      inputJson: instance.inputJson,
+      outputJson: instance.outputJson,
+      customStatusJson: instance.customStatusJson,
+      historyText: instance.historyText,
+      inbox: instance.inbox,
+      lastEpisodeTime: instance.lastEpisodeTime,
+      mirror: instance.mirror.snapshot(),
+    };
+    this.options.store.save(stored);
   }
 
   get(instanceId: string): OrchestrationInstance | undefined {
@@ -190,6 +274,7 @@ export class OrchestrationEngine {
     try {
       while (instance.inbox.length > 0 && !isTerminal(instance.runtimeStatus) && !this.closed) {
         await this.runEpisode(instance);
+        if (!this.closed) this.persist(instance, true);
       }
     } catch (error) {
       this.options.log(
@@ -198,6 +283,7 @@ export class OrchestrationEngine {
         `orchestration ${instance.instanceId} failed inside the host: ${errorMessage(error)}`,
       );
       if (!isTerminal(instance.runtimeStatus)) this.fail(instance, `functions-host error: ${errorMessage(error)}`, "");
+      this.persist(instance, true);
     } finally {
       instance.busy = false;
     }
@@ -368,7 +454,23 @@ export class OrchestrationEngine {
         instance.timers.add(cancel);
         return;
       }
-      case "subOrchestration":
+      case "subOrchestration": {
+        // After a restart the child may exist already (stored before its parent's episode was): it is this task's.
+        const existing = this.instances.get(task.instanceId);
+        const link = existing?.parent;
+        if (
+          existing &&
+          link?.instanceId === instance.instanceId &&
+          link.executionId === executionId &&
+          link.taskScheduledId === id
+        ) {
+          if (isTerminal(existing.runtimeStatus)) {
+            const succeeded = existing.runtimeStatus === "Completed";
+            const reason = existing.outputJson === undefined ? "" : (JSON.parse(existing.outputJson) as string);
+            this.notifyParent(existing, succeeded, succeeded ? (existing.outputJson ?? "null") : String(reason), "");
+          }
+          return;
+        }
         try {
           this.startNew(task.name, task.instanceId, task.inputJson, {
             instanceId: instance.instanceId,
@@ -385,6 +487,7 @@ export class OrchestrationEngine {
           );
         }
         return;
+      }
     }
   }
 
@@ -403,6 +506,7 @@ export class OrchestrationEngine {
       });
     } else {
       this.stats.activitiesRun++;
+      const started = performance.now();
       try {
         const response = await this.options.invoker.invoke(fn, jsonToTypedData(item.inputJson));
         event = newEvent(HistoryEventType.TaskCompleted, "", {
@@ -416,6 +520,11 @@ export class OrchestrationEngine {
           Details: error instanceof Error ? (error.stack ?? "") : "",
         });
       }
+      const elapsed = performance.now() - started;
+      if (elapsed > this.stats.maxActivityMs) {
+        this.stats.maxActivityMs = elapsed;
+        this.stats.maxActivityName = fn.name;
+      }
     }
     event.Timestamp = this.timestamp(instance);
     this.deliver(instance, item.executionId, event);
@@ -426,6 +535,7 @@ export class OrchestrationEngine {
   private deliver(instance: OrchestrationInstance, executionId: string, event: HistoryEvent): void {
     if (isTerminal(instance.runtimeStatus) || executionId !== instance.executionId) return;
     instance.inbox.push({ event, executionId });
+    this.persist(instance);
     this.wake(instance);
   }
 

@@ -38,7 +38,7 @@ export interface InboxItem {
 
 export class OrchestrationInstance {
   runtimeStatus: RuntimeStatus = "Pending";
-  readonly createdTime = Date.now();
+  createdTime = Date.now();
   lastUpdatedTime = Date.now();
   executionId = randomUUID().replace(/-/g, "");
   inputJson: string | undefined;

@@ -60,7 +60,7 @@ export interface NewActionsPlan {
   continueAsNew?: { inputJson: string | undefined };
 }
 
-interface RecordedAction {
+export interface RecordedAction {
   signature: string;
   description: string;
 }
@@ -105,12 +105,62 @@ function rawInputJson(input: unknown): string | undefined {
   return input === undefined ? undefined : JSON.stringify(input);
 }
 
+/** A mirror as plain JSON (a retry state shared by its tasks is kept once, referred to by index). */
+export interface ReplayMirrorSnapshot {
+  nextSequenceId: number;
+  recorded: RecordedAction[];
+  retries: { options: RetryOptionsWire; attempts: number; name: string; inputJson: string | undefined }[];
+  tasks: [number, Record<string, unknown>][];
+}
+
 export class ReplayMirror {
   private nextSequenceId = 0;
   private readonly recorded: RecordedAction[] = [];
   private readonly tasks = new Map<number, ScheduledTask>();
 
   constructor(private readonly instanceId: string) {}
+
+  /** What a persisting host stores between episodes (the retry states' sharing is kept). */
+  snapshot(): ReplayMirrorSnapshot {
+    const retries = new Map<RetryState, number>();
+    const refOf = (retry: RetryState) => {
+      if (!retries.has(retry)) retries.set(retry, retries.size);
+      return retries.get(retry)!;
+    };
+    const tasks: [number, Record<string, unknown>][] = [...this.tasks].map(([id, task]) => {
+      if (task.kind === "subOrchestration") return [id, { ...task }];
+      const { retry, ...rest } = task;
+      return [id, { ...rest, ...(retry && { retryRef: refOf(retry) }) }];
+    });
+    return {
+      nextSequenceId: this.nextSequenceId,
+      recorded: [...this.recorded],
+      retries: [...retries.keys()].map((r) => ({
+        options: r.options,
+        attempts: r.attempts,
+        name: r.task.name,
+        inputJson: r.task.inputJson,
+      })),
+      tasks,
+    };
+  }
+
+  static restore(instanceId: string, snapshot: ReplayMirrorSnapshot): ReplayMirror {
+    const mirror = new ReplayMirror(instanceId);
+    mirror.nextSequenceId = snapshot.nextSequenceId;
+    mirror.recorded.push(...snapshot.recorded);
+    const retries = snapshot.retries.map((r) => {
+      const state = { options: r.options, attempts: r.attempts } as RetryState;
+      state.task = { kind: "activity", name: r.name, inputJson: r.inputJson, retry: state };
+      return state;
+    });
+    for (const [id, stored] of snapshot.tasks) {
+      const { retryRef, ...task } = stored as Record<string, unknown> & { retryRef?: number };
+      const retry = retryRef === undefined ? undefined : retries[retryRef];
+      mirror.tasks.set(id, { ...(task as unknown as ScheduledTask), ...(retry && { retry }) } as ScheduledTask);
+    }
+    return mirror;
+  }
 
   task(id: number | undefined): ScheduledTask | undefined {
     return id === undefined ? undefined : this.tasks.get(id);

@@ -4,9 +4,14 @@
 const MAX_TIMEOUT_MS = 2_147_483_647;
 
 export class ScaledClock {
-  private readonly origin = Date.now();
+  /** Where orchestration time and real time meet (a persisting host keeps it across restarts). */
+  readonly origin: number;
 
-  constructor(readonly scale: number) {
+  constructor(
+    readonly scale: number,
+    origin = Date.now(),
+  ) {
+    this.origin = origin;
     if (!(scale > 0) || !Number.isFinite(scale))
       throw new Error(`--time-scale must be a positive number, got ${scale}`);
   }

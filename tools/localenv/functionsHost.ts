@@ -15,6 +15,8 @@ export interface LocalFunctionsHost {
   /** fetch() against the host with the function key. */
   request: (path: string, init?: RequestInit) => Promise<Response>;
   stop: () => Promise<void>;
+  /** SIGKILL, no shutdown (a crash): with `stateDir`, a host started again resumes from what was stored. */
+  kill: () => Promise<void>;
 }
 
 export interface StartFunctionsHostOptions {
@@ -24,6 +26,8 @@ export interface StartFunctionsHostOptions {
   nodeArgs?: string[];
   /** Another app than this one (a test fixture that runs the real orchestrators over stand-in activities). */
   appRoot?: string;
+  /** Keep orchestration state in this directory (--state-dir): a host started again with it resumes. */
+  stateDir?: string;
 }
 
 export async function startFunctionsHost(options: StartFunctionsHostOptions): Promise<LocalFunctionsHost> {
@@ -41,6 +45,7 @@ export async function startFunctionsHost(options: StartFunctionsHostOptions): Pr
     key,
     "--log-level",
     options.logLevel ?? "warning",
+    ...(options.stateDir ? ["--state-dir", options.stateDir] : []),
   ];
   const base = Object.fromEntries(
     Object.entries(process.env).filter(
@@ -85,6 +90,15 @@ export async function startFunctionsHost(options: StartFunctionsHostOptions): Pr
         ...init,
         headers: { "x-functions-key": key, ...(init.headers as Record<string, string> | undefined) },
       }),
+    kill: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      try {
+        process.kill(-child.pid!, "SIGKILL");
+      } catch {
+        /* gone */
+      }
+      await exited;
+    },
     stop: async () => {
       if (child.exitCode !== null || child.signalCode !== null) return;
       try {

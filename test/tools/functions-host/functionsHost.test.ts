@@ -386,19 +386,24 @@ test("the instance listing filters by status", async () => {
   );
 });
 
-test("the stats endpoint reports replays, orchestrator CPU time and the largest history", async () => {
+test("the stats endpoint reports replays, orchestrator CPU time, the largest history, the longest activity and peak RSS", async () => {
   const response = await request("GET", `${host.origin}/admin/host/stats?code=${KEY}`);
   assert.equal(response.status, 200);
   const stats = response.json as Record<string, unknown>;
   assert.deepEqual(Object.keys(stats).sort(), [
     "activitiesRun",
     "instances",
+    "maxActivityMs",
+    "maxActivityName",
     "maxHistoryEvents",
     "maxHistoryInstanceId",
     "nonDeterminismErrors",
     "orchestratorCpuMs",
+    "peakRssMiB",
     "replays",
   ]);
+  assert.equal(typeof stats.maxActivityName, "string");
+  assert.ok((stats.peakRssMiB as number) > 0);
   assert.ok((stats.replays as number) > 0);
   assert.ok((stats.maxHistoryEvents as number) > 10);
   assert.equal(typeof stats.maxHistoryInstanceId, "string");

@@ -14,7 +14,7 @@ import {
   writeRunSummaryInputSchema,
   type WriteRunSummaryInput,
 } from "../../../src/runs/runSummary.js";
-import { writeBatchOutcomes, writeListing } from "../../../src/runs/runStore.js";
+import { writeBatchOutcomes, writeListingPage } from "../../../src/runs/runStore.js";
 import { commitArchive, createArchiveUpload, uploadSidecar } from "../../../src/storage/archiveStore.js";
 import { archiveBlobName, sidecarBlobName, summaryBlobName } from "../../../src/storage/blobNames.js";
 import { startAzurite, type AzuriteInstance } from "../../../tools/localenv/azurite.js";
@@ -54,12 +54,19 @@ function run(overrides: Partial<ArchiveRunInput> = {}): ArchiveRunInput {
 const summaryInput = (r: ArchiveRunInput, rest: Partial<WriteRunSummaryInput> = {}) =>
   writeRunSummaryInputSchema.parse({
     run: r,
+    listingPages: 1,
     batchCount: 0,
     startedAtUtc: "2026-12-01T02:00:00.000Z",
     endedAtUtc: "2026-12-01T03:00:00.000Z",
     jobExecutions: 0,
     ...rest,
   });
+
+/** The listing as one page (page 0, batches from 0): answers the batch count. */
+async function writeListing(container: ContainerClient, runId: string, images: ListedImage[], batchSize: number) {
+  return (await writeListingPage(container, runId, 0, { images, firstBatch: 0, batchSize, registryRequests: 0 }))
+    .batchCount;
+}
 
 const image = (c: string, extra: Partial<ListedImage> = {}): ListedImage => ({
   repository: `team/${c}`,
@@ -166,6 +173,7 @@ test("listing + batch outcomes → summary.json: already-archived images, kept o
     startedAtUtc: "2026-12-01T02:00:00.000Z",
     endedAtUtc: "2026-12-01T03:00:00.000Z",
     totals: { ...totals, jobExecutions: 6 },
+    registryRequests: { listing: 0 },
     images: [
       named(outcome(a, "already-archived", { bytes: 500, sha256: "1".repeat(64), attempts: 0, durationSeconds: 0 })),
       named(outcome(b!, "archived", { bytes: 100, sha256: "2".repeat(64) })),
@@ -183,6 +191,70 @@ test("listing + batch outcomes → summary.json: already-archived images, kept o
       named(outcome(f!, "archived", { bytes: 300 })),
     ],
   });
+});
+
+test("a listing of several pages: batches numbered across pages, a failed batch fails its own page's images, requests summed", async () => {
+  const r = run();
+  const container = service.getContainerClient(r.container);
+  const [a, b, c, d, e] = ["a", "b", "c", "d", "e"].map((x) => image(x));
+  const z = image("f", { archived: true, bytes: 9, sha256: "9".repeat(64) });
+  // Page 0: [a, b] [c] (batches 0, 1); page 1: z already archived, [d, e] (batch 2).
+  const page0 = await writeListingPage(container, r.runId, 0, {
+    images: [a!, b!, c!],
+    firstBatch: 0,
+    batchSize: r.batchSize,
+    next: "team/c",
+    registryRequests: 7,
+  });
+  const page1 = await writeListingPage(container, r.runId, 1, {
+    images: [z, d!, e!],
+    firstBatch: page0.batchCount,
+    batchSize: r.batchSize,
+    registryRequests: 5,
+  });
+  assert.deepEqual([page0.batchCount, page1.batchCount, page1.firstBatch], [2, 1, 2]);
+  await writeBatchOutcomes(container, r.runId, 0, [
+    outcome(a!, "archived", { bytes: 1 }),
+    outcome(b!, "archived", { bytes: 2 }),
+  ]);
+  await writeBatchOutcomes(container, r.runId, 1, [outcome(c!, "archived", { bytes: 3 })]);
+  const result = await writeRunSummary(
+    summaryInput(r, {
+      listingPages: 2,
+      batchCount: 3,
+      registryRequests: 12,
+      failedBatches: [{ batchIndex: 2, message: "lost" }],
+    }),
+    { container },
+  );
+  assert.deepEqual(result.totals, {
+    total: 6,
+    archived: 3,
+    alreadyArchived: 1,
+    failed: 2,
+    bytesArchived: 6,
+    jobExecutions: 0,
+  });
+  const summary = await readSummary(container, r.runId);
+  assert.deepEqual(summary.registryRequests, { listing: 12 });
+  assert.deepEqual(
+    summary.images.filter((i) => i.status === "failed").map((i) => [i.repository, i.error?.message]),
+    [
+      ["team/d", "batch 2 failed: lost"],
+      ["team/e", "batch 2 failed: lost"],
+    ],
+  );
+});
+
+test("a missing listing page fails the summary (it is never written without every image)", async () => {
+  const r = run();
+  const container = service.getContainerClient(r.container);
+  await writeListing(container, r.runId, [image("a")], r.batchSize);
+  await assert.rejects(
+    writeRunSummary(summaryInput(r, { listingPages: 2, batchCount: 1 }), { container }),
+    /listing page 1 of run .* is missing/,
+  );
+  await assert.rejects(container.getBlockBlobClient(summaryBlobName(r.runId)).getProperties());
 });
 
 test("an archive without its sidecar does not make a failed batch's image archived", async () => {
