@@ -52,6 +52,8 @@ export class RegistryAuthenticator {
   private acrRefreshToken?: { token: Promise<string>; expiresAt: number };
 
   private readonly tokenService: string;
+  /** The registry's last usable challenge (its realm and service), to fetch tokens for new scopes up front. */
+  private lastChallenge: string | undefined;
 
   constructor(
     private readonly registry: string,
@@ -78,6 +80,17 @@ export class RegistryAuthenticator {
     return undefined;
   }
 
+  /**
+   * The Authorization header to send for `scope` before any challenge: the cached one, or, once this registry has
+   * challenged, a token fetched with that challenge (its realm and service serve every scope). That spares each new
+   * scope (one per repository) its unauthenticated request and 401: a listing makes 2 requests a repository, not 3.
+   */
+  async authorizationFor(scope: string, abortSignal?: AbortSignal, meter?: RequestMeter): Promise<string | undefined> {
+    const cached = await this.cachedAuthorization(scope);
+    if (cached || !this.lastChallenge) return cached;
+    return this.authorize(this.lastChallenge, scope, abortSignal, meter);
+  }
+
   /** Answers a 401 challenge for `scope` and caches the result. */
   async authorize(
     challengeHeader: string | null,
@@ -92,6 +105,7 @@ export class RegistryAuthenticator {
         `${this.registry} asked for authentication without a usable challenge`,
         { statusCode: 401 },
       );
+    this.lastChallenge = challengeHeader ?? undefined;
     const pending = this.fetchToken(challenge, scope, abortSignal, meter);
     this.cache.set(scope, pending);
     try {

@@ -586,7 +586,7 @@ export class RegistryClient {
       });
     // Credentials go to the registry's own origin only (an absolute Link or Location may name another host).
     if (new URL(url).origin !== new URL(this.baseUrl).origin) return send();
-    let response = await send(await this.auth.cachedAuthorization(scope));
+    let response = await send(await this.auth.authorizationFor(scope, init.abortSignal, meter));
     if (response.status === 401) {
       const challenge = response.headers.get("www-authenticate");
       await response.body?.cancel().catch(() => undefined);
