@@ -179,12 +179,12 @@ param pigzLevel int = 1
 @minValue(1)
 @maxValue(256)
 @description('Staged block size in MiB: UPLOAD_BLOCK_SIZE_MIB. Memory use is about this x (uploadConcurrency + 1).')
-param uploadBlockSizeMiB int = 8
+param uploadBlockSizeMiB int = 4
 
 @minValue(1)
 @maxValue(32)
 @description('Blocks uploaded in parallel: UPLOAD_CONCURRENCY.')
-param uploadConcurrency int = 4
+param uploadConcurrency int = 16
 
 @minValue(1)
 @maxValue(64)

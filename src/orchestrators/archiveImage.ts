@@ -4,7 +4,6 @@
 // currentUtcDateTime, and everything it knows arrives through activities.
 import * as df from "durable-functions";
 import { OrchestrationNames } from "../durable/orchestrationNames.js";
-import { firstLine } from "../errors.js";
 import { parseInput } from "../validation.js";
 import { activityRetryOptions } from "../durable/activityRetry.js";
 import type { OrchestrationContext, OrchestrationHandler, Task } from "durable-functions";
@@ -22,7 +21,7 @@ import { outcomeFromResult } from "../runs/runTotals.js";
 import { assertInstanceOfRun } from "../runs/instanceIds.js";
 import type { ArchivedImageInfo } from "../storage/archiveStore.js";
 import { callActivityWithRetry } from "../activities/activityCalls.js";
-import { runJobAttempts } from "./jobAttempts.js";
+import { eachImageFailsAlone, runJobAttempts } from "./jobAttempts.js";
 
 export const archiveImageInputSchema = z.strictObject({ run: imageRunContextSchema, item: imageWorkItemSchema });
 export type ArchiveImageInput = z.output<typeof archiveImageInputSchema>;
@@ -34,22 +33,7 @@ const archiveImage: OrchestrationHandler = function* (context: OrchestrationCont
   // A forged input (the webhook key starts any orchestration) ends here, Failed with what was wrong.
   const { run, item } = parseInput(OrchestrationNames.archiveImage, archiveImageInputSchema, context.df.getInput());
   assertInstanceOfRun("image", context.df.instanceId, run.runId);
-  const started = context.df.currentUtcDateTime;
-  const elapsed = () => Math.round((context.df.currentUtcDateTime.getTime() - started.getTime()) / 10) / 100;
-  try {
-    return yield* archiveOneImage(context, run, item, elapsed);
-  } catch (failure) {
-    // Whatever broke (an activity that kept failing after its retries), this image fails alone: the batch and the
-    // run go on and the summary says why.
-    const outcome: ImageOutcome = {
-      ...item,
-      status: "failed",
-      attempts: 0,
-      durationSeconds: elapsed(),
-      error: { code: "ORCHESTRATION_FAILED", message: firstLine(failure) },
-    };
-    return outcome;
-  }
+  return yield* eachImageFailsAlone(context, item, (elapsed) => archiveOneImage(context, run, item, elapsed));
 };
 
 function* archiveOneImage(

@@ -8,6 +8,7 @@ import { activityRetryOptions } from "../durable/activityRetry.js";
 import { TERMINAL_JOB_STATUSES, type JobExecution } from "../jobs/jobRunner.js";
 import { isPermanentFailure, pollDelaySeconds, retryDelaySeconds } from "../runs/runPolicy.js";
 import { callActivity, callActivityWithRetry, type ActivityInputs } from "../activities/activityCalls.js";
+import type { ImageOutcome, ImageWorkItem } from "../runs/archiveRun.js";
 
 // Reads (blob and ARM status) are idempotent: transient failures are retried by the framework, 4 times from 5 s.
 // Starting an execution is not (a start whose answer was lost already runs), so it is never retried here: a
@@ -15,6 +16,31 @@ import { callActivity, callActivityWithRetry, type ActivityInputs } from "../act
 const READ_RETRY = activityRetryOptions;
 
 export const addSeconds = (date: Date, seconds: number) => new Date(date.getTime() + seconds * 1000);
+
+/**
+ * One image's flow (archive or restore), timed from the orchestration's start. Whatever breaks in it (an activity that
+ * kept failing after its retries) fails this image alone, as ORCHESTRATION_FAILED: the batch and the run go on and the
+ * summary says why.
+ */
+export function* eachImageFailsAlone(
+  context: OrchestrationContext,
+  item: ImageWorkItem,
+  flow: (elapsed: () => number) => Generator<Task, ImageOutcome, unknown>,
+): Generator<Task, ImageOutcome, unknown> {
+  const started = context.df.currentUtcDateTime;
+  const elapsed = () => Math.round((context.df.currentUtcDateTime.getTime() - started.getTime()) / 10) / 100;
+  try {
+    return yield* flow(elapsed);
+  } catch (failure) {
+    return {
+      ...item,
+      status: "failed",
+      attempts: 0,
+      durationSeconds: elapsed(),
+      error: { code: "ORCHESTRATION_FAILED", message: firstLine(failure) },
+    };
+  }
+}
 
 export interface JobAttemptsRun {
   maxAttempts: number;

@@ -10,7 +10,6 @@ import { z } from "zod";
 import type { RestoreImageResult } from "../archive/runRestoreRequest.js";
 import { activityRetryOptions } from "../durable/activityRetry.js";
 import { OrchestrationNames } from "../durable/orchestrationNames.js";
-import { firstLine } from "../errors.js";
 import { imageWorkItemSchema, type ImageOutcome, type ImageWorkItem } from "../runs/archiveRun.js";
 import { assertInstanceOfRun } from "../runs/instanceIds.js";
 import { rehydrationPollDelaySeconds } from "../runs/runPolicy.js";
@@ -24,7 +23,7 @@ import { restoreArchiveBlob, type RestoreTargetCheck } from "../runs/restoreTarg
 import type { RehydrationState } from "../storage/rehydration.js";
 import { parseInput } from "../validation.js";
 import { callActivityWithRetry } from "../activities/activityCalls.js";
-import { addSeconds, runJobAttempts } from "./jobAttempts.js";
+import { addSeconds, eachImageFailsAlone, runJobAttempts } from "./jobAttempts.js";
 
 export const restoreImageInputSchema = z.strictObject({ run: restoreImageRunContextSchema, item: imageWorkItemSchema });
 export type RestoreImageInput = z.output<typeof restoreImageInputSchema>;
@@ -34,20 +33,7 @@ const READ_RETRY = activityRetryOptions;
 const restoreImage: OrchestrationHandler = function* (context: OrchestrationContext) {
   const { run, item } = parseInput(OrchestrationNames.restoreImage, restoreImageInputSchema, context.df.getInput());
   assertInstanceOfRun("image", context.df.instanceId, run.runId);
-  const started = context.df.currentUtcDateTime;
-  const elapsed = () => Math.round((context.df.currentUtcDateTime.getTime() - started.getTime()) / 10) / 100;
-  try {
-    return yield* restoreOneImage(context, run, item, elapsed);
-  } catch (failure) {
-    const outcome: ImageOutcome = {
-      ...item,
-      status: "failed",
-      attempts: 0,
-      durationSeconds: elapsed(),
-      error: { code: "ORCHESTRATION_FAILED", message: firstLine(failure) },
-    };
-    return outcome;
-  }
+  return yield* eachImageFailsAlone(context, item, (elapsed) => restoreOneImage(context, run, item, elapsed));
 };
 
 function* restoreOneImage(
