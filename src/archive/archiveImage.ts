@@ -11,7 +11,8 @@ import type { BlobServiceClient, ContainerClient } from "@azure/storage-blob";
 import { ArchiveError, describeError, isArchiveError } from "../errors.js";
 import { formatImageReference, parseImageReference, type ImageReference } from "../registry/reference.js";
 import type { RegistryClient } from "../registry/registryClient.js";
-import { DEFAULT_REFERRER_LIMITS, type ReferrerLimits } from "../registry/referrers.js";
+import { DEFAULT_REFERRER_LIMITS } from "../registry/referrers.js";
+import type { ArchiveTuning } from "./archiveTuning.js";
 import {
   commitArchive,
   createArchiveUpload,
@@ -61,18 +62,6 @@ export interface ArchiveImageResult {
 }
 
 /** How the archive is written (PIGZ_LEVEL, UPLOAD_BLOCK_SIZE_MIB, UPLOAD_CONCURRENCY, REGISTRY_CONCURRENCY, PREFETCH_MIB). */
-export interface ArchiveTuning {
-  /** gzip level for what is not already compressed; compressed layers are stored. */
-  gzipLevel: number;
-  blockSizeBytes: number;
-  uploadConcurrency: number;
-  /** Blob GETs in flight at once (REGISTRY_CONCURRENCY); 1 reads one blob at a time. */
-  registryConcurrency: number;
-  /** Bytes read ahead of the archive at most, plus one part (PREFETCH_MIB). */
-  prefetchBytes: number;
-  /** Referrers archived with the image (REFERRERS_MAX_DEPTH, REFERRERS_MAX_COUNT); default DEFAULT_REFERRER_LIMITS. */
-  referrers?: ReferrerLimits;
-}
 
 export interface ArchiveImageOptions {
   tuning: ArchiveTuning;

@@ -14,7 +14,7 @@ import type { ReferrerLimits } from "../registry/referrers.js";
 import { commitArchive, createArchiveUpload, getCommittedArchive, uploadSidecar } from "../storage/archiveStore.js";
 import { referrersSupplementBlobName, type ImageIdentity } from "../storage/blobNames.js";
 import { storageError } from "../storage/storageError.js";
-import type { ArchiveTuning } from "./archiveImage.js";
+import type { ArchiveTuning } from "./archiveTuning.js";
 import { writeImageArchive } from "./archiveWriter.js";
 import { planImageArchive } from "./imagePlan.js";
 import { describeReferrer, type ArchiveSidecar } from "./sidecar.js";

@@ -2,7 +2,7 @@
 // archived image (or a typed error) out.
 import { readFile } from "node:fs/promises";
 import { archiveImage, type ArchiveImageOptions, type ArchiveImageResult } from "./archiveImage.js";
-import type { ArchiveTuning } from "./archiveImage.js";
+import type { ArchiveTuning } from "./archiveTuning.js";
 import type { RegistryAuthConfig } from "../registry/createRegistryClient.js";
 import type { StorageConfig } from "../storage/blobServiceClient.js";
 import { parseOrThrow } from "../validation.js";
