@@ -59,6 +59,8 @@ interface RestoreFigures {
   maxActivitySeconds: number;
   maxActivityName: string;
   peakHostRssMiB: number;
+  /** The first failed image's error, when one failed. */
+  firstError?: string;
 }
 
 interface ScaleResult {
@@ -160,9 +162,11 @@ async function restoreRun(
   const summaryBlob = await container
     .getBlockBlobClient(String((status as { summaryBlob?: string }).summaryBlob))
     .downloadToBuffer();
-  const { totals } = JSON.parse(summaryBlob.toString("utf8")) as {
+  const { totals, images } = JSON.parse(summaryBlob.toString("utf8")) as {
     totals: { restored: number; alreadyPresent: number; failed: number; jobExecutions: number };
+    images: { status: string; error?: { code: string; message: string } }[];
   };
+  const firstError = images.find((i) => i.error)?.error;
   const after = target.stats();
   const stats = await hostStats(host);
   return {
@@ -180,6 +184,7 @@ async function restoreRun(
     maxActivitySeconds: round(stats.maxActivityMs / 1000),
     maxActivityName: stats.maxActivityName,
     peakHostRssMiB: stats.peakRssMiB,
+    ...(firstError && { firstError: `${firstError.code}: ${firstError.message}` }),
   };
 }
 
