@@ -5,10 +5,15 @@
 // any instance, orchestrator CPU seconds, the host's peak RSS; for the re-run, jobs started and registry requests
 // per repository. Targets (issue 13): no activity over 5 minutes, no history over 2,000 events, CPU at 100,000 ≤ 12×
 // CPU at 10,000, a re-run starting zero jobs with at most 2 requests per repository plus catalog pages.
+// Then (issue 11) a restore run of the first run's images (POST /api/restore with its runId) into a second, empty
+// synthetic registry, in a fresh host: its archives are in Archive tier, so each image is rehydrated by copy (Azurite
+// completes the copy at once) and pushed by the instant runner's restore mode. Reported from that host's stats alone:
+// wall time, jobs started, the largest history of any instance, orchestrator CPU seconds, peak host RSS.
 //
 // Flags: --sizes 1000:50,10000:500,100000:5000 (images:repositories), --delay-ms 20, --limit-rpm 3000 (the
 // registry's), --reads-per-minute 1500 (the app's REGISTRY_READS_PER_MINUTE), --max-parallel 10, --dry-run (the
-// listing and summary only: no job, no re-run).
+// listing and summary only: no job, no re-run, no restore), --restore / --no-restore (default: a restore for sizes of
+// at most 10,000 images).
 import { loadavg } from "node:os";
 import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
 import { fileURLToPath } from "node:url";
@@ -38,6 +43,26 @@ interface RunFigures {
   alreadyArchived: number;
 }
 
+interface RestoreFigures {
+  wallSeconds: number;
+  jobExecutions: number;
+  restored: number;
+  alreadyPresent: number;
+  failed: number;
+  /** Requests to the target registry (HEAD checks, token challenges, the instant runner's pushes) and its 429s. */
+  targetRegistryRequests: number;
+  targetThrottled: number;
+  replays: number;
+  orchestratorCpuSeconds: number;
+  maxHistoryEvents: number;
+  maxHistoryInstanceId: string;
+  maxActivitySeconds: number;
+  maxActivityName: string;
+  peakHostRssMiB: number;
+  /** The first failed image's error, when one failed. */
+  firstError?: string;
+}
+
 interface ScaleResult {
   images: number;
   repositories: number;
@@ -50,6 +75,7 @@ interface ScaleResult {
   maxActivitySeconds: number;
   maxActivityName: string;
   peakHostRssMiB: number;
+  restore?: RestoreFigures;
   loadAverage: number[];
 }
 
@@ -62,15 +88,20 @@ const { values: flags } = parseArgs({
     "max-parallel": { type: "string", default: "10" },
     // The listing alone (dryRun: every image would-archive, no job, no re-run): for sizes whose archiving does not fit.
     "dry-run": { type: "boolean", default: false },
+    // Unset: a restore run for sizes of at most 10,000 images.
+    restore: { type: "boolean" },
+    "no-restore": { type: "boolean", default: false },
   },
 });
+
+const RESTORE_BY_DEFAULT_UP_TO = 10_000;
 
 async function archiveRun(
   host: LocalFunctionsHost,
   registry: SyntheticRegistry,
   container: ContainerClient,
   maxParallel: number,
-): Promise<RunFigures & { catalogPages: number }> {
+): Promise<RunFigures & { catalogPages: number; runId: string }> {
   const before = registry.stats();
   const started = performance.now();
   const response = await host.request("/api/archive", {
@@ -93,6 +124,7 @@ async function archiveRun(
   };
   const after = registry.stats();
   return {
+    runId: id,
     wallSeconds: round(wallSeconds),
     registryRequests: after.requests - before.requests,
     throttled: after.throttled - before.throttled,
@@ -105,15 +137,71 @@ async function archiveRun(
   };
 }
 
+/** A restore run of everything archive run `runId` archived, into `target`; figures from this host's stats alone. */
+async function restoreRun(
+  host: LocalFunctionsHost,
+  source: SyntheticRegistry,
+  target: SyntheticRegistry,
+  container: ContainerClient,
+  runId: string,
+  maxParallel: number,
+): Promise<RestoreFigures> {
+  const before = target.stats();
+  const started = performance.now();
+  const response = await host.request("/api/restore", {
+    method: "POST",
+    body: JSON.stringify({ registry: source.host, runId, target: { registry: target.host }, maxParallel }),
+  });
+  const answer = (await response.json()) as { id: string };
+  if (response.status !== 202)
+    throw new Error(`POST /api/restore answered ${response.status}: ${JSON.stringify(answer)}`);
+  const status = await waitForRun(host, answer.id, { kind: "restore", timeoutInMs: 3 * 60 * 60_000 });
+  const wallSeconds = (performance.now() - started) / 1000;
+  if (status.runtimeStatus !== "Completed")
+    throw new Error(`restore run ended ${String(status.runtimeStatus)}: ${JSON.stringify(status)}`);
+  const summaryBlob = await container
+    .getBlockBlobClient(String((status as { summaryBlob?: string }).summaryBlob))
+    .downloadToBuffer();
+  const { totals, images } = JSON.parse(summaryBlob.toString("utf8")) as {
+    totals: { restored: number; alreadyPresent: number; failed: number; jobExecutions: number };
+    images: { status: string; error?: { code: string; message: string } }[];
+  };
+  const firstError = images.find((i) => i.error)?.error;
+  const after = target.stats();
+  const stats = await hostStats(host);
+  return {
+    wallSeconds: round(wallSeconds),
+    jobExecutions: totals.jobExecutions,
+    restored: totals.restored,
+    alreadyPresent: totals.alreadyPresent,
+    failed: totals.failed,
+    targetRegistryRequests: after.requests - before.requests,
+    targetThrottled: after.throttled - before.throttled,
+    replays: stats.replays,
+    orchestratorCpuSeconds: round(stats.orchestratorCpuMs / 1000),
+    maxHistoryEvents: stats.maxHistoryEvents,
+    maxHistoryInstanceId: stats.maxHistoryInstanceId,
+    maxActivitySeconds: round(stats.maxActivityMs / 1000),
+    maxActivityName: stats.maxActivityName,
+    peakHostRssMiB: stats.peakRssMiB,
+    ...(firstError && { firstError: `${firstError.code}: ${firstError.message}` }),
+  };
+}
+
+const hostStats = async (host: LocalFunctionsHost) =>
+  (await (await host.request("/admin/host/stats")).json()) as HostStats;
+
 async function measure(images: number, repositories: number): Promise<ScaleResult> {
   const tagsPerRepository = Math.round(images / repositories);
-  const [registry, azurite] = await Promise.all([
-    startSyntheticRegistry({
-      repositories,
-      tagsPerRepository,
-      delayMs: Number(flags["delay-ms"]),
-      limitPerMinute: Number(flags["limit-rpm"]),
-    }),
+  const withRestore =
+    !flags["dry-run"] &&
+    !flags["no-restore"] &&
+    (flags.restore ?? tagsPerRepository * repositories <= RESTORE_BY_DEFAULT_UP_TO);
+  const shape = { delayMs: Number(flags["delay-ms"]), limitPerMinute: Number(flags["limit-rpm"]) };
+  const [registry, target, azurite] = await Promise.all([
+    startSyntheticRegistry({ repositories, tagsPerRepository, ...shape }),
+    // The restore's target: empty, so every "already present?" check answers 404 until the image is pushed.
+    withRestore ? startSyntheticRegistry({ repositories: 0, tagsPerRepository: 0, ...shape }) : undefined,
     startAzurite(),
   ]);
   const startHost = () =>
@@ -127,11 +215,10 @@ async function measure(images: number, repositories: number): Promise<ScaleResul
         TASKHUB_NAME: "scale",
         NIGHTLY_SCHEDULE: "0 0 2 * * *",
         ALLOWED_REGISTRIES: "127.0.0.1:*",
+        RESTORE_TARGET_REGISTRIES: "127.0.0.1:*",
         REGISTRY_READS_PER_MINUTE: String(flags["reads-per-minute"]),
       },
     });
-  const hostStats = async (host: LocalFunctionsHost) =>
-    (await (await host.request("/admin/host/stats")).json()) as HostStats;
   const maxParallel = Number(flags["max-parallel"]);
   const container = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient("images");
   let host: LocalFunctionsHost | undefined;
@@ -163,6 +250,17 @@ async function measure(images: number, repositories: number): Promise<ScaleResul
     host = await startHost();
     const rerun = await archiveRun(host, registry, container, maxParallel);
     const rerunStats = await hostStats(host);
+    let restore: RestoreFigures | undefined;
+    if (target) {
+      await host.stop();
+      // The restore in a fresh host too: its stats (history, CPU, RSS) are the restore run's alone.
+      host = await startHost();
+      restore = await restoreRun(host, registry, target, container, first.runId, maxParallel);
+      if (restore.restored !== tagsPerRepository * repositories)
+        throw new Error(
+          `${restore.restored} of ${tagsPerRepository * repositories} images restored: ${JSON.stringify(restore)}`,
+        );
+    }
     const longest = rerunStats.maxActivityMs > stats.maxActivityMs ? rerunStats : stats;
     return {
       images: tagsPerRepository * repositories,
@@ -182,11 +280,12 @@ async function measure(images: number, repositories: number): Promise<ScaleResul
       maxActivitySeconds: round(longest.maxActivityMs / 1000),
       maxActivityName: longest.maxActivityName,
       peakHostRssMiB: Math.max(stats.peakRssMiB, rerunStats.peakRssMiB),
+      ...(restore && { restore }),
       loadAverage: loadavg().map(round),
     };
   } finally {
     await host?.stop();
-    await Promise.all([registry.stop(), azurite.stop()]);
+    await Promise.all([registry.stop(), target?.stop(), azurite.stop()]);
   }
 }
 
@@ -216,6 +315,17 @@ async function main(): Promise<void> {
         `${r.maxActivitySeconds} (${r.maxActivityName}) | ${r.maxHistoryEvents} | ${r.orchestratorCpuSeconds} | ${r.peakHostRssMiB} | ` +
         `${r.rerun.jobExecutions}, ${r.rerun.requestsPerRepository} + ${r.rerun.catalogPages} catalog pages, ${r.rerun.wallSeconds} | ${r.loadAverage.join(" ")} |`,
     );
+  const restored = results.filter((r) => r.restore);
+  if (restored.length)
+    console.log(
+      "\n| restore of images | wall s | jobs started | restored, already present, failed | largest history | orchestrator CPU s | peak host RSS MiB | target requests (429s) |" +
+        "\n| --- | --- | --- | --- | --- | --- | --- | --- |",
+    );
+  for (const { images, restore: f } of restored)
+    console.log(
+      `| ${images} | ${f!.wallSeconds} | ${f!.jobExecutions} | ${f!.restored}, ${f!.alreadyPresent}, ${f!.failed} | ` +
+        `${f!.maxHistoryEvents} | ${f!.orchestratorCpuSeconds} | ${f!.peakHostRssMiB} | ${f!.targetRegistryRequests} (${f!.targetThrottled}) |`,
+    );
   const byImages = new Map(results.map((r) => [r.images, r]));
   const tenK = byImages.get(10_000);
   const hundredK = byImages.get(100_000);
@@ -227,6 +337,14 @@ async function main(): Promise<void> {
       maxActivitySeconds: Math.max(...results.map((r) => r.maxActivitySeconds)),
       rerunJobs: results.map((r) => r.rerun.jobExecutions),
       rerunRequestsPerRepository: results.map((r) => r.rerun.requestsPerRepository),
+      restore: restored.map(({ images, restore: f }) => ({
+        images,
+        wallSeconds: f!.wallSeconds,
+        jobExecutions: f!.jobExecutions,
+        maxHistoryEvents: f!.maxHistoryEvents,
+        orchestratorCpuSeconds: f!.orchestratorCpuSeconds,
+        peakHostRssMiB: f!.peakHostRssMiB,
+      })),
     }),
   );
 }

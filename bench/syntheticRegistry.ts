@@ -2,7 +2,9 @@
 // like ACR where a listing feels it: every request answered after a delay (20 ms by default), a requests-per-minute
 // limit answered with 429 + Retry-After, Bearer token challenges (one token per scope, as ACR's), and ACR's
 // /acr/v1/<repo>/_manifests beside the distribution API calls a listing makes (_catalog and tags/list with Link
-// paging, HEAD manifests). It counts what it was asked.
+// paging, HEAD manifests). It counts what it was asked. As a restore's target (repositories: 0), it keeps what was
+// pushed to it: `PUT /v2/<repo>/manifests/<tag or digest>` with the manifest's digest in Docker-Content-Digest (the
+// bench's instant worker stands in for a real push), and HEAD answers those; a digest it does not hold is a 404.
 import { createHash } from "node:crypto";
 import { createServer, type Server } from "node:http";
 
@@ -39,6 +41,15 @@ export async function startSyntheticRegistry(options: SyntheticRegistryOptions):
     const last = url.searchParams.get("last");
     const start = last ? items.findIndex((i) => key(i) === last) + 1 : 0;
     return { items: items.slice(start, start + n), more: start + n < items.length, n };
+  };
+
+  // Pushed manifests: `<repository>:<tag or digest>` → digest. The source's own digests, for HEAD by digest.
+  const pushed = new Map<string, string>();
+  const repoSet = new Set(repos);
+  let sourceDigests: Set<string> | undefined;
+  const isSourceDigest = (repository: string, digest: string) => {
+    sourceDigests ??= new Set(repos.flatMap((r) => tags.map((t) => `${r}@${digestOf(r, t)}`)));
+    return sourceDigests.has(`${repository}@${digest}`);
   };
 
   const stats: SyntheticRegistryStats = { requests: 0, throttled: 0, byKind: {} };
@@ -111,10 +122,32 @@ export async function startSyntheticRegistry(options: SyntheticRegistryOptions):
       return answer(200, headers, JSON.stringify({ name: tagsMatch[1], tags: items }));
     }
     const manifest = /^\/v2\/(.+)\/manifests\/([^/]+)$/.exec(path);
+    if (manifest && req.method === "PUT") {
+      kind("push");
+      const digest = req.headers["docker-content-digest"];
+      if (typeof digest !== "string" || !/^sha256:[a-f0-9]{64}$/.test(digest))
+        return answer(400, json, JSON.stringify({ errors: [{ code: "DIGEST_INVALID" }] }));
+      pushed.set(`${manifest[1]}:${manifest[2]}`, digest);
+      pushed.set(`${manifest[1]}:${digest}`, digest);
+      req.resume();
+      return answer(201, { "docker-content-digest": digest });
+    }
     if (manifest && req.method === "HEAD") {
       kind("head");
+      const [, repository, reference] = manifest as unknown as [string, string, string];
+      const isDigest = reference.startsWith("sha256:");
+      const digest =
+        pushed.get(`${repository}:${reference}`) ??
+        (repoSet.has(repository)
+          ? isDigest
+            ? isSourceDigest(repository, reference)
+              ? reference
+              : undefined
+            : digestOf(repository, reference)
+          : undefined);
+      if (!digest) return answer(404, json);
       return answer(200, {
-        "docker-content-digest": digestOf(manifest[1]!, manifest[2]!),
+        "docker-content-digest": digest,
         "content-type": "application/vnd.oci.image.manifest.v1+json",
       });
     }
