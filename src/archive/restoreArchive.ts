@@ -276,7 +276,8 @@ export async function restoreImageArchive(
   const recordedTags = (index?.manifests ?? [])
     .map((m) => m.annotations?.[Annotations.refName])
     .filter((t): t is string => !!t);
-  const tags = options.tags?.length ? options.tags : recordedTags;
+  // Given tags are exactly the ones pushed (none: the root by digest only); without them, the archive's own.
+  const tags = options.tags ?? recordedTags;
   for (const tag of tags.length ? tags : [rootManifest.digest]) await put(tag, rootManifest);
   const listedBy = await pushReferrers(client, repository, referrers, options);
   const externalLayers = new Set([...external.values()].flat().map((d) => d.digest)).size;

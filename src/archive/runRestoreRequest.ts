@@ -85,7 +85,7 @@ export async function restoreFromBlob(
       name: request.archiveBlob,
       archiveSha256: sidecar.archive.sha256,
       expectedDigest: request.expectedDigest,
-      ...(target.tags?.length && { tags: target.tags }),
+      ...(target.tags !== undefined && { tags: target.tags }),
       ...(options.onBlob && { onBlob: options.onBlob }),
       ...abort,
     });

@@ -101,7 +101,9 @@ function* restoreOneImage(
     target: {
       registry: run.target.registry,
       repository: targetRepository(run.target, item.repository),
-      ...(item.tags.length && { tags: item.tags }),
+      // Exactly the tags the run resolved: an image asked for by digest gets none, so restoring an old digest never
+      // moves a tag that has moved on since (its archive still records the tag).
+      tags: item.tags,
     },
     expectedDigest: item.digest,
     runId: run.runId,

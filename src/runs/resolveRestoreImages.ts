@@ -103,7 +103,7 @@ async function select(run: RestoreRunInput, container: ContainerClient): Promise
     if (selection.tags) {
       const matching = tags.filter(tagMatches);
       if (matching.length) out.push({ repository: entry.repository, digest: entry.digest, tags: matching });
-    } else out.push({ repository: entry.repository, digest: entry.digest, tags: [] });
+    } else out.push({ repository: entry.repository, digest: entry.digest, tags });
   }
   return out;
 }
