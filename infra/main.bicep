@@ -195,6 +195,23 @@ param registryConcurrency int = 8
 @minValue(0)
 param registryReadsPerMinute int = 1500
 
+@description('Levels of referrers (signatures, SBOMs, attestations, and theirs) archived with an image, and followed by a run\'s refreshReferrers probes: REFERRERS_MAX_DEPTH (0: none).')
+@minValue(0)
+@maxValue(8)
+param referrersMaxDepth int = 3
+
+@description('Referrers one image may have in all (more fail the image): REFERRERS_MAX_COUNT.')
+@minValue(1)
+@maxValue(1000)
+param referrersMaxCount int = 100
+
+@description('Registry requests one refreshReferrers run\'s probes of archived images may make in all: REFRESH_REFERRERS_MAX_REQUESTS.')
+@minValue(1)
+param refreshReferrersMaxRequests int = 10000
+
+@description('Nightly runs also archive referrers that arrived since an image was archived: NIGHTLY_REFRESH_REFERRERS.')
+param nightlyRefreshReferrers bool = false
+
 @description('The Durable Functions backend: azureStorage (queues and tables in the Function App\'s own storage account, the default) or durableTaskScheduler (a Durable Task Scheduler and task hub, identity-based; higher throughput and a dashboard).')
 @allowed(['azureStorage', 'durableTaskScheduler'])
 param durableBackend string = 'azureStorage'
@@ -322,6 +339,8 @@ module workerJob 'app/worker-job.bicep' = {
     registryConcurrency: registryConcurrency
     registryReadsPerMinute: registryReadsPerMinute
     prefetchMiB: prefetchMiB
+    referrersMaxDepth: referrersMaxDepth
+    referrersMaxCount: referrersMaxCount
     // A backstop behind the app's own timeout (JOB_TIMEOUT_MINUTES), which stops executions first.
     replicaTimeoutSeconds: min((jobTimeoutMinutes + 10) * 60, 86400)
     registryUsername: registryUsername
@@ -379,6 +398,10 @@ module functionApp 'app/function-app.bicep' = {
     registryReadsPerMinute: registryReadsPerMinute
     listingPageRepositories: listingPageRepositories
     listingConcurrency: listingConcurrency
+    referrersMaxDepth: referrersMaxDepth
+    referrersMaxCount: referrersMaxCount
+    refreshReferrersMaxRequests: refreshReferrersMaxRequests
+    nightlyRefreshReferrers: nightlyRefreshReferrers
     durableTaskSchedulerEndpoint: useDurableTaskScheduler ? durableTaskScheduler!.outputs.endpoint : ''
     maximumInstanceCount: functionMaximumInstanceCount
     instanceMemoryMB: functionInstanceMemoryMB

@@ -96,6 +96,10 @@ export const archiveTuningEnvSchema = z.object({
   REGISTRY_CONCURRENCY: intFromEnv(1, 64, 8),
   /** MiB of blob bytes read ahead of the archive at most (plus one 4 MiB part), whatever the image size. */
   PREFETCH_MIB: intFromEnv(0, 4096, 24),
+});
+
+/** How far referrers are followed: by the worker that archives them, and by a run's probes for new ones (the app). */
+export const referrerLimitsEnvSchema = z.object({
   /** Levels of referrers (signatures, SBOMs, attestations, and their own signatures) archived with an image; 0: none. */
   REFERRERS_MAX_DEPTH: intFromEnv(0, 8, 3),
   /** Referrers one image may have in all: more fail the image (REFERRER_GRAPH_INVALID), none is dropped silently. */
@@ -118,6 +122,7 @@ export const workerScopeEnvSchema = z.object({
 const workerEnvSchema = storageEnvSchema
   .extend(registryEnvSchema.shape)
   .extend(archiveTuningEnvSchema.shape)
+  .extend(referrerLimitsEnvSchema.shape)
   .extend(workerScopeEnvSchema.shape)
   .extend({
     /** The request, as JSON: the old queue message `{image, blobContainer, blobBaseName}` plus optional `runId`. */
@@ -208,84 +213,94 @@ export function readWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
 
 // ---- The Function App (triggers, orchestrators, activities) --------------------------------
 
-export const appSettingsSchema = storageEnvSchema.extend(registryEnvSchema.shape).extend({
-  /** Durable Functions task hub (host.json reads it as %TASKHUB_NAME%). */
-  TASKHUB_NAME: z
-    .string()
-    .regex(/^[A-Za-z][A-Za-z0-9]{2,44}$/, "must be 3-45 letters and digits, starting with a letter")
-    .default("acrcoldarchive"),
-  /** Container that receives archives, sidecars and run summaries. */
-  ARCHIVE_CONTAINER: containerName.default("images"),
-  /** Where each image's worker runs: a Container Apps Job execution, or a local child process (dev/tests). */
-  JOB_RUNNER: z.enum(["container-apps", "local"]).default("container-apps"),
-  /** `/subscriptions/<id>/resourceGroups/<rg>/providers/Microsoft.App/jobs/<name>` (JOB_RUNNER=container-apps). */
-  JOB_RESOURCE_ID: z
-    .string()
-    .transform((value, ctx): JobResourceId => {
-      try {
-        return parseJobResourceId(value); // the one parser of job resource ids
-      } catch {
-        ctx.addIssue({
-          code: "custom",
-          message:
-            "must be a Container Apps job resource id: /subscriptions/…/resourceGroups/…/providers/Microsoft.App/jobs/<name>",
-        });
-        return z.NEVER;
-      }
-    })
-    .optional(),
-  /** Which container of the job template receives the per-image env vars (default: the first). */
-  JOB_CONTAINER_NAME: z.string().min(1).optional(),
-  /** Azure Resource Manager endpoint (a sovereign cloud, or a loopback stand-in in tests). */
-  ARM_ENDPOINT: z.url().default("https://management.azure.com"),
-  /** Subscription used to resolve a bare ACR name in a request to its login server. */
-  AZURE_SUBSCRIPTION_ID: z.string().optional(),
-  /** NCRONTAB (six fields) for the nightly run; the timer reads it as %NIGHTLY_SCHEDULE%. */
-  NIGHTLY_SCHEDULE: z.string().default("0 0 2 * * *"),
-  /**
-   * Login servers a run may target (comma-separated globs), besides NIGHTLY_REGISTRIES' login servers and
-   * ACR_LOGIN_SERVER. Empty by default: a wildcard such as *.azurecr.io would admit any tenant's registry, and the
-   * app's registry identity goes wherever a run points it. Checked where the registry is contacted, too.
-   */
-  ALLOWED_REGISTRIES: registryGlobList,
-  /**
-   * The 202 of POST /api/archive carries the Durable check-status URLs, whose `code` is the extension's system key:
-   * it can start ANY orchestration with any input. `false` answers with this app's own status URL only.
-   */
-  DURABLE_STATUS_URLS: boolFromEnv.default(true),
-  /** Registries the nightly timer archives, comma-separated (login servers, ACR names or resource ids). */
-  NIGHTLY_REGISTRIES: z
-    .string()
-    .default("")
-    .transform((s) =>
-      s
-        .split(",")
-        .map((r) => r.trim())
-        .filter(Boolean),
-    ),
-  /** Job executions per image before it is given up as failed. */
-  MAX_ATTEMPTS: intFromEnv(1, 10, 3),
-  /** An execution running longer than this is stopped and counted as a failed attempt. */
-  JOB_TIMEOUT_MINUTES: intFromEnv(1, 24 * 60, 120),
-  /** Polling of a running execution backs off up to this interval. */
-  POLL_MAX_INTERVAL_SECONDS: intFromEnv(1, 3600, 60),
-  /** Default of `maxParallel` for runs that do not say. */
-  DEFAULT_MAX_PARALLEL: intFromEnv(1, 100, 10),
-  /**
-   * Registries (login-server globs) a restore run may push to. Empty by default: then every restore is refused. The
-   * job gets the same list (the worker re-checks each request against it) and AcrPush on those registries only.
-   */
-  RESTORE_TARGET_REGISTRIES: registryGlobList,
-  /** How long a restore waits for an archive's copy out of Archive tier, per priority (Azure: up to 15 h / under 1 h). */
-  REHYDRATION_TIMEOUT_MINUTES_STANDARD: intFromEnv(1, 7 * 24 * 60, 18 * 60),
-  REHYDRATION_TIMEOUT_MINUTES_HIGH: intFromEnv(1, 7 * 24 * 60, 2 * 60),
-  /** Polling of a pending rehydration backs off 60 s → 120 … up to this (durable timers: no compute while waiting). */
-  REHYDRATION_POLL_MAX_SECONDS: intFromEnv(1, 3600, 900),
-  /** Repositories per listing page: one activity lists one catalog page, and the run resumes at the page it reached. */
-  LISTING_PAGE_REPOSITORIES: intFromEnv(1, 1000, 100),
-  /** Repositories of one listing page listed at once. */
-  LISTING_CONCURRENCY: intFromEnv(1, 64, 8),
-});
+export const appSettingsSchema = storageEnvSchema
+  .extend(registryEnvSchema.shape)
+  .extend(referrerLimitsEnvSchema.shape)
+  .extend({
+    /** Durable Functions task hub (host.json reads it as %TASKHUB_NAME%). */
+    TASKHUB_NAME: z
+      .string()
+      .regex(/^[A-Za-z][A-Za-z0-9]{2,44}$/, "must be 3-45 letters and digits, starting with a letter")
+      .default("acrcoldarchive"),
+    /** Container that receives archives, sidecars and run summaries. */
+    ARCHIVE_CONTAINER: containerName.default("images"),
+    /** Where each image's worker runs: a Container Apps Job execution, or a local child process (dev/tests). */
+    JOB_RUNNER: z.enum(["container-apps", "local"]).default("container-apps"),
+    /** `/subscriptions/<id>/resourceGroups/<rg>/providers/Microsoft.App/jobs/<name>` (JOB_RUNNER=container-apps). */
+    JOB_RESOURCE_ID: z
+      .string()
+      .transform((value, ctx): JobResourceId => {
+        try {
+          return parseJobResourceId(value); // the one parser of job resource ids
+        } catch {
+          ctx.addIssue({
+            code: "custom",
+            message:
+              "must be a Container Apps job resource id: /subscriptions/…/resourceGroups/…/providers/Microsoft.App/jobs/<name>",
+          });
+          return z.NEVER;
+        }
+      })
+      .optional(),
+    /** Which container of the job template receives the per-image env vars (default: the first). */
+    JOB_CONTAINER_NAME: z.string().min(1).optional(),
+    /** Azure Resource Manager endpoint (a sovereign cloud, or a loopback stand-in in tests). */
+    ARM_ENDPOINT: z.url().default("https://management.azure.com"),
+    /** Subscription used to resolve a bare ACR name in a request to its login server. */
+    AZURE_SUBSCRIPTION_ID: z.string().optional(),
+    /** NCRONTAB (six fields) for the nightly run; the timer reads it as %NIGHTLY_SCHEDULE%. */
+    NIGHTLY_SCHEDULE: z.string().default("0 0 2 * * *"),
+    /**
+     * Login servers a run may target (comma-separated globs), besides NIGHTLY_REGISTRIES' login servers and
+     * ACR_LOGIN_SERVER. Empty by default: a wildcard such as *.azurecr.io would admit any tenant's registry, and the
+     * app's registry identity goes wherever a run points it. Checked where the registry is contacted, too.
+     */
+    ALLOWED_REGISTRIES: registryGlobList,
+    /**
+     * The 202 of POST /api/archive carries the Durable check-status URLs, whose `code` is the extension's system key:
+     * it can start ANY orchestration with any input. `false` answers with this app's own status URL only.
+     */
+    DURABLE_STATUS_URLS: boolFromEnv.default(true),
+    /** Registries the nightly timer archives, comma-separated (login servers, ACR names or resource ids). */
+    NIGHTLY_REGISTRIES: z
+      .string()
+      .default("")
+      .transform((s) =>
+        s
+          .split(",")
+          .map((r) => r.trim())
+          .filter(Boolean),
+      ),
+    /** Job executions per image before it is given up as failed. */
+    MAX_ATTEMPTS: intFromEnv(1, 10, 3),
+    /** An execution running longer than this is stopped and counted as a failed attempt. */
+    JOB_TIMEOUT_MINUTES: intFromEnv(1, 24 * 60, 120),
+    /** Polling of a running execution backs off up to this interval. */
+    POLL_MAX_INTERVAL_SECONDS: intFromEnv(1, 3600, 60),
+    /** Default of `maxParallel` for runs that do not say. */
+    DEFAULT_MAX_PARALLEL: intFromEnv(1, 100, 10),
+    /**
+     * Registries (login-server globs) a restore run may push to. Empty by default: then every restore is refused. The
+     * job gets the same list (the worker re-checks each request against it) and AcrPush on those registries only.
+     */
+    RESTORE_TARGET_REGISTRIES: registryGlobList,
+    /** How long a restore waits for an archive's copy out of Archive tier, per priority (Azure: up to 15 h / under 1 h). */
+    REHYDRATION_TIMEOUT_MINUTES_STANDARD: intFromEnv(1, 7 * 24 * 60, 18 * 60),
+    REHYDRATION_TIMEOUT_MINUTES_HIGH: intFromEnv(1, 7 * 24 * 60, 2 * 60),
+    /** Polling of a pending rehydration backs off 60 s → 120 … up to this (durable timers: no compute while waiting). */
+    REHYDRATION_POLL_MAX_SECONDS: intFromEnv(1, 3600, 900),
+    /** Repositories per listing page: one activity lists one catalog page, and the run resumes at the page it reached. */
+    LISTING_PAGE_REPOSITORIES: intFromEnv(1, 1000, 100),
+    /** Repositories of one listing page listed at once. */
+    LISTING_CONCURRENCY: intFromEnv(1, 64, 8),
+    /**
+     * A refreshReferrers run's probes of archived images for new referrers make at most this many registry requests in
+     * all (ACR meters reads a minute: at 1,500 a minute, 10,000 take ~7 minutes); the images left are reported unchecked.
+     */
+    REFRESH_REFERRERS_MAX_REQUESTS: intFromEnv(1, 10_000_000, 10_000),
+    /** Nightly runs look for referrers that arrived since an image was archived (refreshReferrers). */
+    NIGHTLY_REFRESH_REFERRERS: boolFromEnv.default(false),
+  });
 export type AppSettings = z.output<typeof appSettingsSchema>;
 
 /** The app settings, validated (every problem named), before they are mapped: also what the infra test checks. */
@@ -308,6 +323,8 @@ export interface AppConfig {
   registryResolution: { armEndpoint: string; subscriptionId?: string };
   /** What the nightly timer archives (login servers, ACR names or resource ids). */
   nightlyRegistries: string[];
+  /** Nightly runs refresh referrers (NIGHTLY_REFRESH_REFERRERS). */
+  nightlyRefreshReferrers: boolean;
   /** Answer POST /api/archive with the Durable check-status URLs (their key starts any orchestration). */
   durableStatusUrls: boolean;
   runDefaults: RunDefaults;
@@ -360,6 +377,7 @@ export function toAppConfig(settings: AppSettings): AppConfig {
       ...(settings.AZURE_SUBSCRIPTION_ID && { subscriptionId: settings.AZURE_SUBSCRIPTION_ID }),
     },
     nightlyRegistries: settings.NIGHTLY_REGISTRIES,
+    nightlyRefreshReferrers: settings.NIGHTLY_REFRESH_REFERRERS,
     durableStatusUrls: settings.DURABLE_STATUS_URLS,
     runDefaults: {
       maxParallel: settings.DEFAULT_MAX_PARALLEL,
@@ -375,6 +393,10 @@ export function toAppConfig(settings: AppSettings): AppConfig {
     listing: {
       pageRepositories: settings.LISTING_PAGE_REPOSITORIES,
       concurrency: settings.LISTING_CONCURRENCY,
+      referrerRefresh: {
+        maxRequests: settings.REFRESH_REFERRERS_MAX_REQUESTS,
+        limits: { maxDepth: settings.REFERRERS_MAX_DEPTH, maxCount: settings.REFERRERS_MAX_COUNT },
+      },
     },
   };
 }

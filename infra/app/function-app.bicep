@@ -37,6 +37,10 @@ param rehydrationPollMaxSeconds int
 param registryReadsPerMinute int
 param listingPageRepositories int
 param listingConcurrency int
+param referrersMaxDepth int
+param referrersMaxCount int
+param refreshReferrersMaxRequests int
+param nightlyRefreshReferrers bool
 @description('The Durable Task Scheduler\'s endpoint when it is the backend (main.bicep durableBackend); empty: the Azure Storage backend of host.json.')
 param durableTaskSchedulerEndpoint string = ''
 param maximumInstanceCount int
@@ -134,6 +138,10 @@ var appSettings = {
   REGISTRY_READS_PER_MINUTE: string(registryReadsPerMinute)
   LISTING_PAGE_REPOSITORIES: string(listingPageRepositories)
   LISTING_CONCURRENCY: string(listingConcurrency)
+  REFERRERS_MAX_DEPTH: string(referrersMaxDepth)
+  REFERRERS_MAX_COUNT: string(referrersMaxCount)
+  REFRESH_REFERRERS_MAX_REQUESTS: string(refreshReferrersMaxRequests)
+  NIGHTLY_REFRESH_REFERRERS: nightlyRefreshReferrers ? 'true' : 'false'
 }
 
 resource site 'Microsoft.Web/sites@2024-04-01' = {

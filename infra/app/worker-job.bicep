@@ -20,6 +20,8 @@ param registryConcurrency int
 @description('The whole budget: each execution overrides it with its share (the budget / the run\'s maxParallel).')
 param registryReadsPerMinute int
 param prefetchMiB int
+param referrersMaxDepth int
+param referrersMaxCount int
 param replicaTimeoutSeconds int
 param registryUsername string
 param archiveContainerName string
@@ -101,11 +103,11 @@ var baseEnv = [
   }
   {
     name: 'REFERRERS_MAX_DEPTH'
-    value: '3'
+    value: string(referrersMaxDepth)
   }
   {
     name: 'REFERRERS_MAX_COUNT'
-    value: '100'
+    value: string(referrersMaxCount)
   }
   {
     name: 'REGISTRY_READS_PER_MINUTE'

@@ -9,7 +9,11 @@ import { parseInput } from "../validation.js";
 
 const writeRunSummary: ActivityHandler = async (raw: unknown): Promise<{ summaryBlob: string; totals: RunTotals }> => {
   const input = parseInput(ActivityNames.writeRunSummary, writeRunSummaryInputSchema, raw);
-  return writeSummary(input, { container: getAppDependencies().getContainer(input.run.container) });
+  const deps = getAppDependencies();
+  return writeSummary(input, {
+    container: deps.getContainer(input.run.container),
+    referrerMaxRequests: deps.config.listing.referrerRefresh.maxRequests,
+  });
 };
 
 df.app.activity(ActivityNames.writeRunSummary, { handler: writeRunSummary });

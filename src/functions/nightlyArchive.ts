@@ -1,5 +1,6 @@
 // The nightly timer (schedule from the NIGHTLY_SCHEDULE app setting): one run per registry in
-// NIGHTLY_REGISTRIES, skipping a registry whose previous run is still going.
+// NIGHTLY_REGISTRIES, skipping a registry whose previous run is still going; with NIGHTLY_REFRESH_REFERRERS, each run
+// also archives referrers that arrived since an image was archived.
 import { app, type InvocationContext, type Timer } from "@azure/functions";
 import * as df from "durable-functions";
 import { archiveRunClient } from "../durable/archiveRunClient.js";
@@ -12,14 +13,17 @@ export async function nightlyArchive(_timer: Timer, context: InvocationContext):
   const client = archiveRunClient(df.getClient(context));
   for (const registry of config.nightlyRegistries) {
     try {
-      const result = await startArchiveRun(parseStartArchiveRun({ registry }), {
-        client,
-        config,
-        resolveRegistry,
-        lock,
-        now: new Date(),
-        requestedBy: "timer",
-      });
+      const result = await startArchiveRun(
+        parseStartArchiveRun({ registry, refreshReferrers: config.nightlyRefreshReferrers }),
+        {
+          client,
+          config,
+          resolveRegistry,
+          lock,
+          now: new Date(),
+          requestedBy: "timer",
+        },
+      );
       if (result.kind === "conflict")
         context.warn(`nightly: ${registry} skipped, ${result.instanceId} is still running`);
       else context.log(`nightly: started ${result.instanceId}`);

@@ -48,7 +48,9 @@ function* archiveOneImage(
     repository: item.repository,
     digest: item.digest,
   })) as ArchivedImageInfo;
-  if (existing.archived) {
+  // Archived, and the listing found referrers its archive lacks: the job writes them into a supplementary archive.
+  const refreshReferrers = existing.archived && item.refreshReferrers === true;
+  if (existing.archived && !refreshReferrers) {
     const outcome: ImageOutcome = {
       ...item,
       status: "already-archived",
@@ -73,6 +75,7 @@ function* archiveOneImage(
     blobContainer: run.container,
     runId: run.runId,
     tags: item.tags,
+    ...(refreshReferrers && { refreshReferrers }),
   };
   const attempts = yield* runJobAttempts<ArchiveImageResult>(context, run, {
     start: (attemptId, reconcile) => ({

@@ -53,6 +53,8 @@ const runStateSchema = z.strictObject({
   jobExecutions: count,
   /** Requests the listing made to the registry. */
   registryRequests: count.default(0),
+  /** refreshReferrers: requests the listing's referrer probes made (of the run's budget). */
+  referrerRequests: count.default(0),
   /** Batches whose sub-orchestration failed (after its activities' retries): their images are failed in the summary. */
   failedBatches: z
     .array(z.strictObject({ batchIndex: count, message: z.string().max(300) }))
@@ -88,6 +90,7 @@ const archiveRegistry: OrchestrationHandler = function* (context: OrchestrationC
     totals: emptyTotals(),
     jobExecutions: 0,
     registryRequests: 0,
+    referrerRequests: 0,
     failedBatches: [],
   };
   let steps = 0;
@@ -104,6 +107,7 @@ const archiveRegistry: OrchestrationHandler = function* (context: OrchestrationC
       page: listing.pages,
       ...(listing.after !== undefined && { after: listing.after }),
       firstBatch: state.batchCount,
+      referrerRequestsUsed: state.referrerRequests,
     });
     state = {
       ...state,
@@ -120,6 +124,7 @@ const archiveRegistry: OrchestrationHandler = function* (context: OrchestrationC
         alreadyArchived: state.totals.alreadyArchived + page.alreadyArchived,
       },
       registryRequests: state.registryRequests + page.registryRequests,
+      referrerRequests: state.referrerRequests + (page.referrers?.requests ?? 0),
     };
   }
 

@@ -218,3 +218,85 @@ async function fetchReferrer(
     blobs: [manifest.config, ...manifest.layers],
   };
 }
+
+export interface ProbeReferrersOptions extends OperationOptions {
+  limits?: ReferrerLimits;
+  /**
+   * The repository's tags of the referrers tag schema and cosign's scheme, from its tag listing: a tag not in it is not
+   * asked for (on a registry without the referrers API, an image with no such tag costs no request). Undefined: ask.
+   */
+  referrerTags?: ReadonlySet<string>;
+  /** Whether the registry has the referrers API, learnt by the first probe and shared by the next (undefined: ask). */
+  registry?: { referrersApi?: boolean };
+  /** Asked before each lookup: false stops the probe, incomplete (a run's request budget is spent). */
+  mayRequest?: () => boolean;
+}
+
+export interface ReferrerProbe {
+  /** Every referrer digest reachable from the subjects (within the depth limit), parents first. */
+  digests: string[];
+  /** False when the probe stopped because mayRequest said so: `digests` is then a part. */
+  complete: boolean;
+}
+
+/**
+ * The digests of the referrers of `subjects` and theirs: what a run's listing compares with an archive's sidecar to
+ * learn whether referrers arrived since. Digests only: no referrer manifest is fetched or verified here (the worker that
+ * archives new ones does that, with discoverReferrers); one request per subject asked, and a listed tag's index.
+ */
+export async function probeReferrerDigests(
+  client: RegistryClient,
+  repository: string,
+  subjects: string[],
+  options: ProbeReferrersOptions = {},
+): Promise<ReferrerProbe> {
+  const {
+    limits = DEFAULT_REFERRER_LIMITS,
+    referrerTags,
+    registry = {},
+    mayRequest = () => true,
+    ...request
+  } = options;
+  const seen = new Set(subjects);
+  const digests: string[] = [];
+  const listed = (tag: string) => referrerTags === undefined || referrerTags.has(tag);
+  const isDigest = (d: unknown): d is string => typeof d === "string" && /^sha256:[a-f0-9]{64}$/.test(d);
+  let frontier = [...seen];
+  for (let depth = 1; depth <= limits.maxDepth && frontier.length > 0; depth++) {
+    const next: string[] = [];
+    const add = (digest: string) => {
+      if (seen.has(digest)) return;
+      seen.add(digest);
+      digests.push(digest);
+      next.push(digest);
+    };
+    for (const subject of frontier) {
+      if (registry.referrersApi !== false) {
+        if (!mayRequest()) return { digests, complete: false };
+        const found = await client.listReferrers(repository, subject, { ...request, maxReferrers: limits.maxCount });
+        registry.referrersApi = found !== undefined;
+        for (const d of found ?? []) if (isDigest(d.digest)) add(d.digest);
+      }
+      const tag = referrersTag(subject);
+      if (registry.referrersApi === false && listed(tag)) {
+        if (!mayRequest()) return { digests, complete: false };
+        const index = await client.findManifest(repository, tag, request);
+        if (index && isIndex(index.manifest))
+          for (const d of index.manifest.manifests as unknown[]) {
+            const digest = (d as { digest?: unknown } | null)?.digest;
+            if (isDigest(digest)) add(digest);
+          }
+      }
+      for (const suffix of COSIGN_TAG_SUFFIXES) {
+        if (!listed(`${tag}${suffix}`)) continue;
+        if (!mayRequest()) return { digests, complete: false };
+        const digest = await client.getManifestDigest(repository, `${tag}${suffix}`, request);
+        if (digest) add(digest);
+      }
+      // More than an archive may hold: the worker's discovery fails the image with REFERRER_GRAPH_INVALID, clearly.
+      if (digests.length > limits.maxCount) return { digests, complete: true };
+    }
+    frontier = next;
+  }
+  return { digests, complete: true };
+}

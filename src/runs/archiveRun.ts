@@ -5,6 +5,7 @@ import { z } from "zod";
 import { globListSchema } from "../globs.js";
 import { isValidDigest, isValidRepository, isValidTag, loginServerSchema } from "../registry/reference.js";
 import { containerNameSchema, runIdSchema } from "../storage/blobNames.js";
+import type { ReferrerRefreshCounts } from "./referrerRefresh.js";
 
 // ---- Orchestration inputs: validated by the starter AND by each orchestrator (the Durable webhook key can start any
 // orchestration with any input, past the HTTP schema). Pure and deterministic, so orchestrators may run them. ----
@@ -29,6 +30,11 @@ export const archiveRunInputSchema = z.strictObject({
   container: containerNameSchema,
   filters: runFiltersSchema,
   dryRun: z.boolean(),
+  /**
+   * Look up the referrers of images already archived and archive those their archive lacks, as a supplementary
+   * archive per image (runs/referrerRefresh.ts); within REFRESH_REFERRERS_MAX_REQUESTS registry requests a run.
+   */
+  refreshReferrers: z.boolean().default(false),
   maxParallel: z.number().int().min(1).max(100),
   maxAttempts: z.number().int().min(1).max(10),
   jobTimeoutMinutes: z
@@ -83,6 +89,8 @@ export const imageWorkItemSchema = z.strictObject({
   repository: z.string().refine(isValidRepository, "must be a repository name"),
   digest: z.string().refine(isValidDigest, "must be sha256:<64 hex>"),
   tags: z.array(z.string().refine(isValidTag, "must be a tag")).max(10_000),
+  /** Archived already, with referrers its archive lacks: its job writes them into a supplementary archive. */
+  refreshReferrers: z.literal(true).optional(),
 });
 export type ImageWorkItem = z.output<typeof imageWorkItemSchema>;
 
@@ -106,6 +114,10 @@ export interface ListedImage extends ImageWorkItem {
   archived: boolean;
   bytes?: number;
   sha256?: string;
+  /** refreshReferrers: referrers found in the registry that the image's sidecar does not list. */
+  newReferrers?: number;
+  /** It goes into a batch for them (not in a dry run): a work item with `refreshReferrers`. */
+  refreshReferrers?: true;
 }
 
 /** An image's outcome, for both kinds of run: archive (archived …) and restore (restored, already-present, …). */
@@ -130,6 +142,9 @@ export const imageOutcomeSchema = imageWorkItemSchema.extend({
     .optional(),
   /** Foreign / non-distributable layers the registry did not have: recorded in the sidecar, not in the archive. */
   externalLayers: z.number().int().min(0).optional(),
+  /** refreshReferrers: referrers the archive lacked (a dry run: found; otherwise: archived in the supplement). */
+  newReferrers: z.number().int().min(0).optional(),
+  referrersSupplementBlob: z.string().max(1024).optional(),
   attempts: z.number().int().min(0).max(10_000),
   durationSeconds: z.number().min(0),
   /** A restore: seconds spent waiting for the archive's rehydration (durable timers). */
@@ -192,5 +207,7 @@ export interface RunSummary {
   totals: RunTotals & { jobExecutions: number };
   /** Requests the run's listing made to the registry (token requests and retries included). */
   registryRequests: { listing: number };
+  /** refreshReferrers runs: what the listing's probes found (runs/referrerRefresh.ts), and what the jobs archived. */
+  referrers?: ReferrerRefreshCounts & { newReferrers: number; supplements: number; maxRequests?: number };
   images: (ImageOutcome & { archiveBlob: string; sidecarBlob: string })[];
 }

@@ -31,7 +31,7 @@ export async function* listRegistryImages(
   const selection = imageSelection(filters, options.now);
   for await (const repository of client.listRepositoryNames(options)) {
     if (!selection.includesRepository(repository)) continue;
-    yield* await selection.listRepository(client, repository, options);
+    yield* (await selection.listRepository(client, repository, options)).images;
   }
 }
 
@@ -39,7 +39,13 @@ export async function* listRegistryImages(
 export interface ImageSelection {
   includesRepository(repository: string): boolean;
   /** The selected images of one (selected) repository, tags sorted. */
-  listRepository(client: RegistryClient, repository: string, options: OperationOptions): Promise<RegistryImageItem[]>;
+  listRepository(client: RegistryClient, repository: string, options: OperationOptions): Promise<RepositoryListing>;
+}
+
+export interface RepositoryListing {
+  images: RegistryImageItem[];
+  /** The repository's tags of the referrers tag schema and cosign's scheme (no images' tags: what a referrer probe asks). */
+  referrerTags: Set<string>;
 }
 
 export function imageSelection(filters: RunFilters, now: Date): ImageSelection {
@@ -52,7 +58,8 @@ export function imageSelection(filters: RunFilters, now: Date): ImageSelection {
     includesRepository: (repository) => includeRepo(repository) && !excludeRepo(repository),
     async listRepository(client, repository, options) {
       const selected: RegistryImageItem[] = [];
-      for (const image of await listRepositoryImages(client, repository, filters.includeUntagged, options)) {
+      const listed = await listRepositoryImages(client, repository, filters.includeUntagged, options);
+      for (const image of listed.images) {
         // The tag filters SELECT images; the image keeps every tag it has (index.json, RepoTags, the sidecar and tag
         // markers record them all: a tag filtered out here would be lost from the archive for good).
         const tagged = image.tags.some((t) => includeTag(t) && !excludeTag(t));
@@ -65,7 +72,7 @@ export function imageSelection(filters: RunFilters, now: Date): ImageSelection {
         }
         selected.push({ ...image, tags: [...image.tags].sort() });
       }
-      return selected;
+      return { images: selected, referrerTags: listed.referrerTags };
     },
   };
 }
@@ -75,9 +82,11 @@ async function listRepositoryImages(
   repository: string,
   includeUntagged: boolean,
   options: OperationOptions,
-): Promise<RegistryImageItem[]> {
+): Promise<RepositoryListing> {
+  const referrerTags = new Set<string>();
   const acr = await client.listManifestProperties(repository, options);
   if (acr) {
+    for (const m of acr) for (const t of m.tags ?? []) if (isReferrerTag(t)) referrerTags.add(t);
     // A manifest tagged only with referrer tags is a referrer; its other tags (if any) are the image's.
     const items = acr
       .filter((m) => !((m.tags ?? []).length > 0 && (m.tags ?? []).every(isReferrerTag)))
@@ -90,7 +99,7 @@ async function listRepositoryImages(
         } as RegistryImageItem,
         mediaType: m.mediaType,
       }));
-    if (!includeUntagged) return items.map((i) => i.item);
+    if (!includeUntagged) return { images: items.map((i) => i.item), referrerTags };
     // ACR lists every platform manifest of an index as an untagged manifest of its own (without saying whose):
     // those are archived inside their index, not alone. Read each index to know its children.
     const children = new Set<string>();
@@ -108,18 +117,21 @@ async function listRepositoryImages(
       }
       images.push(item);
     }
-    return images;
+    return { images, referrerTags };
   }
   const byDigest = new Map<string, RegistryImageItem>();
   for await (const tag of client.listTags(repository, options)) {
-    if (isReferrerTag(tag)) continue;
+    if (isReferrerTag(tag)) {
+      referrerTags.add(tag);
+      continue;
+    }
     const digest = await client.getManifestDigest(repository, tag, options);
     if (!digest) continue; // deleted between list and HEAD
     const item = byDigest.get(digest) ?? { repository, digest, tags: [] };
     item.tags.push(tag);
     byDigest.set(digest, item);
   }
-  return [...byDigest.values()];
+  return { images: [...byDigest.values()], referrerTags };
 }
 
 /** The image config's `created` (the first platform's, for an index). */

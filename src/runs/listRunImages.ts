@@ -14,6 +14,16 @@ import { archiveRunInputSchema, type ListedImage } from "./archiveRun.js";
 import { imageSelection } from "./imageListing.js";
 import { listArchivedDigests } from "../storage/archiveStore.js";
 import { assertRunNotEnded, readListingPage, writeListingPage, type ListingPage } from "./runStore.js";
+import { DEFAULT_REFERRER_LIMITS } from "../registry/referrers.js";
+import {
+  addReferrerRefreshCounts,
+  DEFAULT_REFRESH_REFERRERS_MAX_REQUESTS,
+  emptyReferrerRefreshCounts,
+  findNewReferrers,
+  ReferrerRequestBudget,
+  type ReferrerRefreshConfig,
+  type ReferrerRefreshCounts,
+} from "./referrerRefresh.js";
 
 /** Repositories per catalog page, and so per listing activity: at 2-3 requests each, well inside any timeout. */
 export const LISTING_PAGE_REPOSITORIES = 100;
@@ -29,6 +39,8 @@ export const listRunImagesPageInputSchema = z.strictObject({
   after: z.string().refine(isValidRepository, "must be a repository name").optional(),
   /** The number this page's first batch gets (batches are numbered across pages). */
   firstBatch: z.number().int().min(0).max(1_000_000),
+  /** refreshReferrers: registry requests the run's earlier pages spent on referrer probes (of its budget). */
+  referrerRequestsUsed: z.number().int().min(0).max(1_000_000_000).default(0),
 });
 export type ListRunImagesPageInput = z.output<typeof listRunImagesPageInputSchema>;
 
@@ -40,14 +52,17 @@ export interface ListImagesPageResult {
   batchCount: number;
   next?: string;
   registryRequests: number;
+  /** refreshReferrers: what the page's referrer probes did. */
+  referrers?: ReferrerRefreshCounts;
 }
 
-/** LISTING_PAGE_REPOSITORIES, LISTING_CONCURRENCY. */
+/** LISTING_PAGE_REPOSITORIES, LISTING_CONCURRENCY, and the referrer probes' budget and limits. */
 export interface ListingConfig {
   /** Repositories per catalog page (one activity each). */
   pageRepositories: number;
   /** Repositories of a page listed at once. */
   concurrency: number;
+  referrerRefresh: ReferrerRefreshConfig;
 }
 
 export interface ListRunImagesDeps extends Partial<ListingConfig> {
@@ -79,8 +94,16 @@ export async function listRunImagesPage(
   });
   const selection = imageSelection(run.filters, new Date(input.nowUtc));
   const selected = repositories.filter((r) => selection.includesRepository(r));
+  const refresh = deps.referrerRefresh ?? {
+    maxRequests: DEFAULT_REFRESH_REFERRERS_MAX_REQUESTS,
+    limits: DEFAULT_REFERRER_LIMITS,
+  };
+  // The run's budget is the app's setting, not the input's: only what earlier pages spent comes from the orchestration.
+  const budget = new ReferrerRequestBudget(Math.max(0, refresh.maxRequests - input.referrerRequestsUsed));
+  const registryFeatures: { referrersApi?: boolean } = {};
+  let referrers: ReferrerRefreshCounts | undefined = run.refreshReferrers ? emptyReferrerRefreshCounts() : undefined;
   const perRepository = await mapConcurrent(selected, deps.concurrency ?? LISTING_CONCURRENCY, async (repository) => {
-    const items = await selection.listRepository(deps.registry, repository, options);
+    const { images: items, referrerTags } = await selection.listRepository(deps.registry, repository, options);
     if (items.length === 0) return [];
     const archived = await listArchivedDigests(deps.container, run.registry, repository);
     const images: ListedImage[] = items.map((item) => {
@@ -93,6 +116,19 @@ export async function listRunImagesPage(
       };
     });
     if (!run.dryRun) await completeTagMarkers(deps.container, run.registry, repository, images);
+    if (referrers) {
+      const counts = await findNewReferrers(deps.registry, deps.container, images, {
+        ...options,
+        registryName: run.registry,
+        repository,
+        referrerTags,
+        budget,
+        limits: refresh.limits,
+        registryFeatures,
+      });
+      referrers = addReferrerRefreshCounts(referrers, counts);
+      if (!run.dryRun) for (const image of images) if (image.newReferrers) image.refreshReferrers = true;
+    }
     return images;
   });
   // A dry run keeps the listing (for its summary) but makes no batches: nothing will be started.
@@ -102,19 +138,22 @@ export async function listRunImagesPage(
     batchSize: run.dryRun ? 0 : run.batchSize,
     ...(next !== undefined && { next }),
     registryRequests,
+    ...(referrers && { referrers }),
   });
   return pageResult(page);
 }
 
 function pageResult(page: ListingPage): ListImagesPageResult {
-  const alreadyArchived = page.images.filter((i) => i.archived).length;
+  // An archived image whose referrers are refreshed is counted by its batch, like the images to archive.
+  const alreadyArchived = page.images.filter((i) => i.archived && !i.refreshReferrers).length;
   return {
     total: page.images.length,
-    toArchive: page.images.length - alreadyArchived,
+    toArchive: page.images.filter((i) => !i.archived).length,
     alreadyArchived,
     batchCount: page.batchCount,
     ...(page.next !== undefined && { next: page.next }),
     registryRequests: page.registryRequests,
+    ...(page.referrers && { referrers: page.referrers }),
   };
 }
 

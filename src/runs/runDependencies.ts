@@ -22,6 +22,7 @@ export interface RunDependenciesConfig extends StartArchiveRunConfig {
   jobRunner: JobRunnerConfig;
   registryResolution: { armEndpoint: string; subscriptionId?: string };
   nightlyRegistries: string[];
+  nightlyRefreshReferrers: boolean;
   durableStatusUrls: boolean;
   listing: ListingConfig;
 }

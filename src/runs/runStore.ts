@@ -7,6 +7,7 @@ import { batchBlobName, batchOutcomesBlobName, listingPageBlobName, summaryBlobN
 import { ensureContainer } from "../storage/blobServiceClient.js";
 import { readJsonBlob, writeJsonBlob } from "../storage/jsonBlob.js";
 import type { ImageOutcome, ImageWorkItem, ListedImage, RunSummary } from "./archiveRun.js";
+import type { ReferrerRefreshCounts } from "./referrerRefresh.js";
 
 /** One page of a run's listing, as kept in `runs/<runId>/listing/<page>.json`. */
 export interface ListingPage {
@@ -18,6 +19,23 @@ export interface ListingPage {
   next?: string;
   /** Registry requests the page took (token requests and retries included). */
   registryRequests: number;
+  /** refreshReferrers: what the page's referrer probes did (their requests are in registryRequests too). */
+  referrers?: ReferrerRefreshCounts;
+}
+
+/**
+ * The work of a listing page, in its batches' order: the images to archive, and the archived ones whose new referrers
+ * are to be archived. The summary slices the page's batches out of the same list.
+ */
+export function pageWorkItems(images: ListedImage[]): ImageWorkItem[] {
+  return images
+    .filter((i) => !i.archived || i.refreshReferrers)
+    .map(({ repository, digest, tags, refreshReferrers }) => ({
+      repository,
+      digest,
+      tags,
+      ...(refreshReferrers && { refreshReferrers }),
+    }));
 }
 
 /** Cuts the work items of a run (either kind) into batch blobs of batchSize. Returns the batch count. */
@@ -42,14 +60,19 @@ export async function writeListingPage(
   container: ContainerClient,
   runId: string,
   page: number,
-  listed: { images: ListedImage[]; firstBatch: number; batchSize: number; next?: string; registryRequests: number },
+  listed: {
+    images: ListedImage[];
+    firstBatch: number;
+    batchSize: number;
+    next?: string;
+    registryRequests: number;
+    referrers?: ReferrerRefreshCounts;
+  },
 ): Promise<ListingPage> {
   await ensureContainer(container);
   let batchCount = 0;
   if (listed.batchSize > 0) {
-    const todo: ImageWorkItem[] = listed.images
-      .filter((i) => !i.archived)
-      .map(({ repository, digest, tags }) => ({ repository, digest, tags }));
+    const todo = pageWorkItems(listed.images);
     for (let start = 0; start < todo.length; start += listed.batchSize) {
       const batch = todo.slice(start, start + listed.batchSize);
       await writeJsonBlob(container, batchBlobName(runId, listed.firstBatch + batchCount++), batch);
@@ -61,6 +84,7 @@ export async function writeListingPage(
     batchCount,
     ...(listed.next !== undefined && { next: listed.next }),
     registryRequests: listed.registryRequests,
+    ...(listed.referrers && { referrers: listed.referrers }),
   };
   await writeJsonBlob(container, listingPageBlobName(runId, page), written);
   return written;

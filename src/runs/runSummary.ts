@@ -13,7 +13,8 @@ import {
   type RunTotals,
 } from "./archiveRun.js";
 import { getArchivedImageInfo } from "../storage/archiveStore.js";
-import { readBatchOutcomes, readListingPage, writeSummary } from "./runStore.js";
+import { pageWorkItems, readBatchOutcomes, readListingPage, writeSummary } from "./runStore.js";
+import { addReferrerRefreshCounts, emptyReferrerRefreshCounts, type ReferrerRefreshCounts } from "./referrerRefresh.js";
 import { addOutcome, emptyTotals } from "./runTotals.js";
 
 export const writeRunSummaryInputSchema = z.strictObject({
@@ -37,17 +38,24 @@ export type WriteRunSummaryInput = z.input<typeof writeRunSummaryInputSchema>;
 /** Listing pages + batch outcomes → runs/<runId>/summary.json. Returns the blob name and the totals. */
 export async function writeRunSummary(
   input: z.output<typeof writeRunSummaryInputSchema>,
-  deps: { container: ContainerClient },
+  deps: {
+    container: ContainerClient;
+    /** refreshReferrers: the run's probe budget (REFRESH_REFERRERS_MAX_REQUESTS), for the summary to say. */
+    referrerMaxRequests?: number;
+  },
 ): Promise<{ summaryBlob: string; totals: RunTotals }> {
   const { run } = input;
   const failedBatches = new Map(input.failedBatches.map((b) => [b.batchIndex, b.message]));
   const outcomes: ImageOutcome[] = [];
   let batchesSeen = 0;
+  let referrers = emptyReferrerRefreshCounts();
   // One page at a time: its already-archived (or, dry, would-archive) images, then its batches' outcomes.
   for (let pageIndex = 0; pageIndex < input.listingPages; pageIndex++) {
     const page = await readListingPage(deps.container, run.runId, pageIndex);
     if (!page) throw new ArchiveError("STORAGE_ERROR", `listing page ${pageIndex} of run ${run.runId} is missing`);
-    for (const image of page.images.filter((i) => i.archived)) {
+    if (page.referrers) referrers = addReferrerRefreshCounts(referrers, page.referrers);
+    // (An archived image whose new referrers went into a batch is reported by its batch.)
+    for (const image of page.images.filter((i) => i.archived && !i.refreshReferrers)) {
       outcomes.push({
         repository: image.repository,
         digest: image.digest,
@@ -55,6 +63,7 @@ export async function writeRunSummary(
         status: "already-archived",
         ...(image.bytes !== undefined && { bytes: image.bytes }),
         ...(image.sha256 && { sha256: image.sha256 }),
+        ...(image.newReferrers && { newReferrers: image.newReferrers }),
         attempts: 0,
         durationSeconds: 0,
       });
@@ -72,11 +81,12 @@ export async function writeRunSummary(
         });
       continue;
     }
+    const work = pageWorkItems(page.images);
     for (let offset = 0; offset < page.batchCount; offset++) {
       const batch = page.firstBatch + offset;
       if (batch >= input.batchCount) break;
       batchesSeen = Math.max(batchesSeen, batch + 1);
-      const slice = toArchive.slice(offset * run.batchSize, (offset + 1) * run.batchSize);
+      const slice = work.slice(offset * run.batchSize, (offset + 1) * run.batchSize);
       outcomes.push(...(await batchOutcomes(deps.container, run, batch, slice, failedBatches.get(batch))));
     }
   }
@@ -97,6 +107,7 @@ export async function writeRunSummary(
     endedAtUtc: input.endedAtUtc,
     totals: { ...totals, jobExecutions: input.jobExecutions },
     registryRequests: { listing: input.registryRequests },
+    ...(run.refreshReferrers && { referrers: referrersSummary(referrers, outcomes, deps.referrerMaxRequests) }),
     images: outcomes
       .sort((a, b) => a.repository.localeCompare(b.repository) || a.digest.localeCompare(b.digest))
       .map((o) => {
@@ -107,6 +118,21 @@ export async function writeRunSummary(
   // Written once: if it already stands (a retried activity), that one is the run's, totals included.
   const written = await writeSummary(deps.container, summary);
   return { summaryBlob: written.name, totals: { ...written.summary.totals } };
+}
+
+/** The summary's referrers block: the listing's probes, and what the jobs archived (supplements, referrers in them). */
+function referrersSummary(
+  probes: ReferrerRefreshCounts,
+  outcomes: ImageOutcome[],
+  maxRequests: number | undefined,
+): NonNullable<RunSummary["referrers"]> {
+  const refreshed = outcomes.filter((o) => o.referrersSupplementBlob);
+  return {
+    ...probes,
+    ...(maxRequests !== undefined && { maxRequests }),
+    supplements: refreshed.length,
+    newReferrers: refreshed.reduce((n, o) => n + (o.newReferrers ?? 0), 0),
+  };
 }
 
 /**
@@ -123,9 +149,10 @@ async function batchOutcomes(
   const kept = await readBatchOutcomes(container, run.runId, batch);
   if (failure === undefined || kept.length > 0) return kept;
   const outcomes: ImageOutcome[] = [];
-  for (const { repository, digest, tags } of images) {
+  for (const { repository, digest, tags, refreshReferrers } of images) {
     const archived = await getArchivedImageInfo(container, { registry: run.registry, repository, digest });
-    if (archived.archived) {
+    // (An image whose referrers were to be refreshed was archived before: whether they were is not known here.)
+    if (archived.archived && !refreshReferrers) {
       outcomes.push({
         repository,
         digest,

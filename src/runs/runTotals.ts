@@ -43,6 +43,8 @@ export function outcomeFromResult(
     ...(result.bytes !== undefined && { bytes: result.bytes }),
     ...(result.sha256 !== undefined && { sha256: result.sha256 }),
     ...(result.externalLayers ? { externalLayers: result.externalLayers } : {}),
+    ...(result.newReferrers ? { newReferrers: result.newReferrers } : {}),
+    ...(result.referrersSupplementBlob && { referrersSupplementBlob: result.referrersSupplementBlob }),
     attempts,
     durationSeconds,
     ...(result.error && { error: { code: result.error.code, message: result.error.message.slice(0, 500) } }),

@@ -25,6 +25,8 @@ export const startArchiveRunSchema = z.strictObject({
   olderThanDays: z.number().int("must be an integer").min(0, "must be ≥ 0").max(36500, "must be ≤ 36500").optional(),
   maxParallel: z.number().int("must be an integer").min(1, "must be ≥ 1").max(100, "must be ≤ 100").optional(),
   dryRun: z.boolean().default(false),
+  /** Also look up referrers of images already archived and archive the new ones (a supplementary archive each). */
+  refreshReferrers: z.boolean().default(false),
 });
 export type StartArchiveRunInput = z.output<typeof startArchiveRunSchema>;
 
@@ -119,6 +121,7 @@ async function startRun(
       ...(request.olderThanDays !== undefined && { olderThanDays: request.olderThanDays }),
     },
     dryRun: request.dryRun,
+    refreshReferrers: request.refreshReferrers,
     maxParallel: request.maxParallel ?? runDefaults.maxParallel,
     maxAttempts: runDefaults.maxAttempts,
     jobTimeoutMinutes: runDefaults.jobTimeoutMinutes,

@@ -84,6 +84,8 @@ const SAMPLE_VALUES: Record<string, string> = {
   RESTORE_TARGET_REGISTRIES: "restoretarget.azurecr.io",
   // `durableStatusUrls ? 'true' : 'false'`, from a bool parameter: the default (true).
   DURABLE_STATUS_URLS: "true",
+  // `nightlyRefreshReferrers ? 'true' : 'false'`, from a bool parameter: the default (false).
+  NIGHTLY_REFRESH_REFERRERS: "false",
 };
 
 /** The value a setting gets with the templates' defaults: a literal, a main.bicep default, or a sample for resource values. */

@@ -67,9 +67,34 @@ test("REGISTRY_READS_PER_MINUTE: half of ACR Standard's read limit by default, 0
   );
   const app = readAppConfig({ STORAGE_ACCOUNT: "archive01", JOB_RUNNER: "local", REGISTRY_READS_PER_MINUTE: "900" });
   assert.equal(app.registry.readsPerMinute, 900);
-  assert.deepEqual(app.listing, { pageRepositories: 100, concurrency: 8 });
+  assert.deepEqual(app.listing, {
+    pageRepositories: 100,
+    concurrency: 8,
+    referrerRefresh: { maxRequests: 10_000, limits: { maxDepth: 3, maxCount: 100 } },
+  });
   assert.throws(
     () => readAppConfig({ STORAGE_ACCOUNT: "archive01", JOB_RUNNER: "local", LISTING_PAGE_REPOSITORIES: "5000" }),
     /LISTING_PAGE_REPOSITORIES: must be ≤ 1000/,
+  );
+});
+
+test("refreshReferrers settings: the probes' budget and limits, and the nightly switch, each named when wrong", () => {
+  const app = readAppConfig({
+    STORAGE_ACCOUNT: "archive01",
+    JOB_RUNNER: "local",
+    REFRESH_REFERRERS_MAX_REQUESTS: "250",
+    REFERRERS_MAX_DEPTH: "1",
+    NIGHTLY_REFRESH_REFERRERS: "true",
+  });
+  assert.deepEqual(app.listing.referrerRefresh, { maxRequests: 250, limits: { maxDepth: 1, maxCount: 100 } });
+  assert.equal(app.nightlyRefreshReferrers, true);
+  assert.equal(readAppConfig({ STORAGE_ACCOUNT: "archive01", JOB_RUNNER: "local" }).nightlyRefreshReferrers, false);
+  assert.throws(
+    () => readAppConfig({ STORAGE_ACCOUNT: "archive01", JOB_RUNNER: "local", REFRESH_REFERRERS_MAX_REQUESTS: "0" }),
+    /REFRESH_REFERRERS_MAX_REQUESTS: must be ≥ 1/,
+  );
+  assert.throws(
+    () => readAppConfig({ STORAGE_ACCOUNT: "archive01", JOB_RUNNER: "local", NIGHTLY_REFRESH_REFERRERS: "sometimes" }),
+    /NIGHTLY_REFRESH_REFERRERS/,
   );
 });

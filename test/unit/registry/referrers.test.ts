@@ -3,7 +3,7 @@
 // read from the tests' loopback stand-in, which serves it over content really pushed through it to a real registry.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { discoverReferrers, isReferrerTag } from "../../../src/registry/referrers.js";
+import { discoverReferrers, isReferrerTag, probeReferrerDigests } from "../../../src/registry/referrers.js";
 import { RegistryClient } from "../../../src/registry/registryClient.js";
 import type { Descriptor } from "../../../src/registry/types.js";
 import { pushImage, smallImage } from "../../../tools/localenv/fixtures.js";
@@ -207,5 +207,94 @@ describe("on a registry with the referrers API (the tests' stand-in over a real 
       found.referrers.map((r) => [r.descriptor.digest, r.source]),
       [[signature.descriptor.digest, "cosign-tag"]],
     );
+  });
+});
+
+/** The repository's referrer tags, as a run's listing sees them (tags/list). */
+async function referrerTagsOf(client: RegistryClient, repository: string): Promise<Set<string>> {
+  const tags = new Set<string>();
+  for await (const tag of client.listTags(repository)) if (isReferrerTag(tag)) tags.add(tag);
+  return tags;
+}
+
+describe("probeReferrerDigests: the digests a run's listing compares with a sidecar", () => {
+  test("tag schema and cosign tags: the digests discovery finds, asking only for the tags the listing has", async () => {
+    const client = new RegistryClient(registry.host);
+    const image = await pushImage(registry.host, "probe/single:1", smallImage("probe-single"));
+    const subject = await manifestDescriptor(client, "probe/single", image.digest);
+    const signature = await pushReferrer(client, "probe/single", cosignSignature(image.digest));
+    const sbom = await pushReferrer(client, "probe/single", artifactOf(subject, ArtifactTypes.sbom, '{"spdx":2}'));
+    await putTagSchemaIndex(client, "probe/single", image.digest, [sbom.descriptor]);
+    const sbomSignature = await pushReferrer(client, "probe/single", cosignSignature(sbom.descriptor.digest, "s@x"));
+    const plain = await pushImage(registry.host, "probe/single:plain", smallImage("probe-plain"));
+
+    const discovered = await discoverReferrers(client, "probe/single", [image.digest]);
+    let requests = 0;
+    const features: { referrersApi?: boolean } = {};
+    const referrerTags = await referrerTagsOf(client, "probe/single");
+    const probe = await probeReferrerDigests(client, "probe/single", [image.digest], {
+      referrerTags,
+      registry: features,
+      onRequest: () => void requests++,
+    });
+    assert.equal(probe.complete, true);
+    assert.deepEqual(
+      [...probe.digests].sort(),
+      discovered.referrers.map((r) => r.descriptor.digest).sort(),
+      "the same referrers as the worker's discovery",
+    );
+    assert.deepEqual(
+      [...probe.digests].sort(),
+      [sbom, signature, sbomSignature].map((r) => r.descriptor.digest).sort(),
+    );
+    // The API asked once (404: none), the tag schema index, the image's .sig, the SBOM's .sig: no tag it does not list.
+    assert.equal(features.referrersApi, false);
+    assert.equal(requests, 4);
+
+    requests = 0;
+    const none = await probeReferrerDigests(client, "probe/single", [plain.digest], {
+      referrerTags,
+      registry: features,
+      onRequest: () => void requests++,
+    });
+    assert.deepEqual(none, { digests: [], complete: true });
+    assert.equal(requests, 0, "no referrer tag for it and no API known: nothing asked");
+  });
+
+  test("a budget that runs out stops the probe, incomplete, at the lookup it refused", async () => {
+    const client = new RegistryClient(registry.host);
+    const image = await pushImage(registry.host, "probe/budget:1", smallImage("probe-budget"));
+    await pushReferrer(client, "probe/budget", cosignSignature(image.digest));
+    const subject = await manifestDescriptor(client, "probe/budget", image.digest);
+    const sbom = await pushReferrer(client, "probe/budget", artifactOf(subject, ArtifactTypes.sbom, '{"b":1}'));
+    await putTagSchemaIndex(client, "probe/budget", image.digest, [sbom.descriptor]);
+    let lookups = 0;
+    const probe = await probeReferrerDigests(client, "probe/budget", [image.digest], {
+      referrerTags: await referrerTagsOf(client, "probe/budget"),
+      mayRequest: () => lookups++ < 2,
+    });
+    assert.equal(probe.complete, false);
+    assert.deepEqual(probe.digests, [sbom.descriptor.digest], "the API (none) and the index were asked, not the .sig");
+  });
+
+  test("the referrers API: one listing per subject and per referrer found, cosign tags only where listed", async () => {
+    const client = new RegistryClient(api.host);
+    const image = await pushImage(api.host, "probe/api:1", multiArch);
+    const index = await client.getManifest("probe/api", image.digest);
+    const platforms = (index.manifest as { manifests: Descriptor[] }).manifests;
+    const sbom = await pushReferrer(client, "probe/api", artifactOf(platforms[1]!, ArtifactTypes.sbom, '{"p":1}'));
+    const sbomSignature = await pushReferrer(
+      client,
+      "probe/api",
+      artifactOf(sbom.descriptor, ArtifactTypes.signature, "sig"),
+    );
+    let requests = 0;
+    const subjects = [image.digest, ...platforms.map((p) => p.digest)];
+    const probe = await probeReferrerDigests(client, "probe/api", subjects, {
+      referrerTags: new Set(),
+      onRequest: () => void requests++,
+    });
+    assert.deepEqual(probe, { digests: [sbom.descriptor.digest, sbomSignature.descriptor.digest], complete: true });
+    assert.equal(requests, subjects.length + 2);
   });
 });

@@ -19,6 +19,7 @@ import {
 import { startAzurite, type AzuriteInstance } from "../../../tools/localenv/azurite.js";
 import { pushImage, smallImage, type PushedImage } from "../../../tools/localenv/fixtures.js";
 import { startRegistry, type TestRegistry } from "../../../tools/localenv/registry.js";
+import { cosignSignature, pushReferrer } from "../../support/referrers.js";
 
 let registry: TestRegistry;
 let azurite: AzuriteInstance;
@@ -58,6 +59,7 @@ function run(overrides: Partial<ArchiveRunInput> = {}): ArchiveRunInput {
     container: `listing-${counter}`,
     filters: { includeUntagged: false, excludeRepositories: ["pages/r5"] },
     dryRun: false,
+    refreshReferrers: false,
     maxParallel: 1,
     maxAttempts: 3,
     jobTimeoutMinutes: 60,
@@ -74,6 +76,7 @@ const pageInput = (r: ArchiveRunInput, page: number, firstBatch: number, after?:
   nowUtc: "2026-12-01T02:00:00.000Z",
   page,
   firstBatch,
+  referrerRequestsUsed: 0,
   ...(after !== undefined && { after }),
 });
 
@@ -165,4 +168,56 @@ test("a forged continuation that is not a repository name is refused by the inpu
   const { listRunImagesPageInputSchema } = await import("../../../src/runs/listRunImages.js");
   const parsed = listRunImagesPageInputSchema.safeParse({ ...pageInput(run(), 1, 0), after: "http://elsewhere/x" });
   assert.equal(parsed.success, false);
+});
+
+test("refreshReferrers: archived images are probed within the run's request budget; those with new referrers become work", async () => {
+  const plain = await startRegistry();
+  try {
+    const signedClient = new RegistryClient(plain.host);
+    const images = new Map<string, PushedImage>();
+    for (const repository of ["sig/a", "sig/b", "sig/c", "sig/d"]) {
+      const image = await pushImage(plain.host, `${repository}:1`, smallImage(repository));
+      images.set(repository, image);
+      await pushReferrer(signedClient, repository, cosignSignature(image.digest));
+    }
+    const r = { ...run({ refreshReferrers: true }), registry: plain.host };
+    const container = service.getContainerClient(r.container);
+    await container.createIfNotExists();
+    // a, b and c are archived with sidecars that list no referrer; d is not archived at all.
+    for (const repository of ["sig/a", "sig/b", "sig/c"]) {
+      const name = archiveBlobName({ registry: plain.host, repository, digest: images.get(repository)!.digest });
+      await container.getBlockBlobClient(name).uploadData(Buffer.from("archive"));
+      await container
+        .getBlockBlobClient(sidecarBlobName(name))
+        .uploadData(Buffer.from(JSON.stringify({ platforms: [], referrers: [] })));
+    }
+    const deps = {
+      registry: new RegistryClient(plain.host),
+      container,
+      pageRepositories: 10,
+      concurrency: 1,
+      referrerRefresh: { maxRequests: 3, limits: { maxDepth: 3, maxCount: 10 } },
+    };
+    const page = await listRunImagesPage(pageInput(r, 0, 0), deps);
+    // The referrers API once (404), then one .sig lookup each for a and b: the budget of 3 is spent before c.
+    assert.deepEqual(page.referrers, { checked: 2, unchecked: 1, withNew: 2, requests: 3 });
+    assert.deepEqual([page.total, page.toArchive, page.alreadyArchived, page.batchCount], [4, 1, 1, 3]);
+    const batches = await Promise.all([0, 1, 2].map((i) => readBatch(container, r.runId, i)));
+    assert.deepEqual(
+      batches.flat().map((i) => [i.repository, i.refreshReferrers ?? false]),
+      [
+        ["sig/a", true],
+        ["sig/b", true],
+        ["sig/d", false],
+      ],
+    );
+    // What earlier pages spent counts: with the budget spent, the next page probes nothing.
+    const spent = await listRunImagesPage(
+      { ...pageInput({ ...r, runId: run().runId }, 0, 0), referrerRequestsUsed: 3 },
+      deps,
+    );
+    assert.deepEqual(spent.referrers, { checked: 0, unchecked: 3, withNew: 0, requests: 0 });
+  } finally {
+    await plain.stop();
+  }
 });

@@ -40,6 +40,7 @@ function run(overrides: Partial<ArchiveRunInput> = {}): ArchiveRunInput {
     container: `summary-${counter}`,
     filters: { includeUntagged: false, tags: ["v*"] },
     dryRun: false,
+    refreshReferrers: false,
     maxParallel: 2,
     maxAttempts: 3,
     jobTimeoutMinutes: 60,
