@@ -1,10 +1,12 @@
-// Activity: the state of an image's staging copy (pending, ready), polled by restoreImage between durable timers.
+// Activity: the state of an image's staging copies (its archive's and its referrers supplements': pending, ready), polled
+// by restoreImage between durable timers.
 import * as df from "durable-functions";
 import { ActivityNames } from "./activityNames.js";
 import type { ActivityHandler } from "durable-functions";
 import { getAppDependencies } from "../appDependencies.js";
 import { restoreArchiveBlob, restoreImageRefSchema } from "../runs/restoreTarget.js";
-import { getRehydrationState as read, type RehydrationState } from "../storage/rehydration.js";
+import { listReferrersSupplements } from "../storage/archiveStore.js";
+import { getArchiveSetRehydrationState, type RehydrationState } from "../storage/rehydration.js";
 import { assertRunInScope } from "../runs/runScope.js";
 import { parseInput } from "../validation.js";
 
@@ -12,7 +14,10 @@ const getRehydrationState: ActivityHandler = async (raw: unknown): Promise<Rehyd
   const ref = parseInput(ActivityNames.getRehydrationState, restoreImageRefSchema, raw);
   const deps = getAppDependencies();
   assertRunInScope(ref.run, deps.config);
-  return (await read(deps.getContainer(ref.run.container), restoreArchiveBlob(ref))) ?? null;
+  const container = deps.getContainer(ref.run.container);
+  const archiveBlob = restoreArchiveBlob(ref);
+  const supplements = await listReferrersSupplements(container, archiveBlob);
+  return (await getArchiveSetRehydrationState(container, archiveBlob, supplements)) ?? null;
 };
 
 df.app.activity(ActivityNames.getRehydrationState, { handler: getRehydrationState });

@@ -6,7 +6,13 @@ import { z } from "zod";
 import { ArchiveError } from "../errors.js";
 import { assertRegistryAllowed } from "../registry/allowList.js";
 import { isValidDigest, isValidRepository, isValidTag, loginServerSchema } from "../registry/reference.js";
-import { archiveBlobIdentity, containerNameSchema, runIdSchema, stagingBlobName } from "../storage/blobNames.js";
+import {
+  archiveBlobIdentity,
+  containerNameSchema,
+  isReferrersSupplementOf,
+  runIdSchema,
+  stagingBlobName,
+} from "../storage/blobNames.js";
 
 const archiveBlobSchema = z
   .string()
@@ -31,6 +37,14 @@ export const restoreRequestSchema = z
     }),
     /** The root digest the sidecar names: the archive must hold it, and the target must answer it. */
     expectedDigest: z.string().refine(isValidDigest, "must be sha256:<64 hex>"),
+    /**
+     * The archive's referrers supplements (its sidecar's `supplements`), oldest first, each readable (its staging copy
+     * or itself): pushed after the archive, so the referrers that arrived later are restored too.
+     */
+    supplements: z
+      .array(z.strictObject({ archiveBlob: z.string().max(1200), readableBlob: z.string().max(1300) }))
+      .max(1000, "must hold at most 1000 supplements")
+      .optional(),
     runId: runIdSchema.optional(),
     attemptId: z
       .string()
@@ -48,6 +62,20 @@ export const restoreRequestSchema = z
         path: ["readableBlob"],
         message: "must be the archive blob or its staging copy (staging/<archiveBlob>)",
       });
+    request.supplements?.forEach((supplement, i) => {
+      if (!isReferrersSupplementOf(supplement.archiveBlob, request.archiveBlob))
+        ctx.addIssue({
+          code: "custom",
+          path: ["supplements", i, "archiveBlob"],
+          message: "must be a referrers supplement of the archive (<archive stem>.referrers-sha256-<hex>.tar.gz)",
+        });
+      else if (![supplement.archiveBlob, stagingBlobName(supplement.archiveBlob)].includes(supplement.readableBlob))
+        ctx.addIssue({
+          code: "custom",
+          path: ["supplements", i, "readableBlob"],
+          message: "must be the supplement blob or its staging copy",
+        });
+    });
     if (identity.digest !== request.expectedDigest)
       ctx.addIssue({
         code: "custom",

@@ -31,6 +31,8 @@ export interface RestoreImageResult {
   blobsPresent?: number;
   bytesPushed?: number;
   manifests?: number;
+  /** Referrers supplements pushed after the archive (referrers that arrived after it was written). */
+  supplements?: number;
   durationSeconds: number;
   error?: { code: string; message: string };
 }
@@ -65,21 +67,17 @@ export async function restoreFromBlob(
   const abort = options.abortSignal ? { abortSignal: options.abortSignal } : {};
   try {
     const sidecar = await readSidecar(container, request, abort);
-    const download = await container
-      .getBlobClient(request.readableBlob)
-      .download(0, undefined, abort)
-      .catch((error) => {
-        const { statusCode, code } = storageErrorCode(error);
-        if (statusCode === 409 && code === "BlobArchived")
-          throw new ArchiveError(
-            "STORAGE_ERROR",
-            `${request.readableBlob} is in Archive tier: rehydrate it by copy first (restore --from-blob does)`,
-            { retryable: false, cause: error },
-          );
-        throw storageError(`cannot read ${request.readableBlob}`, error);
-      });
-    const body = download.readableStreamBody as Readable | undefined;
-    if (!body) throw new ArchiveError("STORAGE_ERROR", `${request.readableBlob} has no body`);
+    // Every supplement the request names must be one the sidecar records, with its sha256: checked before any push.
+    const supplements = (request.supplements ?? []).map((supplement) => {
+      const recorded = sidecar.supplements?.find((s) => s.archiveBlob === supplement.archiveBlob);
+      if (!recorded || !SHA256_HEX.test(String(recorded.archive?.sha256)))
+        throw new ArchiveError(
+          "INVALID_ARGUMENT",
+          `${supplement.archiveBlob} is not a referrers supplement that the sidecar of ${request.archiveBlob} records`,
+        );
+      return { ...supplement, sha256: recorded.archive.sha256 };
+    });
+    const body = await downloadReadable(container, request.readableBlob, abort);
     const client = deps.getRegistryClient(target.registry);
     const restored = await restoreImageArchive(body, client, target.repository, {
       name: request.archiveBlob,
@@ -89,6 +87,25 @@ export async function restoreFromBlob(
       ...(options.onBlob && { onBlob: options.onBlob }),
       ...abort,
     });
+    // Then the referrers that arrived later, supplement after supplement (each one's subjects are in the target by now).
+    for (const supplement of supplements) {
+      const more = await restoreImageArchive(
+        await downloadReadable(container, supplement.readableBlob, abort),
+        client,
+        target.repository,
+        {
+          name: supplement.archiveBlob,
+          archiveSha256: supplement.sha256,
+          expectedDigest: request.expectedDigest,
+          tags: restored.tags,
+          ...(options.onBlob && { onBlob: options.onBlob }),
+          ...abort,
+        },
+      );
+      restored.blobsPushed += more.blobsPushed;
+      restored.blobsPresent += more.blobsPresent;
+      restored.bytesPushed += more.bytesPushed;
+    }
     // Read back what the target now answers: every tag (or the digest, untagged) must name the original digest.
     for (const reference of restored.tags.length ? restored.tags : [restored.digest]) {
       const answered = await client.getManifestDigest(target.repository, reference, abort);
@@ -107,6 +124,7 @@ export async function restoreFromBlob(
       blobsPresent: restored.blobsPresent,
       bytesPushed: restored.bytesPushed,
       manifests: restored.manifests,
+      ...(supplements.length > 0 && { supplements: supplements.length }),
       durationSeconds: seconds(started),
     };
     if (request.runId && identity)
@@ -128,6 +146,30 @@ export async function restoreFromBlob(
       );
     throw error;
   }
+}
+
+/** A readable archive (or supplement) blob's body; one still in Archive tier is a clear, permanent error. */
+async function downloadReadable(
+  container: ReturnType<BlobServiceClient["getContainerClient"]>,
+  readableBlob: string,
+  abort: { abortSignal?: AbortSignal },
+): Promise<Readable> {
+  const download = await container
+    .getBlobClient(readableBlob)
+    .download(0, undefined, abort)
+    .catch((error) => {
+      const { statusCode, code } = storageErrorCode(error);
+      if (statusCode === 409 && code === "BlobArchived")
+        throw new ArchiveError(
+          "STORAGE_ERROR",
+          `${readableBlob} is in Archive tier: rehydrate it by copy first (restore --from-blob does)`,
+          { retryable: false, cause: error },
+        );
+      throw storageError(`cannot read ${readableBlob}`, error);
+    });
+  const body = download.readableStreamBody as Readable | undefined;
+  if (!body) throw new ArchiveError("STORAGE_ERROR", `${readableBlob} has no body`);
+  return body;
 }
 
 /** The archive's sidecar: it must exist, describe this digest and carry the archive's sha256. */

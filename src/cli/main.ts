@@ -18,10 +18,11 @@ import { assertRestoreRequestInScope, restoreRequestSchema } from "../archive/re
 import { runRestoreRequest } from "../archive/runRestoreRequest.js";
 import { archiveBlobIdentity } from "../storage/blobNames.js";
 import { createBlobServiceClient } from "../storage/blobServiceClient.js";
+import { listReferrersSupplements } from "../storage/archiveStore.js";
 import {
-  deleteStagingCopy,
-  getRehydrationState,
-  startRehydration,
+  deleteArchiveSetStagingCopies,
+  getArchiveSetRehydrationState,
+  startArchiveSetRehydration,
   type RehydrationState,
 } from "../storage/rehydration.js";
 
@@ -233,7 +234,12 @@ async function restoreFromStorage(
   const abort = new AbortController();
   process.once("SIGINT", () => abort.abort(new Error("SIGINT")));
   const started = Date.now();
-  let state = await startRehydration(container, archiveBlob, { priority, abortSignal: abort.signal });
+  // The archive and the referrers supplements its sidecar records (referrers that arrived later), made readable together.
+  const supplements = await listReferrersSupplements(container, archiveBlob, { abortSignal: abort.signal });
+  let state = await startArchiveSetRehydration(container, archiveBlob, supplements, {
+    priority,
+    abortSignal: abort.signal,
+  });
   const progress = (s: RehydrationState) => {
     const waited = Math.round((Date.now() - started) / 1000);
     const status = [s.copyStatus && `copy ${s.copyStatus}`, s.archiveStatus].filter(Boolean).join(", ");
@@ -255,21 +261,29 @@ async function restoreFromStorage(
   while (state.phase === "rehydrating") {
     process.stderr.write(tty ? `\r${progress(state)}` : `${progress(state)}\n`);
     await sleep(pollSeconds * 1000, undefined, { signal: abort.signal });
-    const next = await getRehydrationState(container, archiveBlob, { abortSignal: abort.signal });
+    const next = await getArchiveSetRehydrationState(container, archiveBlob, supplements, {
+      abortSignal: abort.signal,
+    });
     if (!next)
       throw new ArchiveError("STORAGE_ERROR", `the staging copy of ${archiveBlob} disappeared while rehydrating`);
     state = next;
   }
   if (tty && waited) process.stderr.write("\n");
-  const result = await runRestoreRequest({ ...parsed.data, readableBlob: state.readableBlob }, config, {
+  const request = {
+    ...parsed.data,
+    readableBlob: state.readableBlob,
+    ...(state.supplements && { supplements: state.supplements }),
+  };
+  const result = await runRestoreRequest(request, config, {
     abortSignal: abort.signal,
     requireTargets: false,
   });
-  if (state.phase !== "online") await deleteStagingCopy(container, archiveBlob, { abortSignal: abort.signal });
+  if (state.phase !== "online")
+    await deleteArchiveSetStagingCopies(container, archiveBlob, supplements, { abortSignal: abort.signal });
   if (flags.json) process.stdout.write(`${JSON.stringify(result)}\n`);
   else
     process.stdout.write(
-      `restored ${result.target}@${result.digest} as ${result.tags.join(", ") || "(untagged)"} from ${archiveBlob}: ${result.blobsPushed} blobs pushed, ${result.blobsPresent} already there, ${result.manifests} manifests, archive sha256 as its sidecar says\n`,
+      `restored ${result.target}@${result.digest} as ${result.tags.join(", ") || "(untagged)"} from ${archiveBlob}: ${result.blobsPushed} blobs pushed, ${result.blobsPresent} already there, ${result.manifests} manifests${result.supplements ? `, ${result.supplements} referrers supplements after it` : ""}, archive sha256 as its sidecar says\n`,
     );
   return 0;
 }

@@ -106,6 +106,8 @@ function* restoreOneImage(
       tags: item.tags,
     },
     expectedDigest: item.digest,
+    // The referrers that arrived after the archive: pushed after it, from their own (rehydrated) supplements.
+    ...(state.supplements?.length && { supplements: state.supplements }),
     runId: run.runId,
   };
   const attempts = yield* runJobAttempts<RestoreImageResult>(context, run, {

@@ -14,6 +14,7 @@ import {
   archiveBlobName,
   parseArchiveBlobName,
   repositoryArchivesPrefix,
+  isReferrersSupplementOf,
   resultBlobName,
   sidecarBlobName,
   type ImageIdentity,
@@ -233,6 +234,25 @@ export async function getArchivedImageInfo(
   if (!props) return { archived: false };
   const { archiveSha256 } = parseArchiveBlobMetadata(props.metadata);
   return { archived: true, bytes: props.contentLength ?? 0, ...(archiveSha256 && { sha256: archiveSha256 }) };
+}
+
+/**
+ * The referrers supplements an archive's sidecar records (refreshReferrers), oldest first: what a restore pushes after
+ * the archive. Names that are not this archive's supplements are left out (a sidecar is data, not a command).
+ */
+export async function listReferrersSupplements(
+  container: ContainerClient,
+  archiveBlob: string,
+  options: ArchiveStoreOptions = {},
+): Promise<string[]> {
+  const stored = await getSidecar<{ supplements?: { archiveBlob?: unknown }[] }>(
+    container,
+    sidecarBlobName(archiveBlob),
+    options,
+  );
+  const supplements = Array.isArray(stored?.sidecar?.supplements) ? stored.sidecar.supplements : [];
+  const names = supplements.map((s) => s?.archiveBlob).filter((n): n is string => typeof n === "string");
+  return [...new Set(names.filter((n) => isReferrersSupplementOf(n, archiveBlob)))];
 }
 
 /** Digests of one repository that have an archive, from one prefix listing (with metadata: no reads). */

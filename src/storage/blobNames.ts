@@ -70,6 +70,16 @@ export function referrersSupplementBlobName(image: ImageIdentity, referrersIndex
   return `${imageStem(image)}.referrers-${referrersIndexDigest.replace(":", "-")}${ARCHIVE_SUFFIX}`;
 }
 
+/** Whether `name` is a referrers supplement of this archive (`<archive stem>.referrers-sha256-<hex>.tar.gz`). */
+export function isReferrersSupplementOf(name: string, archiveBlob: string): boolean {
+  if (!archiveBlob.endsWith(ARCHIVE_SUFFIX)) return false;
+  const stem = archiveBlob.slice(0, -ARCHIVE_SUFFIX.length);
+  return (
+    name.startsWith(`${stem}.referrers-sha256-`) &&
+    /^[a-f0-9]{64}\.tar\.gz$/.test(name.slice(stem.length + ".referrers-sha256-".length))
+  );
+}
+
 export function sidecarBlobName(archiveBlob: string): string {
   return `${archiveBlob}${SIDECAR_SUFFIX}`;
 }
@@ -120,7 +130,10 @@ export function batchOutcomesBlobName(runId: string, batchIndex: number): string
  * names: those start with a login server, which always holds a `.` or a `:` (or is `localhost`), never `staging`.
  */
 export function stagingBlobName(archiveBlob: string): string {
-  if (!archiveBlobIdentity(archiveBlob)) throw new TypeError(`not an archive blob name: ${archiveBlob}`);
+  // An archive, or one of its referrers supplements (rehydrated with it for a restore).
+  const supplementOf = /^(.*@sha256-[a-f0-9]{64})\.referrers-sha256-[a-f0-9]{64}\.tar\.gz$/.exec(archiveBlob)?.[1];
+  const archive = supplementOf === undefined ? archiveBlob : `${supplementOf}${ARCHIVE_SUFFIX}`;
+  if (!archiveBlobIdentity(archive)) throw new TypeError(`not an archive blob name: ${archiveBlob}`);
   return `${STAGING_PREFIX}${archiveBlob}`;
 }
 

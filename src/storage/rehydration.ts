@@ -28,6 +28,11 @@ export interface RehydrationState {
   archiveStatus?: string;
   /** True when this call started the copy (false: an earlier one's copy was found). */
   started: boolean;
+  /**
+   * The archive's referrers supplements, made readable with it (startArchiveSetRehydration): the state is
+   * `rehydrating` until every one is readable, and a restore reads each from its `readableBlob` after the archive.
+   */
+  supplements?: { archiveBlob: string; readableBlob: string }[];
 }
 
 export interface RehydrationOptions {
@@ -110,6 +115,87 @@ export async function deleteStagingCopy(
   if (props?.copyStatus === "pending" && props.copyId)
     await staging.abortCopyFromURL(props.copyId, abortOnly(options)).catch(() => undefined);
   return deleteBlob(staging, options);
+}
+
+/**
+ * The archive and its referrers supplements (the sidecar's, oldest first) made readable together, each by its own
+ * copy: one state, `rehydrating` until all are readable, `online` when all already were. Idempotent, like
+ * startRehydration: call it again to poll, or getArchiveSetRehydrationState.
+ */
+export async function startArchiveSetRehydration(
+  container: ContainerClient,
+  archiveBlob: string,
+  supplementBlobs: readonly string[],
+  options: StartRehydrationOptions = {},
+): Promise<RehydrationState> {
+  const states: RehydrationState[] = [];
+  for (const blob of [archiveBlob, ...supplementBlobs]) states.push(await startRehydration(container, blob, options));
+  return combineStates(states);
+}
+
+/** The set's state without starting anything: undefined when a copy of one of them is missing (start it again). */
+export async function getArchiveSetRehydrationState(
+  container: ContainerClient,
+  archiveBlob: string,
+  supplementBlobs: readonly string[],
+  options: RehydrationOptions = {},
+): Promise<RehydrationState | undefined> {
+  const states: RehydrationState[] = [];
+  for (const blob of [archiveBlob, ...supplementBlobs]) {
+    const state = await getRehydrationState(container, blob, options);
+    // A blob in an online tier has no staging copy: that is its state, not a missing copy.
+    const online = state ? undefined : await onlineState(container, blob, options);
+    if (!state && !online) return undefined;
+    states.push((state ?? online)!);
+  }
+  return combineStates(states);
+}
+
+/** Deletes the staging copies of the archive and its supplements (absent ones are no error). */
+export async function deleteArchiveSetStagingCopies(
+  container: ContainerClient,
+  archiveBlob: string,
+  supplementBlobs: readonly string[],
+  options: RehydrationOptions = {},
+): Promise<number> {
+  let deleted = 0;
+  for (const blob of [archiveBlob, ...supplementBlobs])
+    if (await deleteStagingCopy(container, blob, options)) deleted++;
+  return deleted;
+}
+
+function combineStates([archive, ...supplements]: RehydrationState[]): RehydrationState {
+  const all = [archive!, ...supplements];
+  const phase: RehydrationPhase = all.some((s) => s.phase === "rehydrating")
+    ? "rehydrating"
+    : all.every((s) => s.phase === "online")
+      ? "online"
+      : "ready";
+  const pending = all.find((s) => s.phase === "rehydrating");
+  return {
+    ...archive!,
+    phase,
+    bytes: all.reduce((n, s) => n + s.bytes, 0),
+    ...(pending?.copyStatus && { copyStatus: pending.copyStatus }),
+    ...(pending?.archiveStatus && { archiveStatus: pending.archiveStatus }),
+    started: all.some((s) => s.started),
+    ...(supplements.length > 0 && {
+      supplements: supplements.map(({ archiveBlob, readableBlob }) => ({ archiveBlob, readableBlob })),
+    }),
+  };
+}
+
+async function onlineState(
+  container: ContainerClient,
+  blob: string,
+  options: RehydrationOptions,
+): Promise<RehydrationState | undefined> {
+  const props = await container
+    .getBlobClient(blob)
+    .getProperties(abortOnly(options))
+    .catch(() => undefined);
+  if (!props || props.accessTier === "Archive" || props.archiveStatus) return undefined;
+  return { phase: "online", archiveBlob: blob, readableBlob: blob, bytes: props.contentLength ?? 0, started: false };
 }
 
 async function readStagingState(

@@ -458,6 +458,23 @@ test("referrers that arrive later: refreshReferrers archives the new ones as a s
       there.referrers.map((r) => r.descriptor.digest).sort(),
       [signature, sbom, sbomSignature].map((r) => r.descriptor.digest).sort(),
     );
+
+    // `restore --from-blob` does the same from storage: the archive and the supplements its sidecar records, each
+    // rehydrated by copy, pushed in order (here into a registry with the referrers API).
+    const fromBlob = await runCli(
+      ["restore", "--from-blob", first.archiveBlob, `${api.host}/late/app`, "--container", "late", "--wait", "--json"],
+      { AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString },
+    );
+    assert.equal(fromBlob.code, 0, fromBlob.stderr);
+    assert.equal((JSON.parse(fromBlob.stdout) as { supplements?: number }).supplements, 2);
+    const viaApi = await discoverReferrers(new RegistryClient(api.host), "late/app", [image.digest]);
+    assert.equal(viaApi.referrersApi, true);
+    assert.deepEqual(
+      viaApi.referrers.map((r) => r.descriptor.digest).sort(),
+      [signature, sbom, sbomSignature].map((r) => r.descriptor.digest).sort(),
+    );
+    for (const name of [first.archiveBlob, result1.referrersSupplementBlob, result3.referrersSupplementBlob])
+      assert.equal(await container.getBlockBlobClient(`staging/${name}`).exists(), false, `staging/${name} deleted`);
   } finally {
     await Promise.all([second3, main, supplement1].map((r) => removeDir(r.dir)));
   }

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { RegistryClient } from "../../src/registry/registryClient.js";
+import { discoverReferrers } from "../../src/registry/referrers.js";
 import { startAzurite, type AzuriteInstance } from "../../tools/localenv/azurite.js";
 import { pushImage, smallImage } from "../../tools/localenv/fixtures.js";
 import { startFunctionsHost, waitForRun, type LocalFunctionsHost } from "../../tools/localenv/functionsHost.js";
@@ -21,6 +22,8 @@ import {
 } from "../support/referrers.js";
 
 let registry: TestRegistry;
+/** Where the restore runs push: Debian's registry (no referrers API: the restore maintains the tag schema). */
+let restoreTarget: TestRegistry;
 let apiUpstream: TestRegistry;
 let api: ReferrersApiStandIn;
 let azurite: AzuriteInstance;
@@ -58,7 +61,12 @@ interface Sidecar {
 }
 
 before(async () => {
-  [registry, apiUpstream, azurite] = await Promise.all([startRegistry(), startRegistry(), startAzurite()]);
+  [registry, restoreTarget, apiUpstream, azurite] = await Promise.all([
+    startRegistry(),
+    startRegistry(),
+    startRegistry(),
+    startAzurite(),
+  ]);
   api = await startReferrersApi(apiUpstream.host);
   blobService = BlobServiceClient.fromConnectionString(azurite.connectionString);
   host = await startFunctionsHost({
@@ -69,6 +77,7 @@ before(async () => {
       ARCHIVE_CONTAINER: "images",
       TASKHUB_NAME: "referrershub",
       ALLOWED_REGISTRIES: "127.0.0.1:*",
+      RESTORE_TARGET_REGISTRIES: "127.0.0.1:*",
       NIGHTLY_SCHEDULE: "0 0 2 * * *",
       NIGHTLY_REGISTRIES: registry.host,
       NIGHTLY_REFRESH_REFERRERS: "true",
@@ -80,7 +89,7 @@ before(async () => {
 after(async () => {
   await host?.stop();
   await api?.stop();
-  await Promise.all([registry?.stop(), apiUpstream?.stop(), azurite?.stop()]);
+  await Promise.all([registry?.stop(), restoreTarget?.stop(), apiUpstream?.stop(), azurite?.stop()]);
 });
 
 async function run(body: Record<string, unknown>): Promise<Summary> {
@@ -92,6 +101,19 @@ async function run(body: Record<string, unknown>): Promise<Summary> {
   const payload = (await response.json()) as { id: string };
   assert.equal(response.status, 202, JSON.stringify(payload));
   const status = await waitForRun(host, payload.id);
+  assert.equal(status.runtimeStatus, "Completed", JSON.stringify(status));
+  return readJson<Summary>(String(status.summaryBlob));
+}
+
+async function restoreRun(body: Record<string, unknown>): Promise<Summary> {
+  const response = await host.request("/api/restore", {
+    method: "POST",
+    body: JSON.stringify(body),
+    headers: { "content-type": "application/json" },
+  });
+  const payload = (await response.json()) as { id: string };
+  assert.equal(response.status, 202, JSON.stringify(payload));
+  const status = await waitForRun(host, payload.id, { kind: "restore" });
   assert.equal(status.runtimeStatus, "Completed", JSON.stringify(status));
   return readJson<Summary>(String(status.summaryBlob));
 }
@@ -188,6 +210,29 @@ for (const kind of ["tag schema and cosign tags", "referrers API"] as const) {
       assert.equal(again.totals.jobExecutions, 0, "nothing new: no job");
       assert.equal(again.referrers?.withNew, 0);
       assert.equal(again.totals.alreadyArchived, 3);
+
+      // A restore run brings the late SBOM back too: the archive, then its supplement (each rehydrated by copy).
+      const restored = await restoreRun({
+        registry: host_(),
+        images: [`${prefix}/signed:1`],
+        target: { registry: restoreTarget.host },
+      });
+      assert.deepEqual(
+        restored.images.map((i) => [i.repository, i.status]),
+        [[`${prefix}/signed`, "restored"]],
+        JSON.stringify(restored.images),
+      );
+      const there = await discoverReferrers(new RegistryClient(restoreTarget.host), `${prefix}/signed`, [signedDigest]);
+      assert.deepEqual(
+        there.referrers.map((r) => r.descriptor.digest).sort(),
+        [...signedSidecar.referrers.map((r) => r.digest), sbom.descriptor.digest].sort(),
+        "the target lists the signature archived with the image and the SBOM that arrived later, same digests",
+      );
+      assert.equal(
+        await exists(`staging/${signed.referrersSupplementBlob}`),
+        false,
+        "the supplement's staging copy is deleted",
+      );
     });
   });
 }

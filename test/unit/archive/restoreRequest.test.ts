@@ -26,6 +26,28 @@ test("a valid request parses; the archive itself may be read when it is online",
   assert.deepEqual(problems({ ...valid, readableBlob: ARCHIVE }), []);
 });
 
+test("supplements: only the archive's own referrers supplements, each read from itself or its staging copy", () => {
+  const supplement = `acr.io/team/api@sha256-${"b".repeat(64)}.referrers-sha256-${"c".repeat(64)}.tar.gz`;
+  assert.deepEqual(
+    problems({ ...valid, supplements: [{ archiveBlob: supplement, readableBlob: `staging/${supplement}` }] }),
+    [],
+  );
+  const foreign = `acr.io/team/web@sha256-${"b".repeat(64)}.referrers-sha256-${"c".repeat(64)}.tar.gz`;
+  assert.deepEqual(
+    problems({
+      ...valid,
+      supplements: [
+        { archiveBlob: foreign, readableBlob: foreign },
+        { archiveBlob: supplement, readableBlob: ARCHIVE },
+      ],
+    }),
+    [
+      "supplements.0.archiveBlob: must be a referrers supplement of the archive (<archive stem>.referrers-sha256-<hex>.tar.gz)",
+      "supplements.1.readableBlob: must be the supplement blob or its staging copy",
+    ],
+  );
+});
+
 test("every wrong field is named", () => {
   assert.deepEqual(problems({ ...valid, readableBlob: "runs/r/summary.json" }), [
     "readableBlob: must be the archive blob or its staging copy (staging/<archiveBlob>)",

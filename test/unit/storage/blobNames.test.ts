@@ -5,6 +5,8 @@ import { test } from "node:test";
 import {
   archiveBlobIdentity,
   archiveBlobName,
+  isReferrersSupplementOf,
+  referrersSupplementBlobName,
   resultBlobName,
   sidecarBlobName,
   stagingBlobName,
@@ -41,4 +43,18 @@ test("a staging copy is named after its archive, under staging/, apart from ever
   assert.equal(archiveBlobIdentity(sidecarBlobName(archive)), undefined);
   assert.throws(() => stagingBlobName(sidecarBlobName(archive)), TypeError);
   assert.throws(() => stagingBlobName("runs/x/summary.json"), TypeError);
+});
+
+test("a referrers supplement is recognised as its archive's only, and has a staging copy of its own", () => {
+  const image = { registry: "acr.io", repository: "team/api", digest: D1 };
+  const archive = archiveBlobName(image);
+  const supplement = referrersSupplementBlobName(image, `sha256:${"c".repeat(64)}`);
+  assert.equal(isReferrersSupplementOf(supplement, archive), true);
+  assert.equal(stagingBlobName(supplement), `staging/${supplement}`);
+  const other = archiveBlobName({ ...image, repository: "team/api2" });
+  assert.equal(isReferrersSupplementOf(supplement, other), false, "another archive's name");
+  assert.equal(isReferrersSupplementOf(archive, archive), false, "the archive itself");
+  assert.equal(isReferrersSupplementOf(`${supplement}.json`, archive), false);
+  assert.equal(isReferrersSupplementOf(supplement.replace(".tar.gz", "x.tar.gz"), archive), false);
+  assert.equal(archiveBlobIdentity(supplement), undefined, "a supplement is never taken for an archive");
 });
