@@ -178,9 +178,11 @@ export async function planImageArchive(
       plan.referrers = { index, referrers: found.referrers };
       manifests.push(index);
       for (const referrer of found.referrers) {
-        if (!blobDigests.has(referrer.descriptor.digest))
-          manifests.push({ descriptor: referrer.descriptor, bytes: referrer.bytes });
-        blobDigests.add(referrer.descriptor.digest);
+        // An index referrer's manifests before it (a restore pushes them first).
+        for (const m of [...(referrer.children ?? []), referrer]) {
+          if (!blobDigests.has(m.descriptor.digest)) manifests.push({ descriptor: m.descriptor, bytes: m.bytes });
+          blobDigests.add(m.descriptor.digest);
+        }
       }
       for (const blob of found.referrers.flatMap((r) => r.blobs)) {
         if (blobDigests.has(blob.digest)) continue;

@@ -254,7 +254,7 @@ export async function restoreImageArchive(
 
   // Every blob a manifest names is in the archive, external, or already in the target: checked before any manifest goes.
   const external = new Map<string, Descriptor[]>();
-  for (const manifest of [...order, ...referrers.map((r) => r.manifest)]) {
+  for (const manifest of [...order, ...referrers.flatMap((r) => [...r.children, r.manifest])]) {
     for (const blob of manifest.blobs) {
       if (inArchive.has(blob.digest)) continue;
       if (isNonDistributable(blob)) {
@@ -305,6 +305,8 @@ interface ArchivedReferrer {
   hasSubjectField: boolean;
   /** A cosign legacy tag to push it under; else by digest. */
   tag?: string;
+  /** An index referrer's manifests (image manifests, in the archive): pushed before it. */
+  children: ArchivedManifest[];
 }
 
 /**
@@ -348,7 +350,15 @@ function referrersToPush(
       ...(listed.artifactType && { artifactType: listed.artifactType }),
       ...(Object.keys(own).length > 0 && { annotations: own }),
     };
-    out.push({ manifest, descriptor, subject, hasSubjectField: stated !== undefined, ...(tag && { tag }) });
+    const children = manifest.children.map((child) => {
+      const found = manifests.get(child.digest);
+      if (!found)
+        throw new ArchiveError("INVALID_ARGUMENT", `${name} lacks manifest ${child.digest}, listed by ${what}`);
+      if (found.children.length > 0)
+        throw new ArchiveError("UNSUPPORTED_MEDIA_TYPE", `${what} lists an index: one level of index referrers only`);
+      return found;
+    });
+    out.push({ manifest, descriptor, subject, hasSubjectField: stated !== undefined, ...(tag && { tag }), children });
     known.add(manifest.digest);
   }
   return out;
@@ -369,6 +379,15 @@ async function pushReferrers(
   const tagSchema = new Map<string, Descriptor[]>();
   for (const referrer of referrers) {
     const { manifest } = referrer;
+    // An index referrer's manifests exist before it (as an image index's do).
+    for (const child of referrer.children) {
+      const stored = await client.putManifest(repository, child.digest, child.mediaType, child.bytes, options);
+      if (stored && stored !== child.digest)
+        throw new ArchiveError(
+          "DIGEST_MISMATCH",
+          `${client.registry} stored manifest ${child.digest} of referrer ${manifest.digest} as ${stored}`,
+        );
+    }
     const pushed = await client.pushManifest(
       repository,
       referrer.tag ?? manifest.digest,

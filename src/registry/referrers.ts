@@ -5,12 +5,19 @@
 //   maintain on registries without the API, such as distribution 2.8); and, on every registry,
 // - cosign's legacy tags `sha256-<hex>.sig`, `.att`, `.sbom` (cosign 2 signs that way by default).
 // Every referrer manifest is fetched and verified like the image's own (its digest; the size its descriptor says; its
-// `subject` is the manifest it was listed for). Bounded in depth and count; a referrer that is one of the image's own
+// `subject` is the manifest it was listed for; an index referrer's manifests too). Bounded in depth and count; a referrer that is one of the image's own
 // manifests or one of its own ancestors is a cycle. Each of these fails the image with REFERRER_GRAPH_INVALID: a
 // referrer is never dropped silently.
 import { ArchiveError } from "../errors.js";
 import type { GetManifestResult, OperationOptions, RegistryClient } from "./registryClient.js";
-import { isImageManifestMediaType, isIndex, isIndexMediaType, type Descriptor, type ImageManifest } from "./types.js";
+import {
+  isImageManifestMediaType,
+  isIndex,
+  isIndexMediaType,
+  type Descriptor,
+  type ImageIndex,
+  type ImageManifest,
+} from "./types.js";
 
 export type ReferrerSource = "referrers-api" | "tag-schema" | "cosign-tag";
 
@@ -18,7 +25,10 @@ export interface Referrer {
   /** The referrer manifest: media type, digest and size of its exact bytes, its artifactType and annotations. */
   descriptor: Descriptor;
   bytes: Buffer;
-  manifest: ImageManifest;
+  /** Its manifest; an index referrer (an SBOM per platform, say) is an ImageIndex with `children`. */
+  manifest: ImageManifest | ImageIndex;
+  /** An index referrer's manifests (image manifests, each verified): archived and pushed before the index. */
+  children?: { descriptor: Descriptor; bytes: Buffer; manifest: ImageManifest }[];
   /** The digest of the manifest it refers to: its `subject`, or the digest its cosign tag is named after. */
   subject: string;
   source: ReferrerSource;
@@ -26,9 +36,12 @@ export interface Referrer {
   tag?: string;
   /** 1: refers to one of the image's own manifests; 2: to a referrer of one; … */
   depth: number;
-  /** Its config and layers: archived like an image's. */
+  /** Its config and layers (an index referrer: its manifests'): archived like an image's. */
   blobs: Descriptor[];
 }
+
+/** Manifests one index referrer may list. */
+export const MAX_INDEX_REFERRER_MANIFESTS = 64;
 
 export interface ReferrerLimits {
   /** Levels of referrers followed (1: the image's own referrers only); 0 looks for none. */
@@ -68,9 +81,9 @@ export function isReferrerTag(tag: string): boolean {
   return /^sha256-[a-f0-9]{64}(?:\.(?:sig|att|sbom))?$/.test(tag);
 }
 
-/** The artifact type OCI 1.1 gives a manifest: its `artifactType`, else its config's media type. */
-export function artifactTypeOf(manifest: ImageManifest): string | undefined {
-  return manifest.artifactType ?? manifest.config?.mediaType;
+/** The artifact type OCI 1.1 gives a manifest: its `artifactType`, else its config's media type (an index: none). */
+export function artifactTypeOf(manifest: ImageManifest | ImageIndex): string | undefined {
+  return manifest.artifactType ?? (isIndex(manifest) ? undefined : manifest.config?.mediaType);
 }
 
 interface Candidate {
@@ -186,14 +199,40 @@ async function fetchReferrer(
       "SIZE_MISMATCH",
       `${what} is ${got.descriptor.size} bytes, its ${candidate.source} descriptor says ${candidate.listed.size}`,
     );
-  if (!isImageManifestMediaType(got.descriptor.mediaType) || isIndex(got.manifest))
+  const { manifest } = got;
+  const index = isIndexMediaType(got.descriptor.mediaType) && isIndex(manifest);
+  if (!index && (!isImageManifestMediaType(got.descriptor.mediaType) || isIndex(manifest)))
     throw new ArchiveError(
       "UNSUPPORTED_MEDIA_TYPE",
-      `${what} has media type ${got.descriptor.mediaType}: only image manifests are archived as referrers`,
+      `${what} has media type ${got.descriptor.mediaType}: only image manifests and indexes are archived as referrers`,
     );
-  const manifest = got.manifest as ImageManifest;
-  if (!manifest.config || !Array.isArray(manifest.layers))
+  if (!isIndex(manifest) && (!manifest.config || !Array.isArray(manifest.layers)))
     throw new ArchiveError("UNSUPPORTED_MEDIA_TYPE", `${what} is not an image manifest (no config or layers)`);
+  // An index referrer: each manifest it lists fetched by digest and verified; one level only (no index of indexes).
+  const children: NonNullable<Referrer["children"]> = [];
+  if (isIndex(manifest)) {
+    if (!Array.isArray(manifest.manifests) || manifest.manifests.length > MAX_INDEX_REFERRER_MANIFESTS)
+      throw new ArchiveError(
+        "REFERRER_GRAPH_INVALID",
+        `${what} is an index of more than ${MAX_INDEX_REFERRER_MANIFESTS} manifests (or of none)`,
+      );
+    for (const listed of manifest.manifests) {
+      if (typeof listed?.digest !== "string" || !/^sha256:[a-f0-9]{64}$/.test(listed.digest))
+        throw new ArchiveError("REFERRER_GRAPH_INVALID", `${what} lists an invalid descriptor`);
+      const child = await client.getManifest(repository, listed.digest, options);
+      if (child.descriptor.size !== listed.size)
+        throw new ArchiveError(
+          "SIZE_MISMATCH",
+          `manifest ${listed.digest} of ${what} is ${child.descriptor.size} bytes, the index says ${listed.size}`,
+        );
+      if (isIndex(child.manifest) || !child.manifest.config || !Array.isArray(child.manifest.layers))
+        throw new ArchiveError(
+          "UNSUPPORTED_MEDIA_TYPE",
+          `manifest ${listed.digest} of ${what} is not an image manifest (an index referrer lists image manifests)`,
+        );
+      children.push({ descriptor: child.descriptor, bytes: child.bytes, manifest: child.manifest });
+    }
+  }
   // The API and the tag schema list manifests BY their subject; a cosign tag names it, and its manifest may say none.
   const stated = manifest.subject?.digest;
   if (stated !== subject && (candidate.source !== "cosign-tag" || stated !== undefined))
@@ -215,7 +254,10 @@ async function fetchReferrer(
     source: candidate.source,
     ...(candidate.tag && { tag: candidate.tag }),
     depth,
-    blobs: [manifest.config, ...manifest.layers],
+    ...(children.length > 0 && { children }),
+    blobs: isIndex(manifest)
+      ? children.flatMap((c) => [c.manifest.config, ...c.manifest.layers])
+      : [manifest.config, ...manifest.layers],
   };
 }
 

@@ -8,7 +8,7 @@ import zlib from "node:zlib";
 import { after, before, test } from "node:test";
 import { BlobServiceClient } from "@azure/storage-blob";
 import tar from "tar-stream";
-import { Annotations, type Descriptor } from "../../src/registry/types.js";
+import { Annotations, MediaTypes, type Descriptor } from "../../src/registry/types.js";
 import { RegistryClient } from "../../src/registry/registryClient.js";
 import { startAzurite, type AzuriteInstance } from "../../tools/localenv/azurite.js";
 import { pushImage, smallImage } from "../../tools/localenv/fixtures.js";
@@ -254,6 +254,64 @@ test("an SBOM and an attestation on one platform of a multi-arch index are archi
       `${registry.host}/signed/multi:1`,
       `${registry.host}/signed/multi:stable`,
     ]);
+  } finally {
+    await removeDir(restored.dir);
+  }
+});
+
+test("an index referrer (an SBOM per platform, one index) is archived with its manifests and restored with the same digests", async () => {
+  const client = new RegistryClient(registry.host);
+  const image = await pushImage(registry.host, "signed/sboms:1", smallImage("sboms"));
+  const subject = (await client.getManifest("signed/sboms", image.digest)).descriptor;
+  // Two SBOM manifests (no subject of their own) listed by one index whose subject is the image.
+  const perPlatform = [];
+  for (const arch of ["amd64", "arm64"])
+    perPlatform.push(
+      await pushReferrer(client, "signed/sboms", {
+        artifactType: ArtifactTypes.sbom,
+        layers: [{ mediaType: ArtifactTypes.sbom, data: Buffer.from(`{"arch":"${arch}"}`) }],
+      }),
+    );
+  const indexBytes = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: MediaTypes.ociIndex,
+      artifactType: ArtifactTypes.sbom,
+      manifests: perPlatform.map((p) => p.descriptor),
+      subject: { mediaType: subject.mediaType, digest: subject.digest, size: subject.size },
+    }),
+  );
+  const indexDigest = `sha256:${createHash("sha256").update(indexBytes).digest("hex")}`;
+  await client.putManifest("signed/sboms", indexDigest, MediaTypes.ociIndex, indexBytes);
+  const indexDescriptor = {
+    mediaType: MediaTypes.ociIndex,
+    digest: indexDigest,
+    size: indexBytes.length,
+    artifactType: ArtifactTypes.sbom,
+  };
+  await putTagSchemaIndex(client, "signed/sboms", image.digest, [indexDescriptor]);
+
+  const result = await archived(`${registry.host}/signed/sboms:1`);
+  const sidecar = await readSidecar(result.sidecarBlob);
+  assert.deepEqual(
+    sidecar.referrers.map((r) => [r.digest, r.artifactType, r.subject]),
+    [[indexDigest, ArtifactTypes.sbom, image.digest]],
+  );
+  const restored = await restoreArchive(azurite.connectionString, "images", result.archiveBlob);
+  try {
+    const files = await entries(restored.path);
+    assert.ok(blob(files, indexDigest)?.equals(indexBytes), "the index referrer's bytes as pushed");
+    for (const manifest of perPlatform) assertHolds(files, manifest);
+    assert.deepEqual(loadedNames(await podmanLoad(restored.path)), [`${registry.host}/signed/sboms:1`]);
+
+    const run = await runCli(["restore", restored.path, `${second.host}/signed/sboms`], {});
+    assert.equal(run.code, 0, run.stderr);
+    const target = new RegistryClient(second.host);
+    const there = await discoverReferrers(target, "signed/sboms", [image.digest]);
+    assert.deepEqual(
+      there.referrers.map((r) => [r.descriptor.digest, r.children?.map((c) => c.descriptor.digest)]),
+      [[indexDigest, perPlatform.map((p) => p.descriptor.digest)]],
+    );
   } finally {
     await removeDir(restored.dir);
   }
