@@ -4,8 +4,9 @@
 import type { ContainerClient } from "@azure/storage-blob";
 import { z } from "zod";
 import type { RegistryClient } from "../registry/registryClient.js";
-import { getArchivedImageInfo } from "../storage/archiveStore.js";
-import { archiveBlobName } from "../storage/blobNames.js";
+import type { ArchiveSidecar } from "../archive/sidecar.js";
+import { getArchivedImageInfo, getSidecar } from "../storage/archiveStore.js";
+import { archiveBlobName, sidecarBlobName } from "../storage/blobNames.js";
 import { imageWorkItemSchema } from "./archiveRun.js";
 import { restoreImageRunContextSchema, targetRepository } from "./restoreRun.js";
 
@@ -17,7 +18,7 @@ export const restoreImageRefSchema = z.strictObject({
 export type RestoreImageRef = z.output<typeof restoreImageRefSchema>;
 
 export interface RestoreTargetCheck {
-  /** The target repository answers the digest. */
+  /** The target repository answers the digest, and every referrer the image's sidecar records. */
   present: boolean;
   /** The archive's sidecar exists. */
   archived: boolean;
@@ -31,10 +32,27 @@ export async function checkRestoreTarget(
 ): Promise<RestoreTargetCheck> {
   const { run, repository, digest } = ref;
   const abort = deps.abortSignal ? { abortSignal: deps.abortSignal } : {};
-  const answered = await deps.target.getManifestDigest(targetRepository(run.target, repository), digest, abort);
+  const targetRepo = targetRepository(run.target, repository);
+  const answered = await deps.target.getManifestDigest(targetRepo, digest, abort);
   const info = await getArchivedImageInfo(deps.container, { registry: run.registry, repository, digest });
+  // Present means the image AND every referrer archived with it or after it (its sidecar's): a target that has the
+  // image but lost a signature gets the restore (which pushes only what is missing).
+  let present = answered === digest;
+  if (present && info.archived) {
+    const archiveBlob = archiveBlobName({ registry: run.registry, repository, digest });
+    const stored = await getSidecar<ArchiveSidecar>(deps.container, sidecarBlobName(archiveBlob), abort);
+    const referrers = [
+      ...(stored?.sidecar?.referrers ?? []),
+      ...(stored?.sidecar?.supplements ?? []).flatMap((s) => s.referrers ?? []),
+    ].map((r) => r.digest);
+    for (const referrer of new Set(referrers)) {
+      if ((await deps.target.getManifestDigest(targetRepo, referrer, abort)) === referrer) continue;
+      present = false;
+      break;
+    }
+  }
   return {
-    present: answered === digest,
+    present,
     archived: info.archived,
     ...(info.bytes !== undefined && { bytes: info.bytes }),
     ...(info.sha256 && { sha256: info.sha256 }),

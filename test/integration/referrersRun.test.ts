@@ -211,7 +211,10 @@ for (const kind of ["tag schema and cosign tags", "referrers API"] as const) {
       assert.equal(again.referrers?.withNew, 0);
       assert.equal(again.totals.alreadyArchived, 3);
 
-      // A restore run brings the late SBOM back too: the archive, then its supplement (each rehydrated by copy).
+      // A restore run brings the late SBOM back too: the archive, then its supplement (each rehydrated by copy). The
+      // target already has the image, but not its referrers: that is not "already present".
+      const bare = await pushImage(restoreTarget.host, `${prefix}/signed:1`, smallImage(`${prefix}-signed`));
+      assert.equal(bare.digest, signedDigest);
       const restored = await restoreRun({
         registry: host_(),
         images: [`${prefix}/signed:1`],
@@ -232,6 +235,16 @@ for (const kind of ["tag schema and cosign tags", "referrers API"] as const) {
         await exists(`staging/${signed.referrersSupplementBlob}`),
         false,
         "the supplement's staging copy is deleted",
+      );
+      const twice = await restoreRun({
+        registry: host_(),
+        images: [`${prefix}/signed:1`],
+        target: { registry: restoreTarget.host },
+      });
+      assert.deepEqual(
+        twice.images.map((i) => i.status),
+        ["already-present"],
+        "the image and every referrer: nothing to do",
       );
     });
   });
@@ -265,5 +278,31 @@ describe("the nightly run with NIGHTLY_REFRESH_REFERRERS", () => {
     assert.equal(summary.referrers.checked, summary.totals.alreadyArchived);
     assert.equal(summary.referrers.withNew, 0);
     assert.equal(summary.totals.jobExecutions, 0);
+  });
+});
+
+// After the nightly run (which would meet this image's failure again).
+describe("a bad referrer graph in a run", () => {
+  test("fails that image with REFERRER_GRAPH_INVALID, once (not retried), and never the run", async () => {
+    const client = new RegistryClient(registry.host);
+    const image = await pushImage(registry.host, "bad/cyclic:1", smallImage("bad-cyclic"));
+    const signature = await pushReferrer(client, "bad/cyclic", cosignSignature(image.digest));
+    // The signature's own cosign tag names the image: image → signature → image.
+    const bytes = (await client.getManifest("bad/cyclic", image.digest)).bytes;
+    const tag = `${signature.descriptor.digest.replace(":", "-")}.sig`;
+    await client.putManifest("bad/cyclic", tag, "application/vnd.oci.image.manifest.v1+json", bytes);
+    await pushImage(registry.host, "bad/fine:1", smallImage("bad-fine"));
+
+    const summary = await run({ registry: registry.host, repositories: ["bad/**"] });
+    assert.deepEqual(
+      summary.images.map((i) => [i.repository, i.status, i.error?.code]),
+      [
+        ["bad/cyclic", "failed", "REFERRER_GRAPH_INVALID"],
+        ["bad/fine", "archived", undefined],
+      ],
+    );
+    assert.match(byRepository(summary, "bad/cyclic").error!.message, /a cycle/);
+    assert.equal(summary.totals.jobExecutions, 2, "the bad graph is not retried: another attempt cannot fix it");
+    assert.equal(await exists(byRepository(summary, "bad/cyclic").sidecarBlob), false, "nothing of it committed");
   });
 });
