@@ -7,7 +7,12 @@ import { after, before, describe, test } from "node:test";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { startAzurite, type AzuriteInstance } from "../../tools/localenv/azurite.js";
 import { pushImage, smallImage } from "../../tools/localenv/fixtures.js";
-import { startFunctionsHost, waitForRun, type LocalFunctionsHost } from "../../tools/localenv/functionsHost.js";
+import {
+  runNightlyArchive,
+  startFunctionsHost,
+  waitForRun,
+  type LocalFunctionsHost,
+} from "../../tools/localenv/functionsHost.js";
 import { registryBlobPath, startRegistry, type TestRegistry } from "../../tools/localenv/registry.js";
 import { SAMPLE_IMAGES } from "../../tools/localenv/samples.js";
 import { podmanLoad, removeDir, restoreArchive } from "../support/verify.js";
@@ -244,25 +249,7 @@ describe("a run over HTTP", () => {
   });
 
   test("the nightly timer starts a run of each configured registry", async () => {
-    const response = await host.request("/admin/functions/nightlyArchive", {
-      method: "POST",
-      body: JSON.stringify({ input: "" }),
-      headers: { "content-type": "application/json" },
-    });
-    assert.equal(response.status, 202);
-    const deadline = Date.now() + 120_000;
-    let summary: Summary | undefined;
-    while (!summary && Date.now() < deadline) {
-      for await (const item of blobService.getContainerClient("images").listBlobsFlat({ prefix: "runs/archive-" })) {
-        if (!item.name.endsWith("/summary.json")) continue;
-        const s = JSON.parse(
-          (await blobService.getContainerClient("images").getBlockBlobClient(item.name).downloadToBuffer()).toString(),
-        ) as Summary;
-        if (s.requestedBy === "timer") summary = s;
-      }
-      if (!summary) await new Promise((r) => setTimeout(r, 250));
-    }
-    assert.ok(summary, "a timer-started run wrote its summary");
+    const summary = (await runNightlyArchive(host, blobService.getContainerClient("images"))) as unknown as Summary;
     assert.equal(summary.registry, registry.host);
   });
 });

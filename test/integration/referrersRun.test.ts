@@ -9,7 +9,12 @@ import { RegistryClient } from "../../src/registry/registryClient.js";
 import { discoverReferrers } from "../../src/registry/referrers.js";
 import { startAzurite, type AzuriteInstance } from "../../tools/localenv/azurite.js";
 import { pushImage, smallImage } from "../../tools/localenv/fixtures.js";
-import { startFunctionsHost, waitForRun, type LocalFunctionsHost } from "../../tools/localenv/functionsHost.js";
+import {
+  runNightlyArchive,
+  startFunctionsHost,
+  waitForRun,
+  type LocalFunctionsHost,
+} from "../../tools/localenv/functionsHost.js";
 import { startRegistry, type TestRegistry } from "../../tools/localenv/registry.js";
 import {
   artifactOf,
@@ -253,26 +258,7 @@ for (const kind of ["tag schema and cosign tags", "referrers API"] as const) {
 describe("the nightly run with NIGHTLY_REFRESH_REFERRERS", () => {
   test("probes the archived images' referrers, and with none new starts no job", async () => {
     // After the run above: every image of the registry is archived with its referrers.
-    const seen = new Set<string>();
-    for await (const item of blobService.getContainerClient("images").listBlobsFlat({ prefix: "runs/archive-" }))
-      if (item.name.endsWith("/summary.json")) seen.add(item.name);
-    const response = await host.request("/admin/functions/nightlyArchive", {
-      method: "POST",
-      body: JSON.stringify({ input: "" }),
-      headers: { "content-type": "application/json" },
-    });
-    assert.equal(response.status, 202);
-    const deadline = Date.now() + 120_000;
-    let summary: Summary | undefined;
-    while (!summary && Date.now() < deadline) {
-      for await (const item of blobService.getContainerClient("images").listBlobsFlat({ prefix: "runs/archive-" })) {
-        if (!item.name.endsWith("/summary.json") || seen.has(item.name)) continue;
-        const s = await readJson<Summary>(item.name);
-        if (s.requestedBy === "timer") summary = s;
-      }
-      if (!summary) await new Promise((r) => setTimeout(r, 250));
-    }
-    assert.ok(summary, "a timer-started run wrote its summary");
+    const summary = (await runNightlyArchive(host, blobService.getContainerClient("images"))) as unknown as Summary;
     assert.equal(summary.registry, registry.host);
     assert.ok(summary.referrers, "the nightly run refreshed referrers");
     assert.equal(summary.referrers.checked, summary.totals.alreadyArchived);

@@ -3,6 +3,7 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
+import type { ContainerClient } from "@azure/storage-blob";
 
 const HOST_MAIN = fileURLToPath(new URL("../functions-host/main.js", import.meta.url));
 // dist/tools/localenv → the repository root, whose package.json "main" names the compiled functions.
@@ -142,4 +143,38 @@ export async function waitForRun(
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error(`run ${instanceId} did not finish in time:\n${host.output().slice(-5000)}`);
+}
+
+/**
+ * Fires the nightly timer (`POST /admin/functions/nightlyArchive`, as the Functions host's admin API does) and waits for
+ * the summary of a timer-started run that was not in the container before: the first one written.
+ */
+export async function runNightlyArchive(
+  host: LocalFunctionsHost,
+  container: ContainerClient,
+  options: { timeoutInMs?: number } = {},
+): Promise<Record<string, unknown>> {
+  const summaries = async () => {
+    const names: string[] = [];
+    for await (const item of container.listBlobsFlat({ prefix: "runs/archive-" }))
+      if (item.name.endsWith("/summary.json")) names.push(item.name);
+    return names;
+  };
+  const before = new Set(await summaries());
+  const response = await host.request("/admin/functions/nightlyArchive", {
+    method: "POST",
+    body: JSON.stringify({ input: "" }),
+    headers: { "content-type": "application/json" },
+  });
+  await response.body?.cancel();
+  if (response.status !== 202) throw new Error(`the nightly timer was not started: HTTP ${response.status}`);
+  const deadline = Date.now() + (options.timeoutInMs ?? 120_000);
+  while (Date.now() < deadline) {
+    for (const name of (await summaries()).filter((n) => !before.has(n))) {
+      const summary = JSON.parse((await container.getBlockBlobClient(name).downloadToBuffer()).toString("utf8"));
+      if (summary.requestedBy === "timer") return summary as Record<string, unknown>;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`no timer-started run wrote its summary in time:\n${host.output().slice(-5000)}`);
 }
