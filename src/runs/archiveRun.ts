@@ -5,7 +5,6 @@ import { z } from "zod";
 import { globListSchema } from "../globs.js";
 import { isValidDigest, isValidRepository, isValidTag, loginServerSchema } from "../registry/reference.js";
 import { containerNameSchema, runIdSchema } from "../storage/blobNames.js";
-import type { ReferrerRefreshCounts } from "./referrerRefresh.js";
 
 // ---- Orchestration inputs: validated by the starter AND by each orchestrator (the Durable webhook key can start any
 // orchestration with any input, past the HTTP schema). Pure and deterministic, so orchestrators may run them. ----
@@ -152,6 +151,18 @@ export const imageOutcomeSchema = imageWorkItemSchema.extend({
   error: z.strictObject({ code: z.string().max(64), message: z.string().max(2000) }).optional(),
 });
 export type ImageOutcome = z.output<typeof imageOutcomeSchema>;
+
+/** refreshReferrers: what one listing page's probes did (runs/referrerRefresh.ts); the summary adds them up. */
+export interface ReferrerRefreshCounts {
+  /** Archived images whose referrers were compared with their sidecar's. */
+  checked: number;
+  /** Archived images left unprobed: the run's request budget was spent. */
+  unchecked: number;
+  /** Of the checked, those with referrers their archive lacks (each gets a job, or, dry, is reported). */
+  withNew: number;
+  /** Registry requests the probes made (token requests and retries included). */
+  requests: number;
+}
 
 export interface RunTotals {
   total: number;

@@ -10,7 +10,7 @@ import type { RegistryClient } from "../registry/registryClient.js";
 import { isValidRepository } from "../registry/reference.js";
 import { archiveBlobName, tagMarkerBlobName } from "../storage/blobNames.js";
 import { listTagMarkers, writeTagMarker } from "../storage/tagMarkers.js";
-import { archiveRunInputSchema, type ListedImage } from "./archiveRun.js";
+import { archiveRunInputSchema, type ListedImage, type ReferrerRefreshCounts } from "./archiveRun.js";
 import { imageSelection } from "./imageListing.js";
 import { listArchivedDigests } from "../storage/archiveStore.js";
 import { assertRunNotEnded, readListingPage, writeListingPage, type ListingPage } from "./runStore.js";
@@ -22,7 +22,6 @@ import {
   findNewReferrers,
   ReferrerRequestBudget,
   type ReferrerRefreshConfig,
-  type ReferrerRefreshCounts,
 } from "./referrerRefresh.js";
 
 /** Repositories per catalog page, and so per listing activity: at 2-3 requests each, well inside any timeout. */

@@ -11,7 +11,7 @@ import type { OperationOptions, RegistryClient } from "../registry/registryClien
 import { DEFAULT_REFERRER_LIMITS, probeReferrerDigests, type ReferrerLimits } from "../registry/referrers.js";
 import { getSidecar } from "../storage/archiveStore.js";
 import { archiveBlobName, sidecarBlobName } from "../storage/blobNames.js";
-import type { ListedImage } from "./archiveRun.js";
+import type { ListedImage, ReferrerRefreshCounts } from "./archiveRun.js";
 
 /** REFRESH_REFERRERS_MAX_REQUESTS and the referrer limits the probes follow (REFERRERS_MAX_DEPTH / _COUNT). */
 export interface ReferrerRefreshConfig {
@@ -21,18 +21,6 @@ export interface ReferrerRefreshConfig {
 }
 
 export const DEFAULT_REFRESH_REFERRERS_MAX_REQUESTS = 10_000;
-
-/** What one listing page's probes did: the summary adds them up. */
-export interface ReferrerRefreshCounts {
-  /** Archived images whose referrers were compared with their sidecar's. */
-  checked: number;
-  /** Archived images left unprobed: the run's request budget was spent. */
-  unchecked: number;
-  /** Of the checked, those with referrers their archive lacks (each gets a job, or, dry, is reported). */
-  withNew: number;
-  /** Registry requests the probes made (token requests and retries included). */
-  requests: number;
-}
 
 export function emptyReferrerRefreshCounts(): ReferrerRefreshCounts {
   return { checked: 0, unchecked: 0, withNew: 0, requests: 0 };

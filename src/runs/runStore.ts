@@ -6,8 +6,7 @@ import { ArchiveError } from "../errors.js";
 import { batchBlobName, batchOutcomesBlobName, listingPageBlobName, summaryBlobName } from "../storage/blobNames.js";
 import { ensureContainer } from "../storage/blobServiceClient.js";
 import { readJsonBlob, writeJsonBlob } from "../storage/jsonBlob.js";
-import type { ImageOutcome, ImageWorkItem, ListedImage, RunSummary } from "./archiveRun.js";
-import type { ReferrerRefreshCounts } from "./referrerRefresh.js";
+import type { ImageOutcome, ImageWorkItem, ListedImage, ReferrerRefreshCounts, RunSummary } from "./archiveRun.js";
 
 /** One page of a run's listing, as kept in `runs/<runId>/listing/<page>.json`. */
 export interface ListingPage {

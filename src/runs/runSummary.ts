@@ -9,12 +9,13 @@ import {
   type ArchiveRunInput,
   type ImageOutcome,
   type ImageWorkItem,
+  type ReferrerRefreshCounts,
   type RunSummary,
   type RunTotals,
 } from "./archiveRun.js";
 import { getArchivedImageInfo } from "../storage/archiveStore.js";
 import { pageWorkItems, readBatchOutcomes, readListingPage, writeSummary } from "./runStore.js";
-import { addReferrerRefreshCounts, emptyReferrerRefreshCounts, type ReferrerRefreshCounts } from "./referrerRefresh.js";
+import { addReferrerRefreshCounts, emptyReferrerRefreshCounts } from "./referrerRefresh.js";
 import { addOutcome, emptyTotals } from "./runTotals.js";
 
 export const writeRunSummaryInputSchema = z.strictObject({
