@@ -55,6 +55,13 @@ const runStateSchema = z.strictObject({
   registryRequests: count.default(0),
   /** refreshReferrers: requests the listing's referrer probes made (of the run's budget). */
   referrerRequests: count.default(0),
+  /** refreshReferrers: where the probes started (the registry's cursor) and where the budget ran out. */
+  referrerProbe: z
+    .strictObject({
+      from: z.string().refine(isValidRepository, "must be a repository name").optional(),
+      stoppedAt: z.string().refine(isValidRepository, "must be a repository name").optional(),
+    })
+    .optional(),
   /** Batches whose sub-orchestration failed (after its activities' retries): their images are failed in the summary. */
   failedBatches: z
     .array(z.strictObject({ batchIndex: count, message: z.string().max(300) }))
@@ -108,6 +115,7 @@ const archiveRegistry: OrchestrationHandler = function* (context: OrchestrationC
       ...(listing.after !== undefined && { after: listing.after }),
       firstBatch: state.batchCount,
       referrerRequestsUsed: state.referrerRequests,
+      ...(state.referrerProbe && { referrerProbe: state.referrerProbe }),
     });
     state = {
       ...state,
@@ -125,6 +133,7 @@ const archiveRegistry: OrchestrationHandler = function* (context: OrchestrationC
       },
       registryRequests: state.registryRequests + page.registryRequests,
       referrerRequests: state.referrerRequests + (page.referrers?.requests ?? 0),
+      ...(page.referrerProbe && { referrerProbe: page.referrerProbe }),
     };
   }
 

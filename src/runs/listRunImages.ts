@@ -13,7 +13,15 @@ import { listTagMarkers, writeTagMarker } from "../storage/tagMarkers.js";
 import { archiveRunInputSchema, type ListedImage, type ReferrerRefreshCounts } from "./archiveRun.js";
 import { imageSelection } from "./imageListing.js";
 import { listArchivedDigests } from "../storage/archiveStore.js";
-import { assertRunNotEnded, readListingPage, writeListingPage, type ListingPage } from "./runStore.js";
+import {
+  assertRunNotEnded,
+  readListingPage,
+  readReferrerProbeCursor,
+  writeListingPage,
+  writeReferrerProbeCursor,
+  type ListingPage,
+  type ReferrerProbeWindow,
+} from "./runStore.js";
 import { DEFAULT_REFERRER_LIMITS } from "../registry/referrers.js";
 import {
   addReferrerRefreshCounts,
@@ -40,6 +48,13 @@ export const listRunImagesPageInputSchema = z.strictObject({
   firstBatch: z.number().int().min(0).max(1_000_000),
   /** refreshReferrers: registry requests the run's earlier pages spent on referrer probes (of its budget). */
   referrerRequestsUsed: z.number().int().min(0).max(1_000_000_000).default(0),
+  /** refreshReferrers: where the run's probes start and stopped, from its earlier pages (page 0 reads the cursor). */
+  referrerProbe: z
+    .strictObject({
+      from: z.string().refine(isValidRepository, "must be a repository name").optional(),
+      stoppedAt: z.string().refine(isValidRepository, "must be a repository name").optional(),
+    })
+    .optional(),
 });
 export type ListRunImagesPageInput = z.output<typeof listRunImagesPageInputSchema>;
 
@@ -53,6 +68,8 @@ export interface ListImagesPageResult {
   registryRequests: number;
   /** refreshReferrers: what the page's referrer probes did. */
   referrers?: ReferrerRefreshCounts;
+  /** refreshReferrers: where the run's probes start, and where the budget ran out (this page or an earlier one). */
+  referrerProbe?: ReferrerProbeWindow;
 }
 
 /** LISTING_PAGE_REPOSITORIES, LISTING_CONCURRENCY, and the referrer probes' budget and limits. */
@@ -101,6 +118,13 @@ export async function listRunImagesPage(
   const budget = new ReferrerRequestBudget(Math.max(0, refresh.maxRequests - input.referrerRequestsUsed));
   const registryFeatures: { referrersApi?: boolean } = {};
   let referrers: ReferrerRefreshCounts | undefined = run.refreshReferrers ? emptyReferrerRefreshCounts() : undefined;
+  // Probes go on from where the last run's budget ran out (the registry's cursor, read by the first page).
+  const probe: ReferrerProbeWindow = { ...input.referrerProbe };
+  if (referrers && input.page === 0) {
+    const from = await readReferrerProbeCursor(deps.container, run.registry);
+    if (from !== undefined) probe.from = from;
+  }
+  const stops: string[] = [];
   const perRepository = await mapConcurrent(selected, deps.concurrency ?? LISTING_CONCURRENCY, async (repository) => {
     const { images: items, referrerTags } = await selection.listRepository(deps.registry, repository, options);
     if (items.length === 0) return [];
@@ -115,7 +139,11 @@ export async function listRunImagesPage(
       };
     });
     if (!run.dryRun) await completeTagMarkers(deps.container, run.registry, repository, images);
-    if (referrers) {
+    if (referrers && probe.from !== undefined && repository < probe.from) {
+      // Before where this run's probes start: its turn comes when a run's probes go round to it.
+      const archivedCount = images.filter((i) => i.archived).length;
+      referrers = addReferrerRefreshCounts(referrers, { ...emptyReferrerRefreshCounts(), unchecked: archivedCount });
+    } else if (referrers) {
       const counts = await findNewReferrers(deps.registry, deps.container, images, {
         ...options,
         registryName: run.registry,
@@ -126,10 +154,15 @@ export async function listRunImagesPage(
         registryFeatures,
       });
       referrers = addReferrerRefreshCounts(referrers, counts);
+      if (counts.budgetSpent) stops.push(repository);
       if (!run.dryRun) for (const image of images) if (image.newReferrers) image.refreshReferrers = true;
     }
     return images;
   });
+  if (referrers && probe.stoppedAt === undefined && stops.length > 0) probe.stoppedAt = stops.sort()[0]!;
+  // The last page moves the cursor: the next run starts where this one's budget ran out, or (it lasted) at the first.
+  if (referrers && next === undefined && !run.dryRun)
+    await writeReferrerProbeCursor(deps.container, run.registry, probe.stoppedAt);
   // A dry run keeps the listing (for its summary) but makes no batches: nothing will be started.
   const page = await writeListingPage(deps.container, run.runId, input.page, {
     images: perRepository.flat(),
@@ -137,7 +170,7 @@ export async function listRunImagesPage(
     batchSize: run.dryRun ? 0 : run.batchSize,
     ...(next !== undefined && { next }),
     registryRequests,
-    ...(referrers && { referrers }),
+    ...(referrers && { referrers, referrerProbe: probe }),
   });
   return pageResult(page);
 }
@@ -153,6 +186,7 @@ function pageResult(page: ListingPage): ListImagesPageResult {
     ...(page.next !== undefined && { next: page.next }),
     registryRequests: page.registryRequests,
     ...(page.referrers && { referrers: page.referrers }),
+    ...(page.referrerProbe && { referrerProbe: page.referrerProbe }),
   };
 }
 

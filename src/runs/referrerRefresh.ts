@@ -4,7 +4,8 @@
 // compared with those its sidecar records; only an image with new ones becomes work (a supplementary archive, written
 // by its worker), so a re-run with none new starts no job. The probes of one run share a request budget
 // (REFRESH_REFERRERS_MAX_REQUESTS, ACR meters reads a minute): once spent, the rest of the run's images are reported
-// unchecked, not probed.
+// unchecked, not probed, and the next run's probes start at the repository where it ran out (a cursor blob per
+// registry, runs/runStore.ts), so every image gets its turn, round the catalog, however small the budget.
 import type { ContainerClient } from "@azure/storage-blob";
 import type { ArchiveSidecar } from "../archive/sidecar.js";
 import type { OperationOptions, RegistryClient } from "../registry/registryClient.js";
@@ -47,6 +48,11 @@ export class ReferrerRequestBudget {
   }
 }
 
+export interface FindNewReferrersResult extends ReferrerRefreshCounts {
+  /** Some image was left unprobed because the budget was spent. */
+  budgetSpent: boolean;
+}
+
 export interface FindNewReferrersOptions extends OperationOptions {
   registryName: string;
   repository: string;
@@ -67,7 +73,7 @@ export async function findNewReferrers(
   container: ContainerClient,
   images: ListedImage[],
   options: FindNewReferrersOptions,
-): Promise<ReferrerRefreshCounts> {
+): Promise<FindNewReferrersResult> {
   const {
     registryName,
     repository,
@@ -76,7 +82,7 @@ export async function findNewReferrers(
     limits = DEFAULT_REFERRER_LIMITS,
     registryFeatures,
   } = options;
-  const counts = emptyReferrerRefreshCounts();
+  const counts: FindNewReferrersResult = { ...emptyReferrerRefreshCounts(), budgetSpent: false };
   const request = {
     ...(options.abortSignal && { abortSignal: options.abortSignal }),
     onRequest: () => {
@@ -92,6 +98,7 @@ export async function findNewReferrers(
     }
     if (!budget.mayRequest()) {
       counts.unchecked++;
+      counts.budgetSpent = true;
       continue;
     }
     const identity = { registry: registryName, repository, digest: image.digest };
@@ -121,7 +128,10 @@ export async function findNewReferrers(
       counts.withNew++;
       counts.checked++;
     } else if (probe.complete) counts.checked++;
-    else counts.unchecked++;
+    else {
+      counts.unchecked++;
+      counts.budgetSpent = true;
+    }
   }
   return counts;
 }

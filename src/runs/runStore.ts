@@ -3,7 +3,14 @@
 // numbers; the data lives here. An image's own blobs (archive, sidecar, worker result): storage/archiveStore.ts.
 import type { ContainerClient } from "@azure/storage-blob";
 import { ArchiveError } from "../errors.js";
-import { batchBlobName, batchOutcomesBlobName, listingPageBlobName, summaryBlobName } from "../storage/blobNames.js";
+import {
+  batchBlobName,
+  batchOutcomesBlobName,
+  listingPageBlobName,
+  referrerProbeCursorBlobName,
+  summaryBlobName,
+} from "../storage/blobNames.js";
+import { isValidRepository } from "../registry/reference.js";
 import { ensureContainer } from "../storage/blobServiceClient.js";
 import { readJsonBlob, writeJsonBlob } from "../storage/jsonBlob.js";
 import type { ImageOutcome, ImageWorkItem, ListedImage, ReferrerRefreshCounts, RunSummary } from "./archiveRun.js";
@@ -20,6 +27,15 @@ export interface ListingPage {
   registryRequests: number;
   /** refreshReferrers: what the page's referrer probes did (their requests are in registryRequests too). */
   referrers?: ReferrerRefreshCounts;
+  /** refreshReferrers: where this run's probes start and where its budget ran out (repository names). */
+  referrerProbe?: ReferrerProbeWindow;
+}
+
+export interface ReferrerProbeWindow {
+  /** Probes start at this repository (the last run's stop); absent: at the first. */
+  from?: string;
+  /** The first repository whose images the budget left unprobed; absent: it lasted. */
+  stoppedAt?: string;
 }
 
 /**
@@ -66,6 +82,7 @@ export async function writeListingPage(
     next?: string;
     registryRequests: number;
     referrers?: ReferrerRefreshCounts;
+    referrerProbe?: ReferrerProbeWindow;
   },
 ): Promise<ListingPage> {
   await ensureContainer(container);
@@ -84,9 +101,27 @@ export async function writeListingPage(
     ...(listed.next !== undefined && { next: listed.next }),
     registryRequests: listed.registryRequests,
     ...(listed.referrers && { referrers: listed.referrers }),
+    ...(listed.referrerProbe && { referrerProbe: listed.referrerProbe }),
   };
   await writeJsonBlob(container, listingPageBlobName(runId, page), written);
   return written;
+}
+
+/** The repository a registry's next refreshReferrers probes start at (see referrerProbeCursorBlobName); none: the first. */
+export async function readReferrerProbeCursor(
+  container: ContainerClient,
+  registry: string,
+): Promise<string | undefined> {
+  const cursor = await readJsonBlob<{ from?: unknown }>(container, referrerProbeCursorBlobName(registry));
+  return typeof cursor?.from === "string" && isValidRepository(cursor.from) ? cursor.from : undefined;
+}
+
+export async function writeReferrerProbeCursor(
+  container: ContainerClient,
+  registry: string,
+  from: string | undefined,
+): Promise<void> {
+  await writeJsonBlob(container, referrerProbeCursorBlobName(registry), from === undefined ? {} : { from });
 }
 
 /** A listing page, or undefined when it was not written (yet). */

@@ -107,6 +107,14 @@ export function registryLockBlobName(registry: string): string {
   return `runs/locks/${registry.toLowerCase().replace(/[^a-z0-9.-]+/g, "_")}`;
 }
 
+/**
+ * Where a registry's refreshReferrers probes go on from: the repository at which the last run's request budget ran
+ * out (each run probes on from there, round the catalog, so every image gets its turn however small the budget).
+ */
+export function referrerProbeCursorBlobName(registry: string): string {
+  return `runs/cursors/referrers_${registry.toLowerCase().replace(/[^a-z0-9.-]+/g, "_")}.json`;
+}
+
 /** A restore run's listing: the images it resolved to restore, in one blob. */
 export function listingBlobName(runId: string): string {
   return `runs/${runId}/listing.json`;

@@ -9,7 +9,7 @@ import { RegistryClient } from "../../../src/registry/registryClient.js";
 import type { ArchiveRunInput, ImageWorkItem } from "../../../src/runs/archiveRun.js";
 import { runInstanceId } from "../../../src/runs/instanceIds.js";
 import { listRunImagesPage, type ListRunImagesPageInput } from "../../../src/runs/listRunImages.js";
-import { readListingPage } from "../../../src/runs/runStore.js";
+import { readListingPage, readReferrerProbeCursor } from "../../../src/runs/runStore.js";
 import {
   archiveBlobName,
   batchBlobName,
@@ -217,6 +217,22 @@ test("refreshReferrers: archived images are probed within the run's request budg
       deps,
     );
     assert.deepEqual(spent.referrers, { checked: 0, unchecked: 3, withNew: 0, requests: 0 });
+
+    // The budget ran out at sig/c: the registry's next run probes on from there (a and b wait for their turn), and,
+    // its budget lasting, sends the one after it back to the first repository.
+    assert.deepEqual(await readReferrerProbeCursor(container, plain.host), "sig/c");
+    const next = await listRunImagesPage(pageInput({ ...r, runId: run().runId }, 0, 0), {
+      ...deps,
+      referrerRefresh: { ...deps.referrerRefresh, maxRequests: 100 },
+    });
+    assert.deepEqual(next.referrers, { checked: 1, unchecked: 2, withNew: 1, requests: 2 });
+    assert.deepEqual(next.referrerProbe, { from: "sig/c" });
+    assert.equal(await readReferrerProbeCursor(container, plain.host), undefined);
+    const round = await listRunImagesPage(pageInput({ ...r, runId: run().runId }, 0, 0), {
+      ...deps,
+      referrerRefresh: { ...deps.referrerRefresh, maxRequests: 100 },
+    });
+    assert.deepEqual(round.referrers, { checked: 3, unchecked: 0, withNew: 3, requests: 4 });
   } finally {
     await plain.stop();
   }
