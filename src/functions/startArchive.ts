@@ -3,33 +3,17 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from "@azure/functions";
 import * as df from "durable-functions";
 import { archiveRunClient } from "../durable/archiveRunClient.js";
-import { describeError, isArchiveError } from "../errors.js";
 import { getAppDependencies } from "../appDependencies.js";
 import { parseStartArchiveRun, startArchiveRun } from "../runs/startArchiveRun.js";
-
-const json = (status: number, body: unknown): HttpResponseInit => ({
-  status,
-  jsonBody: body,
-  headers: { "content-type": "application/json" },
-});
+import { json, parseJsonBody, startFailedResponse } from "./httpResponses.js";
 
 export async function startArchive(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
-  let body: unknown;
-  try {
-    body = JSON.parse(await request.text());
-  } catch {
-    return json(400, { error: "invalid request", problems: ["the body must be a JSON object"] });
-  }
-  let parsed;
-  try {
-    parsed = parseStartArchiveRun(body);
-  } catch (error) {
-    return json(400, { error: "invalid request", problems: (error as Error).message.split("\n") });
-  }
+  const parsed = await parseJsonBody(request, parseStartArchiveRun);
+  if (!parsed.ok) return parsed.response;
   const client = df.getClient(context);
   try {
     const { config, resolveRegistry, lock } = getAppDependencies();
-    const result = await startArchiveRun(parsed, {
+    const result = await startArchiveRun(parsed.value, {
       client: archiveRunClient(client),
       config,
       resolveRegistry,
@@ -56,10 +40,7 @@ export async function startArchive(request: HttpRequest, context: InvocationCont
     const payload = client.createHttpManagementPayload(result.instanceId);
     return { status: 202, headers: accepted.headers, jsonBody: { ...payload, ...body } };
   } catch (error) {
-    if (isArchiveError(error) && error.code === "INVALID_ARGUMENT")
-      return json(400, { error: "invalid request", problems: [error.message] });
-    context.error(`cannot start a run: ${describeError(error)}`);
-    return json(isArchiveError(error) && error.code === "CONFIG_INVALID" ? 500 : 502, { error: describeError(error) });
+    return startFailedResponse(error, context, "a run");
   }
 }
 

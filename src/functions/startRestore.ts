@@ -3,35 +3,19 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from "@azure/functions";
 import * as df from "durable-functions";
 import { restoreRunClient } from "../durable/restoreRunClient.js";
-import { describeError, isArchiveError } from "../errors.js";
 import { getAppDependencies } from "../appDependencies.js";
 import { parseStartRestoreRun, startRestoreRun } from "../runs/startRestoreRun.js";
 import { readJsonBlob } from "../storage/jsonBlob.js";
 import { summaryBlobName } from "../storage/blobNames.js";
-
-const json = (status: number, body: unknown, headers: Record<string, string> = {}): HttpResponseInit => ({
-  status,
-  jsonBody: body,
-  headers: { "content-type": "application/json", ...headers },
-});
+import { json, parseJsonBody, startFailedResponse } from "./httpResponses.js";
 
 export async function startRestore(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
-  let body: unknown;
-  try {
-    body = JSON.parse(await request.text());
-  } catch {
-    return json(400, { error: "invalid request", problems: ["the body must be a JSON object"] });
-  }
-  let parsed;
-  try {
-    parsed = parseStartRestoreRun(body);
-  } catch (error) {
-    return json(400, { error: "invalid request", problems: (error as Error).message.split("\n") });
-  }
+  const parsed = await parseJsonBody(request, parseStartRestoreRun);
+  if (!parsed.ok) return parsed.response;
   try {
     const { config, resolveRegistry, lock, getContainer } = getAppDependencies();
     const container = getContainer(config.archiveContainer);
-    const result = await startRestoreRun(parsed, {
+    const result = await startRestoreRun(parsed.value, {
       client: restoreRunClient(df.getClient(context)),
       config,
       resolveRegistry,
@@ -61,10 +45,7 @@ export async function startRestore(request: HttpRequest, context: InvocationCont
       { location: statusUrl, "retry-after": "10" },
     );
   } catch (error) {
-    if (isArchiveError(error) && error.code === "INVALID_ARGUMENT")
-      return json(400, { error: "invalid request", problems: error.message.split("\n") });
-    context.error(`cannot start a restore: ${describeError(error)}`);
-    return json(isArchiveError(error) && error.code === "CONFIG_INVALID" ? 500 : 502, { error: describeError(error) });
+    return startFailedResponse(error, context, "a restore");
   }
 }
 
