@@ -1,7 +1,8 @@
 // README command 1: the whole main job, locally. A registry seeded with sample images, Azurite, and this app in
 // the local Functions host with the local job runner (each image archived by a real worker process):
-// POST /api/archive, a progress bar from the status endpoint, the run summary; then the same run again, which
-// archives nothing; then POST /api/restore of the first run into a second registry, checked digest by digest.
+// POST /api/archive, a progress bar from the status endpoint, the run summary; then, after an SBOM was attached to a
+// signed sample, the same run again with refreshReferrers, which archives no image and only the SBOM; then
+// POST /api/restore of the first run into a second registry, checked digest by digest, referrers included.
 import cliProgress from "cli-progress";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { startAzurite } from "./localenv/azurite.js";
@@ -13,6 +14,11 @@ import { firstLine } from "../src/errors.js";
 import type { RunSummary } from "../src/runs/archiveRun.js";
 import type { RestoreSummary } from "../src/runs/restoreRun.js";
 import { RegistryClient } from "../src/registry/registryClient.js";
+import { discoverReferrers } from "../src/registry/referrers.js";
+import { ArtifactTypes, artifactOf, cosignSignature, pushReferrer, putTagSchemaIndex } from "./localenv/referrers.js";
+
+/** The sample that is signed at seeding, and gets an SBOM between the runs. */
+const SIGNED = "samples/hello";
 
 // Durable timers (the 5-60 s polling of each job execution) run 20× faster here; everything else is real time.
 const TIME_SCALE = 0.05;
@@ -22,11 +28,12 @@ async function runOnce(
   registry: string,
   blobService: BlobServiceClient,
   label: string,
+  options: { refreshReferrers?: boolean } = {},
 ): Promise<RunSummary> {
   const response = await host.request("/api/archive", {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ registry }),
+    body: JSON.stringify({ registry, ...options }),
   });
   const accepted = (await response.json()) as { id: string; statusQueryGetUri: string };
   if (response.status !== 202)
@@ -78,13 +85,18 @@ async function runOnce(
   for (const image of summary.images) {
     const size = image.bytes !== undefined ? `${(image.bytes / 1024).toFixed(1).padStart(8)} KiB` : "".padStart(12);
     console.log(
-      `  ${image.status.padEnd(16)} ${`${image.repository}:${image.tags.join(",")}`.padEnd(36)} ${size}  ${image.archiveBlob}${image.error ? `  (${image.error.code}: ${image.error.message})` : ""}`,
+      `  ${image.status.padEnd(16)} ${`${image.repository}:${image.tags.join(",")}`.padEnd(36)} ${size}  ${image.archiveBlob}${image.newReferrers ? `  (+${image.newReferrers} referrer(s) → ${image.referrersSupplementBlob ?? "reported"})` : ""}${image.error ? `  (${image.error.code}: ${image.error.message})` : ""}`,
     );
   }
   const t = summary.totals;
   console.log(
     `  totals: ${t.total} images, ${t.archived} archived (${(t.bytesArchived / 1024).toFixed(1)} KiB), ${t.alreadyArchived} already archived, ${t.failed} failed, ${t.jobExecutions} job executions`,
   );
+  const r = summary.referrers;
+  if (r)
+    console.log(
+      `  referrers: ${r.checked} archived images probed (${r.requests} registry requests), ${r.withNew} with new referrers, ${r.newReferrers} archived in ${r.supplements} supplement(s)`,
+    );
   return summary;
 }
 
@@ -94,6 +106,7 @@ async function restoreRun(
   archived: RunSummary,
   target: string,
   blobService: BlobServiceClient,
+  expectedReferrers: string[],
 ): Promise<boolean> {
   const response = await host.request("/api/restore", {
     method: "POST",
@@ -143,7 +156,17 @@ restore of run 1 into ${target}: POST /api/restore → 202, instance ${accepted.
   console.log(
     `  totals: ${t.total} images, ${t.restored} restored, ${t.alreadyPresent} already there, ${t.failed} failed, ${t.jobExecutions} job executions`,
   );
-  const ok = t.failed === 0 && matching === references;
+  // The signed sample's referrers in the target: the signature archived with it and the SBOM that arrived later.
+  const signed = summary.images.find((i) => i.repository === SIGNED);
+  const wanted = [...expectedReferrers].sort();
+  const found = signed
+    ? (await discoverReferrers(client, SIGNED, [signed.digest])).referrers.map((r) => r.descriptor.digest).sort()
+    : [];
+  const referrersOk = JSON.stringify(found) === JSON.stringify(wanted);
+  console.log(
+    `  referrers of ${target}/${SIGNED}: ${found.length} of ${wanted.length} (signature, SBOM) with the same digests ${referrersOk ? "✓" : "✗"}`,
+  );
+  const ok = t.failed === 0 && matching === references && referrersOk;
   console.log(
     ok
       ? `
@@ -163,6 +186,11 @@ async function main(): Promise<void> {
       `seeding ${SAMPLE_IMAGES.length} sample images: ${SAMPLE_IMAGES.map((s) => s.repositoryAndTag).join(", ")}`,
     );
     for (const sample of SAMPLE_IMAGES) await pushImage(registry.host, sample.repositoryAndTag, sample.image);
+    // A cosign-style signature of one sample (cosign's legacy `sha256-<hex>.sig` tag): archived with the image.
+    const source = new RegistryClient(registry.host);
+    const signedRoot = (await source.getManifest(SIGNED, "latest")).descriptor;
+    const signature = await pushReferrer(source, SIGNED, cosignSignature(signedRoot.digest, "release@example.com"));
+    console.log(`signed ${SIGNED} (${signature.descriptor.digest.slice(0, 19)}…, cosign's legacy tag)`);
     host = await startFunctionsHost({
       timeScale: TIME_SCALE,
       env: {
@@ -179,13 +207,26 @@ async function main(): Promise<void> {
     console.log(`functions host ${host.baseUrl} (this app's real registrations; durable timers ×${1 / TIME_SCALE})`);
     const blobService = BlobServiceClient.fromConnectionString(azurite.connectionString);
     const first = await runOnce(host, registry.host, blobService, "run 1");
-    const second = await runOnce(host, registry.host, blobService, "run 2 (nightly re-run)");
-    if (second.totals.archived === 0 && second.totals.jobExecutions === 0) {
+    // An SBOM arrives after the archive (the referrers tag schema: Debian's registry has no referrers API).
+    const sbom = await pushReferrer(
+      source,
+      SIGNED,
+      artifactOf(signedRoot, ArtifactTypes.sbom, '{"spdxVersion":"SPDX-2.3"}'),
+    );
+    await putTagSchemaIndex(source, SIGNED, signedRoot.digest, [sbom.descriptor]);
+    console.log(`\nattached an SBOM to ${SIGNED} (${sbom.descriptor.digest.slice(0, 19)}…) after run 1`);
+    const second = await runOnce(host, registry.host, blobService, "run 2 (nightly re-run, refreshReferrers)", {
+      refreshReferrers: true,
+    });
+    if (second.totals.archived === 0 && second.totals.jobExecutions === (second.referrers?.withNew ?? 0)) {
       console.log(
-        `\nrun 2 archived nothing: all ${second.totals.alreadyArchived} images were already archived, and no job execution was started.`,
+        `\nrun 2 archived no image again (all ${second.totals.alreadyArchived} were archived) and started ${second.totals.jobExecutions} job execution(s): the SBOM that arrived since, as a supplementary archive.`,
       );
     }
-    const restored = await restoreRun(host, first, restoreTarget.host, blobService);
+    const restored = await restoreRun(host, first, restoreTarget.host, blobService, [
+      signature.descriptor.digest,
+      sbom.descriptor.digest,
+    ]);
     if (first.totals.failed > 0 || second.totals.failed > 0 || !restored) process.exitCode = 1;
   } finally {
     await host?.stop();
