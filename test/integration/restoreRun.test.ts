@@ -77,7 +77,9 @@ before(async () => {
       NIGHTLY_SCHEDULE: "0 0 2 * * *",
       ALLOWED_REGISTRIES: source.host,
       RESTORE_TARGET_REGISTRIES: target.host,
-      REHYDRATION_POLL_MAX_SECONDS: "1",
+      // 10 s of durable time between polls (0.2 s here): the copies pending for 3 polls stay visible as "rehydrating"
+      // for a while in the progress the test samples, even on a loaded machine (1 s, 20 ms here, was missed once).
+      REHYDRATION_POLL_MAX_SECONDS: "10",
       // 1 min of durable time (1.2 s here) for a Standard-priority copy: the never-ending copy below times out.
       REHYDRATION_TIMEOUT_MINUTES_STANDARD: "1",
       MAX_ATTEMPTS: "2",
