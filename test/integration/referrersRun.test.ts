@@ -97,31 +97,22 @@ after(async () => {
   await Promise.all([registry?.stop(), restoreTarget?.stop(), apiUpstream?.stop(), azurite?.stop()]);
 });
 
-async function run(body: Record<string, unknown>): Promise<Summary> {
-  const response = await host.request("/api/archive", {
+/** POST /api/<kind>, wait for the run to complete, and read its summary. */
+async function completedRun(kind: "archive" | "restore", body: Record<string, unknown>): Promise<Summary> {
+  const response = await host.request(`/api/${kind}`, {
     method: "POST",
     body: JSON.stringify(body),
     headers: { "content-type": "application/json" },
   });
   const payload = (await response.json()) as { id: string };
   assert.equal(response.status, 202, JSON.stringify(payload));
-  const status = await waitForRun(host, payload.id);
+  const status = await waitForRun(host, payload.id, { kind });
   assert.equal(status.runtimeStatus, "Completed", JSON.stringify(status));
   return readJson<Summary>(String(status.summaryBlob));
 }
 
-async function restoreRun(body: Record<string, unknown>): Promise<Summary> {
-  const response = await host.request("/api/restore", {
-    method: "POST",
-    body: JSON.stringify(body),
-    headers: { "content-type": "application/json" },
-  });
-  const payload = (await response.json()) as { id: string };
-  assert.equal(response.status, 202, JSON.stringify(payload));
-  const status = await waitForRun(host, payload.id, { kind: "restore" });
-  assert.equal(status.runtimeStatus, "Completed", JSON.stringify(status));
-  return readJson<Summary>(String(status.summaryBlob));
-}
+const run = (body: Record<string, unknown>) => completedRun("archive", body);
+const restoreRun = (body: Record<string, unknown>) => completedRun("restore", body);
 
 async function readJson<T>(name: string): Promise<T> {
   const bytes = await blobService.getContainerClient("images").getBlockBlobClient(name).downloadToBuffer();
