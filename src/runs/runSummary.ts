@@ -2,7 +2,7 @@
 // images of batches that failed, each with its archive and sidecar names, and the totals recomputed from them.
 import type { ContainerClient } from "@azure/storage-blob";
 import { z } from "zod";
-import { archiveBlobName, sidecarBlobName } from "../storage/blobNames.js";
+import { archiveBlobName, sidecarBlobName, summaryBlobName } from "../storage/blobNames.js";
 import { ArchiveError } from "../errors.js";
 import {
   archiveRunInputSchema,
@@ -10,11 +10,11 @@ import {
   type ImageOutcome,
   type ImageWorkItem,
   type RunSummary,
-  type RunTotals,
 } from "./archiveRun.js";
 import { getArchivedImageInfo } from "../storage/archiveStore.js";
-import { readBatchOutcomes, readListingPage, writeSummary } from "./runStore.js";
+import { readBatchOutcomes, readListingPage } from "./runStore.js";
 import { addOutcome, emptyTotals } from "./runTotals.js";
+import { byImage, commitSummary, openSummary, writtenSummaryTotals, type SummaryWriteOptions } from "./summaryBlob.js";
 
 export const writeRunSummaryInputSchema = z.strictObject({
   run: archiveRunInputSchema,
@@ -34,19 +34,42 @@ export const writeRunSummaryInputSchema = z.strictObject({
 });
 export type WriteRunSummaryInput = z.input<typeof writeRunSummaryInputSchema>;
 
-/** Listing pages + batch outcomes → runs/<runId>/summary.json. Returns the blob name and the totals. */
+/**
+ * Listing pages + batch outcomes → runs/<runId>/summary.json, streamed: one listing page at a time, its images (the
+ * already-archived ones and its batches' outcomes) sorted and staged before the next page is read, the totals counted
+ * on the way. Images are ordered by repository and digest within a page, and pages follow the catalog's order. Returns
+ * the blob name and the totals of the summary that stands (written once).
+ */
 export async function writeRunSummary(
   input: z.output<typeof writeRunSummaryInputSchema>,
-  deps: { container: ContainerClient },
-): Promise<{ summaryBlob: string; totals: RunTotals }> {
+  deps: { container: ContainerClient } & SummaryWriteOptions,
+): Promise<{ summaryBlob: string; totals: RunSummary["totals"] }> {
   const { run } = input;
+  const summaryBlob = summaryBlobName(run.runId);
+  // A retried activity (or a forged start under a finished run's id): the summary that stands, no page read.
+  const standing = await writtenSummaryTotals<RunSummary["totals"]>(deps.container, run.runId);
+  if (standing) return { summaryBlob, totals: { ...standing } };
+
   const failedBatches = new Map(input.failedBatches.map((b) => [b.batchIndex, b.message]));
-  const outcomes: ImageOutcome[] = [];
+  const writer = openSummary(deps.container, run.runId, deps);
+  let totals = emptyTotals();
+  const write = async (outcomes: ImageOutcome[]) => {
+    for (const outcome of outcomes.sort(byImage)) {
+      totals = addOutcome(totals, outcome);
+      const archiveBlob = archiveBlobName({
+        registry: run.registry,
+        repository: outcome.repository,
+        digest: outcome.digest,
+      });
+      await writer.append({ ...outcome, archiveBlob, sidecarBlob: sidecarBlobName(archiveBlob) });
+    }
+  };
   let batchesSeen = 0;
   // One page at a time: its already-archived (or, dry, would-archive) images, then its batches' outcomes.
   for (let pageIndex = 0; pageIndex < input.listingPages; pageIndex++) {
     const page = await readListingPage(deps.container, run.runId, pageIndex);
     if (!page) throw new ArchiveError("STORAGE_ERROR", `listing page ${pageIndex} of run ${run.runId} is missing`);
+    const outcomes: ImageOutcome[] = [];
     for (const image of page.images.filter((i) => i.archived)) {
       outcomes.push({
         repository: image.repository,
@@ -70,22 +93,21 @@ export async function writeRunSummary(
           attempts: 0,
           durationSeconds: 0,
         });
-      continue;
+    } else {
+      for (let offset = 0; offset < page.batchCount; offset++) {
+        const batch = page.firstBatch + offset;
+        if (batch >= input.batchCount) break;
+        batchesSeen = Math.max(batchesSeen, batch + 1);
+        const slice = toArchive.slice(offset * run.batchSize, (offset + 1) * run.batchSize);
+        outcomes.push(...(await batchOutcomes(deps.container, run, batch, slice, failedBatches.get(batch))));
+      }
     }
-    for (let offset = 0; offset < page.batchCount; offset++) {
-      const batch = page.firstBatch + offset;
-      if (batch >= input.batchCount) break;
-      batchesSeen = Math.max(batchesSeen, batch + 1);
-      const slice = toArchive.slice(offset * run.batchSize, (offset + 1) * run.batchSize);
-      outcomes.push(...(await batchOutcomes(deps.container, run, batch, slice, failedBatches.get(batch))));
-    }
+    await write(outcomes);
   }
-  // Batches no page accounts for (a run resumed with a forged state): what they kept, if anything.
+  // Batches no page accounts for (a run resumed with a forged state): what they kept, if anything, after the pages.
   for (let batch = batchesSeen; batch < input.batchCount; batch++)
-    outcomes.push(...(await readBatchOutcomes(deps.container, run.runId, batch)));
-  let totals = emptyTotals();
-  for (const outcome of outcomes) totals = addOutcome(totals, outcome);
-  const summary: RunSummary = {
+    await write(await readBatchOutcomes(deps.container, run.runId, batch));
+  const head: Omit<RunSummary, "images"> = {
     schemaVersion: 1,
     runId: run.runId,
     registry: run.registry,
@@ -97,16 +119,9 @@ export async function writeRunSummary(
     endedAtUtc: input.endedAtUtc,
     totals: { ...totals, jobExecutions: input.jobExecutions },
     registryRequests: { listing: input.registryRequests },
-    images: outcomes
-      .sort((a, b) => a.repository.localeCompare(b.repository) || a.digest.localeCompare(b.digest))
-      .map((o) => {
-        const archiveBlob = archiveBlobName({ registry: run.registry, repository: o.repository, digest: o.digest });
-        return { ...o, archiveBlob, sidecarBlob: sidecarBlobName(archiveBlob) };
-      }),
   };
-  // Written once: if it already stands (a retried activity), that one is the run's, totals included.
-  const written = await writeSummary(deps.container, summary);
-  return { summaryBlob: written.name, totals: { ...written.summary.totals } };
+  // Written once: if one was committed meanwhile, that one is the run's, totals included.
+  return { summaryBlob, totals: { ...(await commitSummary(writer, deps.container, run.runId, head)) } };
 }
 
 /**
