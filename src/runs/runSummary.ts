@@ -1,5 +1,6 @@
 // A run's summary (runs/<runId>/summary.json): the listing pages' already-archived images, the batches' outcomes, and the
-// images of batches that failed, each with its archive and sidecar names, and the totals recomputed from them.
+// images of batches that failed, each with its archive and sidecar names, and the totals recomputed from them; the
+// registry requests of the listing and of the workers (what their results reported).
 import type { ContainerClient } from "@azure/storage-blob";
 import { z } from "zod";
 import { archiveBlobName, sidecarBlobName, summaryBlobName } from "../storage/blobNames.js";
@@ -53,9 +54,11 @@ export async function writeRunSummary(
   const failedBatches = new Map(input.failedBatches.map((b) => [b.batchIndex, b.message]));
   const writer = openSummary(deps.container, run.runId, deps);
   let totals = emptyTotals();
+  let workerRequests = 0;
   const write = async (outcomes: ImageOutcome[]) => {
     for (const outcome of outcomes.sort(byImage)) {
       totals = addOutcome(totals, outcome);
+      workerRequests += outcome.registryRequests ?? 0;
       const archiveBlob = archiveBlobName({
         registry: run.registry,
         repository: outcome.repository,
@@ -118,7 +121,7 @@ export async function writeRunSummary(
     startedAtUtc: input.startedAtUtc,
     endedAtUtc: input.endedAtUtc,
     totals: { ...totals, jobExecutions: input.jobExecutions },
-    registryRequests: { listing: input.registryRequests },
+    registryRequests: { listing: input.registryRequests, workers: workerRequests },
   };
   // Written once: if one was committed meanwhile, that one is the run's, totals included.
   return { summaryBlob, totals: { ...(await commitSummary(writer, deps.container, run.runId, head)) } };

@@ -45,6 +45,7 @@ export function outcomeFromResult(
     ...(result.externalLayers ? { externalLayers: result.externalLayers } : {}),
     attempts,
     durationSeconds,
+    ...(result.registryRequests !== undefined && { registryRequests: result.registryRequests }),
     ...(result.error && { error: { code: result.error.code, message: result.error.message.slice(0, 500) } }),
   };
 }

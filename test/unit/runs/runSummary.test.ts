@@ -176,7 +176,7 @@ test("listing + batch outcomes → summary.json: already-archived images, kept o
     startedAtUtc: "2026-12-01T02:00:00.000Z",
     endedAtUtc: "2026-12-01T03:00:00.000Z",
     totals: { ...totals, jobExecutions: 6 },
-    registryRequests: { listing: 0 },
+    registryRequests: { listing: 0, workers: 0 },
     images: [
       named(outcome(a, "already-archived", { bytes: 500, sha256: "1".repeat(64), attempts: 0, durationSeconds: 0 })),
       named(outcome(b!, "archived", { bytes: 100, sha256: "2".repeat(64) })),
@@ -239,7 +239,7 @@ test("a listing of several pages: batches numbered across pages, a failed batch 
     jobExecutions: 0,
   });
   const summary = await readSummary(container, r.runId);
-  assert.deepEqual(summary.registryRequests, { listing: 12 });
+  assert.deepEqual(summary.registryRequests, { listing: 12, workers: 0 });
   assert.deepEqual(
     summary.images.filter((i) => i.status === "failed").map((i) => [i.repository, i.error?.message]),
     [
@@ -371,7 +371,7 @@ function observed(
   });
 }
 
-test("a summary of 3,000 images over 30 pages is streamed: every image once, in order, each page staged before the next is read", async () => {
+test("a summary of 3,000 images over 30 pages is streamed: every image once, in order, the workers' requests summed, each page staged before the next is read", async () => {
   const r = run({ batchSize: 50, filters: { includeUntagged: true } });
   const container = service.getContainerClient(r.container);
   const PAGES = 30;
@@ -443,6 +443,7 @@ test("a summary of 3,000 images over 30 pages is streamed: every image once, in 
         bytes: 10,
         attempts: 1,
         durationSeconds: 2,
+        registryRequests: 3,
       }));
       await writeBatchOutcomes(container, r.runId, batch, kept);
       outcomes.push(...kept);
@@ -488,7 +489,7 @@ test("a summary of 3,000 images over 30 pages is streamed: every image once, in 
     startedAtUtc: "2026-12-01T02:00:00.000Z",
     endedAtUtc: "2026-12-01T03:00:00.000Z",
     totals: { ...totals, jobExecutions: 2000 },
-    registryRequests: { listing: 60 },
+    registryRequests: { listing: 60, workers: (2400 - failed) * 3 },
     images: expected,
   };
   const bytes = (await container.getBlockBlobClient(summaryBlobName(r.runId)).downloadToBuffer()).toString("utf8");
