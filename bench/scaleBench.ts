@@ -202,7 +202,7 @@ async function measure(images: number, repositories: number): Promise<ScaleResul
     startSyntheticRegistry({ repositories, tagsPerRepository, ...shape }),
     // The restore's target: empty, so every "already present?" check answers 404 until the image is pushed.
     withRestore ? startSyntheticRegistry({ repositories: 0, tagsPerRepository: 0, ...shape }) : undefined,
-    startAzurite(),
+    startAzurite({ scale: true }),
   ]);
   const startHost = () =>
     startFunctionsHost({
