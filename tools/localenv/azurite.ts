@@ -38,6 +38,8 @@ export async function startAzurite(options: StartAzuriteOptions = {}): Promise<A
   ];
   const proc = options.scale
     ? startBackground(process.execPath, [
+        // Every blob's metadata in memory: hundreds of thousands of blobs at the benchmark's largest size.
+        "--max-old-space-size=8192",
         "--import",
         new URL("./azuriteIndexedLookups.js", import.meta.url).href,
         fileURLToPath(new URL("../../../node_modules/azurite/dist/src/blob/main.js", import.meta.url)),
