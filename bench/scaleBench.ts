@@ -36,7 +36,10 @@ interface HostStats {
 
 interface RunFigures {
   wallSeconds: number;
+  /** Counted by the synthetic registry (every request the listing and the workers sent it). */
   registryRequests: number;
+  /** What the run's summary says it made: its listing's and its workers' (the instant runner reads no registry). */
+  summaryRegistryRequests: { listing: number; workers: number };
   throttled: number;
   jobExecutions: number;
   archived: number;
@@ -121,6 +124,7 @@ async function archiveRun(
     .downloadToBuffer();
   const output = JSON.parse(summaryBlob.toString("utf8")) as {
     totals: { archived: number; alreadyArchived: number; jobExecutions: number };
+    registryRequests: { listing: number; workers: number };
     images: { status: string }[];
   };
   const after = registry.stats();
@@ -128,6 +132,7 @@ async function archiveRun(
     runId: id,
     wallSeconds: round(wallSeconds),
     registryRequests: after.requests - before.requests,
+    summaryRegistryRequests: output.registryRequests,
     throttled: after.throttled - before.throttled,
     jobExecutions: output.totals.jobExecutions,
     archived: flags["dry-run"]
