@@ -58,6 +58,8 @@ export interface ArchiveImageResult {
   newReferrers?: number;
   referrersSupplementBlob?: string;
   durationSeconds: number;
+  /** Requests this worker sent to the registry for the image (token requests and retries included). */
+  registryRequests?: number;
   error?: { code: string; message: string };
 }
 
@@ -98,9 +100,14 @@ export async function archiveImage(
   };
   const tags = uniqueTags(ref, request.tags);
   let identity: ImageIdentity | undefined;
+  // The client counts every request it sends; the image's are those sent from here on (a worker's client is its own).
+  let client: RegistryClient | undefined;
+  let sentBefore = 0;
+  const registryRequests = () => (client ? client.requestsSent - sentBefore : 0);
   try {
     options.onProgress?.({ phase: "resolving", bytes: 0, totalBytes: 0 });
-    const client = deps.getRegistryClient(ref.registry);
+    client = deps.getRegistryClient(ref.registry);
+    sentBefore = client.requestsSent;
     const digest = ref.digest ?? (await client.getManifestDigest(ref.repository, ref.tag!, opts(options)));
     if (!digest)
       throw new ArchiveError("REGISTRY_NOT_FOUND", `${base.image} not found in ${ref.registry}`, { statusCode: 404 });
@@ -230,6 +237,7 @@ export async function archiveImage(
       ...(refreshed && { newReferrers: refreshed.newReferrers }),
       ...(refreshed?.supplementBlob && { referrersSupplementBlob: refreshed.supplementBlob }),
       durationSeconds: seconds(started),
+      registryRequests: registryRequests(),
     };
     if (request.runId)
       await writeWorkerResult(container, request.runId, identity, request.attemptId, result, opts(options));
@@ -241,6 +249,7 @@ export async function archiveImage(
       ...(identity && { digest: identity.digest }),
       tags,
       durationSeconds: seconds(started),
+      registryRequests: registryRequests(),
       error: errorSummary(error),
     };
     if (request.runId && identity && !options.abortSignal?.aborted) {

@@ -92,6 +92,7 @@ function* archiveOneImage(
     attempts: attempts.attempts,
     durationSeconds: elapsed(),
     error: attempts.error,
+    ...(attempts.registryRequests !== undefined && { registryRequests: attempts.registryRequests }),
   };
   return failed;
 }

@@ -52,6 +52,8 @@ export interface JobAttemptsRun {
 export interface WorkerResultStatus {
   status: string;
   error?: { code: string; message: string };
+  /** Requests the attempt's worker made to the registry. */
+  registryRequests?: number;
 }
 
 export interface JobAttempts {
@@ -61,9 +63,13 @@ export interface JobAttempts {
   result: (attemptId: string) => ActivityInputs["readWorkerResult"];
 }
 
+/**
+ * How the attempts ended. A success's `result` is the last attempt's, its `registryRequests` summed over every
+ * attempt's result that reported them; a failure's `registryRequests` likewise (absent when no result reported any).
+ */
 export type JobAttemptsOutcome<R> =
   | { succeeded: true; result: R; attempts: number }
-  | { succeeded: false; attempts: number; error: { code: string; message: string } };
+  | { succeeded: false; attempts: number; error: { code: string; message: string }; registryRequests?: number };
 
 export function* runJobAttempts<R extends WorkerResultStatus>(
   context: OrchestrationContext,
@@ -76,6 +82,8 @@ export function* runJobAttempts<R extends WorkerResultStatus>(
   // first looks for an execution of that id (a start whose answer was lost may have begun one) before starting.
   let executionId = 1;
   let reconcile = false;
+  let registryRequests: number | undefined;
+  const requests = () => (registryRequests !== undefined ? { registryRequests } : {});
   while (attempt < run.maxAttempts) {
     attempt++;
     const attemptId = String(executionId);
@@ -122,8 +130,15 @@ export function* runJobAttempts<R extends WorkerResultStatus>(
       READ_RETRY,
       job.result(attemptId),
     )) as R | null;
-    if (execution.status === "Succeeded" && result && result.status !== "failed")
-      return { succeeded: true, result, attempts: attempt };
+    // A result blob is the worker's word: a count that is not a plain count is left out.
+    const sent = result?.registryRequests;
+    if (typeof sent === "number" && Number.isSafeInteger(sent) && sent >= 0)
+      registryRequests = (registryRequests ?? 0) + sent;
+    if (execution.status === "Succeeded" && result && result.status !== "failed") {
+      const counted: R = { ...result };
+      delete counted.registryRequests;
+      return { succeeded: true, result: { ...counted, ...requests() }, attempts: attempt };
+    }
     error =
       (!timedOut && result?.status === "failed" && result.error) ||
       (timedOut
@@ -138,5 +153,10 @@ export function* runJobAttempts<R extends WorkerResultStatus>(
     if (isPermanentFailure(error.code) || attempt >= run.maxAttempts) break;
     yield context.df.createTimer(addSeconds(context.df.currentUtcDateTime, retryDelaySeconds(attempt)));
   }
-  return { succeeded: false, attempts: attempt, error: { code: error.code, message: error.message.slice(0, 500) } };
+  return {
+    succeeded: false,
+    attempts: attempt,
+    error: { code: error.code, message: error.message.slice(0, 500) },
+    ...requests(),
+  };
 }

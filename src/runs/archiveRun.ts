@@ -148,6 +148,8 @@ export const imageOutcomeSchema = imageWorkItemSchema.extend({
   durationSeconds: z.number().min(0),
   /** A restore: seconds spent waiting for the archive's rehydration (durable timers). */
   waitedSeconds: z.number().min(0).optional(),
+  /** Requests the image's workers made to the registry, over all attempts (token requests and retries included). */
+  registryRequests: z.number().int().min(0).optional(),
   error: z.strictObject({ code: z.string().max(64), message: z.string().max(2000) }).optional(),
 });
 export type ImageOutcome = z.output<typeof imageOutcomeSchema>;
@@ -216,8 +218,11 @@ export interface RunSummary {
   startedAtUtc: string;
   endedAtUtc: string;
   totals: RunTotals & { jobExecutions: number };
-  /** Requests the run's listing made to the registry (token requests and retries included). */
-  registryRequests: { listing: number };
+  /**
+   * Requests the run made to the registry (token requests and retries included): its listing's, and its workers' (the
+   * sum of the images' `registryRequests`, as their results reported them).
+   */
+  registryRequests: { listing: number; workers: number };
   /** refreshReferrers runs: what the listing's probes found (runs/referrerRefresh.ts), and what the jobs archived. */
   referrers?: ReferrerRefreshCounts & { newReferrers: number; supplements: number; maxRequests?: number };
   images: (ImageOutcome & { archiveBlob: string; sidecarBlob: string })[];

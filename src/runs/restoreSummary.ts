@@ -3,19 +3,14 @@
 // and rehydrate priority, and the totals recomputed from them. Written once, like an archive run's.
 import type { ContainerClient } from "@azure/storage-blob";
 import { z } from "zod";
-import { listingBlobName } from "../storage/blobNames.js";
+import { listingBlobName, summaryBlobName } from "../storage/blobNames.js";
 import { readJsonBlob } from "../storage/jsonBlob.js";
 import type { ImageOutcome } from "./archiveRun.js";
-import {
-  restoreRunInputSchema,
-  targetRepository,
-  type RestoreListedImage,
-  type RestoreSummary,
-  type RestoreTotals,
-} from "./restoreRun.js";
+import { restoreRunInputSchema, targetRepository, type RestoreListedImage, type RestoreSummary } from "./restoreRun.js";
 import { restoreArchiveBlob } from "./restoreTarget.js";
-import { readBatchOutcomes, writeSummary } from "./runStore.js";
+import { readBatchOutcomes } from "./runStore.js";
 import { addRestoreOutcome, emptyRestoreTotals } from "./runTotals.js";
+import { byImage, commitSummary, openSummary, writtenSummaryTotals, type SummaryWriteOptions } from "./summaryBlob.js";
 
 export const writeRestoreSummaryInputSchema = z.strictObject({
   run: restoreRunInputSchema,
@@ -30,34 +25,68 @@ export const writeRestoreSummaryInputSchema = z.strictObject({
 });
 export type WriteRestoreSummaryInput = z.input<typeof writeRestoreSummaryInputSchema>;
 
+/**
+ * The listing's unresolved images and the batches' outcomes → runs/<runId>/summary.json, streamed: one batch's
+ * outcomes at a time, merged in order with the unresolved images (the listing is sorted, and batches are its slices).
+ * Returns the blob name and the totals of the summary that stands (written once).
+ */
 export async function writeRestoreSummary(
   input: z.output<typeof writeRestoreSummaryInputSchema>,
-  deps: { container: ContainerClient },
-): Promise<{ summaryBlob: string; totals: RestoreTotals }> {
+  deps: { container: ContainerClient } & SummaryWriteOptions,
+): Promise<{ summaryBlob: string; totals: RestoreSummary["totals"] }> {
   const { run } = input;
+  const summaryBlob = summaryBlobName(run.runId);
+  const standing = await writtenSummaryTotals<RestoreSummary["totals"]>(deps.container, run.runId);
+  if (standing) return { summaryBlob, totals: { ...standing } };
+
   const failedBatches = new Map(input.failedBatches.map((b) => [b.batchIndex, b.message]));
+  // The listing is one blob (resolveRestoreImages writes it whole): its identities are held, never the outcomes.
   const listing = (await readJsonBlob<RestoreListedImage[]>(deps.container, listingBlobName(run.runId))) ?? [];
-  const outcomes: ImageOutcome[] = [];
-  for (const image of listing.filter((i) => i.problem)) {
-    const { repository, digest, tags, problem } = image;
-    outcomes.push({ repository, digest, tags, status: "failed", attempts: 0, durationSeconds: 0, error: problem! });
-  }
+  const unresolved: ImageOutcome[] = listing
+    .filter((i) => i.problem)
+    .map(({ repository, digest, tags, problem }) => ({
+      repository,
+      digest,
+      tags,
+      status: "failed",
+      attempts: 0,
+      durationSeconds: 0,
+      error: problem!,
+    }));
   const todo = listing.filter((i) => !i.problem);
+  const writer = openSummary(deps.container, run.runId, deps);
+  let totals = emptyRestoreTotals();
+  const write = async (outcome: ImageOutcome) => {
+    totals = addRestoreOutcome(totals, outcome);
+    await writer.append({
+      ...outcome,
+      target: `${run.target.registry}/${targetRepository(run.target, outcome.repository)}`,
+      archiveBlob: restoreArchiveBlob({ run, repository: outcome.repository, digest: outcome.digest }),
+      priority: run.rehydratePriority,
+    });
+  };
+  let next = 0; // the next unresolved image to write
   for (let batch = 0; batch < input.batchCount; batch++) {
-    const kept = await readBatchOutcomes(deps.container, run.runId, batch);
+    let outcomes = await readBatchOutcomes(deps.container, run.runId, batch);
     const reason = failedBatches.get(batch);
-    if (reason === undefined || kept.length > 0) {
-      outcomes.push(...kept);
-      continue;
+    if (reason !== undefined && outcomes.length === 0) {
+      outcomes = todo.slice(batch * run.batchSize, (batch + 1) * run.batchSize).map(({ repository, digest, tags }) => ({
+        repository,
+        digest,
+        tags,
+        status: "failed",
+        attempts: 0,
+        durationSeconds: 0,
+        error: { code: "ORCHESTRATION_FAILED", message: `batch ${batch} failed: ${reason}` },
+      }));
     }
-    for (const { repository, digest, tags } of todo.slice(batch * run.batchSize, (batch + 1) * run.batchSize)) {
-      const error = { code: "ORCHESTRATION_FAILED", message: `batch ${batch} failed: ${reason}` };
-      outcomes.push({ repository, digest, tags, status: "failed", attempts: 0, durationSeconds: 0, error });
+    for (const outcome of outcomes.sort(byImage)) {
+      while (next < unresolved.length && byImage(unresolved[next]!, outcome) < 0) await write(unresolved[next++]!);
+      await write(outcome);
     }
   }
-  let totals = emptyRestoreTotals();
-  for (const outcome of outcomes) totals = addRestoreOutcome(totals, outcome);
-  const summary: RestoreSummary = {
+  while (next < unresolved.length) await write(unresolved[next++]!);
+  const head: Omit<RestoreSummary, "images"> = {
     schemaVersion: 1,
     kind: "restore",
     runId: run.runId,
@@ -70,15 +99,6 @@ export async function writeRestoreSummary(
     startedAtUtc: input.startedAtUtc,
     endedAtUtc: input.endedAtUtc,
     totals: { ...totals, jobExecutions: input.jobExecutions },
-    images: outcomes
-      .sort((a, b) => a.repository.localeCompare(b.repository) || a.digest.localeCompare(b.digest))
-      .map((o) => ({
-        ...o,
-        target: `${run.target.registry}/${targetRepository(run.target, o.repository)}`,
-        archiveBlob: restoreArchiveBlob({ run, repository: o.repository, digest: o.digest }),
-        priority: run.rehydratePriority,
-      })),
   };
-  const written = await writeSummary(deps.container, summary);
-  return { summaryBlob: written.name, totals: { ...written.summary.totals } };
+  return { summaryBlob, totals: { ...(await commitSummary(writer, deps.container, run.runId, head)) } };
 }

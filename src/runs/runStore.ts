@@ -13,7 +13,7 @@ import {
 import { isValidRepository } from "../registry/reference.js";
 import { ensureContainer } from "../storage/blobServiceClient.js";
 import { readJsonBlob, writeJsonBlob } from "../storage/jsonBlob.js";
-import type { ImageOutcome, ImageWorkItem, ListedImage, ReferrerRefreshCounts, RunSummary } from "./archiveRun.js";
+import type { ImageOutcome, ImageWorkItem, ListedImage, ReferrerRefreshCounts } from "./archiveRun.js";
 
 /** One page of a run's listing, as kept in `runs/<runId>/listing/<page>.json`. */
 export interface ListingPage {
@@ -158,20 +158,6 @@ export async function readBatchOutcomes(
   batchIndex: number,
 ): Promise<ImageOutcome[]> {
   return (await readJsonBlob<ImageOutcome[]>(container, batchOutcomesBlobName(runId, batchIndex))) ?? [];
-}
-
-/**
- * Writes the summary once: a run's records are final when it exists (a retried activity, or a forged start under a
- * finished run's id, finds it and keeps it). Answers the summary that stands.
- */
-export async function writeSummary<S extends { runId: string } = RunSummary>(
-  container: ContainerClient,
-  summary: S,
-): Promise<{ name: string; summary: S }> {
-  const name = summaryBlobName(summary.runId);
-  if (await writeJsonBlob(container, name, summary, { pretty: true, ifNotExists: true })) return { name, summary };
-  const existing = await readJsonBlob<S>(container, name);
-  return { name, summary: existing ?? summary };
 }
 
 /** Refuses to touch the working records of a run whose summary is written: they are final. */

@@ -1,22 +1,22 @@
 // A run's summary (runs/<runId>/summary.json): the listing pages' already-archived images, the batches' outcomes, and the
-// images of batches that failed, each with its archive and sidecar names, and the totals recomputed from them.
+// images of batches that failed, each with its archive and sidecar names, and the totals recomputed from them; the
+// registry requests of the listing and of the workers (what their results reported).
 import type { ContainerClient } from "@azure/storage-blob";
 import { z } from "zod";
-import { archiveBlobName, sidecarBlobName } from "../storage/blobNames.js";
+import { archiveBlobName, sidecarBlobName, summaryBlobName } from "../storage/blobNames.js";
 import { ArchiveError } from "../errors.js";
 import {
   archiveRunInputSchema,
   type ArchiveRunInput,
   type ImageOutcome,
   type ImageWorkItem,
-  type ReferrerRefreshCounts,
   type RunSummary,
-  type RunTotals,
 } from "./archiveRun.js";
 import { getArchivedImageInfo } from "../storage/archiveStore.js";
-import { pageWorkItems, readBatchOutcomes, readListingPage, writeSummary } from "./runStore.js";
+import { pageWorkItems, readBatchOutcomes, readListingPage } from "./runStore.js";
 import { addReferrerRefreshCounts, emptyReferrerRefreshCounts } from "./referrerRefresh.js";
 import { addOutcome, emptyTotals } from "./runTotals.js";
+import { byImage, commitSummary, openSummary, writtenSummaryTotals, type SummaryWriteOptions } from "./summaryBlob.js";
 
 export const writeRunSummaryInputSchema = z.strictObject({
   run: archiveRunInputSchema,
@@ -36,18 +36,48 @@ export const writeRunSummaryInputSchema = z.strictObject({
 });
 export type WriteRunSummaryInput = z.input<typeof writeRunSummaryInputSchema>;
 
-/** Listing pages + batch outcomes → runs/<runId>/summary.json. Returns the blob name and the totals. */
+/**
+ * Listing pages + batch outcomes → runs/<runId>/summary.json, streamed: one listing page at a time, its images (the
+ * already-archived ones and its batches' outcomes) sorted and staged before the next page is read, the totals counted
+ * on the way. Images are ordered by repository and digest within a page, and pages follow the catalog's order. Returns
+ * the blob name and the totals of the summary that stands (written once).
+ */
 export async function writeRunSummary(
   input: z.output<typeof writeRunSummaryInputSchema>,
   deps: {
     container: ContainerClient;
     /** refreshReferrers: the run's probe budget (REFRESH_REFERRERS_MAX_REQUESTS), for the summary to say. */
     referrerMaxRequests?: number;
-  },
-): Promise<{ summaryBlob: string; totals: RunTotals }> {
+  } & SummaryWriteOptions,
+): Promise<{ summaryBlob: string; totals: RunSummary["totals"] }> {
   const { run } = input;
+  const summaryBlob = summaryBlobName(run.runId);
+  // A retried activity (or a forged start under a finished run's id): the summary that stands, no page read.
+  const standing = await writtenSummaryTotals<RunSummary["totals"]>(deps.container, run.runId);
+  if (standing) return { summaryBlob, totals: { ...standing } };
+
   const failedBatches = new Map(input.failedBatches.map((b) => [b.batchIndex, b.message]));
-  const outcomes: ImageOutcome[] = [];
+  const writer = openSummary(deps.container, run.runId, deps);
+  let totals = emptyTotals();
+  let workerRequests = 0;
+  /** refreshReferrers: the supplements the jobs wrote, and the referrers in them. */
+  const refreshed = { supplements: 0, newReferrers: 0 };
+  const write = async (outcomes: ImageOutcome[]) => {
+    for (const outcome of outcomes.sort(byImage)) {
+      totals = addOutcome(totals, outcome);
+      workerRequests += outcome.registryRequests ?? 0;
+      if (outcome.referrersSupplementBlob) {
+        refreshed.supplements++;
+        refreshed.newReferrers += outcome.newReferrers ?? 0;
+      }
+      const archiveBlob = archiveBlobName({
+        registry: run.registry,
+        repository: outcome.repository,
+        digest: outcome.digest,
+      });
+      await writer.append({ ...outcome, archiveBlob, sidecarBlob: sidecarBlobName(archiveBlob) });
+    }
+  };
   let batchesSeen = 0;
   let referrers = emptyReferrerRefreshCounts();
   // One page at a time: its already-archived (or, dry, would-archive) images, then its batches' outcomes.
@@ -55,6 +85,7 @@ export async function writeRunSummary(
     const page = await readListingPage(deps.container, run.runId, pageIndex);
     if (!page) throw new ArchiveError("STORAGE_ERROR", `listing page ${pageIndex} of run ${run.runId} is missing`);
     if (page.referrers) referrers = addReferrerRefreshCounts(referrers, page.referrers);
+    const outcomes: ImageOutcome[] = [];
     // (An archived image whose new referrers went into a batch is reported by its batch.)
     for (const image of page.images.filter((i) => i.archived && !i.refreshReferrers)) {
       outcomes.push({
@@ -80,23 +111,22 @@ export async function writeRunSummary(
           attempts: 0,
           durationSeconds: 0,
         });
-      continue;
+    } else {
+      const work = pageWorkItems(page.images);
+      for (let offset = 0; offset < page.batchCount; offset++) {
+        const batch = page.firstBatch + offset;
+        if (batch >= input.batchCount) break;
+        batchesSeen = Math.max(batchesSeen, batch + 1);
+        const slice = work.slice(offset * run.batchSize, (offset + 1) * run.batchSize);
+        outcomes.push(...(await batchOutcomes(deps.container, run, batch, slice, failedBatches.get(batch))));
+      }
     }
-    const work = pageWorkItems(page.images);
-    for (let offset = 0; offset < page.batchCount; offset++) {
-      const batch = page.firstBatch + offset;
-      if (batch >= input.batchCount) break;
-      batchesSeen = Math.max(batchesSeen, batch + 1);
-      const slice = work.slice(offset * run.batchSize, (offset + 1) * run.batchSize);
-      outcomes.push(...(await batchOutcomes(deps.container, run, batch, slice, failedBatches.get(batch))));
-    }
+    await write(outcomes);
   }
-  // Batches no page accounts for (a run resumed with a forged state): what they kept, if anything.
+  // Batches no page accounts for (a run resumed with a forged state): what they kept, if anything, after the pages.
   for (let batch = batchesSeen; batch < input.batchCount; batch++)
-    outcomes.push(...(await readBatchOutcomes(deps.container, run.runId, batch)));
-  let totals = emptyTotals();
-  for (const outcome of outcomes) totals = addOutcome(totals, outcome);
-  const summary: RunSummary = {
+    await write(await readBatchOutcomes(deps.container, run.runId, batch));
+  const head: Omit<RunSummary, "images"> = {
     schemaVersion: 1,
     runId: run.runId,
     registry: run.registry,
@@ -107,33 +137,17 @@ export async function writeRunSummary(
     startedAtUtc: input.startedAtUtc,
     endedAtUtc: input.endedAtUtc,
     totals: { ...totals, jobExecutions: input.jobExecutions },
-    registryRequests: { listing: input.registryRequests },
-    ...(run.refreshReferrers && { referrers: referrersSummary(referrers, outcomes, deps.referrerMaxRequests) }),
-    images: outcomes
-      .sort((a, b) => a.repository.localeCompare(b.repository) || a.digest.localeCompare(b.digest))
-      .map((o) => {
-        const archiveBlob = archiveBlobName({ registry: run.registry, repository: o.repository, digest: o.digest });
-        return { ...o, archiveBlob, sidecarBlob: sidecarBlobName(archiveBlob) };
-      }),
+    registryRequests: { listing: input.registryRequests, workers: workerRequests },
+    ...(run.refreshReferrers && {
+      referrers: {
+        ...referrers,
+        ...(deps.referrerMaxRequests !== undefined && { maxRequests: deps.referrerMaxRequests }),
+        ...refreshed,
+      },
+    }),
   };
-  // Written once: if it already stands (a retried activity), that one is the run's, totals included.
-  const written = await writeSummary(deps.container, summary);
-  return { summaryBlob: written.name, totals: { ...written.summary.totals } };
-}
-
-/** The summary's referrers block: the listing's probes, and what the jobs archived (supplements, referrers in them). */
-function referrersSummary(
-  probes: ReferrerRefreshCounts,
-  outcomes: ImageOutcome[],
-  maxRequests: number | undefined,
-): NonNullable<RunSummary["referrers"]> {
-  const refreshed = outcomes.filter((o) => o.referrersSupplementBlob);
-  return {
-    ...probes,
-    ...(maxRequests !== undefined && { maxRequests }),
-    supplements: refreshed.length,
-    newReferrers: refreshed.reduce((n, o) => n + (o.newReferrers ?? 0), 0),
-  };
+  // Written once: if one was committed meanwhile, that one is the run's, totals included.
+  return { summaryBlob, totals: { ...(await commitSummary(writer, deps.container, run.runId, head)) } };
 }
 
 /**

@@ -47,6 +47,7 @@ export function outcomeFromResult(
     ...(result.referrersSupplementBlob && { referrersSupplementBlob: result.referrersSupplementBlob }),
     attempts,
     durationSeconds,
+    ...(result.registryRequests !== undefined && { registryRequests: result.registryRequests }),
     ...(result.error && { error: { code: result.error.code, message: result.error.message.slice(0, 500) } }),
   };
 }

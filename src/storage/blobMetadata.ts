@@ -1,5 +1,5 @@
-// The blob metadata this tool writes (archive, sidecar, tag marker): the one definition of its keys, and the mapping
-// between typed objects and the string map Azure stores. It lets a listing (`--include m`) say what each blob is
+// The blob metadata this tool writes (archive, sidecar, tag marker, run summary): the one definition of its keys, and
+// the mapping between typed objects and the string map Azure stores. It lets a listing (`--include m`) say what each blob is
 // without a read (an Archive-tier blob cannot be read), and a sidecar be rebuilt from its archive alone.
 /** How an archive can be read: OCI layout and docker-archive in one, or (an artifact, not an image) OCI layout only. */
 export type ArchiveFormat = "oci-layout+docker-archive" | "oci-layout";
@@ -25,6 +25,8 @@ export const MetadataKeys = {
   tool: "tool",
   /** The archive a tag marker points at, URI-encoded (tag marker). */
   archiveBlob: "archiveblob",
+  /** A run's totals as JSON (summary): a retried summary activity answers them without reading every image. */
+  summaryTotals: "totals",
 } as const;
 
 // A blob's metadata is 8 KiB in all: the tags get half, the external layers a quarter (about 30 digests).

@@ -33,7 +33,7 @@ interface Summary {
   registry: string;
   dryRun: boolean;
   requestedBy: string;
-  registryRequests: { listing: number };
+  registryRequests: { listing: number; workers: number };
   totals: {
     total: number;
     archived: number;
@@ -52,6 +52,7 @@ interface Summary {
     bytes?: number;
     sha256?: string;
     attempts: number;
+    registryRequests?: number;
     error?: { code: string; message: string };
   }[];
 }
@@ -210,6 +211,16 @@ describe("a run over HTTP", () => {
     assert.equal(pages.length, Math.ceil(expected.size / 2), JSON.stringify(pages));
     assert.equal(new Set(summary.images.map((i) => `${i.repository}@${i.digest}`)).size, summary.images.length);
     assert.ok(summary.registryRequests.listing >= pages.length, JSON.stringify(summary.registryRequests));
+    // The workers' requests: each image's, as its results reported them, summed over its attempts.
+    const perImage = summary.images.map((i) => i.registryRequests ?? 0);
+    assert.ok(
+      summary.images.every((i) => i.registryRequests! >= 2),
+      `every worker read a manifest and a blob at least: ${JSON.stringify(perImage)}`,
+    );
+    assert.equal(
+      summary.registryRequests.workers,
+      perImage.reduce((a, b) => a + b, 0),
+    );
 
     for (const image of summary.images.filter((i) => i.status === "archived" && i.repository !== "slow/app")) {
       const restored = await restoreArchive(azurite.connectionString, "images", image.archiveBlob);
@@ -340,6 +351,70 @@ describe("a job execution that runs past JOB_TIMEOUT_MINUTES", () => {
       front.closeAllConnections();
       await new Promise<void>((resolve) => front.close(() => resolve()));
       await slowRegistry.stop();
+    }
+  });
+});
+
+describe("registry requests", () => {
+  test("the summary's registryRequests (listing + workers) are exactly what the registry was asked; a re-run's workers ask nothing", async () => {
+    const counted = await startRegistry();
+    await pushImage(counted.host, "count/a:1", smallImage("a"));
+    await pushImage(counted.host, "count/b:1", smallImage("b"));
+    await pushImage(counted.host, "count/b:2", smallImage("b2"));
+    // A front door that counts every HTTP request it passes to the real registry.
+    let requests = 0;
+    const [upstreamHost, upstreamPort] = counted.host.split(":");
+    const front = createServer((req, res) => {
+      requests++;
+      const upstream = httpRequest(
+        { host: upstreamHost, port: Number(upstreamPort), path: req.url, method: req.method, headers: req.headers },
+        (up) => {
+          res.writeHead(up.statusCode ?? 502, up.headers);
+          up.pipe(res);
+        },
+      );
+      req.pipe(upstream);
+    });
+    await new Promise<void>((resolve) => front.listen(0, "127.0.0.1", () => resolve()));
+    const frontHost = `127.0.0.1:${(front.address() as { port: number }).port}`;
+    const countingHost = await startFunctionsHost({
+      timeScale: 0.02,
+      env: {
+        AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString,
+        JOB_RUNNER: "local",
+        TASKHUB_NAME: "counting",
+        NIGHTLY_SCHEDULE: "0 0 2 * * *",
+        ALLOWED_REGISTRIES: "127.0.0.1:*",
+      },
+    });
+    const run = async () => {
+      const response = await countingHost.request("/api/archive", {
+        method: "POST",
+        body: JSON.stringify({ registry: frontHost }),
+      });
+      const { id } = (await response.json()) as { id: string };
+      assert.equal(response.status, 202);
+      return readSummary(await waitForRun(countingHost, id, { timeoutInMs: 120_000 }));
+    };
+    try {
+      const first = await run();
+      assert.equal(first.totals.archived, 3, JSON.stringify(first.images));
+      const { listing, workers } = first.registryRequests;
+      assert.ok(listing > 0 && workers > 0, JSON.stringify(first.registryRequests));
+      assert.equal(listing + workers, requests, "every request the registry got is counted, once");
+      assert.equal(
+        workers,
+        first.images.map((i) => i.registryRequests ?? 0).reduce((a, b) => a + b, 0),
+      );
+      const before = requests;
+      const rerun = await run();
+      assert.equal(rerun.totals.alreadyArchived, 3);
+      assert.deepEqual(rerun.registryRequests, { listing: requests - before, workers: 0 });
+    } finally {
+      await countingHost.stop();
+      front.closeAllConnections();
+      await new Promise<void>((resolve) => front.close(() => resolve()));
+      await counted.stop();
     }
   });
 });

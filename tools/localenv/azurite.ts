@@ -15,21 +15,42 @@ export interface AzuriteInstance {
   stop: () => Promise<void>;
 }
 
-export async function startAzurite(): Promise<AzuriteInstance> {
+export interface StartAzuriteOptions {
+  /**
+   * For the scale benchmark: metadata and blobs in memory only (no autosave that serializes the whole metadata
+   * database every 5 s), and blob lookups through the name index (azuriteIndexedLookups.ts) instead of a scan of
+   * every blob per request. Off for the tests: they run Azurite as it ships.
+   */
+  scale?: boolean;
+}
+
+export async function startAzurite(options: StartAzuriteOptions = {}): Promise<AzuriteInstance> {
   const dir = await mkdtemp(join(tmpdir(), "azurite-"));
   const port = await freePort();
-  const bin = fileURLToPath(new URL("../../../node_modules/.bin/azurite-blob", import.meta.url));
-  const proc = startBackground(bin, [
+  const common = [
     "--blobHost",
     "127.0.0.1",
     "--blobPort",
     String(port),
-    "--location",
-    dir,
     "--skipApiVersionCheck",
     "--loose",
     "--silent",
-  ]);
+  ];
+  const proc = options.scale
+    ? startBackground(process.execPath, [
+        // Every blob's metadata in memory: hundreds of thousands of blobs at the benchmark's largest size.
+        "--max-old-space-size=8192",
+        "--import",
+        new URL("./azuriteIndexedLookups.js", import.meta.url).href,
+        fileURLToPath(new URL("../../../node_modules/azurite/dist/src/blob/main.js", import.meta.url)),
+        ...common,
+        "--inMemoryPersistence",
+      ])
+    : startBackground(fileURLToPath(new URL("../../../node_modules/.bin/azurite-blob", import.meta.url)), [
+        ...common,
+        "--location",
+        dir,
+      ]);
   await waitForHttp(`http://127.0.0.1:${port}/${ACCOUNT}?comp=list`, proc);
   return {
     port,

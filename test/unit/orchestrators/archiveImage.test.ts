@@ -124,3 +124,54 @@ test("its first activity receives the run, so the settings can refuse it: a refu
   assert.deepEqual(harness.calls[0]!.input.run, run);
   assert.ok(!harness.calls.some((c) => c.name === "startJobExecution"));
 });
+
+test("the outcome's registryRequests are every attempt's that its result reported, summed; a count that is not one is left out", async () => {
+  harness.use({
+    checkArchived: () => ({ archived: false }),
+    startJobExecution: (input) => ({
+      name: `caj-${(input.request as { attemptId: string }).attemptId}`,
+      status: "Running",
+    }),
+    getJobExecution: (input) => ({ name: input.name, status: input.name === "caj-3" ? "Succeeded" : "Failed" }),
+    readWorkerResult: (input) => {
+      const failed = { ...result(0), status: "failed", error: { code: "REGISTRY_UNREACHABLE", message: "reset" } };
+      if (input.attemptId === "1") return { ...failed, registryRequests: 7 };
+      if (input.attemptId === "2") return { ...failed, registryRequests: -4 }; // not a count: not added
+      return { ...result(10), registryRequests: 5 };
+    },
+  });
+  const status = await harness.run("archiveImage", { run, item }, `${RUN}:batch:0:4`);
+  const outcome = status.output as { status: string; attempts: number; registryRequests?: number };
+  assert.equal(outcome.status, "archived", JSON.stringify(status));
+  assert.equal(outcome.attempts, 3);
+  assert.equal(outcome.registryRequests, 12);
+});
+
+test("an image that fails every attempt reports its attempts' registry requests too; results that report none give none", async () => {
+  harness.use({
+    checkArchived: () => ({ archived: false }),
+    startJobExecution: (input) => ({
+      name: `caj-${(input.request as { attemptId: string }).attemptId}`,
+      status: "Failed",
+    }),
+    readWorkerResult: (input) => ({
+      ...result(0),
+      status: "failed",
+      error: { code: "REGISTRY_UNREACHABLE", message: "reset" },
+      ...(input.attemptId !== "2" && { registryRequests: 2 }),
+    }),
+  });
+  const failed = await harness.run("archiveImage", { run, item }, `${RUN}:batch:0:5`);
+  const outcome = failed.output as { status: string; attempts: number; registryRequests?: number };
+  assert.equal(outcome.status, "failed", JSON.stringify(failed));
+  assert.equal(outcome.attempts, 3);
+  assert.equal(outcome.registryRequests, 4);
+
+  harness.use({
+    checkArchived: () => ({ archived: false }),
+    startJobExecution: () => ({ name: "caj-1", status: "Succeeded" }),
+    readWorkerResult: () => result(9),
+  });
+  const silent = await harness.run("archiveImage", { run, item }, `${RUN}:batch:0:6`);
+  assert.equal("registryRequests" in (silent.output as object), false, JSON.stringify(silent.output));
+});

@@ -1,6 +1,8 @@
 // The run summary (src/runs/runSummary.ts writeRunSummary) against real Azurite: the listing's already-archived images
 // and the batches' outcomes become runs/<runId>/summary.json with recomputed totals; a batch that failed without
-// outcomes fails its images as ORCHESTRATION_FAILED unless their sidecar exists; the summary is written once.
+// outcomes fails its images as ORCHESTRATION_FAILED unless their sidecar exists; the summary is written once (a summary
+// that stands is kept, one committed while this one was written included); a summary of thousands of images is
+// streamed: each page's images are staged before the next page is read, in blocks of the size asked for.
 import assert from "node:assert/strict";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -15,6 +17,7 @@ import {
   type WriteRunSummaryInput,
 } from "../../../src/runs/runSummary.js";
 import { writeBatchOutcomes, writeListingPage } from "../../../src/runs/runStore.js";
+import { writeJsonBlob } from "../../../src/storage/jsonBlob.js";
 import { commitArchive, createArchiveUpload, uploadSidecar } from "../../../src/storage/archiveStore.js";
 import { archiveBlobName, sidecarBlobName, summaryBlobName } from "../../../src/storage/blobNames.js";
 import { startAzurite, type AzuriteInstance } from "../../../tools/localenv/azurite.js";
@@ -174,7 +177,7 @@ test("listing + batch outcomes → summary.json: already-archived images, kept o
     startedAtUtc: "2026-12-01T02:00:00.000Z",
     endedAtUtc: "2026-12-01T03:00:00.000Z",
     totals: { ...totals, jobExecutions: 6 },
-    registryRequests: { listing: 0 },
+    registryRequests: { listing: 0, workers: 0 },
     images: [
       named(outcome(a, "already-archived", { bytes: 500, sha256: "1".repeat(64), attempts: 0, durationSeconds: 0 })),
       named(outcome(b!, "archived", { bytes: 100, sha256: "2".repeat(64) })),
@@ -237,7 +240,7 @@ test("a listing of several pages: batches numbered across pages, a failed batch 
     jobExecutions: 0,
   });
   const summary = await readSummary(container, r.runId);
-  assert.deepEqual(summary.registryRequests, { listing: 12 });
+  assert.deepEqual(summary.registryRequests, { listing: 12, workers: 0 });
   assert.deepEqual(
     summary.images.filter((i) => i.status === "failed").map((i) => [i.repository, i.error?.message]),
     [
@@ -337,5 +340,215 @@ test("the summary is written once: a second call (a retried activity) answers th
   assert.ok(
     (await container.getBlockBlobClient(first.summaryBlob).downloadToBuffer()).equals(written),
     "the summary blob is unchanged",
+  );
+});
+
+/** The container, its block blobs' calls recorded (`<method> <blob name> [<staged length>]`); `beforeCommit` runs first. */
+function observed(
+  container: ContainerClient,
+  events: string[],
+  hooks: { beforeCommit?: (blobName: string) => Promise<void> } = {},
+): ContainerClient {
+  return new Proxy(container, {
+    get(target, property) {
+      if (property === "getBlockBlobClient")
+        return (blobName: string) => {
+          const blob = target.getBlockBlobClient(blobName);
+          return new Proxy(blob, {
+            get(b, p) {
+              const value = Reflect.get(b, p, b) as unknown;
+              if (typeof value !== "function") return value;
+              return async (...args: unknown[]) => {
+                events.push(`${String(p)} ${blobName}${p === "stageBlock" ? ` ${String(args[2])}` : ""}`);
+                if (p === "commitBlockList") await hooks.beforeCommit?.(blobName);
+                return (value as (...a: unknown[]) => unknown).apply(b, args);
+              };
+            },
+          });
+        };
+      const value = Reflect.get(target, property, target) as unknown;
+      return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
+test("a summary of 3,000 images over 30 pages is streamed: every image once, in order, the workers' requests summed, each page staged before the next is read", async () => {
+  const r = run({ batchSize: 50, filters: { includeUntagged: true } });
+  const container = service.getContainerClient(r.container);
+  const PAGES = 30;
+  const hex = (page: number, i: number) => `${page.toString(16).padStart(4, "0")}${i.toString(16).padStart(4, "0")}`;
+  const expected: RunSummary["images"] = [];
+  let batch = 0;
+  const failedBatches: { batchIndex: number; message: string }[] = [];
+  for (let page = 0; page < PAGES; page++) {
+    // 10 repositories × 10 digests, listed out of order; every fifth image already archived.
+    const images: ListedImage[] = [];
+    for (let i = 99; i >= 0; i--) {
+      const repository = `scale/r${String(page).padStart(3, "0")}-${String(i % 10).padStart(2, "0")}`;
+      const digest = `sha256:${hex(page, i).repeat(8)}`;
+      const archived = i % 5 === 0;
+      images.push({
+        repository,
+        digest,
+        tags: [`t${i}`],
+        archived,
+        ...(archived && { bytes: i, sha256: "a".repeat(64) }),
+      });
+    }
+    const written = await writeListingPage(container, r.runId, page, {
+      images,
+      firstBatch: batch,
+      batchSize: r.batchSize,
+      registryRequests: 2,
+    });
+    assert.equal(written.batchCount, 2); // 80 to archive: 50 + 30
+    const toArchive = images.filter((i) => !i.archived);
+    const outcomes: ImageOutcome[] = [];
+    for (const image of images) {
+      const { repository, digest, tags } = image;
+      if (image.archived) {
+        outcomes.push({
+          repository,
+          digest,
+          tags,
+          status: "already-archived",
+          bytes: image.bytes!,
+          sha256: image.sha256!,
+          attempts: 0,
+          durationSeconds: 0,
+        });
+      }
+    }
+    for (let offset = 0; offset < 2; offset++, batch++) {
+      const slice = toArchive.slice(offset * r.batchSize, (offset + 1) * r.batchSize);
+      if (batch % 7 === 3) {
+        // This batch failed before it kept its outcomes: its images fail with its reason.
+        failedBatches.push({ batchIndex: batch, message: "lost" });
+        for (const { repository, digest, tags } of slice)
+          outcomes.push({
+            repository,
+            digest,
+            tags,
+            status: "failed",
+            attempts: 0,
+            durationSeconds: 0,
+            error: { code: "ORCHESTRATION_FAILED", message: `batch ${batch} failed: lost` },
+          });
+        continue;
+      }
+      const kept = slice.map(({ repository, digest, tags }): ImageOutcome => ({
+        repository,
+        digest,
+        tags,
+        status: "archived",
+        bytes: 10,
+        attempts: 1,
+        durationSeconds: 2,
+        registryRequests: 3,
+      }));
+      await writeBatchOutcomes(container, r.runId, batch, kept);
+      outcomes.push(...kept);
+    }
+    // The oracle's order: by repository, then digest (plain comparison: the names are of one shape), page after page.
+    outcomes.sort((a, b) =>
+      a.repository < b.repository ? -1 : a.repository > b.repository ? 1 : a.digest < b.digest ? -1 : 1,
+    );
+    for (const o of outcomes) {
+      const archiveBlob = archiveBlobName({ registry: REGISTRY, repository: o.repository, digest: o.digest });
+      expected.push({ ...o, archiveBlob, sidecarBlob: sidecarBlobName(archiveBlob) });
+    }
+  }
+  const events: string[] = [];
+  const BLOCK = 16 * 1024;
+  const result = await writeRunSummary(
+    summaryInput(r, {
+      listingPages: PAGES,
+      batchCount: batch,
+      failedBatches,
+      jobExecutions: 2000,
+      registryRequests: 60,
+    }),
+    { container: observed(container, events), blockBytes: BLOCK },
+  );
+  const failed = failedBatches.length * 50 - failedBatches.filter((b) => b.batchIndex % 2 === 1).length * 20;
+  const totals = {
+    total: 3000,
+    archived: 2400 - failed,
+    alreadyArchived: 600,
+    failed,
+    bytesArchived: (2400 - failed) * 10,
+  };
+  assert.deepEqual(result, { summaryBlob: summaryBlobName(r.runId), totals: { ...totals, jobExecutions: 2000 } });
+  const summary: RunSummary = {
+    schemaVersion: 1,
+    runId: r.runId,
+    registry: REGISTRY,
+    container: r.container,
+    filters: r.filters,
+    dryRun: false,
+    requestedBy: "timer",
+    startedAtUtc: "2026-12-01T02:00:00.000Z",
+    endedAtUtc: "2026-12-01T03:00:00.000Z",
+    totals: { ...totals, jobExecutions: 2000 },
+    registryRequests: { listing: 60, workers: (2400 - failed) * 3 },
+    images: expected,
+  };
+  const bytes = (await container.getBlockBlobClient(summaryBlobName(r.runId)).downloadToBuffer()).toString("utf8");
+  assert.equal(bytes, `${JSON.stringify(summary, null, 2)}\n`, "the bytes JSON.stringify would write");
+
+  // By structure: the summary is staged while the pages are read. Between reading page p and page p+1 at least one
+  // block went to storage, and no block is larger than the block size and one image: memory never held more than a
+  // page's images and one block.
+  const pageReads = events
+    .map((e, i) => [e, i] as const)
+    .filter(([e]) => /^downloadToBuffer runs\/.*\/listing\//.test(e));
+  assert.equal(pageReads.length, PAGES);
+  for (let p = 1; p < PAGES; p++) {
+    const between = events.slice(pageReads[p - 1]![1], pageReads[p]![1]).filter((e) => e.startsWith("stageBlock"));
+    assert.ok(between.length >= 1, `page ${p - 1}'s images were staged before page ${p} was read`);
+  }
+  const largestImage = Math.max(...expected.map((i) => JSON.stringify(i, null, 2).length + 200));
+  const staged = events.filter((e) => e.startsWith("stageBlock")).map((e) => Number(e.split(" ").at(-1)));
+  assert.ok(staged.length > bytes.length / (BLOCK + largestImage), `${staged.length} blocks`);
+  for (const length of staged) assert.ok(length <= BLOCK + largestImage, `a block of ${length} bytes`);
+  assert.equal(events.filter((e) => e.startsWith("commitBlockList")).length, 1, "committed once");
+});
+
+test("a summary that stands without totals in its metadata (written by an earlier version) is kept, and no page is read", async () => {
+  const r = run();
+  const container = service.getContainerClient(r.container);
+  await container.createIfNotExists();
+  const old = {
+    runId: r.runId,
+    totals: { total: 7, archived: 7, alreadyArchived: 0, failed: 0, bytesArchived: 70, jobExecutions: 7 },
+    images: [],
+  };
+  await writeJsonBlob(container, summaryBlobName(r.runId), old, { pretty: true });
+  // No listing page exists: reading one would fail the call.
+  const result = await writeRunSummary(summaryInput(r, { listingPages: 3, batchCount: 2 }), { container });
+  assert.deepEqual(result, { summaryBlob: summaryBlobName(r.runId), totals: old.totals });
+});
+
+test("a summary committed by another call while this one was written stands, and this call answers its totals", async () => {
+  const r = run();
+  const container = service.getContainerClient(r.container);
+  const b = image("b");
+  await writeListing(container, r.runId, [b], r.batchSize);
+  await writeBatchOutcomes(container, r.runId, 0, [outcome(b, "archived", { bytes: 5 })]);
+  let theirs: Awaited<ReturnType<typeof writeRunSummary>> | undefined;
+  let written = "";
+  const racing = observed(container, [], {
+    beforeCommit: async (blobName) => {
+      // The other call (a retried activity, which counted 3 job executions) commits first.
+      theirs = await writeRunSummary(summaryInput(r, { batchCount: 1, jobExecutions: 3 }), { container });
+      written = (await container.getBlockBlobClient(blobName).downloadToBuffer()).toString("utf8");
+    },
+  });
+  const result = await writeRunSummary(summaryInput(r, { batchCount: 1, jobExecutions: 1 }), { container: racing });
+  assert.equal(theirs?.totals.jobExecutions, 3);
+  assert.deepEqual(result, theirs, "the summary that stands, not this call's");
+  assert.equal(
+    (await container.getBlockBlobClient(summaryBlobName(r.runId)).downloadToBuffer()).toString("utf8"),
+    written,
   );
 });
