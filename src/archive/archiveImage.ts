@@ -26,8 +26,9 @@ import {
 import { archiveBlobName, sidecarBlobName, type ImageIdentity } from "../storage/blobNames.js";
 import { storageError } from "../storage/storageError.js";
 import { writeTagMarker } from "../storage/tagMarkers.js";
-import { getConfigPlatform, writeImageArchive } from "./archiveWriter.js";
-import { planImageArchive } from "./imagePlan.js";
+import type { BlobPrefetcher } from "../registry/blobPrefetcher.js";
+import { getConfigPlatform, startBlobPrefetch, writeImageArchive } from "./archiveWriter.js";
+import { planImageArchive, type ImageArchivePlan } from "./imagePlan.js";
 import { refreshReferrers, type RefreshReferrersResult } from "./refreshReferrers.js";
 import { buildSidecar, type ArchiveSidecar } from "./sidecar.js";
 
@@ -156,7 +157,24 @@ export async function archiveImage(
       );
     } else {
       const referrers = options.tuning.referrers ?? DEFAULT_REFERRER_LIMITS;
-      const plan = await planImageArchive(client, ref.repository, digest, { ...opts(options), referrers });
+      const prefetch = {
+        prefetch: { concurrency: options.tuning.registryConcurrency, budgetBytes: options.tuning.prefetchBytes },
+        ...(options.abortSignal && { abortSignal: options.abortSignal }),
+      };
+      // The image's blobs are read ahead while its referrers are looked for (a few round trips), then theirs after them.
+      let prefetcher: BlobPrefetcher | undefined;
+      let plan: ImageArchivePlan;
+      try {
+        plan = await planImageArchive(client, ref.repository, digest, {
+          ...opts(options),
+          referrers,
+          onImageBlobs: (blobs) => (prefetcher = startBlobPrefetch(client, ref.repository, blobs, prefetch)),
+        });
+        prefetcher?.append(plan.blobs.slice(prefetcher.descriptors.length));
+      } catch (error) {
+        prefetcher?.close();
+        throw error;
+      }
       const totalBytes = plan.blobs.reduce((n, b) => n + b.size, 0);
       const upload = createArchiveUpload(container, archiveBlob, {
         blockSizeBytes: options.tuning.blockSizeBytes,
@@ -166,9 +184,9 @@ export async function archiveImage(
       const written = await writeImageArchive(client, plan, upload, {
         tags,
         gzipLevel: options.tuning.gzipLevel,
-        prefetch: { concurrency: options.tuning.registryConcurrency, budgetBytes: options.tuning.prefetchBytes },
+        ...prefetch,
+        ...(prefetcher && { prefetcher }),
         onSourceBytes: (bytes) => options.onProgress?.({ phase: "streaming", bytes, totalBytes }),
-        ...(options.abortSignal && { abortSignal: options.abortSignal }),
       });
       options.onProgress?.({ phase: "committing", bytes: totalBytes, totalBytes });
       const gzipLevel = options.tuning.gzipLevel;

@@ -12,6 +12,7 @@
 import { createHash } from "node:crypto";
 import { Transform, type Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { ArchiveError } from "../errors.js";
 import { BlobPrefetcher, DEFAULT_PART_BYTES, type BlobPrefetchOptions } from "../registry/blobPrefetcher.js";
 import type { OperationOptions, RegistryClient } from "../registry/registryClient.js";
 import { Annotations, isCompressedLayer, MediaTypes, type Descriptor, type Platform } from "../registry/types.js";
@@ -30,6 +31,11 @@ export interface WriteImageArchiveOptions extends OperationOptions {
   prefetch?: Partial<BlobPrefetchOptions>;
   /** Called as source bytes stream in (blobs read from the registry so far). */
   onSourceBytes?: (bytes: number) => void;
+  /**
+   * A prefetcher already reading this plan's blobs (startBlobPrefetch, started while the plan was made): its blobs must
+   * be plan.blobs, in order. The writer takes them from it and closes it. Default: one started here.
+   */
+  prefetcher?: BlobPrefetcher;
 }
 
 export interface WriteImageArchiveResult {
@@ -129,6 +135,7 @@ export async function writeImageArchive(
   );
   // The producer's error is the cause; the pipeline then fails with the same error or a "premature close".
   const [produced, piped] = await Promise.allSettled([produce(), consumed]);
+  options.prefetcher?.close(); // however the stream ended (archiveSegments closes it too, once it has started)
   // The first cause wins: a registry error fails the pipeline too, and a failed upload stops the producer.
   if (produced.status === "rejected" && !(produced.reason instanceof ArchiveStreamClosedError)) throw produced.reason;
   if (piped.status === "rejected") throw piped.reason;
@@ -164,12 +171,11 @@ async function* archiveSegments(
   for (const { descriptor, bytes } of plan.manifests) yield small(blobPath(descriptor.digest), bytes);
 
   let sourceBytes = 0;
-  const prefetcher = new BlobPrefetcher(client, plan.repository, plan.blobs, {
-    ...DEFAULT_PREFETCH,
-    ...options.prefetch,
-    ...(options.abortSignal && { abortSignal: options.abortSignal }),
-  });
+  const prefetcher = options.prefetcher ?? startBlobPrefetch(client, plan.repository, plan.blobs, options);
   try {
+    const read = prefetcher.descriptors;
+    if (read.length !== plan.blobs.length || plan.blobs.some((b, i) => read[i]!.digest !== b.digest))
+      throw new ArchiveError("INVALID_ARGUMENT", "the prefetcher given to the archive writer reads other blobs");
     yield* blobSegments(prefetcher, plan, options, stats, (n) => {
       sourceBytes += n;
       options.onSourceBytes?.(sourceBytes);
@@ -178,6 +184,20 @@ async function* archiveSegments(
     prefetcher.close();
   }
   yield { data: tarEnd(), store: false };
+}
+
+/** Starts reading `blobs` ahead for writeImageArchive (its `prefetch` and `abortSignal` options); close() it if unused. */
+export function startBlobPrefetch(
+  client: RegistryClient,
+  repository: string,
+  blobs: readonly Descriptor[],
+  options: Pick<WriteImageArchiveOptions, "prefetch" | "abortSignal">,
+): BlobPrefetcher {
+  return new BlobPrefetcher(client, repository, blobs, {
+    ...DEFAULT_PREFETCH,
+    ...options.prefetch,
+    ...(options.abortSignal && { abortSignal: options.abortSignal }),
+  });
 }
 
 async function* blobSegments(

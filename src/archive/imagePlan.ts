@@ -88,6 +88,11 @@ export interface PlanImageArchiveOptions extends OperationOptions {
   externalLayers?: string[];
   /** Archive the image's referrers too, within these bounds (registry/referrers.ts); absent: none are looked up. */
   referrers?: ReferrerLimits;
+  /**
+   * Called with the image's own blobs (the start of `blobs`, in archive order) once they are known, before its
+   * referrers are looked for: the archive writer reads them ahead meanwhile (a referrer lookup is several requests).
+   */
+  onImageBlobs?: (blobs: readonly Descriptor[]) => void;
 }
 
 export async function planImageArchive(
@@ -96,7 +101,7 @@ export async function planImageArchive(
   tagOrDigest: string,
   options: PlanImageArchiveOptions = {},
 ): Promise<ImageArchivePlan> {
-  const { externalLayers, referrers: referrerLimits, ...requestOptions } = options;
+  const { externalLayers, referrers: referrerLimits, onImageBlobs, ...requestOptions } = options;
   const manifests: ManifestBlob[] = [];
   const images: PlatformImage[] = [];
   const seen = new Set<string>();
@@ -170,6 +175,7 @@ export async function planImageArchive(
     defaultImage,
     format,
   };
+  onImageBlobs?.([...blobs]);
   if (referrerLimits && referrerLimits.maxDepth > 0) {
     const subjects = manifests.map((m) => m.descriptor.digest);
     const found = await discoverReferrers(client, repository, subjects, { ...requestOptions, limits: referrerLimits });

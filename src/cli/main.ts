@@ -11,6 +11,7 @@ import { archiveRequestSchema } from "../archive/archiveRequest.js";
 import { createRegistryClientFactory } from "../registry/createRegistryClient.js";
 import { parseImageReference } from "../registry/reference.js";
 import { describeError } from "../errors.js";
+import { applyStreamingHeapPolicy } from "../heapPolicy.js";
 import { runArchiveRequest } from "../archive/runArchiveRequest.js";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ArchiveError } from "../errors.js";
@@ -57,6 +58,7 @@ registry: ACR_USERNAME + ACR_PASSWORD, Entra ID for *.azurecr.io, or anonymous (
 class UsageError extends Error {}
 
 async function main(argv: string[]): Promise<number> {
+  applyStreamingHeapPolicy();
   let parsed;
   try {
     parsed = parseArgs({

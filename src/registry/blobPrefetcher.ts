@@ -8,6 +8,7 @@
 // Memory: a part is started only while the bytes reserved by parts not yet taken stay within `budgetBytes` (or when
 // nothing is reserved, so one part larger than the budget still goes), and a fallback stream buffers at most one part:
 // never more than budget + one part is held. `stats` counts it, for the tests.
+import { setMaxListeners } from "node:events";
 import { ArchiveError } from "../errors.js";
 import type { OperationOptions, RegistryClient } from "./registryClient.js";
 import type { Descriptor } from "./types.js";
@@ -75,10 +76,12 @@ export class BlobPrefetcher {
   private readonly onAbort = () => this.close();
   private readonly options: BlobPrefetchOptions;
 
+  private readonly blobs: Descriptor[] = [];
+
   constructor(
     private readonly client: RegistryClient,
     private readonly repository: string,
-    private readonly blobs: readonly Descriptor[],
+    blobs: readonly Descriptor[],
     options: BlobPrefetchOptions & OperationOptions,
   ) {
     this.options = {
@@ -86,8 +89,27 @@ export class BlobPrefetcher {
       budgetBytes: Math.max(0, options.budgetBytes),
       partBytes: Math.max(1, options.partBytes),
     };
+    // Each GET in flight listens on this signal (its request, a retry's wait): more than Node's default 10 is normal.
+    setMaxListeners(Math.max(10, 3 * this.options.concurrency + 4), this.controller.signal);
+    if (options.abortSignal?.aborted) this.close();
+    options.abortSignal?.addEventListener("abort", this.onAbort, { once: true });
+    this.append(blobs);
+  }
+
+  /** The blobs read so far, in archive order (the constructor's, then every append's). */
+  get descriptors(): readonly Descriptor[] {
+    return this.blobs;
+  }
+
+  /**
+   * More blobs after those already given (an image's referrers, found while its own blobs are read ahead): they are
+   * fetched after them, within the same budget, and taken with stream(index) at their index in archive order.
+   */
+  append(blobs: readonly Descriptor[]): void {
     const { partBytes } = this.options;
-    blobs.forEach((blob, index) => {
+    for (const blob of blobs) {
+      const index = this.blobs.length;
+      this.blobs.push(blob);
       const ranged = blob.size > partBytes;
       const parts: Part[] = [];
       for (let start = 0; start < blob.size || (start === 0 && parts.length === 0); start += partBytes) {
@@ -108,9 +130,7 @@ export class BlobPrefetcher {
       }
       this.partsOf.push(parts);
       this.parts.push(...parts);
-    });
-    if (options.abortSignal?.aborted) this.close();
-    options.abortSignal?.addEventListener("abort", this.onAbort, { once: true });
+    }
     this.pump();
   }
 

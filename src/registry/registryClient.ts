@@ -24,6 +24,7 @@ import {
   type Manifest,
   type PagedAsyncIterableIterator,
 } from "./types.js";
+import { nodeBodyOf } from "./nodeRequest.js";
 import { verifyingReader } from "./verifyingReader.js";
 
 export interface RegistryClientOptions {
@@ -295,16 +296,19 @@ export class RegistryClient {
       const headers: Record<string, string> = askRange
         ? { range: end === descriptor.size ? `bytes=${position}-` : `bytes=${position}-${end - 1}` }
         : {};
+      // node:http, not fetch, for the bytes (nodeRequest.ts: no copy per chunk, no web stream).
       const response = await this.request(
         `/v2/${repository}/blobs/${descriptor.digest}`,
         `repository:${repository}:pull`,
-        { headers, ...request },
+        { headers, nodeBody: true, ...request },
       );
       await this.throwIfError(response, what);
+      const nodeBody = nodeBodyOf(response);
       let skip = 0;
       if (response.status === 206) {
         const start = Number(/bytes (\d+)-/.exec(response.headers.get("content-range") ?? "")?.[1] ?? NaN);
         if (start !== position) {
+          nodeBody?.destroy();
           await response.body?.cancel().catch(() => undefined);
           throw new ArchiveError(
             "REGISTRY_ERROR",
@@ -325,10 +329,11 @@ export class RegistryClient {
       // Past the blob's end the verifier sees an overrun; inside it, bytes past the range belong to the next range.
       const limit = end === descriptor.size ? Infinity : end;
       try {
-        if (!response.body) break;
-        for await (const raw of Readable.fromWeb(
-          response.body as import("node:stream/web").ReadableStream<Uint8Array>,
-        )) {
+        const body =
+          nodeBody ??
+          (response.body && Readable.fromWeb(response.body as import("node:stream/web").ReadableStream<Uint8Array>));
+        if (!body) break;
+        for await (const raw of body) {
           let chunk = raw as Buffer;
           if (skip > 0) {
             const drop = Math.min(skip, chunk.length);
@@ -343,7 +348,8 @@ export class RegistryClient {
           if (position >= limit && response.status !== 206) break; // the rest of a 200 answer is not ours: let the body go
         }
       } catch (error) {
-        if (options.abortSignal?.aborted) throw error;
+        if (options.abortSignal?.aborted)
+          throw new ArchiveError("ABORTED", `${what}: the read was aborted`, { cause: error });
         if (++resumes > MAX_BLOB_RESUMES)
           throw new ArchiveError("REGISTRY_UNREACHABLE", `${what}: the download kept failing at byte ${position}`, {
             cause: error,
@@ -565,6 +571,8 @@ export class RegistryClient {
       body?: Buffer | AsyncIterable<Buffer>;
       abortSignal?: AbortSignal;
       onRequest?: () => void;
+      /** A 2xx answer's bytes as a Node stream: nodeBodyOf(response) (transport's SendOptions.nodeBody). */
+      nodeBody?: boolean;
     },
   ): Promise<Response> {
     const url = this.absolute(pathOrUrl);
@@ -582,6 +590,7 @@ export class RegistryClient {
           credentials: { authorization, onRedirectElsewhere: "drop" as const, service: this.registry },
         }),
         ...(init.abortSignal && { abortSignal: init.abortSignal }),
+        ...(init.nodeBody && { nodeBody: true }),
         meter,
       });
     // Credentials go to the registry's own origin only (an absolute Link or Location may name another host).

@@ -9,6 +9,7 @@
 // a Content-Length is a claim, and a chunked body has none.
 import { setTimeout as sleep } from "node:timers/promises";
 import { ArchiveError, isArchiveError, type ArchiveErrorCode } from "../errors.js";
+import { nodeRequest } from "./nodeRequest.js";
 
 export interface RetryPolicy {
   /** Retries after the first attempt. */
@@ -106,6 +107,11 @@ export interface SendOptions {
   retry?: RetryPolicy;
   /** The read budget and request count (redirect hops to another origin, such as storage, are not the registry's). */
   meter?: RequestMeter;
+  /**
+   * Send through node:http/https (nodeRequest.ts), for a large body read as a Node stream: a 2xx answer's bytes are
+   * then nodeBodyOf(response), not response.body. Only for requests without a body.
+   */
+  nodeBody?: boolean;
 }
 
 const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
@@ -183,17 +189,25 @@ async function sendFollowingRedirects(url: string, options: SendOptions): Promis
       await options.meter.budget?.take(options.abortSignal);
       options.meter.onRequest?.();
     }
-    const response = await fetch(current, {
-      method: options.method ?? "GET",
-      headers,
-      // Async iterables stream (undici needs duplex "half" for a streamed request body).
-      ...(body !== undefined &&
-        (typeof body === "string" || Buffer.isBuffer(body)
-          ? { body }
-          : { body: body as unknown as RequestInit["body"], duplex: "half" as const })),
-      redirect: "manual",
-      ...(options.abortSignal && { signal: options.abortSignal }),
-    });
+    if (options.nodeBody && body !== undefined)
+      throw new ArchiveError("INVALID_ARGUMENT", "nodeBody is for requests without a body");
+    const response = options.nodeBody
+      ? await nodeRequest(current, {
+          method: options.method ?? "GET",
+          headers,
+          ...(options.abortSignal && { signal: options.abortSignal }),
+        })
+      : await fetch(current, {
+          method: options.method ?? "GET",
+          headers,
+          // Async iterables stream (undici needs duplex "half" for a streamed request body).
+          ...(body !== undefined &&
+            (typeof body === "string" || Buffer.isBuffer(body)
+              ? { body }
+              : { body: body as unknown as RequestInit["body"], duplex: "half" as const })),
+          redirect: "manual",
+          ...(options.abortSignal && { signal: options.abortSignal }),
+        });
     if (response.status >= 300 && response.status < 400 && response.headers.has("location")) {
       await response.body?.cancel().catch(() => undefined);
       const next = redirectTarget(

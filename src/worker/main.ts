@@ -6,8 +6,10 @@ import { readWorkerConfig } from "../config.js";
 import { ArchiveError, describeError } from "../errors.js";
 import { readRequestFromEnvironment, runArchiveRequest } from "../archive/runArchiveRequest.js";
 import { readRestoreRequest, runRestoreRequest } from "../archive/runRestoreRequest.js";
+import { applyStreamingHeapPolicy } from "../heapPolicy.js";
 
 async function main(): Promise<void> {
+  applyStreamingHeapPolicy();
   const config = readWorkerConfig(process.env);
   if (config.archiveContainer === undefined) {
     throw new ArchiveError(

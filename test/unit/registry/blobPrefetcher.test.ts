@@ -222,3 +222,45 @@ test("the bytes held ahead never pass the budget plus one part, whatever the ima
     await served.close();
   }
 });
+
+test("blobs appended later (an image's referrers) are read after the first ones, in order, within the budget", async () => {
+  const first = [randomBytes(200 * KiB), randomBytes(5)];
+  const later = [randomBytes(300 * KiB), Buffer.alloc(0), randomBytes(70 * KiB)];
+  const served = await serveBlobs([...first, ...later]);
+  const client = new RegistryClient(served.host, { retry: FAST_RETRY });
+  const budgetBytes = 128 * KiB;
+  const partBytes = 64 * KiB;
+  const prefetcher = new BlobPrefetcher(client, "test/repo", first.map(descriptorOf), {
+    concurrency: 3,
+    budgetBytes,
+    partBytes,
+  });
+  try {
+    // Let the first blobs be read ahead up to the budget before more are known.
+    while (prefetcher.stats.peakReservedBytes < budgetBytes) await tick();
+    const startedBefore = prefetcher.stats.partsStarted;
+    prefetcher.append(later.map(descriptorOf));
+    assert.deepEqual(
+      prefetcher.descriptors.map((d) => d.digest),
+      [...first, ...later].map((b) => descriptorOf(b).digest),
+    );
+    const out: Buffer[] = [];
+    for (let i = 0; i < first.length + later.length; i++) {
+      const chunks: Buffer[] = [];
+      for await (const chunk of prefetcher.stream(i)) chunks.push(chunk);
+      out.push(Buffer.concat(chunks));
+    }
+    out.forEach((bytes, i) => assert.ok(bytes.equals([...first, ...later][i]!), `blob ${i}`));
+    const laterDigests = new Set(later.map((b) => descriptorOf(b).digest));
+    const firstLater = served.requests.findIndex((r) => laterDigests.has(r.digest));
+    assert.ok(firstLater >= startedBefore, "no appended blob was asked for before the append");
+    assert.ok(
+      served.requests.slice(firstLater).every((r) => laterDigests.has(r.digest)),
+      "the appended blobs come after every part of the first ones",
+    );
+    assert.ok(prefetcher.stats.peakReservedBytes <= budgetBytes + partBytes);
+  } finally {
+    prefetcher.close();
+    await served.close();
+  }
+});

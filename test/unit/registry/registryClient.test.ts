@@ -172,6 +172,92 @@ describe("transport behaviour (loopback stand-ins for a misbehaving registry)", 
     }
   });
 
+  // Blob bytes come through node:http (nodeRequest.ts), everything else through fetch: the same retries, challenges
+  // and error bodies on both paths.
+  test("a blob read: a 503 is retried, a bearer challenge is answered, the registry's error code is kept", async () => {
+    const seen: string[] = [];
+    let blobCalls = 0;
+    const server = await listen((req, res) => {
+      seen.push(`${req.url} ${req.headers.authorization ?? "-"}`);
+      if (req.url?.startsWith("/token")) {
+        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ token: "t1" }));
+        return;
+      }
+      if (req.headers.authorization !== "Bearer t1") {
+        res
+          .writeHead(401, {
+            "www-authenticate": `Bearer realm="http://${req.headers.host}/token",service="test",scope="repository:repo:pull"`,
+          })
+          .end();
+        return;
+      }
+      if (req.url?.includes("/missing/")) {
+        res
+          .writeHead(404, { "content-type": "application/json" })
+          .end(JSON.stringify({ errors: [{ code: "BLOB_UNKNOWN", message: "blob unknown to registry" }] }));
+        return;
+      }
+      if (++blobCalls === 1) return void res.writeHead(503, { "retry-after": "0" }).end("busy");
+      res.writeHead(200, { "content-length": String(blob.length) }).end(blob);
+    });
+    try {
+      const client = new RegistryClient(server.host, { retry: FAST_RETRY });
+      const chunks: Buffer[] = [];
+      for await (const c of client.getBlob("repo", descriptor)) chunks.push(c as Buffer);
+      assert.ok(Buffer.concat(chunks).equals(blob));
+      assert.equal(blobCalls, 2);
+      const drain = async () => {
+        for await (const c of client.getBlob("missing", descriptor)) void c;
+      };
+      await assert.rejects(drain(), (error: unknown) => {
+        assert.ok(isArchiveError(error) && error.code === "REGISTRY_NOT_FOUND", String(error));
+        assert.equal((error as { registryCode?: string }).registryCode, "BLOB_UNKNOWN");
+        assert.match(error.message, /blob unknown to registry/);
+        return true;
+      });
+      assert.ok(
+        seen.some((line) => line.startsWith("/token")),
+        "the challenge was answered with a token",
+      );
+    } finally {
+      await close(server.server);
+    }
+  });
+
+  test("a blob read from a registry that cannot be reached fails with REGISTRY_UNREACHABLE and the socket's error", async () => {
+    const { server, host } = await listen(() => undefined);
+    await close(server); // the port is free again: connections are refused
+    const client = new RegistryClient(host, { retry: FAST_RETRY });
+    const drain = async () => {
+      for await (const c of client.getBlob("repo", descriptor)) void c;
+    };
+    await expectCode(drain(), "REGISTRY_UNREACHABLE", /ECONNREFUSED/);
+  });
+
+  test("a blob read stopped by its abort signal ends with ABORTED and lets the connection go", async () => {
+    const abort = new AbortController();
+    let closed: Promise<{ sent: number; finished: boolean }> | undefined;
+    const server = await listen((_req, res) => {
+      closed = streamBody(res, 64 * 1024 * 1024, { "content-length": String(64 * 1024 * 1024) });
+    });
+    try {
+      const big = { ...descriptor, size: 64 * 1024 * 1024 };
+      const client = new RegistryClient(server.host, { retry: FAST_RETRY });
+      let received = 0;
+      const drain = async () => {
+        for await (const c of client.getBlob("repo", big, { abortSignal: abort.signal })) {
+          received += (c as Buffer).length;
+          if (received > 1024 * 1024) abort.abort();
+        }
+      };
+      await expectCode(drain(), "ABORTED");
+      const { finished } = await closed!;
+      assert.equal(finished, false, "the server's answer was cut off, not read to its end");
+    } finally {
+      await close(server.server);
+    }
+  });
+
   test("plain HTTP only for loopback unless insecure is asked for", () => {
     assert.equal(new RegistryClient("127.0.0.1:5000").baseUrl, "http://127.0.0.1:5000");
     assert.equal(new RegistryClient("localhost:5000").baseUrl, "http://localhost:5000");
