@@ -164,11 +164,12 @@ export async function archiveImage(
       // The image's blobs are read ahead while its referrers are looked for (a few round trips), then theirs after them.
       let prefetcher: BlobPrefetcher | undefined;
       let plan: ImageArchivePlan;
+      const reader = client; // (the callback below sees it as set)
       try {
         plan = await planImageArchive(client, ref.repository, digest, {
           ...opts(options),
           referrers,
-          onImageBlobs: (blobs) => (prefetcher = startBlobPrefetch(client, ref.repository, blobs, prefetch)),
+          onImageBlobs: (blobs) => (prefetcher = startBlobPrefetch(reader, ref.repository, blobs, prefetch)),
         });
         prefetcher?.append(plan.blobs.slice(prefetcher.descriptors.length));
       } catch (error) {
