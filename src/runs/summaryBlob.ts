@@ -3,7 +3,7 @@
 // once: a run's records are final when it exists, so a retried activity, or a forged start under a finished run's id,
 // finds it and keeps it. Its totals are also in its metadata, so that finding it reads no image.
 import type { ContainerClient } from "@azure/storage-blob";
-import { MetadataKeys } from "../storage/blobMetadata.js";
+import { parseSummaryTotals, summaryBlobMetadata } from "../storage/blobMetadata.js";
 import { summaryBlobName } from "../storage/blobNames.js";
 import { JsonArrayBlobWriter } from "../storage/jsonArrayBlob.js";
 import { readJsonBlob } from "../storage/jsonBlob.js";
@@ -24,14 +24,8 @@ export async function writtenSummaryTotals<T>(container: ContainerClient, runId:
     if (storageErrorCode(error).statusCode === 404) return undefined;
     throw storageError(`cannot read ${name}`, error);
   }
-  const totals = metadata?.[MetadataKeys.summaryTotals];
-  if (totals !== undefined) {
-    try {
-      return JSON.parse(totals) as T;
-    } catch {
-      // Not ours: read them from the summary itself.
-    }
-  }
+  const totals = parseSummaryTotals<T>(metadata);
+  if (totals !== undefined) return totals;
   // A summary written before its totals were kept in metadata: read whole, once.
   return (await readJsonBlob<{ totals: T }>(container, name))?.totals;
 }
@@ -62,7 +56,7 @@ export async function commitSummary<T>(
   try {
     written = await writer.commit(head, {
       ifNotExists: true,
-      metadata: { [MetadataKeys.summaryTotals]: JSON.stringify(head.totals) },
+      metadata: summaryBlobMetadata(head.totals),
     });
   } catch (error) {
     throw storageError(`cannot write ${writer.name}`, error);

@@ -98,6 +98,22 @@ export function tagMarkerBlobMetadata(archiveBlob: string, sourceDigest: string)
   return { [MetadataKeys.archiveBlob]: encodeURIComponent(archiveBlob), [MetadataKeys.sourceDigest]: sourceDigest };
 }
 
+/** A run summary's metadata: its totals, as JSON. */
+export function summaryBlobMetadata(totals: unknown): Record<string, string> {
+  return { [MetadataKeys.summaryTotals]: JSON.stringify(totals) };
+}
+
+/** A run summary's totals from its metadata; undefined when absent or not JSON (a summary written before them). */
+export function parseSummaryTotals<T>(metadata: Record<string, string> | undefined): T | undefined {
+  const json = metadata?.[MetadataKeys.summaryTotals];
+  if (json === undefined) return undefined;
+  try {
+    return JSON.parse(json) as T;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Whole values, comma-separated, as many as fit in `max` characters. */
 function joinWithin(values: string[], max: number): string {
   let joined = "";

@@ -1,12 +1,15 @@
 // Blob metadata (src/storage/blobMetadata.ts), pure: the keys on the wire (listings and rebuilt sidecars depend on
-// them), the round trip of an archive's metadata, and what is dropped to stay within a blob's 8 KiB of metadata.
+// them), the round trip of an archive's metadata and of a summary's totals, and what is dropped to stay within a
+// blob's 8 KiB of metadata.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
   archiveBlobMetadata,
   MetadataKeys,
   parseArchiveBlobMetadata,
+  parseSummaryTotals,
   sidecarBlobMetadata,
+  summaryBlobMetadata,
   tagMarkerBlobMetadata,
   type ArchiveBlobMetadata,
 } from "../../../src/storage/blobMetadata.js";
@@ -40,7 +43,7 @@ test("an archive's metadata has the documented keys and values, and reads back a
   assert.deepEqual(parseArchiveBlobMetadata(written), metadata);
   assert.deepEqual(
     Object.values(MetadataKeys).sort(),
-    [...Object.keys(written), "archiveblob"].sort(),
+    [...Object.keys(written), "archiveblob", ...Object.keys(summaryBlobMetadata({}))].sort(),
     "one home for every key",
   );
 });
@@ -51,6 +54,15 @@ test("sidecars and tag markers use the same keys", () => {
     archiveblob: "reg%2Fapp%40sha256-x.tar.gz",
     sourcedigest: digest("a"),
   });
+});
+
+test("a run summary's metadata holds its totals as JSON; anything else reads as none", () => {
+  const totals = { total: 3, archived: 2, alreadyArchived: 1, failed: 0, bytesArchived: 9, jobExecutions: 2 };
+  assert.deepEqual(summaryBlobMetadata(totals), { totals: JSON.stringify(totals) });
+  assert.deepEqual(parseSummaryTotals(summaryBlobMetadata(totals)), totals);
+  assert.equal(parseSummaryTotals({ totals: "{not json" }), undefined);
+  assert.equal(parseSummaryTotals({}), undefined);
+  assert.equal(parseSummaryTotals(undefined), undefined);
 });
 
 test("too many tags keep the whole ones that fit; too many external layers are not recorded at all", () => {
