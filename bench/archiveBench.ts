@@ -24,7 +24,7 @@ import { startRegistry } from "../tools/localenv/registry.js";
 import { startShapedProxy } from "./networkProxy.js";
 
 const execFileAsync = promisify(execFile);
-const WORKER = fileURLToPath(new URL("../src/worker/main.js", import.meta.url));
+const WORKER = fileURLToPath(new URL("../src/worker/main.bundle.mjs", import.meta.url));
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const MiB = 1024 * 1024;
 

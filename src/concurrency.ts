@@ -24,3 +24,26 @@ export async function mapConcurrent<T, R>(
   if (failure) throw failure.error;
   return results;
 }
+
+/**
+ * Every call runs (at most `limit` at once) and each outcome is kept in the input's order, failures too: for lookups
+ * whose results are then checked one by one, so that what is thrown is what a sequential loop would have thrown.
+ */
+export async function settleConcurrent<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<R>,
+): Promise<PromiseSettledResult<R>[]> {
+  return mapConcurrent(items, limit, (item, index) =>
+    fn(item, index).then(
+      (value): PromiseSettledResult<R> => ({ status: "fulfilled", value }),
+      (reason: unknown): PromiseSettledResult<R> => ({ status: "rejected", reason }),
+    ),
+  );
+}
+
+/** The value of a settled outcome, or its failure thrown. */
+export function settledValue<R>(outcome: PromiseSettledResult<R>): R {
+  if (outcome.status === "rejected") throw outcome.reason;
+  return outcome.value;
+}

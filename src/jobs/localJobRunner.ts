@@ -1,5 +1,6 @@
-// Runs each image's worker as a local child process (`node dist/src/worker/main.js`): the same entrypoint and env
-// contract as the Container Apps Job, for development and tests. Executions live in memory, by generated name.
+// Runs each image's worker as a local child process (`node dist/src/worker/main.bundle.mjs`, the bundled worker): the
+// same entrypoint and env contract as the Container Apps Job, for development and tests. Executions live in memory, by
+// generated name.
 import { randomBytes } from "node:crypto";
 import { access } from "node:fs/promises";
 import { createInterface } from "node:readline";
@@ -16,7 +17,7 @@ import {
 } from "./jobRunner.js";
 
 export interface LocalJobRunnerOptions {
-  /** The compiled worker entrypoint; default: `../worker/main.js` next to this module. */
+  /** The worker entrypoint; default: the bundled worker, `../worker/main.bundle.mjs` (npm run build makes it). */
   workerPath?: string;
   /** Node.js binary; default: the one running this process. */
   nodePath?: string;
@@ -43,7 +44,7 @@ interface LocalExecution {
   done: Promise<void>;
 }
 
-const DEFAULT_WORKER = fileURLToPath(new URL("../worker/main.js", import.meta.url));
+const DEFAULT_WORKER = fileURLToPath(new URL("../worker/main.bundle.mjs", import.meta.url));
 const MAX_ERROR_LENGTH = 2000;
 
 export class LocalJobRunner implements JobRunner {

@@ -8,6 +8,7 @@
 // `subject` is the manifest it was listed for; an index referrer's manifests too). Bounded in depth and count; a referrer that is one of the image's own
 // manifests or one of its own ancestors is a cycle. Each of these fails the image with REFERRER_GRAPH_INVALID: a
 // referrer is never dropped silently.
+import { settleConcurrent, settledValue } from "../concurrency.js";
 import { ArchiveError } from "../errors.js";
 import type { GetManifestResult, OperationOptions, RegistryClient } from "./registryClient.js";
 import {
@@ -68,6 +69,9 @@ export interface ReferrerDiscovery {
   requests: number;
 }
 
+/** Subjects looked up at once, and referrer manifests fetched at once (each lookup is four requests in flight). */
+const REFERRER_LOOKUP_CONCURRENCY = 4;
+
 /** cosign's legacy tag suffixes: signature, attestation, SBOM. */
 export const COSIGN_TAG_SUFFIXES = [".sig", ".att", ".sbom"] as const;
 
@@ -111,7 +115,20 @@ export async function discoverReferrers(
   const wanted = artifactTypes?.length ? new Set(artifactTypes) : undefined;
   const askType = artifactTypes?.length === 1 ? { artifactType: artifactTypes[0]! } : {};
 
+  // The API (or, without it, the tag schema's index) and the three cosign tags, asked at once.
   const referrersOf = async (subject: string): Promise<Candidate[]> => {
+    const tag = referrersTag(subject);
+    const [listed, ...cosign] = await Promise.all([
+      listedReferrersOf(subject, tag),
+      ...COSIGN_TAG_SUFFIXES.map(async (suffix): Promise<Candidate | undefined> => {
+        result.requests++;
+        const fetched = await client.findManifest(repository, `${tag}${suffix}`, request);
+        return fetched && { digest: fetched.descriptor.digest, source: "cosign-tag", fetched, tag: `${tag}${suffix}` };
+      }),
+    ]);
+    return [...listed, ...cosign.filter((c) => c !== undefined)];
+  };
+  const listedReferrersOf = async (subject: string, tag: string): Promise<Candidate[]> => {
     const candidates: Candidate[] = [];
     if (result.referrersApi !== false) {
       result.requests++;
@@ -123,7 +140,6 @@ export async function discoverReferrers(
       result.referrersApi = listed !== undefined;
       for (const d of listed ?? []) candidates.push({ digest: d.digest, source: "referrers-api", listed: d });
     }
-    const tag = referrersTag(subject);
     if (result.referrersApi === false) {
       result.requests++;
       const index = await client.findManifest(repository, tag, request);
@@ -140,34 +156,64 @@ export async function discoverReferrers(
         }
       }
     }
-    for (const suffix of COSIGN_TAG_SUFFIXES) {
-      result.requests++;
-      const fetched = await client.findManifest(repository, `${tag}${suffix}`, request);
-      if (fetched)
-        candidates.push({ digest: fetched.descriptor.digest, source: "cosign-tag", fetched, tag: `${tag}${suffix}` });
-    }
     return candidates;
   };
 
+  // Lookups and fetches run concurrently; their outcomes are checked in the order a sequential walk would meet them,
+  // so the referrers found, their order and the error thrown for a bad graph do not depend on timing.
   let frontier = subjects.map((digest) => ({ digest, ancestors: [] as string[] }));
   for (let depth = 1; frontier.length > 0; depth++) {
     const next: typeof frontier = [];
-    for (const subject of frontier) {
-      for (const candidate of await referrersOf(subject.digest)) {
+    // The first lookup on a registry learns whether it has the referrers API: the others wait for it.
+    const lookups: PromiseSettledResult<Candidate[]>[] = [];
+    if (result.referrersApi === undefined)
+      lookups.push(...(await settleConcurrent(frontier.slice(0, 1), 1, (s) => referrersOf(s.digest))));
+    lookups.push(
+      ...(await settleConcurrent(frontier.slice(lookups.length), REFERRER_LOOKUP_CONCURRENCY, (s) =>
+        referrersOf(s.digest),
+      )),
+    );
+    for (const [i, subject] of frontier.entries()) {
+      // What a sequential walk does with each candidate up to the first that fails the graph: skip it, or fetch it.
+      const steps: ({ fetch: Candidate; what: string } | { fail: ArchiveError })[] = [];
+      const scheduled = new Set<string>();
+      for (const candidate of settledValue(lookups[i]!)) {
         const what = `referrer ${candidate.digest} of ${subject.digest} in ${repository}`;
         if (
           own.has(candidate.digest) ||
           candidate.digest === subject.digest ||
           subject.ancestors.includes(candidate.digest)
-        )
-          throw new ArchiveError("REFERRER_GRAPH_INVALID", `${what}: a cycle (it refers back to itself or the image)`);
-        if (found.has(candidate.digest)) continue; // listed twice: by the API or index and by a cosign tag, or for two subjects
-        if (depth > limits.maxDepth)
-          throw new ArchiveError(
-            "REFERRER_GRAPH_INVALID",
-            `${what}: referrers nested deeper than ${limits.maxDepth} (REFERRERS_MAX_DEPTH)`,
-          );
-        const referrer = await fetchReferrer(client, repository, subject.digest, candidate, depth, what, request);
+        ) {
+          steps.push({
+            fail: new ArchiveError(
+              "REFERRER_GRAPH_INVALID",
+              `${what}: a cycle (it refers back to itself or the image)`,
+            ),
+          });
+          break;
+        }
+        // Listed twice: by the API or index and by a cosign tag, or for two subjects.
+        if (found.has(candidate.digest) || scheduled.has(candidate.digest)) continue;
+        if (depth > limits.maxDepth) {
+          steps.push({
+            fail: new ArchiveError(
+              "REFERRER_GRAPH_INVALID",
+              `${what}: referrers nested deeper than ${limits.maxDepth} (REFERRERS_MAX_DEPTH)`,
+            ),
+          });
+          break;
+        }
+        scheduled.add(candidate.digest);
+        steps.push({ fetch: candidate, what });
+      }
+      const fetched = await settleConcurrent(steps, REFERRER_LOOKUP_CONCURRENCY, async (step) =>
+        "fetch" in step
+          ? fetchReferrer(client, repository, subject.digest, step.fetch, depth, step.what, request)
+          : undefined,
+      );
+      for (const [j, step] of steps.entries()) {
+        if ("fail" in step) throw step.fail;
+        const referrer = settledValue(fetched[j]!)!;
         if (wanted && !wanted.has(referrer.descriptor.artifactType ?? "")) continue;
         if (result.referrers.length >= limits.maxCount)
           throw new ArchiveError(

@@ -808,7 +808,10 @@ async function countRuns(): Promise<number> {
 function workerPidsFor(text: string): number[] {
   let pids: string[];
   try {
-    pids = execFileSync("pgrep", ["-f", "src/worker/main.js"], { encoding: "utf8" }).trim().split("\n").filter(Boolean);
+    pids = execFileSync("pgrep", ["-f", "src/worker/main.bundle.mjs"], { encoding: "utf8" })
+      .trim()
+      .split("\n")
+      .filter(Boolean);
   } catch {
     return []; // pgrep exits 1 when nothing matches
   }

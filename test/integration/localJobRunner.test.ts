@@ -9,8 +9,8 @@ import { isArchiveError } from "../../src/errors.js";
 import { LocalJobRunner } from "../../src/jobs/localJobRunner.js";
 import { childEnv } from "../support/worker.js";
 
-// The worker compiled next to this test (npm run build, or any --outDir build of the whole project).
-const WORKER = fileURLToPath(new URL("../../src/worker/main.js", import.meta.url));
+// The bundled worker built next to this test (npm run build): what the Dockerfile ships.
+const WORKER = fileURLToPath(new URL("../../src/worker/main.bundle.mjs", import.meta.url));
 
 // The host env minus anything that points at real storage or registries; storage is configured but never reached.
 const BASE_ENV = childEnv({

@@ -2,7 +2,8 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
-export const WORKER_MAIN = fileURLToPath(new URL("../../src/worker/main.js", import.meta.url));
+// The bundled worker (npm run build): what the Dockerfile ships.
+export const WORKER_MAIN = fileURLToPath(new URL("../../src/worker/main.bundle.mjs", import.meta.url));
 export const CLI_MAIN = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
 
 export interface ProcessResult {

@@ -32,7 +32,7 @@ async function jobTemplate(): Promise<unknown> {
   const template = structuredClone(example.responses["200"].body.properties.template);
   Object.assign(template.containers[0], {
     command: ["node"],
-    args: ["dist/src/worker/main.js"],
+    args: ["dist/src/worker/main.bundle.mjs"],
     env: [
       { name: "AZURE_STORAGE_CONNECTION_STRING", secretRef: "storage-connection" },
       { name: "NOTIFY_WEBHOOK", secretRef: "webhook-url" },
@@ -61,7 +61,7 @@ const EXPECTED_TEMPLATE = {
       image: "repo/testcontainerappsjob0:v4",
       name: "testcontainerappsjob0",
       command: ["node"],
-      args: ["dist/src/worker/main.js"],
+      args: ["dist/src/worker/main.bundle.mjs"],
       env: [
         { name: "AZURE_STORAGE_CONNECTION_STRING", secretRef: "storage-connection" },
         { name: "NOTIFY_WEBHOOK", secretRef: "webhook-url" },
