@@ -8,6 +8,7 @@
 // when the writer died between commit and sidecar. A worker that loses the commit race (409) never writes its own.
 import type { ArchiveRequest } from "./archiveRequest.js";
 import type { BlobServiceClient, ContainerClient } from "@azure/storage-blob";
+import { settledValue } from "../concurrency.js";
 import { ArchiveError, describeError, isArchiveError } from "../errors.js";
 import { formatImageReference, parseImageReference, type ImageReference } from "../registry/reference.js";
 import type { RegistryClient } from "../registry/registryClient.js";
@@ -109,13 +110,20 @@ export async function archiveImage(
     options.onProgress?.({ phase: "resolving", bytes: 0, totalBytes: 0 });
     client = deps.getRegistryClient(ref.registry);
     sentBefore = client.requestsSent;
-    const digest = ref.digest ?? (await client.getManifestDigest(ref.repository, ref.tag!, opts(options)));
+    // A tag is resolved by GETting its manifest (one request, as a HEAD would be), kept for the plan; the container is
+    // made ready meanwhile. A digest is not fetched before the archive is known to be missing (an archived one costs none).
+    const [resolved, containerReady] = await Promise.allSettled([
+      ref.digest ? Promise.resolve(undefined) : client.findManifest(ref.repository, ref.tag!, opts(options)),
+      ensureArchiveContainer(container, opts(options)),
+    ]);
+    const rootManifest = settledValue(resolved);
+    const digest = ref.digest ?? rootManifest?.descriptor.digest;
     if (!digest)
       throw new ArchiveError("REGISTRY_NOT_FOUND", `${base.image} not found in ${ref.registry}`, { statusCode: 404 });
+    settledValue(containerReady);
     identity = { registry: ref.registry, repository: ref.repository, digest };
     const archiveBlob = request.blobBaseName ?? archiveBlobName(identity);
     const sidecarBlob = sidecarBlobName(archiveBlob);
-    await ensureArchiveContainer(container, opts(options));
 
     const existing = await readExistingArchive(container, archiveBlob, sidecarBlob, digest, options);
     const names = {
@@ -168,6 +176,7 @@ export async function archiveImage(
       try {
         plan = await planImageArchive(client, ref.repository, digest, {
           ...opts(options),
+          ...(rootManifest && { root: rootManifest }),
           referrers,
           onImageBlobs: (blobs) => (prefetcher = startBlobPrefetch(reader, ref.repository, blobs, prefetch)),
         });

@@ -14,7 +14,7 @@
 //   layers than the config's diff_ids fails the load as well, so an archive that lacks one is an OCI layout only.
 import { createHash } from "node:crypto";
 import { ArchiveError } from "../errors.js";
-import type { RegistryClient, OperationOptions } from "../registry/registryClient.js";
+import type { GetManifestResult, RegistryClient, OperationOptions } from "../registry/registryClient.js";
 import { discoverReferrers, type Referrer, type ReferrerLimits } from "../registry/referrers.js";
 import {
   Annotations,
@@ -93,6 +93,8 @@ export interface PlanImageArchiveOptions extends OperationOptions {
    * referrers are looked for: the archive writer reads them ahead meanwhile (a referrer lookup is several requests).
    */
   onImageBlobs?: (blobs: readonly Descriptor[]) => void;
+  /** The root manifest, already fetched and verified (a tag resolved by GET): not fetched again. */
+  root?: GetManifestResult;
 }
 
 export async function planImageArchive(
@@ -101,13 +103,19 @@ export async function planImageArchive(
   tagOrDigest: string,
   options: PlanImageArchiveOptions = {},
 ): Promise<ImageArchivePlan> {
-  const { externalLayers, referrers: referrerLimits, onImageBlobs, ...requestOptions } = options;
+  const { externalLayers, referrers: referrerLimits, onImageBlobs, root: fetchedRoot, ...requestOptions } = options;
+  if (fetchedRoot && fetchedRoot.descriptor.digest !== tagOrDigest && tagOrDigest.startsWith("sha256:"))
+    throw new ArchiveError(
+      "DIGEST_MISMATCH",
+      `the root manifest given is ${fetchedRoot.descriptor.digest}, not ${tagOrDigest}`,
+    );
   const manifests: ManifestBlob[] = [];
   const images: PlatformImage[] = [];
   const seen = new Set<string>();
 
   const visit = async (reference: string, platform: Platform | undefined, depth: number): Promise<Descriptor> => {
-    const { descriptor, bytes, manifest } = await client.getManifest(repository, reference, requestOptions);
+    const { descriptor, bytes, manifest } =
+      depth === 0 && fetchedRoot ? fetchedRoot : await client.getManifest(repository, reference, requestOptions);
     if (!seen.has(descriptor.digest)) manifests.push({ descriptor, bytes });
     seen.add(descriptor.digest);
     if (isIndex(manifest)) {

@@ -17,8 +17,9 @@ import { registryBlobPath, startRegistry, type TestRegistry } from "../../tools/
 import { SAMPLE_IMAGES } from "../../tools/localenv/samples.js";
 import { podmanLoad, removeDir, restoreArchive } from "../support/verify.js";
 import { readFile, writeFile } from "node:fs/promises";
-import { createServer, request as httpRequest } from "node:http";
+import { createServer } from "node:http";
 import { isRunInstanceId } from "../../src/runs/instanceIds.js";
+import { startRequestLog } from "../support/loopback.js";
 import { batchBlobName, listingPageBlobName } from "../../src/storage/blobNames.js";
 
 let registry: TestRegistry; // the main flow
@@ -305,20 +306,8 @@ describe("a job execution that runs past JOB_TIMEOUT_MINUTES", () => {
     const slowRegistry = await startRegistry();
     await pushImage(slowRegistry.host, "stuck/app:1", smallImage("stuck"));
     // A front door over the real registry that never answers blob reads: listing works, the worker waits forever.
-    const [upstreamHost, upstreamPort] = slowRegistry.host.split(":");
-    const front = createServer((req, res) => {
-      if (/\/blobs\//.test(req.url ?? "")) return; // hold the request open
-      const upstream = httpRequest(
-        { host: upstreamHost, port: Number(upstreamPort), path: req.url, method: req.method, headers: req.headers },
-        (up) => {
-          res.writeHead(up.statusCode ?? 502, up.headers);
-          up.pipe(res);
-        },
-      );
-      req.pipe(upstream);
-    });
-    await new Promise<void>((resolve) => front.listen(0, "127.0.0.1", () => resolve()));
-    const frontHost = `127.0.0.1:${(front.address() as { port: number }).port}`;
+    const front = await startRequestLog(slowRegistry.host, { hold: /\/blobs\// });
+    const frontHost = front.host;
     const timeoutHost = await startFunctionsHost({
       timeScale: 0.02,
       env: {
@@ -348,8 +337,7 @@ describe("a job execution that runs past JOB_TIMEOUT_MINUTES", () => {
       assert.deepEqual(workerPidsFor(frontHost), [], "the stopped worker process is gone");
     } finally {
       await timeoutHost.stop();
-      front.closeAllConnections();
-      await new Promise<void>((resolve) => front.close(() => resolve()));
+      await front.close();
       await slowRegistry.stop();
     }
   });
@@ -361,22 +349,9 @@ describe("registry requests", () => {
     await pushImage(counted.host, "count/a:1", smallImage("a"));
     await pushImage(counted.host, "count/b:1", smallImage("b"));
     await pushImage(counted.host, "count/b:2", smallImage("b2"));
-    // A front door that counts every HTTP request it passes to the real registry.
-    let requests = 0;
-    const [upstreamHost, upstreamPort] = counted.host.split(":");
-    const front = createServer((req, res) => {
-      requests++;
-      const upstream = httpRequest(
-        { host: upstreamHost, port: Number(upstreamPort), path: req.url, method: req.method, headers: req.headers },
-        (up) => {
-          res.writeHead(up.statusCode ?? 502, up.headers);
-          up.pipe(res);
-        },
-      );
-      req.pipe(upstream);
-    });
-    await new Promise<void>((resolve) => front.listen(0, "127.0.0.1", () => resolve()));
-    const frontHost = `127.0.0.1:${(front.address() as { port: number }).port}`;
+    // A front door that records every HTTP request it passes to the real registry.
+    const front = await startRequestLog(counted.host);
+    const frontHost = front.host;
     const countingHost = await startFunctionsHost({
       timeScale: 0.02,
       env: {
@@ -401,19 +376,18 @@ describe("registry requests", () => {
       assert.equal(first.totals.archived, 3, JSON.stringify(first.images));
       const { listing, workers } = first.registryRequests;
       assert.ok(listing > 0 && workers > 0, JSON.stringify(first.registryRequests));
-      assert.equal(listing + workers, requests, "every request the registry got is counted, once");
+      assert.equal(listing + workers, front.requests.length, "every request the registry got is counted, once");
       assert.equal(
         workers,
         first.images.map((i) => i.registryRequests ?? 0).reduce((a, b) => a + b, 0),
       );
-      const before = requests;
+      const before = front.requests.length;
       const rerun = await run();
       assert.equal(rerun.totals.alreadyArchived, 3);
-      assert.deepEqual(rerun.registryRequests, { listing: requests - before, workers: 0 });
+      assert.deepEqual(rerun.registryRequests, { listing: front.requests.length - before, workers: 0 });
     } finally {
       await countingHost.stop();
-      front.closeAllConnections();
-      await new Promise<void>((resolve) => front.close(() => resolve()));
+      await front.close();
       await counted.stop();
     }
   });

@@ -9,6 +9,7 @@ import { pushImage, smallImage, type ImageSpec } from "../../tools/localenv/fixt
 import { freePort } from "../../tools/localenv/processes.js";
 import { registryBlobPath, startRegistry, type TestRegistry } from "../../tools/localenv/registry.js";
 import { sha256File } from "../support/digests.js";
+import { startRequestLog } from "../support/loopback.js";
 import { podmanLoad, pushArchive, readArchive, removeDir, restoreArchive } from "../support/verify.js";
 import { runCli, runNode, WORKER_MAIN, runWorker, workerEnv } from "../support/worker.js";
 
@@ -183,6 +184,28 @@ test("a second run of the same image is already-archived and overwrites nothing"
   const afterProps = await blob.getProperties();
   assert.equal(afterProps.etag, before.etag);
   assert.equal(afterProps.lastModified?.getTime(), before.lastModified?.getTime());
+});
+
+test("a tag costs one manifest GET, reused for the archive; a digest is not fetched when already archived", async () => {
+  const pushed = await pushImage(registry.host, "onceonly/app:1", smallImage("onceonly"));
+  const front = await startRequestLog(registry.host);
+  try {
+    // The image's own manifest reads (its referrer lookups read tags named sha256-<hex>…: not these).
+    const manifestReads = () => front.requests.filter((r) => /\/v2\/onceonly\/app\/manifests\/(?!sha256-)/.test(r));
+    const first = await archive(`${front.host}/onceonly/app:1`);
+    assert.equal(first.status, "archived");
+    // The tag's GET resolves it and is the archive's root manifest: no HEAD before it, no GET by digest after it.
+    assert.deepEqual(manifestReads(), ["GET /v2/onceonly/app/manifests/1"]);
+    front.requests.length = 0;
+    const byDigest = await archive(`${front.host}/onceonly/app@${pushed.digest}`);
+    assert.equal(byDigest.status, "already-archived");
+    assert.deepEqual(manifestReads(), [], "an archived digest costs no manifest read");
+    front.requests.length = 0;
+    assert.equal((await archive(`${front.host}/onceonly/app:1`)).status, "already-archived");
+    assert.deepEqual(manifestReads(), ["GET /v2/onceonly/app/manifests/1"]);
+  } finally {
+    await front.close();
+  }
 });
 
 test("a moved tag makes a new archive and keeps the old one", async () => {

@@ -1,7 +1,13 @@
 // Loopback HTTP stand-ins for what a registry or token service does (or should never do): a server on a free port,
 // its close, a request body read whole, a retry policy that does not wait, and the ArchiveError a call must fail with.
 import assert from "node:assert/strict";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from "node:http";
 import { isArchiveError } from "../../src/errors.js";
 
 /** Registry retries for stand-ins that answer at once: three, 10-50 ms apart. */
@@ -35,4 +41,42 @@ export async function expectCode(promise: Promise<unknown>, code: string, messag
     if (message) assert.match(error.message, message);
     return true;
   });
+}
+
+export interface RequestLog {
+  /** host:port of the front door. */
+  host: string;
+  /** Every request passed on, in arrival order: "GET /v2/…". */
+  requests: string[];
+  close: () => Promise<void>;
+}
+
+/**
+ * A front door that records every HTTP request it passes to `upstreamHost` (a real registry) and passes it on; one
+ * whose path matches `hold` is recorded and never answered (a registry that hangs).
+ */
+export async function startRequestLog(upstreamHost: string, options: { hold?: RegExp } = {}): Promise<RequestLog> {
+  const requests: string[] = [];
+  const [upstreamName, upstreamPort] = upstreamHost.split(":");
+  const { server, host } = await listen((req, res) => {
+    requests.push(`${req.method} ${req.url}`);
+    if (options.hold?.test(req.url ?? "")) return;
+    const upstream = httpRequest(
+      { host: upstreamName, port: Number(upstreamPort), path: req.url, method: req.method, headers: req.headers },
+      (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      },
+    );
+    upstream.on("error", () => res.destroy());
+    req.pipe(upstream);
+  });
+  return {
+    host,
+    requests,
+    close: () => {
+      server.closeAllConnections();
+      return close(server);
+    },
+  };
 }
