@@ -184,7 +184,7 @@ param uploadBlockSizeMiB int = 4
 @minValue(1)
 @maxValue(32)
 @description('Blocks uploaded in parallel: UPLOAD_CONCURRENCY.')
-param uploadConcurrency int = 16
+param uploadConcurrency int = 8
 
 @minValue(1)
 @maxValue(64)

@@ -91,7 +91,7 @@ export const archiveTuningEnvSchema = z.object({
   /** gzip level for what is not already compressed (tar headers, JSON, uncompressed layers). Compressed layers are stored. */
   PIGZ_LEVEL: intFromEnv(0, 9, 1),
   UPLOAD_BLOCK_SIZE_MIB: intFromEnv(1, 4000, 4),
-  UPLOAD_CONCURRENCY: intFromEnv(1, 32, 16),
+  UPLOAD_CONCURRENCY: intFromEnv(1, 32, 8),
   /** Blob GETs in flight at once (connections to the registry): blobs read ahead and large blobs in ranged parts. 1: one at a time. */
   REGISTRY_CONCURRENCY: intFromEnv(1, 64, 8),
   /** MiB of blob bytes read ahead of the archive at most (plus one 4 MiB part), whatever the image size. */
