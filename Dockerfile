@@ -11,7 +11,7 @@ RUN npm ci --no-audit --no-fund --loglevel=error
 COPY tsconfig.json ./
 COPY src ./src
 COPY tools/bundleWorker.ts ./tools/bundleWorker.ts
-RUN npx tsc -p tsconfig.json && node dist/tools/bundleWorker.js
+RUN npm run build
 
 # ---- runtime: the one-file worker (its dependencies inside: no node_modules) and package.json (the version it
 # records in each sidecar), as the unprivileged `node` user --------------------------------------------------------

@@ -1,8 +1,8 @@
 // npm run build's last step: the worker (dist/src/worker/main.js, what tsc compiled) bundled by esbuild into one file,
 // dist/src/worker/main.bundle.mjs, with every dependency inside. A worker is started for each image, so its start-up is
-// paid once per image: node resolves and compiles ~400 files to load main.js (~280 ms here), one file in ~110 ms.
+// paid once per image: node resolves and compiles ~720 modules to load main.js (~280 ms here), one file in ~110 ms.
 // The bundle is what the Dockerfile ships and what LocalJobRunner, the tests and the bench start; it needs no
-// node_modules (test/integration/workerBundle.test.ts runs it from an empty directory).
+// node_modules (test/integration/worker.smoke.test.ts runs it from an empty directory).
 import { build } from "esbuild";
 import { fileURLToPath } from "node:url";
 

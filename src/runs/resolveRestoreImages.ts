@@ -20,6 +20,7 @@ import {
   type RestoreRunInput,
 } from "./restoreRun.js";
 import { assertRunNotEnded, writeBatches } from "./runStore.js";
+import { byImage } from "./summaryBlob.js";
 
 export const resolveRestoreImagesInputSchema = z.strictObject({ run: restoreRunInputSchema });
 export type ResolveRestoreImagesInput = z.output<typeof resolveRestoreImagesInputSchema>;
@@ -153,7 +154,6 @@ function dedupe(images: RestoreListedImage[]): RestoreListedImage[] {
     if (!seen) byKey.set(key, { ...image, tags: [...image.tags] });
     else if (!seen.problem) seen.tags = [...new Set([...seen.tags, ...image.tags])];
   }
-  return [...byKey.values()].sort(
-    (a, b) => a.repository.localeCompare(b.repository) || a.digest.localeCompare(b.digest),
-  );
+  // The restore summary merges these with the batches' outcomes in this order (summaryBlob.ts).
+  return [...byKey.values()].sort(byImage);
 }

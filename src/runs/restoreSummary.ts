@@ -10,7 +10,14 @@ import { restoreRunInputSchema, targetRepository, type RestoreListedImage, type 
 import { restoreArchiveBlob } from "./restoreTarget.js";
 import { readBatchOutcomes } from "./runStore.js";
 import { addRestoreOutcome, emptyRestoreTotals } from "./runTotals.js";
-import { byImage, commitSummary, openSummary, writtenSummaryTotals, type SummaryWriteOptions } from "./summaryBlob.js";
+import {
+  byImage,
+  commitSummary,
+  failedWithoutRunning,
+  openSummary,
+  writtenSummaryTotals,
+  type SummaryWriteOptions,
+} from "./summaryBlob.js";
 
 export const writeRestoreSummaryInputSchema = z.strictObject({
   run: restoreRunInputSchema,
@@ -42,17 +49,7 @@ export async function writeRestoreSummary(
   const failedBatches = new Map(input.failedBatches.map((b) => [b.batchIndex, b.message]));
   // The listing is one blob (resolveRestoreImages writes it whole): its identities are held, never the outcomes.
   const listing = (await readJsonBlob<RestoreListedImage[]>(deps.container, listingBlobName(run.runId))) ?? [];
-  const unresolved: ImageOutcome[] = listing
-    .filter((i) => i.problem)
-    .map(({ repository, digest, tags, problem }) => ({
-      repository,
-      digest,
-      tags,
-      status: "failed",
-      attempts: 0,
-      durationSeconds: 0,
-      error: problem!,
-    }));
+  const unresolved = listing.filter((i) => i.problem).map((i) => failedWithoutRunning(i, i.problem!));
   const todo = listing.filter((i) => !i.problem);
   const writer = openSummary(deps.container, run.runId, deps);
   let totals = emptyRestoreTotals();
@@ -70,15 +67,10 @@ export async function writeRestoreSummary(
     let outcomes = await readBatchOutcomes(deps.container, run.runId, batch);
     const reason = failedBatches.get(batch);
     if (reason !== undefined && outcomes.length === 0) {
-      outcomes = todo.slice(batch * run.batchSize, (batch + 1) * run.batchSize).map(({ repository, digest, tags }) => ({
-        repository,
-        digest,
-        tags,
-        status: "failed",
-        attempts: 0,
-        durationSeconds: 0,
-        error: { code: "ORCHESTRATION_FAILED", message: `batch ${batch} failed: ${reason}` },
-      }));
+      const error = { code: "ORCHESTRATION_FAILED", message: `batch ${batch} failed: ${reason}` };
+      outcomes = todo
+        .slice(batch * run.batchSize, (batch + 1) * run.batchSize)
+        .map((i) => failedWithoutRunning(i, error));
     }
     for (const outcome of outcomes.sort(byImage)) {
       while (next < unresolved.length && byImage(unresolved[next]!, outcome) < 0) await write(unresolved[next++]!);

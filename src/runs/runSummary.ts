@@ -16,7 +16,14 @@ import { getArchivedImageInfo } from "../storage/archiveStore.js";
 import { pageWorkItems, readBatchOutcomes, readListingPage } from "./runStore.js";
 import { addReferrerRefreshCounts, emptyReferrerRefreshCounts } from "./referrerRefresh.js";
 import { addOutcome, emptyTotals } from "./runTotals.js";
-import { byImage, commitSummary, openSummary, writtenSummaryTotals, type SummaryWriteOptions } from "./summaryBlob.js";
+import {
+  byImage,
+  commitSummary,
+  failedWithoutRunning,
+  openSummary,
+  writtenSummaryTotals,
+  type SummaryWriteOptions,
+} from "./summaryBlob.js";
 
 export const writeRunSummaryInputSchema = z.strictObject({
   run: archiveRunInputSchema,
@@ -181,7 +188,7 @@ async function batchOutcomes(
       continue;
     }
     const error = { code: "ORCHESTRATION_FAILED", message: `batch ${batch} failed: ${failure}` };
-    outcomes.push({ repository, digest, tags, status: "failed", attempts: 0, durationSeconds: 0, error });
+    outcomes.push(failedWithoutRunning({ repository, digest, tags }, error));
   }
   return outcomes;
 }

@@ -8,6 +8,15 @@ import { summaryBlobName } from "../storage/blobNames.js";
 import { JsonArrayBlobWriter } from "../storage/jsonArrayBlob.js";
 import { readJsonBlob } from "../storage/jsonBlob.js";
 import { storageError, storageErrorCode } from "../storage/storageError.js";
+import type { ImageOutcome } from "./archiveRun.js";
+
+/** What a summary records for an image that never ran: it could not be resolved, or its batch failed. */
+export function failedWithoutRunning(
+  { repository, digest, tags }: Pick<ImageOutcome, "repository" | "digest" | "tags">,
+  error: NonNullable<ImageOutcome["error"]>,
+): ImageOutcome {
+  return { repository, digest, tags, status: "failed", attempts: 0, durationSeconds: 0, error };
+}
 
 export interface SummaryWriteOptions {
   /** Bytes of images gathered before they are staged as one block (default 4 MiB). */

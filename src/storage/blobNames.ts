@@ -102,9 +102,14 @@ export function summaryBlobName(runId: string): string {
   return `runs/${runId}/summary.json`;
 }
 
+/** A registry's login server as one blob-name segment (the run lock's and the referrer cursor's). */
+function registryKey(registry: string): string {
+  return registry.toLowerCase().replace(/[^a-z0-9.-]+/g, "_");
+}
+
 /** The blob whose lease makes starting a run of one registry atomic. */
 export function registryLockBlobName(registry: string): string {
-  return `runs/locks/${registry.toLowerCase().replace(/[^a-z0-9.-]+/g, "_")}`;
+  return `runs/locks/${registryKey(registry)}`;
 }
 
 /**
@@ -112,7 +117,7 @@ export function registryLockBlobName(registry: string): string {
  * out (each run probes on from there, round the catalog, so every image gets its turn however small the budget).
  */
 export function referrerProbeCursorBlobName(registry: string): string {
-  return `runs/cursors/referrers_${registry.toLowerCase().replace(/[^a-z0-9.-]+/g, "_")}.json`;
+  return `runs/cursors/referrers_${registryKey(registry)}.json`;
 }
 
 /** A restore run's listing: the images it resolved to restore, in one blob. */

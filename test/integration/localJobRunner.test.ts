@@ -7,10 +7,10 @@ import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { isArchiveError } from "../../src/errors.js";
 import { LocalJobRunner } from "../../src/jobs/localJobRunner.js";
-import { childEnv } from "../support/worker.js";
+import { childEnv, WORKER_MAIN } from "../support/worker.js";
 
 // The bundled worker built next to this test (npm run build): what the Dockerfile ships.
-const WORKER = fileURLToPath(new URL("../../src/worker/main.bundle.mjs", import.meta.url));
+const WORKER = WORKER_MAIN;
 
 // The host env minus anything that points at real storage or registries; storage is configured but never reached.
 const BASE_ENV = childEnv({

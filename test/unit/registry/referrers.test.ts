@@ -148,6 +148,30 @@ describe("on a registry without the referrers API (tag schema and cosign tags)",
   });
 });
 
+test("a listing of more referrers than REFERRERS_MAX_COUNT stops within a window of fetches, not after all of them", async () => {
+  const client = new RegistryClient(registry.host);
+  const image = await pushImage(registry.host, "ref/many:1", smallImage("many"));
+  const subject = await manifestDescriptor(client, "ref/many", image.digest);
+  const sboms = [];
+  for (let n = 0; n < 20; n++)
+    sboms.push(
+      (await pushReferrer(client, "ref/many", artifactOf(subject, ArtifactTypes.sbom, `{"n":${n}}`))).descriptor,
+    );
+  await putTagSchemaIndex(client, "ref/many", image.digest, sboms);
+  let requests = 0;
+  await expectCode(
+    discoverReferrers(client, "ref/many", [image.digest], {
+      limits: { maxDepth: 1, maxCount: 2 },
+      onRequest: () => void requests++,
+    }),
+    "REFERRER_GRAPH_INVALID",
+    /more than 2 referrers/,
+  );
+  // The lookups (the API's 404, the tag schema's index, three cosign tags), then one window of 4 manifest fetches:
+  // the third referrer fails the count, and the other 16 are never asked for.
+  assert.equal(requests, 5 + 4);
+});
+
 describe("on a registry with the referrers API (the tests' stand-in over a real registry)", () => {
   test("paged answers, the artifactType filter (by the registry or here), recursion, and no tag schema reads", async () => {
     for (const standIn of [api, unfiltered]) {
