@@ -13,7 +13,12 @@ import { createHash } from "node:crypto";
 import { Transform, type Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { ArchiveError } from "../errors.js";
-import { BlobPrefetcher, DEFAULT_PART_BYTES, type BlobPrefetchOptions } from "../registry/blobPrefetcher.js";
+import {
+  BlobPrefetcher,
+  DEFAULT_MAX_PART_BYTES,
+  DEFAULT_PART_BYTES,
+  type BlobPrefetchOptions,
+} from "../registry/blobPrefetcher.js";
 import type { OperationOptions, RegistryClient } from "../registry/registryClient.js";
 import { Annotations, isCompressedLayer, MediaTypes, type Descriptor, type Platform } from "../registry/types.js";
 import { AdaptiveGzip, ArchiveStreamClosedError, type GzipSegment } from "./adaptiveGzip.js";
@@ -52,11 +57,12 @@ const blobPath = (digest: string) => `blobs/sha256/${digest.slice("sha256:".leng
 // Configs are small JSON; keep one in memory to read its platform. Bigger ones are just streamed.
 const MAX_CONFIG_READ = 1024 * 1024;
 const MiB = 1024 * 1024;
-/** REGISTRY_CONCURRENCY and PREFETCH_MIB's defaults (src/config.ts), with 4 MiB parts. */
-export const DEFAULT_PREFETCH: BlobPrefetchOptions = {
+/** REGISTRY_CONCURRENCY and PREFETCH_MIB's defaults (src/config.ts), with 4 MiB parts that grow to 16 MiB. */
+export const DEFAULT_PREFETCH: Required<BlobPrefetchOptions> = {
   concurrency: 8,
   budgetBytes: 24 * MiB,
   partBytes: DEFAULT_PART_BYTES,
+  maxPartBytes: DEFAULT_MAX_PART_BYTES,
 };
 
 export function ociLayoutJson(): Buffer {

@@ -265,3 +265,31 @@ test("blobs appended later (an image's referrers) are read after the first ones,
     await served.close();
   }
 });
+
+test("parts grow where one connection reads fast (fewer GETs), within half the budget; without maxPartBytes they do not", async () => {
+  const blobs = [randomBytes(2048 * KiB), randomBytes(1024 * KiB)];
+  const served = await serveBlobs(blobs);
+  try {
+    const part = 64 * KiB;
+    const budget = 1024 * KiB;
+    const grown = await readAll(served.host, blobs, {
+      concurrency: 4,
+      budgetBytes: budget,
+      partBytes: part,
+      maxPartBytes: 256 * KiB,
+    });
+    grown.out.forEach((bytes, i) => assert.ok(bytes.equals(blobs[i]!), `blob ${i}`));
+    assert.ok(grown.prefetcher.stats.largestPartBytes > part, "a part took in the next ones");
+    assert.ok(grown.prefetcher.stats.largestPartBytes <= 256 * KiB, "no part past maxPartBytes");
+    assert.ok(grown.prefetcher.stats.partsStarted < 48, `${grown.prefetcher.stats.partsStarted} GETs for 48 parts`);
+    assert.ok(grown.prefetcher.stats.peakReservedBytes <= budget + part);
+    const requestsGrown = served.requests.length;
+    const fixed = await readAll(served.host, blobs, { concurrency: 4, budgetBytes: budget, partBytes: part });
+    fixed.out.forEach((bytes, i) => assert.ok(bytes.equals(blobs[i]!), `blob ${i}`));
+    assert.equal(fixed.prefetcher.stats.partsStarted, 48);
+    assert.equal(fixed.prefetcher.stats.largestPartBytes, part);
+    assert.equal(served.requests.length - requestsGrown, 48);
+  } finally {
+    await served.close();
+  }
+});
