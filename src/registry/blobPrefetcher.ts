@@ -5,11 +5,17 @@
 // alone, with Range from the byte it broke at (RegistryClient.blobRangeBytes). A registry that answers a Range with
 // 200 gets each later blob as one stream (the first part becomes the whole blob, read no faster than it is taken).
 // Parts grow with a connection's speed: once a part has shown how fast one connection reads, the next part started
-// takes as many of its blob's following parts as that connection reads in PART_TARGET_SECONDS (up to `maxPartBytes`
-// and half the budget). Where one connection is fast, parallel parts buy nothing and each GET costs: ACR meters read
-// operations per minute (about 1,000 on Basic), and a registry spends CPU per request (distribution 2.8 here: 4 MiB
-// parts cost it 2.5x the CPU of one stream per blob, 16 MiB parts about the same as one stream). Where each connection
-// is slow (a round trip and a paced share per connection), parts stay `partBytes` and many run at once.
+// takes as many of its blob's following parts as that connection reads in PART_TARGET_SECONDS, or in as long as the
+// part's request waited for its answer if that was longer (up to `maxPartBytes` and half the budget). Where one
+// connection is fast, parallel parts buy nothing and each GET costs: ACR meters read operations per minute (about
+// 1,000 on Basic; the client's read budget, REGISTRY_READS_PER_MINUTE, delays requests past it), and a registry spends
+// CPU per request (distribution 2.8 here: 4 MiB parts cost it 2.5x the CPU of one stream per blob, 16 MiB parts about
+// the same as one stream). The speed is the answer's bytes over the time from its first answer to its end: a request's
+// wait before it (the read budget, a round trip, a busy server) is not the connection's speed, and counting it made
+// the parts' size lock in. Measured on the 1 GiB bench image: the budget's 1,500 a minute delayed each 4 MiB GET by
+// ~215 ms, so each part "read" at ~18 MB/s, the parts stayed 4 MiB, 260 GETs kept the budget the bound: 9.9 s instead
+// of 6-7 s, in half the runs. Where each connection is slow (a round trip and a paced share per connection), parts stay
+// `partBytes` and many run at once.
 //
 // Memory: a part is started only while the bytes reserved by parts not yet taken stay within `budgetBytes` (or when
 // nothing is reserved, so one part larger than the budget still goes), and a fallback stream buffers at most one part:
@@ -38,6 +44,29 @@ export const DEFAULT_PART_BYTES = 4 * 1024 * 1024;
 export const DEFAULT_MAX_PART_BYTES = 16 * 1024 * 1024;
 /** A grown part is about this long a read for one connection at the speed the last part showed. */
 export const PART_TARGET_SECONDS = 0.2;
+
+/** What one part showed: its answer's bytes per second from its first answer on, and how long its request waited. */
+export interface PartTiming {
+  bytesPerSecond: number;
+  waitSeconds: number;
+}
+
+/**
+ * How many bytes the next part of a blob may take, at most: what one connection reads at `last`'s speed in
+ * PART_TARGET_SECONDS, or in as long as `last`'s request waited if longer (a part's bytes should take at least as long as
+ * the wait before them, or the waits, not the bytes, set the pace); never more than maxPartBytes or half the budget
+ * (a grown part is fetched while the writer still has the other half to take), never less than partBytes.
+ */
+export function grownPartLimit(
+  last: PartTiming,
+  options: { partBytes: number; maxPartBytes: number; budgetBytes: number },
+): number {
+  const seconds = Math.max(PART_TARGET_SECONDS, last.waitSeconds);
+  return Math.max(
+    options.partBytes,
+    Math.min(options.maxPartBytes, Math.max(options.partBytes, options.budgetBytes / 2), last.bytesPerSecond * seconds),
+  );
+}
 
 export interface BlobPrefetchStats {
   /** Blob GETs started (parts; resumes within a part are not counted). */
@@ -94,8 +123,8 @@ export class BlobPrefetcher {
   private readonly controller = new AbortController();
   private readonly onAbort = () => this.close();
   private readonly options: Required<BlobPrefetchOptions>;
-  /** How fast one connection read the last part that ended whole (bytes per second); undefined: none yet. */
-  private bytesPerSecond: number | undefined;
+  /** The last part measured (ended whole, at least partBytes): one connection's speed and its request's wait. */
+  private lastPart: PartTiming | undefined;
 
   private readonly blobs: Descriptor[] = [];
 
@@ -237,19 +266,13 @@ export class BlobPrefetcher {
   }
 
   /**
-   * The last of its blob's parts this one takes in (its own index: none): as many following waiting parts as one
-   * connection reads in PART_TARGET_SECONDS at the last part's speed, up to maxPartBytes and half the budget. Half, so
-   * that a grown part is fetched while the writer still has the other half to take; where the budget is full (the
-   * writer is slower than the reading), the part waits for room rather than start small.
+   * The last of its blob's parts this one takes in (its own index: none): as many following waiting parts as fit in
+   * grownPartLimit. Where the budget is full (the writer is slower than the reading), the part waits for room rather
+   * than start small.
    */
   private lastPartToTake(part: Part): number {
-    const { partBytes, maxPartBytes, budgetBytes } = this.options;
-    if (!part.ranged || this.bytesPerSecond === undefined) return part.index;
-    const limit = Math.min(
-      maxPartBytes,
-      Math.max(partBytes, budgetBytes / 2),
-      this.bytesPerSecond * PART_TARGET_SECONDS,
-    );
+    if (!part.ranged || this.lastPart === undefined) return part.index;
+    const limit = grownPartLimit(this.lastPart, this.options);
     const parts = this.partsOf[part.blob]!;
     let last = part.index;
     while (
@@ -265,11 +288,15 @@ export class BlobPrefetcher {
     const descriptor = this.blobs[part.blob]!;
     const { partBytes } = this.options;
     const started = performance.now();
+    let answeredAt: number | undefined;
     try {
       const bytes = this.client.blobRangeBytes(this.repository, descriptor, part, {
         abortSignal: this.controller.signal,
         what: `blob ${descriptor.digest} of ${this.repository}`,
-        onFirstAnswer: (honoured) => this.answered(part, honoured),
+        onFirstAnswer: (honoured) => {
+          answeredAt = performance.now();
+          return this.answered(part, honoured);
+        },
       });
       for await (const chunk of bytes) {
         if (this.closed) return;
@@ -293,8 +320,11 @@ export class BlobPrefetcher {
         );
       }
       // A whole blob is read as fast as it is taken, and a short part says little: neither measures the connection.
-      if (!part.whole && part.received >= partBytes) {
-        this.bytesPerSecond = part.received / Math.max(1e-3, (performance.now() - started) / 1000);
+      if (!part.whole && part.received >= partBytes && answeredAt !== undefined) {
+        this.lastPart = {
+          bytesPerSecond: part.received / Math.max(1e-3, (performance.now() - answeredAt) / 1000),
+          waitSeconds: (answeredAt - started) / 1000,
+        };
       }
     } catch (error) {
       part.error = error;

@@ -1,14 +1,15 @@
 // BlobPrefetcher (src/registry/blobPrefetcher.ts) against loopback stand-ins for a registry: blobs come out in order
 // and verified whatever the parts; a registry that ignores Range (answers 200) still gives the right bytes over one
 // stream per blob; a part cut short is resumed alone; corrupt bytes fail with DIGEST_MISMATCH; the bytes held never
-// pass the budget plus one part. No timing assertions: the consumer is slowed only to let the prefetcher run ahead.
+// pass the budget plus one part; parts grow where one connection reads fast, even where each answer is slow to start.
+// No timing assertions: the consumer is slowed only to let the prefetcher run ahead.
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { setImmediate as tick } from "node:timers/promises";
 import { test } from "node:test";
 import { isArchiveError } from "../../../src/errors.js";
-import { BlobPrefetcher, type BlobPrefetchOptions } from "../../../src/registry/blobPrefetcher.js";
+import { BlobPrefetcher, grownPartLimit, type BlobPrefetchOptions } from "../../../src/registry/blobPrefetcher.js";
 import { RegistryClient } from "../../../src/registry/registryClient.js";
 import type { Descriptor } from "../../../src/registry/types.js";
 
@@ -36,6 +37,8 @@ async function serveBlobs(
     rangeSupport?: boolean;
     cutAt?: (request: { digest: string; range: string | undefined; index: number }) => number | undefined;
     corrupt?: string;
+    /** Each answer waits this long before its status line (a busy registry, a read budget's wait). */
+    answerDelayMs?: number;
   } = {},
 ): Promise<Served> {
   const byDigest = new Map(blobs.map((b) => [descriptorOf(b).digest, b]));
@@ -57,16 +60,21 @@ async function serveBlobs(
       start = Number(m[1]);
       if (m[2]) end = Math.min(end, Number(m[2]));
     }
-    const body = blob.subarray(start, end + 1);
-    const headers = { "content-length": String(body.length), "content-type": "application/octet-stream" };
-    if (m) res.writeHead(206, { ...headers, "content-range": `bytes ${start}-${end}/${blob.length}` });
-    else res.writeHead(200, headers);
-    const cut = options.cutAt?.({ digest, range, index });
-    if (cut !== undefined) {
-      res.write(body.subarray(0, cut), () => res.destroy());
-      return;
-    }
-    res.end(body);
+    const bytes = blob;
+    const respond = () => {
+      const body = bytes.subarray(start, end + 1);
+      const headers = { "content-length": String(body.length), "content-type": "application/octet-stream" };
+      if (m) res.writeHead(206, { ...headers, "content-range": `bytes ${start}-${end}/${bytes.length}` });
+      else res.writeHead(200, headers);
+      const cut = options.cutAt?.({ digest, range, index });
+      if (cut !== undefined) {
+        res.write(body.subarray(0, cut), () => res.destroy());
+        return;
+      }
+      res.end(body);
+    };
+    if (options.answerDelayMs) setTimeout(respond, options.answerDelayMs);
+    else respond();
   };
   const server: Server = createServer(handler);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
@@ -292,4 +300,40 @@ test("parts grow where one connection reads fast (fewer GETs), within half the b
   } finally {
     await served.close();
   }
+});
+
+test("a request's wait before its answer is not the connection's speed: parts still grow where each answer is slow to start", async () => {
+  // Every answer waits 300 ms (as a read budget's wait or a busy registry does) and then comes at loopback speed.
+  // Counted from the request, each 64 KiB part would read at ~0.2 MB/s and the parts would never grow (16 GETs).
+  const blob = randomBytes(1024 * KiB);
+  const served = await serveBlobs([blob], { answerDelayMs: 300 });
+  try {
+    const part = 64 * KiB;
+    const { out, prefetcher } = await readAll(served.host, [blob], {
+      concurrency: 4,
+      budgetBytes: 1024 * KiB,
+      partBytes: part,
+      maxPartBytes: 256 * KiB,
+    });
+    assert.ok(out[0]!.equals(blob));
+    assert.ok(prefetcher.stats.largestPartBytes > part, "a part took in the next ones");
+    assert.ok(prefetcher.stats.partsStarted < 16, `${prefetcher.stats.partsStarted} GETs for 16 parts`);
+  } finally {
+    await served.close();
+  }
+});
+
+test("a grown part is what one connection reads in 0.2 s, or in as long as the last request waited, within its bounds", () => {
+  const MiB = 1024 * KiB;
+  const bounds = { partBytes: 4 * MiB, maxPartBytes: 16 * MiB, budgetBytes: 24 * MiB };
+  // Fast connection: half the budget (12 MiB), under maxPartBytes.
+  assert.equal(grownPartLimit({ bytesPerSecond: 200e6, waitSeconds: 0.005 }, bounds), 12 * MiB);
+  assert.equal(grownPartLimit({ bytesPerSecond: 200e6, waitSeconds: 0 }, { ...bounds, budgetBytes: 64 * MiB }), 16 * MiB);
+  // A paced connection with a round trip's wait: 25 MB/s x 0.2 s, less than two parts (no part taken in).
+  assert.equal(grownPartLimit({ bytesPerSecond: 25e6, waitSeconds: 0.02 }, bounds), 5e6);
+  // The same connection whose request waited 0.5 s for the read budget: 25 MB/s x 0.5 s (two parts fit, not three).
+  assert.equal(grownPartLimit({ bytesPerSecond: 25e6, waitSeconds: 0.5 }, bounds), 12.5e6);
+  // Never below one part, never past the bounds whatever the wait.
+  assert.equal(grownPartLimit({ bytesPerSecond: 1e3, waitSeconds: 0 }, bounds), 4 * MiB);
+  assert.equal(grownPartLimit({ bytesPerSecond: 25e6, waitSeconds: 60 }, bounds), 12 * MiB);
 });
