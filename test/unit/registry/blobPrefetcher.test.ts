@@ -328,7 +328,10 @@ test("a grown part is what one connection reads in 0.2 s, or in as long as the l
   const bounds = { partBytes: 4 * MiB, maxPartBytes: 16 * MiB, budgetBytes: 24 * MiB };
   // Fast connection: half the budget (12 MiB), under maxPartBytes.
   assert.equal(grownPartLimit({ bytesPerSecond: 200e6, waitSeconds: 0.005 }, bounds), 12 * MiB);
-  assert.equal(grownPartLimit({ bytesPerSecond: 200e6, waitSeconds: 0 }, { ...bounds, budgetBytes: 64 * MiB }), 16 * MiB);
+  assert.equal(
+    grownPartLimit({ bytesPerSecond: 200e6, waitSeconds: 0 }, { ...bounds, budgetBytes: 64 * MiB }),
+    16 * MiB,
+  );
   // A paced connection with a round trip's wait: 25 MB/s x 0.2 s, less than two parts (no part taken in).
   assert.equal(grownPartLimit({ bytesPerSecond: 25e6, waitSeconds: 0.02 }, bounds), 5e6);
   // The same connection whose request waited 0.5 s for the read budget: 25 MB/s x 0.5 s (two parts fit, not three).
