@@ -15,7 +15,11 @@
 // the parts' size lock in. Measured on the 1 GiB bench image: the budget's 1,500 a minute delayed each 4 MiB GET by
 // ~215 ms, so each part "read" at ~18 MB/s, the parts stayed 4 MiB, 260 GETs kept the budget the bound: 9.9 s instead
 // of 6-7 s, in half the runs. Where each connection is slow (a round trip and a paced share per connection), parts stay
-// `partBytes` and many run at once.
+// `partBytes` and many run at once. Where requests wait longer than PART_TARGET_SECONDS and one connection is fast
+// enough that a single stream would bring more than the parts the bounds allow (partPlan), the rest of the blob is one
+// streamed part instead: one GET, read no faster than it is taken (at most one part's bytes held, like the fallback). A job execution's share of the budget is
+// REGISTRY_READS_PER_MINUTE / maxParallel (150 a minute by default): 1 GiB in 12 MiB parts took 38 s there, the waits'
+// time, where one stream per blob needs a handful of requests.
 //
 // Memory: a part is started only while the bytes reserved by parts not yet taken stay within `budgetBytes` (or when
 // nothing is reserved, so one part larger than the budget still goes), and a fallback stream buffers at most one part:
@@ -52,20 +56,30 @@ export interface PartTiming {
 }
 
 /**
- * How many bytes the next part of a blob may take, at most: what one connection reads at `last`'s speed in
- * PART_TARGET_SECONDS, or in as long as `last`'s request waited if longer (a part's bytes should take at least as long as
- * the wait before them, or the waits, not the bytes, set the pace); never more than maxPartBytes or half the budget
- * (a grown part is fetched while the writer still has the other half to take), never less than partBytes.
+ * How the next part of a blob is fetched, from what the last part showed. `limit`: the bytes it may take, at most: what
+ * one connection reads at `last`'s speed in PART_TARGET_SECONDS, or in as long as `last`'s request waited if longer (a
+ * part's bytes should take at least as long as the wait before them, or the waits, not the bytes, set the pace); never
+ * more than maxPartBytes or half the budget (a grown part is fetched while the writer still has the other half to take),
+ * never less than partBytes.
+ *
+ * `stream`: the rest of the blob is better one GET read as it is taken. Parts at that bound, n in flight (as many as
+ * the budget and `concurrency` allow), bring about n * bound per (wait + bound / speed); one stream brings the speed.
+ * The stream is faster when speed * wait > (n - 1) * bound: where requests wait (longer than PART_TARGET_SECONDS) and
+ * a connection is fast. Behind a slow, paced connection parts stay, however long the wait. Only where parts may grow.
  */
-export function grownPartLimit(
+export function partPlan(
   last: PartTiming,
-  options: { partBytes: number; maxPartBytes: number; budgetBytes: number },
-): number {
-  const seconds = Math.max(PART_TARGET_SECONDS, last.waitSeconds);
-  return Math.max(
-    options.partBytes,
-    Math.min(options.maxPartBytes, Math.max(options.partBytes, options.budgetBytes / 2), last.bytesPerSecond * seconds),
-  );
+  options: { concurrency: number; partBytes: number; maxPartBytes: number; budgetBytes: number },
+): { limit: number; stream: boolean } {
+  const { concurrency, partBytes, maxPartBytes, budgetBytes } = options;
+  const want = last.bytesPerSecond * Math.max(PART_TARGET_SECONDS, last.waitSeconds);
+  const bound = Math.min(maxPartBytes, Math.max(partBytes, budgetBytes / 2));
+  const inFlight = Math.max(1, Math.min(concurrency, Math.floor(budgetBytes / bound)));
+  return {
+    limit: Math.max(partBytes, Math.min(bound, want)),
+    stream:
+      maxPartBytes > partBytes && last.waitSeconds > PART_TARGET_SECONDS && want > Math.max(1, inFlight - 1) * bound,
+  };
 }
 
 export interface BlobPrefetchStats {
@@ -77,6 +91,8 @@ export interface BlobPrefetchStats {
   peakActive: number;
   /** The largest part started, in bytes (more than partBytes: parts grew). */
   largestPartBytes: number;
+  /** Parts started as the rest of their blob in one streamed GET. */
+  streamedParts: number;
   /** A ranged GET was answered with 200: the registry ignores Range. */
   rangeIgnored: boolean;
 }
@@ -93,6 +109,8 @@ interface Part {
   reserved: number;
   /** The registry ignored Range: this part is the whole blob, read as it is taken. */
   whole: boolean;
+  /** The rest of its blob in one GET, read as it is taken (requests wait too long for parts: see partPlan). */
+  streamed: boolean;
   received: number;
   chunks: Buffer[];
   buffered: number;
@@ -109,6 +127,7 @@ export class BlobPrefetcher {
     peakReservedBytes: 0,
     peakActive: 0,
     largestPartBytes: 0,
+    streamedParts: 0,
     rangeIgnored: false,
   };
   private readonly parts: Part[] = [];
@@ -175,6 +194,7 @@ export class BlobPrefetcher {
           state: "waiting",
           reserved: 0,
           whole: false,
+          streamed: false,
           received: 0,
           chunks: [],
           buffered: 0,
@@ -247,18 +267,22 @@ export class BlobPrefetcher {
         if (honoured === undefined && this.rangeSupport !== true) break;
       }
       const parts = this.partsOf[part.blob]!;
-      const last = this.lastPartToTake(part);
+      const { last, streamed } = this.partToTake(part);
       const length = parts[last]!.end - part.start;
-      if (this.reserved > 0 && this.reserved + length > budgetBytes) break;
+      // A streamed part holds at most one part's bytes, however long it is.
+      const reserve = streamed ? Math.min(length, this.options.partBytes) : length;
+      if (this.reserved > 0 && this.reserved + reserve > budgetBytes) break;
       this.next++;
       for (let i = part.index + 1; i <= last; i++) parts[i]!.state = "skipped";
       part.end = parts[last]!.end;
+      part.streamed = streamed;
       part.state = "running";
-      part.reserved = part.end - part.start;
+      part.reserved = reserve;
       this.reserved += part.reserved;
       this.active++;
       this.stats.partsStarted++;
-      this.stats.largestPartBytes = Math.max(this.stats.largestPartBytes, part.reserved);
+      if (streamed) this.stats.streamedParts++;
+      this.stats.largestPartBytes = Math.max(this.stats.largestPartBytes, length);
       this.stats.peakReservedBytes = Math.max(this.stats.peakReservedBytes, this.reserved);
       this.stats.peakActive = Math.max(this.stats.peakActive, this.active);
       void this.fetch(part);
@@ -266,22 +290,18 @@ export class BlobPrefetcher {
   }
 
   /**
-   * The last of its blob's parts this one takes in (its own index: none): as many following waiting parts as fit in
-   * grownPartLimit. Where the budget is full (the writer is slower than the reading), the part waits for room rather
-   * than start small.
+   * The last of its blob's parts this one takes in (its own index: none), and whether it is streamed: as many
+   * following waiting parts as fit in partPlan's limit, or all of them, streamed. Where the budget is full (the writer
+   * is slower than the reading), the part waits for room rather than start small.
    */
-  private lastPartToTake(part: Part): number {
-    if (!part.ranged || this.lastPart === undefined) return part.index;
-    const limit = grownPartLimit(this.lastPart, this.options);
+  private partToTake(part: Part): { last: number; streamed: boolean } {
+    if (!part.ranged || this.lastPart === undefined) return { last: part.index, streamed: false };
+    const plan = partPlan(this.lastPart, this.options);
     const parts = this.partsOf[part.blob]!;
     let last = part.index;
-    while (
-      last + 1 < parts.length &&
-      parts[last + 1]!.state === "waiting" &&
-      parts[last + 1]!.end - part.start <= limit
-    )
-      last++;
-    return last;
+    const fits = (next: Part) => plan.stream || next.end - part.start <= plan.limit;
+    while (last + 1 < parts.length && parts[last + 1]!.state === "waiting" && fits(parts[last + 1]!)) last++;
+    return { last, streamed: plan.stream && last > part.index };
   }
 
   private async fetch(part: Part): Promise<void> {
@@ -295,6 +315,9 @@ export class BlobPrefetcher {
         what: `blob ${descriptor.digest} of ${this.repository}`,
         onFirstAnswer: (honoured) => {
           answeredAt = performance.now();
+          // A streamed part is not measured for speed (it is read as taken), but its wait says whether to go on.
+          if (part.streamed && this.lastPart)
+            this.lastPart = { ...this.lastPart, waitSeconds: (answeredAt - started) / 1000 };
           return this.answered(part, honoured);
         },
       });
@@ -306,8 +329,9 @@ export class BlobPrefetcher {
         this.stats.bufferedBytes += chunk.length;
         this.stats.peakBufferedBytes = Math.max(this.stats.peakBufferedBytes, this.stats.bufferedBytes);
         part.wake?.();
-        // A whole blob read because Range was ignored is held to one part's bytes: it waits for the writer.
-        while (part.whole && part.buffered >= partBytes && !this.closed) {
+        // A whole blob read because Range was ignored, or a streamed part, is held to one part's bytes: it waits for
+        // the writer.
+        while ((part.whole || part.streamed) && part.buffered >= partBytes && !this.closed) {
           await new Promise<void>((resolve) => (part.drained = resolve));
           part.drained = undefined;
         }
@@ -319,8 +343,9 @@ export class BlobPrefetcher {
           `blob ${descriptor.digest} of ${this.repository}: bytes ${part.start}-${part.end - 1} ended after ${part.received}`,
         );
       }
-      // A whole blob is read as fast as it is taken, and a short part says little: neither measures the connection.
-      if (!part.whole && part.received >= partBytes && answeredAt !== undefined) {
+      // A whole blob or a streamed part is read as fast as it is taken, and a short part says little: none measures
+      // the connection.
+      if (!part.whole && !part.streamed && part.received >= partBytes && answeredAt !== undefined) {
         this.lastPart = {
           bytesPerSecond: part.received / Math.max(1e-3, (performance.now() - answeredAt) / 1000),
           waitSeconds: (answeredAt - started) / 1000,

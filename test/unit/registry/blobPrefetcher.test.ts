@@ -9,7 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { setImmediate as tick } from "node:timers/promises";
 import { test } from "node:test";
 import { isArchiveError } from "../../../src/errors.js";
-import { BlobPrefetcher, grownPartLimit, type BlobPrefetchOptions } from "../../../src/registry/blobPrefetcher.js";
+import { BlobPrefetcher, partPlan, type BlobPrefetchOptions } from "../../../src/registry/blobPrefetcher.js";
 import { RegistryClient } from "../../../src/registry/registryClient.js";
 import type { Descriptor } from "../../../src/registry/types.js";
 
@@ -289,6 +289,7 @@ test("parts grow where one connection reads fast (fewer GETs), within half the b
     grown.out.forEach((bytes, i) => assert.ok(bytes.equals(blobs[i]!), `blob ${i}`));
     assert.ok(grown.prefetcher.stats.largestPartBytes > part, "a part took in the next ones");
     assert.ok(grown.prefetcher.stats.largestPartBytes <= 256 * KiB, "no part past maxPartBytes");
+    assert.equal(grown.prefetcher.stats.streamedParts, 0, "answers come at once: parts, not streams");
     assert.ok(grown.prefetcher.stats.partsStarted < 48, `${grown.prefetcher.stats.partsStarted} GETs for 48 parts`);
     assert.ok(grown.prefetcher.stats.peakReservedBytes <= budget + part);
     const requestsGrown = served.requests.length;
@@ -323,20 +324,51 @@ test("a request's wait before its answer is not the connection's speed: parts st
   }
 });
 
-test("a grown part is what one connection reads in 0.2 s, or in as long as the last request waited, within its bounds", () => {
+test("where every answer waits and one connection is fast, the rest of a blob is one streamed GET, holding one part", async () => {
+  const blobs = [randomBytes(1024 * KiB), randomBytes(1024 * KiB)];
+  const served = await serveBlobs(blobs, { answerDelayMs: 300 });
+  try {
+    const part = 64 * KiB;
+    const budget = 256 * KiB;
+    const { out, prefetcher } = await readAll(served.host, blobs, {
+      concurrency: 4,
+      budgetBytes: budget,
+      partBytes: part,
+      maxPartBytes: 128 * KiB,
+    });
+    out.forEach((bytes, i) => assert.ok(bytes.equals(blobs[i]!), `blob ${i}`));
+    assert.ok(prefetcher.stats.streamedParts >= 1, "a part was streamed");
+    assert.ok(prefetcher.stats.partsStarted <= 10, `${prefetcher.stats.partsStarted} GETs for 32 parts`);
+    assert.ok(prefetcher.stats.peakReservedBytes <= budget + part, `reserved ${prefetcher.stats.peakReservedBytes}`);
+    assert.ok(prefetcher.stats.peakBufferedBytes <= budget + part, `buffered ${prefetcher.stats.peakBufferedBytes}`);
+    // Every request was a Range within the blob (the streamed ones to its end).
+    for (const { range } of served.requests) assert.match(range ?? "", /^bytes=\d+-\d*$/);
+  } finally {
+    await served.close();
+  }
+});
+
+test("a part's size and whether to stream follow from one connection's speed and its request's wait", () => {
   const MiB = 1024 * KiB;
-  const bounds = { partBytes: 4 * MiB, maxPartBytes: 16 * MiB, budgetBytes: 24 * MiB };
-  // Fast connection: half the budget (12 MiB), under maxPartBytes.
-  assert.equal(grownPartLimit({ bytesPerSecond: 200e6, waitSeconds: 0.005 }, bounds), 12 * MiB);
-  assert.equal(
-    grownPartLimit({ bytesPerSecond: 200e6, waitSeconds: 0 }, { ...bounds, budgetBytes: 64 * MiB }),
-    16 * MiB,
-  );
+  const bounds = { concurrency: 8, partBytes: 4 * MiB, maxPartBytes: 16 * MiB, budgetBytes: 24 * MiB };
+  const plan = (bytesPerSecond: number, waitSeconds: number, options = bounds) =>
+    partPlan({ bytesPerSecond, waitSeconds }, options);
+  // Fast connection, requests answered at once: half the budget (12 MiB), under maxPartBytes; no stream.
+  assert.deepEqual(plan(200e6, 0.005), { limit: 12 * MiB, stream: false });
+  assert.deepEqual(plan(200e6, 0, { ...bounds, budgetBytes: 64 * MiB }), { limit: 16 * MiB, stream: false });
   // A paced connection with a round trip's wait: 25 MB/s x 0.2 s, less than two parts (no part taken in).
-  assert.equal(grownPartLimit({ bytesPerSecond: 25e6, waitSeconds: 0.02 }, bounds), 5e6);
-  // The same connection whose request waited 0.5 s for the read budget: 25 MB/s x 0.5 s (two parts fit, not three).
-  assert.equal(grownPartLimit({ bytesPerSecond: 25e6, waitSeconds: 0.5 }, bounds), 12.5e6);
-  // Never below one part, never past the bounds whatever the wait.
-  assert.equal(grownPartLimit({ bytesPerSecond: 1e3, waitSeconds: 0 }, bounds), 4 * MiB);
-  assert.equal(grownPartLimit({ bytesPerSecond: 25e6, waitSeconds: 60 }, bounds), 12 * MiB);
+  assert.deepEqual(plan(25e6, 0.02), { limit: 5e6, stream: false });
+  // The same connection whose request waited 0.5 s for the read budget: 25 MB/s x 0.5 s (two parts fit, not three);
+  // one stream (25 MB/s) brings less than two 12 MiB parts in flight: parts stay.
+  assert.deepEqual(plan(25e6, 0.5), { limit: 12.5e6, stream: false });
+  // A fast connection whose requests wait 0.3 s: one stream (200 MB/s) beats two 12 MiB parts per 0.36 s.
+  assert.deepEqual(plan(200e6, 0.3), { limit: 12 * MiB, stream: true });
+  // With room for 8 parts of 16 MiB in flight, the stream wins only once the wait is longer.
+  const roomy = { ...bounds, budgetBytes: 256 * MiB };
+  assert.equal(plan(200e6, 0.3, roomy).stream, false);
+  assert.equal(plan(200e6, 1, roomy).stream, true);
+  // Never below one part, never past the bounds whatever the wait; no stream where parts may not grow.
+  assert.deepEqual(plan(1e3, 0), { limit: 4 * MiB, stream: false });
+  assert.equal(plan(25e6, 60).limit, 12 * MiB);
+  assert.equal(plan(200e6, 60, { ...bounds, maxPartBytes: 4 * MiB }).stream, false);
 });
