@@ -348,6 +348,37 @@ test("where every answer waits and one connection is fast, the rest of a blob is
   }
 });
 
+test("a streamed GET that breaks off is resumed from the byte it broke at", async () => {
+  const blob = randomBytes(1024 * KiB);
+  let cut = false;
+  const served = await serveBlobs([blob], {
+    answerDelayMs: 300,
+    // The first request for the rest of the blob (an open range past the first parts) dies after 100 KiB.
+    cutAt: ({ range }) => {
+      if (cut || !/^bytes=[1-9]\d*-$/.test(range ?? "")) return undefined;
+      cut = true;
+      return 100 * KiB;
+    },
+  });
+  try {
+    const { out, prefetcher } = await readAll(served.host, [blob], {
+      concurrency: 4,
+      budgetBytes: 256 * KiB,
+      partBytes: 64 * KiB,
+      maxPartBytes: 128 * KiB,
+    });
+    assert.ok(out[0]!.equals(blob));
+    assert.ok(cut, "a streamed GET was cut");
+    assert.ok(prefetcher.stats.streamedParts >= 1);
+    const opens = served.requests.filter((r) => /^bytes=[1-9]\d*-$/.test(r.range ?? "")).map((r) => r.range);
+    assert.ok(opens.length >= 2, `resumed: ${opens.join(", ")}`);
+    const start = Number(/^bytes=(\d+)-$/.exec(opens[0]!)![1]);
+    assert.equal(opens[1], `bytes=${start + 100 * KiB}-`);
+  } finally {
+    await served.close();
+  }
+});
+
 test("a part's size and whether to stream follow from one connection's speed and its request's wait", () => {
   const MiB = 1024 * KiB;
   const bounds = { concurrency: 8, partBytes: 4 * MiB, maxPartBytes: 16 * MiB, budgetBytes: 24 * MiB };
