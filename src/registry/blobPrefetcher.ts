@@ -322,18 +322,23 @@ export class BlobPrefetcher {
         },
       });
       for await (const chunk of bytes) {
-        if (this.closed) return;
-        part.chunks.push(chunk);
-        part.buffered += chunk.length;
-        part.received += chunk.length;
-        this.stats.bufferedBytes += chunk.length;
-        this.stats.peakBufferedBytes = Math.max(this.stats.peakBufferedBytes, this.stats.bufferedBytes);
-        part.wake?.();
-        // A whole blob read because Range was ignored, or a streamed part, is held to one part's bytes: it waits for
-        // the writer.
-        while ((part.whole || part.streamed) && part.buffered >= partBytes && !this.closed) {
-          await new Promise<void>((resolve) => (part.drained = resolve));
-          part.drained = undefined;
+        // A whole blob read because Range was ignored, or a streamed part, holds at most one part's bytes (what it
+        // reserved): it takes in what fits and waits for the writer for the rest.
+        const heldBack = part.whole || part.streamed;
+        for (let rest = chunk; rest.length > 0;) {
+          while (heldBack && part.buffered >= partBytes && !this.closed) {
+            await new Promise<void>((resolve) => (part.drained = resolve));
+            part.drained = undefined;
+          }
+          if (this.closed) return;
+          const take = heldBack ? Math.min(rest.length, partBytes - part.buffered) : rest.length;
+          part.chunks.push(take === rest.length ? rest : rest.subarray(0, take));
+          rest = rest.subarray(take);
+          part.buffered += take;
+          part.received += take;
+          this.stats.bufferedBytes += take;
+          this.stats.peakBufferedBytes = Math.max(this.stats.peakBufferedBytes, this.stats.bufferedBytes);
+          part.wake?.();
         }
       }
       // Inside the blob a short part would shift every later byte: fail it here (at the end, the verifier does).

@@ -100,6 +100,12 @@ const MAX_ERROR_BODY_BYTES = 64 * 1024;
 const MAX_LINK_HEADER_LENGTH = 8 * 1024;
 // Bytes re-requested with Range after a body ends early, before the blob fails.
 const MAX_BLOB_RESUMES = 3;
+/**
+ * A break after at least this many bytes since the last one starts the resume count again: a long read (a blob streamed
+ * in one GET) gets MAX_BLOB_RESUMES per stretch, not for its whole length, while a server that breaks every few bytes
+ * still runs out (at most one request per this many bytes, as ranged parts cost).
+ */
+const RESUME_PROGRESS_BYTES = 4 * 1024 * 1024;
 
 export class RegistryClient {
   readonly registry: string;
@@ -274,7 +280,7 @@ export class RegistryClient {
    * UNVERIFIED bytes [start, end) of a blob, for a caller that verifies the whole blob in order (BlobPrefetcher over
    * verifyingReader). `ranged` asks for the range itself (`Range: bytes=start-end-1`); otherwise the first request is a
    * plain GET of the whole blob. A body that breaks off is resumed with Range from the byte it broke at (at most
-   * MAX_BLOB_RESUMES times), and a registry that answers 200 to a Range has the bytes before the range dropped. The
+   * MAX_BLOB_RESUMES times in a row without RESUME_PROGRESS_BYTES between breaks), and a registry that answers 200 to a Range has the bytes before the range dropped. The
    * first answer is reported to `onFirstAnswer(honoured)`: returning true turns a ranged request the registry answered
    * with 200 (the whole blob) into a read of the whole blob (the fallback to one stream). The range's bytes after `end`
    * are cut off, except at the blob's end: an overrun there reaches the caller's verifier (SIZE_MISMATCH).
@@ -290,6 +296,12 @@ export class RegistryClient {
     let end = range.end;
     let position = range.start;
     let resumes = 0;
+    let brokeAt = range.start;
+    const broke = () => {
+      if (position - brokeAt >= RESUME_PROGRESS_BYTES) resumes = 0;
+      brokeAt = position;
+      return ++resumes > MAX_BLOB_RESUMES;
+    };
     let first = true;
     while (position < end || (first && end === 0)) {
       const askRange = position > range.start || range.ranged;
@@ -350,14 +362,14 @@ export class RegistryClient {
       } catch (error) {
         if (options.abortSignal?.aborted)
           throw new ArchiveError("ABORTED", `${what}: the read was aborted`, { cause: error });
-        if (++resumes > MAX_BLOB_RESUMES)
+        if (broke())
           throw new ArchiveError("REGISTRY_UNREACHABLE", `${what}: the download kept failing at byte ${position}`, {
             cause: error,
           });
         continue;
       }
       if (position < end) {
-        if (++resumes > MAX_BLOB_RESUMES) break;
+        if (broke()) break;
         continue;
       }
       break;

@@ -303,7 +303,7 @@ test("parts grow where one connection reads fast (fewer GETs), within half the b
   }
 });
 
-test("a request's wait before its answer is not the connection's speed: parts still grow where each answer is slow to start", async () => {
+test("a request's wait before its answer is not the connection's speed: fewer GETs (grown or streamed parts) where each answer is slow to start", async () => {
   // Every answer waits 300 ms (as a read budget's wait or a busy registry does) and then comes at loopback speed.
   // Counted from the request, each 64 KiB part would read at ~0.2 MB/s and the parts would never grow (16 GETs).
   const blob = randomBytes(1024 * KiB);
@@ -343,6 +343,28 @@ test("where every answer waits and one connection is fast, the rest of a blob is
     assert.ok(prefetcher.stats.peakBufferedBytes <= budget + part, `buffered ${prefetcher.stats.peakBufferedBytes}`);
     // Every request was a Range within the blob (the streamed ones to its end).
     for (const { range } of served.requests) assert.match(range ?? "", /^bytes=\d+-\d*$/);
+  } finally {
+    await served.close();
+  }
+});
+
+test("streamed GETs hold no more than they reserved, even where a socket's chunk is larger than a part", async () => {
+  // 16 KiB parts, 64 KiB socket chunks: a streamed part takes in what fits of each chunk and waits for the rest.
+  const blobs = Array.from({ length: 6 }, () => randomBytes(1024 * KiB));
+  const served = await serveBlobs(blobs, { answerDelayMs: 300 });
+  try {
+    const part = 16 * KiB;
+    const budget = 64 * KiB;
+    const { out, prefetcher } = await readAll(served.host, blobs, {
+      concurrency: 8,
+      budgetBytes: budget,
+      partBytes: part,
+      maxPartBytes: 32 * KiB,
+    });
+    out.forEach((bytes, i) => assert.ok(bytes.equals(blobs[i]!), `blob ${i}`));
+    assert.ok(prefetcher.stats.streamedParts >= 2, `${prefetcher.stats.streamedParts} streamed`);
+    assert.ok(prefetcher.stats.peakReservedBytes <= budget + part, `reserved ${prefetcher.stats.peakReservedBytes}`);
+    assert.ok(prefetcher.stats.peakBufferedBytes <= budget + part, `buffered ${prefetcher.stats.peakBufferedBytes}`);
   } finally {
     await served.close();
   }

@@ -153,6 +153,51 @@ describe("transport behaviour (loopback stand-ins for a misbehaving registry)", 
     }
   });
 
+  test("a long read resumes as often as it breaks after 4 MiB of progress; breaks closer than that run out", async () => {
+    const MiB = 1024 * 1024;
+    const big = Buffer.alloc(24 * MiB);
+    for (let i = 0; i < big.length; i += 4096) big[i] = (i / 4096) & 0xff;
+    const bigDescriptor = { mediaType: descriptor.mediaType, digest: sha256Digest(big), size: big.length };
+    // Every answer dies after `every` bytes: four breaks 5 MiB apart, or a break every 100 KiB.
+    const serveBreaking = (every: number) => {
+      const ranges: (string | undefined)[] = [];
+      const server = listen((req, res) => {
+        ranges.push(req.headers.range);
+        const start = Number(/bytes=(\d+)-/.exec(req.headers.range ?? "")?.[1] ?? 0);
+        const headers = { "content-length": String(big.length - start) };
+        if (req.headers.range)
+          res.writeHead(206, { ...headers, "content-range": `bytes ${start}-${big.length - 1}/${big.length}` });
+        else res.writeHead(200, headers);
+        const end = Math.min(big.length, start + every);
+        if (end === big.length) return void res.end(big.subarray(start));
+        res.write(big.subarray(start, end), () => res.destroy());
+      });
+      return { server, ranges };
+    };
+    const read = async (host: string) => {
+      const client = new RegistryClient(host, { retry: FAST_RETRY });
+      const chunks: Buffer[] = [];
+      for await (const c of client.getBlob("repo", bigDescriptor)) chunks.push(c as Buffer);
+      return Buffer.concat(chunks);
+    };
+    const apart = serveBreaking(5 * MiB);
+    const apartServer = await apart.server;
+    try {
+      assert.ok((await read(apartServer.host)).equals(big));
+      assert.equal(apart.ranges.length, 5, "one GET and four resumes (more than MAX_BLOB_RESUMES in all)");
+    } finally {
+      await close(apartServer.server);
+    }
+    const often = serveBreaking(100 * 1024);
+    const oftenServer = await often.server;
+    try {
+      await expectCode(read(oftenServer.host), "REGISTRY_UNREACHABLE");
+      assert.equal(often.ranges.length, 4, "one GET and three resumes, then it fails");
+    } finally {
+      await close(oftenServer.server);
+    }
+  });
+
   test("more bytes than the descriptor says fail with SIZE_MISMATCH; different bytes with DIGEST_MISMATCH", async () => {
     const server = await listen((req, res) => {
       const body = req.url?.includes("long")
