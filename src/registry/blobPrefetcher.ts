@@ -12,17 +12,16 @@
 // CPU per request (distribution 2.8 here: 4 MiB parts cost it 2.5x the CPU of one stream per blob, 16 MiB parts about
 // the same as one stream). The speed is the answer's bytes over the time from its first answer to its end: a request's
 // wait before it (the read budget, a round trip, a busy server) is not the connection's speed, and counting it made
-// the parts' size lock in. Measured on the 1 GiB bench image: the budget's 1,500 a minute delayed each 4 MiB GET by
-// ~215 ms, so each part "read" at ~18 MB/s, the parts stayed 4 MiB, 260 GETs kept the budget the bound: 9.9 s instead
-// of 6-7 s, in half the runs. Where each connection is slow (a round trip and a paced share per connection), parts stay
-// `partBytes` and many run at once. Where requests wait longer than PART_TARGET_SECONDS and one connection is fast
-// enough that a single stream would bring more than the parts the bounds allow (partPlan), the rest of the blob is one
-// streamed part instead: one GET, read no faster than it is taken (at most one part's bytes held, like the fallback). A job execution's share of the budget is
-// REGISTRY_READS_PER_MINUTE / maxParallel (150 a minute by default): 1 GiB in 12 MiB parts took 38 s there, the waits'
-// time, where one stream per blob needs a handful of requests.
+// the parts' size lock in at `partBytes` with the budget the bound (README, "The read budget set the prefetch parts'
+// size"). Where each connection is slow (a round trip and a paced share per connection), parts stay `partBytes` and
+// many run at once. Where requests wait longer than PART_TARGET_SECONDS and one stream would bring more than the parts
+// the bounds allow (partPlan), the rest of the blob is one streamed part: one GET, read no faster than it is taken (at
+// most one part's bytes held, like the fallback). That is a job execution's case: its share of the budget is
+// REGISTRY_READS_PER_MINUTE / maxParallel (150 a minute by default).
 //
 // Memory: a part is started only while the bytes reserved by parts not yet taken stay within `budgetBytes` (or when
-// nothing is reserved, so one part larger than the budget still goes), and a fallback stream buffers at most one part:
+// nothing is reserved, so one part larger than the budget still goes), and a fallback or streamed part buffers at most
+// one part (what it reserves):
 // never more than budget + one part is held. `stats` counts it, for the tests.
 import { setMaxListeners } from "node:events";
 import { ArchiveError } from "../errors.js";

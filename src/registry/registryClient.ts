@@ -280,8 +280,8 @@ export class RegistryClient {
    * UNVERIFIED bytes [start, end) of a blob, for a caller that verifies the whole blob in order (BlobPrefetcher over
    * verifyingReader). `ranged` asks for the range itself (`Range: bytes=start-end-1`); otherwise the first request is a
    * plain GET of the whole blob. A body that breaks off is resumed with Range from the byte it broke at (at most
-   * MAX_BLOB_RESUMES times in a row without RESUME_PROGRESS_BYTES between breaks), and a registry that answers 200 to a Range has the bytes before the range dropped. The
-   * first answer is reported to `onFirstAnswer(honoured)`: returning true turns a ranged request the registry answered
+   * MAX_BLOB_RESUMES times in a row without RESUME_PROGRESS_BYTES between breaks), and a registry that answers 200 to a
+   * Range has the bytes before the range dropped. The first answer is reported to `onFirstAnswer(honoured)`: returning true turns a ranged request the registry answered
    * with 200 (the whole blob) into a read of the whole blob (the fallback to one stream). The range's bytes after `end`
    * are cut off, except at the blob's end: an overrun there reaches the caller's verifier (SIZE_MISMATCH).
    */
