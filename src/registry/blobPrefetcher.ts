@@ -21,8 +21,7 @@
 //
 // Memory: a part is started only while the bytes reserved by parts not yet taken stay within `budgetBytes` (or when
 // nothing is reserved, so one part larger than the budget still goes), and a fallback or streamed part buffers at most
-// one part (what it reserves):
-// never more than budget + one part is held. `stats` counts it, for the tests.
+// one part (what it reserves): never more than budget + one part is held. `stats` counts it, for the tests.
 import { setMaxListeners } from "node:events";
 import { ArchiveError } from "../errors.js";
 import type { OperationOptions, RegistryClient } from "./registryClient.js";
