@@ -312,7 +312,8 @@ interface ArchivedReferrer {
 /**
  * The referrers the archive's index lists, checked before anything is pushed: each manifest is in the archive, its
  * subject is the image or a referrer listed before it (so it is pushed after its subject, and no cycle can be), its
- * `subject` field (when it has one) agrees, and a cosign tag is that subject's.
+ * `subject` field (when it has one) agrees, a cosign tag is that subject's, and an index referrer's manifests name no
+ * subject outside the image and its referrers.
  */
 function referrersToPush(
   name: string,
@@ -324,6 +325,8 @@ function referrersToPush(
   const index = manifests.get(indexDigest);
   if (!index) throw new ArchiveError("INVALID_ARGUMENT", `${name} lacks its referrers index ${indexDigest}`);
   const known = new Set(image.map((m) => m.digest));
+  // What an index referrer's manifest may name as its own subject: the image or any referrer the index lists.
+  const graph = new Set([...known, ...index.children.map((d) => d.digest)]);
   const out: ArchivedReferrer[] = [];
   for (const listed of index.children) {
     const what = `referrer ${listed.digest} in ${name}`;
@@ -356,6 +359,14 @@ function referrersToPush(
         throw new ArchiveError("INVALID_ARGUMENT", `${name} lacks manifest ${child.digest}, listed by ${what}`);
       if (found.children.length > 0)
         throw new ArchiveError("UNSUPPORTED_MEDIA_TYPE", `${what} lists an index: one level of index referrers only`);
+      // Pushed with a subject of another image, a registry with the referrers API would list it as that one's.
+      const own = JSON.parse(found.bytes.toString("utf8")) as { subject?: unknown };
+      const named = (own.subject as { digest?: unknown } | null | undefined)?.digest;
+      if (own.subject !== undefined && !(typeof named === "string" && graph.has(named)))
+        throw new ArchiveError(
+          "REFERRER_GRAPH_INVALID",
+          `manifest ${child.digest}, listed by ${what}: its subject ${typeof named === "string" ? named : "(invalid)"} is neither the image nor one of its referrers`,
+        );
       return found;
     });
     out.push({ manifest, descriptor, subject, hasSubjectField: stated !== undefined, ...(tag && { tag }), children });
