@@ -15,6 +15,7 @@ import type { StorageConfig } from "./storage/blobServiceClient.js";
 import { containerNameSchema } from "./storage/blobNames.js";
 import { parseOrThrow } from "./validation.js";
 import type { WorkerConfig } from "./archive/runArchiveRequest.js";
+import type { RestoreLimits } from "./archive/restoreArchive.js";
 
 const boolFromEnv = z
   .enum(["true", "false", "1", "0", "yes", "no", ""])
@@ -106,6 +107,14 @@ export const referrerLimitsEnvSchema = z.object({
   REFERRERS_MAX_COUNT: intFromEnv(1, 1000, 100),
 });
 
+/** What a restore holds in memory at most (the worker's restore mode and the CLI's restore alike). */
+export const restoreLimitsEnvSchema = z.object({
+  /** MiB of manifests, and of JSON blobs that may be manifests until the archive's graph says, held while it is read. */
+  RESTORE_MAX_HELD_MIB: intFromEnv(1, 4096, 64),
+  /** How many of them: an archive past either bound fails (INVALID_ARGUMENT) before any manifest is pushed. */
+  RESTORE_MAX_HELD_MANIFESTS: intFromEnv(1, 1_000_000, 10_000),
+});
+
 /**
  * What the worker may act on, re-checked against every request (an orchestration input can be forged: the Durable
  * webhook key starts any orchestration with any input). The deployment sets both.
@@ -123,6 +132,7 @@ const workerEnvSchema = storageEnvSchema
   .extend(registryEnvSchema.shape)
   .extend(archiveTuningEnvSchema.shape)
   .extend(referrerLimitsEnvSchema.shape)
+  .extend(restoreLimitsEnvSchema.shape)
   .extend(workerScopeEnvSchema.shape)
   .extend({
     /** The request, as JSON: the old queue message `{image, blobContainer, blobBaseName}` plus optional `runId`. */
@@ -187,6 +197,15 @@ export function readRegistrySettings(env: NodeJS.ProcessEnv = process.env): Regi
   };
 }
 
+function toRestoreLimits(parsed: z.output<typeof restoreLimitsEnvSchema>): RestoreLimits {
+  return { maxHeldBytes: parsed.RESTORE_MAX_HELD_MIB * 1024 * 1024, maxHeldCount: parsed.RESTORE_MAX_HELD_MANIFESTS };
+}
+
+/** The restore limits alone (the CLI's restore of a file needs no storage). */
+export function readRestoreLimits(env: NodeJS.ProcessEnv = process.env): RestoreLimits {
+  return toRestoreLimits(readEnv(restoreLimitsEnvSchema, env, "invalid restore settings"));
+}
+
 export function readWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
   const parsed = readEnv(workerEnvSchema, env, "invalid worker settings");
   return {
@@ -205,6 +224,7 @@ export function readWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     allowedRegistries: parsed.ALLOWED_REGISTRIES,
     ...(parsed.ARCHIVE_CONTAINER !== undefined && { archiveContainer: parsed.ARCHIVE_CONTAINER }),
     restoreTargetRegistries: parsed.RESTORE_TARGET_REGISTRIES,
+    restoreLimits: toRestoreLimits(parsed),
     ...(parsed.ARCHIVE_REQUEST !== undefined && { archiveRequestJson: parsed.ARCHIVE_REQUEST }),
     ...(parsed.RESTORE_REQUEST !== undefined && { restoreRequestJson: parsed.RESTORE_REQUEST }),
     ...(parsed.QUEUE_MESSAGE_FILE !== undefined && { queueMessageFile: parsed.QUEUE_MESSAGE_FILE }),

@@ -9,6 +9,8 @@
 // before the other blobs, so each entry is classified as it streams. A small blob nothing read so far references
 // (docker save writes blobs before index.json) is pushed at once unless its JSON could be a manifest: those few are
 // held (≤ 4 MiB each) until the graph says what they are; any still unreferenced at the end is pushed as a blob.
+// What is held (those, and the manifests, kept until they are pushed at the end) is bounded in bytes and count
+// (RestoreLimits): an archive past either bound fails while it is read, before any manifest is pushed.
 // A layer the archive lacks must be external (non-distributable: its URLs serve it, the manifest is pushed as it is)
 // or already in the target; otherwise the restore fails before any manifest is pushed.
 import { createHash } from "node:crypto";
@@ -30,6 +32,17 @@ import { isReferrerTag, referrersTag } from "../registry/referrers.js";
 import { verifyingReader } from "../registry/verifyingReader.js";
 import { isNonDistributable } from "./imagePlan.js";
 
+/** What a restore holds in memory at most: its manifests, and JSON blobs that may be manifests until the graph says. */
+export interface RestoreLimits {
+  /** Bytes (RESTORE_MAX_HELD_MIB). */
+  maxHeldBytes: number;
+  /** Manifests and such blobs (RESTORE_MAX_HELD_MANIFESTS). */
+  maxHeldCount: number;
+}
+
+/** RESTORE_MAX_HELD_MIB and RESTORE_MAX_HELD_MANIFESTS's defaults (src/config.ts). */
+export const DEFAULT_RESTORE_LIMITS: RestoreLimits = { maxHeldBytes: 64 * 1024 * 1024, maxHeldCount: 10_000 };
+
 export interface RestoreArchiveOptions extends OperationOptions {
   /** Tags to push the root under; default: the tags recorded in index.json (or by digest when there are none). */
   tags?: string[];
@@ -45,6 +58,8 @@ export interface RestoreArchiveOptions extends OperationOptions {
   expectedDigest?: string;
   /** Push the image's referrers the archive holds (signatures, SBOMs, …) after it; default true. */
   referrers?: boolean;
+  /** What the restore may hold in memory; default DEFAULT_RESTORE_LIMITS. */
+  limits?: RestoreLimits;
 }
 
 export interface RestoreArchiveResult {
@@ -91,6 +106,7 @@ export async function restoreImageArchive(
   options: RestoreArchiveOptions = {},
 ): Promise<RestoreArchiveResult> {
   const name = options.name ?? "the archive";
+  const limits = options.limits ?? DEFAULT_RESTORE_LIMITS;
   const extract = tar.extract();
   const gunzip = zlib.createGunzip();
   gunzip.on("error", (error) => extract.destroy(gunzipError(name, error)));
@@ -118,6 +134,30 @@ export async function restoreImageArchive(
   /** The archive's index of the image's referrers (index.json's annotation names it): read, never pushed. */
   let referrersIndex: string | undefined;
   const stats = { blobsPushed: 0, blobsPresent: 0, bytesPushed: 0 };
+  /** The bytes of each manifest and held blob, by digest: what `limits` bounds. */
+  const holding = new Map<string, number>();
+  let heldBytes = 0;
+  const hold = (digest: string, size: number, path: string) => {
+    if (holding.has(digest)) return;
+    const what = "the manifests and unclassified JSON blobs this restore holds in memory";
+    const already = `it holds ${mib(heldBytes)} in ${holding.size}`;
+    if (heldBytes + size > limits.maxHeldBytes)
+      throw new ArchiveError(
+        "INVALID_ARGUMENT",
+        `${name}: ${path} (${mib(size)}) would take ${what} past ${mib(limits.maxHeldBytes)} (RESTORE_MAX_HELD_MIB; ${already})`,
+      );
+    if (holding.size >= limits.maxHeldCount)
+      throw new ArchiveError(
+        "INVALID_ARGUMENT",
+        `${name}: ${path} would take ${what} past ${limits.maxHeldCount} (RESTORE_MAX_HELD_MANIFESTS; ${already})`,
+      );
+    holding.set(digest, size);
+    heldBytes += size;
+  };
+  const release = (digest: string) => {
+    heldBytes -= holding.get(digest) ?? 0;
+    holding.delete(digest);
+  };
 
   const push = async (descriptor: Descriptor, body: Buffer | AsyncIterable<Buffer>) => {
     const pushed = await pushBlob(client, repository, descriptor, body, options);
@@ -139,6 +179,7 @@ export async function restoreImageArchive(
     if (!manifestRef && !asBlob.has(digest)) return;
     held.delete(digest);
     if (manifestRef) await addManifest(parseManifest(digest, bytes, manifestRef, name));
+    else release(digest); // a blob only: pushed now, no longer held
     if (asBlob.has(digest)) await push(blobDescriptor(digest, bytes.length), bytes);
   };
   const addManifest = async (manifest: ArchivedManifest) => {
@@ -192,9 +233,11 @@ export async function restoreImageArchive(
           );
         }
         const bytes = await readAll(verifyArchived(descriptor, entry), MAX_MANIFEST_BYTES, path);
+        const toHold = !!manifestRef || (!asBlob.has(descriptor.digest) && couldBeManifest(bytes));
+        if (toHold) hold(descriptor.digest, bytes.length, path); // kept until the end: counted against the limits
         if (manifestRef) await addManifest(parseManifest(descriptor.digest, bytes, manifestRef, name));
         if (asBlob.has(descriptor.digest)) await push(descriptor, bytes);
-        else if (!manifestRef && couldBeManifest(bytes)) held.set(descriptor.digest, bytes);
+        else if (!manifestRef && toHold) held.set(descriptor.digest, bytes);
         else if (!manifestRef) await push(descriptor, bytes);
         continue;
       }
@@ -312,7 +355,8 @@ interface ArchivedReferrer {
 /**
  * The referrers the archive's index lists, checked before anything is pushed: each manifest is in the archive, its
  * subject is the image or a referrer listed before it (so it is pushed after its subject, and no cycle can be), its
- * `subject` field (when it has one) agrees, and a cosign tag is that subject's.
+ * `subject` field (when it has one) agrees, a cosign tag is that subject's, and an index referrer's manifests name no
+ * subject outside the image and its referrers.
  */
 function referrersToPush(
   name: string,
@@ -324,6 +368,8 @@ function referrersToPush(
   const index = manifests.get(indexDigest);
   if (!index) throw new ArchiveError("INVALID_ARGUMENT", `${name} lacks its referrers index ${indexDigest}`);
   const known = new Set(image.map((m) => m.digest));
+  // What an index referrer's manifest may name as its own subject: the image or any referrer the index lists.
+  const graph = new Set([...known, ...index.children.map((d) => d.digest)]);
   const out: ArchivedReferrer[] = [];
   for (const listed of index.children) {
     const what = `referrer ${listed.digest} in ${name}`;
@@ -356,6 +402,14 @@ function referrersToPush(
         throw new ArchiveError("INVALID_ARGUMENT", `${name} lacks manifest ${child.digest}, listed by ${what}`);
       if (found.children.length > 0)
         throw new ArchiveError("UNSUPPORTED_MEDIA_TYPE", `${what} lists an index: one level of index referrers only`);
+      // Pushed with a subject of another image, a registry with the referrers API would list it as that one's.
+      const own = JSON.parse(found.bytes.toString("utf8")) as { subject?: unknown };
+      const named = (own.subject as { digest?: unknown } | null | undefined)?.digest;
+      if (own.subject !== undefined && !(typeof named === "string" && graph.has(named)))
+        throw new ArchiveError(
+          "REFERRER_GRAPH_INVALID",
+          `manifest ${child.digest}, listed by ${what}: its subject ${typeof named === "string" ? named : "(invalid)"} is neither the image nor one of its referrers`,
+        );
       return found;
     });
     out.push({ manifest, descriptor, subject, hasSubjectField: stated !== undefined, ...(tag && { tag }), children });
@@ -508,6 +562,10 @@ function couldBeManifest(bytes: Buffer): boolean {
   } catch {
     return false;
   }
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
 
 /** zlib's words ("incorrect header check") said as what is wrong with the file. */

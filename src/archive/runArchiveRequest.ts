@@ -3,6 +3,7 @@
 import { readFile } from "node:fs/promises";
 import { archiveImage, type ArchiveImageOptions, type ArchiveImageResult } from "./archiveImage.js";
 import type { ArchiveTuning } from "./archiveTuning.js";
+import type { RestoreLimits } from "./restoreArchive.js";
 import type { RegistryAuthConfig } from "../registry/createRegistryClient.js";
 import type { StorageConfig } from "../storage/blobServiceClient.js";
 import { parseOrThrow } from "../validation.js";
@@ -26,6 +27,8 @@ export interface WorkerConfig {
   archiveContainer?: string;
   /** Login-server globs the worker may push restores to (RESTORE_TARGET_REGISTRIES); empty: it refuses restores. */
   restoreTargetRegistries: string[];
+  /** What a restore holds in memory at most (RESTORE_MAX_HELD_MIB, RESTORE_MAX_HELD_MANIFESTS). */
+  restoreLimits: RestoreLimits;
   archiveRequestJson?: string;
   restoreRequestJson?: string;
   queueMessageFile?: string;

@@ -9,7 +9,7 @@ import type { RegistryClient } from "../registry/registryClient.js";
 import { getSidecar, writeWorkerResult } from "../storage/archiveStore.js";
 import { archiveBlobIdentity, sidecarBlobName } from "../storage/blobNames.js";
 import { storageError, storageErrorCode } from "../storage/storageError.js";
-import { restoreImageArchive } from "./restoreArchive.js";
+import { restoreImageArchive, type RestoreLimits } from "./restoreArchive.js";
 import { assertRestoreRequestInScope, restoreRequestSchema, type RestoreRequest } from "./restoreRequest.js";
 import type { WorkerConfig } from "./runArchiveRequest.js";
 import { createRegistryClientFactory } from "../registry/createRegistryClient.js";
@@ -44,6 +44,8 @@ export interface RestoreFromBlobDependencies {
 
 export interface RestoreFromBlobOptions {
   abortSignal?: AbortSignal;
+  /** What the restore of each archive holds in memory at most; default DEFAULT_RESTORE_LIMITS. */
+  limits?: RestoreLimits;
   onBlob?: (event: { digest: string; size: number; pushed: boolean }) => void;
 }
 
@@ -65,6 +67,7 @@ export async function restoreFromBlob(
   };
   const identity = archiveBlobIdentity(request.archiveBlob);
   const abort = options.abortSignal ? { abortSignal: options.abortSignal } : {};
+  const limits = options.limits ? { limits: options.limits } : {};
   try {
     const sidecar = await readSidecar(container, request, abort);
     // Every supplement the request names must be one the sidecar records, with its sha256: checked before any push.
@@ -85,6 +88,7 @@ export async function restoreFromBlob(
       expectedDigest: request.expectedDigest,
       ...(target.tags !== undefined && { tags: target.tags }),
       ...(options.onBlob && { onBlob: options.onBlob }),
+      ...limits,
       ...abort,
     });
     // Then the referrers that arrived later, supplement after supplement (each one's subjects are in the target by now).
@@ -99,6 +103,7 @@ export async function restoreFromBlob(
           expectedDigest: request.expectedDigest,
           tags: restored.tags,
           ...(options.onBlob && { onBlob: options.onBlob }),
+          ...limits,
           ...abort,
         },
       );
@@ -214,6 +219,7 @@ export async function runRestoreRequest(
     ...(options.retry && { retry: options.retry }),
   });
   const rest: RestoreFromBlobOptions = {
+    limits: options.limits ?? config.restoreLimits,
     ...(options.abortSignal && { abortSignal: options.abortSignal }),
     ...(options.onBlob && { onBlob: options.onBlob }),
   };

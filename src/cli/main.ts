@@ -5,7 +5,7 @@ import { parseArgs } from "node:util";
 import cliProgress from "cli-progress";
 import { createReadStream } from "node:fs";
 import { restoreImageArchive } from "../archive/restoreArchive.js";
-import { readRegistrySettings, readWorkerConfig } from "../config.js";
+import { readRegistrySettings, readRestoreLimits, readWorkerConfig } from "../config.js";
 import { formatIssues } from "../validation.js";
 import { archiveRequestSchema } from "../archive/archiveRequest.js";
 import { createRegistryClientFactory } from "../registry/createRegistryClient.js";
@@ -165,6 +165,7 @@ async function restore(args: string[], json: boolean): Promise<number> {
   if (ref.digest) throw new UsageError("a restore target names a repository and optionally a tag, not a digest");
   const explicitTag = /:[^/]+$/.test(target) ? ref.tag : undefined;
   const access = readRegistrySettings({ ACR_LOGIN_SERVER: ref.registry.toLowerCase(), ...process.env });
+  const limits = readRestoreLimits(process.env);
   const client = createRegistryClientFactory({ auth: access.auth, insecure: access.insecure })(ref.registry);
   const source = file === "-" ? process.stdin : createReadStream(file);
   const opened = new Promise<void>((resolve, reject) => {
@@ -177,6 +178,7 @@ async function restore(args: string[], json: boolean): Promise<number> {
   const name = file === "-" ? "standard input" : file;
   const result = await restoreImageArchive(source, client, ref.repository, {
     name,
+    limits,
     ...(explicitTag && { tags: [explicitTag] }),
   });
   const external = result.externalLayers ? `, ${result.externalLayers} external layers left to their URLs` : "";

@@ -5,7 +5,8 @@
 //   maintain on registries without the API, such as distribution 2.8); and, on every registry,
 // - cosign's legacy tags `sha256-<hex>.sig`, `.att`, `.sbom` (cosign 2 signs that way by default).
 // Every referrer manifest is fetched and verified like the image's own (its digest; the size its descriptor says; its
-// `subject` is the manifest it was listed for; an index referrer's manifests too). Bounded in depth and count; a referrer that is one of the image's own
+// `subject` is the manifest it was listed for; an index referrer's manifests too, whose own `subject`, if any, must be
+// the image or one of its referrers). Bounded in depth and count; a referrer that is one of the image's own
 // manifests or one of its own ancestors is a cycle. Each of these fails the image with REFERRER_GRAPH_INVALID: a
 // referrer is never dropped silently.
 import { settleConcurrent, settledValue } from "../concurrency.js";
@@ -232,7 +233,28 @@ export async function discoverReferrers(
     }
     frontier = next;
   }
+  assertChildSubjects(result.referrers, own, repository);
   return result;
+}
+
+/**
+ * An index referrer's manifests may name a `subject` of their own: only one of the image's manifests or of its
+ * referrers. Pushed on a restore, a manifest naming another image would be listed by a registry with the referrers API
+ * as that image's signature or SBOM. Checked once the whole graph is known (a child may name a referrer found later).
+ */
+function assertChildSubjects(referrers: Referrer[], own: ReadonlySet<string>, repository: string): void {
+  const graph = new Set([...own, ...referrers.map((r) => r.descriptor.digest)]);
+  for (const referrer of referrers)
+    for (const child of referrer.children ?? []) {
+      const subject: unknown = (child.manifest as { subject?: unknown }).subject;
+      if (subject === undefined) continue;
+      const digest = (subject as { digest?: unknown } | null)?.digest;
+      if (typeof digest === "string" && graph.has(digest)) continue;
+      throw new ArchiveError(
+        "REFERRER_GRAPH_INVALID",
+        `manifest ${child.descriptor.digest} of index referrer ${referrer.descriptor.digest} in ${repository}: its subject ${typeof digest === "string" ? digest : "(invalid)"} is neither the image nor one of its referrers`,
+      );
+    }
 }
 
 async function fetchReferrer(

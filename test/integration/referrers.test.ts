@@ -4,6 +4,9 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import zlib from "node:zlib";
 import { after, before, test } from "node:test";
 import { BlobServiceClient } from "@azure/storage-blob";
@@ -348,6 +351,136 @@ test("a cyclic referrer graph fails that image with REFERRER_GRAPH_INVALID and c
   const names: string[] = [];
   for await (const item of blobService.getContainerClient("cyclic").listBlobsFlat()) names.push(item.name);
   assert.deepEqual(names, [], "no archive, no sidecar");
+});
+
+/** An index referrer of `subject` (listed by the tag schema) whose one SBOM manifest names `childSubject` as its subject. */
+async function pushIndexReferrer(
+  client: RegistryClient,
+  repository: string,
+  subject: Descriptor,
+  childSubject: Descriptor,
+) {
+  const child = await pushReferrer(
+    client,
+    repository,
+    artifactOf(childSubject, ArtifactTypes.sbom, '{"arch":"amd64"}'),
+  );
+  const bytes = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: MediaTypes.ociIndex,
+      artifactType: ArtifactTypes.sbom,
+      manifests: [child.descriptor],
+      subject: { mediaType: subject.mediaType, digest: subject.digest, size: subject.size },
+    }),
+  );
+  const digest = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+  await client.putManifest(repository, digest, MediaTypes.ociIndex, bytes);
+  const descriptor = { mediaType: MediaTypes.ociIndex, digest, size: bytes.length, artifactType: ArtifactTypes.sbom };
+  await putTagSchemaIndex(client, repository, subject.digest, [descriptor]);
+  return { index: digest, child: child.descriptor.digest };
+}
+
+test("an index referrer whose manifest names another image as its subject fails the archive with REFERRER_GRAPH_INVALID and commits nothing (guards issue 21.3)", async () => {
+  const client = new RegistryClient(registry.host);
+  const image = await pushImage(registry.host, "foreign/app:1", smallImage("foreign-child"));
+  const other = await pushImage(registry.host, "foreign/app:other", smallImage("foreign-other"));
+  const subject = (await client.getManifest("foreign/app", image.digest)).descriptor;
+  const otherSubject = (await client.getManifest("foreign/app", other.digest)).descriptor;
+  const pushed = await pushIndexReferrer(client, "foreign/app", subject, otherSubject);
+
+  const run = await archive(`${registry.host}/foreign/app:1`, "foreign-child");
+  assert.equal(run.code, 1, run.stdout);
+  assert.match(
+    run.stderr,
+    new RegExp(
+      `REFERRER_GRAPH_INVALID: manifest ${pushed.child} of index referrer ${pushed.index} in foreign/app: its subject ${other.digest} is neither the image nor one of its referrers`,
+    ),
+  );
+  const names: string[] = [];
+  for await (const item of blobService.getContainerClient("foreign-child").listBlobsFlat()) names.push(item.name);
+  assert.deepEqual(names, [], "no archive, no sidecar");
+});
+
+test("restore refuses an archive whose index referrer lists a manifest with another image as its subject, before any manifest is pushed (guards issue 21.3)", async () => {
+  // The target has the referrers API: had the forged manifest been pushed, it would list it as the other image's SBOM.
+  const target = new RegistryClient(api.host);
+  const other = await pushImage(api.host, "forged/app:other", smallImage("forged-other"));
+  const otherSubject = (await target.getManifest("forged/app", other.digest)).descriptor;
+  const sha = (bytes: Buffer) => `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+  const bytes = (value: unknown) => Buffer.from(JSON.stringify(value));
+  const describe = (mediaType: string, data: Buffer) => ({ mediaType, digest: sha(data), size: data.length });
+  const config = bytes({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [] } });
+  const layer = zlib.gzipSync(Buffer.from("not really a tar"));
+  const image = bytes({
+    schemaVersion: 2,
+    mediaType: MediaTypes.ociManifest,
+    config: describe(MediaTypes.ociConfig, config),
+    layers: [describe("application/vnd.oci.image.layer.v1.tar+gzip", layer)],
+  });
+  const empty = Buffer.from("{}");
+  const sbom = Buffer.from('{"spdxVersion":"SPDX-2.3"}');
+  const child = bytes({
+    schemaVersion: 2,
+    mediaType: MediaTypes.ociManifest,
+    artifactType: ArtifactTypes.sbom,
+    config: describe("application/vnd.oci.empty.v1+json", empty),
+    layers: [describe(ArtifactTypes.sbom, sbom)],
+    subject: { mediaType: otherSubject.mediaType, digest: otherSubject.digest, size: otherSubject.size },
+  });
+  const indexReferrer = bytes({
+    schemaVersion: 2,
+    mediaType: MediaTypes.ociIndex,
+    artifactType: ArtifactTypes.sbom,
+    manifests: [describe(MediaTypes.ociManifest, child)],
+    subject: describe(MediaTypes.ociManifest, image),
+  });
+  const referrersIndex = bytes({
+    schemaVersion: 2,
+    mediaType: MediaTypes.ociIndex,
+    manifests: [
+      {
+        ...describe(MediaTypes.ociIndex, indexReferrer),
+        artifactType: ArtifactTypes.sbom,
+        annotations: { [Annotations.referrerSubject]: sha(image), [Annotations.referrerSource]: "tag-schema" },
+      },
+    ],
+  });
+  const indexJson = bytes({
+    schemaVersion: 2,
+    mediaType: MediaTypes.ociIndex,
+    manifests: [{ ...describe(MediaTypes.ociManifest, image), annotations: { [Annotations.refName]: "1" } }],
+    annotations: { [Annotations.referrersIndex]: sha(referrersIndex) },
+  });
+  // As this tool writes an archive: index.json, the manifests parents first, then the other blobs.
+  const pack = tar.pack();
+  pack.entry({ name: "oci-layout" }, '{"imageLayoutVersion":"1.0.0"}');
+  pack.entry({ name: "index.json" }, indexJson);
+  for (const blob of [image, referrersIndex, indexReferrer, child, config, layer, empty, sbom])
+    pack.entry({ name: `blobs/sha256/${sha(blob).slice(7)}` }, blob);
+  pack.finalize();
+  const chunks: Buffer[] = [];
+  for await (const chunk of pack) chunks.push(chunk as Buffer);
+  const dir = await mkdtemp(join(tmpdir(), "forged-"));
+  try {
+    const file = join(dir, "forged.tar.gz");
+    await writeFile(file, zlib.gzipSync(Buffer.concat(chunks)));
+    const run = await runCli(["restore", file, `${api.host}/forged/app`], {});
+    assert.equal(run.code, 1, run.stdout);
+    assert.match(
+      run.stderr,
+      new RegExp(
+        `REFERRER_GRAPH_INVALID: manifest ${sha(child)}, listed by referrer ${sha(indexReferrer)} in ${file}: its subject ${other.digest} is neither the image nor one of its referrers`,
+      ),
+    );
+    for (const manifest of [child, indexReferrer, image])
+      assert.equal(await target.getManifestDigest("forged/app", sha(manifest)), undefined, "no manifest pushed");
+    assert.equal(await target.getManifestDigest("forged/app", "1"), undefined, "no tag pushed");
+    const listed = await discoverReferrers(target, "forged/app", [other.digest]);
+    assert.deepEqual(listed.referrers, [], "the other image has no referrer");
+  } finally {
+    await removeDir(dir);
+  }
 });
 
 test("round trip: archive → restore into a second registry (tag schema) and into one with the referrers API: the same referrers, the same digests", async () => {

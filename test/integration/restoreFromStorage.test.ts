@@ -9,7 +9,9 @@ import { promisify } from "node:util";
 import zlib from "node:zlib";
 import { after, before, describe, test } from "node:test";
 import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
+import tar from "tar-stream";
 import { RegistryClient } from "../../src/registry/registryClient.js";
+import { MediaTypes } from "../../src/registry/types.js";
 import { stagingBlobName } from "../../src/storage/blobNames.js";
 import { deleteStagingCopy, getRehydrationState, startRehydration } from "../../src/storage/rehydration.js";
 import { startAzurite, type AzuriteInstance } from "../../tools/localenv/azurite.js";
@@ -242,6 +244,69 @@ describe("the worker's restore mode (RESTORE_REQUEST)", () => {
       credential: { kind: "password", username: target.username!, password: target.password! },
     });
     assert.equal(await client.getManifestDigest("restored/wr/tampered", digest), undefined, "nor the manifest");
+    await deleteStagingCopy(container, archiveBlob);
+  });
+
+  test("a crafted archive of JSON blobs that may be manifests fails at the worker's RESTORE_MAX_HELD_MIB before anything is pushed (guards issue 21.2)", async () => {
+    const { archiveBlob, digest } = await archived("wr/held:1", smallImage("wr-held"));
+    const state = await startRehydration(container, archiveBlob);
+    // Its staging copy replaced by a crafted one: index.json naming the image, then twelve 1 MiB JSON blobs with
+    // schemaVersion 2 that nothing references (a restore holds those until the graph says what they are).
+    const MiB = 1024 * 1024;
+    const lookalikes = Array.from({ length: 12 }, (_, n) => {
+      const head = `{"schemaVersion":2,"n":${n},"pad":"`;
+      return Buffer.from(`${head}${" ".repeat(MiB - head.length - 2)}"}`);
+    });
+    const pack = tar.pack();
+    const index = {
+      schemaVersion: 2,
+      mediaType: MediaTypes.ociIndex,
+      manifests: [
+        {
+          mediaType: MediaTypes.ociManifest,
+          digest,
+          size: 1000,
+          annotations: { "org.opencontainers.image.ref.name": "1" },
+        },
+      ],
+    };
+    pack.entry({ name: "index.json" }, JSON.stringify(index));
+    for (const blob of lookalikes) pack.entry({ name: `blobs/sha256/${sha256Digest(blob).slice(7)}` }, blob);
+    pack.finalize();
+    const chunks: Buffer[] = [];
+    for await (const chunk of pack) chunks.push(chunk as Buffer);
+    const crafted = zlib.gzipSync(Buffer.concat(chunks));
+    assert.ok(crafted.length < MiB, `the crafted archive is small: ${crafted.length} bytes`);
+    await container.getBlockBlobClient(state.readableBlob).uploadData(crafted);
+
+    const repository = "restored/wr/held";
+    const run = await runWorker({
+      AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString,
+      RESTORE_TARGET_REGISTRIES: target.host,
+      RESTORE_MAX_HELD_MIB: "8",
+      ...targetCredentials(),
+      RESTORE_REQUEST: JSON.stringify({
+        archiveBlob,
+        readableBlob: state.readableBlob,
+        blobContainer: "images",
+        target: { registry: target.host, repository },
+        expectedDigest: digest,
+      }),
+    });
+    assert.equal(run.code, 1, run.stdout);
+    // It fails at the ninth: what it held never passed the bound.
+    const ninth = `blobs/sha256/${sha256Digest(lookalikes[8]!).slice(7)}`;
+    assert.equal(
+      run.stderr,
+      `acr-cold-archive worker: INVALID_ARGUMENT: ${archiveBlob}: ${ninth} (1.0 MiB) would take the manifests and unclassified JSON blobs this restore holds in memory past 8.0 MiB (RESTORE_MAX_HELD_MIB; it holds 8.0 MiB in 8)\n`,
+    );
+    assert.equal(await targetDigest(`${repository}:1`), undefined, "no tag");
+    const client = new RegistryClient(target.host, {
+      credential: { kind: "password", username: target.username!, password: target.password! },
+    });
+    assert.equal(await client.getManifestDigest(repository, digest), undefined, "no manifest");
+    for (const blob of lookalikes)
+      assert.equal(await client.blobExists(repository, sha256Digest(blob)), false, "no blob either");
     await deleteStagingCopy(container, archiveBlob);
   });
 });

@@ -2,7 +2,7 @@
 // or field, and a registry password is bound to the one host it belongs to.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { readAppConfig, readWorkerConfig } from "../../src/config.js";
+import { readAppConfig, readRestoreLimits, readWorkerConfig } from "../../src/config.js";
 import { isArchiveError } from "../../src/errors.js";
 import { startArchiveRunSchema } from "../../src/runs/startArchiveRun.js";
 import { formatIssues } from "../../src/validation.js";
@@ -96,5 +96,34 @@ test("refreshReferrers settings: the probes' budget and limits, and the nightly 
   assert.throws(
     () => readAppConfig({ STORAGE_ACCOUNT: "archive01", JOB_RUNNER: "local", NIGHTLY_REFRESH_REFERRERS: "sometimes" }),
     /NIGHTLY_REFRESH_REFERRERS/,
+  );
+});
+
+test("RESTORE_MAX_HELD_MIB and RESTORE_MAX_HELD_MANIFESTS: 64 MiB and 10,000 by default, each named when wrong (guards issue 21.2)", () => {
+  assert.deepEqual(readWorkerConfig({ STORAGE_ACCOUNT: "archive01" }).restoreLimits, {
+    maxHeldBytes: 64 * 1024 * 1024,
+    maxHeldCount: 10_000,
+  });
+  assert.deepEqual(
+    readWorkerConfig({ STORAGE_ACCOUNT: "archive01", RESTORE_MAX_HELD_MIB: "8", RESTORE_MAX_HELD_MANIFESTS: "50" })
+      .restoreLimits,
+    { maxHeldBytes: 8 * 1024 * 1024, maxHeldCount: 50 },
+  );
+  assert.deepEqual(readRestoreLimits({ RESTORE_MAX_HELD_MIB: "16" }), {
+    maxHeldBytes: 16 * 1024 * 1024,
+    maxHeldCount: 10_000,
+  });
+  assert.throws(
+    () => readRestoreLimits({ RESTORE_MAX_HELD_MIB: "0", RESTORE_MAX_HELD_MANIFESTS: "many" }),
+    (e: unknown) => {
+      assert.ok(isArchiveError(e) && e.code === "CONFIG_INVALID");
+      assert.match((e as Error).message, /RESTORE_MAX_HELD_MIB: must be ≥ 1/);
+      assert.match((e as Error).message, /RESTORE_MAX_HELD_MANIFESTS: must be a number/);
+      return true;
+    },
+  );
+  assert.throws(
+    () => readWorkerConfig({ STORAGE_ACCOUNT: "archive01", RESTORE_MAX_HELD_MIB: "5000" }),
+    /RESTORE_MAX_HELD_MIB: must be ≤ 4096/,
   );
 });

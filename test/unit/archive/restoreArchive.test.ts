@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
-import { gzipSync } from "node:zlib";
+import { createGzip, gzipSync } from "node:zlib";
 import { test } from "node:test";
 import tar from "tar-stream";
 import { restoreImageArchive } from "../../../src/archive/restoreArchive.js";
@@ -130,4 +130,151 @@ test("a forged referrers index is INVALID_ARGUMENT before any push: another subj
         return true;
       },
     );
+});
+
+// What a restore holds in memory (manifests, and JSON blobs that may be manifests until the graph says) is bounded:
+// a crafted archive of many small JSON blobs (gzip makes hundreds of MiB of them a few hundred KiB) fails at the entry
+// that would pass the bound, before any registry is contacted. Not even retried: a contact fails at once, otherwise.
+const unreachable = new RegistryClient("127.0.0.1:9", {
+  retry: { maxRetries: 0, retryDelayInMs: 1, maxRetryDelayInMs: 1 },
+});
+const MiB = 1024 * 1024;
+
+/** A JSON blob that could be a manifest (schemaVersion 2), `size` bytes, made unique by `n`. */
+function lookalike(n: number, size: number): Buffer {
+  const head = `{"schemaVersion":2,"n":${n},"pad":"`;
+  return Buffer.from(`${head}${" ".repeat(size - head.length - 2)}"}`);
+}
+
+/** Gzipped tar of the entries, made one at a time (the test holds the small .tar.gz, not the blobs). */
+async function streamedArchive(entries: Iterable<{ name: string; body: Buffer }>): Promise<Buffer> {
+  const pack = tar.pack();
+  const gzip = pack.pipe(createGzip());
+  const collected = (async () => {
+    const out: Buffer[] = [];
+    for await (const chunk of gzip) out.push(chunk as Buffer);
+    return Buffer.concat(out);
+  })();
+  for (const entry of entries)
+    await new Promise<void>((resolve, reject) =>
+      pack.entry({ name: entry.name, size: entry.body.length }, entry.body, (e) => (e ? reject(e) : resolve())),
+    );
+  pack.finalize();
+  return collected;
+}
+
+function* lookalikes(count: number, size: number) {
+  for (let n = 1; n <= count; n++) {
+    const body = lookalike(n, size);
+    yield { name: `blobs/sha256/${sha(body).slice(7)}`, body };
+  }
+}
+
+const rootIndexJson = json({
+  schemaVersion: 2,
+  mediaType: "application/vnd.oci.image.index.v1+json",
+  manifests: [{ ...imageDescriptor, annotations: { "org.opencontainers.image.ref.name": "1" } }],
+});
+
+test("JSON blobs held past RESTORE_MAX_HELD_MIB fail at the one that would pass it, before any push (guards issue 21.2)", async () => {
+  const entries = [...lookalikes(6, MiB)];
+  const archive = await streamedArchive([{ name: "index.json", body: rootIndexJson }, ...entries]);
+  await assert.rejects(
+    restoreImageArchive(Readable.from([archive]), unreachable, "team/app", {
+      name: "held.tar.gz",
+      limits: { maxHeldBytes: 3 * MiB, maxHeldCount: 100 },
+    }),
+    (error: Error & { code?: string }) => {
+      assert.equal(error.code, "INVALID_ARGUMENT", error.message);
+      assert.equal(
+        error.message,
+        `held.tar.gz: ${entries[3]!.name} (1.0 MiB) would take the manifests and unclassified JSON blobs this restore holds in memory past 3.0 MiB (RESTORE_MAX_HELD_MIB; it holds 3.0 MiB in 3)`,
+      );
+      return true;
+    },
+  );
+});
+
+test("more JSON blobs held than RESTORE_MAX_HELD_MANIFESTS fail at the one past it, before any push (guards issue 21.2)", async () => {
+  const entries = [...lookalikes(10, 100)];
+  const archive = await streamedArchive([...entries, { name: "index.json", body: rootIndexJson }]);
+  await assert.rejects(
+    restoreImageArchive(Readable.from([archive]), unreachable, "team/app", {
+      name: "many.tar.gz",
+      limits: { maxHeldBytes: 64 * MiB, maxHeldCount: 4 },
+    }),
+    (error: Error & { code?: string }) => {
+      assert.equal(error.code, "INVALID_ARGUMENT", error.message);
+      assert.equal(
+        error.message,
+        `many.tar.gz: ${entries[4]!.name} would take the manifests and unclassified JSON blobs this restore holds in memory past 4 (RESTORE_MAX_HELD_MANIFESTS; it holds 0.0 MiB in 4)`,
+      );
+      return true;
+    },
+  );
+});
+
+test("manifests the graph lists count too: an index of large manifests fails at the one past RESTORE_MAX_HELD_MIB (guards issue 21.2)", async () => {
+  // Each child an image manifest padded to ~1 MiB with an annotation; the root index lists all five.
+  const children = [1, 2, 3, 4, 5].map((n) =>
+    json({
+      schemaVersion: 2,
+      mediaType: "application/vnd.oci.image.manifest.v1+json",
+      config: imageDescriptor,
+      layers: [],
+      annotations: { pad: `${n}${" ".repeat(MiB - 300)}` },
+    }),
+  );
+  const index = json({
+    schemaVersion: 2,
+    mediaType: "application/vnd.oci.image.index.v1+json",
+    manifests: children.map((c) => ({
+      mediaType: "application/vnd.oci.image.manifest.v1+json",
+      digest: sha(c),
+      size: c.length,
+    })),
+  });
+  const indexJson = json({
+    schemaVersion: 2,
+    manifests: [{ mediaType: "application/vnd.oci.image.index.v1+json", digest: sha(index), size: index.length }],
+  });
+  const archive = await streamedArchive([
+    { name: "index.json", body: indexJson },
+    { name: `blobs/sha256/${sha(index).slice(7)}`, body: index },
+    ...children.map((c) => ({ name: `blobs/sha256/${sha(c).slice(7)}`, body: c })),
+  ]);
+  await assert.rejects(
+    restoreImageArchive(Readable.from([archive]), unreachable, "team/app", {
+      name: "wide.tar.gz",
+      limits: { maxHeldBytes: 3 * MiB, maxHeldCount: 100 },
+    }),
+    (error: Error & { code?: string }) => {
+      assert.equal(error.code, "INVALID_ARGUMENT", error.message);
+      assert.match(
+        error.message,
+        new RegExp(
+          `^wide\\.tar\\.gz: blobs/sha256/${sha(children[2]!).slice(7)} \\(1\\.0 MiB\\) would take .* past 3\\.0 MiB \\(RESTORE_MAX_HELD_MIB; it holds 2\\.0 MiB in 3\\)$`,
+        ),
+      );
+      return true;
+    },
+  );
+});
+
+test("by default a restore holds at most 64 MiB: the issue's archive (4 MiB JSON blobs, gzip makes them tiny) fails at the 17th (guards issue 21.2)", async () => {
+  const size = 4 * MiB;
+  const archive = await streamedArchive([{ name: "index.json", body: rootIndexJson }, ...lookalikes(24, size)]);
+  assert.ok(archive.length < 1 * MiB, `${archive.length} bytes of archive`);
+  const seventeenth = lookalike(17, size);
+  await assert.rejects(
+    restoreImageArchive(Readable.from([archive]), unreachable, "team/app", { name: "crafted.tar.gz" }),
+    (error: Error & { code?: string }) => {
+      assert.equal(error.code, "INVALID_ARGUMENT", error.message);
+      assert.equal(
+        error.message,
+        `crafted.tar.gz: blobs/sha256/${sha(seventeenth).slice(7)} (4.0 MiB) would take the manifests and unclassified JSON blobs this restore holds in memory past 64.0 MiB (RESTORE_MAX_HELD_MIB; it holds 64.0 MiB in 16)`,
+      );
+      return true;
+    },
+  );
 });

@@ -5,9 +5,10 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { discoverReferrers, isReferrerTag, probeReferrerDigests } from "../../../src/registry/referrers.js";
 import { RegistryClient } from "../../../src/registry/registryClient.js";
-import type { Descriptor } from "../../../src/registry/types.js";
+import { MediaTypes, type Descriptor } from "../../../src/registry/types.js";
 import { pushImage, smallImage } from "../../../tools/localenv/fixtures.js";
 import { startRegistry, type TestRegistry } from "../../../tools/localenv/registry.js";
+import { sha256Digest } from "../../support/digests.js";
 import { expectCode } from "../../support/loopback.js";
 import {
   artifactOf,
@@ -146,6 +147,54 @@ describe("on a registry without the referrers API (tag schema and cosign tags)",
       new RegExp(`its subject is ${image.digest}`),
     );
   });
+});
+
+/** An index referrer of `subject` (listed by the tag schema) whose one manifest names `childSubject` as its subject. */
+async function pushIndexReferrer(
+  client: RegistryClient,
+  repository: string,
+  subject: Descriptor,
+  childSubject: Descriptor,
+): Promise<{ index: string; child: string }> {
+  const child = await pushReferrer(client, repository, artifactOf(childSubject, ArtifactTypes.sbom, '{"arch":"x"}'));
+  const bytes = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: MediaTypes.ociIndex,
+      artifactType: ArtifactTypes.sbom,
+      manifests: [child.descriptor],
+      subject: { mediaType: subject.mediaType, digest: subject.digest, size: subject.size },
+    }),
+  );
+  const index = sha256Digest(bytes);
+  await client.putManifest(repository, index, MediaTypes.ociIndex, bytes);
+  const descriptor = { mediaType: MediaTypes.ociIndex, digest: index, size: bytes.length };
+  await putTagSchemaIndex(client, repository, subject.digest, [{ ...descriptor, artifactType: ArtifactTypes.sbom }]);
+  return { index, child: child.descriptor.digest };
+}
+
+test("an index referrer's manifest whose subject is another image fails with REFERRER_GRAPH_INVALID; one naming the image is kept (guards issue 21.3)", async () => {
+  const client = new RegistryClient(registry.host);
+  const image = await pushImage(registry.host, "ref/child:1", smallImage("child"));
+  const subject = await manifestDescriptor(client, "ref/child", image.digest);
+  const other = await pushImage(registry.host, "ref/child-other:1", smallImage("child-other"));
+  const otherSubject = await manifestDescriptor(client, "ref/child-other", other.digest);
+
+  const foreign = await pushIndexReferrer(client, "ref/child", subject, otherSubject);
+  await expectCode(
+    discoverReferrers(client, "ref/child", [image.digest]),
+    "REFERRER_GRAPH_INVALID",
+    new RegExp(
+      `manifest ${foreign.child} of index referrer ${foreign.index} in ref/child: its subject ${other.digest} is neither the image nor one of its referrers`,
+    ),
+  );
+
+  const own = await pushIndexReferrer(client, "ref/child", subject, subject);
+  const found = await discoverReferrers(client, "ref/child", [image.digest]);
+  assert.deepEqual(
+    found.referrers.map((r) => [r.descriptor.digest, r.children?.map((c) => c.descriptor.digest)]),
+    [[own.index, [own.child]]],
+  );
 });
 
 test("a listing of more referrers than REFERRERS_MAX_COUNT stops within a window of fetches, not after all of them", async () => {
