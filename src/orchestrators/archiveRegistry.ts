@@ -11,6 +11,7 @@ import { activityRetryOptions } from "../durable/activityRetry.js";
 import type { OrchestrationContext, OrchestrationHandler } from "durable-functions";
 import { z } from "zod";
 import {
+  archiveCounting,
   archiveRunInputSchema,
   batchRunContext,
   type ArchiveRegistryOutput,
@@ -19,11 +20,11 @@ import {
 } from "../runs/archiveRun.js";
 import { assertInstanceOfRun } from "../runs/instanceIds.js";
 import { isValidRepository } from "../registry/reference.js";
-import { addTotals, emptyTotals } from "../runs/runTotals.js";
+import { emptyTotals } from "../runs/engine/outcomeCounting.js";
 import { callActivityWithRetry } from "../activities/activityCalls.js";
 import type { ListImagesPageResult } from "../runs/listRunImages.js";
-import type { ArchiveBatchInput } from "./archiveBatch.js";
-import "./archiveBatch.js"; // registers the child orchestration
+import type { RunBatchInput } from "./runBatch.js";
+import "./runBatch.js"; // registers the child orchestrations
 import { BATCHES_PER_GENERATION, runBatchLoop } from "./batchLoop.js";
 
 /** Listing pages plus batches one generation runs before it continues as new (~4 history events each). */
@@ -82,7 +83,7 @@ const archiveRegistry: OrchestrationHandler = function* (context: OrchestrationC
   );
   assertInstanceOfRun("run", context.df.instanceId, run.runId);
   const progress = (state: RunState | undefined, phase: RunProgress["phase"]): RunProgress => ({
-    ...(state?.totals ?? emptyTotals()),
+    ...(state?.totals ?? emptyTotals(archiveCounting)),
     running: 0,
     batches: state?.batchCount ?? 0,
     batchesDone: state?.nextBatch ?? 0,
@@ -94,7 +95,7 @@ const archiveRegistry: OrchestrationHandler = function* (context: OrchestrationC
     listing: { pages: 0, done: false, nowUtc: context.df.currentUtcDateTime.toISOString() },
     batchCount: 0,
     nextBatch: 0,
-    totals: emptyTotals(),
+    totals: emptyTotals(archiveCounting),
     jobExecutions: 0,
     registryRequests: 0,
     referrerRequests: 0,
@@ -140,9 +141,8 @@ const archiveRegistry: OrchestrationHandler = function* (context: OrchestrationC
   const finished = yield* runBatchLoop<RunTotals, RunState>(context, state, {
     runId: run.runId,
     stepsTaken: steps,
-    batchInput: (batchIndex): ArchiveBatchInput => ({ run: batchRunContext(run), batchIndex }),
-    // The listing already counted these images in `total`; a batch only says how each one ended.
-    addBatch: (totals, batch) => addTotals(totals, { ...batch, total: 0 }),
+    batchInput: (batchIndex): RunBatchInput => ({ kind: "archive", run: batchRunContext(run), batchIndex }),
+    counting: archiveCounting,
     // A failed batch's images are counted as failed by the summary, which reads them from the batch's blob (pages
     // make batches of different sizes: the orchestration does not know how many).
     failBatch: (s) => s.totals,

@@ -6,10 +6,16 @@ import { z } from "zod";
 import { listingBlobName, summaryBlobName } from "../storage/blobNames.js";
 import { readJsonBlob } from "../storage/jsonBlob.js";
 import type { ImageOutcome } from "./archiveRun.js";
-import { restoreRunInputSchema, targetRepository, type RestoreListedImage, type RestoreSummary } from "./restoreRun.js";
+import {
+  restoreCounting,
+  restoreRunInputSchema,
+  targetRepository,
+  type RestoreListedImage,
+  type RestoreSummary,
+} from "./restoreRun.js";
 import { restoreArchiveBlob } from "./restoreTarget.js";
 import { readBatchOutcomes } from "./runStore.js";
-import { addRestoreOutcome, emptyRestoreTotals } from "./runTotals.js";
+import { addOutcome, emptyTotals } from "./engine/outcomeCounting.js";
 import {
   byImage,
   commitSummary,
@@ -52,9 +58,9 @@ export async function writeRestoreSummary(
   const unresolved = listing.filter((i) => i.problem).map((i) => failedWithoutRunning(i, i.problem!));
   const todo = listing.filter((i) => !i.problem);
   const writer = openSummary(deps.container, run.runId, deps);
-  let totals = emptyRestoreTotals();
+  let totals = emptyTotals(restoreCounting);
   const write = async (outcome: ImageOutcome) => {
-    totals = addRestoreOutcome(totals, outcome);
+    totals = addOutcome(restoreCounting, totals, outcome);
     await writer.append({
       ...outcome,
       target: `${run.target.registry}/${targetRepository(run.target, outcome.repository)}`,

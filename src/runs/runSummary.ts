@@ -6,6 +6,7 @@ import { z } from "zod";
 import { archiveBlobName, sidecarBlobName, summaryBlobName } from "../storage/blobNames.js";
 import { ArchiveError } from "../errors.js";
 import {
+  archiveCounting,
   archiveRunInputSchema,
   type ArchiveRunInput,
   type ImageOutcome,
@@ -15,7 +16,7 @@ import {
 import { getArchivedImageInfo } from "../storage/archiveStore.js";
 import { pageWorkItems, readBatchOutcomes, readListingPage } from "./runStore.js";
 import { addReferrerRefreshCounts, emptyReferrerRefreshCounts } from "./referrerRefresh.js";
-import { addOutcome, emptyTotals } from "./runTotals.js";
+import { addOutcome, emptyTotals } from "./engine/outcomeCounting.js";
 import {
   byImage,
   commitSummary,
@@ -65,13 +66,13 @@ export async function writeRunSummary(
 
   const failedBatches = new Map(input.failedBatches.map((b) => [b.batchIndex, b.message]));
   const writer = openSummary(deps.container, run.runId, deps);
-  let totals = emptyTotals();
+  let totals = emptyTotals(archiveCounting);
   let workerRequests = 0;
   /** refreshReferrers: the supplements the jobs wrote, and the referrers in them. */
   const refreshed = { supplements: 0, newReferrers: 0 };
   const write = async (outcomes: ImageOutcome[]) => {
     for (const outcome of outcomes.sort(byImage)) {
-      totals = addOutcome(totals, outcome);
+      totals = addOutcome(archiveCounting, totals, outcome);
       workerRequests += outcome.registryRequests ?? 0;
       if (outcome.referrersSupplementBlob) {
         refreshed.supplements++;
