@@ -10,6 +10,7 @@ import { parseInput } from "../validation.js";
 import { activityRetryOptions } from "../durable/activityRetry.js";
 import type { OrchestrationContext, OrchestrationHandler } from "durable-functions";
 import { z } from "zod";
+import { batchLoopStateShape, totalsSchema } from "../runs/engine/runState.js";
 import {
   archiveCounting,
   archiveRunInputSchema,
@@ -32,6 +33,7 @@ const STEPS_PER_GENERATION = BATCHES_PER_GENERATION;
 
 const count = z.number().int().min(0);
 const runStateSchema = z.strictObject({
+  ...batchLoopStateShape,
   startedAtUtc: z.iso.datetime(),
   listing: z.strictObject({
     /** Pages listed so far (the next page's number). */
@@ -42,16 +44,7 @@ const runStateSchema = z.strictObject({
     /** The time every page measures olderThanDays from (the listing's start). */
     nowUtc: z.iso.datetime(),
   }),
-  batchCount: count,
-  nextBatch: count,
-  totals: z.strictObject({
-    total: count,
-    archived: count,
-    alreadyArchived: count,
-    failed: count,
-    bytesArchived: count,
-  }),
-  jobExecutions: count,
+  totals: totalsSchema(archiveCounting),
   /** Requests the listing made to the registry. */
   registryRequests: count.default(0),
   /** refreshReferrers: requests the listing's referrer probes made (of the run's budget). */
@@ -63,11 +56,6 @@ const runStateSchema = z.strictObject({
       stoppedAt: z.string().refine(isValidRepository, "must be a repository name").optional(),
     })
     .optional(),
-  /** Batches whose sub-orchestration failed (after its activities' retries): their images are failed in the summary. */
-  failedBatches: z
-    .array(z.strictObject({ batchIndex: count, message: z.string().max(300) }))
-    .max(100_000)
-    .default([]),
 });
 type RunState = z.output<typeof runStateSchema>;
 

@@ -8,6 +8,7 @@ import { firstLine } from "../errors.js";
 import { batchInstanceId } from "../runs/instanceIds.js";
 import type { RunBatchInput, RunBatchResult } from "./runBatch.js";
 import { addTotals, type OutcomeCounting, type Totals } from "../runs/engine/outcomeCounting.js";
+import type { FailedBatches } from "../runs/engine/runState.js";
 
 /** Steps (batches, and an archive run's listing pages) per generation: ~4 history events each. */
 export const BATCHES_PER_GENERATION = 100;
@@ -17,7 +18,7 @@ export interface BatchLoopState<T> {
   nextBatch: number;
   totals: T;
   jobExecutions: number;
-  failedBatches: { batchIndex: number; message: string }[];
+  failedBatches: FailedBatches;
 }
 
 export interface BatchLoop<T extends Totals<T>, S extends BatchLoopState<T>> {

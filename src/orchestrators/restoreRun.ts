@@ -6,6 +6,7 @@
 import * as df from "durable-functions";
 import type { OrchestrationContext, OrchestrationHandler } from "durable-functions";
 import { z } from "zod";
+import { batchLoopStateShape, totalsSchema } from "../runs/engine/runState.js";
 import { activityRetryOptions } from "../durable/activityRetry.js";
 import { OrchestrationNames } from "../durable/orchestrationNames.js";
 import { assertInstanceOfRun } from "../runs/instanceIds.js";
@@ -26,17 +27,11 @@ import "./runBatch.js"; // registers the batch (and its per-image) orchestration
 
 const count = z.number().int().min(0);
 const restoreRunStateSchema = z.strictObject({
+  ...batchLoopStateShape,
   startedAtUtc: z.iso.datetime(),
-  batchCount: count,
-  nextBatch: count,
-  totals: z.strictObject({ total: count, restored: count, alreadyPresent: count, failed: count, bytes: count }),
-  jobExecutions: count,
+  totals: totalsSchema(restoreCounting),
   /** Selected images the listing could not resolve to an archive (in `totals.failed`, in no batch). */
   unresolved: count,
-  failedBatches: z
-    .array(z.strictObject({ batchIndex: count, message: z.string().max(300) }))
-    .max(100_000)
-    .default([]),
 });
 type RestoreRunState = z.output<typeof restoreRunStateSchema> & BatchLoopState<RestoreTotals>;
 

@@ -3,6 +3,7 @@
 // and rehydrate priority, and the totals recomputed from them. Written once, like an archive run's.
 import type { ContainerClient } from "@azure/storage-blob";
 import { z } from "zod";
+import { failedBatchesSchema } from "./engine/runState.js";
 import { listingBlobName, summaryBlobName } from "../storage/blobNames.js";
 import { readJsonBlob } from "../storage/jsonBlob.js";
 import type { ImageOutcome } from "./archiveRun.js";
@@ -28,10 +29,7 @@ import {
 export const writeRestoreSummaryInputSchema = z.strictObject({
   run: restoreRunInputSchema,
   batchCount: z.number().int().min(0).max(1_000_000),
-  failedBatches: z
-    .array(z.strictObject({ batchIndex: z.number().int().min(0), message: z.string().max(300) }))
-    .max(100_000)
-    .default([]),
+  failedBatches: failedBatchesSchema,
   startedAtUtc: z.iso.datetime(),
   endedAtUtc: z.iso.datetime(),
   jobExecutions: z.number().int().min(0),

@@ -3,6 +3,7 @@
 // registry requests of the listing and of the workers (what their results reported).
 import type { ContainerClient } from "@azure/storage-blob";
 import { z } from "zod";
+import { failedBatchesSchema } from "./engine/runState.js";
 import { archiveBlobName, sidecarBlobName, summaryBlobName } from "../storage/blobNames.js";
 import { ArchiveError } from "../errors.js";
 import {
@@ -32,10 +33,7 @@ export const writeRunSummaryInputSchema = z.strictObject({
   listingPages: z.number().int().min(0).max(1_000_000),
   batchCount: z.number().int().min(0).max(1_000_000),
   /** Batches whose sub-orchestration failed: their images are failed with this reason (unless outcomes were kept). */
-  failedBatches: z
-    .array(z.strictObject({ batchIndex: z.number().int().min(0), message: z.string().max(300) }))
-    .max(100_000)
-    .default([]),
+  failedBatches: failedBatchesSchema,
   startedAtUtc: z.iso.datetime(),
   endedAtUtc: z.iso.datetime(),
   jobExecutions: z.number().int().min(0),
