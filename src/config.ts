@@ -10,7 +10,7 @@ import type { JobRunnerConfig } from "./jobs/createJobRunner.js";
 import type { RegistryAccess, RegistryAuthConfig } from "./registry/createRegistryClient.js";
 import { loginServerSchema } from "./registry/reference.js";
 import type { ListingConfig } from "./runs/listRunImages.js";
-import type { RunDefaults } from "./runs/startArchiveRun.js";
+import type { RunDefaults } from "./runs/engine/startRun.js";
 import type { StorageConfig } from "./storage/blobServiceClient.js";
 import { containerNameSchema } from "./storage/blobNames.js";
 import { parseOrThrow } from "./validation.js";

@@ -11,7 +11,7 @@ import { getAppDependencies } from "../appDependencies.js";
 import { readBatch as readBatchBlob } from "../runs/runStore.js";
 import { parseInput } from "../validation.js";
 
-/** The batch's run comes along: this first activity of archiveBatch holds it to the settings (runs/runScope.ts). */
+/** The batch's run comes along: this first activity of runBatch holds it to the settings (runs/runScope.ts). */
 export const readBatchInputSchema = z.strictObject({
   run: z.union([batchRunContextSchema, restoreBatchRunContextSchema]),
   batchIndex: z.number().int().min(0).max(1_000_000),

@@ -1,8 +1,8 @@
 // The orchestrations' names, below both the orchestrators that register under them and the client code that starts
-// and watches them (durable/archiveRunClient.ts), so that neither imports the other.
+// and watches them (durable/runClient.ts), so that neither imports the other.
 export const OrchestrationNames = {
   archiveRegistry: "archiveRegistry",
-  archiveBatch: "archiveBatch",
+  runBatch: "runBatch",
   archiveImage: "archiveImage",
   restoreRun: "restoreRun",
   restoreImage: "restoreImage",

@@ -1,11 +1,13 @@
-// What both kinds of run (archive, restore) read from the Durable client the same way: the top-level runs still going,
-// a run's own status and the envelope its status endpoint answers with, and the wave in flight of its current batch
-// (the batch's finished counts and the status of each image instance of the wave). The per-kind counting stays in
-// archiveRunClient.ts and restoreRunClient.ts.
+// A run's status, for every kind of run alike (GET /api/archive/{id}, GET /api/restore/{id}): the run's counts from its
+// custom status, plus the batch in flight's finished waves, plus the items of the wave in flight (finished ones by
+// their outcome, running ones by the kind's live counters), counted as the kind counts (runs/runKinds.ts). Also the
+// top-level runs still going, for the starters' one-run-at-a-time check.
 import * as df from "durable-functions";
 import type { DurableClient, DurableOrchestrationStatus } from "durable-functions";
 import { firstLine } from "../errors.js";
-import type { BatchProgress } from "../runs/archiveRun.js";
+import type { BatchProgress, ImageOutcome } from "../runs/archiveRun.js";
+import { addOutcome, emptyTotals, type Totals } from "../runs/engine/outcomeCounting.js";
+import type { RunKind } from "./runKinds.js";
 import { batchInstanceId, imageInstanceId } from "../runs/instanceIds.js";
 
 /** Top-level instances that are Pending, Running or ContinuedAsNew and whose id `isRun` accepts. */
@@ -81,4 +83,53 @@ export async function readWaveInFlight<T>(
     ),
   );
   return { done: live.done, images };
+}
+
+/** A run's status endpoint answer: the envelope and its progress (the kind's totals, live counters, batches, phase). */
+export interface RunStatus<P> extends RunStatusEnvelope {
+  progress: P;
+}
+
+/** Progress as GET /api/<kind>/{id} answers it: the kind's totals, its live counters, batches and phase. */
+export type RunStatusProgress<T> = T &
+  Record<string, number | string> & { batches: number; batchesDone: number; phase: string };
+
+/** A run's status with live counts, or undefined when there is no such run of this kind. */
+export async function getRunStatus<T extends Totals<T>>(
+  client: DurableClient,
+  kind: RunKind<T, never, unknown>,
+  instanceId: string,
+): Promise<RunStatus<RunStatusProgress<T>> | undefined> {
+  if (!kind.isRunInstanceId(instanceId)) return undefined;
+  const status = await getRunInstance(client, instanceId);
+  if (!status) return undefined;
+  const parent = (status.customStatus ?? {}) as Partial<Record<string, number | string>>;
+  const count = (key: PropertyKey) =>
+    typeof parent[key as string] === "number" ? (parent[key as string] as number) : 0;
+  const progress: Record<string, number | string> = {};
+  for (const key of kind.counting.keys) progress[key as string] = count(key);
+  for (const key of kind.liveKeys) progress[key] = 0;
+  progress.batches = count("batches");
+  progress.batchesDone = count("batchesDone");
+  progress.phase = typeof parent.phase === "string" ? parent.phase : "unknown";
+  // The batch in flight reports the waves it has finished; the items of the wave in flight report themselves.
+  const wave =
+    parent.phase === kind.batchPhase
+      ? await readWaveInFlight<T>(client, instanceId, progress.batchesDone as number)
+      : undefined;
+  if (wave) {
+    let done: T = { ...emptyTotals(kind.counting), ...wave.done };
+    for (const image of wave.images) {
+      if (String(image?.runtimeStatus) === "Completed" && image?.output) {
+        done = addOutcome(kind.counting, done, image.output as ImageOutcome);
+        continue;
+      }
+      const live = kind.liveKey(image?.customStatus);
+      progress[live] = (progress[live] as number) + 1;
+    }
+    // `total` is the listing's: the wave adds how its items ended.
+    for (const key of kind.counting.keys)
+      if (key !== "total") progress[key as string] = (progress[key as string] as number) + done[key];
+  }
+  return { ...runStatusEnvelope(status), progress: progress as RunStatusProgress<T> };
 }

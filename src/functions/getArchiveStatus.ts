@@ -1,11 +1,12 @@
 // GET /api/archive/{instanceId}: runtime status, progress counts, times, and the summary blob when done.
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from "@azure/functions";
 import * as df from "durable-functions";
-import { getArchiveRunStatus } from "../durable/archiveRunClient.js";
+import { getRunStatus } from "../durable/runStatus.js";
+import { runKinds } from "../durable/runKinds.js";
 
 export async function getArchiveStatus(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const instanceId = request.params.instanceId ?? "";
-  const status = await getArchiveRunStatus(df.getClient(context), instanceId);
+  const status = await getRunStatus(df.getClient(context), runKinds.archive, instanceId);
   if (!status) return { status: 404, jsonBody: { error: `no archive run ${instanceId}` } };
   return { status: 200, jsonBody: status };
 }

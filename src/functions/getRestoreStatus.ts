@@ -2,11 +2,12 @@
 // failed, bytes}, phase, times, and the summary blob when done.
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from "@azure/functions";
 import * as df from "durable-functions";
-import { getRestoreRunStatus } from "../durable/restoreRunClient.js";
+import { getRunStatus } from "../durable/runStatus.js";
+import { runKinds } from "../durable/runKinds.js";
 
 export async function getRestoreStatus(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const instanceId = request.params.instanceId ?? "";
-  const status = await getRestoreRunStatus(df.getClient(context), instanceId);
+  const status = await getRunStatus(df.getClient(context), runKinds.restore, instanceId);
   if (!status) return { status: 404, jsonBody: { error: `no restore run ${instanceId}` } };
   return { status: 200, jsonBody: status };
 }

@@ -3,14 +3,15 @@
 // also archives referrers that arrived since an image was archived.
 import { app, type InvocationContext, type Timer } from "@azure/functions";
 import * as df from "durable-functions";
-import { archiveRunClient } from "../durable/archiveRunClient.js";
+import { runClient } from "../durable/runClient.js";
+import { runKinds } from "../durable/runKinds.js";
 import { describeError } from "../errors.js";
 import { getAppDependencies } from "../appDependencies.js";
 import { parseStartArchiveRun, startArchiveRun } from "../runs/startArchiveRun.js";
 
 export async function nightlyArchive(_timer: Timer, context: InvocationContext): Promise<void> {
   const { config, resolveRegistry, lock } = getAppDependencies();
-  const client = archiveRunClient(df.getClient(context));
+  const client = runClient(df.getClient(context), runKinds.archive);
   for (const registry of config.nightlyRegistries) {
     try {
       const result = await startArchiveRun(

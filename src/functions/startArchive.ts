@@ -2,7 +2,8 @@
 // of that registry is already going; 202 with the Durable check-status payload and Location otherwise.
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from "@azure/functions";
 import * as df from "durable-functions";
-import { archiveRunClient } from "../durable/archiveRunClient.js";
+import { runClient } from "../durable/runClient.js";
+import { runKinds } from "../durable/runKinds.js";
 import { getAppDependencies } from "../appDependencies.js";
 import { parseStartArchiveRun, startArchiveRun } from "../runs/startArchiveRun.js";
 import { json, parseJsonBody, startFailedResponse } from "./httpResponses.js";
@@ -14,7 +15,7 @@ export async function startArchive(request: HttpRequest, context: InvocationCont
   try {
     const { config, resolveRegistry, lock } = getAppDependencies();
     const result = await startArchiveRun(parsed.value, {
-      client: archiveRunClient(client),
+      client: runClient(client, runKinds.archive),
       config,
       resolveRegistry,
       lock,

@@ -2,7 +2,8 @@
 // restore into the same target runs; 202 with this app's own status URL (GET /api/restore/{id}) otherwise.
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from "@azure/functions";
 import * as df from "durable-functions";
-import { restoreRunClient } from "../durable/restoreRunClient.js";
+import { runClient } from "../durable/runClient.js";
+import { runKinds } from "../durable/runKinds.js";
 import { getAppDependencies } from "../appDependencies.js";
 import { parseStartRestoreRun, startRestoreRun } from "../runs/startRestoreRun.js";
 import { readJsonBlob } from "../storage/jsonBlob.js";
@@ -16,7 +17,7 @@ export async function startRestore(request: HttpRequest, context: InvocationCont
     const { config, resolveRegistry, lock, getContainer } = getAppDependencies();
     const container = getContainer(config.archiveContainer);
     const result = await startRestoreRun(parsed.value, {
-      client: restoreRunClient(df.getClient(context)),
+      client: runClient(df.getClient(context), runKinds.restore),
       config,
       resolveRegistry,
       lock,

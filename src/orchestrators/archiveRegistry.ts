@@ -10,7 +10,9 @@ import { parseInput } from "../validation.js";
 import { activityRetryOptions } from "../durable/activityRetry.js";
 import type { OrchestrationContext, OrchestrationHandler } from "durable-functions";
 import { z } from "zod";
+import { batchLoopStateShape, totalsSchema } from "../runs/engine/runState.js";
 import {
+  archiveCounting,
   archiveRunInputSchema,
   batchRunContext,
   type ArchiveRegistryOutput,
@@ -19,11 +21,11 @@ import {
 } from "../runs/archiveRun.js";
 import { assertInstanceOfRun } from "../runs/instanceIds.js";
 import { isValidRepository } from "../registry/reference.js";
-import { addTotals, emptyTotals } from "../runs/runTotals.js";
+import { emptyTotals } from "../runs/engine/outcomeCounting.js";
 import { callActivityWithRetry } from "../activities/activityCalls.js";
 import type { ListImagesPageResult } from "../runs/listRunImages.js";
-import type { ArchiveBatchInput } from "./archiveBatch.js";
-import "./archiveBatch.js"; // registers the child orchestration
+import type { RunBatchInput } from "./runBatch.js";
+import "./runBatch.js"; // registers the child orchestrations
 import { BATCHES_PER_GENERATION, runBatchLoop } from "./batchLoop.js";
 
 /** Listing pages plus batches one generation runs before it continues as new (~4 history events each). */
@@ -31,6 +33,7 @@ const STEPS_PER_GENERATION = BATCHES_PER_GENERATION;
 
 const count = z.number().int().min(0);
 const runStateSchema = z.strictObject({
+  ...batchLoopStateShape,
   startedAtUtc: z.iso.datetime(),
   listing: z.strictObject({
     /** Pages listed so far (the next page's number). */
@@ -41,16 +44,7 @@ const runStateSchema = z.strictObject({
     /** The time every page measures olderThanDays from (the listing's start). */
     nowUtc: z.iso.datetime(),
   }),
-  batchCount: count,
-  nextBatch: count,
-  totals: z.strictObject({
-    total: count,
-    archived: count,
-    alreadyArchived: count,
-    failed: count,
-    bytesArchived: count,
-  }),
-  jobExecutions: count,
+  totals: totalsSchema(archiveCounting),
   /** Requests the listing made to the registry. */
   registryRequests: count.default(0),
   /** refreshReferrers: requests the listing's referrer probes made (of the run's budget). */
@@ -62,11 +56,6 @@ const runStateSchema = z.strictObject({
       stoppedAt: z.string().refine(isValidRepository, "must be a repository name").optional(),
     })
     .optional(),
-  /** Batches whose sub-orchestration failed (after its activities' retries): their images are failed in the summary. */
-  failedBatches: z
-    .array(z.strictObject({ batchIndex: count, message: z.string().max(300) }))
-    .max(100_000)
-    .default([]),
 });
 type RunState = z.output<typeof runStateSchema>;
 
@@ -82,7 +71,7 @@ const archiveRegistry: OrchestrationHandler = function* (context: OrchestrationC
   );
   assertInstanceOfRun("run", context.df.instanceId, run.runId);
   const progress = (state: RunState | undefined, phase: RunProgress["phase"]): RunProgress => ({
-    ...(state?.totals ?? emptyTotals()),
+    ...(state?.totals ?? emptyTotals(archiveCounting)),
     running: 0,
     batches: state?.batchCount ?? 0,
     batchesDone: state?.nextBatch ?? 0,
@@ -94,7 +83,7 @@ const archiveRegistry: OrchestrationHandler = function* (context: OrchestrationC
     listing: { pages: 0, done: false, nowUtc: context.df.currentUtcDateTime.toISOString() },
     batchCount: 0,
     nextBatch: 0,
-    totals: emptyTotals(),
+    totals: emptyTotals(archiveCounting),
     jobExecutions: 0,
     registryRequests: 0,
     referrerRequests: 0,
@@ -140,9 +129,8 @@ const archiveRegistry: OrchestrationHandler = function* (context: OrchestrationC
   const finished = yield* runBatchLoop<RunTotals, RunState>(context, state, {
     runId: run.runId,
     stepsTaken: steps,
-    batchInput: (batchIndex): ArchiveBatchInput => ({ run: batchRunContext(run), batchIndex }),
-    // The listing already counted these images in `total`; a batch only says how each one ended.
-    addBatch: (totals, batch) => addTotals(totals, { ...batch, total: 0 }),
+    batchInput: (batchIndex): RunBatchInput => ({ kind: "archive", run: batchRunContext(run), batchIndex }),
+    counting: archiveCounting,
     // A failed batch's images are counted as failed by the summary, which reads them from the batch's blob (pages
     // make batches of different sizes: the orchestration does not know how many).
     failBatch: (s) => s.totals,

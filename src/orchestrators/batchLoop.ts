@@ -1,12 +1,14 @@
-// The batch phase both kinds of run share (archiveRegistry, restoreRun): the run's batches one after another as
-// archiveBatch sub-orchestrations (instance `<run>:batch:<n>`), their counts added up, a batch whose
+// The batch phase every kind of run shares (archiveRegistry, restoreRun): the run's batches one after another as
+// runBatch sub-orchestrations (instance `<run>:batch:<n>`), their counts added up, a batch whose
 // sub-orchestration failed counted as failed images (the summary says why), and continue-as-new after
 // BATCHES_PER_GENERATION batches so that the run's history stays bounded whatever the number of images.
 import type { OrchestrationContext, Task } from "durable-functions";
 import { OrchestrationNames } from "../durable/orchestrationNames.js";
 import { firstLine } from "../errors.js";
 import { batchInstanceId } from "../runs/instanceIds.js";
-import type { ArchiveBatchInput } from "./archiveBatch.js";
+import type { RunBatchInput, RunBatchResult } from "./runBatch.js";
+import { addTotals, type OutcomeCounting, type Totals } from "../runs/engine/outcomeCounting.js";
+import type { FailedBatches } from "../runs/engine/runState.js";
 
 /** Steps (batches, and an archive run's listing pages) per generation: ~4 history events each. */
 export const BATCHES_PER_GENERATION = 100;
@@ -16,16 +18,16 @@ export interface BatchLoopState<T> {
   nextBatch: number;
   totals: T;
   jobExecutions: number;
-  failedBatches: { batchIndex: number; message: string }[];
+  failedBatches: FailedBatches;
 }
 
-export interface BatchLoop<T, S extends BatchLoopState<T>> {
+export interface BatchLoop<T extends Totals<T>, S extends BatchLoopState<T>> {
   runId: string;
   /** Steps this generation has already taken (an archive run's listing pages): they share its budget. */
   stepsTaken?: number;
-  batchInput: (batchIndex: number) => ArchiveBatchInput;
-  /** A finished batch's counts (its result, less jobExecutions and batchIndex) added to the run's. */
-  addBatch: (totals: T, batch: T) => T;
+  batchInput: (batchIndex: number) => RunBatchInput;
+  /** How the run's kind counts: a finished batch's counts are added to the run's, less `total` (the listing counted it). */
+  counting: OutcomeCounting<T>;
   /** A batch whose sub-orchestration failed: its images counted as failed. */
   failBatch: (state: S, batchIndex: number) => T;
   onProgress: (state: S) => void;
@@ -34,7 +36,7 @@ export interface BatchLoop<T, S extends BatchLoopState<T>> {
 }
 
 /** Runs the remaining batches; the final state, or undefined when the run continued as new. */
-export function* runBatchLoop<T, S extends BatchLoopState<T>>(
+export function* runBatchLoop<T extends Totals<T>, S extends BatchLoopState<T>>(
   context: OrchestrationContext,
   initial: S,
   loop: BatchLoop<T, S>,
@@ -49,16 +51,17 @@ export function* runBatchLoop<T, S extends BatchLoopState<T>>(
     loop.onProgress(state);
     try {
       const batch = (yield context.df.callSubOrchestrator(
-        OrchestrationNames.archiveBatch,
+        OrchestrationNames.runBatch,
         loop.batchInput(state.nextBatch),
         batchInstanceId(loop.runId, state.nextBatch),
-      )) as T & { jobExecutions: number; batchIndex: number };
-      const { jobExecutions, ...counts } = batch;
+      )) as RunBatchResult<T>;
+      // The listing already counted these items in `total`: a batch only says how each one ended.
+      const ended = { ...(batch as T), total: 0 };
       state = {
         ...state,
         nextBatch: state.nextBatch + 1,
-        totals: loop.addBatch(state.totals, counts as unknown as T),
-        jobExecutions: state.jobExecutions + jobExecutions,
+        totals: addTotals(loop.counting, state.totals, ended),
+        jobExecutions: state.jobExecutions + batch.jobExecutions,
       };
     } catch (failure) {
       // Its reads or writes kept failing: its images are failed with the reason, the run goes on, and the summary

@@ -1,41 +1,37 @@
 // Orchestration: one restore run, the second kind of run on the archive run's engine. Resolves what it restores over
 // the archive container (one activity: tags through their markers, globs, an archive run's summary; written as
-// batches), runs the batches with the same batch loop and archiveBatch sub-orchestration as an archive run (each image
+// batches), runs the batches with the same batch loop and runBatch sub-orchestration as an archive run (each image
 // a restoreImage), and writes the summary (kind "restore"). Counts only in custom status; history bounded
 // (continue-as-new every 100 batches).
 import * as df from "durable-functions";
 import type { OrchestrationContext, OrchestrationHandler } from "durable-functions";
 import { z } from "zod";
+import { batchLoopStateShape, totalsSchema } from "../runs/engine/runState.js";
 import { activityRetryOptions } from "../durable/activityRetry.js";
 import { OrchestrationNames } from "../durable/orchestrationNames.js";
 import { assertInstanceOfRun } from "../runs/instanceIds.js";
 import {
   restoreBatchRunContext,
+  restoreCounting,
   restoreRunInputSchema,
   type ResolveRestoreImagesResult,
   type RestoreProgress,
   type RestoreRunOutput,
   type RestoreTotals,
 } from "../runs/restoreRun.js";
-import { addRestoreTotals, emptyRestoreTotals } from "../runs/runTotals.js";
+import { emptyTotals } from "../runs/engine/outcomeCounting.js";
 import { parseInput } from "../validation.js";
 import { callActivityWithRetry } from "../activities/activityCalls.js";
 import { runBatchLoop, type BatchLoopState } from "./batchLoop.js";
-import "./archiveBatch.js"; // registers the batch (and its per-image) orchestrations
+import "./runBatch.js"; // registers the batch (and its per-image) orchestrations
 
 const count = z.number().int().min(0);
 const restoreRunStateSchema = z.strictObject({
+  ...batchLoopStateShape,
   startedAtUtc: z.iso.datetime(),
-  batchCount: count,
-  nextBatch: count,
-  totals: z.strictObject({ total: count, restored: count, alreadyPresent: count, failed: count, bytes: count }),
-  jobExecutions: count,
+  totals: totalsSchema(restoreCounting),
   /** Selected images the listing could not resolve to an archive (in `totals.failed`, in no batch). */
   unresolved: count,
-  failedBatches: z
-    .array(z.strictObject({ batchIndex: count, message: z.string().max(300) }))
-    .max(100_000)
-    .default([]),
 });
 type RestoreRunState = z.output<typeof restoreRunStateSchema> & BatchLoopState<RestoreTotals>;
 
@@ -51,7 +47,7 @@ const restoreRun: OrchestrationHandler = function* (context: OrchestrationContex
   );
   assertInstanceOfRun("run", context.df.instanceId, run.runId);
   const progress = (state: RestoreRunState | undefined, phase: RestoreProgress["phase"]): RestoreProgress => ({
-    ...(state?.totals ?? emptyRestoreTotals()),
+    ...(state?.totals ?? emptyTotals(restoreCounting)),
     rehydrating: 0,
     restoring: 0,
     batches: state?.batchCount ?? 0,
@@ -69,7 +65,7 @@ const restoreRun: OrchestrationHandler = function* (context: OrchestrationContex
       startedAtUtc: run.requestedAtUtc,
       batchCount: listing.batchCount,
       nextBatch: 0,
-      totals: { ...emptyRestoreTotals(), total: listing.total, failed: listing.unresolved },
+      totals: { ...emptyTotals(restoreCounting), total: listing.total, failed: listing.unresolved },
       jobExecutions: 0,
       unresolved: listing.unresolved,
       failedBatches: [],
@@ -78,12 +74,8 @@ const restoreRun: OrchestrationHandler = function* (context: OrchestrationContex
 
   const finished = yield* runBatchLoop<RestoreTotals, RestoreRunState>(context, state, {
     runId: run.runId,
-    batchInput: (batchIndex) => ({ run: restoreBatchRunContext(run), batchIndex }),
-    // The listing already counted these images in `total`; a batch only says how each one ended.
-    addBatch: (totals, batch) => {
-      const { restored, alreadyPresent, failed, bytes } = batch;
-      return addRestoreTotals(totals, { total: 0, restored, alreadyPresent, failed, bytes });
-    },
+    batchInput: (batchIndex) => ({ kind: "restore", run: restoreBatchRunContext(run), batchIndex }),
+    counting: restoreCounting,
     failBatch: (s, batchIndex) => {
       // Batches are consecutive slices of batchSize over the images the listing resolved.
       const todo = s.totals.total - s.unresolved;

@@ -5,6 +5,7 @@ import { z } from "zod";
 import { globListSchema } from "../globs.js";
 import { isValidDigest, isValidRepository, isValidTag, loginServerSchema } from "../registry/reference.js";
 import { containerNameSchema, runIdSchema } from "../storage/blobNames.js";
+import type { OutcomeCounting } from "./engine/outcomeCounting.js";
 
 // ---- Orchestration inputs: validated by the starter AND by each orchestrator (the Durable webhook key can start any
 // orchestration with any input, past the HTTP schema). Pure and deterministic, so orchestrators may run them. ----
@@ -67,7 +68,7 @@ export const imageRunContextSchema = archiveRunInputSchema
   });
 export type ImageRunContext = z.output<typeof imageRunContextSchema>;
 
-/** What an archiveBatch orchestration needs of its run: the image context plus its wave width. */
+/** What an archive run's runBatch orchestration needs of its run: the image context plus its wave width. */
 export const batchRunContextSchema = imageRunContextSchema.extend({
   maxParallel: archiveRunInputSchema.shape.maxParallel,
 });
@@ -173,6 +174,13 @@ export interface RunTotals {
   failed: number;
   bytesArchived: number;
 }
+
+/** How an archive run counts its images (runs/engine/outcomeCounting.ts). */
+export const archiveCounting: OutcomeCounting<RunTotals> = {
+  keys: ["total", "archived", "alreadyArchived", "failed", "bytesArchived"],
+  byStatus: { archived: "archived", "already-archived": "alreadyArchived", failed: "failed" },
+  bytes: { key: "bytesArchived", statuses: ["archived"] },
+};
 
 /** The orchestration's custom status: counts only (custom status is capped at 16 KB). */
 export interface RunProgress extends RunTotals {

@@ -1,7 +1,7 @@
 // Every Durable instance id of a run, built and parsed here only:
 //   archive-<registry slug>-<UTC time to the ms>-<6 hex>     an archive run (archiveRegistry)
 //   restore-<target slug>-<UTC time to the ms>-<6 hex>       a restore run (restoreRun), named after its target
-//   <run>:batch:<n>                                          its n-th batch (archiveBatch)
+//   <run>:batch:<n>                                          its n-th batch (runBatch)
 //   <run>:batch:<n>:<i>                                      the i-th image of that batch (archiveImage)
 // Sortable, they say which registry a run is for, and are unique even for two runs started in the same millisecond
 // (a reused id would replace a finished run and its summary). Children's ids derive from the parent's, as the Durable
@@ -12,7 +12,7 @@ import { ArchiveError } from "../errors.js";
 const RUN_ID = /^archive-([a-z0-9-]+)-\d{8}T\d{9}Z-[a-f0-9]{6}$/;
 const RESTORE_RUN_ID = /^restore-([a-z0-9-]+)-\d{8}T\d{9}Z-[a-f0-9]{6}$/;
 
-export type RunKind = "archive" | "restore";
+export type RunKindName = "archive" | "restore";
 
 export function registrySlug(registry: string): string {
   return registry
@@ -26,7 +26,7 @@ export function runInstanceId(
   registry: string,
   now: Date,
   random = randomBytes(3).toString("hex"),
-  kind: RunKind = "archive",
+  kind: RunKindName = "archive",
 ): string {
   const stamp = now.toISOString().replace(/[-:.]/g, "");
   return `${kind}-${registrySlug(registry)}-${stamp}-${random}`;

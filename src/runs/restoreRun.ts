@@ -7,6 +7,7 @@ import { globListSchema } from "../globs.js";
 import { isValidDigest, isValidRepository, isValidTag, loginServerSchema } from "../registry/reference.js";
 import { runIdSchema } from "../storage/blobNames.js";
 import { archiveRunInputSchema, imageOutcomeSchema, type ImageOutcome } from "./archiveRun.js";
+import type { OutcomeCounting } from "./engine/outcomeCounting.js";
 
 export const rehydratePrioritySchema = z.enum(["Standard", "High"], { error: 'must be "Standard" or "High"' });
 
@@ -180,6 +181,13 @@ export interface RestoreTotals {
   /** Archive bytes restored. */
   bytes: number;
 }
+
+/** How a restore run counts its images (runs/engine/outcomeCounting.ts). */
+export const restoreCounting: OutcomeCounting<RestoreTotals> = {
+  keys: ["total", "restored", "alreadyPresent", "failed", "bytes"],
+  byStatus: { restored: "restored", "already-present": "alreadyPresent", failed: "failed" },
+  bytes: { key: "bytes", statuses: ["restored"] },
+};
 
 /** The restore run's custom status (counts only), and what GET /api/restore/{id} answers as progress. */
 export interface RestoreProgress extends RestoreTotals {

@@ -3,13 +3,20 @@
 // and rehydrate priority, and the totals recomputed from them. Written once, like an archive run's.
 import type { ContainerClient } from "@azure/storage-blob";
 import { z } from "zod";
+import { failedBatchesSchema } from "./engine/runState.js";
 import { listingBlobName, summaryBlobName } from "../storage/blobNames.js";
 import { readJsonBlob } from "../storage/jsonBlob.js";
 import type { ImageOutcome } from "./archiveRun.js";
-import { restoreRunInputSchema, targetRepository, type RestoreListedImage, type RestoreSummary } from "./restoreRun.js";
+import {
+  restoreCounting,
+  restoreRunInputSchema,
+  targetRepository,
+  type RestoreListedImage,
+  type RestoreSummary,
+} from "./restoreRun.js";
 import { restoreArchiveBlob } from "./restoreTarget.js";
 import { readBatchOutcomes } from "./runStore.js";
-import { addRestoreOutcome, emptyRestoreTotals } from "./runTotals.js";
+import { addOutcome, emptyTotals } from "./engine/outcomeCounting.js";
 import {
   byImage,
   commitSummary,
@@ -22,10 +29,7 @@ import {
 export const writeRestoreSummaryInputSchema = z.strictObject({
   run: restoreRunInputSchema,
   batchCount: z.number().int().min(0).max(1_000_000),
-  failedBatches: z
-    .array(z.strictObject({ batchIndex: z.number().int().min(0), message: z.string().max(300) }))
-    .max(100_000)
-    .default([]),
+  failedBatches: failedBatchesSchema,
   startedAtUtc: z.iso.datetime(),
   endedAtUtc: z.iso.datetime(),
   jobExecutions: z.number().int().min(0),
@@ -52,9 +56,9 @@ export async function writeRestoreSummary(
   const unresolved = listing.filter((i) => i.problem).map((i) => failedWithoutRunning(i, i.problem!));
   const todo = listing.filter((i) => !i.problem);
   const writer = openSummary(deps.container, run.runId, deps);
-  let totals = emptyRestoreTotals();
+  let totals = emptyTotals(restoreCounting);
   const write = async (outcome: ImageOutcome) => {
-    totals = addRestoreOutcome(totals, outcome);
+    totals = addOutcome(restoreCounting, totals, outcome);
     await writer.append({
       ...outcome,
       target: `${run.target.registry}/${targetRepository(run.target, outcome.repository)}`,

@@ -13,10 +13,10 @@ import { resolveRegistryLoginServer } from "../registry/resolveRegistry.js";
 import { createBlobServiceClient, type StorageConfig } from "../storage/blobServiceClient.js";
 import type { ListingConfig } from "./listRunImages.js";
 import { withRegistryLock } from "./runLock.js";
-import type { StartArchiveRunConfig } from "./startArchiveRun.js";
+import type { StartRunConfig } from "./engine/startRun.js";
 
 /** What the run's clients are made from (src/config.ts AppConfig is one). */
-export interface RunDependenciesConfig extends StartArchiveRunConfig {
+export interface RunDependenciesConfig extends StartRunConfig {
   storage: StorageConfig;
   registry: RegistryAccess;
   jobRunner: JobRunnerConfig;

@@ -5,9 +5,9 @@ import { ArchiveError } from "../errors.js";
 import { assertRegistryAllowed } from "../registry/allowList.js";
 import type { ImageRunContext } from "./archiveRun.js";
 import type { RestoreImageRunContext } from "./restoreRun.js";
-import type { StartArchiveRunConfig } from "./startArchiveRun.js";
+import type { StartRunConfig } from "./engine/startRun.js";
 
-export function assertRunInScope(run: ImageRunContext | RestoreImageRunContext, config: StartArchiveRunConfig): void {
+export function assertRunInScope(run: ImageRunContext | RestoreImageRunContext, config: StartRunConfig): void {
   // A restore reads the archive container only: where it pushes is what the settings must allow.
   if ("kind" in run && run.kind === "restore")
     assertRegistryAllowed(run.target.registry, config.restoreTargetRegistries, "RESTORE_TARGET_REGISTRIES");

@@ -3,9 +3,11 @@
 // registry requests of the listing and of the workers (what their results reported).
 import type { ContainerClient } from "@azure/storage-blob";
 import { z } from "zod";
+import { failedBatchesSchema } from "./engine/runState.js";
 import { archiveBlobName, sidecarBlobName, summaryBlobName } from "../storage/blobNames.js";
 import { ArchiveError } from "../errors.js";
 import {
+  archiveCounting,
   archiveRunInputSchema,
   type ArchiveRunInput,
   type ImageOutcome,
@@ -15,7 +17,7 @@ import {
 import { getArchivedImageInfo } from "../storage/archiveStore.js";
 import { pageWorkItems, readBatchOutcomes, readListingPage } from "./runStore.js";
 import { addReferrerRefreshCounts, emptyReferrerRefreshCounts } from "./referrerRefresh.js";
-import { addOutcome, emptyTotals } from "./runTotals.js";
+import { addOutcome, emptyTotals } from "./engine/outcomeCounting.js";
 import {
   byImage,
   commitSummary,
@@ -31,10 +33,7 @@ export const writeRunSummaryInputSchema = z.strictObject({
   listingPages: z.number().int().min(0).max(1_000_000),
   batchCount: z.number().int().min(0).max(1_000_000),
   /** Batches whose sub-orchestration failed: their images are failed with this reason (unless outcomes were kept). */
-  failedBatches: z
-    .array(z.strictObject({ batchIndex: z.number().int().min(0), message: z.string().max(300) }))
-    .max(100_000)
-    .default([]),
+  failedBatches: failedBatchesSchema,
   startedAtUtc: z.iso.datetime(),
   endedAtUtc: z.iso.datetime(),
   jobExecutions: z.number().int().min(0),
@@ -65,13 +64,13 @@ export async function writeRunSummary(
 
   const failedBatches = new Map(input.failedBatches.map((b) => [b.batchIndex, b.message]));
   const writer = openSummary(deps.container, run.runId, deps);
-  let totals = emptyTotals();
+  let totals = emptyTotals(archiveCounting);
   let workerRequests = 0;
   /** refreshReferrers: the supplements the jobs wrote, and the referrers in them. */
   const refreshed = { supplements: 0, newReferrers: 0 };
   const write = async (outcomes: ImageOutcome[]) => {
     for (const outcome of outcomes.sort(byImage)) {
-      totals = addOutcome(totals, outcome);
+      totals = addOutcome(archiveCounting, totals, outcome);
       workerRequests += outcome.registryRequests ?? 0;
       if (outcome.referrersSupplementBlob) {
         refreshed.supplements++;

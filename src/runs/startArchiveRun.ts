@@ -7,10 +7,8 @@ import { globListSchema } from "../globs.js";
 import { assertRegistryAllowed } from "../registry/allowList.js";
 import { formatIssues } from "../validation.js";
 import { archiveRunInputSchema, type ArchiveRunInput } from "./archiveRun.js";
-import { registrySlug, runInstanceId } from "./instanceIds.js";
-
-// Images per batch sub-orchestration: keeps each batch's history and outcome blob small (≈ 50 × 300 bytes).
-export const BATCH_SIZE = 50;
+import { runInstanceId } from "./instanceIds.js";
+import { batchSizeFor, startExclusive, type RunClient, type StartRunConfig } from "./engine/startRun.js";
 
 /** POST /api/archive body (and the timer's per-registry run): what to archive. */
 export const startArchiveRunSchema = z.strictObject({
@@ -30,39 +28,7 @@ export const startArchiveRunSchema = z.strictObject({
 });
 export type StartArchiveRunInput = z.output<typeof startArchiveRunSchema>;
 
-/** What a run gets when its request does not say (DEFAULT_MAX_PARALLEL, MAX_ATTEMPTS, JOB_TIMEOUT_MINUTES, …). */
-export interface RunDefaults {
-  maxParallel: number;
-  maxAttempts: number;
-  jobTimeoutMinutes: number;
-  pollMaxIntervalSeconds: number;
-  /** A restore's limit on waiting for rehydration, per priority (REHYDRATION_TIMEOUT_MINUTES_STANDARD / _HIGH). */
-  rehydrationTimeoutMinutes: { Standard: number; High: number };
-  /** Rehydration polling backs off up to this (REHYDRATION_POLL_MAX_SECONDS). */
-  rehydrationPollMaxSeconds: number;
-}
-
-/** The part of the app's configuration a starter needs. */
-export interface StartArchiveRunConfig {
-  archiveContainer: string;
-  /** Login-server globs a run may target. */
-  allowedRegistries: string[];
-  /** Login-server globs a restore may push to. */
-  restoreTargetRegistries: string[];
-  runDefaults: RunDefaults;
-}
-
-export interface RunningRun {
-  instanceId: string;
-  registry: string;
-}
-
-export interface ArchiveRunClient {
-  /** Top-level archive runs that are Pending or Running. */
-  listRunningRuns(): Promise<RunningRun[]>;
-  /** Starts the archiveRegistry orchestration. */
-  startNew(instanceId: string, input: ArchiveRunInput): Promise<void>;
-}
+export type ArchiveRunClient = RunClient<ArchiveRunInput>;
 
 export type StartArchiveRunResult =
   | { kind: "started"; instanceId: string; input: ArchiveRunInput }
@@ -70,7 +36,7 @@ export type StartArchiveRunResult =
 
 export interface StartArchiveRunDependencies {
   client: ArchiveRunClient;
-  config: StartArchiveRunConfig;
+  config: StartRunConfig;
   /** Login server for a login server, an ACR name or an ACR resource id. */
   resolveRegistry: (registry: string) => Promise<string>;
   /** Runs the check-and-start exclusively for one registry (a blob lease in the app). */
@@ -92,20 +58,21 @@ export async function startArchiveRun(
 ): Promise<StartArchiveRunResult> {
   const registry = (await deps.resolveRegistry(request.registry)).toLowerCase();
   assertRegistryAllowed(registry, deps.config.allowedRegistries);
-  return deps.lock(registry, async () => {
-    const running = (await deps.client.listRunningRuns()).find(
-      (r) => r.registry === registry || r.registry === registrySlug(registry),
-    );
-    if (running) return { kind: "conflict", instanceId: running.instanceId, registry } as const;
-    return startRun(request, registry, deps);
+  const started = await startExclusive({
+    client: deps.client,
+    lock: deps.lock,
+    lockName: registry,
+    subject: registry,
+    build: () => archiveRunOf(request, registry, deps),
   });
+  return started.kind === "conflict" ? { ...started, registry } : started;
 }
 
-async function startRun(
+function archiveRunOf(
   request: StartArchiveRunInput,
   registry: string,
   deps: StartArchiveRunDependencies,
-): Promise<StartArchiveRunResult> {
+): { instanceId: string; input: ArchiveRunInput } {
   const instanceId = runInstanceId(registry, deps.now);
   const { archiveContainer, runDefaults } = deps.config;
   const input: ArchiveRunInput = archiveRunInputSchema.parse({
@@ -126,11 +93,9 @@ async function startRun(
     maxAttempts: runDefaults.maxAttempts,
     jobTimeoutMinutes: runDefaults.jobTimeoutMinutes,
     pollMaxIntervalSeconds: runDefaults.pollMaxIntervalSeconds,
-    // A batch runs in waves of maxParallel: a batch smaller than that would cap the parallelism.
-    batchSize: Math.max(BATCH_SIZE, request.maxParallel ?? runDefaults.maxParallel),
+    batchSize: batchSizeFor(request.maxParallel ?? runDefaults.maxParallel),
     requestedBy: deps.requestedBy,
     requestedAtUtc: deps.now.toISOString(),
   } satisfies ArchiveRunInput); // the schema each orchestrator checks its input with
-  await deps.client.startNew(instanceId, input);
-  return { kind: "started", instanceId, input };
+  return { instanceId, input };
 }

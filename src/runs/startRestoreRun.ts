@@ -5,26 +5,16 @@
 import { ArchiveError } from "../errors.js";
 import { assertRegistryAllowed } from "../registry/allowList.js";
 import { formatIssues } from "../validation.js";
-import { registrySlug, runInstanceId } from "./instanceIds.js";
+import { runInstanceId } from "./instanceIds.js";
 import {
   restoreRunInputSchema,
   startRestoreRunSchema,
   type RestoreRunInput,
   type StartRestoreRunInput,
 } from "./restoreRun.js";
-import { BATCH_SIZE, type StartArchiveRunConfig } from "./startArchiveRun.js";
+import { batchSizeFor, startExclusive, type RunClient, type StartRunConfig } from "./engine/startRun.js";
 
-export interface RunningRestore {
-  instanceId: string;
-  /** The target registry (login server, or its slug when the input is not shown). */
-  target: string;
-}
-
-export interface RestoreRunClient {
-  /** Restore runs that are Pending or Running. */
-  listRunningRestores(): Promise<RunningRestore[]>;
-  startNew(instanceId: string, input: RestoreRunInput): Promise<void>;
-}
+export type RestoreRunClient = RunClient<RestoreRunInput>;
 
 export type StartRestoreRunResult =
   | { kind: "started"; instanceId: string; input: RestoreRunInput }
@@ -32,7 +22,7 @@ export type StartRestoreRunResult =
 
 export interface StartRestoreRunDependencies {
   client: RestoreRunClient;
-  config: StartArchiveRunConfig;
+  config: StartRunConfig;
   resolveRegistry: (registry: string) => Promise<string>;
   lock: <T>(name: string, work: () => Promise<T>) => Promise<T>;
   /** The source registry of an archive run's summary, or undefined when there is no such summary. */
@@ -66,44 +56,46 @@ export async function startRestoreRun(
   }
   if (problems.length) throw new ArchiveError("INVALID_ARGUMENT", problems.join("\n"));
 
-  return deps.lock(`restore:${target}`, async () => {
-    const running = (await deps.client.listRunningRestores()).find(
-      (r) => r.target === target || r.target === registrySlug(target),
-    );
-    if (running) return { kind: "conflict", instanceId: running.instanceId, target } as const;
-    const instanceId = runInstanceId(target, deps.now, undefined, "restore");
-    const { archiveContainer, runDefaults } = deps.config;
-    const maxParallel = request.maxParallel ?? runDefaults.maxParallel;
-    const selection = request.images
-      ? { images: request.images }
-      : request.runId !== undefined
-        ? { runId: request.runId }
-        : {
-            ...(request.repositories && { repositories: request.repositories }),
-            ...(request.tags && { tags: request.tags }),
-          };
-    const input: RestoreRunInput = restoreRunInputSchema.parse({
-      kind: "restore",
-      runId: instanceId,
-      registry,
-      container: archiveContainer,
-      selection,
-      target: {
-        registry: target,
-        ...(request.target.repositoryPrefix && { repositoryPrefix: request.target.repositoryPrefix }),
-      },
-      rehydratePriority: request.rehydratePriority,
-      rehydrationTimeoutMinutes: runDefaults.rehydrationTimeoutMinutes[request.rehydratePriority],
-      rehydrationPollMaxSeconds: runDefaults.rehydrationPollMaxSeconds,
-      dryRun: request.dryRun,
-      maxParallel,
-      maxAttempts: runDefaults.maxAttempts,
-      jobTimeoutMinutes: runDefaults.jobTimeoutMinutes,
-      pollMaxIntervalSeconds: runDefaults.pollMaxIntervalSeconds,
-      batchSize: Math.max(BATCH_SIZE, maxParallel),
-      requestedAtUtc: deps.now.toISOString(),
-    } satisfies RestoreRunInput);
-    await deps.client.startNew(instanceId, input);
-    return { kind: "started", instanceId, input } as const;
+  const started = await startExclusive({
+    client: deps.client,
+    lock: deps.lock,
+    lockName: `restore:${target}`,
+    subject: target,
+    build: () => {
+      const instanceId = runInstanceId(target, deps.now, undefined, "restore");
+      const { archiveContainer, runDefaults } = deps.config;
+      const maxParallel = request.maxParallel ?? runDefaults.maxParallel;
+      const selection = request.images
+        ? { images: request.images }
+        : request.runId !== undefined
+          ? { runId: request.runId }
+          : {
+              ...(request.repositories && { repositories: request.repositories }),
+              ...(request.tags && { tags: request.tags }),
+            };
+      const input: RestoreRunInput = restoreRunInputSchema.parse({
+        kind: "restore",
+        runId: instanceId,
+        registry,
+        container: archiveContainer,
+        selection,
+        target: {
+          registry: target,
+          ...(request.target.repositoryPrefix && { repositoryPrefix: request.target.repositoryPrefix }),
+        },
+        rehydratePriority: request.rehydratePriority,
+        rehydrationTimeoutMinutes: runDefaults.rehydrationTimeoutMinutes[request.rehydratePriority],
+        rehydrationPollMaxSeconds: runDefaults.rehydrationPollMaxSeconds,
+        dryRun: request.dryRun,
+        maxParallel,
+        maxAttempts: runDefaults.maxAttempts,
+        jobTimeoutMinutes: runDefaults.jobTimeoutMinutes,
+        pollMaxIntervalSeconds: runDefaults.pollMaxIntervalSeconds,
+        batchSize: batchSizeFor(maxParallel),
+        requestedAtUtc: deps.now.toISOString(),
+      } satisfies RestoreRunInput);
+      return { instanceId, input };
+    },
   });
+  return started.kind === "conflict" ? { ...started, target } : started;
 }

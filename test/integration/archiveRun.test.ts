@@ -710,13 +710,14 @@ describe("forged orchestration inputs: the 202's Durable URLs carry a key that s
   });
 
   test("inputs that do not conform end the orchestration with what was wrong (maxParallel past its bound, unknown fields)", async () => {
-    const status = await forge("archiveBatch", {
+    const status = await forge("runBatch", {
+      kind: "archive",
       run: { ...imageRun(registry.host, "images"), maxParallel: 1000, extra: true },
       batchIndex: 0,
     });
     assert.equal(status.runtimeStatus, "Failed", JSON.stringify(status));
     const output = JSON.stringify(status.output);
-    assert.match(output, /archiveBatch: invalid input/);
+    assert.match(output, /runBatch: invalid input/);
     assert.match(output, /run\.maxParallel/);
     assert.match(output, /extra: unknown field/);
     assert.ok(!output.includes("    at "), "no stack trace as the message");

@@ -10,13 +10,13 @@ import {
   parseStartArchiveRun,
   startArchiveRun,
   type ArchiveRunClient,
-  type RunningRun,
   type StartArchiveRunDependencies,
 } from "../../../src/runs/startArchiveRun.js";
+import type { RunningRun } from "../../../src/runs/engine/startRun.js";
 
 const BASE = { AZURE_STORAGE_CONNECTION_STRING: "UseDevelopmentStorage=true", JOB_RUNNER: "local" };
 
-function deps(env: Record<string, string>, running: { instanceId: string; registry: string }[] = []) {
+function deps(env: Record<string, string>, running: RunningRun[] = []) {
   const started: { instanceId: string; input: ArchiveRunInput }[] = [];
   const client: ArchiveRunClient = {
     listRunningRuns: async () => running,
@@ -70,7 +70,7 @@ test("the input a run starts with passes the schema each orchestrator checks it 
 
 test("a run of a registry already running answers conflict and starts nothing", async () => {
   const { deps: d, started } = deps({ ALLOWED_REGISTRIES: "*.azurecr.io" }, [
-    { instanceId: "archive-myacr-azurecr-io-x", registry: "myacr.azurecr.io" },
+    { instanceId: "archive-myacr-azurecr-io-x", subject: "myacr.azurecr.io" },
   ]);
   const result = await startArchiveRun(parseStartArchiveRun({ registry: "myacr.azurecr.io" }), d);
   assert.deepEqual(result, {
@@ -127,7 +127,7 @@ test("the running-run check and the start happen inside the lock of the resolved
     "unlock myacr.azurecr.io",
   ]);
 
-  const running = [{ instanceId: "archive-myacr-azurecr-io-x", registry: "myacr.azurecr.io" }];
+  const running = [{ instanceId: "archive-myacr-azurecr-io-x", subject: "myacr.azurecr.io" }];
   const busy = recordingDeps({ ALLOWED_REGISTRIES: "*.azurecr.io" }, { resolve, running });
   assert.equal((await startArchiveRun(parseStartArchiveRun({ registry: "myacr" }), busy.deps)).kind, "conflict");
   assert.deepEqual(busy.events, [

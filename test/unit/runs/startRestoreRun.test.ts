@@ -10,18 +10,18 @@ import { restoreRunInputSchema, type RestoreRunInput } from "../../../src/runs/r
 import {
   parseStartRestoreRun,
   startRestoreRun,
-  type RunningRestore,
   type StartRestoreRunDependencies,
 } from "../../../src/runs/startRestoreRun.js";
+import type { RunningRun } from "../../../src/runs/engine/startRun.js";
 
 const BASE = { AZURE_STORAGE_CONNECTION_STRING: "UseDevelopmentStorage=true", JOB_RUNNER: "local" };
 
-function deps(env: Record<string, string>, running: RunningRestore[] = [], archiveRuns: Record<string, string> = {}) {
+function deps(env: Record<string, string>, running: RunningRun[] = [], archiveRuns: Record<string, string> = {}) {
   const started: { instanceId: string; input: RestoreRunInput }[] = [];
   const locked: string[] = [];
   const d: StartRestoreRunDependencies = {
     client: {
-      listRunningRestores: async () => running,
+      listRunningRuns: async () => running,
       startNew: async (instanceId, input) => void started.push({ instanceId, input }),
     },
     config: readAppConfig({ ...BASE, ...env }),
@@ -85,7 +85,7 @@ test("the target defaults to the source; the input passes the orchestrators' sch
 });
 
 test("a restore into a target that has one running is a conflict, and starts nothing", async () => {
-  const running = [{ instanceId: "restore-dst-azurecr-io-20261201T200000000Z-abcdef", target: "dst.azurecr.io" }];
+  const running = [{ instanceId: "restore-dst-azurecr-io-20261201T200000000Z-abcdef", subject: "dst.azurecr.io" }];
   const { deps: d, started } = deps({ RESTORE_TARGET_REGISTRIES: "dst.azurecr.io" }, running);
   const body = {
     registry: "src.azurecr.io",

@@ -1,4 +1,4 @@
-// archiveBatch, replayed by the local host over stand-in activities: waves of maxParallel images, every outcome kept,
+// runBatch (an archive run's batch), replayed by the local host over stand-in activities: waves of maxParallel images, every outcome kept,
 // and a damaged batch item failing alone instead of failing the batch. (Guards issue 8.9's follow-up.)
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
@@ -35,7 +35,7 @@ test("a batch archives its images in waves, keeps every outcome, and a damaged i
     checkArchived: () => ({ archived: true, bytes: 5 }),
     writeBatchOutcomes: () => null,
   });
-  const status = await harness.run("archiveBatch", { run, batchIndex: 0 }, `${RUN}:batch:0`);
+  const status = await harness.run("runBatch", { kind: "archive", run, batchIndex: 0 }, `${RUN}:batch:0`);
   assert.equal(status.runtimeStatus, "Completed", JSON.stringify(status));
   assert.deepEqual(status.output, {
     batchIndex: 0,
@@ -67,7 +67,7 @@ test("a batch archives its images in waves, keeps every outcome, and a damaged i
 
 test("a batch under another instance id than its run gives it is refused before any activity", async () => {
   harness.use({});
-  const status = await harness.run("archiveBatch", { run, batchIndex: 0 }, "somebody-else:batch:0");
+  const status = await harness.run("runBatch", { kind: "archive", run, batchIndex: 0 }, "somebody-else:batch:0");
   assert.equal(status.runtimeStatus, "Failed");
   assert.match(JSON.stringify(status.output), /is not a batch instance of run archive-fixture/);
   assert.deepEqual(harness.calls, []);

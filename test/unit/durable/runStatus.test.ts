@@ -1,9 +1,10 @@
-// getArchiveRunStatus (src/durable/archiveRunClient.ts) with a fake DurableClient that answers canned statuses: the
+// getRunStatus (src/durable/runStatus.ts) for an archive run with a fake DurableClient that answers canned statuses: the
 // parent's counts plus the batch in flight plus the finished images of its wave; unknown runs; a failed run's error.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { DurableClient } from "durable-functions";
-import { getArchiveRunStatus } from "../../../src/durable/archiveRunClient.js";
+import { getRunStatus } from "../../../src/durable/runStatus.js";
+import { archiveRunKind, restoreRunKind } from "../../../src/durable/runKinds.js";
 import type { BatchProgress, ImageOutcome, RunProgress } from "../../../src/runs/archiveRun.js";
 
 const RUN = "archive-myacr-azurecr-io-20261201T020000000Z-abcdef";
@@ -83,7 +84,7 @@ test("while archiving: the parent's counts + the batch in flight + the images of
     },
     [`${RUN}:batch:1:7`]: { runtimeStatus: "Completed", output: outcome("archived", 99_999) },
   });
-  const status = await getArchiveRunStatus(client, RUN);
+  const status = await getRunStatus(client, archiveRunKind, RUN);
   assert.deepEqual(status, {
     instanceId: RUN,
     runtimeStatus: "Running",
@@ -110,7 +111,7 @@ test("while archiving: the parent's counts + the batch in flight + the images of
 test("outside the archiving phase only the parent is read; a batch that has not reported yet adds nothing", async () => {
   const listing: Partial<RunProgress> = { phase: "listing" };
   const first = fakeClient({ [RUN]: { runtimeStatus: "Running", customStatus: listing } });
-  const status = await getArchiveRunStatus(first.client, RUN);
+  const status = await getRunStatus(first.client, archiveRunKind, RUN);
   assert.deepEqual(status?.progress, {
     ...progressOf(0, 0, 0, 0, 0),
     running: 0,
@@ -121,7 +122,7 @@ test("outside the archiving phase only the parent is read; a batch that has not 
   assert.deepEqual(first.asked, [RUN]);
   // No custom status at all (the run has just started): phase unknown.
   const fresh = fakeClient({ [RUN]: { runtimeStatus: "Pending" } });
-  assert.equal((await getArchiveRunStatus(fresh.client, RUN))?.progress.phase, "unknown");
+  assert.equal((await getRunStatus(fresh.client, archiveRunKind, RUN))?.progress.phase, "unknown");
   // Archiving, but the batch in flight has no status yet (or none the client can find): the parent's counts only.
   const parent: RunProgress = {
     ...progressOf(10, 3, 0, 0, 30),
@@ -131,7 +132,7 @@ test("outside the archiving phase only the parent is read; a batch that has not 
     phase: "archiving",
   };
   const early = fakeClient({ [RUN]: { runtimeStatus: "Running", customStatus: parent } });
-  const progress = (await getArchiveRunStatus(early.client, RUN))?.progress;
+  const progress = (await getRunStatus(early.client, archiveRunKind, RUN))?.progress;
   assert.deepEqual(progress, { ...parent, running: 0 });
   assert.deepEqual(early.asked, [RUN, `${RUN}:batch:1`]);
 });
@@ -141,14 +142,14 @@ test("an unknown run is undefined: an id that is not a run's is not even asked f
     [`${RUN}:batch:0`]: { runtimeStatus: "Running" },
     "not-a-run": { runtimeStatus: "Running" },
   });
-  assert.equal(await getArchiveRunStatus(client, "not-a-run"), undefined);
-  assert.equal(await getArchiveRunStatus(client, `${RUN}:batch:0`), undefined, "a batch is not a run");
+  assert.equal(await getRunStatus(client, archiveRunKind, "not-a-run"), undefined);
+  assert.equal(await getRunStatus(client, archiveRunKind, `${RUN}:batch:0`), undefined, "a batch is not a run");
   assert.deepEqual(asked, [], "ids that are not run ids are refused before the client is asked");
-  assert.equal(await getArchiveRunStatus(client, RUN), undefined);
+  assert.equal(await getRunStatus(client, archiveRunKind, RUN), undefined);
   assert.deepEqual(asked, [RUN]);
   // A client that answers without an instance (as some versions do for a purged one).
   const empty = { getStatus: async () => ({}) } as unknown as DurableClient;
-  assert.equal(await getArchiveRunStatus(empty, RUN), undefined);
+  assert.equal(await getRunStatus(empty, archiveRunKind, RUN), undefined);
 });
 
 test("a failed run's error is the first line of its output; a completed run names its summary blob and container", async () => {
@@ -160,7 +161,7 @@ test("a failed run's error is the first line of its output; a completed run name
         "\n  Orchestrator function 'archiveRegistry' failed: listing refused\n    at archiveRegistry (dist/src/orchestrators/archiveRegistry.js:40:11)\n",
     },
   });
-  const status = await getArchiveRunStatus(failed.client, RUN);
+  const status = await getRunStatus(failed.client, archiveRunKind, RUN);
   assert.equal(status?.runtimeStatus, "Failed");
   assert.equal(status?.error, "Orchestrator function 'archiveRegistry' failed: listing refused");
   assert.equal(status?.summaryBlob, undefined);
@@ -174,8 +175,42 @@ test("a failed run's error is the first line of its output; a completed run name
     totals: {},
   };
   const done = fakeClient({ [RUN]: { runtimeStatus: "Completed", customStatus: { phase: "done" }, output } });
-  const completed = await getArchiveRunStatus(done.client, RUN);
+  const completed = await getRunStatus(done.client, archiveRunKind, RUN);
   assert.equal(completed?.summaryBlob, `runs/${RUN}/summary.json`);
   assert.equal(completed?.container, "images");
   assert.equal(completed?.error, undefined, "only a failed run has an error");
+});
+
+test("a restore run is read the same way, counted as a restore counts: running images by their phase", async () => {
+  const RESTORE = "restore-dst-azurecr-io-20261201T020000000Z-abcdef";
+  const parent = {
+    total: 30,
+    restored: 5,
+    alreadyPresent: 2,
+    failed: 1,
+    bytes: 500,
+    rehydrating: 0,
+    restoring: 0,
+    batches: 2,
+    batchesDone: 0,
+    phase: "restoring",
+  };
+  const batch = { running: 4, waveStart: 0, done: { total: 0, restored: 0, alreadyPresent: 0, failed: 0, bytes: 0 } };
+  const { client } = fakeClient({
+    [RESTORE]: { runtimeStatus: "Running", customStatus: parent },
+    [`${RESTORE}:batch:0`]: { runtimeStatus: "Running", customStatus: batch },
+    [`${RESTORE}:batch:0:0`]: { runtimeStatus: "Completed", output: outcome("restored", 70) },
+    [`${RESTORE}:batch:0:1`]: { runtimeStatus: "Running", customStatus: { phase: "rehydrating" } },
+    [`${RESTORE}:batch:0:2`]: { runtimeStatus: "Running", customStatus: { phase: "restoring" } },
+    [`${RESTORE}:batch:0:3`]: { runtimeStatus: "Running", customStatus: { phase: "checking" } },
+  });
+  assert.equal(await getRunStatus(client, archiveRunKind, RESTORE), undefined, "not an archive run");
+  const status = await getRunStatus(client, restoreRunKind, RESTORE);
+  assert.deepEqual(status?.progress, {
+    ...parent,
+    restored: 6,
+    bytes: 570,
+    rehydrating: 2, // checking counts as waiting for the archive
+    restoring: 1,
+  });
 });
