@@ -16,12 +16,21 @@
 //   protects the repository only ("individual images can still be updated or deleted"). A refusal is ACR's answer:
 //   405 with REGISTRY_DISALLOWED_OPERATION.
 // - createdTime / lastUpdateTime: when the stand-in first saw a manifest or tag (or the registry wrote it, if earlier)
-//   and the latest of the registry's last write (a push) and the last PATCH.
+//   and the latest of the registry's last write (a push) and the last PATCH. imageSize: the manifest, its config and
+//   layers (an index: its own bytes; its platform manifests are listed on their own, as ACR lists them).
+// - Untag and repository delete change the registry's storage (distribution 2.8 has no API for either); a manifest
+//   delete goes to the registry (202), which deletes its tags with it, and the stand-in forgets their attributes.
 // What it does not model: listEnabled (kept, not enforced), blob reads of a read-disabled image, ACR's token scopes
 // (metadata_read/_write, delete: on a registry with auth, /acr/v1 takes any Authorization the registry accepts on
 // /v2/), soft delete, the referrers API, quarantine, and attributes surviving a restart of the stand-in.
-import { Agent, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { createServer } from "node:http";
+import {
+  Agent,
+  createServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from "node:http";
 import { MAX_MANIFEST_BYTES, MediaTypes } from "../../src/registry/types.js";
 import {
   isRepositoryName,
@@ -272,7 +281,12 @@ export async function startAcrStandIn(options: AcrStandInOptions): Promise<AcrSt
   // ---- /acr/v1 ----
 
   async function acrApi(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-    const path = decodeURIComponent(url.pathname.slice("/acr/v1/".length));
+    let path: string;
+    try {
+      path = decodeURIComponent(url.pathname.slice("/acr/v1/".length));
+    } catch {
+      throw new AcrAnswer(400, "NAME_INVALID", "invalid repository name");
+    }
     const method = req.method ?? "GET";
     if (path === "_catalog") {
       await requireAuth(req, "registry:catalog:*");
