@@ -1,19 +1,27 @@
 // A real CNCF registry (Debian's docker-registry) on 127.0.0.1 and a free port: anonymous, basic auth
 // (htpasswd, bcrypt) or bearer tokens from a small token server here (so the challenge flow runs for real).
+// Deleting manifests is enabled (`storage.delete.enabled`), as on ACR. With `acr: true` the local ACR stand-in
+// (acrStandIn.ts: ACR's /acr/v1 API and its locks) is put in front of it.
 import { execFileSync } from "node:child_process";
 import { createSign, randomBytes, randomUUID } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { startAcrStandIn, type AcrStandIn } from "./acrStandIn.js";
 import { selfSignedEcCertificate } from "./certificates.js";
 import { freePort, requireTool, startBackground, waitForHttp } from "./processes.js";
 
 export type RegistryAuthMode = "none" | "basic" | "bearer";
 
 export interface TestRegistry {
+  /** Where clients go: the registry, or the ACR stand-in in front of it (`acr: true`). */
   host: string;
+  /** The registry itself, behind the stand-in if there is one. */
+  registryHost: string;
   storageDir: string;
+  /** The ACR stand-in in front (`acr: true`). */
+  acr?: AcrStandIn;
   username?: string;
   password?: string;
   /** A refresh token the token server accepts (bearer mode). */
@@ -30,6 +38,8 @@ export interface StartRegistryOptions {
    * (HTTP 500, MANIFEST_BLOB_UNKNOWN) unless `validation.manifests.urls.allow` lists a pattern; ACR accepts them.
    */
   allowForeignLayerUrls?: boolean;
+  /** Put the local ACR stand-in (tools/localenv/acrStandIn.ts) in front: `host` is then its address. */
+  acr?: boolean;
 }
 
 export async function startRegistry(options: StartRegistryOptions = {}): Promise<TestRegistry> {
@@ -84,13 +94,24 @@ ${authConfig}${validation}`;
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("REGISTRY_")));
   const proc = startBackground("docker-registry", ["serve", join(dir, "config.yml")], { env });
   await waitForHttp(`http://127.0.0.1:${port}/v2/`, proc);
+  const registryHost = `127.0.0.1:${port}`;
+  let acr: AcrStandIn | undefined;
+  try {
+    if (options.acr) acr = await startAcrStandIn({ upstream: registryHost, storageDirectory: join(dir, "data") });
+  } catch (error) {
+    await proc.stop();
+    throw error;
+  }
   return {
-    host: `127.0.0.1:${port}`,
+    host: acr?.host ?? registryHost,
+    registryHost,
     storageDir: join(dir, "data"),
+    ...(acr && { acr }),
     ...(auth !== "none" && { username, password }),
     ...(auth === "bearer" && { refreshToken }),
     tokenRequests,
     stop: async () => {
+      await acr?.stop();
       await proc.stop();
       await new Promise<void>((resolve) => (tokenServer ? tokenServer.close(() => resolve()) : resolve()));
       await rm(dir, { recursive: true, force: true });
