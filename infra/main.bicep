@@ -125,7 +125,7 @@ param pollMaxIntervalSeconds int = 60
 param defaultMaxParallel int = 10
 
 @description('Names of the registries restores may push to (RESTORE_TARGET_REGISTRIES), in restoreTargetRegistriesResourceGroupName: the job gets AcrPush and the app AcrPull there, and nowhere else. Empty (the default): every restore is refused.')
-param restoreTargetRegistryNames array = []
+param restoreTargetRegistryNames string[] = []
 
 @description('Resource group of the restore target registries (default: the source registry\'s), in the source registry\'s subscription.')
 param restoreTargetRegistriesResourceGroupName string = ''

@@ -3,7 +3,7 @@
 // user-assigned identity: the host storage (AzureWebJobsStorage__*), Application Insights (Entra ID), the archive
 // account, the worker job and the source registry (DefaultAzureCredential with AZURE_CLIENT_ID).
 param location string
-param tags object
+param tags { *: string }
 param name string
 param planName string
 param hostStorageName string
