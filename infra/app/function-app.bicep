@@ -102,7 +102,7 @@ resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
 }
 
 // Every setting src/config.ts appSettingsSchema reads, except ARM_ENDPOINT (its default is the public cloud's), and the
-// ones that must never be here: no secret, no connection string, no registry password (test/infra.test.ts).
+// ones that must never be here: no secret, no connection string, no registry password (test/infra/infra.test.ts).
 // Flex Consumption takes the runtime from functionAppConfig, not from FUNCTIONS_WORKER_RUNTIME.
 var appSettings = {
   // The host's own storage (task hub, leases, keys) through the identity.
