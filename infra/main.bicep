@@ -2,7 +2,7 @@
 //   Function App (Flex Consumption, Node 20) — orchestrates runs, lists the registry, starts one job execution per image
 //   Container Apps Job (manual trigger)      — the worker: streams one image from the registry into the Archive tier
 //   storage account for archives              — Archive-tier blobs, sidecars, run summaries; no account keys
-// Every setting the app reads (src/config.ts appSettingsSchema) is set here; test/infra.test.ts keeps the two honest.
+// Every setting the app reads (src/config.ts appSettingsSchema) is set here; test/infra/infra.test.ts keeps the two honest.
 targetScope = 'subscription'
 
 // ---- azd ----------------------------------------------------------------------------------------------------------
@@ -125,7 +125,7 @@ param pollMaxIntervalSeconds int = 60
 param defaultMaxParallel int = 10
 
 @description('Names of the registries restores may push to (RESTORE_TARGET_REGISTRIES), in restoreTargetRegistriesResourceGroupName: the job gets AcrPush and the app AcrPull there, and nowhere else. Empty (the default): every restore is refused.')
-param restoreTargetRegistryNames array = []
+param restoreTargetRegistryNames string[] = []
 
 @description('Resource group of the restore target registries (default: the source registry\'s), in the source registry\'s subscription.')
 param restoreTargetRegistriesResourceGroupName string = ''

@@ -1,7 +1,7 @@
 // The archive account: Archive-tier archives, Cool sidecars, tag markers and run records (runs/<runId>/…), all in one
 // container (ARCHIVE_CONTAINER). Entra ID only: shared key access is off, so no key or SAS can reach it.
 param location string
-param tags object
+param tags { *: string }
 param name string
 
 @description('The Archive tier needs LRS, GRS or RA-GRS: ZRS, GZRS and RA-GZRS accounts cannot hold Archive blobs.')

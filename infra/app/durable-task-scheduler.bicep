@@ -3,7 +3,7 @@
 // only: the Function App's identity gets Durable Task Data Contributor on this task hub (app/rbac.bicep); there is no
 // key. The Function App selects this backend through its app settings (app/function-app.bicep), not host.json.
 param location string
-param tags object
+param tags { *: string }
 param name string
 param taskHubName string
 

@@ -3,7 +3,7 @@
 // user-assigned identity: the host storage (AzureWebJobsStorage__*), Application Insights (Entra ID), the archive
 // account, the worker job and the source registry (DefaultAzureCredential with AZURE_CLIENT_ID).
 param location string
-param tags object
+param tags { *: string }
 param name string
 param planName string
 param hostStorageName string
@@ -102,7 +102,7 @@ resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
 }
 
 // Every setting src/config.ts appSettingsSchema reads, except ARM_ENDPOINT (its default is the public cloud's), and the
-// ones that must never be here: no secret, no connection string, no registry password (test/infra.test.ts).
+// ones that must never be here: no secret, no connection string, no registry password (test/infra/infra.test.ts).
 // Flex Consumption takes the runtime from functionAppConfig, not from FUNCTIONS_WORKER_RUNTIME.
 var appSettings = {
   // The host's own storage (task hub, leases, keys) through the identity.

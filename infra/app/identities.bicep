@@ -1,7 +1,7 @@
 // The two user-assigned identities: one for the Function App, one for the worker job. Each gets only its own roles
 // (app/rbac.bicep, app/registry-access.bicep); neither can reach what the other is allowed to.
 param location string
-param tags object
+param tags { *: string }
 param functionIdentityName string
 param jobIdentityName string
 

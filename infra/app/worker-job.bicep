@@ -3,7 +3,7 @@
 // No volumes: the worker streams registry -> tar -> gzip -> staged blocks, so it needs no scratch share (and no
 // storage key to mount one). Registry credentials, when given, are job secrets read through secretRef only.
 param location string
-param tags object
+param tags { *: string }
 param managedEnvironmentName string
 param jobName string
 param workspaceId string

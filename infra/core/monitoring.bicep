@@ -1,7 +1,7 @@
 // Log Analytics (the job's console and system logs, through diagnostic settings) and Application Insights for the
 // Function App. Application Insights accepts Entra ID-authenticated telemetry only (local auth disabled).
 param location string
-param tags object
+param tags { *: string }
 param workspaceName string
 param appInsightsName string
 
