@@ -11,7 +11,7 @@ import type { StopJobExecutionInput } from "./stopJobExecution.js";
 import type { WriteBatchOutcomesInput } from "./writeBatchOutcomes.js";
 import type { ListRunImagesPageInput } from "../runs/listRunImages.js";
 import type { WriteRunSummaryInput } from "../runs/runSummary.js";
-import type { RestoreImageRef } from "../runs/restoreTarget.js";
+import type { RestoreImageRef, RestoreTargetCheckRef } from "../runs/restoreTarget.js";
 import type { ResolveRestoreImagesInput } from "../runs/resolveRestoreImages.js";
 import type { WriteRestoreSummaryInput } from "../runs/restoreSummary.js";
 import { ActivityNames } from "./activityNames.js";
@@ -29,7 +29,7 @@ export interface ActivityInputs {
   stopJobExecution: StopJobExecutionInput;
   readWorkerResult: ReadWorkerResultInput;
   resolveRestoreImages: ResolveRestoreImagesInput;
-  checkRestoreTarget: RestoreImageRef;
+  checkRestoreTarget: RestoreTargetCheckRef;
   startRehydration: RestoreImageRef;
   getRehydrationState: RestoreImageRef;
   deleteStagingCopy: RestoreImageRef;

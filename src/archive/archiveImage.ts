@@ -26,7 +26,7 @@ import {
 } from "../storage/archiveStore.js";
 import { archiveBlobName, sidecarBlobName, type ImageIdentity } from "../storage/blobNames.js";
 import { storageError } from "../storage/storageError.js";
-import { writeTagMarker } from "../storage/tagMarkers.js";
+import { recordTagsSeen } from "../storage/tagMarkers.js";
 import type { BlobPrefetcher } from "../registry/blobPrefetcher.js";
 import { getConfigPlatform, startBlobPrefetch, writeImageArchive } from "./archiveWriter.js";
 import { planImageArchive, type ImageArchivePlan } from "./imagePlan.js";
@@ -45,6 +45,11 @@ export interface ArchiveImageResult {
   repository: string;
   digest?: string;
   tags: string[];
+  /**
+   * The tags whose marker this request wrote: tags that named another digest (or none) when last seen, now this one's
+   * (a restore by tag resolves to it). Empty when every tag was already recorded on this digest.
+   */
+  tagsRecorded?: string[];
   container: string;
   archiveBlob?: string;
   sidecarBlob?: string;
@@ -248,15 +253,19 @@ export async function archiveImage(
           });
       }
     }
-    for (const tag of tags)
-      await writeTagMarker(container, identity, archiveBlob, tag, opts(options)).catch((error) => {
-        throw storageError(`cannot write the tag marker for ${tag}`, error);
-      });
+    // Each tag as seen now (an already-archived digest too: a tag added or rolled back to it since).
+    const tagsRecorded = await recordTagsSeen(container, identity, archiveBlob, tags, {
+      seenAt: now(),
+      ...opts(options),
+    }).catch((error) => {
+      throw storageError(`cannot record the tag markers of ${base.image}`, error);
+    });
     const result: ArchiveImageResult = {
       status,
       ...base,
       digest,
       tags,
+      tagsRecorded,
       archiveBlob,
       sidecarBlob,
       bytes: outcome.bytes,

@@ -143,7 +143,11 @@ async function main(argv: string[]): Promise<number> {
         result.bytes !== undefined
           ? ` (${(result.bytes / 1048576).toFixed(1)} MiB, sha256 ${result.sha256?.slice(0, 12)}…)`
           : "";
-      process.stdout.write(`${result.status}: ${result.image} -> ${result.container}/${result.archiveBlob}${size}\n`);
+      // A tag this run recorded is one a restore by tag now resolves to this digest (README: restore by tag).
+      const recorded = result.tagsRecorded?.length ? `; tags recorded: ${result.tagsRecorded.join(", ")}` : "";
+      process.stdout.write(
+        `${result.status}: ${result.image} -> ${result.container}/${result.archiveBlob}${size}${recorded}\n`,
+      );
     }
     return 0;
   } finally {

@@ -1,9 +1,10 @@
-// Orchestration: restore ONE image of a restore run. The target already answers the digest → already-present
-// (nothing rehydrated, no job). Otherwise the archive is rehydrated BY COPY into its staging blob (an earlier
-// restore's copy is reused) and waited for with durable timers (60 s → 120 … up to REHYDRATION_POLL_MAX_SECONDS, no
-// compute while waiting, within the run's limit), then job executions in restore mode push it into the target
-// (jobAttempts.ts, shared with archiveImage: start, polling, timeout, result, retries), the target is checked for the
-// digest again, and the staging copy is deleted. Never throws: a failure is an outcome with its reason. Deterministic.
+// Orchestration: restore ONE image of a restore run. The target already answers the digest, its referrers and the
+// tags it is restored under → already-present (nothing rehydrated, no job). Otherwise the archive is rehydrated BY COPY
+// into its staging blob (an earlier restore's copy is reused) and waited for with durable timers (60 s → 120 … up to
+// REHYDRATION_POLL_MAX_SECONDS, no compute while waiting, within the run's limit), then job executions in restore mode
+// push it into the target (jobAttempts.ts, shared with archiveImage: start, polling, timeout, result, retries), the
+// target is checked again, and the staging copy is deleted. Never throws: a failure is an outcome with its reason.
+// Deterministic.
 import * as df from "durable-functions";
 import type { OrchestrationContext, OrchestrationHandler, Task } from "durable-functions";
 import { z } from "zod";
@@ -45,7 +46,14 @@ function* restoreOneImage(
   const ref = { run, repository: item.repository, digest: item.digest };
   const phase = (p: RestoreImagePhase["phase"]) => context.df.setCustomStatus({ phase: p } satisfies RestoreImagePhase);
   phase("checking");
-  const check = (yield callActivityWithRetry(context, "checkRestoreTarget", READ_RETRY, ref)) as RestoreTargetCheck;
+  // Present means the digest, its referrers and every tag this restore pushes (a tag untagged or moved is restored).
+  const checkRef = { ...ref, tags: item.tags };
+  const check = (yield callActivityWithRetry(
+    context,
+    "checkRestoreTarget",
+    READ_RETRY,
+    checkRef,
+  )) as RestoreTargetCheck;
   const done = (outcome: Omit<ImageOutcome, "repository" | "digest" | "tags" | "durationSeconds">): ImageOutcome => ({
     ...item,
     ...outcome,
@@ -135,14 +143,22 @@ function* restoreOneImage(
     return done({ status: "failed", attempts: attempts.attempts, waitedSeconds, error: attempts.error });
   }
   // The worker read the target back; the orchestration checks it once more, from the app's side.
-  const after = (yield callActivityWithRetry(context, "checkRestoreTarget", READ_RETRY, ref)) as RestoreTargetCheck;
+  const after = (yield callActivityWithRetry(
+    context,
+    "checkRestoreTarget",
+    READ_RETRY,
+    checkRef,
+  )) as RestoreTargetCheck;
   yield* deleteStaging();
   if (!after.present)
     return done({
       status: "failed",
       attempts: attempts.attempts,
       waitedSeconds,
-      error: { code: "DIGEST_MISMATCH", message: `the target does not answer ${item.digest} after the restore` },
+      error: {
+        code: "DIGEST_MISMATCH",
+        message: `the target does not answer ${item.digest} (or a referrer, or a tag with it) after the restore`,
+      },
     });
   const outcome: ImageOutcome = {
     ...item,

@@ -1,15 +1,15 @@
 // A run's listing, one catalog page of repositories at a time: the registry's images its filters select, which of
-// them are already archived (one prefix listing of the archive container per repository: no reads), missing tag
-// markers written, and the rest cut into batches. Each page is its own activity call and its own blob, so a crash or
-// a timeout costs one page, memory holds one page whatever the registry's size, and the orchestration carries only
-// the repository name the catalog continues after.
+// them are already archived (one prefix listing of the archive container per repository: no reads), the tags of the
+// archived ones recorded where they changed (tag markers), and the rest cut into batches. Each page is its own activity
+// call and its own blob, so a crash or a timeout costs one page, memory holds one page whatever the registry's size,
+// and the orchestration carries only the repository name the catalog continues after.
 import type { ContainerClient } from "@azure/storage-blob";
 import { z } from "zod";
 import { mapConcurrent } from "../concurrency.js";
 import type { RegistryClient } from "../registry/registryClient.js";
 import { isValidRepository } from "../registry/reference.js";
-import { archiveBlobName, tagMarkerBlobName } from "../storage/blobNames.js";
-import { listTagMarkers, writeTagMarker } from "../storage/tagMarkers.js";
+import { archiveBlobName } from "../storage/blobNames.js";
+import { latestTagMarkers, listTagMarkers, recordTagSeen, tagKey } from "../storage/tagMarkers.js";
 import { archiveRunInputSchema, type ListedImage, type ReferrerRefreshCounts } from "./archiveRun.js";
 import { imageSelection } from "./imageListing.js";
 import { listArchivedDigests } from "../storage/archiveStore.js";
@@ -138,7 +138,7 @@ export async function listRunImagesPage(
         ...(info?.sha256 && { sha256: info.sha256 }),
       };
     });
-    if (!run.dryRun) await completeTagMarkers(deps.container, run.registry, repository, images);
+    if (!run.dryRun) await recordArchivedTags(deps.container, run.registry, repository, images, new Date(input.nowUtc));
     if (referrers && probe.from !== undefined && repository < probe.from) {
       // Before where this run's probes start: its turn comes when a run's probes go round to it.
       const archivedCount = images.filter((i) => i.archived).length;
@@ -190,21 +190,26 @@ function pageResult(page: ListingPage): ListImagesPageResult {
   };
 }
 
-/** Tags added to an already-archived digest since it was archived get their marker (one listing per repository). */
-async function completeTagMarkers(
+/**
+ * Each archived image's tags as this listing sees them (one marker listing per repository): a tag added since the
+ * digest was archived, or moved back to it, gets its marker written; a tag whose newest marker names this digest
+ * already (every unchanged tag) costs nothing.
+ */
+async function recordArchivedTags(
   container: ContainerClient,
   registry: string,
   repository: string,
   images: ListedImage[],
+  seenAt: Date,
 ): Promise<void> {
   const archived = images.filter((i) => i.archived && i.tags.length > 0);
   if (archived.length === 0) return;
-  const markers = await listTagMarkers(container, registry, repository);
+  const latest = latestTagMarkers(await listTagMarkers(container, registry, repository));
   for (const image of archived) {
     const identity = { registry, repository, digest: image.digest };
-    for (const tag of image.tags) {
-      if (!markers.has(tagMarkerBlobName(identity, tag)))
-        await writeTagMarker(container, identity, archiveBlobName(identity), tag);
-    }
+    for (const tag of image.tags)
+      await recordTagSeen(container, identity, archiveBlobName(identity), tag, latest.get(tagKey(repository, tag)), {
+        seenAt,
+      });
   }
 }

@@ -1,8 +1,9 @@
 // A restore run's listing: what its request selects, resolved over what the archive container holds, never over the
-// registry (the source may be gone). `repo:tag` goes through the tag markers to the digest the tag had when archived
-// (the newest marker when the tag moved); `repo@sha256:…` is taken as it is; globs run over the source's archives and
-// tag markers (one prefix listing); `runId` takes what that archive run archived (its summary). Images with no
-// archive are kept with why (failed in the summary); the rest are cut into batches like an archive run's.
+// registry (the source may be gone). `repo:tag` resolves to the digest the tag named when it was last seen by an archive
+// run, the worker or the CLI (its newest tag marker: storage/tagMarkers.ts); `repo@sha256:…` is taken as it is; globs run
+// over the source's archives and tag markers (one prefix listing), each tag going with the digest it was last seen on;
+// `runId` takes what that archive run archived (its summary). Images with no archive are kept with why (failed in the
+// summary); the rest are cut into batches like an archive run's.
 import type { ContainerClient } from "@azure/storage-blob";
 import { z } from "zod";
 import { globMatcher } from "../globs.js";
@@ -11,6 +12,7 @@ import { archiveBlobIdentity, listingBlobName, summaryBlobName } from "../storag
 import { readJsonBlob, writeJsonBlob } from "../storage/jsonBlob.js";
 import { ensureContainer } from "../storage/blobServiceClient.js";
 import { storageErrorCode } from "../storage/storageError.js";
+import { latestTagMarkers, listTagMarkers, tagKey, tagMarkerFromBlob, type TagMarker } from "../storage/tagMarkers.js";
 import type { ImageWorkItem, RunSummary } from "./archiveRun.js";
 import {
   parseImageSelector,
@@ -24,8 +26,6 @@ import { byImage } from "./summaryBlob.js";
 
 export const resolveRestoreImagesInputSchema = z.strictObject({ run: restoreRunInputSchema });
 export type ResolveRestoreImagesInput = z.output<typeof resolveRestoreImagesInputSchema>;
-
-const TAG_MARKER = /^[^/]+\/(.+):([\w][\w.-]{0,127})@sha256-([a-f0-9]{64})$/;
 
 export async function resolveRestoreImages(
   input: ResolveRestoreImagesInput,
@@ -52,7 +52,8 @@ async function select(run: RestoreRunInput, container: ContainerClient): Promise
       const { repository } = parsed;
       let digest = parsed.digest;
       if (parsed.tag !== undefined) {
-        digest = await newestTaggedDigest(container, registry, repository, parsed.tag);
+        const markers = await listTagMarkers(container, registry, repository, { tag: parsed.tag });
+        digest = latestTagMarkers(markers).get(tagKey(repository, parsed.tag))?.digest;
         if (!digest) {
           out.push(unresolved(repository, `sha256:${"0".repeat(64)}`, [parsed.tag], `${selector} was never archived`));
           continue;
@@ -75,9 +76,9 @@ async function select(run: RestoreRunInput, container: ContainerClient): Promise
   const repositoryMatches = globMatcher(selection.repositories, true);
   const tagMatches = globMatcher(selection.tags, true);
   const archived = new Map<string, { repository: string; digest: string; sidecar: boolean; archive: boolean }>();
-  const tagsOf = new Map<string, string[]>();
+  const markers: TagMarker[] = [];
   try {
-    for await (const blob of container.listBlobsFlat({ prefix: `${registry.toLowerCase()}/` })) {
+    for await (const blob of container.listBlobsFlat({ prefix: `${registry.toLowerCase()}/`, includeMetadata: true })) {
       const name = blob.name;
       const identity = archiveBlobIdentity(name.endsWith(".json") ? name.slice(0, -5) : name);
       if (identity && repositoryMatches(identity.repository)) {
@@ -88,46 +89,28 @@ async function select(run: RestoreRunInput, container: ContainerClient): Promise
         archived.set(key, entry);
         continue;
       }
-      const marker = TAG_MARKER.exec(name);
-      if (marker && repositoryMatches(marker[1]!)) {
-        const key = `${marker[1]}@sha256:${marker[3]}`;
-        tagsOf.set(key, [...(tagsOf.get(key) ?? []), marker[2]!]);
-      }
+      const marker = tagMarkerFromBlob(blob);
+      if (marker && repositoryMatches(marker.repository)) markers.push(marker);
     }
   } catch (error) {
     if (storageErrorCode(error).statusCode !== 404) throw error;
   }
+  // A tag goes with the digest it was last seen on only: a moved tag is never pushed onto an image it left.
+  const tagsOf = new Map<string, string[]>();
+  for (const marker of latestTagMarkers(markers).values()) {
+    const key = `${marker.repository}@${marker.digest}`;
+    tagsOf.set(key, [...(tagsOf.get(key) ?? []), marker.tag]);
+  }
   const out: RestoreListedImage[] = [];
   for (const [key, entry] of archived) {
     if (!entry.sidecar || !entry.archive) continue;
-    const tags = tagsOf.get(key) ?? [];
+    const tags = (tagsOf.get(key) ?? []).sort();
     if (selection.tags) {
       const matching = tags.filter(tagMatches);
       if (matching.length) out.push({ repository: entry.repository, digest: entry.digest, tags: matching });
     } else out.push({ repository: entry.repository, digest: entry.digest, tags });
   }
   return out;
-}
-
-/** The digest the tag's newest marker names (a moved tag has one marker per digest it pointed at). */
-async function newestTaggedDigest(
-  container: ContainerClient,
-  registry: string,
-  repository: string,
-  tag: string,
-): Promise<string | undefined> {
-  let newest: { digest: string; at: number } | undefined;
-  try {
-    for await (const blob of container.listBlobsFlat({ prefix: `${registry.toLowerCase()}/${repository}:${tag}@` })) {
-      const match = /@sha256-([a-f0-9]{64})$/.exec(blob.name);
-      if (!match) continue;
-      const at = (blob.properties.createdOn ?? blob.properties.lastModified).getTime();
-      if (!newest || at > newest.at) newest = { digest: `sha256:${match[1]}`, at };
-    }
-  } catch (error) {
-    if (storageErrorCode(error).statusCode !== 404) throw error;
-  }
-  return newest?.digest;
 }
 
 function archivedOrNot(

@@ -1,6 +1,7 @@
-// The per-image checks of a restore: does the target already answer the digest (then nothing is rehydrated and no job
-// starts), and is the digest archived here at all. The image's reference carries its run, so each activity holds the
-// run to the settings (runs/runScope.ts) before the target or the container is touched.
+// The per-image checks of a restore: does the target already have the image (its digest, its referrers and every tag
+// the restore asks for, answering that digest: then nothing is rehydrated and no job starts), and is the digest archived
+// here at all. The image's reference carries its run, so each activity holds the run to the settings
+// (runs/runScope.ts) before the target or the container is touched.
 import type { ContainerClient } from "@azure/storage-blob";
 import { z } from "zod";
 import type { RegistryClient } from "../registry/registryClient.js";
@@ -17,8 +18,17 @@ export const restoreImageRefSchema = z.strictObject({
 });
 export type RestoreImageRef = z.output<typeof restoreImageRefSchema>;
 
+/** What checkRestoreTarget checks: the image, and the tags the restore pushes it under. */
+export const restoreTargetCheckSchema = restoreImageRefSchema.extend({
+  tags: imageWorkItemSchema.shape.tags.default([]),
+});
+export type RestoreTargetCheckRef = RestoreImageRef & { tags?: string[] };
+
 export interface RestoreTargetCheck {
-  /** The target repository answers the digest, and every referrer the image's sidecar records. */
+  /**
+   * The target repository answers the digest, every referrer the image's sidecar records, and each of the restore's
+   * tags with the digest (a tag untagged, or naming another image since, is restored).
+   */
   present: boolean;
   /** The archive's sidecar exists. */
   archived: boolean;
@@ -27,10 +37,10 @@ export interface RestoreTargetCheck {
 }
 
 export async function checkRestoreTarget(
-  ref: RestoreImageRef,
+  ref: RestoreTargetCheckRef,
   deps: { container: ContainerClient; target: RegistryClient; abortSignal?: AbortSignal },
 ): Promise<RestoreTargetCheck> {
-  const { run, repository, digest } = ref;
+  const { run, repository, digest, tags = [] } = ref;
   const abort = deps.abortSignal ? { abortSignal: deps.abortSignal } : {};
   const targetRepo = targetRepository(run.target, repository);
   const answered = await deps.target.getManifestDigest(targetRepo, digest, abort);
@@ -38,6 +48,11 @@ export async function checkRestoreTarget(
   // Present means the image AND every referrer archived with it or after it (its sidecar's): a target that has the
   // image but lost a signature gets the restore (which pushes only what is missing).
   let present = answered === digest;
+  // Each tag the restore pushes must name the digest already (one HEAD each, stopping at the first that does not).
+  for (const tag of new Set(tags)) {
+    if (!present) break;
+    present = (await deps.target.getManifestDigest(targetRepo, tag, abort)) === digest;
+  }
   if (present && info.archived) {
     const archiveBlob = archiveBlobName({ registry: run.registry, repository, digest });
     const stored = await getSidecar<ArchiveSidecar>(deps.container, sidecarBlobName(archiveBlob), abort);

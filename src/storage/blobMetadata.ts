@@ -25,6 +25,13 @@ export const MetadataKeys = {
   tool: "tool",
   /** The archive a tag marker points at, URI-encoded (tag marker). */
   archiveBlob: "archiveblob",
+  /**
+   * A tag marker's rank among its tag's markers: one more than the newest's when written, so the newest marker names
+   * the digest the tag had when it was last seen, whatever the clocks (tag marker).
+   */
+  tagSequence: "tagsequence",
+  /** When the tag was last seen naming this digest, ISO 8601 with milliseconds (tag marker). */
+  tagSeenAt: "tagseenat",
   /** A run's totals as JSON (summary): a retried summary activity answers them without reading every image. */
   summaryTotals: "totals",
 } as const;
@@ -93,9 +100,40 @@ export function sidecarBlobMetadata(sourceDigest: string): Record<string, string
   return { [MetadataKeys.sourceDigest]: sourceDigest };
 }
 
-/** A tag marker's metadata: the archive it points at and that archive's digest. */
-export function tagMarkerBlobMetadata(archiveBlob: string, sourceDigest: string): Record<string, string> {
-  return { [MetadataKeys.archiveBlob]: encodeURIComponent(archiveBlob), [MetadataKeys.sourceDigest]: sourceDigest };
+/** When a tag was last seen naming a marker's digest: its rank among the tag's markers, and the time. */
+export interface TagSeen {
+  /** 1 for a tag's first marker; a marker written before sequences has none (ranks 0). */
+  sequence: number;
+  seenAt: Date;
+}
+
+/** A tag marker's metadata: the archive it points at, that archive's digest, and when the tag was last seen on it. */
+export function tagMarkerBlobMetadata(
+  archiveBlob: string,
+  sourceDigest: string,
+  seen?: TagSeen,
+): Record<string, string> {
+  return {
+    [MetadataKeys.archiveBlob]: encodeURIComponent(archiveBlob),
+    [MetadataKeys.sourceDigest]: sourceDigest,
+    ...(seen && {
+      [MetadataKeys.tagSequence]: String(seen.sequence),
+      [MetadataKeys.tagSeenAt]: seen.seenAt.toISOString(),
+    }),
+  };
+}
+
+/** A tag marker's TagSeen from its metadata: each part only when well-formed (anyone with write access can set it). */
+export function parseTagSeen(metadata: Record<string, string> | undefined): Partial<TagSeen> {
+  const parsed: Partial<TagSeen> = {};
+  const sequence = metadata?.[MetadataKeys.tagSequence];
+  if (sequence !== undefined && /^[1-9][0-9]{0,14}$/.test(sequence)) parsed.sequence = Number(sequence);
+  const seenAt = metadata?.[MetadataKeys.tagSeenAt];
+  if (seenAt !== undefined && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,3})?Z$/.test(seenAt)) {
+    const at = new Date(seenAt);
+    if (!Number.isNaN(at.getTime())) parsed.seenAt = at;
+  }
+  return parsed;
 }
 
 /** A run summary's metadata: its totals, as JSON. */

@@ -91,6 +91,14 @@ export function tagMarkerBlobName(image: ImageIdentity, tag: string): string {
   return `${registry.toLowerCase()}/${repository}:${tag}@${digest.replace(":", "-")}`;
 }
 
+/** The image and tag a tag marker name (tagMarkerBlobName) was built from, or undefined for other names. */
+export function tagMarkerIdentity(name: string): (ImageIdentity & { tag: string }) | undefined {
+  // The tag is the part after the last `:` (a repository has none; a login server's port comes before the first `/`).
+  const match = /^([^/@]+)\/([^@]+):([^:@/]+)@sha256-([a-f0-9]{64})$/.exec(name);
+  if (!match || !isValidRepository(match[2]!) || !isValidTag(match[3]!)) return undefined;
+  return { registry: match[1]!, repository: match[2]!, digest: `sha256:${match[4]}`, tag: match[3]! };
+}
+
 /** One attempt's result: an orphaned execution of another attempt writes its own name, never read as this one's. */
 export function resultBlobName(runId: string, image: ImageIdentity, attemptId?: string): string {
   if (attemptId !== undefined && !/^[1-9][0-9]{0,3}$/.test(attemptId))

@@ -2,6 +2,7 @@
 // loaded by podman, and pushed by skopeo to a second registry with the original digest.
 import assert from "node:assert/strict";
 import { writeFile, readFile } from "node:fs/promises";
+import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, test } from "node:test";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { startAzurite, type AzuriteInstance } from "../../tools/localenv/azurite.js";
@@ -457,6 +458,72 @@ describe("bad input exits non-zero with one line", () => {
     for (const key of ["archiveBlob", "sidecarBlob", "digest", "bytes", "sha256"])
       assert.ok(result[key] !== undefined, key);
   });
+});
+
+/** What a restore by `repository:tag` resolves to (a restore run's listing over the container, dry run). */
+async function restoreByTagResolves(repository: string, tag: string): Promise<string | undefined> {
+  const { resolveRestoreImages } = await import("../../src/runs/resolveRestoreImages.js");
+  const container = blobService.getContainerClient("images");
+  const runId = `restore-cli-${Math.random().toString(16).slice(2, 10)}`;
+  await resolveRestoreImages(
+    {
+      run: {
+        kind: "restore",
+        runId,
+        registry: registry.host,
+        container: "images",
+        dryRun: true,
+        maxParallel: 1,
+        maxAttempts: 1,
+        jobTimeoutMinutes: 60,
+        pollMaxIntervalSeconds: 60,
+        batchSize: 10,
+        requestedAtUtc: "2026-12-01T21:00:00.000Z",
+        selection: { images: [`${repository}:${tag}`] },
+        target: { registry: second.host },
+        rehydratePriority: "Standard",
+        rehydrationTimeoutMinutes: 60,
+        rehydrationPollMaxSeconds: 60,
+      },
+    },
+    { container },
+  );
+  const listing = JSON.parse(
+    (await container.getBlockBlobClient(`runs/${runId}/listing.json`).downloadToBuffer()).toString(),
+  ) as { digest: string; problem?: unknown }[];
+  assert.equal(listing.length, 1);
+  return listing[0]!.problem ? undefined : listing[0]!.digest;
+}
+
+test("the CLI records a new tag of an archived digest, or one rolled back onto it, and says so (guards issue 21.11)", async () => {
+  const cli = async (ref: string) => {
+    const run = await runCli(["archive", `${registry.host}/${ref}`, "--json"], storageEnv());
+    assert.equal(run.code, 0, run.stderr);
+    return JSON.parse(run.stdout) as { status: string; digest: string; tagsRecorded?: string[] };
+  };
+  const a = await pushImage(registry.host, "clitags/app:tag1", smallImage("clitags-a"));
+  const first = await cli("clitags/app:tag1");
+  assert.equal(first.status, "archived");
+  assert.deepEqual(first.tagsRecorded, ["tag1"]);
+  await pushImage(registry.host, "clitags/app:tag2", smallImage("clitags-a"));
+  const tag2 = await cli("clitags/app:tag2");
+  assert.equal(tag2.status, "already-archived");
+  assert.equal(tag2.digest, a.digest);
+  assert.deepEqual(tag2.tagsRecorded, ["tag2"], "the new tag of the archived digest");
+  assert.equal(await restoreByTagResolves("clitags/app", "tag2"), a.digest);
+  assert.deepEqual((await cli("clitags/app:tag2")).tagsRecorded, [], "nothing new: nothing written");
+
+  // tag2 moves to B, then back to A (a second apart: creation times alone would name B).
+  await sleep(1100);
+  const b = await pushImage(registry.host, "clitags/app:tag2", smallImage("clitags-b"));
+  assert.deepEqual((await cli("clitags/app:tag2")).tagsRecorded, ["tag2"]);
+  assert.equal(await restoreByTagResolves("clitags/app", "tag2"), b.digest);
+  await sleep(1100);
+  await pushImage(registry.host, "clitags/app:tag2", smallImage("clitags-a"));
+  const back = await runCli(["archive", `${registry.host}/clitags/app:tag2`], storageEnv());
+  assert.equal(back.code, 0, back.stderr);
+  assert.match(back.stdout, /^already-archived: .*; tags recorded: tag2\n$/);
+  assert.equal(await restoreByTagResolves("clitags/app", "tag2"), a.digest, "the digest tag2 was last seen on");
 });
 
 test(

@@ -233,6 +233,34 @@ describe("a restore run over HTTP", () => {
     assert.equal(await targetClient.getManifestDigest("tagged/moved/app", first.digest), first.digest);
   });
 
+  test("a target with the digest but not the tag, or the tag on another image, is restored, not already-present (guards issue 21.4)", async () => {
+    const { digest } = await pushImage(source.host, "retag/app:1", smallImage("retag"));
+    await archiveRun();
+    const into = { registry: target.host, repositoryPrefix: "retag/" };
+    // By digest first: the target has the image, untagged (as after `az acr repository untag`).
+    const byDigest = await restoreRun({ registry: source.host, images: [`retag/app@${digest}`], target: into });
+    assert.equal(byDigest.summary.images[0]?.status, "restored", JSON.stringify(byDigest.summary.images));
+    assert.equal(await targetClient.getManifestDigest("retag/retag/app", "1"), undefined, "no tag yet");
+    const tagMissing = await restoreRun({ registry: source.host, images: ["retag/app:1"], target: into });
+    assert.equal(tagMissing.summary.images[0]?.status, "restored", JSON.stringify(tagMissing.summary.images));
+    assert.equal(await targetClient.getManifestDigest("retag/retag/app", "1"), digest, "the tag pushed");
+
+    // The tag now names another image in the target; the archived image is still there by digest.
+    const other = await pushImage(target.host, "retag/retag/app:1", smallImage("retag-other"), {
+      username: target.username!,
+      password: target.password!,
+    });
+    assert.notEqual(other.digest, digest);
+    const tagMoved = await restoreRun({ registry: source.host, images: ["retag/app:1"], target: into });
+    assert.equal(tagMoved.summary.images[0]?.status, "restored", JSON.stringify(tagMoved.summary.images));
+    assert.equal(tagMoved.summary.totals.jobExecutions, 1);
+    assert.equal(await targetClient.getManifestDigest("retag/retag/app", "1"), digest, "the tag names it again");
+
+    const again = await restoreRun({ registry: source.host, images: ["retag/app:1"], target: into });
+    assert.equal(again.summary.images[0]?.status, "already-present", JSON.stringify(again.summary.images));
+    assert.equal(again.summary.totals.jobExecutions, 0);
+  });
+
   test("a tampered archive (its sha256 is not the sidecar's) fails with DIGEST_MISMATCH and writes no tag", async () => {
     const { digest } = await pushImage(source.host, "tamper/app:1", {
       layers: [{ files: { "data.txt": "tamper me\n".repeat(4000) }, compression: "none" }],

@@ -8,6 +8,7 @@ import {
   MetadataKeys,
   parseArchiveBlobMetadata,
   parseSummaryTotals,
+  parseTagSeen,
   sidecarBlobMetadata,
   summaryBlobMetadata,
   tagMarkerBlobMetadata,
@@ -43,7 +44,13 @@ test("an archive's metadata has the documented keys and values, and reads back a
   assert.deepEqual(parseArchiveBlobMetadata(written), metadata);
   assert.deepEqual(
     Object.values(MetadataKeys).sort(),
-    [...Object.keys(written), "archiveblob", ...Object.keys(summaryBlobMetadata({}))].sort(),
+    [
+      ...Object.keys(written),
+      ...Object.keys(tagMarkerBlobMetadata("a", digest("a"), { sequence: 1, seenAt: new Date(0) })),
+      ...Object.keys(summaryBlobMetadata({})),
+    ]
+      .filter((key, i, keys) => keys.indexOf(key) === i)
+      .sort(),
     "one home for every key",
   );
 });
@@ -54,6 +61,19 @@ test("sidecars and tag markers use the same keys", () => {
     archiveblob: "reg%2Fapp%40sha256-x.tar.gz",
     sourcedigest: digest("a"),
   });
+});
+
+test("a tag marker records when its tag was last seen on it; a malformed record reads as none", () => {
+  const seenAt = new Date("2026-12-01T02:00:00.123Z");
+  const written = tagMarkerBlobMetadata("reg/app@sha256-x.tar.gz", digest("a"), { sequence: 7, seenAt });
+  assert.equal(written.tagsequence, "7");
+  assert.equal(written.tagseenat, "2026-12-01T02:00:00.123Z", "milliseconds kept");
+  assert.deepEqual(parseTagSeen(written), { sequence: 7, seenAt });
+  assert.deepEqual(parseTagSeen(undefined), {});
+  for (const sequence of ["0", "-1", "1.5", "x", "07", "1".repeat(16)])
+    assert.equal(parseTagSeen({ tagsequence: sequence }).sequence, undefined, sequence);
+  for (const at of ["yesterday", "2026-13-45T99:00:00Z", "2026-12-01"])
+    assert.equal(parseTagSeen({ tagseenat: at }).seenAt, undefined, at);
 });
 
 test("a run summary's metadata holds its totals as JSON; anything else reads as none", () => {

@@ -11,6 +11,7 @@ import {
   sidecarBlobName,
   stagingBlobName,
   tagMarkerBlobName,
+  tagMarkerIdentity,
 } from "../../../src/storage/blobNames.js";
 
 const D1 = `sha256:${"a".repeat(64)}`;
@@ -57,4 +58,18 @@ test("a referrers supplement is recognised as its archive's only, and has a stag
   assert.equal(isReferrersSupplementOf(`${supplement}.json`, archive), false);
   assert.equal(isReferrersSupplementOf(supplement.replace(".tar.gz", "x.tar.gz"), archive), false);
   assert.equal(archiveBlobIdentity(supplement), undefined, "a supplement is never taken for an archive");
+});
+
+test("a tag marker's name gives back its image and tag; no other name is taken for one", () => {
+  const image = { registry: "127.0.0.1:5000", repository: "team/api", digest: D1 };
+  const marker = tagMarkerBlobName(image, "1.0_rc-1");
+  assert.deepEqual(tagMarkerIdentity(marker), { ...image, tag: "1.0_rc-1" });
+  for (const name of [
+    archiveBlobName(image),
+    sidecarBlobName(archiveBlobName(image)),
+    `runs/x/results/${marker}`,
+    marker.replace(":1.0_rc-1@", ":.bad@"),
+    marker.replace("team/api", "Team/api"),
+  ])
+    assert.equal(tagMarkerIdentity(name), undefined, name);
 });
