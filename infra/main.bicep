@@ -173,8 +173,8 @@ param workerCpuCores string = '1.0'
 
 @minValue(0)
 @maxValue(9)
-@description('gzip level for what is not already compressed: PIGZ_LEVEL.')
-param pigzLevel int = 1
+@description('gzip level for what is not already compressed: GZIP_LEVEL.')
+param gzipLevel int = 1
 
 @minValue(1)
 @maxValue(256)
@@ -333,7 +333,7 @@ module workerJob 'app/worker-job.bicep' = {
     image: workerImage
     cpuCores: workerCpuCores
     archiveBlobEndpoint: archiveStorage.outputs.blobEndpoint
-    pigzLevel: pigzLevel
+    gzipLevel: gzipLevel
     uploadBlockSizeMiB: uploadBlockSizeMiB
     uploadConcurrency: uploadConcurrency
     registryConcurrency: registryConcurrency

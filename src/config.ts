@@ -31,6 +31,18 @@ const intFromEnv = (min: number, max: number, def: number) =>
       .max(max, `must be ≤ ${max}`),
   );
 
+/** An integer setting with no default: absent stays undefined. */
+const optionalIntFromEnv = (min: number, max: number) =>
+  z.preprocess(
+    (v) => (v === undefined || v === "" ? undefined : Number(v)),
+    z
+      .number({ error: "must be a number" })
+      .int("must be an integer")
+      .min(min, `must be ≥ ${min}`)
+      .max(max, `must be ≤ ${max}`)
+      .optional(),
+  );
+
 const containerName = containerNameSchema;
 
 // ---- Storage and registry access (worker, CLI and Function App alike) ---------------------------
@@ -90,7 +102,9 @@ export const registryEnvSchema = z.object({
 
 export const archiveTuningEnvSchema = z.object({
   /** gzip level for what is not already compressed (tar headers, JSON, uncompressed layers). Compressed layers are stored. */
-  PIGZ_LEVEL: intFromEnv(0, 9, 1),
+  GZIP_LEVEL: optionalIntFromEnv(0, 9),
+  /** GZIP_LEVEL's name before 0.2 (there is no pigz): still read when GZIP_LEVEL is not set. */
+  PIGZ_LEVEL: optionalIntFromEnv(0, 9),
   UPLOAD_BLOCK_SIZE_MIB: intFromEnv(1, 4000, 4),
   UPLOAD_CONCURRENCY: intFromEnv(1, 32, 8),
   /** Blob GETs in flight at once (connections to the registry): blobs read ahead and large blobs in ranged parts. 1: one at a time. */
@@ -206,6 +220,16 @@ export function readRestoreLimits(env: NodeJS.ProcessEnv = process.env): Restore
   return toRestoreLimits(readEnv(restoreLimitsEnvSchema, env, "invalid restore settings"));
 }
 
+/** GZIP_LEVEL, or its old name PIGZ_LEVEL; 1 when neither is set; both set and different is an error. */
+function gzipLevel(parsed: { GZIP_LEVEL?: number | undefined; PIGZ_LEVEL?: number | undefined }): number {
+  if (parsed.GZIP_LEVEL !== undefined && parsed.PIGZ_LEVEL !== undefined && parsed.GZIP_LEVEL !== parsed.PIGZ_LEVEL)
+    throw new ArchiveError(
+      "CONFIG_INVALID",
+      `GZIP_LEVEL (${parsed.GZIP_LEVEL}) and PIGZ_LEVEL (${parsed.PIGZ_LEVEL}, its old name): set one`,
+    );
+  return parsed.GZIP_LEVEL ?? parsed.PIGZ_LEVEL ?? 1;
+}
+
 export function readWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
   const parsed = readEnv(workerEnvSchema, env, "invalid worker settings");
   return {
@@ -214,7 +238,7 @@ export function readWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     registryInsecure: parsed.REGISTRY_INSECURE,
     registryReadsPerMinute: parsed.REGISTRY_READS_PER_MINUTE,
     tuning: {
-      gzipLevel: parsed.PIGZ_LEVEL,
+      gzipLevel: gzipLevel(parsed),
       blockSizeBytes: parsed.UPLOAD_BLOCK_SIZE_MIB * 1024 * 1024,
       uploadConcurrency: parsed.UPLOAD_CONCURRENCY,
       registryConcurrency: parsed.REGISTRY_CONCURRENCY,

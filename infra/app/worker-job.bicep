@@ -13,7 +13,7 @@ param registryLoginServer string
 param image string
 param cpuCores string
 param archiveBlobEndpoint string
-param pigzLevel int
+param gzipLevel int
 param uploadBlockSizeMiB int
 param uploadConcurrency int
 param registryConcurrency int
@@ -82,8 +82,8 @@ var baseEnv = [
     value: 'false'
   }
   {
-    name: 'PIGZ_LEVEL'
-    value: string(pigzLevel)
+    name: 'GZIP_LEVEL'
+    value: string(gzipLevel)
   }
   {
     name: 'UPLOAD_BLOCK_SIZE_MIB'

@@ -70,7 +70,7 @@ export interface ArchiveImageResult {
   error?: { code: string; message: string };
 }
 
-/** How the archive is written (PIGZ_LEVEL, UPLOAD_BLOCK_SIZE_MIB, UPLOAD_CONCURRENCY, REGISTRY_CONCURRENCY, PREFETCH_MIB). */
+/** How the archive is written (GZIP_LEVEL, UPLOAD_BLOCK_SIZE_MIB, UPLOAD_CONCURRENCY, REGISTRY_CONCURRENCY, PREFETCH_MIB). */
 
 export interface ArchiveImageOptions {
   tuning: ArchiveTuning;

@@ -279,7 +279,7 @@ const PARAMETER_SETTINGS: [parameter: string, where: "app" | "job" | "both", set
   ["referrersMaxCount", "both", "REFERRERS_MAX_COUNT"],
   ["refreshReferrersMaxRequests", "app", "REFRESH_REFERRERS_MAX_REQUESTS"],
   ["nightlyRefreshReferrers", "app", "NIGHTLY_REFRESH_REFERRERS"],
-  ["pigzLevel", "job", "PIGZ_LEVEL"],
+  ["gzipLevel", "job", "GZIP_LEVEL"],
   ["uploadBlockSizeMiB", "job", "UPLOAD_BLOCK_SIZE_MIB"],
   ["uploadConcurrency", "job", "UPLOAD_CONCURRENCY"],
   ["registryConcurrency", "job", "REGISTRY_CONCURRENCY"],
@@ -527,6 +527,7 @@ describe("Function App settings against src/config.ts appSettingsSchema", () => 
 const WORKER_ENV_NOT_SET: Record<string, string> = {
   AZURE_STORAGE_CONNECTION_STRING: "a secret: the worker reaches storage with its managed identity",
   STORAGE_ACCOUNT: "STORAGE_ACCOUNT_URL is set instead",
+  PIGZ_LEVEL: "GZIP_LEVEL's old name, read only when GZIP_LEVEL is not set",
 };
 
 describe("the worker job's env against src/config.ts", () => {

@@ -18,7 +18,9 @@ export function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const base = Object.fromEntries(
     Object.entries(process.env).filter(
       ([k]) =>
-        !/^(AZURE_|ACR_|STORAGE_|REGISTRY_|ARCHIVE_|ALLOWED_REGISTRIES|QUEUE_MESSAGE_FILE|PIGZ_LEVEL|UPLOAD_)/.test(k),
+        !/^(AZURE_|ACR_|STORAGE_|REGISTRY_|ARCHIVE_|ALLOWED_REGISTRIES|QUEUE_MESSAGE_FILE|GZIP_LEVEL|PIGZ_LEVEL|UPLOAD_)/.test(
+          k,
+        ),
     ),
   );
   return { ...base, ...extra };

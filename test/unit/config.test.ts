@@ -127,3 +127,17 @@ test("RESTORE_MAX_HELD_MIB and RESTORE_MAX_HELD_MANIFESTS: 64 MiB and 10,000 by 
     /RESTORE_MAX_HELD_MIB: must be ≤ 4096/,
   );
 });
+
+test("GZIP_LEVEL is the gzip level; its old name PIGZ_LEVEL is still read; both set and different is refused", () => {
+  const base = { AZURE_STORAGE_CONNECTION_STRING: "x" };
+  assert.equal(readWorkerConfig(base).tuning.gzipLevel, 1, "the default");
+  assert.equal(readWorkerConfig({ ...base, GZIP_LEVEL: "6" }).tuning.gzipLevel, 6);
+  assert.equal(readWorkerConfig({ ...base, PIGZ_LEVEL: "0" }).tuning.gzipLevel, 0, "the old name");
+  assert.equal(readWorkerConfig({ ...base, GZIP_LEVEL: "3", PIGZ_LEVEL: "3" }).tuning.gzipLevel, 3);
+  assert.throws(
+    () => readWorkerConfig({ ...base, GZIP_LEVEL: "3", PIGZ_LEVEL: "9" }),
+    (e: unknown) =>
+      isArchiveError(e) && e.code === "CONFIG_INVALID" && /GZIP_LEVEL \(3\) and PIGZ_LEVEL \(9/.test(e.message),
+  );
+  assert.throws(() => readWorkerConfig({ ...base, GZIP_LEVEL: "10" }), /GZIP_LEVEL: must be ≤ 9/);
+});
