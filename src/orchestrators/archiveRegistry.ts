@@ -22,6 +22,7 @@ import { isValidRepository } from "../registry/reference.js";
 import { addTotals, emptyTotals } from "../runs/runTotals.js";
 import { callActivityWithRetry } from "../activities/activityCalls.js";
 import type { ListImagesPageResult } from "../runs/listRunImages.js";
+import { referrerProbeStateSchema } from "../runs/referrerRefresh.js";
 import type { ArchiveBatchInput } from "./archiveBatch.js";
 import "./archiveBatch.js"; // registers the child orchestration
 import { BATCHES_PER_GENERATION, runBatchLoop } from "./batchLoop.js";
@@ -55,13 +56,8 @@ const runStateSchema = z.strictObject({
   registryRequests: count.default(0),
   /** refreshReferrers: requests the listing's referrer probes made (of the run's budget). */
   referrerRequests: count.default(0),
-  /** refreshReferrers: where the probes started (the registry's cursor) and where the budget ran out. */
-  referrerProbe: z
-    .strictObject({
-      from: z.string().refine(isValidRepository, "must be a repository name").optional(),
-      stoppedAt: z.string().refine(isValidRepository, "must be a repository name").optional(),
-    })
-    .optional(),
+  /** refreshReferrers: the probes' cursor as the pages so far left it, and whether the budget ran out. */
+  referrerProbe: referrerProbeStateSchema.optional(),
   /** Batches whose sub-orchestration failed (after its activities' retries): their images are failed in the summary. */
   failedBatches: z
     .array(z.strictObject({ batchIndex: count, message: z.string().max(300) }))
