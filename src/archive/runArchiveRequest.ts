@@ -10,6 +10,7 @@ import { parseOrThrow } from "../validation.js";
 import { archiveRequestSchema, assertRequestInScope, type ArchiveRequest } from "./archiveRequest.js";
 import { ArchiveError } from "../errors.js";
 import { createRegistryClientFactory } from "../registry/createRegistryClient.js";
+import type { RegistryClient } from "../registry/registryClient.js";
 import type { RetryPolicy } from "../registry/transport.js";
 import { createBlobServiceClient } from "../storage/blobServiceClient.js";
 
@@ -45,17 +46,27 @@ export async function runArchiveRequest(
 ): Promise<ArchiveImageResult> {
   // Before anything is contacted: the request may be forged, the worker's own env says what it may touch.
   assertRequestInScope(request, config);
-  const getRegistryClient = createRegistryClientFactory({
+  return archiveImage(
+    request,
+    { blobService: createBlobServiceClient(config.storage), getRegistryClient: workerRegistryClients(config, options) },
+    { tuning: config.tuning, ...options },
+  );
+}
+
+/**
+ * The worker's registry clients, for an archive and a restore alike: its credentials, and its share of each registry's
+ * request budget (REGISTRY_READS_PER_MINUTE), which every request waits on, reads and writes.
+ */
+export function workerRegistryClients(
+  config: WorkerConfig,
+  options: { retry?: RetryPolicy } = {},
+): (registry: string) => RegistryClient {
+  return createRegistryClientFactory({
     auth: config.registryAuth,
     insecure: config.registryInsecure,
     ...(config.registryReadsPerMinute !== undefined && { readsPerMinute: config.registryReadsPerMinute }),
     ...(options.retry && { retry: options.retry }),
   });
-  return archiveImage(
-    request,
-    { blobService: createBlobServiceClient(config.storage), getRegistryClient },
-    { tuning: config.tuning, ...options },
-  );
 }
 
 /** The request from ARCHIVE_REQUEST, or from the old worker's QUEUE_MESSAGE_FILE. */

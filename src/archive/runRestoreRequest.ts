@@ -11,8 +11,7 @@ import { archiveBlobIdentity, sidecarBlobName } from "../storage/blobNames.js";
 import { storageError, storageErrorCode } from "../storage/storageError.js";
 import { restoreImageArchive, type RestoreLimits } from "./restoreArchive.js";
 import { assertRestoreRequestInScope, restoreRequestSchema, type RestoreRequest } from "./restoreRequest.js";
-import type { WorkerConfig } from "./runArchiveRequest.js";
-import { createRegistryClientFactory } from "../registry/createRegistryClient.js";
+import { workerRegistryClients, type WorkerConfig } from "./runArchiveRequest.js";
 import type { RetryPolicy } from "../registry/transport.js";
 import { createBlobServiceClient } from "../storage/blobServiceClient.js";
 import { parseOrThrow } from "../validation.js";
@@ -213,11 +212,7 @@ export async function runRestoreRequest(
 ): Promise<RestoreImageResult> {
   // Before anything is contacted: the request may be forged; the worker's own env says where it may push.
   assertRestoreRequestInScope(request, config, { requireTargets: options.requireTargets });
-  const getRegistryClient = createRegistryClientFactory({
-    auth: config.registryAuth,
-    insecure: config.registryInsecure,
-    ...(options.retry && { retry: options.retry }),
-  });
+  const getRegistryClient = workerRegistryClients(config, options);
   const rest: RestoreFromBlobOptions = {
     limits: options.limits ?? config.restoreLimits,
     ...(options.abortSignal && { abortSignal: options.abortSignal }),

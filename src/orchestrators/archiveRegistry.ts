@@ -24,6 +24,7 @@ import { isValidRepository } from "../registry/reference.js";
 import { emptyTotals } from "../runs/engine/outcomeCounting.js";
 import { callActivityWithRetry } from "../activities/activityCalls.js";
 import type { ListImagesPageResult } from "../runs/listRunImages.js";
+import { referrerProbeStateSchema } from "../runs/referrerRefresh.js";
 import type { RunBatchInput } from "./runBatch.js";
 import "./runBatch.js"; // registers the child orchestrations
 import { BATCHES_PER_GENERATION, runBatchLoop } from "./batchLoop.js";
@@ -49,13 +50,8 @@ const runStateSchema = z.strictObject({
   registryRequests: count.default(0),
   /** refreshReferrers: requests the listing's referrer probes made (of the run's budget). */
   referrerRequests: count.default(0),
-  /** refreshReferrers: where the probes started (the registry's cursor) and where the budget ran out. */
-  referrerProbe: z
-    .strictObject({
-      from: z.string().refine(isValidRepository, "must be a repository name").optional(),
-      stoppedAt: z.string().refine(isValidRepository, "must be a repository name").optional(),
-    })
-    .optional(),
+  /** refreshReferrers: the probes' cursor as the pages so far left it, and whether the budget ran out. */
+  referrerProbe: referrerProbeStateSchema.optional(),
 });
 type RunState = z.output<typeof runStateSchema>;
 

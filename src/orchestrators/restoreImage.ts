@@ -119,7 +119,11 @@ function* restoreOneImage(
     runId: run.runId,
   };
   const attempts = yield* runJobAttempts<RestoreImageResult>(context, run, {
-    start: (attemptId, reconcile) => ({ restoreRequest: { ...restoreRequest, attemptId }, reconcile }),
+    start: (attemptId, reconcile) => ({
+      restoreRequest: { ...restoreRequest, attemptId },
+      reconcile,
+      ...(run.maxParallel !== undefined && { workers: run.maxParallel }),
+    }),
     result: (attemptId) => ({
       registry: run.registry,
       repository: item.repository,

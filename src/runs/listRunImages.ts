@@ -20,16 +20,21 @@ import {
   writeListingPage,
   writeReferrerProbeCursor,
   type ListingPage,
-  type ReferrerProbeWindow,
 } from "./runStore.js";
 import { DEFAULT_REFERRER_LIMITS } from "../registry/referrers.js";
 import {
   addReferrerRefreshCounts,
+  advanceReferrerProbeCursor,
   DEFAULT_REFRESH_REFERRERS_MAX_REQUESTS,
   emptyReferrerRefreshCounts,
   findNewReferrers,
+  FirstProbeGate,
+  referrerProbeStart,
+  referrerProbeStateSchema,
   ReferrerRequestBudget,
+  type ReferrerProbeState,
   type ReferrerRefreshConfig,
+  type RepositoryProbeOutcome,
 } from "./referrerRefresh.js";
 
 /** Repositories per catalog page, and so per listing activity: at 2-3 requests each, well inside any timeout. */
@@ -48,13 +53,8 @@ export const listRunImagesPageInputSchema = z.strictObject({
   firstBatch: z.number().int().min(0).max(1_000_000),
   /** refreshReferrers: registry requests the run's earlier pages spent on referrer probes (of its budget). */
   referrerRequestsUsed: z.number().int().min(0).max(1_000_000_000).default(0),
-  /** refreshReferrers: where the run's probes start and stopped, from its earlier pages (page 0 reads the cursor). */
-  referrerProbe: z
-    .strictObject({
-      from: z.string().refine(isValidRepository, "must be a repository name").optional(),
-      stoppedAt: z.string().refine(isValidRepository, "must be a repository name").optional(),
-    })
-    .optional(),
+  /** refreshReferrers: the probes' cursor as the run's earlier pages left it (page 0 reads the registry's). */
+  referrerProbe: referrerProbeStateSchema.optional(),
 });
 export type ListRunImagesPageInput = z.output<typeof listRunImagesPageInputSchema>;
 
@@ -68,8 +68,8 @@ export interface ListImagesPageResult {
   registryRequests: number;
   /** refreshReferrers: what the page's referrer probes did. */
   referrers?: ReferrerRefreshCounts;
-  /** refreshReferrers: where the run's probes start, and where the budget ran out (this page or an earlier one). */
-  referrerProbe?: ReferrerProbeWindow;
+  /** refreshReferrers: the probes' cursor after this page, and whether the budget has left an image unprobed. */
+  referrerProbe?: ReferrerProbeState;
 }
 
 /** LISTING_PAGE_REPOSITORIES, LISTING_CONCURRENCY, and the referrer probes' budget and limits. */
@@ -118,14 +118,18 @@ export async function listRunImagesPage(
   const budget = new ReferrerRequestBudget(Math.max(0, refresh.maxRequests - input.referrerRequestsUsed));
   const registryFeatures: { referrersApi?: boolean } = {};
   let referrers: ReferrerRefreshCounts | undefined = run.refreshReferrers ? emptyReferrerRefreshCounts() : undefined;
-  // Probes go on from where the last run's budget ran out (the registry's cursor, read by the first page).
-  const probe: ReferrerProbeWindow = { ...input.referrerProbe };
-  if (referrers && input.page === 0) {
-    const from = await readReferrerProbeCursor(deps.container, run.registry);
-    if (from !== undefined) probe.from = from;
-  }
-  const stops: string[] = [];
+  // Probes go on from where the last run left the round (the registry's cursor, read by the first page).
+  let probe: ReferrerProbeState | undefined;
+  if (referrers)
+    probe =
+      input.page === 0
+        ? { cursor: await readReferrerProbeCursor(deps.container, run.registry), stopped: false }
+        : (input.referrerProbe ?? { cursor: {}, stopped: false });
+  const gate = new FirstProbeGate();
+  const outcomes: RepositoryProbeOutcome[] = [];
   const perRepository = await mapConcurrent(selected, deps.concurrency ?? LISTING_CONCURRENCY, async (repository) => {
+    // Repositories start in catalog order: those started while the budget lasted are a prefix of the page.
+    const startedWithBudget = budget.mayRequest();
     const { images: items, referrerTags } = await selection.listRepository(deps.registry, repository, options);
     if (items.length === 0) return [];
     const archived = await listArchivedDigests(deps.container, run.registry, repository);
@@ -139,11 +143,12 @@ export async function listRunImagesPage(
       };
     });
     if (!run.dryRun) await recordArchivedTags(deps.container, run.registry, repository, images, new Date(input.nowUtc));
-    if (referrers && probe.from !== undefined && repository < probe.from) {
-      // Before where this run's probes start: its turn comes when a run's probes go round to it.
+    const start = probe && referrerProbeStart(probe.cursor, repository);
+    if (referrers && !start) {
+      // Its turn this round is over: its next comes when the next round goes round to it.
       const archivedCount = images.filter((i) => i.archived).length;
       referrers = addReferrerRefreshCounts(referrers, { ...emptyReferrerRefreshCounts(), unchecked: archivedCount });
-    } else if (referrers) {
+    } else if (referrers && start) {
       const counts = await findNewReferrers(deps.registry, deps.container, images, {
         ...options,
         registryName: run.registry,
@@ -152,17 +157,29 @@ export async function listRunImagesPage(
         budget,
         limits: refresh.limits,
         registryFeatures,
+        gate,
+        ...(start.after !== undefined && { after: start.after }),
       });
       referrers = addReferrerRefreshCounts(referrers, counts);
-      if (counts.budgetSpent) stops.push(repository);
+      outcomes.push({
+        repository,
+        startedWithBudget,
+        complete: !counts.budgetSpent,
+        ...(counts.last !== undefined && { last: counts.last }),
+      });
       if (!run.dryRun) for (const image of images) if (image.newReferrers) image.refreshReferrers = true;
     }
     return images;
   });
-  if (referrers && probe.stoppedAt === undefined && stops.length > 0) probe.stoppedAt = stops.sort()[0]!;
-  // The last page moves the cursor: the next run starts where this one's budget ran out, or (it lasted) at the first.
-  if (referrers && next === undefined && !run.dryRun)
-    await writeReferrerProbeCursor(deps.container, run.registry, probe.stoppedAt);
+  if (probe)
+    probe = {
+      cursor: advanceReferrerProbeCursor(probe.cursor, outcomes),
+      stopped: probe.stopped || outcomes.some((o) => !o.complete),
+    };
+  // The last page moves the registry's cursor: the next run goes on where this one's budget left the round, or (it
+  // lasted, the round is done) starts the next round at the first repository.
+  if (probe && next === undefined && !run.dryRun)
+    await writeReferrerProbeCursor(deps.container, run.registry, probe.stopped ? probe.cursor : {});
   // A dry run keeps the listing (for its summary) but makes no batches: nothing will be started.
   const page = await writeListingPage(deps.container, run.runId, input.page, {
     images: perRepository.flat(),
@@ -170,7 +187,8 @@ export async function listRunImagesPage(
     batchSize: run.dryRun ? 0 : run.batchSize,
     ...(next !== undefined && { next }),
     registryRequests,
-    ...(referrers && { referrers, referrerProbe: probe }),
+    ...(referrers && { referrers }),
+    ...(probe && { referrerProbe: probe }),
   });
   return pageResult(page);
 }

@@ -122,20 +122,25 @@ export const restoreRunInputSchema = archiveRunInputSchema
 export type RestoreRunInput = z.output<typeof restoreRunInputSchema>;
 
 /** What a restoreImage orchestration needs of its run. */
-export const restoreImageRunContextSchema = restoreRunInputSchema.pick({
-  kind: true,
-  runId: true,
-  registry: true,
-  container: true,
-  dryRun: true,
-  maxAttempts: true,
-  jobTimeoutMinutes: true,
-  pollMaxIntervalSeconds: true,
-  target: true,
-  rehydratePriority: true,
-  rehydrationTimeoutMinutes: true,
-  rehydrationPollMaxSeconds: true,
-});
+export const restoreImageRunContextSchema = restoreRunInputSchema
+  .pick({
+    kind: true,
+    runId: true,
+    registry: true,
+    container: true,
+    dryRun: true,
+    maxAttempts: true,
+    jobTimeoutMinutes: true,
+    pollMaxIntervalSeconds: true,
+    target: true,
+    rehydratePriority: true,
+    rehydrationTimeoutMinutes: true,
+    rehydrationPollMaxSeconds: true,
+  })
+  .extend({
+    /** Job executions of the run at once: each worker's share of the registry's request budget is 1/maxParallel. */
+    maxParallel: restoreRunInputSchema.shape.maxParallel.optional(),
+  });
 export type RestoreImageRunContext = z.output<typeof restoreImageRunContextSchema>;
 
 export const restoreBatchRunContextSchema = restoreImageRunContextSchema.extend({
@@ -164,6 +169,7 @@ export function restoreImageRunContext(run: RestoreImageRunContext): RestoreImag
     rehydratePriority,
     rehydrationTimeoutMinutes,
     rehydrationPollMaxSeconds,
+    ...(run.maxParallel !== undefined && { maxParallel: run.maxParallel }),
   };
 }
 

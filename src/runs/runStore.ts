@@ -14,6 +14,7 @@ import { isValidRepository } from "../registry/reference.js";
 import { ensureContainer } from "../storage/blobServiceClient.js";
 import { readJsonBlob, writeJsonBlob } from "../storage/jsonBlob.js";
 import type { ImageOutcome, ImageWorkItem, ListedImage, ReferrerRefreshCounts } from "./archiveRun.js";
+import { referrerProbeCursorSchema, type ReferrerProbeCursor, type ReferrerProbeState } from "./referrerRefresh.js";
 
 /** One page of a run's listing, as kept in `runs/<runId>/listing/<page>.json`. */
 export interface ListingPage {
@@ -27,15 +28,8 @@ export interface ListingPage {
   registryRequests: number;
   /** refreshReferrers: what the page's referrer probes did (their requests are in registryRequests too). */
   referrers?: ReferrerRefreshCounts;
-  /** refreshReferrers: where this run's probes start and where its budget ran out (repository names). */
-  referrerProbe?: ReferrerProbeWindow;
-}
-
-export interface ReferrerProbeWindow {
-  /** Probes start at this repository (the last run's stop); absent: at the first. */
-  from?: string;
-  /** The first repository whose images the budget left unprobed; absent: it lasted. */
-  stoppedAt?: string;
+  /** refreshReferrers: the probes' cursor after this page, and whether the budget has left an image unprobed. */
+  referrerProbe?: ReferrerProbeState;
 }
 
 /**
@@ -82,7 +76,7 @@ export async function writeListingPage(
     next?: string;
     registryRequests: number;
     referrers?: ReferrerRefreshCounts;
-    referrerProbe?: ReferrerProbeWindow;
+    referrerProbe?: ReferrerProbeState;
   },
 ): Promise<ListingPage> {
   await ensureContainer(container);
@@ -107,21 +101,29 @@ export async function writeListingPage(
   return written;
 }
 
-/** The repository a registry's next refreshReferrers probes start at (see referrerProbeCursorBlobName); none: the first. */
+/**
+ * Where a registry's refreshReferrers probes are in their round (see referrerProbeCursorBlobName); none, or one that
+ * does not parse: the next run starts a round, from the first repository (nothing is skipped).
+ */
 export async function readReferrerProbeCursor(
   container: ContainerClient,
   registry: string,
-): Promise<string | undefined> {
-  const cursor = await readJsonBlob<{ from?: unknown }>(container, referrerProbeCursorBlobName(registry));
-  return typeof cursor?.from === "string" && isValidRepository(cursor.from) ? cursor.from : undefined;
+): Promise<ReferrerProbeCursor> {
+  const stored = await readJsonBlob<unknown>(container, referrerProbeCursorBlobName(registry));
+  const parsed = referrerProbeCursorSchema.safeParse(stored ?? {});
+  if (parsed.success) return parsed.data;
+  // Written before positions inside a repository, `{ from }`: that repository from its first image, the ones before done.
+  const from = (stored as { from?: unknown } | null)?.from;
+  if (typeof from === "string" && isValidRepository(from)) return { through: from, resume: [{ repository: from }] };
+  return {};
 }
 
 export async function writeReferrerProbeCursor(
   container: ContainerClient,
   registry: string,
-  from: string | undefined,
+  cursor: ReferrerProbeCursor,
 ): Promise<void> {
-  await writeJsonBlob(container, referrerProbeCursorBlobName(registry), from === undefined ? {} : { from });
+  await writeJsonBlob(container, referrerProbeCursorBlobName(registry), cursor);
 }
 
 /** A listing page, or undefined when it was not written (yet). */

@@ -121,8 +121,8 @@ export function registryLockBlobName(registry: string): string {
 }
 
 /**
- * Where a registry's refreshReferrers probes go on from: the repository at which the last run's request budget ran
- * out (each run probes on from there, round the catalog, so every image gets its turn however small the budget).
+ * Where a registry's refreshReferrers probes are in their round of the catalog (runs/referrerRefresh.ts): how far it
+ * got, and the digest each repository the last run's budget stopped in goes on after.
  */
 export function referrerProbeCursorBlobName(registry: string): string {
   return `runs/cursors/referrers_${registryKey(registry)}.json`;

@@ -18,6 +18,7 @@ import { startAzurite, type AzuriteInstance } from "../../tools/localenv/azurite
 import { pushImage, smallImage, type ImageSpec } from "../../tools/localenv/fixtures.js";
 import { startRegistry, type TestRegistry } from "../../tools/localenv/registry.js";
 import { sha256Digest } from "../support/digests.js";
+import { startRequestLog } from "../support/loopback.js";
 import { startRehydrationProxy, type RehydrationProxy } from "../support/rehydrationProxy.js";
 import { runCli, runWorker } from "../support/worker.js";
 
@@ -214,6 +215,40 @@ describe("the worker's restore mode (RESTORE_REQUEST)", () => {
     assert.equal(otherBlob.code, 1);
     assert.match(otherBlob.stderr, /readableBlob: must be the archive blob or its staging copy/);
     assert.equal(await targetDigest("restored/wr/scope:1"), undefined, "nothing was pushed");
+  });
+
+  test("the worker paces its requests to the target, reads and writes, at its REGISTRY_READS_PER_MINUTE (guards issue 21.10)", async () => {
+    const { archiveBlob, digest } = await archived("wr/paced:1", smallImage("wr-paced"));
+    const state = await startRehydration(container, archiveBlob);
+    // Back into the source registry (a restore after a purge), every request of the worker's seen at its front door.
+    const door = await startRequestLog(source.host);
+    try {
+      const run = await runWorker({
+        AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString,
+        RESTORE_TARGET_REGISTRIES: door.host,
+        // The share the app gives each of 10 executions of 1,200 a minute: 2 a second, a burst of 2.
+        REGISTRY_READS_PER_MINUTE: "120",
+        RESTORE_REQUEST: JSON.stringify({
+          archiveBlob,
+          readableBlob: state.readableBlob,
+          blobContainer: "images",
+          target: { registry: door.host, repository: "paced/wr/paced", tags: ["1"] },
+          expectedDigest: digest,
+        }),
+      });
+      assert.equal(run.code, 0, run.stderr);
+      const writes = door.requests.filter((r) => /^(POST|PATCH|PUT) /.test(r));
+      assert.ok(writes.length >= 3, `uploads and manifest pushes went through the door: ${door.requests.join(", ")}`);
+      // A token bucket of 2 a second holding 2: the n-th request goes (n - 2) / 2 s after the first at the soonest
+      // (unpaced, the whole restore takes a fraction of a second); a fifth off for a slow first arrival.
+      const n = door.arrivals.length;
+      const spanSeconds = (door.arrivals[n - 1]! - door.arrivals[0]!) / 1000;
+      assert.ok(n >= 10, `requests: ${door.requests.join(", ")}`);
+      assert.ok(spanSeconds >= 0.8 * ((n - 2) / 2), `${n} requests in ${spanSeconds.toFixed(2)} s: not paced`);
+    } finally {
+      await door.close();
+      await deleteStagingCopy(container, archiveBlob);
+    }
   });
 
   test("a tampered archive (its sha256 is not the sidecar's) fails with DIGEST_MISMATCH and writes no tag", async () => {

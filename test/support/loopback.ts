@@ -48,6 +48,8 @@ export interface RequestLog {
   host: string;
   /** Every request passed on, in arrival order: "GET /v2/…". */
   requests: string[];
+  /** When each arrived (performance.now(), milliseconds), in the same order. */
+  arrivals: number[];
   close: () => Promise<void>;
 }
 
@@ -57,9 +59,11 @@ export interface RequestLog {
  */
 export async function startRequestLog(upstreamHost: string, options: { hold?: RegExp } = {}): Promise<RequestLog> {
   const requests: string[] = [];
+  const arrivals: number[] = [];
   const [upstreamName, upstreamPort] = upstreamHost.split(":");
   const { server, host } = await listen((req, res) => {
     requests.push(`${req.method} ${req.url}`);
+    arrivals.push(performance.now());
     if (options.hold?.test(req.url ?? "")) return;
     const upstream = httpRequest(
       { host: upstreamName, port: Number(upstreamPort), path: req.url, method: req.method, headers: req.headers },
@@ -74,6 +78,7 @@ export async function startRequestLog(upstreamHost: string, options: { hold?: Re
   return {
     host,
     requests,
+    arrivals,
     close: () => {
       server.closeAllConnections();
       return close(server);

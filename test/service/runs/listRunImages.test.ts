@@ -218,16 +218,16 @@ test("refreshReferrers: archived images are probed within the run's request budg
     );
     assert.deepEqual(spent.referrers, { checked: 0, unchecked: 3, withNew: 0, requests: 0 });
 
-    // The budget ran out at sig/c: the registry's next run probes on from there (a and b wait for their turn), and,
-    // its budget lasting, sends the one after it back to the first repository.
-    assert.deepEqual(await readReferrerProbeCursor(container, plain.host), "sig/c");
+    // The budget ran out before sig/c: the registry's next run probes on from there (a and b had their turn this
+    // round), and, its budget lasting, ends the round: the one after it starts again at the first repository.
+    assert.deepEqual(await readReferrerProbeCursor(container, plain.host), { through: "sig/b" });
     const next = await listRunImagesPage(pageInput({ ...r, runId: run().runId }, 0, 0), {
       ...deps,
       referrerRefresh: { ...deps.referrerRefresh, maxRequests: 100 },
     });
     assert.deepEqual(next.referrers, { checked: 1, unchecked: 2, withNew: 1, requests: 2 });
-    assert.deepEqual(next.referrerProbe, { from: "sig/c" });
-    assert.equal(await readReferrerProbeCursor(container, plain.host), undefined);
+    assert.deepEqual(next.referrerProbe, { cursor: { through: "sig/d" }, stopped: false });
+    assert.deepEqual(await readReferrerProbeCursor(container, plain.host), {});
     const round = await listRunImagesPage(pageInput({ ...r, runId: run().runId }, 0, 0), {
       ...deps,
       referrerRefresh: { ...deps.referrerRefresh, maxRequests: 100 },

@@ -3,7 +3,12 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { JobExecution, JobRunner } from "../../../src/jobs/jobRunner.js";
-import { startArchiveJob, workerReadsPerMinute } from "../../../src/runs/archiveJob.js";
+import {
+  startArchiveJob,
+  startJobAttempt,
+  startRestoreJob,
+  workerReadsPerMinute,
+} from "../../../src/runs/archiveJob.js";
 
 class RecordingRunner implements JobRunner {
   readonly started: Record<string, string>[] = [];
@@ -40,4 +45,33 @@ test("a share is the budget over the executions at once, at least 1; no budget s
   assert.equal(workerReadsPerMinute(1500, 1), 1500);
   assert.equal(workerReadsPerMinute(50, 100), 1);
   assert.equal(workerReadsPerMinute(0, 10), 0);
+});
+
+const restoreRequest = {
+  archiveBlob: `myacr.azurecr.io/team/app@sha256-${"a".repeat(64)}.tar.gz`,
+  readableBlob: `staging/myacr.azurecr.io/team/app@sha256-${"a".repeat(64)}.tar.gz`,
+  blobContainer: "images",
+  target: { registry: "myacr.azurecr.io", repository: "team/app", tags: ["1.0"] },
+  expectedDigest: `sha256:${"a".repeat(64)}`,
+  runId: "restore-myacr-azurecr-io-20261201T020000000Z-abcdef",
+  attemptId: "1",
+};
+
+test("a restore execution gets the same share of the request budget as an archive's, beside RESTORE_REQUEST (guards issue 21.10)", async () => {
+  const runner = new RecordingRunner();
+  await startRestoreJob(runner, restoreRequest, { readsPerMinute: workerReadsPerMinute(1500, 10) });
+  assert.deepEqual(runner.started, [
+    { RESTORE_REQUEST: JSON.stringify(restoreRequest), REGISTRY_READS_PER_MINUTE: "150" },
+  ]);
+  // The activity's start: one computation of the share for both kinds, from the run's executions at once.
+  const budget = { workers: 4, registryReadsPerMinute: 1500 };
+  await startJobAttempt(runner, { restoreRequest }, budget);
+  await startJobAttempt(runner, { request }, budget);
+  assert.deepEqual(
+    runner.started.slice(1).map((env) => [Object.keys(env)[0], env.REGISTRY_READS_PER_MINUTE]),
+    [
+      ["RESTORE_REQUEST", "375"],
+      ["ARCHIVE_REQUEST", "375"],
+    ],
+  );
 });
