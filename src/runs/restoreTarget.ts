@@ -17,6 +17,10 @@ export const restoreImageRefSchema = z.strictObject({
 });
 export type RestoreImageRef = z.output<typeof restoreImageRefSchema>;
 
+/** An image's restore is done with its staging copies: `deleteUnclaimed` after a restore, not after other failures. */
+export const releaseStagingInputSchema = restoreImageRefSchema.extend({ deleteUnclaimed: z.boolean() });
+export type ReleaseStagingInput = z.output<typeof releaseStagingInputSchema>;
+
 export interface RestoreTargetCheck {
   /** The target repository answers the digest, and every referrer the image's sidecar records. */
   present: boolean;

@@ -8,7 +8,7 @@ import { readFile } from "node:fs/promises";
 import { after, before, describe, test } from "node:test";
 import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
 import { RegistryClient } from "../../src/registry/registryClient.js";
-import { archiveBlobName, STAGING_PREFIX } from "../../src/storage/blobNames.js";
+import { archiveBlobName, STAGING_CLAIMS_PREFIX, STAGING_PREFIX } from "../../src/storage/blobNames.js";
 import { startAzurite, type AzuriteInstance } from "../../tools/localenv/azurite.js";
 import { pushImage, smallImage, type ImageSpec } from "../../tools/localenv/fixtures.js";
 import { startFunctionsHost, waitForRun, type LocalFunctionsHost } from "../../tools/localenv/functionsHost.js";
@@ -20,6 +20,7 @@ import { removeDir, restoreArchive } from "../support/verify.js";
 const PENDING_POLLS = 3;
 let source: TestRegistry;
 let target: TestRegistry; // basic auth: its password is in the host's settings and must appear nowhere else
+let target2: TestRegistry; // a second target, anonymous: two restores of one archive at once, one per target
 let azurite: AzuriteInstance;
 let proxy: RehydrationProxy;
 let host: LocalFunctionsHost;
@@ -61,7 +62,12 @@ const MANIFEST_LIST: ImageSpec[] = [
 ];
 
 before(async () => {
-  [source, target, azurite] = await Promise.all([startRegistry(), startRegistry({ auth: "basic" }), startAzurite()]);
+  [source, target, target2, azurite] = await Promise.all([
+    startRegistry(),
+    startRegistry({ auth: "basic" }),
+    startRegistry(),
+    startAzurite(),
+  ]);
   proxy = await startRehydrationProxy(azurite, { pendingPolls: PENDING_POLLS });
   container = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient("images");
   targetClient = new RegistryClient(target.host, {
@@ -76,7 +82,7 @@ before(async () => {
       TASKHUB_NAME: "restorehub",
       NIGHTLY_SCHEDULE: "0 0 2 * * *",
       ALLOWED_REGISTRIES: source.host,
-      RESTORE_TARGET_REGISTRIES: target.host,
+      RESTORE_TARGET_REGISTRIES: `${target.host},${target2.host}`,
       // 10 s of durable time between polls (0.2 s here): the copies pending for 3 polls stay visible as "rehydrating"
       // for a while in the progress the test samples, even on a loaded machine (1 s, 20 ms here, was missed once).
       REHYDRATION_POLL_MAX_SECONDS: "10",
@@ -93,7 +99,7 @@ before(async () => {
 after(async () => {
   await host?.stop();
   await proxy?.stop();
-  await Promise.all([source?.stop(), target?.stop(), azurite?.stop()]);
+  await Promise.all([source?.stop(), target?.stop(), target2?.stop(), azurite?.stop()]);
 });
 
 async function post(route: "archive" | "restore", body: unknown): Promise<Response> {
@@ -131,9 +137,26 @@ async function restoreRun(body: unknown): Promise<{ summary: RestoreSummary; sta
   return { summary: JSON.parse((await blob.downloadToBuffer()).toString()) as RestoreSummary, statuses };
 }
 
-async function stagingBlobs(): Promise<string[]> {
+async function runtimeStatus(id: string): Promise<string | undefined> {
+  const response = await host.request(`/api/restore/${encodeURIComponent(id)}`);
+  if (response.status !== 200) {
+    await response.body?.cancel();
+    return undefined;
+  }
+  return String(((await response.json()) as { runtimeStatus?: string }).runtimeStatus);
+}
+
+async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutInMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutInMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}:\n${host.output().slice(-3000)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function stagingBlobs(prefix = STAGING_PREFIX): Promise<string[]> {
   const names: string[] = [];
-  for await (const blob of container.listBlobsFlat({ prefix: STAGING_PREFIX })) names.push(blob.name);
+  for await (const blob of container.listBlobsFlat({ prefix })) names.push(blob.name);
   return names;
 }
 
@@ -303,6 +326,48 @@ describe("a restore run over HTTP", () => {
     assert.equal(summary.images[0]?.status, "restored", JSON.stringify(summary.images));
     assert.equal(await targetClient.getManifestDigest("slowcopy/app", "1"), digest);
     assert.deepEqual(await stagingBlobs(), []);
+  });
+
+  test("two restores of one archive into two targets at once share its one staging copy: both restored, one copy started, deleted after both (guards issue 21.6)", async () => {
+    const { digest } = await pushImage(source.host, "shared/app:1", smallImage("shared"));
+    await archiveRun();
+    const archiveBlob = archiveBlobName({ registry: source.host, repository: "shared/app", digest });
+    const stagingPath = `/devstoreaccount1/images/${STAGING_PREFIX}${archiveBlob}`;
+    // Both jobs wait to read the copy; the first is let through, and its run ends before the second reads.
+    proxy.holdReads(stagingPath);
+    let ids: string[] = [];
+    try {
+      ids = await Promise.all(
+        [target.host, target2.host].map((registry) =>
+          startRestore({ registry: source.host, images: ["shared/app:1"], target: { registry } }),
+        ),
+      );
+      await until(() => proxy.heldReads(stagingPath) === 2, "both jobs reading the staging copy");
+      proxy.releaseRead(stagingPath);
+      await until(
+        async () => (await Promise.all(ids.map((id) => runtimeStatus(id)))).includes("Completed"),
+        "the first restore finished",
+      );
+    } finally {
+      proxy.releaseReads(stagingPath);
+    }
+    for (const id of ids) {
+      const status = await waitForRun(host, id, { kind: "restore" });
+      assert.equal(status.runtimeStatus, "Completed", JSON.stringify(status));
+      const summary = JSON.parse(
+        (await container.getBlockBlobClient(String(status.summaryBlob)).downloadToBuffer()).toString(),
+      ) as RestoreSummary;
+      assert.equal(
+        summary.images[0]?.status,
+        "restored",
+        `${summary.target.registry}: ${JSON.stringify(summary.images)}`,
+      );
+    }
+    assert.equal(await targetClient.getManifestDigest("shared/app", "1"), digest);
+    assert.equal(await new RegistryClient(target2.host).getManifestDigest("shared/app", "1"), digest);
+    assert.equal(proxy.copiesStarted.get(stagingPath), 1, "one rehydration for both");
+    assert.deepEqual(await stagingBlobs(), [], "the copy is deleted once both are done");
+    assert.deepEqual(await stagingBlobs(STAGING_CLAIMS_PREFIX), [], "and both claims");
   });
 
   test("an image that was never archived is failed with why; the rest of the run goes on", async () => {

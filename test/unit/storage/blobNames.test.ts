@@ -5,11 +5,14 @@ import { test } from "node:test";
 import {
   archiveBlobIdentity,
   archiveBlobName,
+  archiveOfStagingBlob,
+  parseStagingClaimBlobName,
   isReferrersSupplementOf,
   referrersSupplementBlobName,
   resultBlobName,
   sidecarBlobName,
   stagingBlobName,
+  stagingClaimBlobName,
   tagMarkerBlobName,
 } from "../../../src/storage/blobNames.js";
 
@@ -57,4 +60,30 @@ test("a referrers supplement is recognised as its archive's only, and has a stag
   assert.equal(isReferrersSupplementOf(`${supplement}.json`, archive), false);
   assert.equal(isReferrersSupplementOf(supplement.replace(".tar.gz", "x.tar.gz"), archive), false);
   assert.equal(archiveBlobIdentity(supplement), undefined, "a supplement is never taken for an archive");
+});
+
+test("claims on an archive's staging copies: one prefix for the archive and its supplements, claimants one segment", () => {
+  const image = { registry: "acr.io", repository: "team/api", digest: D1 };
+  const archive = archiveBlobName(image);
+  const supplement = referrersSupplementBlobName(image, `sha256:${"c".repeat(64)}`);
+  const run = "restore-acr-io-20260101T000000000Z-abcdef";
+  assert.equal(stagingClaimBlobName(archive, run), `staging-claims/${archive}/${run}`);
+  assert.equal(
+    stagingClaimBlobName(supplement, run),
+    `staging-claims/${archive}/${run}`,
+    "a supplement's is its archive's",
+  );
+  assert.deepEqual(parseStagingClaimBlobName(`staging-claims/${archive}/${run}`), {
+    archiveBlob: archive,
+    claimant: run,
+  });
+  assert.equal(parseStagingClaimBlobName(`staging-claims/${archive}`), undefined);
+  assert.equal(parseStagingClaimBlobName(`staging/${archive}`), undefined);
+  assert.equal(archiveOfStagingBlob(stagingBlobName(archive)), archive);
+  assert.equal(archiveOfStagingBlob(stagingBlobName(supplement)), archive);
+  assert.equal(archiveOfStagingBlob(archive), undefined, "an archive is no staging copy");
+  assert.equal(archiveOfStagingBlob(`staging/${sidecarBlobName(archive)}`), undefined);
+  assert.equal(archiveBlobIdentity(stagingClaimBlobName(archive, run)), undefined, "a claim is no archive name");
+  assert.throws(() => stagingClaimBlobName(archive, "a/b"), TypeError);
+  assert.throws(() => stagingClaimBlobName(archive, ".."), TypeError);
 });
