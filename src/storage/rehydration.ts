@@ -298,7 +298,7 @@ export async function listStagingCopies(container: ContainerClient): Promise<Lis
       copies.push({
         name: blob.name,
         archiveBlob,
-        etag: blob.properties.etag,
+        etag: quotedEtag(blob.properties.etag),
         lastModified: blob.properties.lastModified,
       });
   }
@@ -314,7 +314,7 @@ export async function listStagingClaims(container: ContainerClient): Promise<Lis
       claims.push({
         name: blob.name,
         ...parsed,
-        etag: blob.properties.etag,
+        etag: quotedEtag(blob.properties.etag),
         lastModified: blob.properties.lastModified,
       });
   }
@@ -444,6 +444,11 @@ async function deleteBlob(blob: BlobClient, options: RehydrationOptions, ifMatch
     if (storageErrorCode(error).statusCode === 412 && ifMatch !== undefined) throw error;
     throw storageError(`cannot delete ${blob.name}`, error);
   }
+}
+
+/** A listing answers ETags bare, property reads quoted: one form (quoted, as If-Match sends it). */
+function quotedEtag(etag: string): string {
+  return etag.startsWith('"') ? etag : `"${etag}"`;
 }
 
 async function etagOf(blob: BlobClient, options: RehydrationOptions = {}): Promise<string | undefined> {

@@ -3,12 +3,20 @@
 // staging copy as pending (x-ms-copy-status / x-ms-archive-status, as Azure does while it rehydrates) for its first
 // polls, and real worker processes (JOB_RUNNER=local). Durable timers run 50× faster (--time-scale 0.02).
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import zlib from "node:zlib";
 import { readFile } from "node:fs/promises";
 import { after, before, describe, test } from "node:test";
 import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
 import { RegistryClient } from "../../src/registry/registryClient.js";
-import { archiveBlobName, STAGING_CLAIMS_PREFIX, STAGING_PREFIX } from "../../src/storage/blobNames.js";
+import {
+  archiveBlobName,
+  STAGING_CLAIMS_PREFIX,
+  STAGING_PREFIX,
+  stagingBlobName,
+  stagingClaimBlobName,
+} from "../../src/storage/blobNames.js";
+import { deleteStagingCopy, startArchiveSetRehydration, startRehydration } from "../../src/storage/rehydration.js";
 import { startAzurite, type AzuriteInstance } from "../../tools/localenv/azurite.js";
 import { pushImage, smallImage, type ImageSpec } from "../../tools/localenv/fixtures.js";
 import { startFunctionsHost, waitForRun, type LocalFunctionsHost } from "../../tools/localenv/functionsHost.js";
@@ -89,6 +97,8 @@ before(async () => {
       // 1 min of durable time (1.2 s here) for a Standard-priority copy: the never-ending copy below times out.
       REHYDRATION_TIMEOUT_MINUTES_STANDARD: "1",
       MAX_ATTEMPTS: "2",
+      // The staging sweep's limit: a copy not written for a minute (real time: blob times) is old.
+      STAGING_MAX_AGE_MINUTES: "1",
       DEFAULT_MAX_PARALLEL: "3",
       ACR_USERNAME: target.username!,
       ACR_PASSWORD: target.password!,
@@ -152,6 +162,29 @@ async function until(condition: () => boolean | Promise<boolean>, what: string, 
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}:\n${host.output().slice(-3000)}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** Fires the staging sweep's timer (as the Functions host's admin API does) and waits for the line it logs. */
+async function runStagingSweep(): Promise<string> {
+  const lines = () => host.output().match(/staging sweep: .*/g) ?? [];
+  const before = lines().length;
+  const response = await host.request("/admin/functions/sweepStagingCopies", {
+    method: "POST",
+    body: JSON.stringify({ input: "" }),
+    headers: { "content-type": "application/json" },
+  });
+  await response.body?.cancel();
+  assert.equal(response.status, 202);
+  await until(() => lines().length > before, "the staging sweep");
+  return lines()[before]!;
+}
+
+/** An archive in Archive tier that no restore reads (a few bytes: a staging copy of it is all a sweep test needs). */
+async function fakeArchive(repository: string): Promise<string> {
+  const digest = `sha256:${createHash("sha256").update(repository).digest("hex")}`;
+  const archive = archiveBlobName({ registry: source.host, repository, digest });
+  await container.getBlockBlobClient(archive).uploadData(Buffer.from(repository), { tier: "Archive" });
+  return archive;
 }
 
 async function stagingBlobs(prefix = STAGING_PREFIX): Promise<string[]> {
@@ -368,6 +401,48 @@ describe("a restore run over HTTP", () => {
     assert.equal(proxy.copiesStarted.get(stagingPath), 1, "one rehydration for both");
     assert.deepEqual(await stagingBlobs(), [], "the copy is deleted once both are done");
     assert.deepEqual(await stagingBlobs(STAGING_CLAIMS_PREFIX), [], "and both claims");
+  });
+
+  test("the staging sweep deletes a copy left behind that is older than STAGING_MAX_AGE_MINUTES; one a running restore claims, or a younger one, stays (guards issue 21.7)", async () => {
+    const { digest } = await pushImage(source.host, "sweep/held:1", smallImage("sweep-held"));
+    await archiveRun();
+    const heldArchive = archiveBlobName({ registry: source.host, repository: "sweep/held", digest });
+    const heldPath = `/devstoreaccount1/images/${STAGING_PREFIX}${heldArchive}`;
+    // A restore whose job is reading its copy (held here) while the copy grows old.
+    proxy.holdReads(heldPath);
+    let id: string | undefined;
+    try {
+      id = await startRestore({ registry: source.host, images: ["sweep/held:1"], target: { registry: target.host } });
+      await until(() => proxy.heldReads(heldPath) === 1, "the restore's job reading its staging copy");
+      // A copy a restore that has ended left behind, with its claim.
+      const leftArchive = await fakeArchive("sweep/left");
+      await startArchiveSetRehydration(container, leftArchive, [], {
+        claimant: "restore-gone-20260101T000000000Z-abcdef",
+      });
+      const written = async (archive: string) =>
+        (await container.getBlobClient(stagingBlobName(archive)).getProperties()).lastModified!.getTime();
+      const oldest = Math.max(await written(heldArchive), await written(leftArchive));
+      while (Date.now() < oldest + 62_000) await new Promise((r) => setTimeout(r, 500));
+      const youngArchive = await fakeArchive("sweep/young");
+      await startRehydration(container, youngArchive);
+
+      const line = await runStagingSweep();
+      assert.match(line, /deleted 1 copies .* and 1 stale claims; kept 1 in use, 1 written within 1 min/);
+      assert.deepEqual(await stagingBlobs(), [stagingBlobName(heldArchive), stagingBlobName(youngArchive)].sort());
+      assert.deepEqual(await stagingBlobs(STAGING_CLAIMS_PREFIX), [stagingClaimBlobName(heldArchive, id!)]);
+      await deleteStagingCopy(container, youngArchive);
+    } finally {
+      proxy.releaseReads(heldPath);
+    }
+    const status = await waitForRun(host, id, { kind: "restore" });
+    assert.equal(status.runtimeStatus, "Completed", JSON.stringify(status));
+    assert.equal(
+      await targetClient.getManifestDigest("sweep/held", "1"),
+      digest,
+      "restored from the copy the sweep kept",
+    );
+    assert.deepEqual(await stagingBlobs(), []);
+    assert.deepEqual(await stagingBlobs(STAGING_CLAIMS_PREFIX), []);
   });
 
   test("an image that was never archived is failed with why; the rest of the run goes on", async () => {

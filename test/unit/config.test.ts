@@ -98,3 +98,15 @@ test("refreshReferrers settings: the probes' budget and limits, and the nightly 
     /NIGHTLY_REFRESH_REFERRERS/,
   );
 });
+
+test("STAGING_MAX_AGE_MINUTES: 72 h by default, whole minutes from 1, named when wrong", () => {
+  const base = { STORAGE_ACCOUNT: "archive01", JOB_RUNNER: "local" };
+  assert.equal(readAppConfig(base).stagingMaxAgeMinutes, 72 * 60);
+  assert.equal(readAppConfig({ ...base, STAGING_MAX_AGE_MINUTES: "1440" }).stagingMaxAgeMinutes, 1440);
+  assert.throws(() => readAppConfig({ ...base, STAGING_MAX_AGE_MINUTES: "0" }), /STAGING_MAX_AGE_MINUTES: must be ≥ 1/);
+  assert.throws(
+    () => readAppConfig({ ...base, STAGING_MAX_AGE_MINUTES: "1.5" }),
+    /STAGING_MAX_AGE_MINUTES: must be an integer/,
+  );
+  assert.throws(() => readAppConfig({ ...base, STAGING_MAX_AGE_MINUTES: "soon" }), /STAGING_MAX_AGE_MINUTES/);
+});
