@@ -145,6 +145,11 @@ param rehydrationTimeoutMinutesHigh int = 120
 @description('Polling of a pending rehydration backs off up to this: REHYDRATION_POLL_MAX_SECONDS.')
 param rehydrationPollMaxSeconds int = 900
 
+@minValue(1)
+@maxValue(527040)
+@description('The nightly staging sweep deletes a staging copy no running restore claims once it was not written for this long: STAGING_MAX_AGE_MINUTES.')
+param stagingMaxAgeMinutes int = 4320
+
 @minValue(40)
 @maxValue(1000)
 @description('Flex Consumption: most instances the app scales out to.')
@@ -395,6 +400,7 @@ module functionApp 'app/function-app.bicep' = {
     rehydrationTimeoutMinutesStandard: rehydrationTimeoutMinutesStandard
     rehydrationTimeoutMinutesHigh: rehydrationTimeoutMinutesHigh
     rehydrationPollMaxSeconds: rehydrationPollMaxSeconds
+    stagingMaxAgeMinutes: stagingMaxAgeMinutes
     registryReadsPerMinute: registryReadsPerMinute
     listingPageRepositories: listingPageRepositories
     listingConcurrency: listingConcurrency

@@ -292,7 +292,7 @@ export const appSettingsSchema = storageEnvSchema
     ARM_ENDPOINT: z.url().default("https://management.azure.com"),
     /** Subscription used to resolve a bare ACR name in a request to its login server. */
     AZURE_SUBSCRIPTION_ID: z.string().optional(),
-    /** NCRONTAB (six fields) for the nightly run; the timer reads it as %NIGHTLY_SCHEDULE%. */
+    /** NCRONTAB (six fields) for the nightly run and the staging sweep; the timers read it as %NIGHTLY_SCHEDULE%. */
     NIGHTLY_SCHEDULE: z.string().default("0 0 2 * * *"),
     /**
      * Login servers a run may target (comma-separated globs), besides NIGHTLY_REGISTRIES' login servers and
@@ -333,6 +333,12 @@ export const appSettingsSchema = storageEnvSchema
     REHYDRATION_TIMEOUT_MINUTES_HIGH: intFromEnv(1, 7 * 24 * 60, 2 * 60),
     /** Polling of a pending rehydration backs off 60 s → 120 … up to this (durable timers: no compute while waiting). */
     REHYDRATION_POLL_MAX_SECONDS: intFromEnv(1, 3600, 900),
+    /**
+     * The nightly sweep deletes a staging copy no running restore claims once it was not written (made, or marked in
+     * use by a restore) for this long. Keep it above the longest rehydration: a copy left by a timed-out restore, or
+     * started by the CLI without --wait, is meant for the next restore. Default 72 h.
+     */
+    STAGING_MAX_AGE_MINUTES: intFromEnv(1, 366 * 24 * 60, 72 * 60),
     /** Repositories per listing page: one activity lists one catalog page, and the run resumes at the page it reached. */
     LISTING_PAGE_REPOSITORIES: intFromEnv(1, 1000, 100),
     /** Repositories of one listing page listed at once. */
@@ -373,6 +379,8 @@ export interface AppConfig {
   durableStatusUrls: boolean;
   runDefaults: RunDefaults;
   listing: ListingConfig;
+  /** The staging sweep's age limit (STAGING_MAX_AGE_MINUTES). */
+  stagingMaxAgeMinutes: number;
 }
 
 export function readAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
@@ -434,6 +442,7 @@ export function toAppConfig(settings: AppSettings): AppConfig {
       },
       rehydrationPollMaxSeconds: settings.REHYDRATION_POLL_MAX_SECONDS,
     },
+    stagingMaxAgeMinutes: settings.STAGING_MAX_AGE_MINUTES,
     listing: {
       pageRepositories: settings.LISTING_PAGE_REPOSITORIES,
       concurrency: settings.LISTING_CONCURRENCY,

@@ -126,9 +126,36 @@ var archiveRule = {
   }
 }
 
+// A backstop for the app's nightly staging sweep: a staging copy (a restore's Hot copy of an archive) not written for
+// 14 days is deleted. Modification, not creation: a restore marks a copy it uses by rewriting its metadata, and the
+// longest a restore holds a copy unwritten is its job phase (10 attempts × 24 h at the settings' bounds). Claims
+// (`staging-claims/`) are 0 bytes and do not match `staging/`.
+var stagingRule = {
+  enabled: true
+  name: 'expireStagingCopies'
+  type: 'Lifecycle'
+  definition: {
+    filters: {
+      blobTypes: [
+        'blockBlob'
+      ]
+      prefixMatch: [
+        '${containerName}/staging/'
+      ]
+    }
+    actions: {
+      baseBlob: {
+        delete: {
+          daysAfterModificationGreaterThan: 14
+        }
+      }
+    }
+  }
+}
+
 var runRecordRules = runRecordRetentionDays > 0 ? [runRecordRule] : []
 var archiveRules = deleteArchives ? [archiveRule] : []
-var lifecycleRules = concat(runRecordRules, archiveRules)
+var lifecycleRules = concat(runRecordRules, archiveRules, [stagingRule])
 
 resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2023-05-01' = if (!empty(lifecycleRules)) {
   parent: account

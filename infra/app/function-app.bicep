@@ -34,6 +34,7 @@ param restoreTargetRegistries string
 param rehydrationTimeoutMinutesStandard int
 param rehydrationTimeoutMinutesHigh int
 param rehydrationPollMaxSeconds int
+param stagingMaxAgeMinutes int
 param registryReadsPerMinute int
 param listingPageRepositories int
 param listingConcurrency int
@@ -135,6 +136,7 @@ var appSettings = {
   REHYDRATION_TIMEOUT_MINUTES_STANDARD: string(rehydrationTimeoutMinutesStandard)
   REHYDRATION_TIMEOUT_MINUTES_HIGH: string(rehydrationTimeoutMinutesHigh)
   REHYDRATION_POLL_MAX_SECONDS: string(rehydrationPollMaxSeconds)
+  STAGING_MAX_AGE_MINUTES: string(stagingMaxAgeMinutes)
   REGISTRY_READS_PER_MINUTE: string(registryReadsPerMinute)
   LISTING_PAGE_REPOSITORIES: string(listingPageRepositories)
   LISTING_CONCURRENCY: string(listingConcurrency)

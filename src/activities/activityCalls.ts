@@ -11,7 +11,7 @@ import type { StopJobExecutionInput } from "./stopJobExecution.js";
 import type { WriteBatchOutcomesInput } from "./writeBatchOutcomes.js";
 import type { ListRunImagesPageInput } from "../runs/listRunImages.js";
 import type { WriteRunSummaryInput } from "../runs/runSummary.js";
-import type { RestoreImageRef, RestoreTargetCheckRef } from "../runs/restoreTarget.js";
+import type { ReleaseStagingInput, RestoreImageRef, RestoreTargetCheckRef } from "../runs/restoreTarget.js";
 import type { ResolveRestoreImagesInput } from "../runs/resolveRestoreImages.js";
 import type { WriteRestoreSummaryInput } from "../runs/restoreSummary.js";
 import { ActivityNames } from "./activityNames.js";
@@ -32,7 +32,7 @@ export interface ActivityInputs {
   checkRestoreTarget: RestoreTargetCheckRef;
   startRehydration: RestoreImageRef;
   getRehydrationState: RestoreImageRef;
-  deleteStagingCopy: RestoreImageRef;
+  releaseStagingCopies: ReleaseStagingInput;
   writeRestoreSummary: WriteRestoreSummaryInput;
 }
 

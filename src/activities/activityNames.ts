@@ -14,6 +14,6 @@ export const ActivityNames = {
   checkRestoreTarget: "checkRestoreTarget",
   startRehydration: "startRehydration",
   getRehydrationState: "getRehydrationState",
-  deleteStagingCopy: "deleteStagingCopy",
+  releaseStagingCopies: "releaseStagingCopies",
   writeRestoreSummary: "writeRestoreSummary",
 } as const;

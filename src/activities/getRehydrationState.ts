@@ -1,5 +1,5 @@
 // Activity: the state of an image's staging copies (its archive's and its referrers supplements': pending, ready), polled
-// by restoreImage between durable timers.
+// by restoreImage between durable timers; the run's claim on them is written again.
 import * as df from "durable-functions";
 import { ActivityNames } from "./activityNames.js";
 import type { ActivityHandler } from "durable-functions";
@@ -17,7 +17,9 @@ const getRehydrationState: ActivityHandler = async (raw: unknown): Promise<Rehyd
   const container = deps.getContainer(ref.run.container);
   const archiveBlob = restoreArchiveBlob(ref);
   const supplements = await listReferrersSupplements(container, archiveBlob);
-  return (await getArchiveSetRehydrationState(container, archiveBlob, supplements)) ?? null;
+  return (
+    (await getArchiveSetRehydrationState(container, archiveBlob, supplements, { claimant: ref.run.runId })) ?? null
+  );
 };
 
 df.app.activity(ActivityNames.getRehydrationState, { handler: getRehydrationState });

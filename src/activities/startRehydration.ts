@@ -1,5 +1,6 @@
 // Activity: make an image's archive and its referrers supplements readable — rehydrate each by copy into its staging
-// blob (Hot, the run's priority), or find the copies an earlier restore started (storage/rehydration.ts). Idempotent.
+// blob (Hot, the run's priority), or find the copies an earlier or concurrent restore started, claimed for this run
+// first (storage/rehydration.ts: the copies stay until no claim is left). Idempotent.
 import * as df from "durable-functions";
 import { ActivityNames } from "./activityNames.js";
 import type { ActivityHandler } from "durable-functions";
@@ -17,7 +18,10 @@ const startRehydration: ActivityHandler = async (raw: unknown): Promise<Rehydrat
   const container = deps.getContainer(ref.run.container);
   const archiveBlob = restoreArchiveBlob(ref);
   const supplements = await listReferrersSupplements(container, archiveBlob);
-  return startArchiveSetRehydration(container, archiveBlob, supplements, { priority: ref.run.rehydratePriority });
+  return startArchiveSetRehydration(container, archiveBlob, supplements, {
+    priority: ref.run.rehydratePriority,
+    claimant: ref.run.runId,
+  });
 };
 
 df.app.activity(ActivityNames.startRehydration, { handler: startRehydration });

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The CLI for people: `acr-cold-archive archive <registry>/<repository>:<tag|@digest>`.
 // Same code path as the worker job (runArchiveRequest); adds flags, a progress bar on a TTY and --json.
+import { createHash } from "node:crypto";
 import { parseArgs } from "node:util";
 import cliProgress from "cli-progress";
 import { createReadStream } from "node:fs";
@@ -10,7 +11,7 @@ import { formatIssues } from "../validation.js";
 import { archiveRequestSchema } from "../archive/archiveRequest.js";
 import { createRegistryClientFactory } from "../registry/createRegistryClient.js";
 import { parseImageReference } from "../registry/reference.js";
-import { describeError } from "../errors.js";
+import { describeError, isArchiveError } from "../errors.js";
 import { applyStreamingHeapPolicy } from "../heapPolicy.js";
 import { runArchiveRequest } from "../archive/runArchiveRequest.js";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -21,8 +22,8 @@ import { archiveBlobIdentity } from "../storage/blobNames.js";
 import { createBlobServiceClient } from "../storage/blobServiceClient.js";
 import { listReferrersSupplements } from "../storage/archiveStore.js";
 import {
-  deleteArchiveSetStagingCopies,
   getArchiveSetRehydrationState,
+  releaseStagingCopies,
   startArchiveSetRehydration,
   type RehydrationState,
 } from "../storage/rehydration.js";
@@ -36,7 +37,7 @@ without :<tag> the root is pushed under the tags recorded in the archive. --from
 storage: an archive in Archive tier is first rehydrated by copy into staging/<archive blob> (Hot; the archive itself
 stays archived), which takes hours; without --wait the command starts (or finds) that copy and exits 3, and running it
 again later restores once the copy is ready. The archive's sha256 is checked against its sidecar; the staging copy is
-deleted after the restore.
+claimed for the target repository meanwhile, and deleted after the restore unless another restore still claims it.
 
 restore options:
   --from-blob <name>        the archive blob (…@sha256-<hex>.tar.gz) in --container
@@ -244,8 +245,11 @@ async function restoreFromStorage(
   const started = Date.now();
   // The archive and the referrers supplements its sidecar records (referrers that arrived later), made readable together.
   const supplements = await listReferrersSupplements(container, archiveBlob, { abortSignal: abort.signal });
+  // One claim per target repository: running the command again (after exit 3) claims, and then releases, the same.
+  const claimant = `cli-${createHash("sha256").update(`${ref.registry.toLowerCase()}/${ref.repository}`).digest("hex").slice(0, 24)}`;
   let state = await startArchiveSetRehydration(container, archiveBlob, supplements, {
     priority,
+    claimant,
     abortSignal: abort.signal,
   });
   const progress = (s: RehydrationState) => {
@@ -270,6 +274,7 @@ async function restoreFromStorage(
     process.stderr.write(tty ? `\r${progress(state)}` : `${progress(state)}\n`);
     await sleep(pollSeconds * 1000, undefined, { signal: abort.signal });
     const next = await getArchiveSetRehydrationState(container, archiveBlob, supplements, {
+      claimant,
       abortSignal: abort.signal,
     });
     if (!next)
@@ -282,12 +287,17 @@ async function restoreFromStorage(
     readableBlob: state.readableBlob,
     ...(state.supplements && { supplements: state.supplements }),
   };
+  const release = (deleteUnclaimed: boolean) =>
+    releaseStagingCopies(container, archiveBlob, supplements, { claimant, deleteUnclaimed, abortSignal: abort.signal });
   const result = await runRestoreRequest(request, config, {
     abortSignal: abort.signal,
     requireTargets: false,
+  }).catch(async (error: unknown) => {
+    // A copy that does not match its sidecar is of no use to anyone; after other failures it is kept for a retry.
+    await release(isArchiveError(error) && error.code === "DIGEST_MISMATCH").catch(() => undefined);
+    throw error;
   });
-  if (state.phase !== "online")
-    await deleteArchiveSetStagingCopies(container, archiveBlob, supplements, { abortSignal: abort.signal });
+  await release(true);
   if (flags.json) process.stdout.write(`${JSON.stringify(result)}\n`);
   else
     process.stdout.write(

@@ -1,10 +1,10 @@
 // Orchestration: restore ONE image of a restore run. The target already answers the digest, its referrers and the
-// tags it is restored under → already-present (nothing rehydrated, no job). Otherwise the archive is rehydrated BY COPY
-// into its staging blob (an earlier restore's copy is reused) and waited for with durable timers (60 s → 120 … up to
+// tags it is restored under → already-present (nothing rehydrated, no job). Otherwise the archive is rehydrated BY COPY into its staging blob, claimed for this run
+// (an earlier or concurrent restore's copy is reused), and waited for with durable timers (60 s → 120 … up to
 // REHYDRATION_POLL_MAX_SECONDS, no compute while waiting, within the run's limit), then job executions in restore mode
 // push it into the target (jobAttempts.ts, shared with archiveImage: start, polling, timeout, result, retries), the
-// target is checked again, and the staging copy is deleted. Never throws: a failure is an outcome with its reason.
-// Deterministic.
+// target is checked again, and the run releases its claim: the copy is deleted unless another restore
+// still claims it. Never throws: a failure is an outcome with its reason. Deterministic.
 import * as df from "durable-functions";
 import type { OrchestrationContext, OrchestrationHandler, Task } from "durable-functions";
 import { z } from "zod";
@@ -70,111 +70,122 @@ function* restoreOneImage(
     return done({ status: "would-restore", attempts: 0, ...(check.bytes !== undefined && { bytes: check.bytes }) });
 
   phase("rehydrating");
-  const waitStarted = context.df.currentUtcDateTime;
-  const waited = () => Math.round((context.df.currentUtcDateTime.getTime() - waitStarted.getTime()) / 1000);
-  const deadline = addSeconds(waitStarted, run.rehydrationTimeoutMinutes * 60);
-  let state = (yield callActivityWithRetry(context, "startRehydration", READ_RETRY, ref)) as RehydrationState;
-  for (let poll = 0; state.phase === "rehydrating"; poll++) {
-    if (context.df.currentUtcDateTime >= deadline) {
-      // The staging copy is left to finish: a later restore of this archive reuses it.
-      const message = `${state.archiveBlob} was still rehydrating (${run.rehydratePriority}) after ${run.rehydrationTimeoutMinutes} min`;
+  // From the first startRehydration on, this run holds a claim on the copy; it is let go on every way out.
+  const release = function* (deleteUnclaimed: boolean) {
+    try {
+      yield callActivityWithRetry(context, "releaseStagingCopies", READ_RETRY, { ...ref, deleteUnclaimed });
+    } catch {
+      // Left behind: the claim is stale once this run has ended, and the sweep deletes the copy when it is old.
+    }
+  };
+  try {
+    return yield* rehydrateAndRestore();
+  } catch (failure) {
+    yield* release(false);
+    throw failure;
+  }
+
+  function* rehydrateAndRestore(): Generator<Task, ImageOutcome, unknown> {
+    const waitStarted = context.df.currentUtcDateTime;
+    const waited = () => Math.round((context.df.currentUtcDateTime.getTime() - waitStarted.getTime()) / 1000);
+    const deadline = addSeconds(waitStarted, run.rehydrationTimeoutMinutes * 60);
+    let state = (yield callActivityWithRetry(context, "startRehydration", READ_RETRY, ref)) as RehydrationState;
+    for (let poll = 0; state.phase === "rehydrating"; poll++) {
+      if (context.df.currentUtcDateTime >= deadline) {
+        // The staging copy is left to finish: a later restore of this archive reuses it (or the sweep deletes it).
+        yield* release(false);
+        const message = `${state.archiveBlob} was still rehydrating (${run.rehydratePriority}) after ${run.rehydrationTimeoutMinutes} min`;
+        return done({
+          status: "failed",
+          attempts: 0,
+          waitedSeconds: waited(),
+          error: { code: "REHYDRATION_TIMEOUT", message },
+        });
+      }
+      const next = addSeconds(
+        context.df.currentUtcDateTime,
+        rehydrationPollDelaySeconds(poll, run.rehydrationPollMaxSeconds),
+      );
+      yield context.df.createTimer(next < deadline ? next : deadline);
+      const polled = (yield callActivityWithRetry(
+        context,
+        "getRehydrationState",
+        READ_RETRY,
+        ref,
+      )) as RehydrationState | null;
+      // Gone (deleted by hand, or it failed): start it again.
+      state =
+        polled ?? ((yield callActivityWithRetry(context, "startRehydration", READ_RETRY, ref)) as RehydrationState);
+    }
+    const waitedSeconds = waited();
+
+    phase("restoring");
+    const restoreRequest = {
+      archiveBlob: restoreArchiveBlob(ref),
+      readableBlob: state.readableBlob,
+      blobContainer: run.container,
+      target: {
+        registry: run.target.registry,
+        repository: targetRepository(run.target, item.repository),
+        // Exactly the tags the run resolved: an image asked for by digest gets none, so restoring an old digest never
+        // moves a tag that has moved on since (its archive still records the tag).
+        tags: item.tags,
+      },
+      expectedDigest: item.digest,
+      // The referrers that arrived after the archive: pushed after it, from their own (rehydrated) supplements.
+      ...(state.supplements?.length && { supplements: state.supplements }),
+      runId: run.runId,
+    };
+    const attempts = yield* runJobAttempts<RestoreImageResult>(context, run, {
+      start: (attemptId, reconcile) => ({
+        restoreRequest: { ...restoreRequest, attemptId },
+        reconcile,
+        ...(run.maxParallel !== undefined && { workers: run.maxParallel }),
+      }),
+      result: (attemptId) => ({
+        registry: run.registry,
+        repository: item.repository,
+        digest: item.digest,
+        runId: run.runId,
+        container: run.container,
+        attemptId,
+      }),
+    });
+    if (!attempts.succeeded) {
+      // A copy that does not match its sidecar is of no use to a later restore; after other failures it is reused.
+      yield* release(attempts.error.code === "DIGEST_MISMATCH");
+      return done({ status: "failed", attempts: attempts.attempts, waitedSeconds, error: attempts.error });
+    }
+    // The worker read the target back; the orchestration checks it once more, from the app's side.
+    const after = (yield callActivityWithRetry(
+      context,
+      "checkRestoreTarget",
+      READ_RETRY,
+      checkRef,
+    )) as RestoreTargetCheck;
+    yield* release(true);
+    if (!after.present)
       return done({
         status: "failed",
-        attempts: 0,
-        waitedSeconds: waited(),
-        error: { code: "REHYDRATION_TIMEOUT", message },
+        attempts: attempts.attempts,
+        waitedSeconds,
+        error: {
+          code: "DIGEST_MISMATCH",
+          message: `the target does not answer ${item.digest} (or a referrer, or a tag with it) after the restore`,
+        },
       });
-    }
-    const next = addSeconds(
-      context.df.currentUtcDateTime,
-      rehydrationPollDelaySeconds(poll, run.rehydrationPollMaxSeconds),
-    );
-    yield context.df.createTimer(next < deadline ? next : deadline);
-    const polled = (yield callActivityWithRetry(
-      context,
-      "getRehydrationState",
-      READ_RETRY,
-      ref,
-    )) as RehydrationState | null;
-    // Gone (deleted by hand, or it failed): start it again.
-    state = polled ?? ((yield callActivityWithRetry(context, "startRehydration", READ_RETRY, ref)) as RehydrationState);
-  }
-  const waitedSeconds = waited();
-
-  phase("restoring");
-  const restoreRequest = {
-    archiveBlob: restoreArchiveBlob(ref),
-    readableBlob: state.readableBlob,
-    blobContainer: run.container,
-    target: {
-      registry: run.target.registry,
-      repository: targetRepository(run.target, item.repository),
-      // Exactly the tags the run resolved: an image asked for by digest gets none, so restoring an old digest never
-      // moves a tag that has moved on since (its archive still records the tag).
-      tags: item.tags,
-    },
-    expectedDigest: item.digest,
-    // The referrers that arrived after the archive: pushed after it, from their own (rehydrated) supplements.
-    ...(state.supplements?.length && { supplements: state.supplements }),
-    runId: run.runId,
-  };
-  const attempts = yield* runJobAttempts<RestoreImageResult>(context, run, {
-    start: (attemptId, reconcile) => ({
-      restoreRequest: { ...restoreRequest, attemptId },
-      reconcile,
-      ...(run.maxParallel !== undefined && { workers: run.maxParallel }),
-    }),
-    result: (attemptId) => ({
-      registry: run.registry,
-      repository: item.repository,
-      digest: item.digest,
-      runId: run.runId,
-      container: run.container,
-      attemptId,
-    }),
-  });
-  const deleteStaging = function* () {
-    if (state.phase === "online") return;
-    try {
-      yield callActivityWithRetry(context, "deleteStagingCopy", READ_RETRY, ref);
-    } catch {
-      // Left behind: the next restore of this archive reuses it; nothing else reads it.
-    }
-  };
-  if (!attempts.succeeded) {
-    // A copy that does not match its sidecar is of no use to a later restore.
-    if (attempts.error.code === "DIGEST_MISMATCH") yield* deleteStaging();
-    return done({ status: "failed", attempts: attempts.attempts, waitedSeconds, error: attempts.error });
-  }
-  // The worker read the target back; the orchestration checks it once more, from the app's side.
-  const after = (yield callActivityWithRetry(
-    context,
-    "checkRestoreTarget",
-    READ_RETRY,
-    checkRef,
-  )) as RestoreTargetCheck;
-  yield* deleteStaging();
-  if (!after.present)
-    return done({
-      status: "failed",
+    const outcome: ImageOutcome = {
+      ...item,
+      tags: attempts.result.tags.length ? attempts.result.tags : item.tags,
+      status: "restored",
+      ...(attempts.result.bytes !== undefined && { bytes: attempts.result.bytes }),
+      ...(check.sha256 && { sha256: check.sha256 }),
       attempts: attempts.attempts,
+      durationSeconds: elapsed(),
       waitedSeconds,
-      error: {
-        code: "DIGEST_MISMATCH",
-        message: `the target does not answer ${item.digest} (or a referrer, or a tag with it) after the restore`,
-      },
-    });
-  const outcome: ImageOutcome = {
-    ...item,
-    tags: attempts.result.tags.length ? attempts.result.tags : item.tags,
-    status: "restored",
-    ...(attempts.result.bytes !== undefined && { bytes: attempts.result.bytes }),
-    ...(check.sha256 && { sha256: check.sha256 }),
-    attempts: attempts.attempts,
-    durationSeconds: elapsed(),
-    waitedSeconds,
-  };
-  return outcome;
+    };
+    return outcome;
+  }
 }
 
 df.app.orchestration(OrchestrationNames.restoreImage, restoreImage);

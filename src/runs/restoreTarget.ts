@@ -24,6 +24,10 @@ export const restoreTargetCheckSchema = restoreImageRefSchema.extend({
 });
 export type RestoreTargetCheckRef = RestoreImageRef & { tags?: string[] };
 
+/** An image's restore is done with its staging copies: `deleteUnclaimed` after a restore, not after other failures. */
+export const releaseStagingInputSchema = restoreImageRefSchema.extend({ deleteUnclaimed: z.boolean() });
+export type ReleaseStagingInput = z.output<typeof releaseStagingInputSchema>;
+
 export interface RestoreTargetCheck {
   /**
    * The target repository answers the digest, every referrer the image's sidecar records, and each of the restore's

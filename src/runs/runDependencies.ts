@@ -25,6 +25,7 @@ export interface RunDependenciesConfig extends StartRunConfig {
   nightlyRefreshReferrers: boolean;
   durableStatusUrls: boolean;
   listing: ListingConfig;
+  stagingMaxAgeMinutes: number;
 }
 
 export interface RunDependencies {

@@ -10,6 +10,8 @@
 //   runs/<runId>/summary.json                               a run's summary
 //   runs/<runId>/listing/<page>.json (archive) or listing.json (restore), runs/<runId>/batches/<n>.json, …/<n>.outcomes.json   a run's working set
 //   staging/<archive blob>                                  a restore's rehydrated copy (Hot) of an archive
+//   staging-claims/<archive blob>/<claimant>                a restore's claim on that copy (0 bytes): kept while
+//                                                           any claim is there (storage/rehydration.ts)
 //
 // Deterministic from (registry, repository, digest). Collision-free because `@` and `:` never occur in a
 // repository name, so `a/b` and `a__b` (or `a` and `a/b`) can never produce the same name, and a moved tag
@@ -152,13 +154,46 @@ export function batchOutcomesBlobName(runId: string, batchIndex: number): string
  */
 export function stagingBlobName(archiveBlob: string): string {
   // An archive, or one of its referrers supplements (rehydrated with it for a restore).
-  const supplementOf = /^(.*@sha256-[a-f0-9]{64})\.referrers-sha256-[a-f0-9]{64}\.tar\.gz$/.exec(archiveBlob)?.[1];
-  const archive = supplementOf === undefined ? archiveBlob : `${supplementOf}${ARCHIVE_SUFFIX}`;
-  if (!archiveBlobIdentity(archive)) throw new TypeError(`not an archive blob name: ${archiveBlob}`);
-  return `${STAGING_PREFIX}${archiveBlob}`;
+  const name = `${STAGING_PREFIX}${archiveBlob}`;
+  if (!archiveOfStagingBlob(name)) throw new TypeError(`not an archive blob name: ${archiveBlob}`);
+  return name;
 }
 
 export const STAGING_PREFIX = "staging/";
+export const STAGING_CLAIMS_PREFIX = "staging-claims/";
+
+/** Who claims a staging copy: a restore run's id, or the CLI's claim (one blob-name segment, like a run id). */
+export const stagingClaimantSchema = runIdSchema;
+
+/** The archive whose staging copies (its own and its referrers supplements') a staging blob name belongs to. */
+export function archiveOfStagingBlob(name: string): string | undefined {
+  if (!name.startsWith(STAGING_PREFIX)) return undefined;
+  const blob = name.slice(STAGING_PREFIX.length);
+  const supplementOf = /^(.*@sha256-[a-f0-9]{64})\.referrers-sha256-[a-f0-9]{64}\.tar\.gz$/.exec(blob)?.[1];
+  const archive = supplementOf === undefined ? blob : `${supplementOf}${ARCHIVE_SUFFIX}`;
+  return archiveBlobIdentity(archive) ? archive : undefined;
+}
+
+/** Where the claims on an archive's staging copies are listed (one claim covers the archive and its supplements). */
+export function stagingClaimsPrefix(archiveBlob: string): string {
+  const archive = archiveOfStagingBlob(stagingBlobName(archiveBlob))!;
+  return `${STAGING_CLAIMS_PREFIX}${archive}/`;
+}
+
+export function stagingClaimBlobName(archiveBlob: string, claimant: string): string {
+  if (!stagingClaimantSchema.safeParse(claimant).success) throw new TypeError(`invalid claimant: ${claimant}`);
+  return `${stagingClaimsPrefix(archiveBlob)}${claimant}`;
+}
+
+/** The archive and the claimant of a claim blob name (stagingClaimBlobName), or undefined for other names. */
+export function parseStagingClaimBlobName(name: string): { archiveBlob: string; claimant: string } | undefined {
+  if (!name.startsWith(STAGING_CLAIMS_PREFIX)) return undefined;
+  const slash = name.lastIndexOf("/");
+  const archiveBlob = name.slice(STAGING_CLAIMS_PREFIX.length, slash);
+  const claimant = name.slice(slash + 1);
+  if (!archiveBlobIdentity(archiveBlob) || !stagingClaimantSchema.safeParse(claimant).success) return undefined;
+  return { archiveBlob, claimant };
+}
 
 /** Prefix under which every archive of one repository is listed (nothing of `repo/sub` or `repo-x`). */
 export function repositoryArchivesPrefix(registry: string, repository: string): string {

@@ -22,7 +22,7 @@ import {
 } from "../../src/config.js";
 import { parseJobResourceId } from "../../src/jobs/jobResourceId.js";
 import { SECRET_ENV_NAMES } from "../../src/jobs/jobRunner.js";
-import { resultBlobName, summaryBlobName } from "../../src/storage/blobNames.js";
+import { archiveBlobName, resultBlobName, stagingBlobName, summaryBlobName } from "../../src/storage/blobNames.js";
 import {
   deploy,
   parameterProblems,
@@ -824,6 +824,8 @@ const LIFECYCLE_RULES: {
   when: (p: Record<string, Json>) => boolean;
   prefix: (p: Record<string, Json>) => string;
   deleteAfterDays: (p: Record<string, Json>) => number;
+  /** Counted from the blob's creation (default) or its last modification. */
+  after?: "modification";
 }[] = [
   // Run summaries and worker results (online tiers, never Archive): the prefix the app writes them under.
   {
@@ -838,6 +840,15 @@ const LIFECYCLE_RULES: {
     when: (p) => p.deleteArchives === true,
     prefix: (p) => `${String(p.archiveContainerName)}/`,
     deleteAfterDays: (p) => Math.max(p.archiveRetentionDays as number, 180),
+  },
+  // Staging copies (a restore's Hot copy of an archive): a backstop for the app's nightly sweep, always on, counted
+  // from the last write (a restore marks a copy it uses by rewriting its metadata).
+  {
+    name: "expireStagingCopies",
+    when: () => true,
+    prefix: (p) => `${String(p.archiveContainerName)}/staging/`,
+    deleteAfterDays: () => 14,
+    after: "modification",
   },
 ];
 
@@ -950,7 +961,14 @@ describe("the archive account can hold Archive blobs, as the README describes", 
         type: "Lifecycle",
         definition: {
           filters: { blobTypes: ["blockBlob"], prefixMatch: [rule.prefix(p)] },
-          actions: { baseBlob: { delete: { daysAfterCreationGreaterThan: rule.deleteAfterDays(p) } } },
+          actions: {
+            baseBlob: {
+              delete: {
+                [rule.after === "modification" ? "daysAfterModificationGreaterThan" : "daysAfterCreationGreaterThan"]:
+                  rule.deleteAfterDays(p),
+              },
+            },
+          },
         },
       }));
       const policies = d.childrenOf(d.archiveAccount, "Microsoft.Storage/storageAccounts/managementPolicies");
@@ -981,6 +999,15 @@ describe("the archive account can hold Archive blobs, as the README describes", 
     );
     const rule = LIFECYCLE_RULES.find((r) => r.name === "expireRunRecords");
     assert.equal(rule?.prefix({ archiveContainerName: "images" }), "images/runs/");
+  });
+
+  test("staging copies expire under the prefix the app writes them to, after the longest a restore holds one (guards issue 21.7)", () => {
+    const archive = archiveBlobName({ registry: "r.example", repository: "a", digest: `sha256:${"0".repeat(64)}` });
+    assert.ok(stagingBlobName(archive).startsWith("staging/"), "src/storage/blobNames.ts moved staging copies");
+    const rule = LIFECYCLE_RULES.find((r) => r.name === "expireStagingCopies");
+    assert.equal(rule?.prefix({ archiveContainerName: "images" }), "images/staging/");
+    // A restore holds a copy unwritten for at most its job phase: MAX_ATTEMPTS (≤ 10) × JOB_TIMEOUT_MINUTES (≤ 24 h).
+    assert.ok((rule?.deleteAfterDays({}) ?? 0) > 10, "the backstop must outlast a restore's longest job phase");
   });
 });
 

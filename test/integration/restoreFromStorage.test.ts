@@ -12,8 +12,15 @@ import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
 import tar from "tar-stream";
 import { RegistryClient } from "../../src/registry/registryClient.js";
 import { MediaTypes } from "../../src/registry/types.js";
-import { stagingBlobName } from "../../src/storage/blobNames.js";
-import { deleteStagingCopy, getRehydrationState, startRehydration } from "../../src/storage/rehydration.js";
+import { STAGING_CLAIMS_PREFIX, stagingBlobName } from "../../src/storage/blobNames.js";
+import {
+  deleteStagingCopy,
+  getArchiveSetRehydrationState,
+  getRehydrationState,
+  releaseStagingCopies,
+  startArchiveSetRehydration,
+  startRehydration,
+} from "../../src/storage/rehydration.js";
 import { startAzurite, type AzuriteInstance } from "../../tools/localenv/azurite.js";
 import { pushImage, smallImage, type ImageSpec } from "../../tools/localenv/fixtures.js";
 import { startRegistry, type TestRegistry } from "../../tools/localenv/registry.js";
@@ -129,6 +136,68 @@ describe("rehydration by copy", () => {
     } finally {
       await proxy.stop();
     }
+  });
+});
+
+describe("restores sharing one staging copy", () => {
+  const claims = async () => {
+    const names: string[] = [];
+    for await (const blob of container.listBlobsFlat({ prefix: STAGING_CLAIMS_PREFIX })) names.push(blob.name);
+    return names;
+  };
+
+  test("two claimants share one copy; it is deleted when the last one is done with it (guards issue 21.6)", async () => {
+    const { archiveBlob } = await archived("share/two:1", smallImage("share-two"));
+    const staging = container.getBlobClient(stagingBlobName(archiveBlob));
+    const first = await startArchiveSetRehydration(container, archiveBlob, [], { claimant: "run-a" });
+    const second = await startArchiveSetRehydration(container, archiveBlob, [], { claimant: "run-b" });
+    assert.equal(first.started, true);
+    assert.equal(second.started, false, "the second reads the first one's copy");
+    assert.equal(
+      await releaseStagingCopies(container, archiveBlob, [], { claimant: "run-a", deleteUnclaimed: true }),
+      0,
+    );
+    assert.equal(await staging.exists(), true, "run-b still claims it");
+    assert.equal(
+      (await getArchiveSetRehydrationState(container, archiveBlob, [], { claimant: "run-b" }))?.phase,
+      "ready",
+    );
+    assert.equal(
+      await releaseStagingCopies(container, archiveBlob, [], { claimant: "run-b", deleteUnclaimed: true }),
+      1,
+    );
+    assert.equal(await staging.exists(), false);
+    assert.deepEqual(await claims(), []);
+  });
+
+  test("a claimant done after a failure keeps the copy for the next restore (guards issue 21.6)", async () => {
+    const { archiveBlob } = await archived("share/kept:1", smallImage("share-kept"));
+    await startArchiveSetRehydration(container, archiveBlob, [], { claimant: "run-a" });
+    assert.equal(
+      await releaseStagingCopies(container, archiveBlob, [], { claimant: "run-a", deleteUnclaimed: false }),
+      0,
+    );
+    assert.equal(await container.getBlobClient(stagingBlobName(archiveBlob)).exists(), true);
+    assert.deepEqual(await claims(), []);
+    assert.equal((await startRehydration(container, archiveBlob)).started, false, "reused");
+    await deleteStagingCopy(container, archiveBlob);
+  });
+
+  test("a delete decided before a claimant found the copy ready fails: the copy stays, readable (guards issue 21.6)", async () => {
+    const { archiveBlob } = await archived("share/race:1", smallImage("share-race"));
+    const staging = container.getBlobClient(stagingBlobName(archiveBlob));
+    await startRehydration(container, archiveBlob);
+    // A releaser read this ETag, then saw no claim; a claimant comes in between and finds the copy ready.
+    const seen = (await staging.getProperties()).etag!;
+    const state = await startArchiveSetRehydration(container, archiveBlob, [], { claimant: "run-late" });
+    assert.equal(state.phase, "ready");
+    assert.equal(await deleteStagingCopy(container, archiveBlob, { ifMatch: seen }), false);
+    assert.equal(await staging.exists(), true);
+    assert.equal((await getRehydrationState(container, archiveBlob))?.phase, "ready", "still this archive's copy");
+    assert.equal(
+      await releaseStagingCopies(container, archiveBlob, [], { claimant: "run-late", deleteUnclaimed: true }),
+      1,
+    );
   });
 });
 
@@ -375,6 +444,8 @@ describe("acr-cold-archive restore --from-blob", () => {
     assert.deepEqual(result.tags, ["moved"]);
     assert.equal(await targetDigest("restored/cli/blob:moved"), digest);
     assert.equal(await container.getBlobClient(stagingBlobName(archiveBlob)).exists(), false, "staging deleted");
+    for await (const claim of container.listBlobsFlat({ prefix: STAGING_CLAIMS_PREFIX }))
+      assert.ok(!claim.name.includes(archiveBlob), `the CLI's claim is gone: ${claim.name}`);
     assert.equal(await tier(archiveBlob), "Archive");
   });
 

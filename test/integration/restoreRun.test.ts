@@ -3,12 +3,20 @@
 // staging copy as pending (x-ms-copy-status / x-ms-archive-status, as Azure does while it rehydrates) for its first
 // polls, and real worker processes (JOB_RUNNER=local). Durable timers run 50× faster (--time-scale 0.02).
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import zlib from "node:zlib";
 import { readFile } from "node:fs/promises";
 import { after, before, describe, test } from "node:test";
 import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
 import { RegistryClient } from "../../src/registry/registryClient.js";
-import { archiveBlobName, STAGING_PREFIX } from "../../src/storage/blobNames.js";
+import {
+  archiveBlobName,
+  STAGING_CLAIMS_PREFIX,
+  STAGING_PREFIX,
+  stagingBlobName,
+  stagingClaimBlobName,
+} from "../../src/storage/blobNames.js";
+import { deleteStagingCopy, startArchiveSetRehydration, startRehydration } from "../../src/storage/rehydration.js";
 import { startAzurite, type AzuriteInstance } from "../../tools/localenv/azurite.js";
 import { pushImage, smallImage, type ImageSpec } from "../../tools/localenv/fixtures.js";
 import { startFunctionsHost, waitForRun, type LocalFunctionsHost } from "../../tools/localenv/functionsHost.js";
@@ -20,6 +28,7 @@ import { removeDir, restoreArchive } from "../support/verify.js";
 const PENDING_POLLS = 3;
 let source: TestRegistry;
 let target: TestRegistry; // basic auth: its password is in the host's settings and must appear nowhere else
+let target2: TestRegistry; // a second target, anonymous: two restores of one archive at once, one per target
 let azurite: AzuriteInstance;
 let proxy: RehydrationProxy;
 let host: LocalFunctionsHost;
@@ -61,7 +70,12 @@ const MANIFEST_LIST: ImageSpec[] = [
 ];
 
 before(async () => {
-  [source, target, azurite] = await Promise.all([startRegistry(), startRegistry({ auth: "basic" }), startAzurite()]);
+  [source, target, target2, azurite] = await Promise.all([
+    startRegistry(),
+    startRegistry({ auth: "basic" }),
+    startRegistry(),
+    startAzurite(),
+  ]);
   proxy = await startRehydrationProxy(azurite, { pendingPolls: PENDING_POLLS });
   container = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient("images");
   targetClient = new RegistryClient(target.host, {
@@ -76,13 +90,15 @@ before(async () => {
       TASKHUB_NAME: "restorehub",
       NIGHTLY_SCHEDULE: "0 0 2 * * *",
       ALLOWED_REGISTRIES: source.host,
-      RESTORE_TARGET_REGISTRIES: target.host,
+      RESTORE_TARGET_REGISTRIES: `${target.host},${target2.host}`,
       // 10 s of durable time between polls (0.2 s here): the copies pending for 3 polls stay visible as "rehydrating"
       // for a while in the progress the test samples, even on a loaded machine (1 s, 20 ms here, was missed once).
       REHYDRATION_POLL_MAX_SECONDS: "10",
       // 1 min of durable time (1.2 s here) for a Standard-priority copy: the never-ending copy below times out.
       REHYDRATION_TIMEOUT_MINUTES_STANDARD: "1",
       MAX_ATTEMPTS: "2",
+      // The staging sweep's limit: a copy not written for a minute (real time: blob times) is old.
+      STAGING_MAX_AGE_MINUTES: "1",
       DEFAULT_MAX_PARALLEL: "3",
       ACR_USERNAME: target.username!,
       ACR_PASSWORD: target.password!,
@@ -93,7 +109,7 @@ before(async () => {
 after(async () => {
   await host?.stop();
   await proxy?.stop();
-  await Promise.all([source?.stop(), target?.stop(), azurite?.stop()]);
+  await Promise.all([source?.stop(), target?.stop(), target2?.stop(), azurite?.stop()]);
 });
 
 async function post(route: "archive" | "restore", body: unknown): Promise<Response> {
@@ -131,9 +147,49 @@ async function restoreRun(body: unknown): Promise<{ summary: RestoreSummary; sta
   return { summary: JSON.parse((await blob.downloadToBuffer()).toString()) as RestoreSummary, statuses };
 }
 
-async function stagingBlobs(): Promise<string[]> {
+async function runtimeStatus(id: string): Promise<string | undefined> {
+  const response = await host.request(`/api/restore/${encodeURIComponent(id)}`);
+  if (response.status !== 200) {
+    await response.body?.cancel();
+    return undefined;
+  }
+  return String(((await response.json()) as { runtimeStatus?: string }).runtimeStatus);
+}
+
+async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutInMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutInMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}:\n${host.output().slice(-3000)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Fires the staging sweep's timer (as the Functions host's admin API does) and waits for the line it logs. */
+async function runStagingSweep(): Promise<string> {
+  const lines = () => host.output().match(/staging sweep: .*/g) ?? [];
+  const before = lines().length;
+  const response = await host.request("/admin/functions/sweepStagingCopies", {
+    method: "POST",
+    body: JSON.stringify({ input: "" }),
+    headers: { "content-type": "application/json" },
+  });
+  await response.body?.cancel();
+  assert.equal(response.status, 202);
+  await until(() => lines().length > before, "the staging sweep");
+  return lines()[before]!;
+}
+
+/** An archive in Archive tier that no restore reads (a few bytes: a staging copy of it is all a sweep test needs). */
+async function fakeArchive(repository: string): Promise<string> {
+  const digest = `sha256:${createHash("sha256").update(repository).digest("hex")}`;
+  const archive = archiveBlobName({ registry: source.host, repository, digest });
+  await container.getBlockBlobClient(archive).uploadData(Buffer.from(repository), { tier: "Archive" });
+  return archive;
+}
+
+async function stagingBlobs(prefix = STAGING_PREFIX): Promise<string[]> {
   const names: string[] = [];
-  for await (const blob of container.listBlobsFlat({ prefix: STAGING_PREFIX })) names.push(blob.name);
+  for await (const blob of container.listBlobsFlat({ prefix })) names.push(blob.name);
   return names;
 }
 
@@ -331,6 +387,90 @@ describe("a restore run over HTTP", () => {
     assert.equal(summary.images[0]?.status, "restored", JSON.stringify(summary.images));
     assert.equal(await targetClient.getManifestDigest("slowcopy/app", "1"), digest);
     assert.deepEqual(await stagingBlobs(), []);
+  });
+
+  test("two restores of one archive into two targets at once share its one staging copy: both restored, one copy started, deleted after both (guards issue 21.6)", async () => {
+    const { digest } = await pushImage(source.host, "shared/app:1", smallImage("shared"));
+    await archiveRun();
+    const archiveBlob = archiveBlobName({ registry: source.host, repository: "shared/app", digest });
+    const stagingPath = `/devstoreaccount1/images/${STAGING_PREFIX}${archiveBlob}`;
+    // Both jobs wait to read the copy; the first is let through, and its run ends before the second reads.
+    proxy.holdReads(stagingPath);
+    let ids: string[] = [];
+    try {
+      ids = await Promise.all(
+        [target.host, target2.host].map((registry) =>
+          startRestore({ registry: source.host, images: ["shared/app:1"], target: { registry } }),
+        ),
+      );
+      await until(() => proxy.heldReads(stagingPath) === 2, "both jobs reading the staging copy");
+      proxy.releaseRead(stagingPath);
+      await until(
+        async () => (await Promise.all(ids.map((id) => runtimeStatus(id)))).includes("Completed"),
+        "the first restore finished",
+      );
+    } finally {
+      proxy.releaseReads(stagingPath);
+    }
+    for (const id of ids) {
+      const status = await waitForRun(host, id, { kind: "restore" });
+      assert.equal(status.runtimeStatus, "Completed", JSON.stringify(status));
+      const summary = JSON.parse(
+        (await container.getBlockBlobClient(String(status.summaryBlob)).downloadToBuffer()).toString(),
+      ) as RestoreSummary;
+      assert.equal(
+        summary.images[0]?.status,
+        "restored",
+        `${summary.target.registry}: ${JSON.stringify(summary.images)}`,
+      );
+    }
+    assert.equal(await targetClient.getManifestDigest("shared/app", "1"), digest);
+    assert.equal(await new RegistryClient(target2.host).getManifestDigest("shared/app", "1"), digest);
+    assert.equal(proxy.copiesStarted.get(stagingPath), 1, "one rehydration for both");
+    assert.deepEqual(await stagingBlobs(), [], "the copy is deleted once both are done");
+    assert.deepEqual(await stagingBlobs(STAGING_CLAIMS_PREFIX), [], "and both claims");
+  });
+
+  test("the staging sweep deletes a copy left behind that is older than STAGING_MAX_AGE_MINUTES; one a running restore claims, or a younger one, stays (guards issue 21.7)", async () => {
+    const { digest } = await pushImage(source.host, "sweep/held:1", smallImage("sweep-held"));
+    await archiveRun();
+    const heldArchive = archiveBlobName({ registry: source.host, repository: "sweep/held", digest });
+    const heldPath = `/devstoreaccount1/images/${STAGING_PREFIX}${heldArchive}`;
+    // A restore whose job is reading its copy (held here) while the copy grows old.
+    proxy.holdReads(heldPath);
+    let id: string | undefined;
+    try {
+      id = await startRestore({ registry: source.host, images: ["sweep/held:1"], target: { registry: target.host } });
+      await until(() => proxy.heldReads(heldPath) === 1, "the restore's job reading its staging copy");
+      // A copy a restore that has ended left behind, with its claim.
+      const leftArchive = await fakeArchive("sweep/left");
+      await startArchiveSetRehydration(container, leftArchive, [], {
+        claimant: "restore-gone-20260101T000000000Z-abcdef",
+      });
+      const written = async (archive: string) =>
+        (await container.getBlobClient(stagingBlobName(archive)).getProperties()).lastModified!.getTime();
+      const oldest = Math.max(await written(heldArchive), await written(leftArchive));
+      while (Date.now() < oldest + 62_000) await new Promise((r) => setTimeout(r, 500));
+      const youngArchive = await fakeArchive("sweep/young");
+      await startRehydration(container, youngArchive);
+
+      const line = await runStagingSweep();
+      assert.match(line, /deleted 1 copies .* and 1 stale claims; kept 1 in use, 1 written within 1 min/);
+      assert.deepEqual(await stagingBlobs(), [stagingBlobName(heldArchive), stagingBlobName(youngArchive)].sort());
+      assert.deepEqual(await stagingBlobs(STAGING_CLAIMS_PREFIX), [stagingClaimBlobName(heldArchive, id!)]);
+      await deleteStagingCopy(container, youngArchive);
+    } finally {
+      proxy.releaseReads(heldPath);
+    }
+    const status = await waitForRun(host, id, { kind: "restore" });
+    assert.equal(status.runtimeStatus, "Completed", JSON.stringify(status));
+    assert.equal(
+      await targetClient.getManifestDigest("sweep/held", "1"),
+      digest,
+      "restored from the copy the sweep kept",
+    );
+    assert.deepEqual(await stagingBlobs(), []);
+    assert.deepEqual(await stagingBlobs(STAGING_CLAIMS_PREFIX), []);
   });
 
   test("an image that was never archived is failed with why; the rest of the run goes on", async () => {

@@ -141,3 +141,15 @@ test("GZIP_LEVEL is the gzip level; its old name PIGZ_LEVEL is still read; both 
   );
   assert.throws(() => readWorkerConfig({ ...base, GZIP_LEVEL: "10" }), /GZIP_LEVEL: must be ≤ 9/);
 });
+
+test("STAGING_MAX_AGE_MINUTES: 72 h by default, whole minutes from 1, named when wrong", () => {
+  const base = { STORAGE_ACCOUNT: "archive01", JOB_RUNNER: "local" };
+  assert.equal(readAppConfig(base).stagingMaxAgeMinutes, 72 * 60);
+  assert.equal(readAppConfig({ ...base, STAGING_MAX_AGE_MINUTES: "1440" }).stagingMaxAgeMinutes, 1440);
+  assert.throws(() => readAppConfig({ ...base, STAGING_MAX_AGE_MINUTES: "0" }), /STAGING_MAX_AGE_MINUTES: must be ≥ 1/);
+  assert.throws(
+    () => readAppConfig({ ...base, STAGING_MAX_AGE_MINUTES: "1.5" }),
+    /STAGING_MAX_AGE_MINUTES: must be an integer/,
+  );
+  assert.throws(() => readAppConfig({ ...base, STAGING_MAX_AGE_MINUTES: "soon" }), /STAGING_MAX_AGE_MINUTES/);
+});

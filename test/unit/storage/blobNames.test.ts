@@ -5,11 +5,14 @@ import { test } from "node:test";
 import {
   archiveBlobIdentity,
   archiveBlobName,
+  archiveOfStagingBlob,
+  parseStagingClaimBlobName,
   isReferrersSupplementOf,
   referrersSupplementBlobName,
   resultBlobName,
   sidecarBlobName,
   stagingBlobName,
+  stagingClaimBlobName,
   tagMarkerBlobName,
   tagMarkerIdentity,
 } from "../../../src/storage/blobNames.js";
@@ -72,4 +75,30 @@ test("a tag marker's name gives back its image and tag; no other name is taken f
     marker.replace("team/api", "Team/api"),
   ])
     assert.equal(tagMarkerIdentity(name), undefined, name);
+});
+
+test("claims on an archive's staging copies: one prefix for the archive and its supplements, claimants one segment", () => {
+  const image = { registry: "acr.io", repository: "team/api", digest: D1 };
+  const archive = archiveBlobName(image);
+  const supplement = referrersSupplementBlobName(image, `sha256:${"c".repeat(64)}`);
+  const run = "restore-acr-io-20260101T000000000Z-abcdef";
+  assert.equal(stagingClaimBlobName(archive, run), `staging-claims/${archive}/${run}`);
+  assert.equal(
+    stagingClaimBlobName(supplement, run),
+    `staging-claims/${archive}/${run}`,
+    "a supplement's is its archive's",
+  );
+  assert.deepEqual(parseStagingClaimBlobName(`staging-claims/${archive}/${run}`), {
+    archiveBlob: archive,
+    claimant: run,
+  });
+  assert.equal(parseStagingClaimBlobName(`staging-claims/${archive}`), undefined);
+  assert.equal(parseStagingClaimBlobName(`staging/${archive}`), undefined);
+  assert.equal(archiveOfStagingBlob(stagingBlobName(archive)), archive);
+  assert.equal(archiveOfStagingBlob(stagingBlobName(supplement)), archive);
+  assert.equal(archiveOfStagingBlob(archive), undefined, "an archive is no staging copy");
+  assert.equal(archiveOfStagingBlob(`staging/${sidecarBlobName(archive)}`), undefined);
+  assert.equal(archiveBlobIdentity(stagingClaimBlobName(archive, run)), undefined, "a claim is no archive name");
+  assert.throws(() => stagingClaimBlobName(archive, "a/b"), TypeError);
+  assert.throws(() => stagingClaimBlobName(archive, ".."), TypeError);
 });
