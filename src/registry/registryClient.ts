@@ -283,7 +283,8 @@ export class RegistryClient {
    * MAX_BLOB_RESUMES times in a row without RESUME_PROGRESS_BYTES between breaks), and a registry that answers 200 to a
    * Range has the bytes before the range dropped. The first answer is reported to `onFirstAnswer(honoured)`: returning true turns a ranged request the registry answered
    * with 200 (the whole blob) into a read of the whole blob (the fallback to one stream). The range's bytes after `end`
-   * are cut off, except at the blob's end: an overrun there reaches the caller's verifier (SIZE_MISMATCH).
+   * are cut off and not read, except at the blob's end, where one byte more is yielded (the caller's verifier fails it
+   * with SIZE_MISMATCH) and then the reading stops: never more than the range and one byte, whatever the answer's length.
    */
   async *blobRangeBytes(
     repository: string,
@@ -338,8 +339,9 @@ export class RegistryClient {
         )
           end = descriptor.size;
       }
-      // Past the blob's end the verifier sees an overrun; inside it, bytes past the range belong to the next range.
-      const limit = end === descriptor.size ? Infinity : end;
+      // Inside the blob, bytes past the range belong to the next range; at its end one byte more is passed on, for the
+      // verifier's SIZE_MISMATCH. Nothing past that is read: a registry may send any length, the caller holds the range.
+      const limit = end === descriptor.size ? end + 1 : end;
       try {
         const body =
           nodeBody ??
@@ -353,11 +355,13 @@ export class RegistryClient {
             chunk = chunk.subarray(drop);
             if (chunk.length === 0) continue;
           }
-          if (position + chunk.length > limit) chunk = chunk.subarray(0, limit - position);
+          const overrun = position + chunk.length > limit;
+          if (overrun) chunk = chunk.subarray(0, limit - position);
           position += chunk.length;
-          // An overrun ends this generator from the verifier (return at the yield), never through the catch below.
+          // An overrun may also end this generator from the verifier (return at the yield), never through the catch.
           if (chunk.length > 0) yield chunk;
-          if (position >= limit && response.status !== 206) break; // the rest of a 200 answer is not ours: let the body go
+          // The rest of a 200 answer is not ours, nor more than a 206 promised: let the body go (the loop's end destroys it).
+          if (overrun || (position >= limit && response.status !== 206)) break;
         }
       } catch (error) {
         if (options.abortSignal?.aborted)

@@ -303,6 +303,78 @@ test("a corrupted layer read ahead in ranged parts (4 MiB, 4 GETs at once) fails
   assert.equal(await blobExists(`${name}.json`), false, "no sidecar");
 });
 
+test("a small blob answered with 256 MiB while the writer is on an earlier layer: the worker stops reading it, fails with SIZE_MISMATCH and commits nothing (guards issue 21.1)", async () => {
+  const pushed = await pushImage(registry.host, "overlong/app:1", {
+    layers: [{ randomBytes: 20 * 1024 * 1024, compression: "gzip-stored" }, { textBytes: 200 }],
+  });
+  const manifest = JSON.parse(
+    await (
+      await fetch(`http://${registry.host}/v2/overlong/app/manifests/1`, {
+        headers: { accept: "application/vnd.oci.image.manifest.v1+json" },
+      })
+    ).text(),
+  );
+  const big = manifest.layers[0].digest as string;
+  const small = manifest.layers[1] as { digest: string; size: number };
+  const bytes = Buffer.from(
+    await (await fetch(`http://${registry.host}/v2/overlong/app/blobs/${small.digest}`)).arrayBuffer(),
+  );
+  assert.equal(bytes.length, small.size);
+  const junk = 256 * 1024 * 1024;
+  let answer: Promise<{ sent: number; finished: boolean }> | undefined;
+  // The small layer's GET gets its bytes and then 256 MiB more, as fast as the worker reads them; the big layer's later
+  // parts are answered only once that answer has ended (the writer is on the big layer while the small one is read ahead).
+  let smallAnswered: () => void = () => undefined;
+  const smallDone = new Promise<void>((resolve) => (smallAnswered = resolve));
+  const front = await startRequestLog(registry.host, {
+    // (Its first part goes at once: it shows that the registry honours Range, so the later blobs are asked for.)
+    delay: (req) =>
+      req.url?.endsWith(`/blobs/${big}`) && !/^bytes=0-/.test(req.headers.range ?? "") ? smallDone : undefined,
+    forge: (req, res) => {
+      if (req.method !== "GET" || !req.url?.endsWith(`/blobs/${small.digest}`)) return false;
+      res.writeHead(200, { "content-type": "application/octet-stream" });
+      res.write(bytes);
+      const chunk = Buffer.alloc(64 * 1024, 0x5a);
+      let sent = bytes.length;
+      const pump = () => {
+        while (sent < bytes.length + junk && !res.destroyed) {
+          sent += chunk.length;
+          if (!res.write(chunk)) return void res.once("drain", pump);
+        }
+        if (!res.destroyed) res.end();
+      };
+      answer ??= new Promise((resolve) =>
+        res.once("close", () => {
+          smallAnswered();
+          resolve({ sent, finished: res.writableFinished });
+        }),
+      );
+      pump();
+      return true;
+    },
+  });
+  try {
+    const run = await runWorker(
+      storageEnv({
+        ARCHIVE_REQUEST: JSON.stringify({ image: `${front.host}/overlong/app:1`, blobContainer: "images" }),
+      }),
+    );
+    assert.equal(run.code, 1, run.stderr);
+    assert.match(run.stderr, /SIZE_MISMATCH/);
+    assert.match(run.stderr, new RegExp(small.digest));
+    assert.ok(answer, "the small layer was asked for");
+    const { sent, finished } = await answer;
+    // Before the fix the worker read (and held) all of it before the writer reached the blob.
+    assert.equal(finished, false, "the worker read the whole overlong answer");
+    assert.ok(sent < junk / 4, `${sent} bytes sent before the worker stopped reading`);
+    const name = `${front.host}/overlong/app@${pushed.digest.replace(":", "-")}.tar.gz`;
+    assert.equal(await blobExists(name), false, "no archive blob");
+    assert.equal(await blobExists(`${name}.json`), false, "no sidecar");
+  } finally {
+    await front.close();
+  }
+});
+
 test("SIGKILL of the worker mid-upload leaves no archive blob, and a re-run succeeds", async () => {
   const pushed = await pushImage(registry.host, "killed/app:1", {
     layers: [{ randomBytes: 48 * 1024 * 1024, compression: "gzip-stored" }],
