@@ -211,6 +211,7 @@ export async function runRestoreRequest(
   const getRegistryClient = createRegistryClientFactory({
     auth: config.registryAuth,
     insecure: config.registryInsecure,
+    ...(config.registryIdleTimeoutMs !== undefined && { idleTimeoutMs: config.registryIdleTimeoutMs }),
     ...(options.retry && { retry: options.retry }),
   });
   const rest: RestoreFromBlobOptions = {

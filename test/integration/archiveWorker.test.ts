@@ -375,6 +375,70 @@ test("a small blob answered with 256 MiB while the writer is on an earlier layer
   }
 });
 
+test("a registry that goes silent (no headers; half a layer, then nothing) holds the worker no longer than REGISTRY_IDLE_TIMEOUT_SECONDS: retried, resumed with Range, archived (guards issue 21.8)", async () => {
+  await pushImage(registry.host, "silent/app:1", {
+    layers: [{ randomBytes: 1024 * 1024, compression: "gzip-stored" }],
+  });
+  const manifest = JSON.parse(
+    await (
+      await fetch(`http://${registry.host}/v2/silent/app/manifests/1`, {
+        headers: { accept: "application/vnd.oci.image.manifest.v1+json" },
+      })
+    ).text(),
+  );
+  const config = manifest.config.digest as string;
+  const layer = manifest.layers[0].digest as string;
+  const bytes = Buffer.from(await (await fetch(`http://${registry.host}/v2/silent/app/blobs/${layer}`)).arrayBuffer());
+  const half = Math.floor(bytes.length / 2);
+  const silenced = new Set<string>();
+  const layerRanges: (string | undefined)[] = [];
+  // The first GET of the config gets no answer at all; the first GET of the layer gets half its bytes. Both sockets
+  // stay open, as behind a load balancer that dropped the flow. Everything else goes to the registry.
+  const front = await startRequestLog(registry.host, {
+    forge: (req, res) => {
+      if (req.method !== "GET") return false;
+      const blob = [config, layer].find((d) => req.url?.endsWith(`/blobs/${d}`));
+      if (blob === layer) layerRanges.push(req.headers.range);
+      if (!blob || silenced.has(blob)) return false;
+      silenced.add(blob);
+      if (blob === layer) res.writeHead(200, { "content-length": String(bytes.length) }).write(bytes.subarray(0, half));
+      return true;
+    },
+  });
+  let pid: number | undefined;
+  let exited = false;
+  try {
+    const image = `${front.host}/silent/app:1`;
+    const worker = runNode(
+      WORKER_MAIN,
+      [],
+      workerEnv(
+        storageEnv({
+          ARCHIVE_REQUEST: JSON.stringify({ image, blobContainer: "images" }),
+          REGISTRY_IDLE_TIMEOUT_SECONDS: "1",
+        }),
+      ),
+      { onStart: (p) => (pid = p) },
+    ).finally(() => (exited = true));
+    let timer: NodeJS.Timeout | undefined;
+    const run = await Promise.race([
+      worker,
+      new Promise<undefined>((resolve) => (timer = setTimeout(resolve, 60_000, undefined))),
+    ]);
+    clearTimeout(timer);
+    assert.ok(run, "the worker was still reading a silent connection after 60 s");
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal((JSON.parse(run.stdout) as { status: string }).status, "archived");
+    assert.deepEqual([...silenced].sort(), [config, layer].sort(), "both silences were met");
+    const blobReads = (digest: string) => front.requests.filter((r) => r === `GET /v2/silent/app/blobs/${digest}`);
+    assert.ok(blobReads(config).length >= 2, "the config's GET was retried");
+    assert.deepEqual(layerRanges, [undefined, `bytes=${half}-`], "the layer was resumed from the byte it had");
+  } finally {
+    if (pid !== undefined && !exited) process.kill(pid, "SIGKILL");
+    await front.close();
+  }
+});
+
 test("SIGKILL of the worker mid-upload leaves no archive blob, and a re-run succeeds", async () => {
   const pushed = await pushImage(registry.host, "killed/app:1", {
     layers: [{ randomBytes: 48 * 1024 * 1024, compression: "gzip-stored" }],
