@@ -35,6 +35,7 @@ param rehydrationTimeoutMinutesStandard int
 param rehydrationTimeoutMinutesHigh int
 param rehydrationPollMaxSeconds int
 param registryReadsPerMinute int
+param registryIdleTimeoutSeconds int
 param listingPageRepositories int
 param listingConcurrency int
 param referrersMaxDepth int
@@ -136,6 +137,7 @@ var appSettings = {
   REHYDRATION_TIMEOUT_MINUTES_HIGH: string(rehydrationTimeoutMinutesHigh)
   REHYDRATION_POLL_MAX_SECONDS: string(rehydrationPollMaxSeconds)
   REGISTRY_READS_PER_MINUTE: string(registryReadsPerMinute)
+  REGISTRY_IDLE_TIMEOUT_SECONDS: string(registryIdleTimeoutSeconds)
   LISTING_PAGE_REPOSITORIES: string(listingPageRepositories)
   LISTING_CONCURRENCY: string(listingConcurrency)
   REFERRERS_MAX_DEPTH: string(referrersMaxDepth)
