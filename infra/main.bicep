@@ -200,6 +200,11 @@ param registryConcurrency int = 8
 @minValue(0)
 param registryReadsPerMinute int = 1500
 
+@description('Seconds a blob read\'s connection may bring no bytes before it is retried or resumed with Range: REGISTRY_IDLE_TIMEOUT_SECONDS.')
+@minValue(1)
+@maxValue(3600)
+param registryIdleTimeoutSeconds int = 120
+
 @description('Levels of referrers (signatures, SBOMs, attestations, and theirs) archived with an image, and followed by a run\'s refreshReferrers probes: REFERRERS_MAX_DEPTH (0: none).')
 @minValue(0)
 @maxValue(8)
@@ -343,6 +348,7 @@ module workerJob 'app/worker-job.bicep' = {
     uploadConcurrency: uploadConcurrency
     registryConcurrency: registryConcurrency
     registryReadsPerMinute: registryReadsPerMinute
+    registryIdleTimeoutSeconds: registryIdleTimeoutSeconds
     prefetchMiB: prefetchMiB
     referrersMaxDepth: referrersMaxDepth
     referrersMaxCount: referrersMaxCount
@@ -402,6 +408,7 @@ module functionApp 'app/function-app.bicep' = {
     rehydrationPollMaxSeconds: rehydrationPollMaxSeconds
     stagingMaxAgeMinutes: stagingMaxAgeMinutes
     registryReadsPerMinute: registryReadsPerMinute
+    registryIdleTimeoutSeconds: registryIdleTimeoutSeconds
     listingPageRepositories: listingPageRepositories
     listingConcurrency: listingConcurrency
     referrersMaxDepth: referrersMaxDepth

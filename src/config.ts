@@ -9,6 +9,7 @@ import { parseJobResourceId, type JobResourceId } from "./jobs/jobResourceId.js"
 import type { JobRunnerConfig } from "./jobs/createJobRunner.js";
 import type { RegistryAccess, RegistryAuthConfig } from "./registry/createRegistryClient.js";
 import { loginServerSchema } from "./registry/reference.js";
+import { DEFAULT_IDLE_TIMEOUT_SECONDS } from "./registry/transport.js";
 import type { ListingConfig } from "./runs/listRunImages.js";
 import type { RunDefaults } from "./runs/engine/startRun.js";
 import type { StorageConfig } from "./storage/blobServiceClient.js";
@@ -98,6 +99,12 @@ export const registryEnvSchema = z.object({
    * Default: half of ACR Standard's ~3,000 read operations a minute, leaving the rest to the registry's other users.
    */
   REGISTRY_READS_PER_MINUTE: intFromEnv(0, 1_000_000, 1500),
+  /**
+   * Seconds a blob read's connection may bring no bytes (connecting, awaiting the answer, or its body) before it is
+   * ended and retried, or resumed with Range from the byte it had: a registry gone silent, or a flow a load balancer
+   * dropped without a reset, would otherwise hold the read until the job's timeout (the CLI: forever).
+   */
+  REGISTRY_IDLE_TIMEOUT_SECONDS: intFromEnv(1, 3600, DEFAULT_IDLE_TIMEOUT_SECONDS),
 });
 
 export const archiveTuningEnvSchema = z.object({
@@ -208,6 +215,7 @@ export function readRegistrySettings(env: NodeJS.ProcessEnv = process.env): Regi
     auth: toRegistryAuth(parsed),
     insecure: parsed.REGISTRY_INSECURE,
     readsPerMinute: parsed.REGISTRY_READS_PER_MINUTE,
+    idleTimeoutMs: parsed.REGISTRY_IDLE_TIMEOUT_SECONDS * 1000,
   };
 }
 
@@ -237,6 +245,7 @@ export function readWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     registryAuth: toRegistryAuth(parsed),
     registryInsecure: parsed.REGISTRY_INSECURE,
     registryReadsPerMinute: parsed.REGISTRY_READS_PER_MINUTE,
+    registryIdleTimeoutMs: parsed.REGISTRY_IDLE_TIMEOUT_SECONDS * 1000,
     tuning: {
       gzipLevel: gzipLevel(parsed),
       blockSizeBytes: parsed.UPLOAD_BLOCK_SIZE_MIB * 1024 * 1024,
@@ -419,6 +428,7 @@ export function toAppConfig(settings: AppSettings): AppConfig {
       auth: toRegistryAuth(settings),
       insecure: settings.REGISTRY_INSECURE,
       readsPerMinute: settings.REGISTRY_READS_PER_MINUTE,
+      idleTimeoutMs: settings.REGISTRY_IDLE_TIMEOUT_SECONDS * 1000,
     },
     archiveContainer: settings.ARCHIVE_CONTAINER,
     allowedRegistries: allowedRegistriesOf(settings),

@@ -36,6 +36,7 @@ param rehydrationTimeoutMinutesHigh int
 param rehydrationPollMaxSeconds int
 param stagingMaxAgeMinutes int
 param registryReadsPerMinute int
+param registryIdleTimeoutSeconds int
 param listingPageRepositories int
 param listingConcurrency int
 param referrersMaxDepth int
@@ -138,6 +139,7 @@ var appSettings = {
   REHYDRATION_POLL_MAX_SECONDS: string(rehydrationPollMaxSeconds)
   STAGING_MAX_AGE_MINUTES: string(stagingMaxAgeMinutes)
   REGISTRY_READS_PER_MINUTE: string(registryReadsPerMinute)
+  REGISTRY_IDLE_TIMEOUT_SECONDS: string(registryIdleTimeoutSeconds)
   LISTING_PAGE_REPOSITORIES: string(listingPageRepositories)
   LISTING_CONCURRENCY: string(listingConcurrency)
   REFERRERS_MAX_DEPTH: string(referrersMaxDepth)

@@ -19,6 +19,7 @@ param uploadConcurrency int
 param registryConcurrency int
 @description('The whole budget: each execution overrides it with its share (the budget / the run\'s maxParallel).')
 param registryReadsPerMinute int
+param registryIdleTimeoutSeconds int
 param prefetchMiB int
 param referrersMaxDepth int
 param referrersMaxCount int
@@ -112,6 +113,10 @@ var baseEnv = [
   {
     name: 'REGISTRY_READS_PER_MINUTE'
     value: string(registryReadsPerMinute)
+  }
+  {
+    name: 'REGISTRY_IDLE_TIMEOUT_SECONDS'
+    value: string(registryIdleTimeoutSeconds)
   }
 ]
 

@@ -21,6 +21,8 @@ export interface WorkerConfig {
   registryInsecure: boolean;
   /** REGISTRY_READS_PER_MINUTE: this worker's share of the registry's read budget (0: none). */
   registryReadsPerMinute?: number;
+  /** REGISTRY_IDLE_TIMEOUT_SECONDS, in ms: how long a blob read's connection may be silent. */
+  registryIdleTimeoutMs?: number;
   tuning: ArchiveTuning;
   /** Login-server globs the worker may read; empty: not configured (the worker job refuses to run, the CLI allows any). */
   allowedRegistries: string[];
@@ -65,6 +67,7 @@ export function workerRegistryClients(
     auth: config.registryAuth,
     insecure: config.registryInsecure,
     ...(config.registryReadsPerMinute !== undefined && { readsPerMinute: config.registryReadsPerMinute }),
+    ...(config.registryIdleTimeoutMs !== undefined && { idleTimeoutMs: config.registryIdleTimeoutMs }),
     ...(options.retry && { retry: options.retry }),
   });
 }

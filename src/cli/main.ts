@@ -171,7 +171,11 @@ async function restore(args: string[], json: boolean): Promise<number> {
   const explicitTag = /:[^/]+$/.test(target) ? ref.tag : undefined;
   const access = readRegistrySettings({ ACR_LOGIN_SERVER: ref.registry.toLowerCase(), ...process.env });
   const limits = readRestoreLimits(process.env);
-  const client = createRegistryClientFactory({ auth: access.auth, insecure: access.insecure })(ref.registry);
+  const client = createRegistryClientFactory({
+    auth: access.auth,
+    insecure: access.insecure,
+    ...(access.idleTimeoutMs && { idleTimeoutMs: access.idleTimeoutMs }),
+  })(ref.registry);
   const source = file === "-" ? process.stdin : createReadStream(file);
   const opened = new Promise<void>((resolve, reject) => {
     source.once("error", (error: NodeJS.ErrnoException) =>

@@ -20,8 +20,9 @@
 // REGISTRY_READS_PER_MINUTE / maxParallel (150 a minute by default).
 //
 // Memory: a part is started only while the bytes reserved by parts not yet taken stay within `budgetBytes` (or when
-// nothing is reserved, so one part larger than the budget still goes), and a fallback or streamed part buffers at most
-// one part (what it reserves): never more than budget + one part is held. `stats` counts it, for the tests.
+// nothing is reserved, so one part larger than the budget still goes), a fallback or streamed part buffers at most
+// one part (what it reserves), and no part takes more than its range and one byte, whatever a registry sends (the byte
+// over is the verifier's SIZE_MISMATCH): never more than budget + one part is held. `stats` counts it, for the tests.
 import { setMaxListeners } from "node:events";
 import { ArchiveError } from "../errors.js";
 import type { OperationOptions, RegistryClient } from "./registryClient.js";
@@ -319,7 +320,7 @@ export class BlobPrefetcher {
           return this.answered(part, honoured);
         },
       });
-      for await (const chunk of bytes) {
+      reading: for await (const chunk of bytes) {
         // A whole blob read because Range was ignored, or a streamed part, holds at most one part's bytes (what it
         // reserved): it takes in what fits and waits for the writer for the rest.
         const heldBack = part.whole || part.streamed;
@@ -329,7 +330,11 @@ export class BlobPrefetcher {
             part.drained = undefined;
           }
           if (this.closed) return;
-          const take = heldBack ? Math.min(rest.length, partBytes - part.buffered) : rest.length;
+          // Never more than the part's range and one byte (the verifier's SIZE_MISMATCH), whatever the registry sends;
+          // leaving the loop ends the read (blobRangeBytes stops there too).
+          const room = part.end - part.start + 1 - part.received;
+          if (room <= 0) break reading;
+          const take = Math.min(rest.length, room, heldBack ? partBytes - part.buffered : Infinity);
           part.chunks.push(take === rest.length ? rest : rest.subarray(0, take));
           rest = rest.subarray(take);
           part.buffered += take;

@@ -20,6 +20,8 @@ export interface RegistryAccess {
   retry?: RetryPolicy;
   /** Each registry's read budget in this process (REGISTRY_READS_PER_MINUTE); 0 or absent: none. */
   readsPerMinute?: number;
+  /** A blob read's connection may be silent this long (REGISTRY_IDLE_TIMEOUT_SECONDS); absent: the client's default. */
+  idleTimeoutMs?: number;
 }
 
 const ACR_HOST = /\.azurecr\.(io|cn|us)$/i;
@@ -62,6 +64,7 @@ export function createRegistryClientFactory(access: RegistryAccess): (registry: 
         userAgent: `${TOOL.name}/${TOOL.version}`,
         ...(access.retry && { retry: access.retry }),
         ...(access.readsPerMinute && { budget: new RequestBudget(access.readsPerMinute) }),
+        ...(access.idleTimeoutMs && { idleTimeoutMs: access.idleTimeoutMs }),
       });
       clients.set(registry, client);
     }

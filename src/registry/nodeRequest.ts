@@ -20,6 +20,12 @@ export interface NodeRequestInit {
   method: string;
   headers: Record<string, string>;
   signal?: AbortSignal;
+  /**
+   * The connection may be silent this long while an answer is awaited (connecting, the status line and headers, the
+   * body while its reader waits for bytes) before the request ends with a network error (retried, or resumed with
+   * Range by a blob read). A body its reader is not taking (its buffer full) is not idle. Default: none.
+   */
+  idleTimeoutMs?: number;
 }
 
 /**
@@ -37,6 +43,7 @@ export function nodeRequest(url: string, init: NodeRequestInit): Promise<Respons
       target,
       { method: init.method, headers: init.headers, agent, ...(init.signal && { signal: init.signal }) },
       (message) => {
+        watch?.answered(message);
         const status = message.statusCode ?? 0;
         const headers = new Headers();
         for (const [name, value] of Object.entries(message.headers)) {
@@ -63,10 +70,50 @@ export function nodeRequest(url: string, init: NodeRequestInit): Promise<Respons
         resolve(new Response(body, { status, headers }));
       },
     );
+    const watch = init.idleTimeoutMs ? watchIdle(request, init.idleTimeoutMs, target.host) : undefined;
     // Errors after the answer (the body breaking off) reach its stream; here they only settle a request not yet answered.
     request.on("error", (error) => reject(new Error(`request to ${target.host} failed`, { cause: error })));
     request.end();
   });
+}
+
+/**
+ * Ends `request` (before its answer) or its answer's body with an error once the socket has brought no bytes for
+ * `ms` while they were awaited: a registry gone silent, or a flow a load balancer dropped without a reset, would
+ * otherwise hold a read forever (node:http has no such timeout; fetch's was a 300 s body timeout). Not while the
+ * body's reader leaves it unread (its buffer full: the socket is paused on our side), nor once the body is complete.
+ */
+function watchIdle(request: http.ClientRequest, ms: number, host: string) {
+  let message: IncomingMessage | undefined;
+  let socket: import("node:net").Socket | undefined;
+  const onData = () => timer.refresh();
+  const stop = () => {
+    clearTimeout(timer);
+    socket?.off("data", onData);
+    socket = undefined;
+  };
+  const timer = setTimeout(() => {
+    if (message?.complete) return stop();
+    if (message && message.readableLength >= message.readableHighWaterMark) return void timer.refresh();
+    stop();
+    const error = new Error(`the connection to ${host} was silent for ${ms / 1000} s (idle timeout)`);
+    // A body read fails with it (a blob read resumes with Range); a request not yet answered is retried.
+    if (message) message.destroy(error);
+    request.destroy(error);
+  }, ms);
+  timer.unref();
+  request.on("socket", (s) => {
+    socket = s;
+    s.on("data", onData);
+  });
+  request.once("close", stop);
+  return {
+    answered(answer: IncomingMessage) {
+      message = answer;
+      timer.refresh();
+      answer.once("close", stop);
+    },
+  };
 }
 
 /** The Node stream of a 2xx answer from nodeRequest (undefined for a fetch Response or another status). */

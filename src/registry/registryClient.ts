@@ -8,6 +8,7 @@ import { Readable } from "node:stream";
 import { ArchiveError, firstLine, isArchiveError } from "../errors.js";
 import { RegistryAuthenticator, type RegistryCredential } from "./auth.js";
 import {
+  DEFAULT_IDLE_TIMEOUT_SECONDS,
   DEFAULT_RETRY_POLICY,
   readBodyLimited,
   registryBaseUrl,
@@ -37,6 +38,11 @@ export interface RegistryClientOptions {
   maxListingPages?: number;
   /** The registry's read budget, shared by every request of this client (token requests included). */
   budget?: RequestBudgetLike;
+  /**
+   * A blob read whose connection brings no bytes for this long (before its answer, or while its body is awaited) ends
+   * with a network error: retried, or resumed with Range from the byte it had. Default DEFAULT_IDLE_TIMEOUT_SECONDS.
+   */
+  idleTimeoutMs?: number;
 }
 
 export interface OperationOptions {
@@ -115,11 +121,13 @@ export class RegistryClient {
   private readonly userAgent: string;
   private readonly maxListingPages: number;
   private readonly budget: RequestBudgetLike | undefined;
+  private readonly idleTimeoutMs: number;
   /** Requests sent to the registry by this client so far (every operation, token requests included). */
   requestsSent = 0;
 
   constructor(registry: string, options: RegistryClientOptions = {}) {
     this.budget = options.budget;
+    this.idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_SECONDS * 1000;
     this.maxListingPages = options.maxListingPages ?? MAX_LISTING_PAGES;
     this.registry = registry;
     this.baseUrl = registryBaseUrl(registry, options.insecure ?? false);
@@ -279,11 +287,13 @@ export class RegistryClient {
   /**
    * UNVERIFIED bytes [start, end) of a blob, for a caller that verifies the whole blob in order (BlobPrefetcher over
    * verifyingReader). `ranged` asks for the range itself (`Range: bytes=start-end-1`); otherwise the first request is a
-   * plain GET of the whole blob. A body that breaks off is resumed with Range from the byte it broke at (at most
+   * plain GET of the whole blob. A body that breaks off (or goes silent for the idle timeout) is resumed with Range
+   * from the byte it broke at (at most
    * MAX_BLOB_RESUMES times in a row without RESUME_PROGRESS_BYTES between breaks), and a registry that answers 200 to a
    * Range has the bytes before the range dropped. The first answer is reported to `onFirstAnswer(honoured)`: returning true turns a ranged request the registry answered
    * with 200 (the whole blob) into a read of the whole blob (the fallback to one stream). The range's bytes after `end`
-   * are cut off, except at the blob's end: an overrun there reaches the caller's verifier (SIZE_MISMATCH).
+   * are cut off and not read, except at the blob's end, where one byte more is yielded (the caller's verifier fails it
+   * with SIZE_MISMATCH) and then the reading stops: never more than the range and one byte, whatever the answer's length.
    */
   async *blobRangeBytes(
     repository: string,
@@ -338,8 +348,9 @@ export class RegistryClient {
         )
           end = descriptor.size;
       }
-      // Past the blob's end the verifier sees an overrun; inside it, bytes past the range belong to the next range.
-      const limit = end === descriptor.size ? Infinity : end;
+      // Inside the blob, bytes past the range belong to the next range; at its end one byte more is passed on, for the
+      // verifier's SIZE_MISMATCH. Nothing past that is read: a registry may send any length, the caller holds the range.
+      const limit = end === descriptor.size ? end + 1 : end;
       try {
         const body =
           nodeBody ??
@@ -353,11 +364,13 @@ export class RegistryClient {
             chunk = chunk.subarray(drop);
             if (chunk.length === 0) continue;
           }
-          if (position + chunk.length > limit) chunk = chunk.subarray(0, limit - position);
+          const overrun = position + chunk.length > limit;
+          if (overrun) chunk = chunk.subarray(0, limit - position);
           position += chunk.length;
-          // An overrun ends this generator from the verifier (return at the yield), never through the catch below.
+          // An overrun may also end this generator from the verifier (return at the yield), never through the catch.
           if (chunk.length > 0) yield chunk;
-          if (position >= limit && response.status !== 206) break; // the rest of a 200 answer is not ours: let the body go
+          // The rest of a 200 answer is not ours, nor more than a 206 promised: let the body go (the loop's end destroys it).
+          if (overrun || (position >= limit && response.status !== 206)) break;
         }
       } catch (error) {
         if (options.abortSignal?.aborted)
@@ -602,7 +615,7 @@ export class RegistryClient {
           credentials: { authorization, onRedirectElsewhere: "drop" as const, service: this.registry },
         }),
         ...(init.abortSignal && { abortSignal: init.abortSignal }),
-        ...(init.nodeBody && { nodeBody: true }),
+        ...(init.nodeBody && { nodeBody: true, idleTimeoutMs: this.idleTimeoutMs }),
         meter,
       });
     // Credentials go to the registry's own origin only (an absolute Link or Location may name another host).

@@ -20,6 +20,12 @@ export interface RetryPolicy {
 
 export const DEFAULT_RETRY_POLICY: RetryPolicy = { maxRetries: 4, retryDelayInMs: 500, maxRetryDelayInMs: 30_000 };
 
+/**
+ * How long a blob read's connection may stay silent (REGISTRY_IDLE_TIMEOUT_SECONDS): a registry streams a blob without
+ * pauses and answers in well under a second, while a silent flow otherwise holds a worker until its job times out.
+ */
+export const DEFAULT_IDLE_TIMEOUT_SECONDS = 120;
+
 export interface Credentials {
   /** The Authorization header value. */
   authorization?: string;
@@ -112,6 +118,8 @@ export interface SendOptions {
    * then nodeBodyOf(response), not response.body. Only for requests without a body.
    */
   nodeBody?: boolean;
+  /** With nodeBody: the connection may be silent this long while bytes are awaited (nodeRequest.ts); default none. */
+  idleTimeoutMs?: number;
 }
 
 const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
@@ -196,6 +204,7 @@ async function sendFollowingRedirects(url: string, options: SendOptions): Promis
           method: options.method ?? "GET",
           headers,
           ...(options.abortSignal && { signal: options.abortSignal }),
+          ...(options.idleTimeoutMs && { idleTimeoutMs: options.idleTimeoutMs }),
         })
       : await fetch(current, {
           method: options.method ?? "GET",

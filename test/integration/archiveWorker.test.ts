@@ -304,6 +304,142 @@ test("a corrupted layer read ahead in ranged parts (4 MiB, 4 GETs at once) fails
   assert.equal(await blobExists(`${name}.json`), false, "no sidecar");
 });
 
+test("a small blob answered with 256 MiB while the writer is on an earlier layer: the worker stops reading it, fails with SIZE_MISMATCH and commits nothing (guards issue 21.1)", async () => {
+  const pushed = await pushImage(registry.host, "overlong/app:1", {
+    layers: [{ randomBytes: 20 * 1024 * 1024, compression: "gzip-stored" }, { textBytes: 200 }],
+  });
+  const manifest = JSON.parse(
+    await (
+      await fetch(`http://${registry.host}/v2/overlong/app/manifests/1`, {
+        headers: { accept: "application/vnd.oci.image.manifest.v1+json" },
+      })
+    ).text(),
+  );
+  const big = manifest.layers[0].digest as string;
+  const small = manifest.layers[1] as { digest: string; size: number };
+  const bytes = Buffer.from(
+    await (await fetch(`http://${registry.host}/v2/overlong/app/blobs/${small.digest}`)).arrayBuffer(),
+  );
+  assert.equal(bytes.length, small.size);
+  const junk = 256 * 1024 * 1024;
+  let answer: Promise<{ sent: number; finished: boolean }> | undefined;
+  // The small layer's GET gets its bytes and then 256 MiB more, as fast as the worker reads them; the big layer's later
+  // parts are answered only once that answer has ended (the writer is on the big layer while the small one is read ahead).
+  let smallAnswered: () => void = () => undefined;
+  const smallDone = new Promise<void>((resolve) => (smallAnswered = resolve));
+  const front = await startRequestLog(registry.host, {
+    // (Its first part goes at once: it shows that the registry honours Range, so the later blobs are asked for.)
+    delay: (req) =>
+      req.url?.endsWith(`/blobs/${big}`) && !/^bytes=0-/.test(req.headers.range ?? "") ? smallDone : undefined,
+    forge: (req, res) => {
+      if (req.method !== "GET" || !req.url?.endsWith(`/blobs/${small.digest}`)) return false;
+      res.writeHead(200, { "content-type": "application/octet-stream" });
+      res.write(bytes);
+      const chunk = Buffer.alloc(64 * 1024, 0x5a);
+      let sent = bytes.length;
+      const pump = () => {
+        while (sent < bytes.length + junk && !res.destroyed) {
+          sent += chunk.length;
+          if (!res.write(chunk)) return void res.once("drain", pump);
+        }
+        if (!res.destroyed) res.end();
+      };
+      answer ??= new Promise((resolve) =>
+        res.once("close", () => {
+          smallAnswered();
+          resolve({ sent, finished: res.writableFinished });
+        }),
+      );
+      pump();
+      return true;
+    },
+  });
+  try {
+    const run = await runWorker(
+      storageEnv({
+        ARCHIVE_REQUEST: JSON.stringify({ image: `${front.host}/overlong/app:1`, blobContainer: "images" }),
+      }),
+    );
+    assert.equal(run.code, 1, run.stderr);
+    assert.match(run.stderr, /SIZE_MISMATCH/);
+    assert.match(run.stderr, new RegExp(small.digest));
+    assert.ok(answer, "the small layer was asked for");
+    const { sent, finished } = await answer;
+    // Before the fix the worker read (and held) all of it before the writer reached the blob.
+    assert.equal(finished, false, "the worker read the whole overlong answer");
+    assert.ok(sent < junk / 4, `${sent} bytes sent before the worker stopped reading`);
+    const name = `${front.host}/overlong/app@${pushed.digest.replace(":", "-")}.tar.gz`;
+    assert.equal(await blobExists(name), false, "no archive blob");
+    assert.equal(await blobExists(`${name}.json`), false, "no sidecar");
+  } finally {
+    await front.close();
+  }
+});
+
+test("a registry that goes silent (no headers; half a layer, then nothing) holds the worker no longer than REGISTRY_IDLE_TIMEOUT_SECONDS: retried, resumed with Range, archived (guards issue 21.8)", async () => {
+  await pushImage(registry.host, "silent/app:1", {
+    layers: [{ randomBytes: 1024 * 1024, compression: "gzip-stored" }],
+  });
+  const manifest = JSON.parse(
+    await (
+      await fetch(`http://${registry.host}/v2/silent/app/manifests/1`, {
+        headers: { accept: "application/vnd.oci.image.manifest.v1+json" },
+      })
+    ).text(),
+  );
+  const config = manifest.config.digest as string;
+  const layer = manifest.layers[0].digest as string;
+  const bytes = Buffer.from(await (await fetch(`http://${registry.host}/v2/silent/app/blobs/${layer}`)).arrayBuffer());
+  const half = Math.floor(bytes.length / 2);
+  const silenced = new Set<string>();
+  const layerRanges: (string | undefined)[] = [];
+  // The first GET of the config gets no answer at all; the first GET of the layer gets half its bytes. Both sockets
+  // stay open, as behind a load balancer that dropped the flow. Everything else goes to the registry.
+  const front = await startRequestLog(registry.host, {
+    forge: (req, res) => {
+      if (req.method !== "GET") return false;
+      const blob = [config, layer].find((d) => req.url?.endsWith(`/blobs/${d}`));
+      if (blob === layer) layerRanges.push(req.headers.range);
+      if (!blob || silenced.has(blob)) return false;
+      silenced.add(blob);
+      if (blob === layer) res.writeHead(200, { "content-length": String(bytes.length) }).write(bytes.subarray(0, half));
+      return true;
+    },
+  });
+  let pid: number | undefined;
+  let exited = false;
+  try {
+    const image = `${front.host}/silent/app:1`;
+    const worker = runNode(
+      WORKER_MAIN,
+      [],
+      workerEnv(
+        storageEnv({
+          ARCHIVE_REQUEST: JSON.stringify({ image, blobContainer: "images" }),
+          REGISTRY_IDLE_TIMEOUT_SECONDS: "1",
+        }),
+      ),
+      { onStart: (p) => (pid = p) },
+    ).finally(() => (exited = true));
+    let timer: NodeJS.Timeout | undefined;
+    const run = await Promise.race([
+      worker,
+      new Promise<undefined>((resolve) => (timer = setTimeout(resolve, 60_000, undefined))),
+    ]);
+    clearTimeout(timer);
+    assert.ok(run, "the worker was still reading a silent connection after 60 s");
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal((JSON.parse(run.stdout) as { status: string }).status, "archived");
+    assert.deepEqual([...silenced].sort(), [config, layer].sort(), "both silences were met");
+    const blobReads = (digest: string) => front.requests.filter((r) => r === `GET /v2/silent/app/blobs/${digest}`);
+    assert.ok(blobReads(config).length >= 2, "the config's GET was retried");
+    assert.deepEqual(layerRanges, [undefined, `bytes=${half}-`], "the layer was resumed from the byte it had");
+  } finally {
+    if (pid !== undefined && !exited) process.kill(pid, "SIGKILL");
+    await front.close();
+  }
+});
+
 test("SIGKILL of the worker mid-upload leaves no archive blob, and a re-run succeeds", async () => {
   const pushed = await pushImage(registry.host, "killed/app:1", {
     layers: [{ randomBytes: 48 * 1024 * 1024, compression: "gzip-stored" }],

@@ -55,9 +55,18 @@ export interface RequestLog {
 
 /**
  * A front door that records every HTTP request it passes to `upstreamHost` (a real registry) and passes it on; one
- * whose path matches `hold` is recorded and never answered (a registry that hangs).
+ * whose path matches `hold` is recorded and never answered (a registry that hangs); one `forge` answers itself (it
+ * returns true) is not passed on (a registry that answers what it should not); one `delay` returns a promise for is
+ * passed on once that settles (a registry slow to answer).
  */
-export async function startRequestLog(upstreamHost: string, options: { hold?: RegExp } = {}): Promise<RequestLog> {
+export async function startRequestLog(
+  upstreamHost: string,
+  options: {
+    hold?: RegExp;
+    forge?: (req: IncomingMessage, res: ServerResponse) => boolean;
+    delay?: (req: IncomingMessage) => Promise<unknown> | undefined;
+  } = {},
+): Promise<RequestLog> {
   const requests: string[] = [];
   const arrivals: number[] = [];
   const [upstreamName, upstreamPort] = upstreamHost.split(":");
@@ -65,6 +74,15 @@ export async function startRequestLog(upstreamHost: string, options: { hold?: Re
     requests.push(`${req.method} ${req.url}`);
     arrivals.push(performance.now());
     if (options.hold?.test(req.url ?? "")) return;
+    if (options.forge?.(req, res)) return;
+    const wait = options.delay?.(req);
+    if (wait) {
+      req.pause();
+      void wait.then(() => passOn(req, res));
+    } else passOn(req, res);
+  });
+  const passOn = (req: IncomingMessage, res: ServerResponse) => {
+    if (res.destroyed) return;
     const upstream = httpRequest(
       { host: upstreamName, port: Number(upstreamPort), path: req.url, method: req.method, headers: req.headers },
       (up) => {
@@ -74,7 +92,7 @@ export async function startRequestLog(upstreamHost: string, options: { hold?: Re
     );
     upstream.on("error", () => res.destroy());
     req.pipe(upstream);
-  });
+  };
   return {
     host,
     requests,

@@ -2,7 +2,7 @@
 // or field, and a registry password is bound to the one host it belongs to.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { readAppConfig, readRestoreLimits, readWorkerConfig } from "../../src/config.js";
+import { readAppConfig, readRegistrySettings, readRestoreLimits, readWorkerConfig } from "../../src/config.js";
 import { isArchiveError } from "../../src/errors.js";
 import { startArchiveRunSchema } from "../../src/runs/startArchiveRun.js";
 import { formatIssues } from "../../src/validation.js";
@@ -76,6 +76,26 @@ test("REGISTRY_READS_PER_MINUTE: half of ACR Standard's read limit by default, 0
     () => readAppConfig({ STORAGE_ACCOUNT: "archive01", JOB_RUNNER: "local", LISTING_PAGE_REPOSITORIES: "5000" }),
     /LISTING_PAGE_REPOSITORIES: must be ≤ 1000/,
   );
+});
+
+test("REGISTRY_IDLE_TIMEOUT_SECONDS: 120 s by default, in ms for the worker, the app and the CLI's registry access; bounded and named when wrong (guards issue 21.8)", () => {
+  assert.equal(readWorkerConfig({ STORAGE_ACCOUNT: "archive01" }).registryIdleTimeoutMs, 120_000);
+  assert.equal(
+    readWorkerConfig({ STORAGE_ACCOUNT: "archive01", REGISTRY_IDLE_TIMEOUT_SECONDS: "5" }).registryIdleTimeoutMs,
+    5000,
+  );
+  assert.equal(readRegistrySettings({ REGISTRY_IDLE_TIMEOUT_SECONDS: "30" }).idleTimeoutMs, 30_000);
+  const app = readAppConfig({ STORAGE_ACCOUNT: "archive01", JOB_RUNNER: "local", REGISTRY_IDLE_TIMEOUT_SECONDS: "90" });
+  assert.equal(app.registry.idleTimeoutMs, 90_000);
+  for (const [value, message] of [
+    ["0", /REGISTRY_IDLE_TIMEOUT_SECONDS: must be ≥ 1/],
+    ["7200", /REGISTRY_IDLE_TIMEOUT_SECONDS: must be ≤ 3600/],
+    ["soon", /REGISTRY_IDLE_TIMEOUT_SECONDS: must be a number/],
+  ] as const)
+    assert.throws(
+      () => readWorkerConfig({ STORAGE_ACCOUNT: "archive01", REGISTRY_IDLE_TIMEOUT_SECONDS: value }),
+      message,
+    );
 });
 
 test("refreshReferrers settings: the probes' budget and limits, and the nightly switch, each named when wrong", () => {

@@ -24,6 +24,8 @@ const descriptorOf = (bytes: Buffer): Descriptor => ({
 interface Served {
   host: string;
   requests: { digest: string; range: string | undefined }[];
+  /** Per overlong answer (options.overlong): what was written before it closed, and whether it was written whole. */
+  overlongAnswers: Promise<{ digest: string; range: string | undefined; sent: number; finished: boolean }>[];
   close: () => Promise<void>;
 }
 
@@ -39,10 +41,15 @@ async function serveBlobs(
     corrupt?: string;
     /** Each answer waits this long before its status line (a busy registry, a read budget's wait). */
     answerDelayMs?: number;
+    /** Bytes of junk sent after an answer's own bytes (a hostile registry), written as fast as the client reads. */
+    overlong?: (request: { digest: string; range: string | undefined }) => number | undefined;
+    /** Blobs whose GETs are answered 200 with the whole blob, Range or not. */
+    ignoreRange?: (digest: string) => boolean;
   } = {},
 ): Promise<Served> {
   const byDigest = new Map(blobs.map((b) => [descriptorOf(b).digest, b]));
   const requests: Served["requests"] = [];
+  const overlongAnswers: Served["overlongAnswers"] = [];
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     const digest = /\/blobs\/(sha256:[0-9a-f]+)$/.exec(req.url ?? "")?.[1] ?? "";
     let blob = byDigest.get(digest);
@@ -55,7 +62,8 @@ async function serveBlobs(
     const index = requests.push({ digest, range }) - 1;
     let start = 0;
     let end = blob.length - 1;
-    const m = range && options.rangeSupport !== false ? /^bytes=(\d+)-(\d*)$/.exec(range) : null;
+    const honoursRange = options.rangeSupport !== false && !options.ignoreRange?.(digest);
+    const m = range && honoursRange ? /^bytes=(\d+)-(\d*)$/.exec(range) : null;
     if (m) {
       start = Number(m[1]);
       if (m[2]) end = Math.min(end, Number(m[2]));
@@ -63,9 +71,34 @@ async function serveBlobs(
     const bytes = blob;
     const respond = () => {
       const body = bytes.subarray(start, end + 1);
-      const headers = { "content-length": String(body.length), "content-type": "application/octet-stream" };
+      const junk = options.overlong?.({ digest, range });
+      // An overlong answer has no Content-Length (chunked), as a registry streaming an endless body would send it.
+      const headers = {
+        ...(junk === undefined && { "content-length": String(body.length) }),
+        "content-type": "application/octet-stream",
+      };
       if (m) res.writeHead(206, { ...headers, "content-range": `bytes ${start}-${end}/${bytes.length}` });
       else res.writeHead(200, headers);
+      if (junk !== undefined) {
+        res.write(body);
+        const chunk = Buffer.alloc(64 * KiB, 0x5a);
+        let sent = body.length;
+        const total = body.length + junk;
+        const pump = () => {
+          while (sent < total && !res.destroyed) {
+            sent += chunk.length;
+            if (!res.write(chunk)) return void res.once("drain", pump);
+          }
+          if (!res.destroyed) res.end();
+        };
+        overlongAnswers.push(
+          new Promise((resolve) =>
+            res.once("close", () => resolve({ digest, range, sent, finished: res.writableFinished })),
+          ),
+        );
+        pump();
+        return;
+      }
       const cut = options.cutAt?.({ digest, range, index });
       if (cut !== undefined) {
         res.write(body.subarray(0, cut), () => res.destroy());
@@ -81,6 +114,7 @@ async function serveBlobs(
   return {
     host: `127.0.0.1:${(server.address() as { port: number }).port}`,
     requests,
+    overlongAnswers,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
@@ -425,3 +459,120 @@ test("a part's size and whether to stream follow from one connection's speed and
   assert.equal(plan(25e6, 60).limit, 12 * MiB);
   assert.equal(plan(200e6, 60, { ...bounds, maxPartBytes: 4 * MiB }).stream, false);
 });
+
+test("a registry's overlong answer is held to its part's range and one byte, and no more of it is read: SIZE_MISMATCH (guards issue 21.1)", async () => {
+  // The writer is still on the first blob while the later ones are read ahead; the registry answers a 44-byte blob's
+  // GET (200) and a split blob's last range (206) with their bytes and then 48 MiB more. Before the fix both were taken
+  // whole into the parts' buffers.
+  const first = randomBytes(256 * KiB);
+  const small = randomBytes(44);
+  const split = randomBytes(300 * KiB);
+  const [smallDigest, splitDigest] = [small, split].map((b) => descriptorOf(b).digest);
+  const part = 64 * KiB;
+  const served = await serveBlobs([first, small, split], {
+    overlong: ({ digest, range }) =>
+      digest === smallDigest || (digest === splitDigest && range === `bytes=${4 * part}-`) ? JUNK : undefined,
+  });
+  const client = new RegistryClient(served.host, { retry: FAST_RETRY });
+  const budget = 1024 * KiB;
+  const prefetcher = new BlobPrefetcher(client, "test/repo", [first, small, split].map(descriptorOf), {
+    concurrency: 4,
+    budgetBytes: budget,
+    partBytes: part,
+  });
+  try {
+    // Nothing taken yet: every blob fits the budget and is read ahead; the overlong answers end without the writer.
+    for (let i = 0; i < 2000 && served.overlongAnswers.length < 2; i++) await tick();
+    assert.equal(served.overlongAnswers.length, 2);
+    const answers = await Promise.all(served.overlongAnswers);
+    assert.ok(
+      prefetcher.stats.peakBufferedBytes <= budget + part,
+      `held ${prefetcher.stats.peakBufferedBytes} bytes ahead (budget ${budget})`,
+    );
+    for (const answer of answers) {
+      assert.equal(answer.finished, false, `${answer.range ?? "GET"} of ${answer.digest}: read to its end`);
+      assert.ok(answer.sent < JUNK / 2, `${answer.sent} bytes of ${answer.digest} sent before the read stopped`);
+    }
+    assert.ok((await takeBlob(prefetcher, 0)).equals(first));
+    for (const index of [1, 2]) await expectSizeMismatch(takeBlob(prefetcher, index), index);
+  } finally {
+    prefetcher.close();
+    await served.close();
+  }
+});
+
+test("an overlong answer read as it is taken (the whole-blob fallback, a streamed part) holds one part and is read no further than one byte past the blob (guards issue 21.1)", async () => {
+  const part = 64 * KiB;
+  const variants = [
+    // A registry that ignores Range: each blob is one 200 answer, read as the writer takes it.
+    {
+      name: "fallback",
+      options: { rangeSupport: false },
+      junkFor: (range?: string) => range === `bytes=0-${part - 1}`,
+    },
+    // Answers that wait while one connection is fast: the rest of the blob is one streamed GET (bytes=N-).
+    {
+      name: "streamed",
+      options: { answerDelayMs: 300 },
+      junkFor: (range?: string) => /^bytes=\d+-$/.test(range ?? ""),
+      maxPartBytes: 2 * part,
+    },
+  ];
+  for (const variant of variants) {
+    const first = randomBytes(256 * KiB);
+    const long = randomBytes(1024 * KiB);
+    const served = await serveBlobs([first, long], {
+      ...variant.options,
+      overlong: ({ digest, range }) =>
+        digest === descriptorOf(long).digest && variant.junkFor(range) ? JUNK : undefined,
+    });
+    const client = new RegistryClient(served.host, { retry: FAST_RETRY });
+    const budget = 256 * KiB;
+    const prefetcher = new BlobPrefetcher(client, "test/repo", [first, long].map(descriptorOf), {
+      concurrency: 4,
+      budgetBytes: budget,
+      partBytes: part,
+      ...(variant.maxPartBytes && { maxPartBytes: variant.maxPartBytes }),
+    });
+    try {
+      assert.ok((await takeBlob(prefetcher, 0)).equals(first), variant.name);
+      await expectSizeMismatch(takeBlob(prefetcher, 1), 1);
+      if (variant.name === "fallback") assert.equal(prefetcher.stats.rangeIgnored, true);
+      else assert.ok(prefetcher.stats.streamedParts >= 1, "a part was streamed");
+      assert.equal(served.overlongAnswers.length, 1, variant.name);
+      // The read stops by itself (before close()): before the fix it waited for a writer that had given up.
+      let timer: NodeJS.Timeout | undefined;
+      const answer = await Promise.race([
+        served.overlongAnswers[0]!,
+        new Promise<undefined>((resolve) => (timer = setTimeout(resolve, 10_000, undefined))),
+      ]);
+      clearTimeout(timer);
+      assert.ok(answer, `${variant.name}: the overlong answer was still being read 10 s after the blob failed`);
+      assert.equal(answer.finished, false, `${variant.name}: read to its end`);
+      assert.ok(answer.sent < JUNK / 2, `${variant.name}: ${answer.sent} bytes sent before the read stopped`);
+      // Held back to one part (and the chunk that passed it) ahead of the writer.
+      assert.ok(
+        prefetcher.stats.peakBufferedBytes <= budget + 2 * part,
+        `${variant.name}: held ${prefetcher.stats.peakBufferedBytes}`,
+      );
+    } finally {
+      prefetcher.close();
+      await served.close();
+    }
+  }
+});
+
+const JUNK = 48 * 1024 * KiB;
+
+async function takeBlob(prefetcher: BlobPrefetcher, index: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of prefetcher.stream(index)) chunks.push(chunk);
+  return Buffer.concat(chunks);
+}
+
+async function expectSizeMismatch(promise: Promise<unknown>, index: number): Promise<void> {
+  await assert.rejects(promise, (error: unknown) => {
+    assert.ok(isArchiveError(error) && error.code === "SIZE_MISMATCH", `blob ${index}: ${String(error)}`);
+    return true;
+  });
+}

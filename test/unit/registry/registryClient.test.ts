@@ -303,6 +303,116 @@ describe("transport behaviour (loopback stand-ins for a misbehaving registry)", 
     }
   });
 
+  // A registry gone silent, or a flow a load balancer dropped without a reset: no bytes, no close. The servers below
+  // keep such sockets open until the test ends (closeAllConnections).
+  test("a blob read whose connection goes silent mid-body is resumed with Range from the byte it had (guards issue 21.8)", async () => {
+    const ranges: (string | undefined)[] = [];
+    const server = await listen((req, res) => {
+      ranges.push(req.headers.range);
+      if (!req.headers.range) {
+        res.writeHead(200, { "content-length": String(blob.length) }).write(blob.subarray(0, 40_000));
+        return; // and nothing more, the socket left open
+      }
+      const start = Number(/bytes=(\d+)-/.exec(req.headers.range)![1]);
+      res
+        .writeHead(206, {
+          "content-range": `bytes ${start}-${blob.length - 1}/${blob.length}`,
+          "content-length": String(blob.length - start),
+        })
+        .end(blob.subarray(start));
+    });
+    try {
+      const client = new RegistryClient(server.host, { retry: FAST_RETRY, idleTimeoutMs: 300 });
+      const chunks: Buffer[] = [];
+      // (The abort only ends a read that would hang, without the idle timeout: it fails the test instead.)
+      for await (const c of client.getBlob("repo", descriptor, { abortSignal: AbortSignal.timeout(20_000) }))
+        chunks.push(c as Buffer);
+      assert.ok(Buffer.concat(chunks).equals(blob));
+      assert.deepEqual(ranges, [undefined, "bytes=40000-"]);
+    } finally {
+      server.server.closeAllConnections();
+      await close(server.server);
+    }
+  });
+
+  test("a blob read whose answer never comes ends after the idle timeout and is retried; silent every time, REGISTRY_UNREACHABLE (guards issue 21.8)", async () => {
+    let calls = 0;
+    let answerFrom = 2;
+    const server = await listen((_req, res) => {
+      if (++calls < answerFrom) return; // no status line, no headers, the socket left open
+      res.writeHead(200, { "content-length": String(blob.length) }).end(blob);
+    });
+    try {
+      const client = new RegistryClient(server.host, { retry: FAST_RETRY, idleTimeoutMs: 300 });
+      const read = async () => {
+        const chunks: Buffer[] = [];
+        for await (const c of client.getBlob("repo", descriptor, { abortSignal: AbortSignal.timeout(20_000) }))
+          chunks.push(c as Buffer);
+        return Buffer.concat(chunks);
+      };
+      assert.ok((await read()).equals(blob));
+      assert.equal(calls, 2, "the silent request and its retry");
+      calls = 0;
+      answerFrom = Infinity;
+      await expectCode(read(), "REGISTRY_UNREACHABLE", /was silent for 0.3 s \(idle timeout\)/);
+      assert.equal(calls, 1 + FAST_RETRY.maxRetries);
+    } finally {
+      server.server.closeAllConnections();
+      await close(server.server);
+    }
+  });
+
+  test("a body its reader leaves unread for longer than the idle timeout is not a silent connection: not re-requested (guards issue 21.8)", async () => {
+    const big = Buffer.alloc(8 * 1024 * 1024);
+    for (let i = 0; i < big.length; i += 4096) big[i] = (i / 4096) & 0xff;
+    const bigDescriptor = { mediaType: descriptor.mediaType, digest: sha256Digest(big), size: big.length };
+    const ranges: (string | undefined)[] = [];
+    const server = await listen((req, res) => {
+      ranges.push(req.headers.range);
+      res.writeHead(200, { "content-length": String(big.length) }).end(big);
+    });
+    try {
+      const client = new RegistryClient(server.host, { retry: FAST_RETRY, idleTimeoutMs: 200 });
+      const chunks: Buffer[] = [];
+      for await (const c of client.getBlob("repo", bigDescriptor)) {
+        if (chunks.length === 0) await new Promise((resolve) => setTimeout(resolve, 1000)); // the writer is busy
+        chunks.push(c as Buffer);
+      }
+      assert.ok(Buffer.concat(chunks).equals(big));
+      assert.deepEqual(ranges, [undefined], "one GET: the pause was the reader's, not the registry's");
+    } finally {
+      await close(server.server);
+    }
+  });
+
+  test("a registry that sends slowly but steadily is not silent: bytes keep the idle timeout away (guards issue 21.8)", async () => {
+    const ranges: (string | undefined)[] = [];
+    const server = await listen((req, res) => {
+      ranges.push(req.headers.range);
+      res.writeHead(200, { "content-length": String(blob.length) });
+      // 20 pieces 60 ms apart: 1.2 s in all, four times the idle timeout, never 300 ms without a byte.
+      const piece = Math.ceil(blob.length / 20);
+      let sent = 0;
+      const next = () => {
+        if (res.destroyed) return;
+        res.write(blob.subarray(sent, sent + piece));
+        sent += piece;
+        if (sent >= blob.length) res.end();
+        else setTimeout(next, 60);
+      };
+      next();
+    });
+    try {
+      const client = new RegistryClient(server.host, { retry: FAST_RETRY, idleTimeoutMs: 300 });
+      const chunks: Buffer[] = [];
+      for await (const c of client.getBlob("repo", descriptor)) chunks.push(c as Buffer);
+      assert.ok(Buffer.concat(chunks).equals(blob));
+      assert.deepEqual(ranges, [undefined], "one GET");
+    } finally {
+      await close(server.server);
+    }
+  });
+
   test("plain HTTP only for loopback unless insecure is asked for", () => {
     assert.equal(new RegistryClient("127.0.0.1:5000").baseUrl, "http://127.0.0.1:5000");
     assert.equal(new RegistryClient("localhost:5000").baseUrl, "http://localhost:5000");
