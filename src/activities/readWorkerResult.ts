@@ -7,14 +7,13 @@ import type { ArchiveImageResult } from "../archive/archiveImage.js";
 import { imageIdentitySchema } from "../runs/archiveRun.js";
 import { getAppDependencies } from "../appDependencies.js";
 import { readWorkerResult as readResultBlob } from "../storage/archiveStore.js";
-import { containerNameSchema, runIdSchema } from "../storage/blobNames.js";
+import { attemptIdSchema, containerNameSchema, runIdSchema } from "../storage/blobNames.js";
 import { parseInput } from "../validation.js";
-import { archiveRequestSchema } from "../archive/archiveRequest.js";
 
 export const readWorkerResultInputSchema = imageIdentitySchema.extend({
   runId: runIdSchema,
   container: containerNameSchema,
-  attemptId: archiveRequestSchema.shape.attemptId.unwrap(),
+  attemptId: attemptIdSchema,
 });
 export type ReadWorkerResultInput = z.output<typeof readWorkerResultInputSchema>;
 

@@ -6,7 +6,8 @@ import { z } from "zod";
 import { ArchiveError } from "../errors.js";
 import { assertRegistryAllowed } from "../registry/allowList.js";
 import { isValidTag, parseImageReference } from "../registry/reference.js";
-import { blobBaseNameSchema, containerNameSchema, runIdSchema } from "../storage/blobNames.js";
+import { attemptIdSchema, blobBaseNameSchema, containerNameSchema, runIdSchema } from "../storage/blobNames.js";
+import type { JobRequestKind } from "../jobs/jobAttempt.js";
 
 export const archiveRequestSchema = z.strictObject({
   image: z
@@ -26,10 +27,7 @@ export const archiveRequestSchema = z.strictObject({
    * Which execution of the orchestration this is (`<n>`, from 1): the result blob carries it, so an orphaned
    * execution of an earlier attempt is never read as this one's, and a lost start can be found again.
    */
-  attemptId: z
-    .string()
-    .regex(/^[1-9][0-9]{0,3}$/, "must be an attempt number 1-9999")
-    .optional(),
+  attemptId: attemptIdSchema.optional(),
   /** Other tags known to point at the same digest (from the orchestrator's listing). */
   tags: z.array(z.string().refine(isValidTag, "must be a tag")).max(1000, "must hold at most 1000 tags").optional(),
   /**
@@ -39,6 +37,12 @@ export const archiveRequestSchema = z.strictObject({
   refreshReferrers: z.boolean().optional(),
 });
 export type ArchiveRequest = z.output<typeof archiveRequestSchema>;
+
+/** An archive job's request: ARCHIVE_REQUEST; one attempt is a run, an image and an attempt id. */
+export const archiveJobRequest: JobRequestKind<ArchiveRequest> = {
+  setting: "ARCHIVE_REQUEST",
+  attemptKey: (r) => [r.runId, r.image, r.attemptId],
+};
 
 /** What a worker may act on (ALLOWED_REGISTRIES, ARCHIVE_CONTAINER of its own env). */
 export interface WorkerScope {
@@ -55,10 +59,14 @@ export function assertRequestInScope(
 ): void {
   if (scope.allowedRegistries.length > 0)
     assertRegistryAllowed(parseImageReference(request.image).registry, scope.allowedRegistries);
-  if (scope.archiveContainer !== undefined && request.blobContainer !== scope.archiveContainer) {
+  assertContainerInScope(request.blobContainer, scope.archiveContainer);
+}
+
+/** Throws INVALID_ARGUMENT (permanent) when a request's container is not the one this worker or app may use. */
+export function assertContainerInScope(blobContainer: string, archiveContainer: string | undefined): void {
+  if (archiveContainer !== undefined && blobContainer !== archiveContainer)
     throw new ArchiveError(
       "INVALID_ARGUMENT",
-      `blobContainer: ${request.blobContainer} is not this worker's container (ARCHIVE_CONTAINER: ${scope.archiveContainer})`,
+      `blobContainer: ${blobContainer} is not this worker's container (ARCHIVE_CONTAINER: ${archiveContainer})`,
     );
-  }
 }

@@ -3,11 +3,13 @@
 // worker may act on: the request rides on an orchestration input, which can be forged, so the worker re-checks it
 // against its own env (RESTORE_TARGET_REGISTRIES, ARCHIVE_CONTAINER) before contacting anything.
 import { z } from "zod";
-import { ArchiveError } from "../errors.js";
 import { assertRegistryAllowed } from "../registry/allowList.js";
 import { isValidDigest, isValidRepository, isValidTag, loginServerSchema } from "../registry/reference.js";
+import type { JobRequestKind } from "../jobs/jobAttempt.js";
+import { assertContainerInScope } from "./archiveRequest.js";
 import {
   archiveBlobIdentity,
+  attemptIdSchema,
   containerNameSchema,
   isReferrersSupplementOf,
   runIdSchema,
@@ -46,10 +48,7 @@ export const restoreRequestSchema = z
       .max(1000, "must hold at most 1000 supplements")
       .optional(),
     runId: runIdSchema.optional(),
-    attemptId: z
-      .string()
-      .regex(/^[1-9][0-9]{0,3}$/, "must be an attempt number 1-9999")
-      .optional(),
+    attemptId: attemptIdSchema.optional(),
   })
   .superRefine((request, ctx) => {
     // Only the archive or its own staging copy: a request cannot make the worker read another blob as this archive.
@@ -85,6 +84,12 @@ export const restoreRequestSchema = z
   });
 export type RestoreRequest = z.output<typeof restoreRequestSchema>;
 
+/** A restore job's request: RESTORE_REQUEST; one attempt is a run, an archive, a target and an attempt id. */
+export const restoreJobRequest: JobRequestKind<RestoreRequest> = {
+  setting: "RESTORE_REQUEST",
+  attemptKey: (r) => [r.runId, r.archiveBlob, r.target?.registry, r.target?.repository, r.attemptId],
+};
+
 /** What a restoring worker may act on (RESTORE_TARGET_REGISTRIES, ARCHIVE_CONTAINER of its own env). */
 export interface RestoreScope {
   /** Login-server globs it may push to; empty: none (the worker refuses restores), or not configured (the CLI). */
@@ -100,10 +105,5 @@ export function assertRestoreRequestInScope(
 ): void {
   if (options.requireTargets || scope.restoreTargetRegistries.length > 0)
     assertRegistryAllowed(request.target.registry, scope.restoreTargetRegistries, "RESTORE_TARGET_REGISTRIES");
-  if (scope.archiveContainer !== undefined && request.blobContainer !== scope.archiveContainer) {
-    throw new ArchiveError(
-      "INVALID_ARGUMENT",
-      `blobContainer: ${request.blobContainer} is not this worker's container (ARCHIVE_CONTAINER: ${scope.archiveContainer})`,
-    );
-  }
+  assertContainerInScope(request.blobContainer, scope.archiveContainer);
 }

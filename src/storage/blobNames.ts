@@ -102,8 +102,11 @@ export function tagMarkerIdentity(name: string): (ImageIdentity & { tag: string 
 }
 
 /** One attempt's result: an orphaned execution of another attempt writes its own name, never read as this one's. */
+/** Which execution of an item's orchestration a worker request is (`<n>`, from 1): its result blob carries it. */
+export const attemptIdSchema = z.string().regex(/^[1-9][0-9]{0,3}$/, "must be an attempt number 1-9999");
+
 export function resultBlobName(runId: string, image: ImageIdentity, attemptId?: string): string {
-  if (attemptId !== undefined && !/^[1-9][0-9]{0,3}$/.test(attemptId))
+  if (attemptId !== undefined && !attemptIdSchema.safeParse(attemptId).success)
     throw new TypeError(`invalid attempt id: ${attemptId}`);
   return `runs/${runId}/results/${imageStem(image)}${attemptId ? `.attempt-${attemptId}` : ""}.json`;
 }

@@ -10,7 +10,8 @@ import { parseJobResourceId } from "../../../src/jobs/jobResourceId.js";
 import { createJobRunner } from "../../../src/jobs/createJobRunner.js";
 import { createRunDependencies } from "../../../src/runs/runDependencies.js";
 import { LocalJobRunner } from "../../../src/jobs/localJobRunner.js";
-import { isSameAttempt, startArchiveJob } from "../../../src/runs/archiveJob.js";
+import { isSameAttempt, startJobAttempt } from "../../../src/jobs/jobAttempt.js";
+import { archiveJobRequest } from "../../../src/archive/archiveRequest.js";
 import { readArmExample, startArmServer, type ArmServer } from "../../../tools/localenv/armServer.js";
 import { fakeTokenCredential } from "../../support/credentials.js";
 
@@ -260,7 +261,7 @@ describe("startExecution", () => {
     });
   }
 
-  test("startArchiveJob finds the execution of a start whose answer was lost instead of starting a second (guards issue 8.5)", async () => {
+  test("startJobAttempt finds the execution of a start whose answer was lost instead of starting a second (guards issue 8.5)", async () => {
     const runner = newRunner();
     const request = {
       image: "myacr.azurecr.io/team/app:1.0@sha256:" + "b".repeat(64),
@@ -276,19 +277,27 @@ describe("startExecution", () => {
       times: 1,
       match: (r) => r.method === "POST",
     };
-    await assert.rejects(startArchiveJob(runner, request), (error: ArchiveError) => error.code === "JOB_FAILED");
+    await assert.rejects(
+      startJobAttempt(runner, archiveJobRequest, request),
+      (error: ArchiveError) => error.code === "JOB_FAILED",
+    );
     // The orchestration tries the same attempt again, reconciling: the lost execution is found and adopted.
-    const adopted = await startArchiveJob(runner, request, { reconcile: true });
+    const adopted = await startJobAttempt(runner, archiveJobRequest, request, { reconcile: true });
     assert.match(adopted.name, new RegExp(`^${JOB}-[a-z]{7}$`));
     assert.equal(routes().filter((r) => r === `POST ${jobPath}/start`).length, 1, "no second start");
     assert.ok(routes().includes(`GET ${jobPath}/executions`), "the executions were listed");
     // Another attempt's id is another execution: it is started.
-    const second = await startArchiveJob(runner, { ...request, attemptId: "2" }, { reconcile: true });
+    const second = await startJobAttempt(
+      runner,
+      archiveJobRequest,
+      { ...request, attemptId: "2" },
+      { reconcile: true },
+    );
     assert.notEqual(second.name, adopted.name);
     assert.equal(routes().filter((r) => r === `POST ${jobPath}/start`).length, 2);
     // And the first attempt is still found by its own id, not confused with the second.
     assert.equal(
-      (await runner.findExecution((env) => isSameAttempt(env.ARCHIVE_REQUEST, request)))?.name,
+      (await runner.findExecution((env) => isSameAttempt(archiveJobRequest, env.ARCHIVE_REQUEST, request)))?.name,
       adopted.name,
     );
   });
