@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-declare -A PACKAGE=( [docker-registry]=docker-registry [skopeo]=skopeo [podman]=podman [pigz]=pigz [htpasswd]=apache2-utils [openssl]=openssl [zcat]=gzip )
+declare -A PACKAGE=( [docker-registry]=docker-registry [skopeo]=skopeo [podman]=podman [pigz]=pigz [htpasswd]=apache2-utils [openssl]=openssl [zcat]=gzip [chromium]=chromium )
 missing=()
 for tool in "${!PACKAGE[@]}"; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("${PACKAGE[$tool]}")
