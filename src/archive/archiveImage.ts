@@ -30,7 +30,7 @@ import { recordTagsSeen } from "../storage/tagMarkers.js";
 import type { BlobPrefetcher } from "../registry/blobPrefetcher.js";
 import { getConfigPlatform, startBlobPrefetch, writeImageArchive } from "./archiveWriter.js";
 import { planImageArchive, type ImageArchivePlan } from "./imagePlan.js";
-import { refreshReferrers, type RefreshReferrersResult } from "./refreshReferrers.js";
+import { writeReferrersSupplement, type WriteReferrersSupplementResult } from "./referrersSupplement.js";
 import { buildSidecar, type ArchiveSidecar } from "./sidecar.js";
 
 /** The request of one image: the worker's ARCHIVE_REQUEST, validated by its one schema (./archiveRequest.ts). */
@@ -141,11 +141,11 @@ export async function archiveImage(
     };
     let status: ArchiveStatus = "already-archived";
     let outcome: { bytes: number; sha256: string; externalLayers: number };
-    let refreshed: RefreshReferrersResult | undefined;
+    let refreshed: WriteReferrersSupplementResult | undefined;
     if (existing.sidecar) {
       outcome = describeSidecar(existing.sidecar);
       if (request.refreshReferrers && existing.sidecarEtag)
-        refreshed = await refreshReferrers({
+        refreshed = await writeReferrersSupplement({
           client,
           container,
           image: identity,

@@ -1,7 +1,7 @@
 // The orchestrations' names, below both the orchestrators that register under them and the client code that starts
 // and watches them (durable/runClient.ts), so that neither imports the other.
 export const OrchestrationNames = {
-  archiveRegistry: "archiveRegistry",
+  archiveRun: "archiveRun",
   runBatch: "runBatch",
   archiveImage: "archiveImage",
   restoreRun: "restoreRun",

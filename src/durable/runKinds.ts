@@ -54,7 +54,7 @@ export interface RunKind<T extends Totals<T>, BatchRun, ItemRun> {
 
 export const archiveRunKind: RunKind<RunTotals, BatchRunContext, ImageRunContext> = {
   name: "archive",
-  runOrchestration: OrchestrationNames.archiveRegistry,
+  runOrchestration: OrchestrationNames.archiveRun,
   itemOrchestration: OrchestrationNames.archiveImage,
   counting: archiveCounting,
   isRunInstanceId,

@@ -1,4 +1,4 @@
-// The batch phase every kind of run shares (archiveRegistry, restoreRun): the run's batches one after another as
+// The batch phase every kind of run shares (archiveRun, restoreRun): the run's batches one after another as
 // runBatch sub-orchestrations (instance `<run>:batch:<n>`), their counts added up, a batch whose
 // sub-orchestration failed counted as failed images (the summary says why), and continue-as-new after
 // BATCHES_PER_GENERATION batches so that the run's history stays bounded whatever the number of images.

@@ -22,7 +22,7 @@ export const runFiltersSchema = z.strictObject({
 });
 export type RunFilters = z.output<typeof runFiltersSchema>;
 
-/** The archiveRegistry orchestration's input: everything the run needs, resolved before it starts. */
+/** The archiveRun orchestration's input: everything the run needs, resolved before it starts. */
 export const archiveRunInputSchema = z.strictObject({
   runId: runIdSchema,
   /** Login server. */
@@ -32,7 +32,7 @@ export const archiveRunInputSchema = z.strictObject({
   dryRun: z.boolean(),
   /**
    * Look up the referrers of images already archived and archive those their archive lacks, as a supplementary
-   * archive per image (runs/referrerRefresh.ts); within REFRESH_REFERRERS_MAX_REQUESTS registry requests a run.
+   * archive per image (runs/referrerProbe.ts); within REFRESH_REFERRERS_MAX_REQUESTS registry requests a run.
    */
   refreshReferrers: z.boolean().default(false),
   maxParallel: z.number().int().min(1).max(100),
@@ -155,7 +155,7 @@ export const imageOutcomeSchema = imageWorkItemSchema.extend({
 });
 export type ImageOutcome = z.output<typeof imageOutcomeSchema>;
 
-/** refreshReferrers: what one listing page's probes did (runs/referrerRefresh.ts); the summary adds them up. */
+/** refreshReferrers: what one listing page's probes did (runs/referrerProbe.ts); the summary adds them up. */
 export interface ReferrerRefreshCounts {
   /** Archived images whose referrers were compared with their sidecar's. */
   checked: number;
@@ -199,8 +199,8 @@ export interface BatchProgress<T = RunTotals> {
   waveStart: number;
 }
 
-/** What archiveRegistry returns (the status endpoint reads `summaryBlob` and `container` of it). */
-export interface ArchiveRegistryOutput {
+/** What archiveRun returns (the status endpoint reads `summaryBlob` and `container` of it). */
+export interface ArchiveRunOutput {
   runId: string;
   registry: string;
   summaryBlob: string;
@@ -231,7 +231,7 @@ export interface RunSummary {
    * sum of the images' `registryRequests`, as their results reported them).
    */
   registryRequests: { listing: number; workers: number };
-  /** refreshReferrers runs: what the listing's probes found (runs/referrerRefresh.ts), and what the jobs archived. */
+  /** refreshReferrers runs: what the listing's probes found (runs/referrerProbe.ts), and what the jobs archived. */
   referrers?: ReferrerRefreshCounts & { newReferrers: number; supplements: number; maxRequests?: number };
   images: (ImageOutcome & { archiveBlob: string; sidecarBlob: string })[];
 }

@@ -1,5 +1,5 @@
 // Every Durable instance id of a run, built and parsed here only:
-//   archive-<registry slug>-<UTC time to the ms>-<6 hex>     an archive run (archiveRegistry)
+//   archive-<registry slug>-<UTC time to the ms>-<6 hex>     an archive run (archiveRun)
 //   restore-<target slug>-<UTC time to the ms>-<6 hex>       a restore run (restoreRun), named after its target
 //   <run>:batch:<n>                                          its n-th batch (runBatch)
 //   <run>:batch:<n>:<i>                                      the i-th image of that batch (archiveImage)

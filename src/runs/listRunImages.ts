@@ -35,7 +35,7 @@ import {
   type ReferrerProbeState,
   type ReferrerRefreshConfig,
   type RepositoryProbeOutcome,
-} from "./referrerRefresh.js";
+} from "./referrerProbe.js";
 
 /** Repositories per catalog page, and so per listing activity: at 2-3 requests each, well inside any timeout. */
 export const LISTING_PAGE_REPOSITORIES = 100;

@@ -16,7 +16,7 @@ import {
 } from "./archiveRun.js";
 import { getArchivedImageInfo } from "../storage/archiveStore.js";
 import { pageWorkItems, readBatchOutcomes, readListingPage } from "./runStore.js";
-import { addReferrerRefreshCounts, emptyReferrerRefreshCounts } from "./referrerRefresh.js";
+import { addReferrerRefreshCounts, emptyReferrerRefreshCounts } from "./referrerProbe.js";
 import { addOutcome, emptyTotals } from "./engine/outcomeCounting.js";
 import {
   byImage,

@@ -126,7 +126,7 @@ export function registryLockBlobName(registry: string): string {
 }
 
 /**
- * Where a registry's refreshReferrers probes are in their round of the catalog (runs/referrerRefresh.ts): how far it
+ * Where a registry's refreshReferrers probes are in their round of the catalog (runs/referrerProbe.ts): how far it
  * got, and the digest each repository the last run's budget stopped in goes on after.
  */
 export function referrerProbeCursorBlobName(registry: string): string {

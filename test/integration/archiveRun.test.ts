@@ -617,8 +617,8 @@ describe("forged orchestration inputs: the 202's Durable URLs carry a key that s
     await assertNothingWritten();
   });
 
-  test("archiveRegistry with a foreign registry: the listing refuses it", async () => {
-    const status = await forge("archiveRegistry", run(foreignHost, "images"), FORGED_RUN);
+  test("archiveRun with a foreign registry: the listing refuses it", async () => {
+    const status = await forge("archiveRun", run(foreignHost, "images"), FORGED_RUN);
     assert.equal(status.runtimeStatus, "Failed", JSON.stringify(status));
     assert.match(JSON.stringify(status.output), /not in ALLOWED_REGISTRIES/);
     assert.deepEqual(seen, []);
@@ -650,11 +650,7 @@ describe("forged orchestration inputs: the 202's Durable URLs carry a key that s
       jobExecutions: 0,
       failedBatches: [],
     };
-    const status = await forge(
-      "archiveRegistry",
-      { ...run(registry.host, "images"), runId, batchSize: 1, state },
-      runId,
-    );
+    const status = await forge("archiveRun", { ...run(registry.host, "images"), runId, batchSize: 1, state }, runId);
     assert.equal(status.runtimeStatus, "Completed", JSON.stringify(status));
     const output = status.output as { summaryBlob: string; totals: { archived: number; failed: number } };
     assert.equal(output.totals.archived, 1);
@@ -677,7 +673,7 @@ describe("forged orchestration inputs: the 202's Durable URLs carry a key that s
       ),
     );
     const status = await forge(
-      "archiveRegistry",
+      "archiveRun",
       { ...run(filtersRegistry.host, "images"), runId: finishedRun },
       finishedRun,
     );

@@ -54,7 +54,7 @@ test("a restore's job start carries the run's maxParallel as its workers, for it
       tags: item.tags,
       durationSeconds: 1,
     }),
-    deleteStagingCopy: () => true,
+    releaseStagingCopies: () => null,
   });
   const status = await harness.run("runBatch", { kind: "restore", run, batchIndex: 0 }, `${RUN}:batch:0`);
   assert.equal(status.runtimeStatus, "Completed", JSON.stringify(status));
@@ -68,4 +68,125 @@ test("a restore's job start carries the run's maxParallel as its workers, for it
   assert.equal(starts.length, 1);
   assert.equal(starts[0]!.workers, 4);
   assert.equal((starts[0]!.restoreRequest as { attemptId: string }).attemptId, "1");
+});
+
+// ---- restoreImage's decisions, one path each (guards issue 22.6: the restore side's own orchestration tests) ----
+
+/** What a restoreImage orchestration gets of its run (restoreImageRunContext). */
+const imageRun = { ...run, maxParallel: undefined } as Record<string, unknown>;
+delete imageRun.maxParallel;
+const IMAGE = `${RUN}:batch:0:0`;
+const namesOf = () => harness.calls.map((c) => c.name);
+const ready = {
+  phase: "ready",
+  archiveBlob,
+  readableBlob: `staging/${archiveBlob}`,
+  bytes: 10,
+  started: false,
+};
+const restored = {
+  status: "restored",
+  archiveBlob,
+  target: "myacr.azurecr.io/team/app",
+  digest: item.digest,
+  tags: item.tags,
+  bytes: 10,
+  durationSeconds: 1,
+};
+async function restoreOne(input: { run?: Record<string, unknown> } = {}) {
+  const status = await harness.run("restoreImage", { run: input.run ?? imageRun, item }, IMAGE);
+  assert.equal(status.runtimeStatus, "Completed", JSON.stringify(status));
+  return status.output as { status: string; attempts: number; error?: { code: string }; bytes?: number };
+}
+
+test("a target that answers the digest, its referrers and the tags is already-present: nothing rehydrated, no job", async () => {
+  harness.use({ checkRestoreTarget: () => ({ present: true, archived: true, bytes: 10 }) });
+  const outcome = await restoreOne();
+  assert.equal(outcome.status, "already-present");
+  assert.equal(outcome.attempts, 0);
+  assert.deepEqual(namesOf(), ["checkRestoreTarget"]);
+  assert.deepEqual(harness.calls[0]!.input.tags, item.tags, "the check is asked about the tags it restores under");
+});
+
+test("an image with no archive fails as INVALID_ARGUMENT; a dry run is would-restore with its size; neither rehydrates", async () => {
+  harness.use({ checkRestoreTarget: () => ({ present: false, archived: false }) });
+  const missing = await restoreOne();
+  assert.equal(missing.status, "failed");
+  assert.equal(missing.error?.code, "INVALID_ARGUMENT");
+  assert.deepEqual(namesOf(), ["checkRestoreTarget"]);
+
+  harness.use({ checkRestoreTarget: () => ({ present: false, archived: true, bytes: 123 }) });
+  const dry = await restoreOne({ run: { ...imageRun, dryRun: true } });
+  assert.equal(dry.status, "would-restore");
+  assert.equal(dry.bytes, 123);
+  assert.deepEqual(namesOf(), ["checkRestoreTarget"]);
+});
+
+test("a copy still rehydrating at the limit fails as REHYDRATION_TIMEOUT with no job, and its claim is released without deleting it", async () => {
+  harness.use({
+    checkRestoreTarget: () => ({ present: false, archived: true, bytes: 10 }),
+    startRehydration: () => ({ ...ready, phase: "rehydrating", started: true }),
+    getRehydrationState: () => ({ ...ready, phase: "rehydrating" }),
+    releaseStagingCopies: () => null,
+  });
+  const outcome = await restoreOne({
+    run: { ...imageRun, rehydrationTimeoutMinutes: 1, rehydrationPollMaxSeconds: 20 },
+  });
+  assert.equal(outcome.status, "failed");
+  assert.equal(outcome.error?.code, "REHYDRATION_TIMEOUT");
+  assert.ok(!namesOf().includes("startJobExecution"), "no job while the archive is not readable");
+  const releases = harness.calls.filter((c) => c.name === "releaseStagingCopies");
+  assert.deepEqual(
+    releases.map((c) => c.input.deleteUnclaimed),
+    [false],
+    "kept for the next restore of this archive",
+  );
+});
+
+test("a job that keeps reporting DIGEST_MISMATCH fails the image and lets its copy go; other failures keep the copy for reuse", async () => {
+  for (const [code, attempts, deleteUnclaimed] of [
+    ["DIGEST_MISMATCH", 3, true],
+    ["JOB_FAILED", 3, false],
+    ["INVALID_ARGUMENT", 1, false], // permanent: not retried
+  ] as const) {
+    harness.use({
+      checkRestoreTarget: () => ({ present: false, archived: true, bytes: 10 }),
+      startRehydration: () => ready,
+      startJobExecution: (_input, call) => ({ name: `caj-${call}`, status: "Failed" }),
+      readWorkerResult: () => ({ status: "failed", error: { code, message: `${code} from the worker` } }),
+      releaseStagingCopies: () => null,
+    });
+    const outcome = await restoreOne();
+    assert.equal(outcome.status, "failed", code);
+    assert.equal(outcome.error?.code, code);
+    assert.equal(outcome.attempts, attempts, `${code}: ${attempts} attempt(s)`);
+    assert.deepEqual(
+      harness.calls.filter((c) => c.name === "releaseStagingCopies").map((c) => c.input.deleteUnclaimed),
+      [deleteUnclaimed],
+      code,
+    );
+  }
+});
+
+test("a job that succeeded but a target that does not answer afterwards is DIGEST_MISMATCH; a target that does is restored", async () => {
+  for (const presentAfter of [false, true]) {
+    harness.use({
+      checkRestoreTarget: (_input, call) => ({ present: call > 1 && presentAfter, archived: true, bytes: 10 }),
+      startRehydration: () => ready,
+      startJobExecution: () => ({ name: "caj-1", status: "Succeeded" }),
+      readWorkerResult: () => restored,
+      releaseStagingCopies: () => null,
+    });
+    const outcome = await restoreOne();
+    assert.equal(outcome.status, presentAfter ? "restored" : "failed");
+    if (!presentAfter) assert.equal(outcome.error?.code, "DIGEST_MISMATCH");
+    const checks = harness.calls.filter((c) => c.name === "checkRestoreTarget");
+    assert.equal(checks.length, 2, "checked before and after");
+    assert.deepEqual(checks[1]!.input.tags, item.tags);
+    assert.deepEqual(
+      harness.calls.filter((c) => c.name === "releaseStagingCopies").map((c) => c.input.deleteUnclaimed),
+      [true],
+      "done with the copy either way",
+    );
+  }
 });

@@ -1,4 +1,4 @@
-// The refreshReferrers cursor (src/runs/referrerRefresh.ts, kept by src/runs/runStore.ts): successive runs whose budget
+// The refreshReferrers cursor (src/runs/referrerProbe.ts, kept by src/runs/runStore.ts): successive runs whose budget
 // is smaller than one repository's images go on inside it, digest by digest, and in each repository probed at once,
 // until every image of every repository has had its turn. Whole listings (every page, the orchestration's carry from
 // page to page) against Debian's registry (cosign signatures: one request an image) and real Azurite.
@@ -13,7 +13,7 @@ import {
   advanceReferrerProbeCursor,
   MAX_REFERRER_PROBE_RESUMES,
   type ReferrerProbeState,
-} from "../../../src/runs/referrerRefresh.js";
+} from "../../../src/runs/referrerProbe.js";
 import { readListingPage, readReferrerProbeCursor } from "../../../src/runs/runStore.js";
 import { archiveBlobName, referrerProbeCursorBlobName, sidecarBlobName } from "../../../src/storage/blobNames.js";
 import { startAzurite, type AzuriteInstance } from "../../../tools/localenv/azurite.js";
@@ -77,7 +77,7 @@ function refreshRun(container: string): ArchiveRunInput {
   };
 }
 
-/** One run's whole listing, page after page, carried as the archiveRegistry orchestration carries it. */
+/** One run's whole listing, page after page, carried as the archiveRun orchestration carries it. */
 async function listRun(r: ArchiveRunInput, deps: ListRunImagesDeps & { container: ContainerClient }) {
   const probed: string[] = [];
   let after: string | undefined;

@@ -158,12 +158,12 @@ test("a failed run's error is the first line of its output; a completed run name
       runtimeStatus: "Failed",
       customStatus: { phase: "listing" },
       output:
-        "\n  Orchestrator function 'archiveRegistry' failed: listing refused\n    at archiveRegistry (dist/src/orchestrators/archiveRegistry.js:40:11)\n",
+        "\n  Orchestrator function 'archiveRun' failed: listing refused\n    at archiveRun (dist/src/orchestrators/archiveRun.js:40:11)\n",
     },
   });
   const status = await getRunStatus(failed.client, archiveRunKind, RUN);
   assert.equal(status?.runtimeStatus, "Failed");
-  assert.equal(status?.error, "Orchestrator function 'archiveRegistry' failed: listing refused");
+  assert.equal(status?.error, "Orchestrator function 'archiveRun' failed: listing refused");
   assert.equal(status?.summaryBlob, undefined);
 
   const output = {

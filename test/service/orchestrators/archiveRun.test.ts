@@ -1,4 +1,4 @@
-// archiveRegistry's listing, replayed by the local host over stand-in activities: one listImagesPage call per page,
+// archiveRun's listing, replayed by the local host over stand-in activities: one listImagesPage call per page,
 // continued by the page's `next`, batches numbered across pages, a failing page retried at that page (not from the
 // first), continue-as-new bounding the history past 100 pages and batches, and the summary told every page.
 import assert from "node:assert/strict";
@@ -58,7 +58,7 @@ test("pages in turn, continued by name; batches numbered across pages; a failed 
       totals: { total: 0, archived: 0, alreadyArchived: 0, failed: 0, bytesArchived: 0, seen: input },
     }),
   });
-  const status = await harness.run("archiveRegistry", run, RUN);
+  const status = await harness.run("archiveRun", run, RUN);
   assert.equal(status.runtimeStatus, "Completed", JSON.stringify(status).slice(0, 2000));
 
   const pages = harness.calls.filter((c) => c.name === "listImagesPage").map((c) => c.input);

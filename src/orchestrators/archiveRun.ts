@@ -15,7 +15,7 @@ import {
   archiveCounting,
   archiveRunInputSchema,
   batchRunContext,
-  type ArchiveRegistryOutput,
+  type ArchiveRunOutput,
   type RunProgress,
   type RunTotals,
 } from "../runs/archiveRun.js";
@@ -24,7 +24,7 @@ import { isValidRepository } from "../registry/reference.js";
 import { emptyTotals } from "../runs/engine/outcomeCounting.js";
 import { callActivityWithRetry } from "../activities/activityCalls.js";
 import type { ListImagesPageResult } from "../runs/listRunImages.js";
-import { referrerProbeStateSchema } from "../runs/referrerRefresh.js";
+import { referrerProbeStateSchema } from "../runs/referrerProbe.js";
 import type { RunBatchInput } from "./runBatch.js";
 import "./runBatch.js"; // registers the child orchestrations
 import { BATCHES_PER_GENERATION, runBatchLoop } from "./batchLoop.js";
@@ -56,13 +56,13 @@ const runStateSchema = z.strictObject({
 type RunState = z.output<typeof runStateSchema>;
 
 /** The run, plus (after continue-as-new) where it is. */
-export const archiveRegistryInputSchema = archiveRunInputSchema.extend({ state: runStateSchema.optional() });
-type ArchiveRegistryInput = z.output<typeof archiveRegistryInputSchema>;
+export const archiveRunOrchestrationInputSchema = archiveRunInputSchema.extend({ state: runStateSchema.optional() });
+type ArchiveRunOrchestrationInput = z.output<typeof archiveRunOrchestrationInputSchema>;
 
-const archiveRegistry: OrchestrationHandler = function* (context: OrchestrationContext) {
+const archiveRun: OrchestrationHandler = function* (context: OrchestrationContext) {
   const { state: savedState, ...run } = parseInput(
-    OrchestrationNames.archiveRegistry,
-    archiveRegistryInputSchema,
+    OrchestrationNames.archiveRun,
+    archiveRunOrchestrationInputSchema,
     context.df.getInput(),
   );
   assertInstanceOfRun("run", context.df.instanceId, run.runId);
@@ -86,7 +86,7 @@ const archiveRegistry: OrchestrationHandler = function* (context: OrchestrationC
     failedBatches: [],
   };
   let steps = 0;
-  const continueAsNew = () => context.df.continueAsNew({ ...run, state } satisfies ArchiveRegistryInput);
+  const continueAsNew = () => context.df.continueAsNew({ ...run, state } satisfies ArchiveRunOrchestrationInput);
 
   while (!state.listing.done) {
     if (steps++ >= STEPS_PER_GENERATION) return continueAsNew();
@@ -131,7 +131,7 @@ const archiveRegistry: OrchestrationHandler = function* (context: OrchestrationC
     // make batches of different sizes: the orchestration does not know how many).
     failBatch: (s) => s.totals,
     onProgress: (s) => context.df.setCustomStatus(progress(s, "archiving")),
-    continueAsNew: (s) => context.df.continueAsNew({ ...run, state: s } satisfies ArchiveRegistryInput),
+    continueAsNew: (s) => context.df.continueAsNew({ ...run, state: s } satisfies ArchiveRunOrchestrationInput),
   });
   if (!finished) return undefined;
   state = finished;
@@ -153,7 +153,7 @@ const archiveRegistry: OrchestrationHandler = function* (context: OrchestrationC
     },
   );
   context.df.setCustomStatus({ ...progress(state, "done"), ...summary.totals });
-  const output: ArchiveRegistryOutput = {
+  const output: ArchiveRunOutput = {
     runId: run.runId,
     registry: run.registry,
     summaryBlob: summary.summaryBlob,
@@ -165,4 +165,4 @@ const archiveRegistry: OrchestrationHandler = function* (context: OrchestrationC
   return output;
 };
 
-df.app.orchestration(OrchestrationNames.archiveRegistry, archiveRegistry);
+df.app.orchestration(OrchestrationNames.archiveRun, archiveRun);

@@ -1,4 +1,4 @@
-// refreshReferrers in a run's listing: which images already archived have referrers their archive does not hold yet
+// The listing's referrer probe (a refreshReferrers run): which images already archived have referrers their archive does not hold yet
 // (a signature added after the archive, a new SBOM). Each archived image's referrer digests are probed in the registry
 // (registry/referrers.ts: digests only; a tag that the repository's tag listing does not have is not asked for) and
 // compared with those its sidecar records; only an image with new ones becomes work (a supplementary archive, written

@@ -1,5 +1,6 @@
-// Referrers that arrive after an image was archived (a signature added next week, a new SBOM): an archive in Archive
-// tier is never rewritten, so they go into a supplementary archive of their own, recorded in the image's sidecar.
+// The referrers supplement, what a refreshReferrers run's job writes: referrers that arrive after an image was archived
+// (a signature added next week, a new SBOM). An archive in Archive tier is never rewritten, so they go into a
+// supplementary archive of their own, recorded in the image's sidecar.
 //
 // The supplement is an OCI image layout like the archive (oci-layout, index.json with the image's tags and the
 // referrers annotation; no manifest.json: it is not loadable): the image's manifests and EVERY referrer's manifest (so
@@ -19,7 +20,7 @@ import { writeImageArchive } from "./archiveWriter.js";
 import { planImageArchive } from "./imagePlan.js";
 import { describeReferrer, type ArchiveSidecar } from "./sidecar.js";
 
-export interface RefreshReferrersInput {
+export interface WriteReferrersSupplementInput {
   client: RegistryClient;
   container: ContainerClient;
   image: ImageIdentity;
@@ -35,7 +36,7 @@ export interface RefreshReferrersInput {
   now: () => Date;
 }
 
-export interface RefreshReferrersResult {
+export interface WriteReferrersSupplementResult {
   /** Referrers found that the sidecar did not list. */
   newReferrers: number;
   /** The supplementary archive written (or already there, from an earlier try) for them. */
@@ -44,7 +45,9 @@ export interface RefreshReferrersResult {
   sha256?: string;
 }
 
-export async function refreshReferrers(input: RefreshReferrersInput): Promise<RefreshReferrersResult> {
+export async function writeReferrersSupplement(
+  input: WriteReferrersSupplementInput,
+): Promise<WriteReferrersSupplementResult> {
   const { client, container, image, sidecar } = input;
   const request = input.abortSignal ? { abortSignal: input.abortSignal } : {};
   const plan = await planImageArchive(client, image.repository, image.digest, {
