@@ -6,7 +6,7 @@ import { z } from "zod";
 import { globListSchema } from "../globs.js";
 import { isValidDigest, isValidRepository, isValidTag, loginServerSchema } from "../registry/reference.js";
 import { runIdSchema } from "../storage/blobNames.js";
-import { archiveRunInputSchema, imageOutcomeSchema, type ImageOutcome } from "./archiveRun.js";
+import { archiveRunInputSchema, type ImageOutcome } from "./archiveRun.js";
 import type { OutcomeCounting } from "./engine/outcomeCounting.js";
 
 export const rehydratePrioritySchema = z.enum(["Standard", "High"], { error: 'must be "Standard" or "High"' });
@@ -224,8 +224,6 @@ export interface RestoreListedImage {
   /** Why it cannot be restored (not archived); such an image gets no batch. */
   problem?: { code: string; message: string };
 }
-
-export const restoreOutcomeSchema = imageOutcomeSchema;
 
 export interface RestoreSummaryImage extends ImageOutcome {
   target: string;
