@@ -278,3 +278,63 @@ test("by default a restore holds at most 64 MiB: the issue's archive (4 MiB JSON
     },
   );
 });
+
+test("each manifest of an archive is JSON-parsed once, referrers and an index referrer's manifests included (guards issue 22.2)", async () => {
+  const referrer = referrerManifest(sha(image));
+  const child = json({ ...JSON.parse(referrer.toString("utf8")), annotations: { platform: "linux/arm64" } });
+  const childDescriptor = {
+    mediaType: "application/vnd.oci.image.manifest.v1+json",
+    digest: sha(child),
+    size: child.length,
+  };
+  const indexReferrer = json({
+    schemaVersion: 2,
+    mediaType: "application/vnd.oci.image.index.v1+json",
+    artifactType: "application/spdx+json",
+    manifests: [childDescriptor],
+    subject: imageDescriptor,
+  });
+  const listedAs = (bytes: Buffer, mediaType: string) => ({
+    mediaType,
+    digest: sha(bytes),
+    size: bytes.length,
+    annotations: { "vnd.acr-cold-archive.referrer.subject": sha(image) },
+  });
+  const referrers = json({
+    schemaVersion: 2,
+    mediaType: "application/vnd.oci.image.index.v1+json",
+    manifests: [
+      listedAs(referrer, "application/vnd.oci.image.manifest.v1+json"),
+      listedAs(indexReferrer, "application/vnd.oci.image.index.v1+json"),
+    ],
+  });
+  const blob = (bytes: Buffer) => ({ name: `blobs/sha256/${sha(bytes).slice(7)}`, body: bytes });
+  // As this tool writes it: the image, its referrers index, then each referrer after the manifests it lists.
+  const archive = await archiveOf([
+    {
+      name: "index.json",
+      body: json({
+        schemaVersion: 2,
+        manifests: [imageDescriptor],
+        annotations: { "vnd.acr-cold-archive.referrers.index": sha(referrers) },
+      }),
+    },
+    ...[image, referrers, referrer, child, indexReferrer].map(blob),
+  ]);
+  const texts = new Map([image, referrers, referrer, child, indexReferrer].map((m) => [m.toString("utf8"), 0]));
+  const parse = JSON.parse;
+  JSON.parse = (text: string, reviver?: Parameters<typeof parse>[1]) => {
+    if (texts.has(text)) texts.set(text, texts.get(text)! + 1);
+    return parse(text, reviver);
+  };
+  try {
+    // The image's config is in no archive here: the check asks the (unreachable) target for it, after every other.
+    await assert.rejects(
+      restoreImageArchive(Readable.from([archive]), unreachable, "team/app", { name: "signed.tar.gz" }),
+      (error: Error & { code?: string }) => error.code === "REGISTRY_UNREACHABLE",
+    );
+  } finally {
+    JSON.parse = parse;
+  }
+  assert.deepEqual([...texts.values()], [1, 1, 1, 1, 1], "image, referrers index, referrer, child, index referrer");
+});
