@@ -5,6 +5,7 @@
 import type { Readable } from "node:stream";
 import type { BlobServiceClient } from "@azure/storage-blob";
 import { ArchiveError, describeError, isArchiveError } from "../errors.js";
+import { SHA256_HEX } from "../registry/digest.js";
 import type { RegistryClient } from "../registry/registryClient.js";
 import { getSidecar, writeWorkerResult } from "../storage/archiveStore.js";
 import { archiveBlobIdentity, sidecarBlobName } from "../storage/blobNames.js";
@@ -48,8 +49,6 @@ export interface RestoreFromBlobOptions {
   limits?: RestoreLimits;
   onBlob?: (event: { digest: string; size: number; pushed: boolean }) => void;
 }
-
-const SHA256_HEX = /^[a-f0-9]{64}$/;
 
 /** Restores one archive from storage; writes the result blob for an orchestrated run (runId). Throws on failure. */
 export async function restoreFromBlob(

@@ -6,6 +6,7 @@
 import type { ContainerClient } from "@azure/storage-blob";
 import { z } from "zod";
 import { globMatcher } from "../globs.js";
+import { SHA256_HEX_SOURCE } from "../registry/digest.js";
 import { getArchivedImageInfo, type ArchivedImageInfo } from "../storage/archiveStore.js";
 import { archiveBlobIdentity, listingBlobName, summaryBlobName } from "../storage/blobNames.js";
 import { readJsonBlob, writeJsonBlob } from "../storage/jsonBlob.js";
@@ -25,7 +26,8 @@ import { byImage } from "./summaryBlob.js";
 export const resolveRestoreImagesInputSchema = z.strictObject({ run: restoreRunInputSchema });
 export type ResolveRestoreImagesInput = z.output<typeof resolveRestoreImagesInputSchema>;
 
-const TAG_MARKER = /^[^/]+\/(.+):([\w][\w.-]{0,127})@sha256-([a-f0-9]{64})$/;
+const TAG_MARKER = new RegExp(`^[^/]+/(.+):([\\w][\\w.-]{0,127})@sha256-(${SHA256_HEX_SOURCE})$`);
+const MARKER_DIGEST = new RegExp(`@sha256-(${SHA256_HEX_SOURCE})$`);
 
 export async function resolveRestoreImages(
   input: ResolveRestoreImagesInput,
@@ -119,7 +121,7 @@ async function newestTaggedDigest(
   let newest: { digest: string; at: number } | undefined;
   try {
     for await (const blob of container.listBlobsFlat({ prefix: `${registry.toLowerCase()}/${repository}:${tag}@` })) {
-      const match = /@sha256-([a-f0-9]{64})$/.exec(blob.name);
+      const match = MARKER_DIGEST.exec(blob.name);
       if (!match) continue;
       const at = (blob.properties.createdOn ?? blob.properties.lastModified).getTime();
       if (!newest || at > newest.at) newest = { digest: `sha256:${match[1]}`, at };

@@ -16,6 +16,7 @@
 // gets a new archive instead of overwriting the old one. Listing the prefix `<registry>/<repository>:<tag>@`
 // shows every digest that tag has pointed at; `<registry>/<repository>@` lists that repository's archives.
 import { z } from "zod";
+import { SHA256_HEX_SOURCE as HEX } from "../registry/digest.js";
 import { isValidDigest, isValidRepository, isValidTag } from "../registry/reference.js";
 
 /** A blob container name (3-63 of a-z, 0-9 and single hyphens, starting and ending with a letter or digit). */
@@ -54,6 +55,15 @@ export interface ImageIdentity {
 export const ARCHIVE_SUFFIX = ".tar.gz";
 export const SIDECAR_SUFFIX = ".json";
 
+/** `<registry>/<repository>@sha256-<hex>.tar.gz`: the registry, the repository and the digest's hex. */
+const ARCHIVE_NAME = new RegExp(`^([^/@]+)/([^@]+)@sha256-(${HEX})\\.tar\\.gz$`);
+/** The end of an archive's or a sidecar's name: the digest's hex, and `.json` for a sidecar. */
+const ARCHIVE_OR_SIDECAR_SUFFIX = new RegExp(`@sha256-(${HEX})\\.tar\\.gz(\\.json)?$`);
+/** A referrers supplement's name: the archive's stem (up to its digest) before `.referrers-sha256-<hex>.tar.gz`. */
+const SUPPLEMENT_NAME = new RegExp(`^(.*@sha256-${HEX})\\.referrers-sha256-${HEX}\\.tar\\.gz$`);
+/** What follows `<archive stem>.referrers-sha256-` in a supplement's name. */
+const SUPPLEMENT_TAIL = new RegExp(`^${HEX}\\.tar\\.gz$`);
+
 function imageStem({ registry, repository, digest }: ImageIdentity): string {
   if (!isValidRepository(repository)) throw new TypeError(`invalid repository name: ${repository}`);
   if (!isValidDigest(digest)) throw new TypeError(`invalid digest: ${digest}`);
@@ -76,7 +86,7 @@ export function isReferrersSupplementOf(name: string, archiveBlob: string): bool
   const stem = archiveBlob.slice(0, -ARCHIVE_SUFFIX.length);
   return (
     name.startsWith(`${stem}.referrers-sha256-`) &&
-    /^[a-f0-9]{64}\.tar\.gz$/.test(name.slice(stem.length + ".referrers-sha256-".length))
+    SUPPLEMENT_TAIL.test(name.slice(stem.length + ".referrers-sha256-".length))
   );
 }
 
@@ -144,7 +154,7 @@ export function batchOutcomesBlobName(runId: string, batchIndex: number): string
  */
 export function stagingBlobName(archiveBlob: string): string {
   // An archive, or one of its referrers supplements (rehydrated with it for a restore).
-  const supplementOf = /^(.*@sha256-[a-f0-9]{64})\.referrers-sha256-[a-f0-9]{64}\.tar\.gz$/.exec(archiveBlob)?.[1];
+  const supplementOf = SUPPLEMENT_NAME.exec(archiveBlob)?.[1];
   const archive = supplementOf === undefined ? archiveBlob : `${supplementOf}${ARCHIVE_SUFFIX}`;
   if (!archiveBlobIdentity(archive)) throw new TypeError(`not an archive blob name: ${archiveBlob}`);
   return `${STAGING_PREFIX}${archiveBlob}`;
@@ -164,7 +174,7 @@ export function repositoryTagMarkersPrefix(registry: string, repository: string)
 
 /** The image an archive blob name (archiveBlobName) was built from, or undefined for other names. */
 export function archiveBlobIdentity(name: string): ImageIdentity | undefined {
-  const match = /^([^/@]+)\/([^@]+)@sha256-([a-f0-9]{64})\.tar\.gz$/.exec(name);
+  const match = ARCHIVE_NAME.exec(name);
   // A login server has a `.` or a `:` or is `localhost` (parseImageReference's rule): `staging/…` and `runs/…` are not.
   const registry = match?.[1];
   if (!match || !registry || !(/[.:]/.test(registry) || registry === "localhost") || !isValidRepository(match[2]!))
@@ -174,7 +184,7 @@ export function archiveBlobIdentity(name: string): ImageIdentity | undefined {
 
 /** The digest of an archive or sidecar blob name built by archiveBlobName, or undefined for other names. */
 export function parseArchiveBlobName(name: string): { digest: string; kind: "archive" | "sidecar" } | undefined {
-  const match = /@sha256-([a-f0-9]{64})\.tar\.gz(\.json)?$/.exec(name);
+  const match = ARCHIVE_OR_SIDECAR_SUFFIX.exec(name);
   if (!match) return undefined;
   return { digest: `sha256:${match[1]}`, kind: match[2] ? "sidecar" : "archive" };
 }
