@@ -11,7 +11,7 @@
 // (docker save writes blobs before index.json) is handed on at once unless its JSON could be a manifest: those few are
 // held (≤ 4 MiB each) until the graph says what they are; any still unreferenced at the end is handed on as a blob.
 // What is held (those, and the manifests) is bounded in bytes and count (RestoreLimits): an archive past either bound
-// fails while it is read (INVALID_ARGUMENT), before the next step; a blob larger than a manifest may be streams.
+// fails while it is read (ARCHIVE_INVALID), before the next step. Blobs larger than a manifest stream: never held.
 import { createHash } from "node:crypto";
 import { PassThrough, type Readable } from "node:stream";
 import zlib from "node:zlib";
@@ -165,7 +165,7 @@ class EntryReader {
     if (descriptor.size > MAX_MANIFEST_BYTES) {
       const limit = `${MAX_MANIFEST_BYTES / 1024 / 1024} MiB`;
       throw new ArchiveError(
-        "INVALID_ARGUMENT",
+        "ARCHIVE_INVALID",
         `${path}, listed as a manifest by ${manifestRef!.by}, is larger than ${limit}`,
       );
     }
@@ -183,7 +183,7 @@ class EntryReader {
   async finish(sha256: string | undefined): Promise<ArchiveContents> {
     const { referrersIndex } = this;
     if (referrersIndex && !this.manifests.has(referrersIndex))
-      throw new ArchiveError("INVALID_ARGUMENT", `${this.name} lacks its referrers index ${referrersIndex}`);
+      throw new ArchiveError("ARCHIVE_INVALID", `${this.name} lacks its referrers index ${referrersIndex}`);
     // Referenced by nothing: handed on like every other blob of the archive (no manifest is guessed from content).
     for (const [digest, { bytes }] of this.held) await this.sink.blob(blobDescriptor(digest, bytes.length), bytes);
     return {
@@ -204,7 +204,7 @@ class EntryReader {
       index = JSON.parse(text);
     } catch {
       throw new ArchiveError(
-        "INVALID_ARGUMENT",
+        "ARCHIVE_INVALID",
         `${name}: index.json is not JSON: it is not an OCI image layout this tool wrote`,
       );
     }
@@ -212,12 +212,12 @@ class EntryReader {
     this.index = typeof index === "object" && index !== null ? (index as ArchiveIndex) : {};
     const { manifests } = this.index;
     if (manifests != null && !(Array.isArray(manifests) && manifests.every(isDescriptor)))
-      throw new ArchiveError("INVALID_ARGUMENT", `${name}: index.json lists an invalid descriptor`);
+      throw new ArchiveError("ARCHIVE_INVALID", `${name}: index.json lists an invalid descriptor`);
     for (const root of manifests ?? []) this.reference(this.asManifest, root, "index.json");
     const named = this.index.annotations?.[Annotations.referrersIndex];
     if (named !== undefined && this.options.referrers) {
       if (!isSha256Digest(named))
-        throw new ArchiveError("INVALID_ARGUMENT", `${name}: index.json names an invalid referrers index`);
+        throw new ArchiveError("ARCHIVE_INVALID", `${name}: index.json names an invalid referrers index`);
       this.referrersIndex = named;
       const descriptor = { mediaType: MediaTypes.ociIndex, digest: named, size: 0 };
       this.reference(this.asManifest, descriptor, "index.json (its referrers)");
@@ -227,7 +227,7 @@ class EntryReader {
 
   private parse(digest: string, bytes: Buffer, ref: Reference): ManifestNode {
     const what = `blobs/sha256/${digest.slice(7)} in ${this.name} (a manifest, listed by ${ref.by})`;
-    return parseManifest(bytes, { digest, mediaType: ref.descriptor.mediaType }, { what, invalid: "INVALID_ARGUMENT" });
+    return parseManifest(bytes, { digest, mediaType: ref.descriptor.mediaType }, { what, invalid: "ARCHIVE_INVALID" });
   }
 
   private reference(map: Map<string, Reference>, descriptor: Descriptor, by: string): void {
@@ -264,12 +264,12 @@ class EntryReader {
     const already = `it holds ${mib(this.heldBytes)} in ${this.holding.size}`;
     if (this.heldBytes + size > maxHeldBytes)
       throw new ArchiveError(
-        "INVALID_ARGUMENT",
+        "ARCHIVE_INVALID",
         `${name}: ${path} (${mib(size)}) would take ${what} past ${mib(maxHeldBytes)} (RESTORE_MAX_HELD_MIB; ${already})`,
       );
     if (this.holding.size >= maxHeldCount)
       throw new ArchiveError(
-        "INVALID_ARGUMENT",
+        "ARCHIVE_INVALID",
         `${name}: ${path} would take ${what} past ${maxHeldCount} (RESTORE_MAX_HELD_MANIFESTS; ${already})`,
       );
     this.holding.set(digest, size);
@@ -309,7 +309,7 @@ function mayBeManifest(digest: string, bytes: Buffer): HeldBlob | undefined {
   const { mediaType } = json as { mediaType?: unknown };
   if (typeof mediaType !== "string" || !mediaType) return { bytes };
   try {
-    return { bytes, node: manifestNodeOfJson(json, bytes, { digest }, { what: digest, invalid: "INVALID_ARGUMENT" }) };
+    return { bytes, node: manifestNodeOfJson(json, bytes, { digest }, { what: digest, invalid: "ARCHIVE_INVALID" }) };
   } catch {
     return { bytes }; // not a manifest: should the graph name it as one, it is parsed again and refused in words
   }
@@ -323,13 +323,13 @@ function mib(bytes: number): string {
 function gunzipError(name: string, error: Error & { code?: string }): Error {
   if (error.code === "Z_DATA_ERROR" && /incorrect header check/.test(error.message)) {
     return new ArchiveError(
-      "INVALID_ARGUMENT",
+      "ARCHIVE_INVALID",
       `${name} is not a gzip archive (expected a .tar.gz written by acr-cold-archive)`,
       { cause: error },
     );
   }
   if (error.code?.startsWith("Z_"))
-    return new ArchiveError("INVALID_ARGUMENT", `${name} is damaged or truncated (gunzip: ${error.message})`, {
+    return new ArchiveError("ARCHIVE_INVALID", `${name} is damaged or truncated (gunzip: ${error.message})`, {
       cause: error,
     });
   return error;
@@ -339,7 +339,7 @@ function tarError(name: string, error: unknown): unknown {
   const message = (error as Error)?.message ?? "";
   if (/tar header|Unexpected end of data/i.test(message)) {
     return new ArchiveError(
-      "INVALID_ARGUMENT",
+      "ARCHIVE_INVALID",
       `${name} is gzip but not a tar archive, or is truncated (${message.split(".")[0]})`,
       { cause: error },
     );
@@ -353,14 +353,14 @@ function verifyArchived(descriptor: Descriptor, entry: AsyncIterable<unknown>): 
   return verifyingReader(entry as AsyncIterable<Buffer>, descriptor, { what, corruption: "the archive is damaged" });
 }
 
-/** The whole of a small entry, refused (INVALID_ARGUMENT) as soon as it passes `maxBytes`. */
+/** The whole of a small entry, refused (ARCHIVE_INVALID) as soon as it passes `maxBytes`. */
 async function readAll(source: AsyncIterable<unknown>, maxBytes: number, what: string): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of source) {
     size += (chunk as Buffer).length;
     if (size > maxBytes)
-      throw new ArchiveError("INVALID_ARGUMENT", `${what} is larger than ${maxBytes / 1024 / 1024} MiB`);
+      throw new ArchiveError("ARCHIVE_INVALID", `${what} is larger than ${maxBytes / 1024 / 1024} MiB`);
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks);

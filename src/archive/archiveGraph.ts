@@ -59,10 +59,10 @@ export async function checkArchiveGraph(
   const { manifests } = contents;
   const rootEntry = contents.index?.manifests?.[0];
   if (!rootEntry)
-    throw new ArchiveError("INVALID_ARGUMENT", `${name} has no index.json entry: it is not an OCI image layout`);
+    throw new ArchiveError("ARCHIVE_INVALID", `${name} has no index.json entry: it is not an OCI image layout`);
   const root = manifests.get(rootEntry.digest);
   if (!root)
-    throw new ArchiveError("INVALID_ARGUMENT", `${name} does not contain its root manifest ${rootEntry.digest}`);
+    throw new ArchiveError("ARCHIVE_INVALID", `${name} does not contain its root manifest ${rootEntry.digest}`);
 
   if (options.archiveSha256 !== undefined && contents.sha256 !== options.archiveSha256)
     throw new ArchiveError(
@@ -79,7 +79,7 @@ export async function checkArchiveGraph(
     const found = manifests.get(child.digest);
     if (!found)
       throw new ArchiveError(
-        "INVALID_ARGUMENT",
+        "ARCHIVE_INVALID",
         `${name} lacks manifest ${child.digest}, listed by ${parent.descriptor.digest}`,
       );
     return found;
@@ -100,7 +100,7 @@ export async function checkArchiveGraph(
       const elsewhere = options.blobsElsewhere;
       if (elsewhere && (await elsewhere.has(blob.digest))) continue;
       throw new ArchiveError(
-        "INVALID_ARGUMENT",
+        "ARCHIVE_INVALID",
         `${name} lacks blob ${blob.digest}, listed by manifest ${digest}${elsewhere ? `, and ${elsewhere.name} does not have it` : ""}`,
       );
     }
@@ -126,7 +126,7 @@ function referrersToPush(
 ): ArchivedReferrer[] {
   if (!indexDigest) return [];
   const index = manifests.get(indexDigest);
-  if (!index) throw new ArchiveError("INVALID_ARGUMENT", `${name} lacks its referrers index ${indexDigest}`);
+  if (!index) throw new ArchiveError("ARCHIVE_INVALID", `${name} lacks its referrers index ${indexDigest}`);
   const known = new Set(image.map((m) => m.descriptor.digest));
   // What an index referrer's manifest may name as its own subject: the image or any referrer the index lists.
   const graph = new Set([...known, ...index.children.map((d) => d.digest)]);
@@ -134,17 +134,17 @@ function referrersToPush(
   for (const listed of index.children) {
     const what = `referrer ${listed.digest} in ${name}`;
     const manifest = manifests.get(listed.digest);
-    if (!manifest) throw new ArchiveError("INVALID_ARGUMENT", `${name} lacks referrer ${listed.digest}`);
+    if (!manifest) throw new ArchiveError("ARCHIVE_INVALID", `${name} lacks referrer ${listed.digest}`);
     const annotations = listed.annotations ?? {};
     const subject = annotations[Annotations.referrerSubject];
     if (!subject || !known.has(subject))
-      throw new ArchiveError("INVALID_ARGUMENT", `${what}: its subject ${subject ?? "(none)"} is not listed before it`);
+      throw new ArchiveError("ARCHIVE_INVALID", `${what}: its subject ${subject ?? "(none)"} is not listed before it`);
     const stated = manifest.subject?.digest;
     if (stated !== undefined && stated !== subject)
-      throw new ArchiveError("INVALID_ARGUMENT", `${what}: its subject is ${stated}, the archive says ${subject}`);
+      throw new ArchiveError("ARCHIVE_INVALID", `${what}: its subject is ${stated}, the archive says ${subject}`);
     const tag = annotations[Annotations.referrerTag];
     if (tag !== undefined && !(isReferrerTag(tag) && tag.startsWith(`${referrersTag(subject)}.`)))
-      throw new ArchiveError("INVALID_ARGUMENT", `${what}: "${tag}" is not a cosign tag of ${subject}`);
+      throw new ArchiveError("ARCHIVE_INVALID", `${what}: "${tag}" is not a cosign tag of ${subject}`);
     const own = Object.fromEntries(Object.entries(annotations).filter(([k]) => !k.startsWith("vnd.acr-cold-archive.")));
     const descriptor: Descriptor = {
       mediaType: manifest.descriptor.mediaType,
@@ -156,7 +156,7 @@ function referrersToPush(
     const children = manifest.children.map((child) => {
       const found = manifests.get(child.digest);
       if (!found)
-        throw new ArchiveError("INVALID_ARGUMENT", `${name} lacks manifest ${child.digest}, listed by ${what}`);
+        throw new ArchiveError("ARCHIVE_INVALID", `${name} lacks manifest ${child.digest}, listed by ${what}`);
       if (found.kind !== "image")
         throw new ArchiveError("UNSUPPORTED_MEDIA_TYPE", `${what} lists an index: one level of index referrers only`);
       // Pushed with a subject of another image, a registry with the referrers API would list it as that one's.

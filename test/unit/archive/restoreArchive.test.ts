@@ -21,7 +21,7 @@ async function archiveOf(entries: { name: string; body: Buffer }[]): Promise<Buf
 // Never contacted: each case fails before a push (port 9 is discard, nothing listens).
 const client = new RegistryClient("127.0.0.1:9");
 
-test("an index.json that is not JSON is INVALID_ARGUMENT in words (guards issue 8.14)", async () => {
+test("an index.json that is not JSON is ARCHIVE_INVALID in words (guards issue 8.14)", async () => {
   const archive = await archiveOf([
     { name: "oci-layout", body: Buffer.from('{"imageLayoutVersion":"1.0.0"}') },
     { name: "index.json", body: Buffer.from("{ not json") },
@@ -29,7 +29,7 @@ test("an index.json that is not JSON is INVALID_ARGUMENT in words (guards issue 
   await assert.rejects(
     restoreImageArchive(Readable.from([archive]), client, "team/app", { name: "x.tar.gz" }),
     (error: Error & { code?: string }) => {
-      assert.equal(error.code, "INVALID_ARGUMENT");
+      assert.equal(error.code, "ARCHIVE_INVALID");
       assert.equal(error.message, "x.tar.gz: index.json is not JSON: it is not an OCI image layout this tool wrote");
       return true;
     },
@@ -101,7 +101,7 @@ async function withReferrers(referrer: Buffer, annotations: Record<string, strin
   ]);
 }
 
-test("a forged referrers index is INVALID_ARGUMENT before any push: another subject, a disagreeing subject, another's cosign tag, a missing index", async () => {
+test("a forged referrers index is ARCHIVE_INVALID before any push: another subject, a disagreeing subject, another's cosign tag, a missing index", async () => {
   const subject = "vnd.acr-cold-archive.referrer.subject";
   const cases: [Buffer, RegExp][] = [
     [
@@ -125,7 +125,7 @@ test("a forged referrers index is INVALID_ARGUMENT before any push: another subj
     await assert.rejects(
       restoreImageArchive(Readable.from([archive]), client, "team/app", { name: "forged.tar.gz" }),
       (error: Error & { code?: string }) => {
-        assert.equal(error.code, "INVALID_ARGUMENT", error.message);
+        assert.equal(error.code, "ARCHIVE_INVALID", error.message);
         assert.match(error.message, message);
         return true;
       },
@@ -185,7 +185,7 @@ test("JSON blobs held past RESTORE_MAX_HELD_MIB fail at the one that would pass 
       limits: { maxHeldBytes: 3 * MiB, maxHeldCount: 100 },
     }),
     (error: Error & { code?: string }) => {
-      assert.equal(error.code, "INVALID_ARGUMENT", error.message);
+      assert.equal(error.code, "ARCHIVE_INVALID", error.message);
       assert.equal(
         error.message,
         `held.tar.gz: ${entries[3]!.name} (1.0 MiB) would take the manifests and unclassified JSON blobs this restore holds in memory past 3.0 MiB (RESTORE_MAX_HELD_MIB; it holds 3.0 MiB in 3)`,
@@ -204,7 +204,7 @@ test("more JSON blobs held than RESTORE_MAX_HELD_MANIFESTS fail at the one past 
       limits: { maxHeldBytes: 64 * MiB, maxHeldCount: 4 },
     }),
     (error: Error & { code?: string }) => {
-      assert.equal(error.code, "INVALID_ARGUMENT", error.message);
+      assert.equal(error.code, "ARCHIVE_INVALID", error.message);
       assert.equal(
         error.message,
         `many.tar.gz: ${entries[4]!.name} would take the manifests and unclassified JSON blobs this restore holds in memory past 4 (RESTORE_MAX_HELD_MANIFESTS; it holds 0.0 MiB in 4)`,
@@ -249,7 +249,7 @@ test("manifests the graph lists count too: an index of large manifests fails at 
       limits: { maxHeldBytes: 3 * MiB, maxHeldCount: 100 },
     }),
     (error: Error & { code?: string }) => {
-      assert.equal(error.code, "INVALID_ARGUMENT", error.message);
+      assert.equal(error.code, "ARCHIVE_INVALID", error.message);
       assert.match(
         error.message,
         new RegExp(
@@ -269,7 +269,7 @@ test("by default a restore holds at most 64 MiB: the issue's archive (4 MiB JSON
   await assert.rejects(
     restoreImageArchive(Readable.from([archive]), unreachable, "team/app", { name: "crafted.tar.gz" }),
     (error: Error & { code?: string }) => {
-      assert.equal(error.code, "INVALID_ARGUMENT", error.message);
+      assert.equal(error.code, "ARCHIVE_INVALID", error.message);
       assert.equal(
         error.message,
         `crafted.tar.gz: blobs/sha256/${sha(seventeenth).slice(7)} (4.0 MiB) would take the manifests and unclassified JSON blobs this restore holds in memory past 64.0 MiB (RESTORE_MAX_HELD_MIB; it holds 64.0 MiB in 16)`,

@@ -9,7 +9,7 @@ import { sha256Digest } from "../../support/digests.js";
 const json = (value: unknown) => Buffer.from(JSON.stringify(value));
 const config = { mediaType: MediaTypes.ociConfig, digest: sha256Digest("config"), size: 6 };
 const layer = { mediaType: MediaTypes.ociLayerGzip, digest: sha256Digest("layer"), size: 5 };
-const options = { what: "the manifest", invalid: "INVALID_ARGUMENT" as const };
+const options = { what: "the manifest", invalid: "ARCHIVE_INVALID" as const };
 
 function node(value: unknown, mediaType?: string): ManifestNode {
   const bytes = json(value);
@@ -75,7 +75,7 @@ test("what is not a well-formed manifest is refused with the caller's code, befo
     [{ schemaVersion: 2, mediaType: MediaTypes.ociIndex, manifests: [{ digest: layer.digest }] }, /invalid descriptor/],
     [{ schemaVersion: 2, mediaType: MediaTypes.ociManifest, config, layers: [], subject: "x" }, /its subject/],
   ];
-  for (const [value, message, code = "INVALID_ARGUMENT"] of refused)
+  for (const [value, message, code = "ARCHIVE_INVALID"] of refused)
     assert.throws(
       () => node(value),
       (error: Error & { code?: string }) => error.code === code && message.test(error.message),
