@@ -74,7 +74,7 @@ export interface ReadArchiveOptions {
 /** One entry of the tar as it streams (tar-stream does not name the type). */
 type TarEntry = TarExtract extends AsyncIterable<infer Entry> ? Entry : never;
 
-// Only blobs of at most MAX_MANIFEST_BYTES (a manifest's limit) can be held to be classified later.
+/** The entries read as blobs (anything else but index.json is skipped); a blob past MAX_MANIFEST_BYTES is never held. */
 const BLOB_PATH = new RegExp(`^blobs/sha256/(${SHA256_HEX_SOURCE})$`);
 
 /** Reads the archive to its end, handing each blob to `sink`; what it returns is what the next step checks. */

@@ -14,7 +14,7 @@ import { ArchiveError } from "../errors.js";
 import { isSha256Digest, SHA256_HEX_SOURCE } from "./digest.js";
 import { artifactTypeOf, manifestNodeOf, walkManifests, type ImageNode, type ManifestNode } from "./manifestGraph.js";
 import type { GetManifestResult, OperationOptions, RegistryClient } from "./registryClient.js";
-import { isIndexMediaType, type Descriptor } from "./types.js";
+import type { Descriptor } from "./types.js";
 
 export type ReferrerSource = "referrers-api" | "tag-schema" | "cosign-tag";
 
@@ -179,7 +179,7 @@ async function lookupReferrers(subject: string, lookup: ReferrerLookup): Promise
 function tagSchemaCandidates(index: GetManifestResult, what: string, subject: string, verify: boolean): Candidate[] {
   if (!verify) {
     const listed: unknown = (index.manifest as { manifests?: unknown }).manifests;
-    if (!isIndexMediaType(index.descriptor.mediaType) || !Array.isArray(listed)) return [];
+    if (!Array.isArray(listed)) return [];
     return listed
       .map((d) => (d as { digest?: unknown } | null)?.digest)
       .filter(isSha256Digest)
