@@ -4,6 +4,7 @@
 
 export type ArchiveErrorCode =
   | "INVALID_ARGUMENT" // bad input from a user or a request body
+  | "ARCHIVE_INVALID" // an archive (or its sidecar) whose content is damaged or not an archive this tool can restore
   | "INVALID_REFERENCE" // an image reference that does not parse
   | "CONFIG_INVALID" // environment / settings that do not validate
   | "REGISTRY_UNREACHABLE" // DNS, connection refused, TLS, timeouts after retries

@@ -12,22 +12,12 @@
 //   default image has an image config (not an artifact's) and every one of its layers is in the archive. docker load
 //   needs every layer's bytes (docker save writes foreign layers' bytes too, plus LayerSources), and listing fewer
 //   layers than the config's diff_ids fails the load as well, so an archive that lacks one is an OCI layout only.
-import { createHash } from "node:crypto";
 import { ArchiveError } from "../errors.js";
 import type { GetManifestResult, RegistryClient, OperationOptions } from "../registry/registryClient.js";
 import { discoverReferrers, type Referrer, type ReferrerLimits } from "../registry/referrers.js";
-import {
-  Annotations,
-  isIndex,
-  isImageManifestMediaType,
-  isIndexMediaType,
-  MAX_INDEX_DEPTH,
-  MediaTypes,
-  platformString,
-  type Descriptor,
-  type ImageManifest,
-  type Platform,
-} from "../registry/types.js";
+import { sha256DigestOf } from "../registry/digest.js";
+import { manifestNodeOf, walkManifests } from "../registry/manifestGraph.js";
+import { Annotations, MediaTypes, platformString, type Descriptor, type Platform } from "../registry/types.js";
 
 /** What the archive is: an OCI image layout that is also a docker-archive (loadable), or an OCI image layout only. */
 export type { ArchiveFormat } from "../storage/blobMetadata.js";
@@ -109,44 +99,31 @@ export async function planImageArchive(
       "DIGEST_MISMATCH",
       `the root manifest given is ${fetchedRoot.descriptor.digest}, not ${tagOrDigest}`,
     );
-  const manifests: ManifestBlob[] = [];
+  const what = (reference: string) => ({
+    what: `manifest ${repository}:${reference}`,
+    invalid: "UNSUPPORTED_MEDIA_TYPE" as const,
+  });
+  const fetch = async (reference: string) =>
+    manifestNodeOf(await client.getManifest(repository, reference, requestOptions), what(reference));
   const images: PlatformImage[] = [];
-  const seen = new Set<string>();
-
-  const visit = async (reference: string, platform: Platform | undefined, depth: number): Promise<Descriptor> => {
-    const { descriptor, bytes, manifest } =
-      depth === 0 && fetchedRoot ? fetchedRoot : await client.getManifest(repository, reference, requestOptions);
-    if (!seen.has(descriptor.digest)) manifests.push({ descriptor, bytes });
-    seen.add(descriptor.digest);
-    if (isIndex(manifest)) {
-      if (!isIndexMediaType(descriptor.mediaType))
-        throw new ArchiveError(
-          "UNSUPPORTED_MEDIA_TYPE",
-          `${reference} has manifests but media type ${descriptor.mediaType}`,
-        );
-      if (depth >= MAX_INDEX_DEPTH)
-        throw new ArchiveError("UNSUPPORTED_MEDIA_TYPE", `${reference}: indexes nested deeper than ${MAX_INDEX_DEPTH}`);
-      for (const child of manifest.manifests) {
-        if (seen.has(child.digest)) continue;
-        const got = await visit(child.digest, child.platform, depth + 1);
-        if (got.size !== child.size)
-          throw new ArchiveError(
-            "SIZE_MISMATCH",
-            `manifest ${child.digest} is ${got.size} bytes, its index says ${child.size}`,
-          );
-      }
-    } else {
-      if (!isImageManifestMediaType(descriptor.mediaType))
-        throw new ArchiveError("UNSUPPORTED_MEDIA_TYPE", `${reference} has media type ${descriptor.mediaType}`);
-      const image = manifest as ImageManifest;
-      if (!image.config || !Array.isArray(image.layers))
-        throw new ArchiveError("UNSUPPORTED_MEDIA_TYPE", `${reference} is not an image manifest (no config or layers)`);
-      images.push({ ...(platform && { platform }), manifest: descriptor, config: image.config, layers: image.layers });
-    }
-    return descriptor;
-  };
-
-  const root = await visit(tagOrDigest, undefined, 0);
+  const walk = await walkManifests(
+    fetchedRoot ? manifestNodeOf(fetchedRoot, what(tagOrDigest)) : await fetch(tagOrDigest),
+    (child) => fetch(child.digest),
+    {
+      onNode: (node, listedAs) => {
+        if (node.kind !== "image") return;
+        const platform = listedAs?.platform;
+        images.push({
+          ...(platform && { platform }),
+          manifest: node.descriptor,
+          config: node.config,
+          layers: node.layers,
+        });
+      },
+    },
+  );
+  const root = walk.parentsFirst[0]!.descriptor;
+  const manifests: ManifestBlob[] = walk.parentsFirst.map(({ descriptor, bytes }) => ({ descriptor, bytes }));
   if (images.length === 0)
     throw new ArchiveError("UNSUPPORTED_MEDIA_TYPE", `${repository}:${tagOrDigest} contains no image manifest`);
 
@@ -233,8 +210,7 @@ export function referrersIndexBlob(referrers: Referrer[]): ManifestBlob {
       manifests,
     }),
   );
-  const digest = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
-  return { descriptor: { mediaType: MediaTypes.ociIndex, digest, size: bytes.length }, bytes };
+  return { descriptor: { mediaType: MediaTypes.ociIndex, digest: sha256DigestOf(bytes), size: bytes.length }, bytes };
 }
 
 /** A config `docker load` / `podman load` understand (an artifact's config is anything else, e.g. the empty `{}`). */

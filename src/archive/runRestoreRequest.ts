@@ -5,6 +5,7 @@
 import type { Readable } from "node:stream";
 import type { BlobServiceClient } from "@azure/storage-blob";
 import { ArchiveError, describeError, isArchiveError } from "../errors.js";
+import { SHA256_HEX } from "../registry/digest.js";
 import type { RegistryClient } from "../registry/registryClient.js";
 import { getSidecar, writeWorkerResult } from "../storage/archiveStore.js";
 import { archiveBlobIdentity, sidecarBlobName } from "../storage/blobNames.js";
@@ -48,8 +49,6 @@ export interface RestoreFromBlobOptions {
   onBlob?: (event: { digest: string; size: number; pushed: boolean }) => void;
 }
 
-const SHA256_HEX = /^[a-f0-9]{64}$/;
-
 /** Restores one archive from storage; writes the result blob for an orchestrated run (runId). Throws on failure. */
 export async function restoreFromBlob(
   request: RestoreRequest,
@@ -72,10 +71,15 @@ export async function restoreFromBlob(
     // Every supplement the request names must be one the sidecar records, with its sha256: checked before any push.
     const supplements = (request.supplements ?? []).map((supplement) => {
       const recorded = sidecar.supplements?.find((s) => s.archiveBlob === supplement.archiveBlob);
-      if (!recorded || !SHA256_HEX.test(String(recorded.archive?.sha256)))
+      if (!recorded)
         throw new ArchiveError(
           "INVALID_ARGUMENT",
           `${supplement.archiveBlob} is not a referrers supplement that the sidecar of ${request.archiveBlob} records`,
+        );
+      if (!SHA256_HEX.test(String(recorded.archive?.sha256)))
+        throw new ArchiveError(
+          "ARCHIVE_INVALID",
+          `the sidecar of ${request.archiveBlob} does not record the sha256 of its supplement ${supplement.archiveBlob}`,
         );
       return { ...supplement, sha256: recorded.archive.sha256 };
     });
@@ -191,7 +195,7 @@ async function readSidecar(
     );
   const sidecar = stored.sidecar;
   if (!sidecar?.source || !sidecar.archive || !SHA256_HEX.test(String(sidecar.archive.sha256)))
-    throw new ArchiveError("INVALID_ARGUMENT", `sidecar ${name} does not record the archive's sha256`);
+    throw new ArchiveError("ARCHIVE_INVALID", `sidecar ${name} does not record the archive's sha256`);
   if (sidecar.source.digest !== request.expectedDigest)
     throw new ArchiveError(
       "DIGEST_MISMATCH",

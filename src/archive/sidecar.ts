@@ -8,7 +8,7 @@ import { TOOL } from "../version.js";
 import type { Referrer, ReferrerSource } from "../registry/referrers.js";
 import { describePlatforms, layerStats, type ArchiveFormat, type ImageArchivePlan } from "./imagePlan.js";
 import type { WriteImageArchiveResult } from "./archiveWriter.js";
-import { Annotations, isIndex, platformString } from "../registry/types.js";
+import { Annotations, platformString } from "../registry/types.js";
 
 export const ARCHIVE_MEDIA_TYPE = "application/vnd.oci.image.layout.v1.tar+gzip";
 
@@ -147,8 +147,8 @@ const MAX_ANNOTATIONS = 64;
 
 /** A referrer as the sidecar lists it. */
 export function describeReferrer(referrer: Referrer): SidecarReferrer {
-  const { descriptor, manifest } = referrer;
-  const signatures = (isIndex(manifest) ? [] : manifest.layers)
+  const { descriptor, node } = referrer;
+  const signatures = (node.kind === "image" ? node.layers : [])
     .filter((l) => typeof l.annotations?.[Annotations.cosignSignature] === "string")
     .map((l) => ({
       signature: bounded(l.annotations![Annotations.cosignSignature]!),
@@ -163,7 +163,7 @@ export function describeReferrer(referrer: Referrer): SidecarReferrer {
     source: referrer.source,
     ...(referrer.tag && { tag: referrer.tag }),
     depth: referrer.depth,
-    ...(manifest.annotations && { annotations: boundedAnnotations(manifest.annotations) }),
+    ...(node.annotations && { annotations: boundedAnnotations(node.annotations) }),
     ...(signatures.length > 0 && { signatures }),
   };
 }

@@ -2,11 +2,11 @@
 // Grammar from the distribution reference spec (distribution/reference/regexp.go).
 import { z } from "zod";
 import { ArchiveError } from "../errors.js";
+import { SHA256_DIGEST } from "./digest.js";
 
 const COMPONENT = "[a-z0-9]+(?:(?:\\.|_|__|-+)[a-z0-9]+)*";
 const REPOSITORY = new RegExp(`^${COMPONENT}(?:/${COMPONENT})*$`);
 const TAG = /^[\w][\w.-]{0,127}$/;
-const DIGEST = /^sha256:[a-f0-9]{64}$/;
 const HOST =
   /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?$/;
 
@@ -26,7 +26,7 @@ export function isValidTag(tag: string): boolean {
   return TAG.test(tag);
 }
 export function isValidDigest(digest: string): boolean {
-  return DIGEST.test(digest);
+  return SHA256_DIGEST.test(digest);
 }
 export function isValidRegistryHost(host: string): boolean {
   return HOST.test(host);
@@ -48,7 +48,7 @@ export function parseImageReference(input: string): ImageReference {
   if (at >= 0) {
     digest = rest.slice(at + 1);
     rest = rest.slice(0, at);
-    if (!DIGEST.test(digest)) fail("the digest must be sha256:<64 lowercase hex>");
+    if (!SHA256_DIGEST.test(digest)) fail("the digest must be sha256:<64 lowercase hex>");
   }
   const slash = rest.indexOf("/");
   if (slash < 0) fail("it must start with the registry's login server, e.g. myacr.azurecr.io/repo:tag");

@@ -11,15 +11,10 @@
 // referrer is never dropped silently.
 import { settleConcurrent, settledValue } from "../concurrency.js";
 import { ArchiveError } from "../errors.js";
+import { isSha256Digest, SHA256_HEX_SOURCE } from "./digest.js";
+import { artifactTypeOf, manifestNodeOf, walkManifests, type ImageNode, type ManifestNode } from "./manifestGraph.js";
 import type { GetManifestResult, OperationOptions, RegistryClient } from "./registryClient.js";
-import {
-  isImageManifestMediaType,
-  isIndex,
-  isIndexMediaType,
-  type Descriptor,
-  type ImageIndex,
-  type ImageManifest,
-} from "./types.js";
+import type { Descriptor } from "./types.js";
 
 export type ReferrerSource = "referrers-api" | "tag-schema" | "cosign-tag";
 
@@ -27,10 +22,10 @@ export interface Referrer {
   /** The referrer manifest: media type, digest and size of its exact bytes, its artifactType and annotations. */
   descriptor: Descriptor;
   bytes: Buffer;
-  /** Its manifest; an index referrer (an SBOM per platform, say) is an ImageIndex with `children`. */
-  manifest: ImageManifest | ImageIndex;
+  /** Its manifest, parsed once; an index referrer (an SBOM per platform, say) is an index node with `children`. */
+  node: ManifestNode;
   /** An index referrer's manifests (image manifests, each verified): archived and pushed before the index. */
-  children?: { descriptor: Descriptor; bytes: Buffer; manifest: ImageManifest }[];
+  children?: ImageNode[];
   /** The digest of the manifest it refers to: its `subject`, or the digest its cosign tag is named after. */
   subject: string;
   source: ReferrerSource;
@@ -76,6 +71,8 @@ const REFERRER_LOOKUP_CONCURRENCY = 4;
 /** cosign's legacy tag suffixes: signature, attestation, SBOM. */
 export const COSIGN_TAG_SUFFIXES = [".sig", ".att", ".sbom"] as const;
 
+const REFERRER_TAG = new RegExp(`^sha256-${SHA256_HEX_SOURCE}(?:\\.(?:sig|att|sbom))?$`);
+
 /** The referrers tag schema's tag of a subject: `sha256-<hex>` (cosign's tags add a suffix). */
 export function referrersTag(digest: string): string {
   return digest.replace(":", "-");
@@ -83,22 +80,121 @@ export function referrersTag(digest: string): string {
 
 /** A tag of the referrers tag schema or cosign's legacy scheme: a referrer's, never an image's own. */
 export function isReferrerTag(tag: string): boolean {
-  return /^sha256-[a-f0-9]{64}(?:\.(?:sig|att|sbom))?$/.test(tag);
+  return REFERRER_TAG.test(tag);
 }
 
-/** The artifact type OCI 1.1 gives a manifest: its `artifactType`, else its config's media type (an index: none). */
-export function artifactTypeOf(manifest: ImageManifest | ImageIndex): string | undefined {
-  return manifest.artifactType ?? (isIndex(manifest) ? undefined : manifest.config?.mediaType);
-}
-
+/** A referrer some listing names: by the referrers API or the tag schema's index (`listed`), or by a cosign tag. */
 interface Candidate {
   digest: string;
   source: ReferrerSource;
   /** The descriptor a listing gave (API, tag schema index). */
   listed?: Descriptor;
-  /** The manifest already fetched (a cosign tag). */
+  /** The manifest already fetched (a cosign tag, when the lookup verifies). */
   fetched?: GetManifestResult;
   tag?: string;
+}
+
+/**
+ * How a walk asks for one subject's referrers: the referrers API when the registry has one, else the tag schema's index,
+ * and cosign's three tags. Its two uses differ in what they need of the answers: discovery verifies (`verify`: each
+ * cosign tag's manifest is fetched, the tag schema's index must be one, the four lookups run at once); a probe wants
+ * digests within a budget (a cosign tag's digest by HEAD, what is not a digest skipped, one lookup at a time, each
+ * asked of `mayRequest` first, and a tag the repository's listing lacks never asked for).
+ */
+interface ReferrerLookup {
+  client: RegistryClient;
+  repository: string;
+  request: OperationOptions;
+  /** What the referrers API is asked for: one artifactType, and at most this many descriptors. */
+  listing: { artifactType?: string; maxReferrers: number };
+  /** Whether the registry has the referrers API: learnt by the first lookup, shared by the next. */
+  registry: { referrersApi?: boolean };
+  verify: boolean;
+  mayRequest: () => boolean;
+  isListedTag: (tag: string) => boolean;
+  /** Called for each lookup request (a listing's pages count as one). */
+  onLookup?: () => void;
+}
+
+interface LookupAnswer {
+  /** In listing order: the API's or the index's, then the cosign tags'. */
+  candidates: Candidate[];
+  /** mayRequest said no: the candidates are a part. */
+  stopped: boolean;
+}
+
+async function lookupReferrers(subject: string, lookup: ReferrerLookup): Promise<LookupAnswer> {
+  const { client, repository, request, registry, verify } = lookup;
+  const tag = referrersTag(subject);
+  // The API (or, without it, the tag schema's index).
+  const listed = async (): Promise<LookupAnswer> => {
+    const candidates: Candidate[] = [];
+    if (registry.referrersApi !== false) {
+      if (!lookup.mayRequest()) return { candidates, stopped: true };
+      lookup.onLookup?.();
+      const found = await client.listReferrers(repository, subject, { ...request, ...lookup.listing });
+      registry.referrersApi = found !== undefined;
+      for (const d of found ?? []) candidates.push({ digest: d.digest, source: "referrers-api", listed: d });
+    }
+    if (registry.referrersApi === false && lookup.isListedTag(tag)) {
+      if (!lookup.mayRequest()) return { candidates, stopped: true };
+      lookup.onLookup?.();
+      const index = await client.findManifest(repository, tag, request);
+      if (index) candidates.push(...tagSchemaCandidates(index, `${repository}:${tag}`, subject, verify));
+    }
+    return { candidates, stopped: false };
+  };
+  const cosign = async (suffix: string): Promise<LookupAnswer> => {
+    const cosignTag = `${tag}${suffix}`;
+    if (!lookup.isListedTag(cosignTag)) return { candidates: [], stopped: false };
+    if (!lookup.mayRequest()) return { candidates: [], stopped: true };
+    lookup.onLookup?.();
+    let candidate: Candidate | undefined;
+    if (verify) {
+      const fetched = await client.findManifest(repository, cosignTag, request);
+      if (fetched) candidate = { digest: fetched.descriptor.digest, source: "cosign-tag", fetched, tag: cosignTag };
+    } else {
+      const digest = await client.getManifestDigest(repository, cosignTag, request);
+      if (isSha256Digest(digest)) candidate = { digest, source: "cosign-tag", tag: cosignTag };
+    }
+    return { candidates: candidate ? [candidate] : [], stopped: false };
+  };
+  const asks = [listed, ...COSIGN_TAG_SUFFIXES.map((suffix) => () => cosign(suffix))];
+  const answers: LookupAnswer[] = [];
+  if (verify) answers.push(...(await Promise.all(asks.map((ask) => ask()))));
+  else
+    for (const ask of asks) {
+      const answer = await ask();
+      answers.push(answer);
+      if (answer.stopped) break;
+    }
+  const candidates = answers.flatMap((a) => a.candidates);
+  return { candidates, stopped: answers.some((a) => a.stopped) };
+}
+
+/**
+ * The referrers the tag schema's index of `subject` lists. Verified, it must be an index of valid descriptors
+ * (REFERRER_GRAPH_INVALID); a probe takes the digests it finds (the worker's discovery fails a bad index clearly).
+ */
+function tagSchemaCandidates(index: GetManifestResult, what: string, subject: string, verify: boolean): Candidate[] {
+  if (!verify) {
+    const listed: unknown = (index.manifest as { manifests?: unknown }).manifests;
+    if (!Array.isArray(listed)) return [];
+    return listed
+      .map((d) => (d as { digest?: unknown } | null)?.digest)
+      .filter(isSha256Digest)
+      .map((digest) => ({ digest, source: "tag-schema" }));
+  }
+  const node = manifestNodeOf(index, {
+    what: `${what} (the referrers tag schema's index of ${subject})`,
+    invalid: "REFERRER_GRAPH_INVALID",
+  });
+  if (node.kind !== "index")
+    throw new ArchiveError(
+      "REFERRER_GRAPH_INVALID",
+      `${what} (the referrers tag schema's index of ${subject}) is not an image index`,
+    );
+  return node.children.map((d) => ({ digest: d.digest, source: "tag-schema", listed: d }));
 }
 
 /** The referrers of `subjects` (the image's own manifest digests: the root and each platform's) and theirs, bounded. */
@@ -114,51 +210,19 @@ export async function discoverReferrers(
   const own = new Set(subjects);
   const found = new Set<string>();
   const wanted = artifactTypes?.length ? new Set(artifactTypes) : undefined;
-  const askType = artifactTypes?.length === 1 ? { artifactType: artifactTypes[0]! } : {};
-
-  // The API (or, without it, the tag schema's index) and the three cosign tags, asked at once.
-  const referrersOf = async (subject: string): Promise<Candidate[]> => {
-    const tag = referrersTag(subject);
-    const [listed, ...cosign] = await Promise.all([
-      listedReferrersOf(subject, tag),
-      ...COSIGN_TAG_SUFFIXES.map(async (suffix): Promise<Candidate | undefined> => {
-        result.requests++;
-        const fetched = await client.findManifest(repository, `${tag}${suffix}`, request);
-        return fetched && { digest: fetched.descriptor.digest, source: "cosign-tag", fetched, tag: `${tag}${suffix}` };
-      }),
-    ]);
-    return [...listed, ...cosign.filter((c) => c !== undefined)];
+  const registry: { referrersApi?: boolean } = {};
+  const lookup: ReferrerLookup = {
+    client,
+    repository,
+    request,
+    listing: { ...(artifactTypes?.length === 1 && { artifactType: artifactTypes[0]! }), maxReferrers: limits.maxCount },
+    registry,
+    verify: true,
+    mayRequest: () => true,
+    isListedTag: () => true,
+    onLookup: () => void result.requests++,
   };
-  const listedReferrersOf = async (subject: string, tag: string): Promise<Candidate[]> => {
-    const candidates: Candidate[] = [];
-    if (result.referrersApi !== false) {
-      result.requests++;
-      const listed = await client.listReferrers(repository, subject, {
-        ...request,
-        ...askType,
-        maxReferrers: limits.maxCount,
-      });
-      result.referrersApi = listed !== undefined;
-      for (const d of listed ?? []) candidates.push({ digest: d.digest, source: "referrers-api", listed: d });
-    }
-    if (result.referrersApi === false) {
-      result.requests++;
-      const index = await client.findManifest(repository, tag, request);
-      if (index) {
-        if (!isIndex(index.manifest) || !isIndexMediaType(index.descriptor.mediaType))
-          throw new ArchiveError(
-            "REFERRER_GRAPH_INVALID",
-            `${repository}:${tag} (the referrers tag schema's index of ${subject}) is not an image index`,
-          );
-        for (const d of index.manifest.manifests) {
-          if (typeof d?.digest !== "string" || !/^sha256:[a-f0-9]{64}$/.test(d.digest) || !Number.isSafeInteger(d.size))
-            throw new ArchiveError("REFERRER_GRAPH_INVALID", `${repository}:${tag} lists an invalid descriptor`);
-          candidates.push({ digest: d.digest, source: "tag-schema", listed: d });
-        }
-      }
-    }
-    return candidates;
-  };
+  const referrersOf = async (subject: string) => (await lookupReferrers(subject, lookup)).candidates;
 
   // Lookups and fetches run concurrently; their outcomes are checked in the order a sequential walk would meet them,
   // so the referrers found, their order and the error thrown for a bad graph do not depend on timing.
@@ -167,13 +231,14 @@ export async function discoverReferrers(
     const next: typeof frontier = [];
     // The first lookup on a registry learns whether it has the referrers API: the others wait for it.
     const lookups: PromiseSettledResult<Candidate[]>[] = [];
-    if (result.referrersApi === undefined)
+    if (registry.referrersApi === undefined)
       lookups.push(...(await settleConcurrent(frontier.slice(0, 1), 1, (s) => referrersOf(s.digest))));
     lookups.push(
       ...(await settleConcurrent(frontier.slice(lookups.length), REFERRER_LOOKUP_CONCURRENCY, (s) =>
         referrersOf(s.digest),
       )),
     );
+    if (registry.referrersApi !== undefined) result.referrersApi = registry.referrersApi;
     for (const [i, subject] of frontier.entries()) {
       // What a sequential walk does with each candidate up to the first that fails the graph: skip it, or fetch it.
       const steps: ({ fetch: Candidate; what: string } | { fail: ArchiveError })[] = [];
@@ -246,13 +311,11 @@ function assertChildSubjects(referrers: Referrer[], own: ReadonlySet<string>, re
   const graph = new Set([...own, ...referrers.map((r) => r.descriptor.digest)]);
   for (const referrer of referrers)
     for (const child of referrer.children ?? []) {
-      const subject: unknown = (child.manifest as { subject?: unknown }).subject;
-      if (subject === undefined) continue;
-      const digest = (subject as { digest?: unknown } | null)?.digest;
-      if (typeof digest === "string" && graph.has(digest)) continue;
+      const subject = child.subject?.digest;
+      if (subject === undefined || graph.has(subject)) continue;
       throw new ArchiveError(
         "REFERRER_GRAPH_INVALID",
-        `manifest ${child.descriptor.digest} of index referrer ${referrer.descriptor.digest} in ${repository}: its subject ${typeof digest === "string" ? digest : "(invalid)"} is neither the image nor one of its referrers`,
+        `manifest ${child.descriptor.digest} of index referrer ${referrer.descriptor.digest} in ${repository}: its subject ${subject} is neither the image nor one of its referrers`,
       );
     }
 }
@@ -272,65 +335,58 @@ async function fetchReferrer(
       "SIZE_MISMATCH",
       `${what} is ${got.descriptor.size} bytes, its ${candidate.source} descriptor says ${candidate.listed.size}`,
     );
-  const { manifest } = got;
-  const index = isIndexMediaType(got.descriptor.mediaType) && isIndex(manifest);
-  if (!index && (!isImageManifestMediaType(got.descriptor.mediaType) || isIndex(manifest)))
-    throw new ArchiveError(
-      "UNSUPPORTED_MEDIA_TYPE",
-      `${what} has media type ${got.descriptor.mediaType}: only image manifests and indexes are archived as referrers`,
-    );
-  if (!isIndex(manifest) && (!manifest.config || !Array.isArray(manifest.layers)))
-    throw new ArchiveError("UNSUPPORTED_MEDIA_TYPE", `${what} is not an image manifest (no config or layers)`);
+  const node = manifestNodeOf(got, { what, invalid: "UNSUPPORTED_MEDIA_TYPE" });
   // An index referrer: each manifest it lists fetched by digest and verified; one level only (no index of indexes).
-  const children: NonNullable<Referrer["children"]> = [];
-  if (isIndex(manifest)) {
-    if (!Array.isArray(manifest.manifests) || manifest.manifests.length > MAX_INDEX_REFERRER_MANIFESTS)
+  let children: ImageNode[] = [];
+  if (node.kind === "index") {
+    if (node.children.length === 0 || node.children.length > MAX_INDEX_REFERRER_MANIFESTS)
       throw new ArchiveError(
         "REFERRER_GRAPH_INVALID",
         `${what} is an index of more than ${MAX_INDEX_REFERRER_MANIFESTS} manifests (or of none)`,
       );
-    for (const listed of manifest.manifests) {
-      if (typeof listed?.digest !== "string" || !/^sha256:[a-f0-9]{64}$/.test(listed.digest))
-        throw new ArchiveError("REFERRER_GRAPH_INVALID", `${what} lists an invalid descriptor`);
-      const child = await client.getManifest(repository, listed.digest, options);
-      if (child.descriptor.size !== listed.size)
-        throw new ArchiveError(
-          "SIZE_MISMATCH",
-          `manifest ${listed.digest} of ${what} is ${child.descriptor.size} bytes, the index says ${listed.size}`,
-        );
-      if (isIndex(child.manifest) || !child.manifest.config || !Array.isArray(child.manifest.layers))
-        throw new ArchiveError(
-          "UNSUPPORTED_MEDIA_TYPE",
-          `manifest ${listed.digest} of ${what} is not an image manifest (an index referrer lists image manifests)`,
-        );
-      children.push({ descriptor: child.descriptor, bytes: child.bytes, manifest: child.manifest });
-    }
+    const walk = await walkManifests(
+      node,
+      async (listed) =>
+        manifestNodeOf(await client.getManifest(repository, listed.digest, options), {
+          what: `manifest ${listed.digest} of ${what}`,
+          invalid: "UNSUPPORTED_MEDIA_TYPE",
+        }),
+      {
+        maxDepth: 1,
+        onNode: (child, listed) => {
+          if (listed && child.kind !== "image")
+            throw new ArchiveError(
+              "UNSUPPORTED_MEDIA_TYPE",
+              `manifest ${listed.digest} of ${what} is not an image manifest (an index referrer lists image manifests)`,
+            );
+        },
+      },
+    );
+    children = walk.parentsFirst.slice(1) as ImageNode[];
   }
   // The API and the tag schema list manifests BY their subject; a cosign tag names it, and its manifest may say none.
-  const stated = manifest.subject?.digest;
+  const stated = node.subject?.digest;
   if (stated !== subject && (candidate.source !== "cosign-tag" || stated !== undefined))
     throw new ArchiveError(
       "REFERRER_GRAPH_INVALID",
       `${what}: its subject is ${stated ?? "missing"}, not the manifest it was listed for`,
     );
-  const artifactType = artifactTypeOf(manifest);
+  const artifactType = artifactTypeOf(node);
   const descriptor: Descriptor = {
     ...got.descriptor,
     ...(artifactType && { artifactType }),
-    ...(manifest.annotations && { annotations: manifest.annotations }),
+    ...(node.annotations && { annotations: node.annotations }),
   };
   return {
     descriptor,
     bytes: got.bytes,
-    manifest,
+    node,
     subject,
     source: candidate.source,
     ...(candidate.tag && { tag: candidate.tag }),
     depth,
     ...(children.length > 0 && { children }),
-    blobs: isIndex(manifest)
-      ? children.flatMap((c) => [c.manifest.config, ...c.manifest.layers])
-      : [manifest.config, ...manifest.layers],
+    blobs: node.kind === "index" ? children.flatMap((c) => c.blobs) : [...node.blobs],
   };
 }
 
@@ -372,42 +428,30 @@ export async function probeReferrerDigests(
     mayRequest = () => true,
     ...request
   } = options;
+  const lookup: ReferrerLookup = {
+    client,
+    repository,
+    request,
+    listing: { maxReferrers: limits.maxCount },
+    registry,
+    verify: false,
+    mayRequest,
+    isListedTag: (tag) => referrerTags === undefined || referrerTags.has(tag),
+  };
   const seen = new Set(subjects);
   const digests: string[] = [];
-  const listed = (tag: string) => referrerTags === undefined || referrerTags.has(tag);
-  const isDigest = (d: unknown): d is string => typeof d === "string" && /^sha256:[a-f0-9]{64}$/.test(d);
   let frontier = [...seen];
   for (let depth = 1; depth <= limits.maxDepth && frontier.length > 0; depth++) {
     const next: string[] = [];
-    const add = (digest: string) => {
-      if (seen.has(digest)) return;
-      seen.add(digest);
-      digests.push(digest);
-      next.push(digest);
-    };
     for (const subject of frontier) {
-      if (registry.referrersApi !== false) {
-        if (!mayRequest()) return { digests, complete: false };
-        const found = await client.listReferrers(repository, subject, { ...request, maxReferrers: limits.maxCount });
-        registry.referrersApi = found !== undefined;
-        for (const d of found ?? []) if (isDigest(d.digest)) add(d.digest);
+      const { candidates, stopped } = await lookupReferrers(subject, lookup);
+      for (const { digest } of candidates) {
+        if (seen.has(digest)) continue;
+        seen.add(digest);
+        digests.push(digest);
+        next.push(digest);
       }
-      const tag = referrersTag(subject);
-      if (registry.referrersApi === false && listed(tag)) {
-        if (!mayRequest()) return { digests, complete: false };
-        const index = await client.findManifest(repository, tag, request);
-        if (index && isIndex(index.manifest))
-          for (const d of index.manifest.manifests as unknown[]) {
-            const digest = (d as { digest?: unknown } | null)?.digest;
-            if (isDigest(digest)) add(digest);
-          }
-      }
-      for (const suffix of COSIGN_TAG_SUFFIXES) {
-        if (!listed(`${tag}${suffix}`)) continue;
-        if (!mayRequest()) return { digests, complete: false };
-        const digest = await client.getManifestDigest(repository, `${tag}${suffix}`, request);
-        if (digest) add(digest);
-      }
+      if (stopped) return { digests, complete: false };
       // More than an archive may hold: the worker's discovery fails the image with REFERRER_GRAPH_INVALID, clearly.
       if (digests.length > limits.maxCount) return { digests, complete: true };
     }

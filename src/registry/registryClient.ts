@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import { ArchiveError, firstLine, isArchiveError } from "../errors.js";
 import { RegistryAuthenticator, type RegistryCredential } from "./auth.js";
+import { SHA256_DIGEST } from "./digest.js";
 import {
   DEFAULT_IDLE_TIMEOUT_SECONDS,
   DEFAULT_RETRY_POLICY,
@@ -93,7 +94,6 @@ export interface GetManifestResult {
 const DEFAULT_PAGE_SIZE = 100;
 // Referrers of one subject: signatures, SBOMs, attestations, a handful in practice; a listing past this is refused.
 const DEFAULT_MAX_REFERRERS = 1000;
-const DIGEST = /^sha256:[a-f0-9]{64}$/;
 // A listing page is JSON names (catalog, tags) or ACR manifest properties, at most ~1000 entries of well under 1 KiB:
 // 16 MiB is far above any real page and still small enough to buffer.
 const MAX_LISTING_PAGE_BYTES = 16 * 1024 * 1024;
@@ -224,7 +224,7 @@ export class RegistryClient {
     digest: string,
     options: ListReferrersOptions = {},
   ): Promise<Descriptor[] | undefined> {
-    if (!DIGEST.test(digest))
+    if (!SHA256_DIGEST.test(digest))
       throw new ArchiveError("INVALID_ARGUMENT", `referrers of "${digest}": not a sha256 digest`);
     const path = `/v2/${repository}/referrers/${digest}`;
     const what = `the referrers of ${digest} in ${repository}`;
@@ -713,7 +713,7 @@ function isDescriptor(value: unknown): value is Descriptor {
     d !== null &&
     typeof d.mediaType === "string" &&
     typeof d.digest === "string" &&
-    DIGEST.test(d.digest) &&
+    SHA256_DIGEST.test(d.digest) &&
     Number.isSafeInteger(d.size) &&
     (d.size as number) >= 0 &&
     (d.artifactType === undefined || typeof d.artifactType === "string") &&

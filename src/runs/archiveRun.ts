@@ -3,6 +3,7 @@
 // orchestrations, and what it reports. Plain data; policies are in runPolicy.ts, arithmetic in runTotals.ts.
 import { z } from "zod";
 import { globListSchema } from "../globs.js";
+import { SHA256_HEX } from "../registry/digest.js";
 import { isValidDigest, isValidRepository, isValidTag, loginServerSchema } from "../registry/reference.js";
 import { containerNameSchema, runIdSchema } from "../storage/blobNames.js";
 import type { OutcomeCounting } from "./engine/outcomeCounting.js";
@@ -136,10 +137,7 @@ export type ImageStatus = z.output<typeof imageStatusSchema>;
 export const imageOutcomeSchema = imageWorkItemSchema.extend({
   status: imageStatusSchema,
   bytes: z.number().int().min(0).optional(),
-  sha256: z
-    .string()
-    .regex(/^[a-f0-9]{64}$/)
-    .optional(),
+  sha256: z.string().regex(SHA256_HEX).optional(),
   /** Foreign / non-distributable layers the registry did not have: recorded in the sidecar, not in the archive. */
   externalLayers: z.number().int().min(0).optional(),
   /** refreshReferrers: referrers the archive lacked (a dry run: found; otherwise: archived in the supplement). */

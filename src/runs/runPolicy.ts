@@ -3,7 +3,7 @@
 import type { ArchiveErrorCode } from "../errors.js";
 import type { ImageWorkItem } from "./archiveRun.js";
 
-// Codes that another attempt cannot fix: the reference, the manifest or the name is the problem.
+// Codes that another attempt cannot fix: the reference, the manifest, the archive or the name is the problem.
 const PERMANENT_ERRORS: ReadonlySet<string> = new Set<ArchiveErrorCode>([
   "INVALID_REFERENCE",
   "REGISTRY_NOT_FOUND",
@@ -11,6 +11,7 @@ const PERMANENT_ERRORS: ReadonlySet<string> = new Set<ArchiveErrorCode>([
   "ARCHIVE_CONFLICT",
   "CONFIG_INVALID",
   "INVALID_ARGUMENT",
+  "ARCHIVE_INVALID",
   "REFERRER_GRAPH_INVALID",
 ]);
 

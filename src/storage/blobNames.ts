@@ -18,6 +18,7 @@
 // gets a new archive instead of overwriting the old one. Listing the prefix `<registry>/<repository>:<tag>@`
 // shows every digest that tag has pointed at; `<registry>/<repository>@` lists that repository's archives.
 import { z } from "zod";
+import { SHA256_HEX_SOURCE as HEX } from "../registry/digest.js";
 import { isValidDigest, isValidRepository, isValidTag } from "../registry/reference.js";
 
 /** A blob container name (3-63 of a-z, 0-9 and single hyphens, starting and ending with a letter or digit). */
@@ -56,6 +57,17 @@ export interface ImageIdentity {
 export const ARCHIVE_SUFFIX = ".tar.gz";
 export const SIDECAR_SUFFIX = ".json";
 
+/** `<registry>/<repository>@sha256-<hex>.tar.gz`: the registry, the repository and the digest's hex. */
+const ARCHIVE_NAME = new RegExp(`^([^/@]+)/([^@]+)@sha256-(${HEX})\\.tar\\.gz$`);
+/** The end of an archive's or a sidecar's name: the digest's hex, and `.json` for a sidecar. */
+const ARCHIVE_OR_SIDECAR_SUFFIX = new RegExp(`@sha256-(${HEX})\\.tar\\.gz(\\.json)?$`);
+/** A referrers supplement's name: the archive's stem (up to its digest) before `.referrers-sha256-<hex>.tar.gz`. */
+// The tag is the part after the last `:` (a repository has none; a login server's port comes before the first `/`).
+const TAG_MARKER_NAME = new RegExp(`^([^/@]+)/([^@]+):([^:@/]+)@sha256-(${HEX})$`);
+const SUPPLEMENT_NAME = new RegExp(`^(.*@sha256-${HEX})\\.referrers-sha256-${HEX}\\.tar\\.gz$`);
+/** What follows `<archive stem>.referrers-sha256-` in a supplement's name. */
+const SUPPLEMENT_TAIL = new RegExp(`^${HEX}\\.tar\\.gz$`);
+
 function imageStem({ registry, repository, digest }: ImageIdentity): string {
   if (!isValidRepository(repository)) throw new TypeError(`invalid repository name: ${repository}`);
   if (!isValidDigest(digest)) throw new TypeError(`invalid digest: ${digest}`);
@@ -78,7 +90,7 @@ export function isReferrersSupplementOf(name: string, archiveBlob: string): bool
   const stem = archiveBlob.slice(0, -ARCHIVE_SUFFIX.length);
   return (
     name.startsWith(`${stem}.referrers-sha256-`) &&
-    /^[a-f0-9]{64}\.tar\.gz$/.test(name.slice(stem.length + ".referrers-sha256-".length))
+    SUPPLEMENT_TAIL.test(name.slice(stem.length + ".referrers-sha256-".length))
   );
 }
 
@@ -95,8 +107,7 @@ export function tagMarkerBlobName(image: ImageIdentity, tag: string): string {
 
 /** The image and tag a tag marker name (tagMarkerBlobName) was built from, or undefined for other names. */
 export function tagMarkerIdentity(name: string): (ImageIdentity & { tag: string }) | undefined {
-  // The tag is the part after the last `:` (a repository has none; a login server's port comes before the first `/`).
-  const match = /^([^/@]+)\/([^@]+):([^:@/]+)@sha256-([a-f0-9]{64})$/.exec(name);
+  const match = TAG_MARKER_NAME.exec(name);
   if (!match || !isValidRepository(match[2]!) || !isValidTag(match[3]!)) return undefined;
   return { registry: match[1]!, repository: match[2]!, digest: `sha256:${match[4]}`, tag: match[3]! };
 }
@@ -172,7 +183,7 @@ export const stagingClaimantSchema = runIdSchema;
 export function archiveOfStagingBlob(name: string): string | undefined {
   if (!name.startsWith(STAGING_PREFIX)) return undefined;
   const blob = name.slice(STAGING_PREFIX.length);
-  const supplementOf = /^(.*@sha256-[a-f0-9]{64})\.referrers-sha256-[a-f0-9]{64}\.tar\.gz$/.exec(blob)?.[1];
+  const supplementOf = SUPPLEMENT_NAME.exec(blob)?.[1];
   const archive = supplementOf === undefined ? blob : `${supplementOf}${ARCHIVE_SUFFIX}`;
   return archiveBlobIdentity(archive) ? archive : undefined;
 }
@@ -210,7 +221,7 @@ export function repositoryTagMarkersPrefix(registry: string, repository: string)
 
 /** The image an archive blob name (archiveBlobName) was built from, or undefined for other names. */
 export function archiveBlobIdentity(name: string): ImageIdentity | undefined {
-  const match = /^([^/@]+)\/([^@]+)@sha256-([a-f0-9]{64})\.tar\.gz$/.exec(name);
+  const match = ARCHIVE_NAME.exec(name);
   // A login server has a `.` or a `:` or is `localhost` (parseImageReference's rule): `staging/…` and `runs/…` are not.
   const registry = match?.[1];
   if (!match || !registry || !(/[.:]/.test(registry) || registry === "localhost") || !isValidRepository(match[2]!))
@@ -220,7 +231,7 @@ export function archiveBlobIdentity(name: string): ImageIdentity | undefined {
 
 /** The digest of an archive or sidecar blob name built by archiveBlobName, or undefined for other names. */
 export function parseArchiveBlobName(name: string): { digest: string; kind: "archive" | "sidecar" } | undefined {
-  const match = /@sha256-([a-f0-9]{64})\.tar\.gz(\.json)?$/.exec(name);
+  const match = ARCHIVE_OR_SIDECAR_SUFFIX.exec(name);
   if (!match) return undefined;
   return { digest: `sha256:${match[1]}`, kind: match[2] ? "sidecar" : "archive" };
 }

@@ -346,7 +346,7 @@ test("restore of a file that is not gzip says so in words, one line, exit 1", as
     assert.equal(run.code, 1);
     assert.equal(
       run.stderr,
-      `acr-cold-archive: INVALID_ARGUMENT: ${file} is not a gzip archive (expected a .tar.gz written by acr-cold-archive)\n`,
+      `acr-cold-archive: ARCHIVE_INVALID: ${file} is not a gzip archive (expected a .tar.gz written by acr-cold-archive)\n`,
     );
   } finally {
     await removeDir(dir);

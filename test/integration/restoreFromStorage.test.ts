@@ -402,7 +402,7 @@ describe("the worker's restore mode (RESTORE_REQUEST)", () => {
     const ninth = `blobs/sha256/${sha256Digest(lookalikes[8]!).slice(7)}`;
     assert.equal(
       run.stderr,
-      `acr-cold-archive worker: INVALID_ARGUMENT: ${archiveBlob}: ${ninth} (1.0 MiB) would take the manifests and unclassified JSON blobs this restore holds in memory past 8.0 MiB (RESTORE_MAX_HELD_MIB; it holds 8.0 MiB in 8)\n`,
+      `acr-cold-archive worker: ARCHIVE_INVALID: ${archiveBlob}: ${ninth} (1.0 MiB) would take the manifests and unclassified JSON blobs this restore holds in memory past 8.0 MiB (RESTORE_MAX_HELD_MIB; it holds 8.0 MiB in 8)\n`,
     );
     assert.equal(await targetDigest(`${repository}:1`), undefined, "no tag");
     const client = new RegistryClient(target.host, {

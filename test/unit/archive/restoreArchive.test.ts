@@ -21,7 +21,7 @@ async function archiveOf(entries: { name: string; body: Buffer }[]): Promise<Buf
 // Never contacted: each case fails before a push (port 9 is discard, nothing listens).
 const client = new RegistryClient("127.0.0.1:9");
 
-test("an index.json that is not JSON is INVALID_ARGUMENT in words (guards issue 8.14)", async () => {
+test("an index.json that is not JSON is ARCHIVE_INVALID in words (guards issue 8.14)", async () => {
   const archive = await archiveOf([
     { name: "oci-layout", body: Buffer.from('{"imageLayoutVersion":"1.0.0"}') },
     { name: "index.json", body: Buffer.from("{ not json") },
@@ -29,7 +29,7 @@ test("an index.json that is not JSON is INVALID_ARGUMENT in words (guards issue 
   await assert.rejects(
     restoreImageArchive(Readable.from([archive]), client, "team/app", { name: "x.tar.gz" }),
     (error: Error & { code?: string }) => {
-      assert.equal(error.code, "INVALID_ARGUMENT");
+      assert.equal(error.code, "ARCHIVE_INVALID");
       assert.equal(error.message, "x.tar.gz: index.json is not JSON: it is not an OCI image layout this tool wrote");
       return true;
     },
@@ -101,7 +101,7 @@ async function withReferrers(referrer: Buffer, annotations: Record<string, strin
   ]);
 }
 
-test("a forged referrers index is INVALID_ARGUMENT before any push: another subject, a disagreeing subject, another's cosign tag, a missing index", async () => {
+test("a forged referrers index is ARCHIVE_INVALID before any push: another subject, a disagreeing subject, another's cosign tag, a missing index", async () => {
   const subject = "vnd.acr-cold-archive.referrer.subject";
   const cases: [Buffer, RegExp][] = [
     [
@@ -125,7 +125,7 @@ test("a forged referrers index is INVALID_ARGUMENT before any push: another subj
     await assert.rejects(
       restoreImageArchive(Readable.from([archive]), client, "team/app", { name: "forged.tar.gz" }),
       (error: Error & { code?: string }) => {
-        assert.equal(error.code, "INVALID_ARGUMENT", error.message);
+        assert.equal(error.code, "ARCHIVE_INVALID", error.message);
         assert.match(error.message, message);
         return true;
       },
@@ -185,7 +185,7 @@ test("JSON blobs held past RESTORE_MAX_HELD_MIB fail at the one that would pass 
       limits: { maxHeldBytes: 3 * MiB, maxHeldCount: 100 },
     }),
     (error: Error & { code?: string }) => {
-      assert.equal(error.code, "INVALID_ARGUMENT", error.message);
+      assert.equal(error.code, "ARCHIVE_INVALID", error.message);
       assert.equal(
         error.message,
         `held.tar.gz: ${entries[3]!.name} (1.0 MiB) would take the manifests and unclassified JSON blobs this restore holds in memory past 3.0 MiB (RESTORE_MAX_HELD_MIB; it holds 3.0 MiB in 3)`,
@@ -204,7 +204,7 @@ test("more JSON blobs held than RESTORE_MAX_HELD_MANIFESTS fail at the one past 
       limits: { maxHeldBytes: 64 * MiB, maxHeldCount: 4 },
     }),
     (error: Error & { code?: string }) => {
-      assert.equal(error.code, "INVALID_ARGUMENT", error.message);
+      assert.equal(error.code, "ARCHIVE_INVALID", error.message);
       assert.equal(
         error.message,
         `many.tar.gz: ${entries[4]!.name} would take the manifests and unclassified JSON blobs this restore holds in memory past 4 (RESTORE_MAX_HELD_MANIFESTS; it holds 0.0 MiB in 4)`,
@@ -249,7 +249,7 @@ test("manifests the graph lists count too: an index of large manifests fails at 
       limits: { maxHeldBytes: 3 * MiB, maxHeldCount: 100 },
     }),
     (error: Error & { code?: string }) => {
-      assert.equal(error.code, "INVALID_ARGUMENT", error.message);
+      assert.equal(error.code, "ARCHIVE_INVALID", error.message);
       assert.match(
         error.message,
         new RegExp(
@@ -269,7 +269,7 @@ test("by default a restore holds at most 64 MiB: the issue's archive (4 MiB JSON
   await assert.rejects(
     restoreImageArchive(Readable.from([archive]), unreachable, "team/app", { name: "crafted.tar.gz" }),
     (error: Error & { code?: string }) => {
-      assert.equal(error.code, "INVALID_ARGUMENT", error.message);
+      assert.equal(error.code, "ARCHIVE_INVALID", error.message);
       assert.equal(
         error.message,
         `crafted.tar.gz: blobs/sha256/${sha(seventeenth).slice(7)} (4.0 MiB) would take the manifests and unclassified JSON blobs this restore holds in memory past 64.0 MiB (RESTORE_MAX_HELD_MIB; it holds 64.0 MiB in 16)`,
@@ -277,4 +277,64 @@ test("by default a restore holds at most 64 MiB: the issue's archive (4 MiB JSON
       return true;
     },
   );
+});
+
+test("each manifest of an archive is JSON-parsed once, referrers and an index referrer's manifests included (guards issue 22.2)", async () => {
+  const referrer = referrerManifest(sha(image));
+  const child = json({ ...JSON.parse(referrer.toString("utf8")), annotations: { platform: "linux/arm64" } });
+  const childDescriptor = {
+    mediaType: "application/vnd.oci.image.manifest.v1+json",
+    digest: sha(child),
+    size: child.length,
+  };
+  const indexReferrer = json({
+    schemaVersion: 2,
+    mediaType: "application/vnd.oci.image.index.v1+json",
+    artifactType: "application/spdx+json",
+    manifests: [childDescriptor],
+    subject: imageDescriptor,
+  });
+  const listedAs = (bytes: Buffer, mediaType: string) => ({
+    mediaType,
+    digest: sha(bytes),
+    size: bytes.length,
+    annotations: { "vnd.acr-cold-archive.referrer.subject": sha(image) },
+  });
+  const referrers = json({
+    schemaVersion: 2,
+    mediaType: "application/vnd.oci.image.index.v1+json",
+    manifests: [
+      listedAs(referrer, "application/vnd.oci.image.manifest.v1+json"),
+      listedAs(indexReferrer, "application/vnd.oci.image.index.v1+json"),
+    ],
+  });
+  const blob = (bytes: Buffer) => ({ name: `blobs/sha256/${sha(bytes).slice(7)}`, body: bytes });
+  // As this tool writes it: the image, its referrers index, then each referrer after the manifests it lists.
+  const archive = await archiveOf([
+    {
+      name: "index.json",
+      body: json({
+        schemaVersion: 2,
+        manifests: [imageDescriptor],
+        annotations: { "vnd.acr-cold-archive.referrers.index": sha(referrers) },
+      }),
+    },
+    ...[image, referrers, referrer, child, indexReferrer].map(blob),
+  ]);
+  const texts = new Map([image, referrers, referrer, child, indexReferrer].map((m) => [m.toString("utf8"), 0]));
+  const parse = JSON.parse;
+  JSON.parse = (text: string, reviver?: Parameters<typeof parse>[1]) => {
+    if (texts.has(text)) texts.set(text, texts.get(text)! + 1);
+    return parse(text, reviver);
+  };
+  try {
+    // The image's config is in no archive here: the check asks the (unreachable) target for it, after every other.
+    await assert.rejects(
+      restoreImageArchive(Readable.from([archive]), unreachable, "team/app", { name: "signed.tar.gz" }),
+      (error: Error & { code?: string }) => error.code === "REGISTRY_UNREACHABLE",
+    );
+  } finally {
+    JSON.parse = parse;
+  }
+  assert.deepEqual([...texts.values()], [1, 1, 1, 1, 1], "image, referrers index, referrer, child, index referrer");
 });

@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { describeReferrer } from "../../../src/archive/sidecar.js";
+import { parseManifest, type ImageNode } from "../../../src/registry/manifestGraph.js";
 import type { Referrer } from "../../../src/registry/referrers.js";
 import { Annotations, MediaTypes, type ImageManifest } from "../../../src/registry/types.js";
 import { selfSignedEcCertificate } from "../../../tools/localenv/certificates.js";
@@ -27,10 +28,11 @@ test("a cosign signature's certificate gives the signer's identity and issuer; l
     annotations: { note: "x".repeat(5000) },
   };
   const bytes = Buffer.from(JSON.stringify(manifest));
+  const node = parseManifest(bytes, { digest: sha256Digest(bytes) }, { what: "the signature", invalid: "INTERNAL" });
   const referrer: Referrer = {
     descriptor: { mediaType: MediaTypes.ociManifest, digest: sha256Digest(bytes), size: bytes.length },
     bytes,
-    manifest,
+    node,
     subject,
     source: "cosign-tag",
     tag: `${subject.replace(":", "-")}.sig`,
@@ -46,6 +48,6 @@ test("a cosign signature's certificate gives the signer's identity and issuer; l
   assert.equal(listed.subject, subject);
 
   // A certificate that does not parse is no identity, and no failure.
-  manifest.layers[0]!.annotations![Annotations.cosignCertificate] = "-----BEGIN CERTIFICATE-----\nnot one\n";
+  (node as ImageNode).layers[0]!.annotations![Annotations.cosignCertificate] = "-----BEGIN CERTIFICATE-----\nnot one\n";
   assert.deepEqual(describeReferrer(referrer).signatures, [{ signature: "MEUCIQ==" }]);
 });

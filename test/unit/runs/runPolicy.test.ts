@@ -1,0 +1,12 @@
+// Which failures another attempt cannot fix (src/runs/runPolicy.ts): a damaged archive is one, as bad input is; an
+// unreachable registry or a storage failure is not.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { isPermanentFailure } from "../../../src/runs/runPolicy.js";
+
+test("a damaged archive (ARCHIVE_INVALID) is permanent, like bad input; transient codes are retried (guards issue 22.5)", () => {
+  for (const code of ["ARCHIVE_INVALID", "INVALID_ARGUMENT", "REFERRER_GRAPH_INVALID", "UNSUPPORTED_MEDIA_TYPE"])
+    assert.equal(isPermanentFailure(code), true, code);
+  for (const code of ["REGISTRY_UNREACHABLE", "STORAGE_ERROR", "JOB_FAILED", undefined])
+    assert.equal(isPermanentFailure(code), false, String(code));
+});
