@@ -435,14 +435,14 @@ async function pushReferrers(
     const { manifest } = referrer;
     // An index referrer's manifests exist before it (as an image index's do).
     for (const child of referrer.children) {
-      const stored = await client.putManifest(repository, child.digest, child.mediaType, child.bytes, options);
+      const stored = (await client.putManifest(repository, child.digest, child.mediaType, child.bytes, options)).digest;
       if (stored && stored !== child.digest)
         throw new ArchiveError(
           "DIGEST_MISMATCH",
           `${client.registry} stored manifest ${child.digest} of referrer ${manifest.digest} as ${stored}`,
         );
     }
-    const pushed = await client.pushManifest(
+    const pushed = await client.putManifest(
       repository,
       referrer.tag ?? manifest.digest,
       manifest.mediaType,
@@ -505,7 +505,7 @@ async function pushManifest(
 ): Promise<void> {
   let digest: string | undefined;
   try {
-    digest = await client.putManifest(repository, reference, manifest.mediaType, manifest.bytes, options);
+    ({ digest } = await client.putManifest(repository, reference, manifest.mediaType, manifest.bytes, options));
   } catch (error) {
     if (!external.length || !isArchiveError(error) || error.code === "ABORTED") throw error;
     // Distribution refuses foreign layer URLs unless `validation.manifests.urls.allow` lists them (ACR accepts them).
