@@ -304,6 +304,7 @@ export class BlobPrefetcher {
         what: `blob ${descriptor.digest} of ${this.repository}`,
       });
       let wholeBlob = false;
+      // Only a ranged part's answer says anything of Range support; a blob of one part is not measured either.
       if (part.ranged) {
         answeredAt = answer.answeredAt;
         // A streamed part is not measured for speed (it is read as taken), but its wait says whether to go on.
