@@ -159,20 +159,16 @@ async function pushReferrers(
     // An index referrer's manifests exist before it (as an image index's do).
     for (const child of referrer.children) {
       const { descriptor } = child;
-      const stored = await client.putManifest(
-        repository,
-        descriptor.digest,
-        descriptor.mediaType,
-        child.bytes,
-        options,
-      );
+      const stored = (
+        await client.putManifest(repository, descriptor.digest, descriptor.mediaType, child.bytes, options)
+      ).digest;
       if (stored && stored !== descriptor.digest)
         throw new ArchiveError(
           "DIGEST_MISMATCH",
           `${client.registry} stored manifest ${descriptor.digest} of referrer ${digest} as ${stored}`,
         );
     }
-    const pushed = await client.pushManifest(
+    const pushed = await client.putManifest(
       repository,
       referrer.tag ?? digest,
       mediaType,
@@ -232,7 +228,7 @@ async function pushManifest(
   const { mediaType, digest: expected } = manifest.descriptor;
   let digest: string | undefined;
   try {
-    digest = await client.putManifest(repository, reference, mediaType, manifest.bytes, options);
+    ({ digest } = await client.putManifest(repository, reference, mediaType, manifest.bytes, options));
   } catch (error) {
     if (!external.length || !isArchiveError(error) || error.code === "ABORTED") throw error;
     // Distribution refuses foreign layer URLs unless `validation.manifests.urls.allow` lists them (ACR accepts them).

@@ -1,23 +1,13 @@
 // Reads the blobs of one image ahead, in parallel, while its archive is written in its fixed order: the writer takes
-// blob after blob (stream(i)), each verified against its digest and size as its bytes are taken (verifyingReader over
-// the blob's parts in order), and meanwhile the next blobs are fetched over up to `concurrency` connections. A blob
-// larger than `partBytes` is split into ranged GETs (parts) fetched concurrently; a part that breaks off is resumed
-// alone, with Range from the byte it broke at (RegistryClient.blobRangeBytes). A registry that answers a Range with
-// 200 gets each later blob as one stream (the first part becomes the whole blob, read no faster than it is taken).
-// Parts grow with a connection's speed: once a part has shown how fast one connection reads, the next part started
-// takes as many of its blob's following parts as that connection reads in PART_TARGET_SECONDS, or in as long as the
-// part's request waited for its answer if that was longer (up to `maxPartBytes` and half the budget). Where one
-// connection is fast, parallel parts buy nothing and each GET costs: ACR meters read operations per minute (about
-// 1,000 on Basic; the client's read budget, REGISTRY_READS_PER_MINUTE, delays requests past it), and a registry spends
-// CPU per request (distribution 2.8 here: 4 MiB parts cost it 2.5x the CPU of one stream per blob, 16 MiB parts about
-// the same as one stream). The speed is the answer's bytes over the time from its first answer to its end: a request's
-// wait before it (the read budget, a round trip, a busy server) is not the connection's speed, and counting it made
-// the parts' size lock in at `partBytes` with the budget the bound (README, "The read budget set the prefetch parts'
-// size"). Where each connection is slow (a round trip and a paced share per connection), parts stay `partBytes` and
-// many run at once. Where requests wait longer than PART_TARGET_SECONDS and one stream would bring more than the parts
-// the bounds allow (partPlan), the rest of the blob is one streamed part: one GET, read no faster than it is taken (at
-// most one part's bytes held, like the fallback). That is a job execution's case: its share of the budget is
-// REGISTRY_READS_PER_MINUTE / maxParallel (150 a minute by default).
+// blob after blob (stream(i)), each verified against its digest and size as its bytes are taken, and meanwhile the next
+// blobs are fetched over up to `concurrency` connections. A blob larger than `partBytes` is split into ranged GETs
+// (parts) fetched concurrently; the client resumes a part that breaks off (client/resumableBody.ts). Each GET's first
+// answer says whether the registry honours Range: one that answers 200 gets each later blob as one stream (the first
+// part becomes the whole blob, read no faster than it is taken).
+// Parts grow with a connection's speed (partPlan), because each GET costs: ACR meters reads per minute (the client's
+// read budget delays requests past REGISTRY_READS_PER_MINUTE) and a registry spends CPU per request. The speed is
+// counted from a part's first answer, not its request: the wait before an answer (the budget, a round trip, a busy
+// server) is not the connection's. Measurements: docs/benchmarks.md.
 //
 // Memory: a part is started only while the bytes reserved by parts not yet taken stay within `budgetBytes` (or when
 // nothing is reserved, so one part larger than the budget still goes), a fallback or streamed part buffers at most
@@ -309,17 +299,20 @@ export class BlobPrefetcher {
     const started = performance.now();
     let answeredAt: number | undefined;
     try {
-      const bytes = this.client.blobRangeBytes(this.repository, descriptor, part, {
+      const answer = await this.client.readBlobRange(this.repository, descriptor, part, {
         abortSignal: this.controller.signal,
         what: `blob ${descriptor.digest} of ${this.repository}`,
-        onFirstAnswer: (honoured) => {
-          answeredAt = performance.now();
-          // A streamed part is not measured for speed (it is read as taken), but its wait says whether to go on.
-          if (part.streamed && this.lastPart)
-            this.lastPart = { ...this.lastPart, waitSeconds: (answeredAt - started) / 1000 };
-          return this.answered(part, honoured);
-        },
       });
+      let wholeBlob = false;
+      // Only a ranged part's answer says anything of Range support; a blob of one part is not measured either.
+      if (part.ranged) {
+        answeredAt = answer.answeredAt;
+        // A streamed part is not measured for speed (it is read as taken), but its wait says whether to go on.
+        if (part.streamed && this.lastPart)
+          this.lastPart = { ...this.lastPart, waitSeconds: (answeredAt - started) / 1000 };
+        wholeBlob = this.answered(part, answer.rangeHonoured);
+      }
+      const bytes = answer.bytes({ wholeBlob });
       reading: for await (const chunk of bytes) {
         // A whole blob read because Range was ignored, or a streamed part, holds at most one part's bytes (what it
         // reserved): it takes in what fits and waits for the writer for the rest.
@@ -331,7 +324,7 @@ export class BlobPrefetcher {
           }
           if (this.closed) return;
           // Never more than the part's range and one byte (the verifier's SIZE_MISMATCH), whatever the registry sends;
-          // leaving the loop ends the read (blobRangeBytes stops there too).
+          // leaving the loop ends the read (the client's read stops there too).
           const room = part.end - part.start + 1 - part.received;
           if (room <= 0) break reading;
           const take = Math.min(rest.length, room, heldBack ? partBytes - part.buffered : Infinity);

@@ -19,22 +19,6 @@ export interface RegistryImageItem {
   lastUpdatedOn?: string;
 }
 
-export interface ListRegistryImagesOptions extends OperationOptions {
-  now: Date;
-}
-
-export async function* listRegistryImages(
-  client: RegistryClient,
-  filters: RunFilters,
-  options: ListRegistryImagesOptions,
-): AsyncGenerator<RegistryImageItem> {
-  const selection = imageSelection(filters, options.now);
-  for await (const repository of client.listRepositoryNames(options)) {
-    if (!selection.includesRepository(repository)) continue;
-    yield* (await selection.listRepository(client, repository, options)).images;
-  }
-}
-
 /** What a run's filters select: repositories by name, and one repository's images (a listing page lists many). */
 export interface ImageSelection {
   includesRepository(repository: string): boolean;

@@ -6,11 +6,12 @@ import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { isArchiveError } from "../../src/errors.js";
 import { RegistryClient } from "../../src/registry/registryClient.js";
-import { listRegistryImages, type RegistryImageItem } from "../../src/runs/imageListing.js";
+import type { RegistryImageItem } from "../../src/runs/imageListing.js";
 import type { RunFilters } from "../../src/runs/archiveRun.js";
 import { pushImage, skopeo, smallImage } from "../../tools/localenv/fixtures.js";
 import { startRegistry, type TestRegistry } from "../../tools/localenv/registry.js";
 import { ArtifactTypes, artifactOf, cosignSignature, pushReferrer, putTagSchemaIndex } from "../support/referrers.js";
+import { listSelectedImages } from "../support/registryListing.js";
 
 interface Answer {
   status: number;
@@ -397,16 +398,12 @@ describe("the local ACR stand-in in front of the real registry", () => {
     const sbom = await pushReferrer(client, "list/single", artifactOf(signed, ArtifactTypes.sbom, "{}"));
     await putTagSchemaIndex(client, "list/single", signed.digest, [sbom.descriptor]);
 
-    const list = async (host: string, filters: Partial<RunFilters>) => {
-      const items: RegistryImageItem[] = [];
-      for await (const item of listRegistryImages(
+    const list = (host: string, filters: Partial<RunFilters>) =>
+      listSelectedImages(
         new RegistryClient(host),
         { includeUntagged: false, repositories: ["list/**"], ...filters },
-        { now: new Date() },
-      ))
-        items.push(item);
-      return items;
-    };
+        new Date(),
+      );
     const shape = (items: RegistryImageItem[]) =>
       items.map((i) => `${i.repository}@${i.digest} ${i.tags.join(",")}`).sort();
     const throughAcr = await list(front, {});

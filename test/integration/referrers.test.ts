@@ -17,7 +17,7 @@ import { startAzurite, type AzuriteInstance } from "../../tools/localenv/azurite
 import { pushImage, smallImage } from "../../tools/localenv/fixtures.js";
 import { startRegistry, type TestRegistry } from "../../tools/localenv/registry.js";
 import { discoverReferrers } from "../../src/registry/referrers.js";
-import { listRegistryImages } from "../../src/runs/imageListing.js";
+import { listSelectedImages } from "../support/registryListing.js";
 import { podmanLoad, removeDir, restoreArchive } from "../support/verify.js";
 import { runCli, runWorker } from "../support/worker.js";
 import {
@@ -681,13 +681,7 @@ test("a plain registry's listing (tags/list) leaves referrer tags out: the tag s
   const tags: string[] = [];
   for await (const tag of client.listTags("listed/app")) tags.push(tag);
   assert.equal(tags.length, 3, `the registry lists the referrer tags: ${tags.join(" ")}`);
-  const items = [];
-  for await (const item of listRegistryImages(
-    client,
-    { repositories: ["listed/*"], includeUntagged: false },
-    { now: new Date() },
-  ))
-    items.push(item);
+  const items = await listSelectedImages(client, { repositories: ["listed/*"], includeUntagged: false }, new Date());
   assert.deepEqual(
     items.map((i) => [i.repository, i.digest, i.tags]),
     [["listed/app", image.digest, ["1.0"]]],

@@ -5,7 +5,8 @@
 import assert from "node:assert/strict";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { describe, test } from "node:test";
-import { parseNextLink, RegistryClient } from "../../../src/registry/registryClient.js";
+import { parseNextLink } from "../../../src/registry/client/linkHeader.js";
+import { RegistryClient } from "../../../src/registry/registryClient.js";
 import { parseChallenge, type RegistryCredential } from "../../../src/registry/auth.js";
 import { redirectTarget, sendWithRetry } from "../../../src/registry/transport.js";
 import { isArchiveError } from "../../../src/errors.js";

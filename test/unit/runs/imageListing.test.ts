@@ -5,9 +5,10 @@ import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import { after, before, test } from "node:test";
 import { RegistryClient } from "../../../src/registry/registryClient.js";
-import { listRegistryImages, type RegistryImageItem } from "../../../src/runs/imageListing.js";
+import type { RegistryImageItem } from "../../../src/runs/imageListing.js";
 import type { RunFilters } from "../../../src/runs/archiveRun.js";
 import { sha256Digest as digest } from "../../support/digests.js";
+import { listSelectedImages } from "../../support/registryListing.js";
 
 const index = Buffer.from(
   JSON.stringify({
@@ -150,15 +151,8 @@ after(async () => {
   await new Promise<void>((resolve) => server.close(() => resolve()));
 });
 
-async function list(filters: Partial<RunFilters>): Promise<RegistryImageItem[]> {
-  const items: RegistryImageItem[] = [];
-  for await (const item of listRegistryImages(
-    new RegistryClient(host),
-    { includeUntagged: false, ...filters },
-    { now: NOW },
-  ))
-    items.push(item);
-  return items;
+function list(filters: Partial<RunFilters>): Promise<RegistryImageItem[]> {
+  return listSelectedImages(new RegistryClient(host), { includeUntagged: false, ...filters }, NOW);
 }
 
 test("ACR: tagged images only by default, tags grouped by digest, every page read", async () => {
