@@ -9,7 +9,7 @@
 import type { ArchiveRequest } from "./archiveRequest.js";
 import type { BlobServiceClient, ContainerClient } from "@azure/storage-blob";
 import { settledValue } from "../concurrency.js";
-import { ArchiveError, describeError, isArchiveError } from "../errors.js";
+import { ArchiveError, describeError, isArchiveError, type ErrorSummary } from "../errors.js";
 import { formatImageReference, parseImageReference, type ImageReference } from "../registry/reference.js";
 import type { RegistryClient } from "../registry/registryClient.js";
 import { DEFAULT_REFERRER_LIMITS } from "../registry/referrers.js";
@@ -67,7 +67,7 @@ export interface ArchiveImageResult {
   durationSeconds: number;
   /** Requests this worker sent to the registry for the image (token requests and retries included). */
   registryRequests?: number;
-  error?: { code: string; message: string };
+  error?: ErrorSummary;
 }
 
 /** How the archive is written (GZIP_LEVEL, UPLOAD_BLOCK_SIZE_MIB, UPLOAD_CONCURRENCY, REGISTRY_CONCURRENCY, PREFETCH_MIB). */
@@ -404,7 +404,7 @@ function uniqueTags(ref: ImageReference, more: string[] = []): string[] {
   return [...new Set([...(ref.tag ? [ref.tag] : []), ...more])];
 }
 
-function errorSummary(error: unknown): { code: string; message: string } {
+function errorSummary(error: unknown): ErrorSummary {
   return isArchiveError(error)
     ? { code: error.code, message: error.message }
     : { code: "INTERNAL", message: describeError(error) };

@@ -4,7 +4,7 @@
 // before the index, tags last; then the target's root digest is read back and compared.
 import type { Readable } from "node:stream";
 import type { BlobServiceClient } from "@azure/storage-blob";
-import { ArchiveError, describeError, isArchiveError } from "../errors.js";
+import { ArchiveError, describeError, isArchiveError, type ErrorSummary } from "../errors.js";
 import { SHA256_HEX } from "../registry/digest.js";
 import type { RegistryClient } from "../registry/registryClient.js";
 import { getSidecar, writeWorkerResult } from "../storage/archiveStore.js";
@@ -34,7 +34,7 @@ export interface RestoreImageResult {
   /** Referrers supplements pushed after the archive (referrers that arrived after it was written). */
   supplements?: number;
   durationSeconds: number;
-  error?: { code: string; message: string };
+  error?: ErrorSummary;
 }
 
 export interface RestoreFromBlobDependencies {

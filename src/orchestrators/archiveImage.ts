@@ -2,6 +2,7 @@
 // image's request (jobAttempts.ts: start, durable-timer polling, timeout, result, retries; shared with restoreImage).
 // It never throws: a failure is an outcome with its reason. Deterministic: time comes only from
 // currentUtcDateTime, and everything it knows arrives through activities.
+import type { ErrorSummary } from "../errors.js";
 import * as df from "durable-functions";
 import { OrchestrationNames } from "../durable/orchestrationNames.js";
 import { parseInput } from "../validation.js";
@@ -63,7 +64,7 @@ function* archiveOneImage(
   }
 
   if (item.tags.length > MAX_TAGS_PER_REQUEST) {
-    const error = {
+    const error: ErrorSummary = {
       code: "INVALID_ARGUMENT",
       message: `${item.tags.length} tags point at this digest; an archive records at most ${MAX_TAGS_PER_REQUEST}`,
     };

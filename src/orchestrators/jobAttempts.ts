@@ -3,7 +3,7 @@
 // JOB_TIMEOUT_MINUTES), read the worker's result blob of that attempt, and retry a failed execution with backoff up to
 // maxAttempts (permanent failures are not retried). Deterministic: time only from currentUtcDateTime.
 import type { OrchestrationContext, Task } from "durable-functions";
-import { firstLine } from "../errors.js";
+import { errorSummaryOf, firstLine, type ErrorSummary } from "../errors.js";
 import { activityRetryOptions } from "../durable/activityRetry.js";
 import { TERMINAL_JOB_STATUSES, type JobExecution } from "../jobs/jobRunner.js";
 import { isPermanentFailure, pollDelaySeconds, retryDelaySeconds } from "../runs/runPolicy.js";
@@ -51,7 +51,7 @@ export interface JobAttemptsRun {
 /** A worker's result blob, as far as the loop reads it. */
 export interface WorkerResultStatus {
   status: string;
-  error?: { code: string; message: string };
+  error?: ErrorSummary;
   /** Requests the attempt's worker made to the registry. */
   registryRequests?: number;
 }
@@ -69,14 +69,14 @@ export interface JobAttempts {
  */
 export type JobAttemptsOutcome<R> =
   | { succeeded: true; result: R; attempts: number }
-  | { succeeded: false; attempts: number; error: { code: string; message: string }; registryRequests?: number };
+  | { succeeded: false; attempts: number; error: ErrorSummary; registryRequests?: number };
 
 export function* runJobAttempts<R extends WorkerResultStatus>(
   context: OrchestrationContext,
   run: JobAttemptsRun,
   job: JobAttempts,
 ): Generator<Task, JobAttemptsOutcome<R>, unknown> {
-  let error: { code: string; message: string } = { code: "JOB_FAILED", message: "no attempt was made" };
+  let error: ErrorSummary = { code: "JOB_FAILED", message: "no attempt was made" };
   let attempt = 0;
   // Execution ids go 1, 2, …: one per execution actually started. A failed start keeps its id, and the next try
   // first looks for an execution of that id (a start whose answer was lost may have begun one) before starting.
@@ -140,7 +140,8 @@ export function* runJobAttempts<R extends WorkerResultStatus>(
       return { succeeded: true, result: { ...counted, ...requests() }, attempts: attempt };
     }
     error =
-      (!timedOut && result?.status === "failed" && result.error) ||
+      // The worker's word: a code outside the catalogue is a failed job, with that code in the message.
+      (!timedOut && result?.status === "failed" && result.error && errorSummaryOf(result.error, "JOB_FAILED")) ||
       (timedOut
         ? {
             code: "JOB_FAILED",

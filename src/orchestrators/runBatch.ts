@@ -4,6 +4,7 @@
 // already scheduled makes the extension start them again (azure-functions-durable-js#574, open; the out-of-process
 // protocol has no task ids). Its history is bounded by the batch size, whatever the registry's size. Outcomes go to a
 // blob; the parent gets counts.
+import type { ErrorSummary } from "../errors.js";
 import * as df from "durable-functions";
 import { OrchestrationNames } from "../durable/orchestrationNames.js";
 import { formatIssues, parseInput } from "../validation.js";
@@ -70,7 +71,7 @@ function* runItems<T extends Totals<T>, BatchRun extends RunBatchInput["run"], I
     wave.forEach((item, offset) => {
       const checked = imageWorkItemSchema.safeParse(item);
       if (!checked.success) {
-        const error = {
+        const error: ErrorSummary = {
           code: "INVALID_ARGUMENT",
           message: `batch item ${start + offset}: ${formatIssues(checked.error).join("; ")}`.slice(0, 500),
         };

@@ -2,6 +2,7 @@
 // activity, since the Durable webhook key starts any orchestration with any input), what flows between its
 // orchestrations, and what it reports. Plain data; policies are in runPolicy.ts, arithmetic in runTotals.ts.
 import { z } from "zod";
+import { ARCHIVE_ERROR_CODES } from "../errors.js";
 import { globListSchema } from "../globs.js";
 import { SHA256_HEX } from "../registry/digest.js";
 import { isValidDigest, isValidRepository, isValidTag, loginServerSchema } from "../registry/reference.js";
@@ -149,7 +150,8 @@ export const imageOutcomeSchema = imageWorkItemSchema.extend({
   waitedSeconds: z.number().min(0).optional(),
   /** Requests the image's workers made to the registry, over all attempts (token requests and retries included). */
   registryRequests: z.number().int().min(0).optional(),
-  error: z.strictObject({ code: z.string().max(64), message: z.string().max(2000) }).optional(),
+  /** Why it failed: a code of the error catalogue (src/errors.ts), and one line. */
+  error: z.strictObject({ code: z.enum(ARCHIVE_ERROR_CODES), message: z.string().max(2000) }).optional(),
 });
 export type ImageOutcome = z.output<typeof imageOutcomeSchema>;
 

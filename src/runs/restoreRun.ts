@@ -2,6 +2,7 @@
 // history, per-image job executions with durable-timer polling, retries, the summary blob, progress in custom status):
 // its HTTP body, its orchestration inputs (checked by the starter and again by every orchestrator and activity: the
 // Durable webhook key starts any orchestration with any input), what it counts and what it reports. Plain data.
+import type { ErrorSummary } from "../errors.js";
 import { z } from "zod";
 import { globListSchema } from "../globs.js";
 import { isValidDigest, isValidRepository, isValidTag, loginServerSchema } from "../registry/reference.js";
@@ -222,7 +223,7 @@ export interface RestoreListedImage {
   digest: string;
   tags: string[];
   /** Why it cannot be restored (not archived); such an image gets no batch. */
-  problem?: { code: string; message: string };
+  problem?: ErrorSummary;
 }
 
 export interface RestoreSummaryImage extends ImageOutcome {

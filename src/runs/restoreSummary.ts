@@ -1,6 +1,7 @@
 // A restore run's summary (runs/<runId>/summary.json, kind "restore"): the listing's images that had no archive
 // (failed, with why), the batches' outcomes, and the images of batches that failed; each with its target, archive blob
 // and rehydrate priority, and the totals recomputed from them. Written once, like an archive run's.
+import type { ErrorSummary } from "../errors.js";
 import type { ContainerClient } from "@azure/storage-blob";
 import { z } from "zod";
 import { failedBatchesSchema } from "./engine/runState.js";
@@ -71,7 +72,7 @@ export async function writeRestoreSummary(
     let outcomes = await readBatchOutcomes(deps.container, run.runId, batch);
     const reason = failedBatches.get(batch);
     if (reason !== undefined && outcomes.length === 0) {
-      const error = { code: "ORCHESTRATION_FAILED", message: `batch ${batch} failed: ${reason}` };
+      const error: ErrorSummary = { code: "ORCHESTRATION_FAILED", message: `batch ${batch} failed: ${reason}` };
       outcomes = todo
         .slice(batch * run.batchSize, (batch + 1) * run.batchSize)
         .map((i) => failedWithoutRunning(i, error));

@@ -5,7 +5,7 @@ import type { ContainerClient } from "@azure/storage-blob";
 import { z } from "zod";
 import { failedBatchesSchema } from "./engine/runState.js";
 import { archiveBlobName, sidecarBlobName, summaryBlobName } from "../storage/blobNames.js";
-import { ArchiveError } from "../errors.js";
+import { ArchiveError, type ErrorSummary } from "../errors.js";
 import {
   archiveCounting,
   archiveRunInputSchema,
@@ -186,7 +186,7 @@ async function batchOutcomes(
       });
       continue;
     }
-    const error = { code: "ORCHESTRATION_FAILED", message: `batch ${batch} failed: ${failure}` };
+    const error: ErrorSummary = { code: "ORCHESTRATION_FAILED", message: `batch ${batch} failed: ${failure}` };
     outcomes.push(failedWithoutRunning({ repository, digest, tags }, error));
   }
   return outcomes;

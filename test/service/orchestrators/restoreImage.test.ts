@@ -190,3 +190,16 @@ test("a job that succeeded but a target that does not answer afterwards is DIGES
     );
   }
 });
+
+test("a worker result with a code outside the error catalogue fails the image as JOB_FAILED, the code kept in the message (guards issue 22.5)", async () => {
+  harness.use({
+    checkRestoreTarget: () => ({ present: false, archived: true, bytes: 10 }),
+    startRehydration: () => ready,
+    startJobExecution: (_input, call) => ({ name: `caj-${call}`, status: "Failed" }),
+    readWorkerResult: () => ({ status: "failed", error: { code: "NOT_A_CODE", message: "forged" } }),
+    releaseStagingCopies: () => null,
+  });
+  const outcome = (await restoreOne()) as { status: string; error?: { code: string; message: string } };
+  assert.equal(outcome.status, "failed");
+  assert.deepEqual(outcome.error, { code: "JOB_FAILED", message: "NOT_A_CODE: forged" });
+});

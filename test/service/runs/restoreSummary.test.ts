@@ -102,7 +102,9 @@ test("2,000 images: unresolved ones merged in order with the batches' outcomes, 
     const repository = `team/r${String(Math.floor(i / 20)).padStart(3, "0")}`;
     const digest = `sha256:${String(i).padStart(64, "0")}`;
     const problem =
-      i % 13 === 0 ? { code: "INVALID_ARGUMENT", message: `${repository}@${digest} is not archived` } : undefined;
+      i % 13 === 0
+        ? { code: "INVALID_ARGUMENT" as const, message: `${repository}@${digest} is not archived` }
+        : undefined;
     listing.push({ repository, digest, tags: [`t${i}`], ...(problem && { problem }) });
   }
   await writeJsonBlob(container, listingBlobName(r.runId), listing);
