@@ -3,7 +3,7 @@ import * as df from "durable-functions";
 import { ActivityNames } from "./activityNames.js";
 import type { ActivityHandler } from "durable-functions";
 import { z } from "zod";
-import type { ImageWorkItem } from "../runs/archiveRun.js";
+import type { ImageWorkItem } from "../runs/engine/workItem.js";
 import { batchRunContextSchema } from "../runs/archiveRun.js";
 import { restoreBatchRunContextSchema } from "../runs/restoreRun.js";
 import { assertRunInScope } from "../runs/runScope.js";

@@ -4,7 +4,7 @@ import { ActivityNames } from "./activityNames.js";
 import type { ActivityHandler } from "durable-functions";
 import { z } from "zod";
 import type { ArchiveImageResult } from "../archive/archiveImage.js";
-import { imageIdentitySchema } from "../runs/archiveRun.js";
+import { imageIdentitySchema } from "../runs/engine/workItem.js";
 import { getAppDependencies } from "../appDependencies.js";
 import { readWorkerResult as readResultBlob } from "../storage/archiveStore.js";
 import { attemptIdSchema, containerNameSchema, runIdSchema } from "../storage/blobNames.js";

@@ -3,7 +3,7 @@ import * as df from "durable-functions";
 import { ActivityNames } from "./activityNames.js";
 import type { ActivityHandler } from "durable-functions";
 import { z } from "zod";
-import { batchRefSchema, imageOutcomeSchema } from "../runs/archiveRun.js";
+import { batchRefSchema, imageOutcomeSchema } from "../runs/engine/workItem.js";
 import { getAppDependencies } from "../appDependencies.js";
 import { assertRunNotEnded, writeBatchOutcomes as writeOutcomesBlob } from "../runs/runStore.js";
 import { parseInput } from "../validation.js";

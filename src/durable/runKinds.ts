@@ -8,9 +8,9 @@ import {
   imageRunContext,
   type BatchRunContext,
   type ImageRunContext,
-  type ImageWorkItem,
   type RunTotals,
 } from "../runs/archiveRun.js";
+import { type ImageWorkItem } from "../runs/engine/workItem.js";
 import {
   restoreCounting,
   restoreImageRunContext,

@@ -5,7 +5,7 @@
 import * as df from "durable-functions";
 import type { DurableClient, DurableOrchestrationStatus } from "durable-functions";
 import { firstLine } from "../errors.js";
-import type { BatchProgress, ImageOutcome } from "../runs/archiveRun.js";
+import type { BatchProgress, ImageOutcome } from "../runs/engine/workItem.js";
 import { addOutcome, emptyTotals, type Totals } from "../runs/engine/outcomeCounting.js";
 import type { RunKind } from "./runKinds.js";
 import { batchInstanceId, imageInstanceId } from "../runs/instanceIds.js";

@@ -10,13 +10,8 @@ import { activityRetryOptions } from "../durable/activityRetry.js";
 import type { OrchestrationContext, OrchestrationHandler, Task } from "durable-functions";
 import type { ArchiveImageResult } from "../archive/archiveImage.js";
 import { z } from "zod";
-import {
-  imageRunContextSchema,
-  imageWorkItemSchema,
-  type ImageOutcome,
-  type ImageRunContext,
-  type ImageWorkItem,
-} from "../runs/archiveRun.js";
+import { imageRunContextSchema, type ImageRunContext } from "../runs/archiveRun.js";
+import { imageWorkItemSchema, type ImageOutcome, type ImageWorkItem } from "../runs/engine/workItem.js";
 import { MAX_TAGS_PER_REQUEST, workerImageReference } from "../runs/runPolicy.js";
 import { outcomeFromResult } from "../runs/runTotals.js";
 import { assertInstanceOfRun } from "../runs/instanceIds.js";

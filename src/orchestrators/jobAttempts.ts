@@ -8,7 +8,7 @@ import { activityRetryOptions } from "../durable/activityRetry.js";
 import { TERMINAL_JOB_STATUSES, type JobExecution } from "../jobs/jobRunner.js";
 import { isPermanentFailure, pollDelaySeconds, retryDelaySeconds } from "../runs/runPolicy.js";
 import { callActivity, callActivityWithRetry, type ActivityInputs } from "../activities/activityCalls.js";
-import type { ImageOutcome, ImageWorkItem } from "../runs/archiveRun.js";
+import type { ImageOutcome, ImageWorkItem } from "../runs/engine/workItem.js";
 
 // Reads (blob and ARM status) are idempotent: transient failures are retried by the framework, 4 times from 5 s.
 // Starting an execution is not (a start whose answer was lost already runs), so it is never retried here: a

@@ -11,7 +11,7 @@ import { z } from "zod";
 import type { RestoreImageResult } from "../archive/runRestoreRequest.js";
 import { activityRetryOptions } from "../durable/activityRetry.js";
 import { OrchestrationNames } from "../durable/orchestrationNames.js";
-import { imageWorkItemSchema, type ImageOutcome, type ImageWorkItem } from "../runs/archiveRun.js";
+import { imageWorkItemSchema, type ImageOutcome, type ImageWorkItem } from "../runs/engine/workItem.js";
 import { assertInstanceOfRun } from "../runs/instanceIds.js";
 import { rehydrationPollDelaySeconds } from "../runs/runPolicy.js";
 import {

@@ -11,13 +11,13 @@ import { formatIssues, parseInput } from "../validation.js";
 import { activityRetryOptions } from "../durable/activityRetry.js";
 import type { OrchestrationContext, OrchestrationHandler, Task } from "durable-functions";
 import { z } from "zod";
+import { batchRunContextSchema } from "../runs/archiveRun.js";
 import {
-  batchRunContextSchema,
   imageWorkItemSchema,
   type BatchProgress,
   type ImageOutcome,
   type ImageWorkItem,
-} from "../runs/archiveRun.js";
+} from "../runs/engine/workItem.js";
 import { restoreBatchRunContextSchema } from "../runs/restoreRun.js";
 import { assertInstanceOfRun, imageInstanceId } from "../runs/instanceIds.js";
 import { addOutcome, emptyTotals, type Totals } from "../runs/engine/outcomeCounting.js";

@@ -2,12 +2,11 @@
 // activity, since the Durable webhook key starts any orchestration with any input), what flows between its
 // orchestrations, and what it reports. Plain data; policies are in runPolicy.ts, arithmetic in runTotals.ts.
 import { z } from "zod";
-import { ARCHIVE_ERROR_CODES } from "../errors.js";
 import { globListSchema } from "../globs.js";
-import { SHA256_HEX } from "../registry/digest.js";
-import { isValidDigest, isValidRepository, isValidTag, loginServerSchema } from "../registry/reference.js";
+import { loginServerSchema } from "../registry/reference.js";
 import { containerNameSchema, runIdSchema } from "../storage/blobNames.js";
 import type { OutcomeCounting } from "./engine/outcomeCounting.js";
+import type { ImageOutcome, ImageWorkItem } from "./engine/workItem.js";
 
 // ---- Orchestration inputs: validated by the starter AND by each orchestrator (the Durable webhook key can start any
 // orchestration with any input, past the HTTP schema). Pure and deterministic, so orchestrators may run them. ----
@@ -86,30 +85,6 @@ export function imageRunContext(run: BatchRunContext): ImageRunContext {
   return { runId, registry, container, maxAttempts, jobTimeoutMinutes, pollMaxIntervalSeconds, maxParallel };
 }
 
-/** One image to archive: what a batch blob holds and an archiveImage orchestration gets. */
-export const imageWorkItemSchema = z.strictObject({
-  repository: z.string().refine(isValidRepository, "must be a repository name"),
-  digest: z.string().refine(isValidDigest, "must be sha256:<64 hex>"),
-  tags: z.array(z.string().refine(isValidTag, "must be a tag")).max(10_000),
-  /** Archived already, with referrers its archive lacks: its job writes them into a supplementary archive. */
-  refreshReferrers: z.literal(true).optional(),
-});
-export type ImageWorkItem = z.output<typeof imageWorkItemSchema>;
-
-/** (registry, repository, digest): what an archive's name is built from. */
-export const imageIdentitySchema = z.strictObject({
-  registry: loginServerSchema,
-  repository: imageWorkItemSchema.shape.repository,
-  digest: imageWorkItemSchema.shape.digest,
-});
-
-/** A batch of a run: readBatch, writeBatchOutcomes. */
-export const batchRefSchema = z.strictObject({
-  runId: runIdSchema,
-  container: containerNameSchema,
-  batchIndex: z.number().int().min(0).max(1_000_000),
-});
-
 /** A listed image, with what the archive container already holds for its digest. */
 export interface ListedImage extends ImageWorkItem {
   lastUpdatedOn?: string;
@@ -121,39 +96,6 @@ export interface ListedImage extends ImageWorkItem {
   /** It goes into a batch for them (not in a dry run): a work item with `refreshReferrers`. */
   refreshReferrers?: true;
 }
-
-/** An image's outcome, for both kinds of run: archive (archived …) and restore (restored, already-present, …). */
-export const imageStatusSchema = z.enum([
-  "archived",
-  "already-archived",
-  "failed",
-  "would-archive",
-  "restored",
-  "already-present",
-  "would-restore",
-]);
-export type ImageStatus = z.output<typeof imageStatusSchema>;
-
-/** What an archiveImage orchestration returns: compact, so batches stay far below the message size limits. */
-export const imageOutcomeSchema = imageWorkItemSchema.extend({
-  status: imageStatusSchema,
-  bytes: z.number().int().min(0).optional(),
-  sha256: z.string().regex(SHA256_HEX).optional(),
-  /** Foreign / non-distributable layers the registry did not have: recorded in the sidecar, not in the archive. */
-  externalLayers: z.number().int().min(0).optional(),
-  /** refreshReferrers: referrers the archive lacked (a dry run: found; otherwise: archived in the supplement). */
-  newReferrers: z.number().int().min(0).optional(),
-  referrersSupplementBlob: z.string().max(1024).optional(),
-  attempts: z.number().int().min(0).max(10_000),
-  durationSeconds: z.number().min(0),
-  /** A restore: seconds spent waiting for the archive's rehydration (durable timers). */
-  waitedSeconds: z.number().min(0).optional(),
-  /** Requests the image's workers made to the registry, over all attempts (token requests and retries included). */
-  registryRequests: z.number().int().min(0).optional(),
-  /** Why it failed: a code of the error catalogue (src/errors.ts), and one line. */
-  error: z.strictObject({ code: z.enum(ARCHIVE_ERROR_CODES), message: z.string().max(2000) }).optional(),
-});
-export type ImageOutcome = z.output<typeof imageOutcomeSchema>;
 
 /** refreshReferrers: what one listing page's probes did (runs/referrerProbe.ts); the summary adds them up. */
 export interface ReferrerRefreshCounts {
@@ -188,15 +130,6 @@ export interface RunProgress extends RunTotals {
   batches: number;
   batchesDone: number;
   phase: "listing" | "archiving" | "summarizing" | "done";
-}
-
-/** Custom status of a batch: what the status endpoint adds to the parent's counts while the batch runs. */
-export interface BatchProgress<T = RunTotals> {
-  running: number;
-  /** RunTotals for an archive run, RestoreTotals (runs/restoreRun.ts) for a restore run. */
-  done: T;
-  /** The wave in flight: image instances `imageInstanceId(<batch instance>, waveStart … waveStart+running-1)`. */
-  waveStart: number;
 }
 
 /** What archiveRun returns (the status endpoint reads `summaryBlob` and `container` of it). */

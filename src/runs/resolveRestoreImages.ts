@@ -13,7 +13,8 @@ import { readJsonBlob, writeJsonBlob } from "../storage/jsonBlob.js";
 import { ensureContainer } from "../storage/blobServiceClient.js";
 import { storageErrorCode } from "../storage/storageError.js";
 import { latestTagMarkers, listTagMarkers, tagKey, tagMarkerFromBlob, type TagMarker } from "../storage/tagMarkers.js";
-import type { ImageWorkItem, RunSummary } from "./archiveRun.js";
+import type { RunSummary } from "./archiveRun.js";
+import type { ImageWorkItem } from "./engine/workItem.js";
 import {
   parseImageSelector,
   restoreRunInputSchema,

@@ -7,7 +7,8 @@ import { z } from "zod";
 import { globListSchema } from "../globs.js";
 import { isValidDigest, isValidRepository, isValidTag, loginServerSchema } from "../registry/reference.js";
 import { runIdSchema } from "../storage/blobNames.js";
-import { archiveRunInputSchema, type ImageOutcome } from "./archiveRun.js";
+import { archiveRunInputSchema } from "./archiveRun.js";
+import { type ImageOutcome } from "./engine/workItem.js";
 import type { OutcomeCounting } from "./engine/outcomeCounting.js";
 
 export const rehydratePrioritySchema = z.enum(["Standard", "High"], { error: 'must be "Standard" or "High"' });

@@ -7,7 +7,7 @@ import { z } from "zod";
 import { failedBatchesSchema } from "./engine/runState.js";
 import { listingBlobName, summaryBlobName } from "../storage/blobNames.js";
 import { readJsonBlob } from "../storage/jsonBlob.js";
-import type { ImageOutcome } from "./archiveRun.js";
+import type { ImageOutcome } from "./engine/workItem.js";
 import {
   restoreCounting,
   restoreRunInputSchema,

@@ -8,7 +8,7 @@ import type { RegistryClient } from "../registry/registryClient.js";
 import type { ArchiveSidecar } from "../archive/sidecar.js";
 import { getArchivedImageInfo, getSidecar } from "../storage/archiveStore.js";
 import { archiveBlobName, sidecarBlobName } from "../storage/blobNames.js";
-import { imageWorkItemSchema } from "./archiveRun.js";
+import { imageWorkItemSchema } from "./engine/workItem.js";
 import { restoreImageRunContextSchema, targetRepository } from "./restoreRun.js";
 
 export const restoreImageRefSchema = z.strictObject({

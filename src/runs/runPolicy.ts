@@ -1,7 +1,7 @@
 // How a run behaves when things fail or take time: which errors another attempt cannot fix, how polling and retries
 // back off, how idempotent activities are retried. Pure functions and constants: orchestrators use them.
 import type { ArchiveErrorCode } from "../errors.js";
-import type { ImageWorkItem } from "./archiveRun.js";
+import type { ImageWorkItem } from "./engine/workItem.js";
 
 // Codes that another attempt cannot fix: the reference, the manifest, the archive or the name is the problem.
 const PERMANENT_ERRORS: ReadonlySet<string> = new Set<ArchiveErrorCode>([

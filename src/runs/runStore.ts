@@ -13,7 +13,8 @@ import {
 import { isValidRepository } from "../registry/reference.js";
 import { ensureContainer } from "../storage/blobServiceClient.js";
 import { readJsonBlob, writeJsonBlob } from "../storage/jsonBlob.js";
-import type { ImageOutcome, ImageWorkItem, ListedImage, ReferrerRefreshCounts } from "./archiveRun.js";
+import type { ListedImage, ReferrerRefreshCounts } from "./archiveRun.js";
+import type { ImageOutcome, ImageWorkItem } from "./engine/workItem.js";
 import { referrerProbeCursorSchema, type ReferrerProbeCursor, type ReferrerProbeState } from "./referrerProbe.js";
 
 /** One page of a run's listing, as kept in `runs/<runId>/listing/<page>.json`. */

@@ -6,14 +6,8 @@ import { z } from "zod";
 import { failedBatchesSchema } from "./engine/runState.js";
 import { archiveBlobName, sidecarBlobName, summaryBlobName } from "../storage/blobNames.js";
 import { ArchiveError, type ErrorSummary } from "../errors.js";
-import {
-  archiveCounting,
-  archiveRunInputSchema,
-  type ArchiveRunInput,
-  type ImageOutcome,
-  type ImageWorkItem,
-  type RunSummary,
-} from "./archiveRun.js";
+import { archiveCounting, archiveRunInputSchema, type ArchiveRunInput, type RunSummary } from "./archiveRun.js";
+import { type ImageOutcome, type ImageWorkItem } from "./engine/workItem.js";
 import { getArchivedImageInfo } from "../storage/archiveStore.js";
 import { pageWorkItems, readBatchOutcomes, readListingPage } from "./runStore.js";
 import { addReferrerRefreshCounts, emptyReferrerRefreshCounts } from "./referrerProbe.js";

@@ -1,6 +1,6 @@
 // The outcome an archive image reports from its worker's result. Pure. (Counting outcomes: engine/outcomeCounting.ts.)
 import type { ArchiveImageResult } from "../archive/archiveImage.js";
-import type { ImageOutcome, ImageWorkItem } from "./archiveRun.js";
+import type { ImageOutcome, ImageWorkItem } from "./engine/workItem.js";
 
 /** The outcome an archiveImage orchestration reports from the worker's result blob. */
 export function outcomeFromResult(

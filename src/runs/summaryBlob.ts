@@ -8,7 +8,7 @@ import { summaryBlobName } from "../storage/blobNames.js";
 import { JsonArrayBlobWriter } from "../storage/jsonArrayBlob.js";
 import { readJsonBlob } from "../storage/jsonBlob.js";
 import { storageError, storageErrorCode } from "../storage/storageError.js";
-import type { ImageOutcome } from "./archiveRun.js";
+import type { ImageOutcome } from "./engine/workItem.js";
 
 /** What a summary records for an image that never ran: it could not be resolved, or its batch failed. */
 export function failedWithoutRunning(

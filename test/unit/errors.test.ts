@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { ARCHIVE_ERROR_CODES, ArchiveError, errorSummaryOf, isArchiveErrorCode } from "../../src/errors.js";
-import { imageOutcomeSchema } from "../../src/runs/archiveRun.js";
+import { imageOutcomeSchema } from "../../src/runs/engine/workItem.js";
 
 test("a reported code of the catalogue is kept; any other becomes the fallback with the reported code in the message", () => {
   assert.deepEqual(errorSummaryOf({ code: "DIGEST_MISMATCH", message: "m" }, "JOB_FAILED"), {

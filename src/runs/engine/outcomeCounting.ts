@@ -1,7 +1,7 @@
 // How a kind of run counts its images, as data: which total each outcome status adds one to, and which statuses'
 // bytes count. The engine (the batch orchestration, the run orchestrations, the status endpoint, the summaries)
 // counts every kind of run with the three functions below; a kind only describes its totals. Pure.
-import type { ImageOutcome, ImageStatus } from "../archiveRun.js";
+import type { ImageOutcome, ImageStatus } from "./workItem.js";
 
 /** A kind's totals: counts by name, `total` and `failed` always among them. */
 export type Totals<T> = { [K in keyof T]: number } & { total: number; failed: number };

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
-import type { ImageOutcome } from "../../../src/runs/archiveRun.js";
+import type { ImageOutcome } from "../../../src/runs/engine/workItem.js";
 import { runInstanceId } from "../../../src/runs/instanceIds.js";
 import {
   restoreRunInputSchema,

@@ -9,7 +9,8 @@ import { pipeline } from "node:stream/promises";
 import { after, before, test } from "node:test";
 import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
 import type { ArchiveSidecar } from "../../../src/archive/sidecar.js";
-import type { ArchiveRunInput, ImageOutcome, ListedImage, RunSummary } from "../../../src/runs/archiveRun.js";
+import type { ArchiveRunInput, ListedImage, RunSummary } from "../../../src/runs/archiveRun.js";
+import type { ImageOutcome } from "../../../src/runs/engine/workItem.js";
 import { runInstanceId } from "../../../src/runs/instanceIds.js";
 import {
   writeRunSummary,

@@ -5,7 +5,8 @@ import { test } from "node:test";
 import type { DurableClient } from "durable-functions";
 import { getRunStatus } from "../../../src/durable/runStatus.js";
 import { archiveRunKind, restoreRunKind } from "../../../src/durable/runKinds.js";
-import type { BatchProgress, ImageOutcome, RunProgress } from "../../../src/runs/archiveRun.js";
+import type { RunProgress, RunTotals } from "../../../src/runs/archiveRun.js";
+import type { BatchProgress, ImageOutcome } from "../../../src/runs/engine/workItem.js";
 
 const RUN = "archive-myacr-azurecr-io-20261201T020000000Z-abcdef";
 const CREATED = new Date("2026-12-01T02:00:00.000Z");
@@ -66,7 +67,7 @@ test("while archiving: the parent's counts + the batch in flight + the images of
     batchesDone: 1,
     phase: "archiving",
   };
-  const batch: BatchProgress = {
+  const batch: BatchProgress<RunTotals> = {
     running: 3,
     waveStart: 4,
     done: { total: 4, archived: 2, alreadyArchived: 1, failed: 1, bytesArchived: 250 },

@@ -4,7 +4,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { addOutcome, addTotals, emptyTotals } from "../../../../src/runs/engine/outcomeCounting.js";
-import { archiveCounting, type ImageOutcome } from "../../../../src/runs/archiveRun.js";
+import { archiveCounting } from "../../../../src/runs/archiveRun.js";
+import { type ImageOutcome } from "../../../../src/runs/engine/workItem.js";
 import { restoreCounting } from "../../../../src/runs/restoreRun.js";
 
 const outcome = (status: ImageOutcome["status"], bytes?: number): ImageOutcome => ({
