@@ -2,7 +2,10 @@
 // the local Functions host with the local job runner (each image archived by a real worker process):
 // POST /api/archive, a progress bar from the status endpoint, the run summary; then, after an SBOM was attached to a
 // signed sample, the same run again with refreshReferrers, which archives no image and only the SBOM; then
-// POST /api/restore of the first run into a second registry, checked digest by digest, referrers included.
+// POST /api/restore of the first run into a second registry, checked digest by digest, referrers included; then the
+// status page's URL, with everything left running until Enter (or, with --keep, until Ctrl-C).
+import { once } from "node:events";
+import { createInterface } from "node:readline";
 import cliProgress from "cli-progress";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { startAzurite } from "./localenv/azurite.js";
@@ -177,6 +180,31 @@ digests DIFFER: ${matching} of ${references} match`,
   return ok;
 }
 
+/**
+ * Keeps the local registry, Azurite and the host up for the status page: until Enter in a terminal, or, with --keep,
+ * until Ctrl-C or SIGTERM (terminal or not). Elsewhere (CI, a pipe) the demo ends at once.
+ */
+async function holdOpen(keep: boolean): Promise<void> {
+  if (!keep && !process.stdin.isTTY) {
+    console.log("(not a terminal: stopping now; `npm run demo -- --keep` leaves it running)");
+    return;
+  }
+  // Ctrl-C ends the wait, and the finally block then stops every process the demo started.
+  let onSignal = () => {};
+  const interrupted = new Promise<void>((resolve) => (onSignal = resolve));
+  process.once("SIGINT", onSignal).once("SIGTERM", onSignal);
+  const lines = keep ? undefined : createInterface({ input: process.stdin });
+  console.log(
+    keep ? "--keep: running until Ctrl-C." : "Press Enter to stop (the local registries, Azurite and the host).",
+  );
+  try {
+    await Promise.race([interrupted, ...(lines ? [once(lines, "line")] : [])]);
+  } finally {
+    lines?.close();
+    process.off("SIGINT", onSignal).off("SIGTERM", onSignal);
+  }
+}
+
 async function main(): Promise<void> {
   const [registry, restoreTarget, azurite] = await Promise.all([startRegistry(), startRegistry(), startAzurite()]);
   let host: LocalFunctionsHost | undefined;
@@ -228,6 +256,8 @@ async function main(): Promise<void> {
       sbom.descriptor.digest,
     ]);
     if (first.totals.failed > 0 || second.totals.failed > 0 || !restored) process.exitCode = 1;
+    console.log(`\nstatus page (the runs above, their images, live progress): ${host.baseUrl}/api/ui?code=${host.key}`);
+    await holdOpen(process.argv.includes("--keep"));
   } finally {
     await host?.stop();
     await Promise.all([registry.stop(), restoreTarget.stop(), azurite.stop()]);

@@ -34,8 +34,13 @@ export async function parseJsonBody<T>(
 
 /** A start that failed: INVALID_ARGUMENT is the caller's (400), CONFIG_INVALID the app's (500), the rest upstream (502). */
 export function startFailedResponse(error: unknown, context: InvocationContext, what: string): HttpResponseInit {
+  return failedResponse(error, context, `start ${what}`);
+}
+
+/** Any request that failed, as startFailedResponse maps it; `doing` completes "cannot …" in the log line. */
+export function failedResponse(error: unknown, context: InvocationContext, doing: string): HttpResponseInit {
   if (isArchiveError(error) && error.code === "INVALID_ARGUMENT")
     return json(400, { error: "invalid request", problems: error.message.split("\n") });
-  context.error(`cannot start ${what}: ${describeError(error)}`);
+  context.error(`cannot ${doing}: ${describeError(error)}`);
   return json(isArchiveError(error) && error.code === "CONFIG_INVALID" ? 500 : 502, { error: describeError(error) });
 }

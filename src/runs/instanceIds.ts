@@ -9,10 +9,34 @@
 import { randomBytes } from "node:crypto";
 import { ArchiveError } from "../errors.js";
 
-const RUN_ID = /^archive-([a-z0-9-]+)-\d{8}T\d{9}Z-[a-f0-9]{6}$/;
-const RESTORE_RUN_ID = /^restore-([a-z0-9-]+)-\d{8}T\d{9}Z-[a-f0-9]{6}$/;
+const RUN_ID = /^archive-([a-z0-9-]+)-(\d{8}T\d{9}Z)-[a-f0-9]{6}$/;
+const RESTORE_RUN_ID = /^restore-([a-z0-9-]+)-(\d{8}T\d{9}Z)-[a-f0-9]{6}$/;
 
 export type RunKindName = "archive" | "restore";
+
+/** Each kind's top-level run ids (a kind added here is listed by GET /api/runs). */
+const RUN_IDS: Record<RunKindName, RegExp> = { archive: RUN_ID, restore: RESTORE_RUN_ID };
+export const runKindNames = Object.keys(RUN_IDS) as RunKindName[];
+
+/** A top-level run's instance id, taken apart: its kind, the slug it carries and when it was started (to the ms). */
+export interface ParsedRunInstanceId {
+  kind: RunKindName;
+  /** The registry's slug (an archive run), the target's (a restore run): registrySlug of it. */
+  slug: string;
+  /** ISO 8601, from the id's UTC time. */
+  startedAt: string;
+}
+
+export function parseRunInstanceId(instanceId: string): ParsedRunInstanceId | undefined {
+  for (const kind of runKindNames) {
+    const match = RUN_IDS[kind].exec(instanceId);
+    if (!match) continue;
+    const t = match[2]!;
+    const startedAt = `${t.slice(0, 4)}-${t.slice(4, 6)}-${t.slice(6, 8)}T${t.slice(9, 11)}:${t.slice(11, 13)}:${t.slice(13, 15)}.${t.slice(15, 18)}Z`;
+    return { kind, slug: match[1]!, startedAt };
+  }
+  return undefined;
+}
 
 export function registrySlug(registry: string): string {
   return registry

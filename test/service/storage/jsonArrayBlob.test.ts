@@ -1,11 +1,13 @@
 // JsonArrayBlobWriter (src/storage/jsonArrayBlob.ts) against real Azurite: the committed bytes are exactly
 // JSON.stringify's (pretty and compact, no items, one, many over many blocks, strings that need escaping), blocks are
 // staged while items are appended (nothing visible until the commit), and a write-once commit keeps a blob that exists,
-// including one another writer committed while this one was staging.
+// including one another writer committed while this one was staging. openJsonArrayBlob reads such a blob back in
+// ranges: the head, then the items one at a time (any range size, strings and UTF-8 cut anywhere), and refuses what is
+// not such a blob.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
-import { JsonArrayBlobWriter } from "../../../src/storage/jsonArrayBlob.js";
+import { JsonArrayBlobWriter, openJsonArrayBlob } from "../../../src/storage/jsonArrayBlob.js";
 import { startAzurite, type AzuriteInstance } from "../../../tools/localenv/azurite.js";
 
 let azurite: AzuriteInstance;
@@ -117,4 +119,99 @@ test("two writers of one blob: the first commit stands whole, the second answers
   assert.equal(await second.commit({ by: "second" }, { ifNotExists: true }), false);
   const items = Array.from({ length: 20 }, (_, i) => ({ writer: "first", i }));
   assert.equal(await read(blob), JSON.stringify({ by: "first", items }));
+});
+
+async function readBack(blob: string, options: Parameters<typeof openJsonArrayBlob>[3] = {}) {
+  const contents = await openJsonArrayBlob(container, blob, "items", options);
+  assert.ok(contents, `${blob} opens`);
+  const items: unknown[] = [];
+  for await (const item of contents.items) items.push(item);
+  return { head: contents.head, items };
+}
+
+test("read back in ranges: the head and every item, pretty or compact, whatever the range cuts (strings, escapes, UTF-8)", async () => {
+  const many = Array.from({ length: 300 }, (_, i) => ({ i, name: `image-${i}`, note: 'é ✓ 😀 "quoted" ]},' }));
+  for (const items of [[], [tricky[0]], tricky, many]) {
+    for (const pretty of [true, false]) {
+      const blob = name();
+      await write(blob, head, items, { pretty, blockBytes: 512 });
+      for (const [firstRangeBytes, rangeBytes] of [
+        [1, 1],
+        [7, 13],
+        [64 * 1024, 4 * 1024 * 1024],
+      ]) {
+        if (firstRangeBytes === 1 && items.length > 10) continue; // a byte a request: only the small ones
+        const read = await readBack(blob, { firstRangeBytes, rangeBytes });
+        assert.deepEqual(read.head, head, `head, ${items.length} items, ranges ${firstRangeBytes}/${rangeBytes}`);
+        assert.deepEqual(read.items, JSON.parse(JSON.stringify(items)), `items, ${items.length}, ${firstRangeBytes}`);
+      }
+    }
+  }
+});
+
+test("the head is read without the items: stopping early reads no further range", async () => {
+  const blob = name();
+  await write(
+    blob,
+    head,
+    Array.from({ length: 2000 }, (_, i) => ({ i, padding: "p".repeat(200) })),
+    { pretty: true },
+  );
+  const contents = await openJsonArrayBlob(container, blob, "items", { firstRangeBytes: 4096, rangeBytes: 1024 });
+  assert.deepEqual(contents?.head, head);
+  // Replaced now: a further range would fail its If-Match (next test), so the first items come from the first range.
+  await write(blob, { other: true }, [], { pretty: true });
+  const taken: unknown[] = [];
+  for await (const item of contents!.items) {
+    taken.push(item);
+    if (taken.length === 3) break;
+  }
+  assert.deepEqual(
+    taken.map((i) => (i as { i: number }).i),
+    [0, 1, 2],
+  );
+});
+
+test("a blob that changes between two ranges, one that is not such an object, an oversized item: STORAGE_ERROR; a missing one: undefined", async () => {
+  assert.equal(await openJsonArrayBlob(container, name(), "items"), undefined);
+  const changed = name();
+  await write(
+    changed,
+    head,
+    Array.from({ length: 200 }, (_, i) => ({ i })),
+    { pretty: true },
+  );
+  const contents = await openJsonArrayBlob(container, changed, "items", { firstRangeBytes: 256, rangeBytes: 256 });
+  await write(changed, head, [{ replaced: true }], { pretty: true });
+  await assert.rejects(
+    async () => {
+      for await (const item of contents!.items) void item;
+    },
+    (error: Error & { code?: string }) => error.code === "STORAGE_ERROR" && /412|ConditionNotMet/.test(error.message),
+  );
+  for (const body of ["[1,2]", '"text"', '{"items": [1, 2', '{"a": 1} trailing', "", '{"items": [1]} {}']) {
+    const blob = name();
+    await container.getBlockBlobClient(blob).upload(body, Buffer.byteLength(body));
+    await assert.rejects(
+      async () => {
+        const opened = await openJsonArrayBlob(container, blob, "items", { firstRangeBytes: 4, rangeBytes: 4 });
+        for await (const item of opened!.items) void item;
+      },
+      (error: Error & { code?: string }) => error.code === "STORAGE_ERROR",
+      JSON.stringify(body),
+    );
+  }
+  const big = name();
+  await write(big, head, [{ big: "x".repeat(5000) }]);
+  await assert.rejects(
+    async () => {
+      const opened = await openJsonArrayBlob(container, big, "items", { maxItemChars: 1000 });
+      for await (const item of opened!.items) void item;
+    },
+    (error: Error & { code?: string }) => error.code === "STORAGE_ERROR" && /over 1000 characters/.test(error.message),
+  );
+  // Without the array, the whole object is the head.
+  const headOnly = name();
+  await container.getBlockBlobClient(headOnly).upload('{"a": [1], "b": {"c": "]"}}', 27);
+  assert.deepEqual(await readBack(headOnly), { head: { a: [1], b: { c: "]" } }, items: [] });
 });
