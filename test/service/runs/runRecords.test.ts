@@ -146,7 +146,7 @@ describe("GET /api/runs", () => {
         createdTime: at(4).toISOString(),
         lastUpdatedTime: at(4).toISOString(),
         input: { registry: A, dryRun: false },
-        output: "Orchestrator function 'archiveRegistry' failed: listing page 0 kept failing\n  at stack",
+        output: "Orchestrator function 'archiveRun' failed: listing page 0 kept failing\n  at stack",
       },
       {
         instanceId: ids.runningA5,
@@ -221,7 +221,7 @@ describe("GET /api/runs", () => {
     assert.equal(running.endedTime, undefined);
     const failed = byId.get(ids.failedA4)!;
     assert.equal(failed.runtimeStatus, "Failed");
-    assert.equal(failed.error, "Orchestrator function 'archiveRegistry' failed: listing page 0 kept failing");
+    assert.equal(failed.error, "Orchestrator function 'archiveRun' failed: listing page 0 kept failing");
     assert.equal(failed.endedTime, at(4).toISOString());
     assert.equal(byId.get(ids.pendingB6)!.runtimeStatus, "Pending");
     assert.equal(byId.get(ids.archiveB3)!.dryRun, true);
