@@ -8,7 +8,7 @@ import { createReadStream } from "node:fs";
 import { restoreImageArchive } from "../archive/restoreArchive.js";
 import { readRegistrySettings, readRestoreLimits, readWorkerConfig } from "../config.js";
 import { formatIssues } from "../validation.js";
-import { archiveRequestSchema } from "../archive/archiveRequest.js";
+import { referenceArchiveRequestSchema } from "../archive/archiveRequest.js";
 import { createRegistryClientFactory } from "../registry/createRegistryClient.js";
 import { parseImageReference } from "../registry/reference.js";
 import { describeError, isArchiveError } from "../errors.js";
@@ -100,7 +100,8 @@ async function main(argv: string[]): Promise<number> {
   if (!image) throw new UsageError("missing image reference");
   if (extra.length) throw new UsageError(`unexpected argument "${extra[0]}"`);
 
-  const request = archiveRequestSchema.safeParse({
+  // The reference on the command line is parsed once, here, into the worker's request.
+  const request = referenceArchiveRequestSchema.safeParse({
     image,
     blobContainer: values.container,
     ...(values["blob-base-name"] !== undefined && { blobBaseName: values["blob-base-name"] }),
@@ -110,7 +111,7 @@ async function main(argv: string[]): Promise<number> {
   if (!request.success) throw new UsageError(formatIssues(request.error).join("; "));
   // A person's own command line names the registry: ACR_USERNAME/ACR_PASSWORD belong to it unless ACR_LOGIN_SERVER says.
   const config = readWorkerConfig({
-    ACR_LOGIN_SERVER: parseImageReference(request.data.image).registry.toLowerCase(),
+    ACR_LOGIN_SERVER: request.data.registry.toLowerCase(),
     ...process.env,
   });
 

@@ -7,6 +7,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, test } from "node:test";
 import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
 import { archiveImage } from "../../../src/archive/archiveImage.js";
+import { referenceArchiveRequestSchema } from "../../../src/archive/archiveRequest.js";
 import { RegistryClient } from "../../../src/registry/registryClient.js";
 import type { ArchiveRunInput } from "../../../src/runs/archiveRun.js";
 import { runInstanceId } from "../../../src/runs/instanceIds.js";
@@ -43,7 +44,7 @@ const TUNING = {
 /** What the worker job runs for one image of an archive run (or the CLI for a person). */
 async function archive(containerName: string, reference: string, now?: Date) {
   return archiveImage(
-    { image: `${registry.host}/${reference}`, blobContainer: containerName },
+    referenceArchiveRequestSchema.parse({ image: `${registry.host}/${reference}`, blobContainer: containerName }),
     { blobService: service, getRegistryClient: (r) => new RegistryClient(r) },
     { tuning: TUNING, ...(now && { now: () => now }) },
   );

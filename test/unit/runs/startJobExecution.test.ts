@@ -24,7 +24,10 @@ class RecordingRunner implements JobRunner {
 }
 
 const request = {
-  image: "myacr.azurecr.io/team/app@sha256:" + "a".repeat(64),
+  registry: "myacr.azurecr.io",
+  repository: "team/app",
+  digest: "sha256:" + "a".repeat(64),
+  tags: [],
   blobContainer: "images",
   runId: "archive-myacr-azurecr-io-20261201T020000000Z-abcdef",
   attemptId: "1",
