@@ -8,6 +8,7 @@ import { listingBlobName, summaryBlobName } from "../storage/blobNames.js";
 import { readJsonBlob } from "../storage/jsonBlob.js";
 import type { ImageOutcome } from "./archiveRun.js";
 import {
+  requestedSelection,
   restoreCounting,
   restoreRunInputSchema,
   targetRepository,
@@ -89,7 +90,7 @@ export async function writeRestoreSummary(
     registry: run.registry,
     container: run.container,
     target: run.target,
-    selection: run.selection,
+    selection: requestedSelection(run.selection),
     rehydratePriority: run.rehydratePriority,
     dryRun: run.dryRun,
     startedAtUtc: input.startedAtUtc,

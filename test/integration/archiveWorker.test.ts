@@ -638,7 +638,7 @@ async function restoreByTagResolves(repository: string, tag: string): Promise<st
         pollMaxIntervalSeconds: 60,
         batchSize: 10,
         requestedAtUtc: "2026-12-01T21:00:00.000Z",
-        selection: { images: [`${repository}:${tag}`] },
+        selection: { images: [{ repository, tag }] },
         target: { registry: second.host },
         rehydratePriority: "Standard",
         rehydrationTimeoutMinutes: 60,

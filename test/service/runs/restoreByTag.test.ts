@@ -116,14 +116,14 @@ test("a tag rolled back (A → B → A) resolves to A once a nightly listing saw
   const b = await pushImage(registry.host, "roll/app:prod", smallImage("roll-b"));
   assert.equal((await archive(containerName, "roll/app:prod")).status, "archived");
   assert.deepEqual(
-    (await resolve(containerName, { images: ["roll/app:prod"] })).map((i) => i.digest),
+    (await resolve(containerName, { images: [{ repository: "roll/app", tag: "prod" }] })).map((i) => i.digest),
     [b.digest],
   );
 
   await sleep(1100);
   assert.equal((await pushImage(registry.host, "roll/app:prod", smallImage("roll-a"))).digest, a.digest);
   await nightlyListing(containerName, "2026-12-02T02:00:00.000Z");
-  const byTag = await resolve(containerName, { images: ["roll/app:prod"] });
+  const byTag = await resolve(containerName, { images: [{ repository: "roll/app", tag: "prod" }] });
   assert.deepEqual(
     byTag.map((i) => [i.digest, i.tags]),
     [[a.digest, ["prod"]]],
@@ -159,7 +159,7 @@ test("a tag moved twice within one second (the same seen time) resolves to the l
     await pushImage(registry.host, "same/app:1", smallImage(image.name));
     await archive(containerName, "same/app:1", at);
   }
-  const resolved = await resolve(containerName, { images: ["same/app:1"] });
+  const resolved = await resolve(containerName, { images: [{ repository: "same/app", tag: "1" }] });
   assert.deepEqual(
     resolved.map((i) => i.digest),
     [a.digest],
@@ -185,7 +185,7 @@ test("a nightly listing over unchanged tags writes no tag marker; a tag added si
     `${registry.host}/still/app:2@${pushed.digest.replace(":", "-")}`,
   ]);
   assert.deepEqual(
-    (await resolve(containerName, { images: ["still/app:2"] })).map((i) => i.digest),
+    (await resolve(containerName, { images: [{ repository: "still/app", tag: "2" }] })).map((i) => i.digest),
     [pushed.digest],
   );
 });
