@@ -160,7 +160,7 @@ const workerEnvSchema = storageEnvSchema
     ARCHIVE_REQUEST: z.string().optional(),
     /** Old local mode: a file holding that same JSON. */
     QUEUE_MESSAGE_FILE: z.string().optional(),
-    /** Restore mode: `{archiveBlob, readableBlob, blobContainer, target, expectedDigest, runId?, attemptId?}`. */
+    /** Restore mode: `{archiveBlob, fromStaging, blobContainer, target, supplements?, runId?, attemptId?}`. */
     RESTORE_REQUEST: z.string().optional(),
   });
 
