@@ -10,7 +10,8 @@ import type { ArchiveImageResult } from "../src/archive/archiveImage.js";
 import type { RestoreImageResult } from "../src/archive/runRestoreRequest.js";
 import { readRestoreRequest } from "../src/archive/runRestoreRequest.js";
 import type { JobExecution, JobRunner } from "../src/jobs/jobRunner.js";
-import { parseImageReference } from "../src/registry/reference.js";
+import { archiveRequestSchema } from "../src/archive/archiveRequest.js";
+import { formatImageReference } from "../src/registry/reference.js";
 import { getAppDependencies } from "../src/appDependencies.js";
 import { writeWorkerResult } from "../src/storage/archiveStore.js";
 import { archiveBlobIdentity, archiveBlobName, sidecarBlobName } from "../src/storage/blobNames.js";
@@ -25,28 +26,20 @@ class InstantJobRunner implements JobRunner {
   }
 
   private async archive(json: string): Promise<void> {
-    const request = JSON.parse(json) as {
-      image: string;
-      blobContainer: string;
-      runId: string;
-      attemptId?: string;
-      tags?: string[];
-    };
-    const ref = parseImageReference(request.image);
-    const image = { registry: ref.registry, repository: ref.repository, digest: ref.digest! };
+    // The app's request: the image as values, by digest, within a run.
+    const request = archiveRequestSchema.parse(JSON.parse(json));
+    const image = { registry: request.registry, repository: request.repository, digest: request.digest! };
     const archiveBlob = archiveBlobName(image);
     const result: ArchiveImageResult = {
       status: "archived",
-      image: request.image,
-      registry: ref.registry,
-      repository: ref.repository,
-      digest: ref.digest!,
-      tags: request.tags ?? [],
+      image: formatImageReference({ ...image, ...(request.tags[0] !== undefined && { tag: request.tags[0] }) }),
+      ...image,
+      tags: request.tags,
       container: request.blobContainer,
       archiveBlob,
       sidecarBlob: sidecarBlobName(archiveBlob),
       bytes: 1024,
-      sha256: ref.digest!.slice(7),
+      sha256: image.digest.slice(7),
       durationSeconds: 0,
     };
     const container = getAppDependencies().getContainer(request.blobContainer);
@@ -54,7 +47,7 @@ class InstantJobRunner implements JobRunner {
     // writes them in), so that a re-run finds the image archived and a restore rehydrates it by copy, as after a real run.
     await container.getBlockBlobClient(archiveBlob).uploadData(Buffer.alloc(1024), { tier: "Archive" });
     await container.getBlockBlobClient(sidecarBlobName(archiveBlob)).uploadData(Buffer.from("{}"), { tier: "Cool" });
-    await writeWorkerResult(container, request.runId, image, request.attemptId, result);
+    await writeWorkerResult(container, request.runId!, image, request.attemptId, result);
   }
 
   private async restore(json: string): Promise<void> {
@@ -63,10 +56,10 @@ class InstantJobRunner implements JobRunner {
     const image = archiveBlobIdentity(request.archiveBlob)!;
     const { target } = request;
     const tags = target.tags ?? [];
-    for (const reference of tags.length ? tags : [request.expectedDigest]) {
+    for (const reference of tags.length ? tags : [image.digest]) {
       const url = `http://${target.registry}/v2/${target.repository}/manifests/${reference}`;
       // The synthetic registry's one token (a real worker gets it through the challenge); its 429s are waited out.
-      const headers = { authorization: "Bearer synthetic", "docker-content-digest": request.expectedDigest };
+      const headers = { authorization: "Bearer synthetic", "docker-content-digest": image.digest };
       let status = 0;
       for (let attempt = 0; attempt < 10 && status !== 201; attempt++) {
         const response = await fetch(url, { method: "PUT", headers });
@@ -81,7 +74,7 @@ class InstantJobRunner implements JobRunner {
       status: "restored",
       archiveBlob: request.archiveBlob,
       target: `${target.registry}/${target.repository}`,
-      digest: request.expectedDigest,
+      digest: image.digest,
       tags,
       bytes: 1024,
       durationSeconds: 0,

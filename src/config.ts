@@ -156,11 +156,11 @@ const workerEnvSchema = storageEnvSchema
   .extend(restoreLimitsEnvSchema.shape)
   .extend(workerScopeEnvSchema.shape)
   .extend({
-    /** The request, as JSON: the old queue message `{image, blobContainer, blobBaseName}` plus optional `runId`. */
+    /** The request, as JSON: `{registry, repository, digest?, tags, blobContainer, …}`, or the legacy `{image, …}`. */
     ARCHIVE_REQUEST: z.string().optional(),
     /** Old local mode: a file holding that same JSON. */
     QUEUE_MESSAGE_FILE: z.string().optional(),
-    /** Restore mode: `{archiveBlob, readableBlob, blobContainer, target, expectedDigest, runId?, attemptId?}`. */
+    /** Restore mode: `{archiveBlob, fromStaging, blobContainer, target, supplements?, runId?, attemptId?}`. */
     RESTORE_REQUEST: z.string().optional(),
   });
 

@@ -8,12 +8,13 @@ import type { JobExecution } from "../jobs/jobRunner.js";
 import { startJobExecution as startJobExecutionOf } from "../runs/startJobExecution.js";
 import { getAppDependencies } from "../appDependencies.js";
 import { parseInput } from "../validation.js";
-import { archiveRequestSchema } from "../archive/archiveRequest.js";
+import { archiveRequestShape } from "../archive/archiveRequest.js";
 import { restoreRequestSchema } from "../archive/restoreRequest.js";
 
 export const startJobExecutionInputSchema = z.union([
   z.strictObject({
-    request: archiveRequestSchema.required({ runId: true, attemptId: true }),
+    /** The app's request names the image by digest, always within a run and an attempt. */
+    request: archiveRequestShape.required({ digest: true, runId: true, attemptId: true }),
     /** An earlier start of this attempt failed: look for its execution before starting one. */
     reconcile: z.boolean().default(false),
     /** Job executions of the run at once (its maxParallel): each gets that share of REGISTRY_READS_PER_MINUTE. */

@@ -10,7 +10,7 @@ import type { ArchiveRequest } from "./archiveRequest.js";
 import type { BlobServiceClient, ContainerClient } from "@azure/storage-blob";
 import { settledValue } from "../concurrency.js";
 import { ArchiveError, describeError, isArchiveError, type ErrorSummary } from "../errors.js";
-import { formatImageReference, parseImageReference, type ImageReference } from "../registry/reference.js";
+import { formatImageReference } from "../registry/reference.js";
 import type { RegistryClient } from "../registry/registryClient.js";
 import { DEFAULT_REFERRER_LIMITS } from "../registry/referrers.js";
 import type { ArchiveTuning } from "./archiveTuning.js";
@@ -33,7 +33,7 @@ import { planImageArchive, type ImageArchivePlan } from "./imagePlan.js";
 import { writeReferrersSupplement, type WriteReferrersSupplementResult } from "./referrersSupplement.js";
 import { buildSidecar, type ArchiveSidecar } from "./sidecar.js";
 
-/** The request of one image: the worker's ARCHIVE_REQUEST, validated by its one schema (./archiveRequest.ts). */
+/** The request of one image: the worker's ARCHIVE_REQUEST, parsed and validated once (./archiveRequest.ts). */
 export type ArchiveImageRequest = ArchiveRequest;
 
 export type ArchiveStatus = "archived" | "already-archived" | "failed";
@@ -97,15 +97,21 @@ export async function archiveImage(
 ): Promise<ArchiveImageResult> {
   const started = Date.now();
   const now = options.now ?? (() => new Date());
-  const ref = parseImageReference(request.image);
+  const { registry, repository, tags } = request;
+  // The tag it was asked for comes first among its tags: a request without a digest resolves it.
+  const requestedTag = tags[0];
   const container = deps.blobService.getContainerClient(request.blobContainer);
   const base = {
-    image: formatImageReference(ref),
-    registry: ref.registry,
-    repository: ref.repository,
+    image: formatImageReference({
+      registry,
+      repository,
+      ...(requestedTag !== undefined && { tag: requestedTag }),
+      ...(request.digest !== undefined && { digest: request.digest }),
+    }),
+    registry,
+    repository,
     container: request.blobContainer,
   };
-  const tags = uniqueTags(ref, request.tags);
   let identity: ImageIdentity | undefined;
   // The client counts every request it sends; the image's are those sent from here on (a worker's client is its own).
   let client: RegistryClient | undefined;
@@ -113,20 +119,22 @@ export async function archiveImage(
   const registryRequests = () => (client ? client.requestsSent - sentBefore : 0);
   try {
     options.onProgress?.({ phase: "resolving", bytes: 0, totalBytes: 0 });
-    client = deps.getRegistryClient(ref.registry);
+    client = deps.getRegistryClient(registry);
     sentBefore = client.requestsSent;
     // A tag is resolved by GETting its manifest (one request, as a HEAD would be), kept for the plan; the container is
     // made ready meanwhile. A digest is not fetched before the archive is known to be missing (an archived one costs none).
     const [resolved, containerReady] = await Promise.allSettled([
-      ref.digest ? Promise.resolve(undefined) : client.findManifest(ref.repository, ref.tag!, opts(options)),
+      request.digest || requestedTag === undefined
+        ? Promise.resolve(undefined)
+        : client.findManifest(repository, requestedTag, opts(options)),
       ensureArchiveContainer(container, opts(options)),
     ]);
     const rootManifest = settledValue(resolved);
-    const digest = ref.digest ?? rootManifest?.descriptor.digest;
+    const digest = request.digest ?? rootManifest?.descriptor.digest;
     if (!digest)
-      throw new ArchiveError("REGISTRY_NOT_FOUND", `${base.image} not found in ${ref.registry}`, { statusCode: 404 });
+      throw new ArchiveError("REGISTRY_NOT_FOUND", `${base.image} not found in ${registry}`, { statusCode: 404 });
     settledValue(containerReady);
-    identity = { registry: ref.registry, repository: ref.repository, digest };
+    identity = { registry, repository, digest };
     const archiveBlob = request.blobBaseName ?? archiveBlobName(identity);
     const sidecarBlob = sidecarBlobName(archiveBlob);
 
@@ -136,7 +144,7 @@ export async function archiveImage(
       containerName: request.blobContainer,
       archiveBlob,
       sidecarBlob,
-      repository: ref.repository,
+      repository,
       digest,
     };
     let status: ArchiveStatus = "already-archived";
@@ -179,11 +187,11 @@ export async function archiveImage(
       let plan: ImageArchivePlan;
       const reader = client; // (the callback below sees it as set)
       try {
-        plan = await planImageArchive(client, ref.repository, digest, {
+        plan = await planImageArchive(client, repository, digest, {
           ...opts(options),
           ...(rootManifest && { root: rootManifest }),
           referrers,
-          onImageBlobs: (blobs) => (prefetcher = startBlobPrefetch(reader, ref.repository, blobs, prefetch)),
+          onImageBlobs: (blobs) => (prefetcher = startBlobPrefetch(reader, repository, blobs, prefetch)),
         });
         prefetcher?.append(plan.blobs.slice(prefetcher.descriptors.length));
       } catch (error) {
@@ -220,7 +228,6 @@ export async function archiveImage(
       if (committed) {
         status = "archived";
         outcome = { bytes: written.size, sha256: written.sha256, externalLayers: plan.external.length };
-        const requested = ref.tag && { requestedTag: ref.tag };
         const createdAt = now();
         const sidecar = buildSidecar({
           plan,
@@ -230,7 +237,7 @@ export async function archiveImage(
           gzipLevel,
           archive: written,
           createdAt,
-          ...requested,
+          ...(requestedTag !== undefined && { requestedTag }),
         });
         await uploadSidecar(container, sidecarBlob, sidecar, opts(options));
       } else {
@@ -398,10 +405,6 @@ async function finishCommittedArchive(
   const unchanged = existing.staleSidecarEtag ? { ifMatch: existing.staleSidecarEtag } : { ifNoneMatch: "*" };
   await uploadSidecar(names.container, names.sidecarBlob, sidecar, { ...opts(options), conditions: unchanged });
   return { bytes: committed.bytes, sha256: committed.sha256, externalLayers: plan.external.length };
-}
-
-function uniqueTags(ref: ImageReference, more: string[] = []): string[] {
-  return [...new Set([...(ref.tag ? [ref.tag] : []), ...more])];
 }
 
 function errorSummary(error: unknown): ErrorSummary {

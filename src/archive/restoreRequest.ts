@@ -2,9 +2,13 @@
 // an online tier), pushed into one target repository. Its one schema, and the check of a request against what this
 // worker may act on: the request rides on an orchestration input, which can be forged, so the worker re-checks it
 // against its own env (RESTORE_TARGET_REGISTRIES, ARCHIVE_CONTAINER) before contacting anything.
+//
+// It names facts, nothing derived from them: the archive blob (whose name says the image and its digest) and whether
+// it is read from its staging copy. The worker derives the blob it reads (storage/blobNames.ts readableBlobName) and
+// the digest it expects (the archive name's), so a request cannot make it read another blob as this archive.
 import { z } from "zod";
 import { assertRegistryAllowed } from "../registry/allowList.js";
-import { isValidDigest, isValidRepository, isValidTag, loginServerSchema } from "../registry/reference.js";
+import { isValidRepository, isValidTag, loginServerSchema } from "../registry/reference.js";
 import type { JobRequestKind } from "../jobs/jobAttempt.js";
 import { assertContainerInScope } from "./archiveRequest.js";
 import {
@@ -13,7 +17,6 @@ import {
   containerNameSchema,
   isReferrersSupplementOf,
   runIdSchema,
-  stagingBlobName,
 } from "../storage/blobNames.js";
 
 const archiveBlobSchema = z
@@ -24,12 +27,14 @@ const archiveBlobSchema = z
     "must be an archive blob name (<registry>/<repository>@sha256-<hex>.tar.gz)",
   );
 
+/** Read the blob's staging copy (`staging/<blob>`, rehydrated for the restore), or the blob itself (an online tier). */
+const fromStagingSchema = z.boolean();
+
 export const restoreRequestSchema = z
   .strictObject({
-    /** The archive (its sidecar is `<archiveBlob>.json`). */
+    /** The archive (its sidecar is `<archiveBlob>.json`; its name gives the root digest the target must answer). */
     archiveBlob: archiveBlobSchema,
-    /** What to read: the archive's staging copy, or the archive itself when it is in an online tier. */
-    readableBlob: z.string().max(1200),
+    fromStaging: fromStagingSchema,
     blobContainer: containerNameSchema.default("images"),
     target: z.strictObject({
       registry: loginServerSchema,
@@ -37,30 +42,19 @@ export const restoreRequestSchema = z
       /** Tags to push the root under; default: the tags the archive records. */
       tags: z.array(z.string().refine(isValidTag, "must be a tag")).max(1000, "must hold at most 1000 tags").optional(),
     }),
-    /** The root digest the sidecar names: the archive must hold it, and the target must answer it. */
-    expectedDigest: z.string().refine(isValidDigest, "must be sha256:<64 hex>"),
     /**
-     * The archive's referrers supplements (its sidecar's `supplements`), oldest first, each readable (its staging copy
-     * or itself): pushed after the archive, so the referrers that arrived later are restored too.
+     * The archive's referrers supplements (its sidecar's `supplements`), oldest first, each read from its staging copy
+     * or itself: pushed after the archive, so the referrers that arrived later are restored too.
      */
     supplements: z
-      .array(z.strictObject({ archiveBlob: z.string().max(1200), readableBlob: z.string().max(1300) }))
+      .array(z.strictObject({ archiveBlob: z.string().max(1200), fromStaging: fromStagingSchema }))
       .max(1000, "must hold at most 1000 supplements")
       .optional(),
     runId: runIdSchema.optional(),
     attemptId: attemptIdSchema.optional(),
   })
   .superRefine((request, ctx) => {
-    // Only the archive or its own staging copy: a request cannot make the worker read another blob as this archive.
-    const identity = archiveBlobIdentity(request.archiveBlob);
-    if (!identity) return;
-    const allowed = [request.archiveBlob, stagingBlobName(request.archiveBlob)];
-    if (!allowed.includes(request.readableBlob))
-      ctx.addIssue({
-        code: "custom",
-        path: ["readableBlob"],
-        message: "must be the archive blob or its staging copy (staging/<archiveBlob>)",
-      });
+    // Only the archive's own supplements: a request cannot make the worker push another archive as one of them.
     request.supplements?.forEach((supplement, i) => {
       if (!isReferrersSupplementOf(supplement.archiveBlob, request.archiveBlob))
         ctx.addIssue({
@@ -68,19 +62,7 @@ export const restoreRequestSchema = z
           path: ["supplements", i, "archiveBlob"],
           message: "must be a referrers supplement of the archive (<archive stem>.referrers-sha256-<hex>.tar.gz)",
         });
-      else if (![supplement.archiveBlob, stagingBlobName(supplement.archiveBlob)].includes(supplement.readableBlob))
-        ctx.addIssue({
-          code: "custom",
-          path: ["supplements", i, "readableBlob"],
-          message: "must be the supplement blob or its staging copy",
-        });
     });
-    if (identity.digest !== request.expectedDigest)
-      ctx.addIssue({
-        code: "custom",
-        path: ["expectedDigest"],
-        message: `must be the archive's digest ${identity.digest}`,
-      });
   });
 export type RestoreRequest = z.output<typeof restoreRequestSchema>;
 

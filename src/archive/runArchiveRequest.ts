@@ -7,7 +7,7 @@ import type { RestoreLimits } from "./restoreArchive.js";
 import type { RegistryAuthConfig } from "../registry/createRegistryClient.js";
 import type { StorageConfig } from "../storage/blobServiceClient.js";
 import { parseOrThrow } from "../validation.js";
-import { archiveRequestSchema, assertRequestInScope, type ArchiveRequest } from "./archiveRequest.js";
+import { archiveRequestSchemaFor, assertRequestInScope, type ArchiveRequest } from "./archiveRequest.js";
 import { ArchiveError } from "../errors.js";
 import { createRegistryClientFactory } from "../registry/createRegistryClient.js";
 import type { RegistryClient } from "../registry/registryClient.js";
@@ -72,7 +72,7 @@ export function workerRegistryClients(
   });
 }
 
-/** The request from ARCHIVE_REQUEST, or from the old worker's QUEUE_MESSAGE_FILE. */
+/** The request from ARCHIVE_REQUEST, or from the old worker's QUEUE_MESSAGE_FILE; either form (archiveRequest.ts). */
 export async function readRequestFromEnvironment(config: WorkerConfig): Promise<ArchiveRequest> {
   let json = config.archiveRequestJson;
   let source = "ARCHIVE_REQUEST";
@@ -88,7 +88,7 @@ export async function readRequestFromEnvironment(config: WorkerConfig): Promise<
   if (json === undefined)
     throw new ArchiveError(
       "CONFIG_INVALID",
-      'no request: set ARCHIVE_REQUEST (or QUEUE_MESSAGE_FILE) to {"image": "<registry>/<repo>:<tag>", "blobContainer": "images"}',
+      'no request: set ARCHIVE_REQUEST (or QUEUE_MESSAGE_FILE) to {"registry": "<registry>", "repository": "<repo>", "digest": "sha256:<hex>", "tags": ["<tag>"], "blobContainer": "images"} or {"image": "<registry>/<repo>:<tag>", "blobContainer": "images"}',
     );
   let value: unknown;
   try {
@@ -96,5 +96,5 @@ export async function readRequestFromEnvironment(config: WorkerConfig): Promise<
   } catch {
     throw new ArchiveError("CONFIG_INVALID", `${source} is not JSON`);
   }
-  return parseOrThrow(archiveRequestSchema, value, `invalid ${source}`, "CONFIG_INVALID");
+  return parseOrThrow(archiveRequestSchemaFor(value), value, `invalid ${source}`, "CONFIG_INVALID");
 }

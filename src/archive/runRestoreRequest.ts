@@ -8,7 +8,7 @@ import { ArchiveError, describeError, isArchiveError, type ErrorSummary } from "
 import { SHA256_HEX } from "../registry/digest.js";
 import type { RegistryClient } from "../registry/registryClient.js";
 import { getSidecar, writeWorkerResult } from "../storage/archiveStore.js";
-import { archiveBlobIdentity, sidecarBlobName } from "../storage/blobNames.js";
+import { archiveBlobIdentity, readableBlobName, sidecarBlobName, type ImageIdentity } from "../storage/blobNames.js";
 import { storageError, storageErrorCode } from "../storage/storageError.js";
 import { restoreImageArchive, type RestoreLimits } from "./restoreArchive.js";
 import { assertRestoreRequestInScope, restoreRequestSchema, type RestoreRequest } from "./restoreRequest.js";
@@ -58,16 +58,18 @@ export async function restoreFromBlob(
   const started = Date.now();
   const container = deps.blobService.getContainerClient(request.blobContainer);
   const { target } = request;
+  // The image is the archive name's (the schema made sure it is one): its digest is what the target must answer.
+  const identity = archiveIdentity(request.archiveBlob);
+  const expectedDigest = identity.digest;
   const base = {
     archiveBlob: request.archiveBlob,
     target: `${target.registry}/${target.repository}`,
-    digest: request.expectedDigest,
+    digest: expectedDigest,
   };
-  const identity = archiveBlobIdentity(request.archiveBlob);
   const abort = options.abortSignal ? { abortSignal: options.abortSignal } : {};
   const limits = options.limits ? { limits: options.limits } : {};
   try {
-    const sidecar = await readSidecar(container, request, abort);
+    const sidecar = await readSidecar(container, request.archiveBlob, expectedDigest, abort);
     // Every supplement the request names must be one the sidecar records, with its sha256: checked before any push.
     const supplements = (request.supplements ?? []).map((supplement) => {
       const recorded = sidecar.supplements?.find((s) => s.archiveBlob === supplement.archiveBlob);
@@ -83,12 +85,16 @@ export async function restoreFromBlob(
         );
       return { ...supplement, sha256: recorded.archive.sha256 };
     });
-    const body = await downloadReadable(container, request.readableBlob, abort);
+    const body = await downloadReadable(
+      container,
+      readableBlobName(request.archiveBlob, { fromStaging: request.fromStaging }),
+      abort,
+    );
     const client = deps.getRegistryClient(target.registry);
     const restored = await restoreImageArchive(body, client, target.repository, {
       name: request.archiveBlob,
       archiveSha256: sidecar.archive.sha256,
-      expectedDigest: request.expectedDigest,
+      expectedDigest,
       ...(target.tags !== undefined && { tags: target.tags }),
       ...(options.onBlob && { onBlob: options.onBlob }),
       ...limits,
@@ -97,13 +103,17 @@ export async function restoreFromBlob(
     // Then the referrers that arrived later, supplement after supplement (each one's subjects are in the target by now).
     for (const supplement of supplements) {
       const more = await restoreImageArchive(
-        await downloadReadable(container, supplement.readableBlob, abort),
+        await downloadReadable(
+          container,
+          readableBlobName(supplement.archiveBlob, { fromStaging: supplement.fromStaging }),
+          abort,
+        ),
         client,
         target.repository,
         {
           name: supplement.archiveBlob,
           archiveSha256: supplement.sha256,
-          expectedDigest: request.expectedDigest,
+          expectedDigest,
           tags: restored.tags,
           ...(options.onBlob && { onBlob: options.onBlob }),
           ...limits,
@@ -117,10 +127,10 @@ export async function restoreFromBlob(
     // Read back what the target now answers: every tag (or the digest, untagged) must name the original digest.
     for (const reference of restored.tags.length ? restored.tags : [restored.digest]) {
       const answered = await client.getManifestDigest(target.repository, reference, abort);
-      if (answered !== request.expectedDigest)
+      if (answered !== expectedDigest)
         throw new ArchiveError(
           "DIGEST_MISMATCH",
-          `${base.target}:${reference} answers ${answered ?? "nothing"} after the restore, not ${request.expectedDigest}`,
+          `${base.target}:${reference} answers ${answered ?? "nothing"} after the restore, not ${expectedDigest}`,
         );
     }
     const result: RestoreImageResult = {
@@ -135,8 +145,7 @@ export async function restoreFromBlob(
       ...(supplements.length > 0 && { supplements: supplements.length }),
       durationSeconds: seconds(started),
     };
-    if (request.runId && identity)
-      await writeWorkerResult(container, request.runId, identity, request.attemptId, result, abort);
+    if (request.runId) await writeWorkerResult(container, request.runId, identity, request.attemptId, result, abort);
     return result;
   } catch (error) {
     const failure: RestoreImageResult = {
@@ -148,7 +157,7 @@ export async function restoreFromBlob(
         ? { code: error.code, message: error.message }
         : { code: "INTERNAL", message: describeError(error) },
     };
-    if (request.runId && identity && !options.abortSignal?.aborted)
+    if (request.runId && !options.abortSignal?.aborted)
       await writeWorkerResult(container, request.runId, identity, request.attemptId, failure, abort).catch(
         () => undefined,
       );
@@ -180,26 +189,31 @@ async function downloadReadable(
   return body;
 }
 
+/** The image an archive blob name says; INVALID_ARGUMENT for a name that is no archive's (an unchecked request). */
+function archiveIdentity(archiveBlob: string): ImageIdentity {
+  const identity = archiveBlobIdentity(archiveBlob);
+  if (!identity) throw new ArchiveError("INVALID_ARGUMENT", `archiveBlob: ${archiveBlob} is not an archive blob name`);
+  return identity;
+}
+
 /** The archive's sidecar: it must exist, describe this digest and carry the archive's sha256. */
 async function readSidecar(
   container: ReturnType<BlobServiceClient["getContainerClient"]>,
-  request: RestoreRequest,
+  archiveBlob: string,
+  expectedDigest: string,
   abort: { abortSignal?: AbortSignal },
 ): Promise<ArchiveSidecar> {
-  const name = sidecarBlobName(request.archiveBlob);
+  const name = sidecarBlobName(archiveBlob);
   const stored = await getSidecar<ArchiveSidecar>(container, name, abort);
   if (!stored)
-    throw new ArchiveError(
-      "INVALID_ARGUMENT",
-      `no sidecar ${name}: ${request.archiveBlob} is not an archive of this tool`,
-    );
+    throw new ArchiveError("INVALID_ARGUMENT", `no sidecar ${name}: ${archiveBlob} is not an archive of this tool`);
   const sidecar = stored.sidecar;
   if (!sidecar?.source || !sidecar.archive || !SHA256_HEX.test(String(sidecar.archive.sha256)))
     throw new ArchiveError("ARCHIVE_INVALID", `sidecar ${name} does not record the archive's sha256`);
-  if (sidecar.source.digest !== request.expectedDigest)
+  if (sidecar.source.digest !== expectedDigest)
     throw new ArchiveError(
       "DIGEST_MISMATCH",
-      `sidecar ${name} describes ${sidecar.source.digest}, not ${request.expectedDigest}`,
+      `sidecar ${name} describes ${sidecar.source.digest}, not ${expectedDigest}`,
     );
   return sidecar as ArchiveSidecar;
 }

@@ -8,7 +8,7 @@ import { createReadStream } from "node:fs";
 import { restoreImageArchive } from "../archive/restoreArchive.js";
 import { readRegistrySettings, readRestoreLimits, readWorkerConfig } from "../config.js";
 import { formatIssues } from "../validation.js";
-import { archiveRequestSchema } from "../archive/archiveRequest.js";
+import { referenceArchiveRequestSchema } from "../archive/archiveRequest.js";
 import { createRegistryClientFactory } from "../registry/createRegistryClient.js";
 import { parseImageReference } from "../registry/reference.js";
 import { describeError, isArchiveError } from "../errors.js";
@@ -18,7 +18,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { ArchiveError } from "../errors.js";
 import { assertRestoreRequestInScope, restoreRequestSchema } from "../archive/restoreRequest.js";
 import { runRestoreRequest } from "../archive/runRestoreRequest.js";
-import { archiveBlobIdentity } from "../storage/blobNames.js";
+import { archiveBlobIdentity, readableBlobName } from "../storage/blobNames.js";
 import { createBlobServiceClient } from "../storage/blobServiceClient.js";
 import { listReferrersSupplements } from "../storage/archiveStore.js";
 import {
@@ -100,7 +100,8 @@ async function main(argv: string[]): Promise<number> {
   if (!image) throw new UsageError("missing image reference");
   if (extra.length) throw new UsageError(`unexpected argument "${extra[0]}"`);
 
-  const request = archiveRequestSchema.safeParse({
+  // The reference on the command line is parsed once, here, into the worker's request.
+  const request = referenceArchiveRequestSchema.safeParse({
     image,
     blobContainer: values.container,
     ...(values["blob-base-name"] !== undefined && { blobBaseName: values["blob-base-name"] }),
@@ -110,7 +111,7 @@ async function main(argv: string[]): Promise<number> {
   if (!request.success) throw new UsageError(formatIssues(request.error).join("; "));
   // A person's own command line names the registry: ACR_USERNAME/ACR_PASSWORD belong to it unless ACR_LOGIN_SERVER says.
   const config = readWorkerConfig({
-    ACR_LOGIN_SERVER: parseImageReference(request.data.image).registry.toLowerCase(),
+    ACR_LOGIN_SERVER: request.data.registry.toLowerCase(),
     ...process.env,
   });
 
@@ -228,15 +229,13 @@ async function restoreFromStorage(
   const pollSeconds = Number(flags.pollSeconds ?? 60);
   if (!Number.isInteger(pollSeconds) || pollSeconds < 1 || pollSeconds > 3600)
     throw new UsageError("--poll-seconds must be a whole number of seconds, 1-3600");
-  const identity = archiveBlobIdentity(archiveBlob);
-  if (!identity)
+  if (!archiveBlobIdentity(archiveBlob))
     throw new UsageError(`--from-blob: "${archiveBlob}" is not an archive blob name (…@sha256-<hex>.tar.gz)`);
   const parsed = restoreRequestSchema.safeParse({
     archiveBlob,
-    readableBlob: archiveBlob,
+    fromStaging: false, // (as the rehydration finds it, below)
     blobContainer: flags.container,
     target: { registry: ref.registry.toLowerCase(), repository: ref.repository, ...(ref.tag && { tags: [ref.tag] }) },
-    expectedDigest: identity.digest,
   });
   if (!parsed.success) throw new UsageError(formatIssues(parsed.error).join("; "));
   const config = readWorkerConfig({ ACR_LOGIN_SERVER: ref.registry.toLowerCase(), ...process.env });
@@ -259,12 +258,12 @@ async function restoreFromStorage(
   const progress = (s: RehydrationState) => {
     const waited = Math.round((Date.now() - started) / 1000);
     const status = [s.copyStatus && `copy ${s.copyStatus}`, s.archiveStatus].filter(Boolean).join(", ");
-    return `rehydrating ${archiveBlob} into ${s.readableBlob} (${priority}, ${mib(s.bytes)} MiB): ${status || s.phase}, waited ${waited} s`;
+    return `rehydrating ${archiveBlob} into ${readableBlobName(archiveBlob, s)} (${priority}, ${mib(s.bytes)} MiB): ${status || s.phase}, waited ${waited} s`;
   };
   if (state.phase === "rehydrating" && !flags.wait) {
     if (flags.json)
       process.stdout.write(
-        `${JSON.stringify({ status: "rehydrating", archiveBlob, stagingBlob: state.readableBlob, priority })}\n`,
+        `${JSON.stringify({ status: "rehydrating", archiveBlob, stagingBlob: readableBlobName(archiveBlob, state), priority })}\n`,
       );
     else
       process.stdout.write(
@@ -288,7 +287,7 @@ async function restoreFromStorage(
   if (tty && waited) process.stderr.write("\n");
   const request = {
     ...parsed.data,
-    readableBlob: state.readableBlob,
+    fromStaging: state.fromStaging,
     ...(state.supplements && { supplements: state.supplements }),
   };
   const release = (deleteUnclaimed: boolean) =>

@@ -12,7 +12,7 @@ import type { ArchiveImageResult } from "../archive/archiveImage.js";
 import { z } from "zod";
 import { imageRunContextSchema, type ImageRunContext } from "../runs/archiveRun.js";
 import { imageWorkItemSchema, type ImageOutcome, type ImageWorkItem } from "../runs/engine/workItem.js";
-import { MAX_TAGS_PER_REQUEST, workerImageReference } from "../runs/runPolicy.js";
+import { MAX_TAGS_PER_REQUEST } from "../runs/runPolicy.js";
 import { outcomeFromResult } from "../runs/runTotals.js";
 import { assertInstanceOfRun } from "../runs/instanceIds.js";
 import type { ArchivedImageInfo } from "../storage/archiveStore.js";
@@ -66,11 +66,12 @@ function* archiveOneImage(
     const refused: ImageOutcome = { ...item, status: "failed", attempts: 0, durationSeconds: elapsed(), error };
     return refused;
   }
+  // The image as values: the worker fetches it by digest and records its tags (the first as the one asked for).
   const base = {
-    image: workerImageReference(run.registry, item),
+    ...image,
+    tags: item.tags,
     blobContainer: run.container,
     runId: run.runId,
-    tags: item.tags,
     ...(refreshReferrers && { refreshReferrers }),
   };
   const attempts = yield* runJobAttempts<ArchiveImageResult>(context, run, {

@@ -120,9 +120,10 @@ function* restoreOneImage(
     const waitedSeconds = waited();
 
     phase("restoring");
+    // Facts only: the archive, and whether it is read from its staging copy; the worker derives the rest from them.
     const restoreRequest = {
       archiveBlob: restoreArchiveBlob(ref),
-      readableBlob: state.readableBlob,
+      fromStaging: state.fromStaging,
       blobContainer: run.container,
       target: {
         registry: run.target.registry,
@@ -131,7 +132,6 @@ function* restoreOneImage(
         // moves a tag that has moved on since (its archive still records the tag).
         tags: item.tags,
       },
-      expectedDigest: item.digest,
       // The referrers that arrived after the archive: pushed after it, from their own (rehydrated) supplements.
       ...(state.supplements?.length && { supplements: state.supplements }),
       runId: run.runId,

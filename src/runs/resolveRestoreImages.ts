@@ -16,7 +16,7 @@ import { latestTagMarkers, listTagMarkers, tagKey, tagMarkerFromBlob, type TagMa
 import type { RunSummary } from "./archiveRun.js";
 import type { ImageWorkItem } from "./engine/workItem.js";
 import {
-  parseImageSelector,
+  formatImageSelector,
   restoreRunInputSchema,
   type ResolveRestoreImagesResult,
   type RestoreListedImage,
@@ -48,21 +48,24 @@ async function select(run: RestoreRunInput, container: ContainerClient): Promise
   const { selection, registry } = run;
   if ("images" in selection) {
     const out: RestoreListedImage[] = [];
+    // Each selector arrives parsed (the HTTP edge parsed it; the run's schema checked it again).
     for (const selector of selection.images) {
-      const parsed = parseImageSelector(selector)!;
-      const { repository } = parsed;
-      let digest = parsed.digest;
-      if (parsed.tag !== undefined) {
-        const markers = await listTagMarkers(container, registry, repository, { tag: parsed.tag });
-        digest = latestTagMarkers(markers).get(tagKey(repository, parsed.tag))?.digest;
-        if (!digest) {
-          out.push(unresolved(repository, `sha256:${"0".repeat(64)}`, [parsed.tag], `${selector} was never archived`));
+      const { repository } = selector;
+      const named = formatImageSelector(selector);
+      let digest: string;
+      let tags: string[] = [];
+      if ("tag" in selector) {
+        const markers = await listTagMarkers(container, registry, repository, { tag: selector.tag });
+        const seen = latestTagMarkers(markers).get(tagKey(repository, selector.tag))?.digest;
+        if (!seen) {
+          out.push(unresolved(repository, `sha256:${"0".repeat(64)}`, [selector.tag], `${named} was never archived`));
           continue;
         }
-      }
-      const info = await getArchivedImageInfo(container, { registry, repository, digest: digest! });
-      const tags = parsed.tag !== undefined ? [parsed.tag] : [];
-      out.push(archivedOrNot(info, repository, digest!, tags, selector));
+        digest = seen;
+        tags = [selector.tag];
+      } else digest = selector.digest;
+      const info = await getArchivedImageInfo(container, { registry, repository, digest });
+      out.push(archivedOrNot(info, repository, digest, tags, named));
     }
     return out;
   }

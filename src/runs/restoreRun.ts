@@ -8,26 +8,26 @@ import { globListSchema } from "../globs.js";
 import { isValidDigest, isValidRepository, isValidTag, loginServerSchema } from "../registry/reference.js";
 import { runIdSchema } from "../storage/blobNames.js";
 import { archiveRunInputSchema } from "./archiveRun.js";
-import { type ImageOutcome } from "./engine/workItem.js";
+import { imageWorkItemSchema, type ImageOutcome } from "./engine/workItem.js";
 import type { OutcomeCounting } from "./engine/outcomeCounting.js";
 
 export const rehydratePrioritySchema = z.enum(["Standard", "High"], { error: 'must be "Standard" or "High"' });
 
-/** `repo:tag` (resolved through the tag markers) or `repo@sha256:<hex>`, a repository of the source registry. */
-export const restoreImageSelectorSchema = z
-  .string()
-  .max(400)
-  .superRefine((value, ctx) => {
-    if (!parseImageSelector(value))
-      ctx.addIssue({ code: "custom", message: `"${value.slice(0, 100)}" must be repo:tag or repo@sha256:<64 hex>` });
-  });
+/**
+ * One image a restore names, parsed: by tag (resolved through the tag markers) or by digest, a repository of the source
+ * registry. What the run's input carries: the HTTP edge parses `repo:tag` / `repo@sha256:<hex>` once.
+ */
+export const imageSelectorSchema = z.union([
+  z.strictObject({
+    repository: imageWorkItemSchema.shape.repository,
+    tag: imageWorkItemSchema.shape.tags.element,
+  }),
+  z.strictObject({ repository: imageWorkItemSchema.shape.repository, digest: imageWorkItemSchema.shape.digest }),
+]);
+export type ImageSelector = z.output<typeof imageSelectorSchema>;
 
-export function parseImageSelector(
-  value: string,
-):
-  | { repository: string; tag: string; digest?: undefined }
-  | { repository: string; digest: string; tag?: undefined }
-  | undefined {
+/** `repo:tag` or `repo@sha256:<hex>` as a request names it, parsed into its selector (undefined: neither). */
+export function parseImageSelector(value: string): ImageSelector | undefined {
   const at = value.indexOf("@");
   if (at >= 0) {
     const repository = value.slice(0, at);
@@ -40,6 +40,22 @@ export function parseImageSelector(
   const tag = value.slice(colon + 1);
   return isValidRepository(repository) && isValidTag(tag) ? { repository, tag } : undefined;
 }
+
+/** A selector as the request named it (the summary's and the messages' `repo:tag` / `repo@sha256:<hex>`). */
+export function formatImageSelector(selector: ImageSelector): string {
+  return "tag" in selector ? `${selector.repository}:${selector.tag}` : `${selector.repository}@${selector.digest}`;
+}
+
+/** The body's `repo:tag` or `repo@sha256:<hex>`: parsed here, once, into its selector. */
+export const restoreImageSelectorSchema = z
+  .string()
+  .max(400)
+  .transform((value, ctx): ImageSelector => {
+    const selector = parseImageSelector(value);
+    if (selector) return selector;
+    ctx.addIssue({ code: "custom", message: `"${value.slice(0, 100)}" must be repo:tag or repo@sha256:<64 hex>` });
+    return z.NEVER;
+  });
 
 const repositoryPrefixSchema = z
   .string()
@@ -82,12 +98,20 @@ export const startRestoreRunSchema = z
   });
 export type StartRestoreRunInput = z.output<typeof startRestoreRunSchema>;
 
+/** What a restore run restores (its input's, each image selector parsed). */
 export const restoreSelectionSchema = z.union([
-  z.strictObject({ images: z.array(restoreImageSelectorSchema).min(1).max(1000) }),
+  z.strictObject({ images: z.array(imageSelectorSchema).min(1).max(1000) }),
   z.strictObject({ repositories: globListSchema.optional(), tags: globListSchema.optional() }),
   z.strictObject({ runId: runIdSchema }),
 ]);
 export type RestoreSelection = z.output<typeof restoreSelectionSchema>;
+
+/** The selection as the request named it: what the summary shows. */
+export type RequestedRestoreSelection = Exclude<RestoreSelection, { images: unknown }> | { images: string[] };
+
+export function requestedSelection(selection: RestoreSelection): RequestedRestoreSelection {
+  return "images" in selection ? { images: selection.images.map(formatImageSelector) } : selection;
+}
 
 export const restoreTargetSchema = z.strictObject({
   registry: loginServerSchema,
@@ -240,7 +264,7 @@ export interface RestoreSummary {
   registry: string;
   container: string;
   target: RestoreTarget;
-  selection: RestoreSelection;
+  selection: RequestedRestoreSelection;
   rehydratePriority: "Standard" | "High";
   dryRun: boolean;
   startedAtUtc: string;

@@ -9,6 +9,7 @@ import { listingBlobName, summaryBlobName } from "../storage/blobNames.js";
 import { readJsonBlob } from "../storage/jsonBlob.js";
 import type { ImageOutcome } from "./engine/workItem.js";
 import {
+  requestedSelection,
   restoreCounting,
   restoreRunInputSchema,
   targetRepository,
@@ -90,7 +91,7 @@ export async function writeRestoreSummary(
     registry: run.registry,
     container: run.container,
     target: run.target,
-    selection: run.selection,
+    selection: requestedSelection(run.selection),
     rehydratePriority: run.rehydratePriority,
     dryRun: run.dryRun,
     startedAtUtc: input.startedAtUtc,

@@ -1,7 +1,6 @@
 // How a run behaves when things fail or take time: which errors another attempt cannot fix, how polling and retries
 // back off, how idempotent activities are retried. Pure functions and constants: orchestrators use them.
 import type { ArchiveErrorCode } from "../errors.js";
-import type { ImageWorkItem } from "./engine/workItem.js";
 
 // Codes that another attempt cannot fix: the reference, the manifest, the archive or the name is the problem.
 const PERMANENT_ERRORS: ReadonlySet<string> = new Set<ArchiveErrorCode>([
@@ -35,11 +34,6 @@ export function rehydrationPollDelaySeconds(poll: number, maxSeconds: number): n
 /** Seconds to wait before attempt `attempt + 1` after a failed one: 30, 60, 120, … capped at 15 minutes. */
 export function retryDelaySeconds(attempt: number): number {
   return Math.min(30 * 2 ** (attempt - 1), 900);
-}
-
-/** `registry/repository:tag@digest`: the worker fetches by digest and records the tag. */
-export function workerImageReference(registry: string, item: ImageWorkItem): string {
-  return `${registry}/${item.repository}${item.tags[0] ? `:${item.tags[0]}` : ""}@${item.digest}`;
 }
 
 /** Retries for idempotent activities (blob and ARM reads, run blobs): attempts, first delay, backoff. */

@@ -173,6 +173,11 @@ export function stagingBlobName(archiveBlob: string): string {
   return name;
 }
 
+/** What a restore reads of an archive (or a referrers supplement): its staging copy, or itself in an online tier. */
+export function readableBlobName(archiveBlob: string, options: { fromStaging: boolean }): string {
+  return options.fromStaging ? stagingBlobName(archiveBlob) : archiveBlob;
+}
+
 export const STAGING_PREFIX = "staging/";
 export const STAGING_CLAIMS_PREFIX = "staging-claims/";
 

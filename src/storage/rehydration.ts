@@ -34,8 +34,8 @@ export type RehydrationPhase = "online" | "rehydrating" | "ready";
 export interface RehydrationState {
   phase: RehydrationPhase;
   archiveBlob: string;
-  /** What a restore reads: the staging blob, or the archive itself when `online`. */
-  readableBlob: string;
+  /** A restore reads the staging copy (`staging/<archiveBlob>`), or the archive itself when false (`online`). */
+  fromStaging: boolean;
   /** The archive's size in bytes. */
   bytes: number;
   /** x-ms-copy-status and x-ms-archive-status of the staging blob, as the service said them (for progress lines). */
@@ -45,9 +45,9 @@ export interface RehydrationState {
   started: boolean;
   /**
    * The archive's referrers supplements, made readable with it (startArchiveSetRehydration): the state is
-   * `rehydrating` until every one is readable, and a restore reads each from its `readableBlob` after the archive.
+   * `rehydrating` until every one is readable, and a restore reads each after the archive, from its staging copy or not.
    */
-  supplements?: { archiveBlob: string; readableBlob: string }[];
+  supplements?: { archiveBlob: string; fromStaging: boolean }[];
 }
 
 export interface RehydrationOptions {
@@ -85,7 +85,7 @@ export async function startRehydration(
   });
   const bytes = props.contentLength ?? 0;
   if (props.accessTier !== "Archive" && !props.archiveStatus)
-    return { phase: "online", archiveBlob, readableBlob: archiveBlob, bytes, started: false };
+    return { phase: "online", archiveBlob, fromStaging: false, bytes, started: false };
 
   const staging = container.getBlobClient(stagingBlobName(archiveBlob));
   const existing = await readStagingState(staging, archive, archiveBlob, bytes, options);
@@ -361,7 +361,7 @@ function combineStates([archive, ...supplements]: RehydrationState[]): Rehydrati
     ...(pending?.archiveStatus && { archiveStatus: pending.archiveStatus }),
     started: all.some((s) => s.started),
     ...(supplements.length > 0 && {
-      supplements: supplements.map(({ archiveBlob, readableBlob }) => ({ archiveBlob, readableBlob })),
+      supplements: supplements.map(({ archiveBlob, fromStaging }) => ({ archiveBlob, fromStaging })),
     }),
   };
 }
@@ -376,7 +376,7 @@ async function onlineState(
     .getProperties(abortOnly(options))
     .catch(() => undefined);
   if (!props || props.accessTier === "Archive" || props.archiveStatus) return undefined;
-  return { phase: "online", archiveBlob: blob, readableBlob: blob, bytes: props.contentLength ?? 0, started: false };
+  return { phase: "online", archiveBlob: blob, fromStaging: false, bytes: props.contentLength ?? 0, started: false };
 }
 
 async function readStagingState(
@@ -400,7 +400,7 @@ async function readStagingState(
     const state: RehydrationState = {
       phase: rehydrating ? "rehydrating" : "ready",
       archiveBlob,
-      readableBlob: staging.name,
+      fromStaging: true,
       bytes: archiveBytes ?? props.contentLength ?? 0,
       ...(copyStatus && { copyStatus }),
       ...(props.archiveStatus && { archiveStatus: props.archiveStatus }),

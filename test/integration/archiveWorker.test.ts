@@ -244,6 +244,29 @@ test("the old queue message's blobBaseName names the archive, and QUEUE_MESSAGE_
   assert.ok(await blobExists("legacy--app--7.tar.gz.json", "legacy"));
 });
 
+test("the worker takes the app's request, the image as values (registry, repository, digest, tags); the legacy reference names the same archive (guards issue 22.4)", async () => {
+  const pushed = await pushImage(registry.host, "structured/app:1", smallImage("structured"));
+  const request = {
+    registry: registry.host,
+    repository: "structured/app",
+    digest: pushed.digest,
+    tags: ["1", "extra"],
+    blobContainer: "images",
+  };
+  const run = await runWorker(storageEnv({ ARCHIVE_REQUEST: JSON.stringify(request) }));
+  assert.equal(run.code, 0, run.stderr);
+  const result = JSON.parse(run.stdout) as { status: string; image: string; tags: string[]; sidecarBlob: string };
+  assert.equal(result.status, "archived");
+  assert.equal(result.image, `${registry.host}/structured/app:1@${pushed.digest}`);
+  assert.deepEqual(result.tags, ["1", "extra"]);
+  const sidecar = (await readSidecar(result.sidecarBlob)) as { source?: { tag?: string }; tags: string[] };
+  assert.equal(sidecar.source?.tag, "1", "the first tag is the one it was asked for");
+  assert.deepEqual(sidecar.tags, ["1", "extra"]);
+  const legacy = await archive(`${registry.host}/structured/app:1`);
+  assert.equal(legacy.status, "already-archived");
+  assert.equal(legacy.sidecarBlob, result.sidecarBlob);
+});
+
 test("a blob corrupted in the registry fails the image with a clear error and leaves no archive", async () => {
   const pushed = await pushImage(registry.host, "corrupt/app:1", { layers: [{ textBytes: 200_000 }] });
   const manifest = JSON.parse(
@@ -615,7 +638,7 @@ async function restoreByTagResolves(repository: string, tag: string): Promise<st
         pollMaxIntervalSeconds: 60,
         batchSize: 10,
         requestedAtUtc: "2026-12-01T21:00:00.000Z",
-        selection: { images: [`${repository}:${tag}`] },
+        selection: { images: [{ repository, tag }] },
         target: { registry: second.host },
         rehydratePriority: "Standard",
         rehydrationTimeoutMinutes: 60,
@@ -803,6 +826,7 @@ test("a sidecar lost after the commit is rebuilt from the archive: true platform
 
 test("a worker that loses the commit race keeps the winner's sidecar (sha256, tarSize, tags) and writes none of its own", async () => {
   const { archiveImage } = await import("../../src/archive/archiveImage.js");
+  const { referenceArchiveRequestSchema } = await import("../../src/archive/archiveRequest.js");
   const { RegistryClient } = await import("../../src/registry/registryClient.js");
   await pushImage(registry.host, "race/app:1", smallImage("race"));
   const image = `${registry.host}/race/app:1`;
@@ -822,7 +846,11 @@ test("a worker that loses the commit race keeps the winner's sidecar (sha256, ta
   // The loser has streamed and staged its blocks and is about to commit: the winner runs to the end first, so the
   // loser's commit finds the blob there (If-None-Match: * → 409). Deterministic: no timing involved.
   const loserService = commitHook(blobService, async (blobName) => {
-    winner = await archiveImage({ image, blobContainer: "race", tags: ["winner-extra"] }, deps, options);
+    winner = await archiveImage(
+      referenceArchiveRequestSchema.parse({ image, blobContainer: "race", tags: ["winner-extra"] }),
+      deps,
+      options,
+    );
     assert.equal(blobName, winner.archiveBlob!);
     const sidecar = container.getBlockBlobClient(winner.sidecarBlob!);
     winnerSidecar = {
@@ -832,7 +860,7 @@ test("a worker that loses the commit race keeps the winner's sidecar (sha256, ta
   });
   const loserTags = Array.from({ length: 40 }, (_, i) => `loser-tag-${String(i).padStart(3, "0")}`);
   const loser = await archiveImage(
-    { image, blobContainer: "race", tags: loserTags },
+    referenceArchiveRequestSchema.parse({ image, blobContainer: "race", tags: loserTags }),
     { ...deps, blobService: loserService },
     options,
   );

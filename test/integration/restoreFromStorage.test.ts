@@ -12,7 +12,7 @@ import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
 import tar from "tar-stream";
 import { RegistryClient } from "../../src/registry/registryClient.js";
 import { MediaTypes } from "../../src/registry/types.js";
-import { STAGING_CLAIMS_PREFIX, stagingBlobName } from "../../src/storage/blobNames.js";
+import { readableBlobName, STAGING_CLAIMS_PREFIX, stagingBlobName } from "../../src/storage/blobNames.js";
 import {
   deleteStagingCopy,
   getArchiveSetRehydrationState,
@@ -91,16 +91,17 @@ describe("rehydration by copy", () => {
     assert.equal(await tier(archiveBlob), "Archive");
     const first = await startRehydration(container, archiveBlob, { priority: "High" });
     assert.equal(first.started, true);
-    assert.equal(first.readableBlob, stagingBlobName(archiveBlob));
-    assert.equal(first.readableBlob, `staging/${archiveBlob}`);
+    assert.equal(first.fromStaging, true);
+    assert.equal(readableBlobName(archiveBlob, first), stagingBlobName(archiveBlob));
+    assert.equal(readableBlobName(archiveBlob, first), `staging/${archiveBlob}`);
     assert.equal(first.phase, "ready", "Azurite rehydrates at once");
-    assert.equal(await tier(first.readableBlob), "Hot");
+    assert.equal(await tier(readableBlobName(archiveBlob, first)), "Hot");
     assert.equal(await tier(archiveBlob), "Archive", "never re-tiered");
     const again = await startRehydration(container, archiveBlob, { priority: "High" });
     assert.equal(again.started, false, "the earlier copy is reused");
     assert.equal(again.phase, "ready");
     assert.equal(await deleteStagingCopy(container, archiveBlob), true);
-    assert.equal(await container.getBlobClient(first.readableBlob).exists(), false);
+    assert.equal(await container.getBlobClient(readableBlobName(archiveBlob, first)).exists(), false);
     assert.equal(await deleteStagingCopy(container, archiveBlob), false, "deleting it again is no error");
     assert.equal(await getRehydrationState(container, archiveBlob), undefined);
   });
@@ -110,7 +111,7 @@ describe("rehydration by copy", () => {
     await container.getBlockBlobClient(stagingBlobName(archiveBlob)).uploadData(Buffer.from("not the archive"));
     const state = await startRehydration(container, archiveBlob);
     assert.equal(state.started, true);
-    const props = await container.getBlobClient(state.readableBlob).getProperties();
+    const props = await container.getBlobClient(readableBlobName(archiveBlob, state)).getProperties();
     assert.equal(props.contentLength, (await container.getBlobClient(archiveBlob).getProperties()).contentLength);
     await deleteStagingCopy(container, archiveBlob);
   });
@@ -233,10 +234,9 @@ describe("the worker's restore mode (RESTORE_REQUEST)", () => {
         ...targetCredentials(),
         RESTORE_REQUEST: JSON.stringify({
           archiveBlob,
-          readableBlob: state.readableBlob,
+          fromStaging: state.fromStaging,
           blobContainer: "images",
           target: { registry: target.host, repository },
-          expectedDigest: digest,
           runId: "restore-test-run",
           attemptId: "1",
         }),
@@ -255,10 +255,9 @@ describe("the worker's restore mode (RESTORE_REQUEST)", () => {
     const { archiveBlob, digest } = await archived("wr/scope:1", smallImage("wr-scope"));
     const request = {
       archiveBlob,
-      readableBlob: archiveBlob,
+      fromStaging: false,
       blobContainer: "images",
       target: { registry: target.host, repository: "restored/wr/scope" },
-      expectedDigest: digest,
     };
     const outside = await runWorker({
       AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString,
@@ -279,15 +278,16 @@ describe("the worker's restore mode (RESTORE_REQUEST)", () => {
       AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString,
       RESTORE_TARGET_REGISTRIES: target.host,
       ...targetCredentials(),
-      RESTORE_REQUEST: JSON.stringify({ ...request, readableBlob: "runs/x/summary.json" }),
+      RESTORE_REQUEST: JSON.stringify({ ...request, readableBlob: "runs/x/summary.json", expectedDigest: digest }),
     });
     assert.equal(otherBlob.code, 1);
-    assert.match(otherBlob.stderr, /readableBlob: must be the archive blob or its staging copy/);
+    // The blob it reads is derived from the archive's name, never named: a request naming one is refused.
+    assert.match(otherBlob.stderr, /readableBlob, expectedDigest: unknown field/);
     assert.equal(await targetDigest("restored/wr/scope:1"), undefined, "nothing was pushed");
   });
 
   test("the worker paces its requests to the target, reads and writes, at its REGISTRY_READS_PER_MINUTE (guards issue 21.10)", async () => {
-    const { archiveBlob, digest } = await archived("wr/paced:1", smallImage("wr-paced"));
+    const { archiveBlob } = await archived("wr/paced:1", smallImage("wr-paced"));
     const state = await startRehydration(container, archiveBlob);
     // Back into the source registry (a restore after a purge), every request of the worker's seen at its front door.
     const door = await startRequestLog(source.host);
@@ -299,10 +299,9 @@ describe("the worker's restore mode (RESTORE_REQUEST)", () => {
         REGISTRY_READS_PER_MINUTE: "120",
         RESTORE_REQUEST: JSON.stringify({
           archiveBlob,
-          readableBlob: state.readableBlob,
+          fromStaging: state.fromStaging,
           blobContainer: "images",
           target: { registry: door.host, repository: "paced/wr/paced", tags: ["1"] },
-          expectedDigest: digest,
         }),
       });
       assert.equal(run.code, 0, run.stderr);
@@ -326,7 +325,7 @@ describe("the worker's restore mode (RESTORE_REQUEST)", () => {
     });
     const state = await startRehydration(container, archiveBlob);
     // The same tar, gzipped again at another level: every blob still hashes to its digest, the file does not.
-    const staging = container.getBlockBlobClient(state.readableBlob);
+    const staging = container.getBlockBlobClient(readableBlobName(archiveBlob, state));
     const tar = zlib.gunzipSync(await staging.downloadToBuffer());
     await staging.uploadData(zlib.gzipSync(tar, { level: 9 }));
     const run = await runWorker({
@@ -335,10 +334,9 @@ describe("the worker's restore mode (RESTORE_REQUEST)", () => {
       ...targetCredentials(),
       RESTORE_REQUEST: JSON.stringify({
         archiveBlob,
-        readableBlob: state.readableBlob,
+        fromStaging: state.fromStaging,
         blobContainer: "images",
         target: { registry: target.host, repository: "restored/wr/tampered" },
-        expectedDigest: digest,
       }),
     });
     assert.equal(run.code, 1);
@@ -381,7 +379,7 @@ describe("the worker's restore mode (RESTORE_REQUEST)", () => {
     for await (const chunk of pack) chunks.push(chunk as Buffer);
     const crafted = zlib.gzipSync(Buffer.concat(chunks));
     assert.ok(crafted.length < MiB, `the crafted archive is small: ${crafted.length} bytes`);
-    await container.getBlockBlobClient(state.readableBlob).uploadData(crafted);
+    await container.getBlockBlobClient(readableBlobName(archiveBlob, state)).uploadData(crafted);
 
     const repository = "restored/wr/held";
     const run = await runWorker({
@@ -391,10 +389,9 @@ describe("the worker's restore mode (RESTORE_REQUEST)", () => {
       ...targetCredentials(),
       RESTORE_REQUEST: JSON.stringify({
         archiveBlob,
-        readableBlob: state.readableBlob,
+        fromStaging: state.fromStaging,
         blobContainer: "images",
         target: { registry: target.host, repository },
-        expectedDigest: digest,
       }),
     });
     assert.equal(run.code, 1, run.stdout);

@@ -6,7 +6,7 @@ import { readAppConfig, readRegistrySettings, readRestoreLimits, readWorkerConfi
 import { isArchiveError } from "../../src/errors.js";
 import { startArchiveRunSchema } from "../../src/runs/startArchiveRun.js";
 import { formatIssues } from "../../src/validation.js";
-import { archiveRequestSchema } from "../../src/archive/archiveRequest.js";
+import { referenceArchiveRequestSchema } from "../../src/archive/archiveRequest.js";
 
 test("configuration errors name the variable or field", () => {
   assert.throws(
@@ -24,7 +24,7 @@ test("configuration errors name the variable or field", () => {
   );
   const config = readWorkerConfig({ STORAGE_ACCOUNT: "archive01" });
   assert.deepEqual(config.storage, { kind: "accountUrl", accountUrl: "https://archive01.blob.core.windows.net" });
-  const request = archiveRequestSchema.safeParse({ image: "acr.io/app:1", blobContainer: "images", extra: 1 });
+  const request = referenceArchiveRequestSchema.safeParse({ image: "acr.io/app:1", blobContainer: "images", extra: 1 });
   assert.ok(!request.success);
   assert.deepEqual(formatIssues(request.error), ["extra: unknown field"]);
   const run = startArchiveRunSchema.safeParse({ registry: "acr.io", maxParallel: 0, olderThanDays: 1.5 });

@@ -36,10 +36,9 @@ async function writeSidecar(sidecar: object): Promise<void> {
 function restore(supplements: RestoreRequest["supplements"] = []) {
   const request: RestoreRequest = {
     archiveBlob,
-    readableBlob: archiveBlob,
+    fromStaging: false,
     blobContainer: "images",
     target: { registry: "127.0.0.1:9", repository: "team/app" },
-    expectedDigest: image.digest,
     supplements,
   };
   // Never contacted: each case fails on the sidecar (port 9 is discard, nothing listens).
@@ -59,7 +58,7 @@ test("a sidecar without the archive's sha256, or a supplement's, is ARCHIVE_INVA
     archive: { size: 10, sha256: "c".repeat(64) },
     supplements: [{ archiveBlob: supplementBlob, archive: { size: 5 } }],
   });
-  const supplement = { archiveBlob: supplementBlob, readableBlob: supplementBlob };
+  const supplement = { archiveBlob: supplementBlob, fromStaging: false };
   await assert.rejects(restore([supplement]), code("ARCHIVE_INVALID", /does not record the sha256 of its supplement/));
 
   await writeSidecar({ source, archive: { size: 10, sha256: "c".repeat(64) } });

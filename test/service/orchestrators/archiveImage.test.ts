@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { startOrchestrationHarness, type OrchestrationHarness } from "../../support/orchestrationHarness.js";
+import { archiveRequestSchema } from "../../../src/archive/archiveRequest.js";
 
 let harness: OrchestrationHarness;
 before(async () => {
@@ -174,4 +175,27 @@ test("an image that fails every attempt reports its attempts' registry requests 
   });
   const silent = await harness.run("archiveImage", { run, item }, `${RUN}:batch:0:6`);
   assert.equal("registryRequests" in (silent.output as object), false, JSON.stringify(silent.output));
+});
+
+test("the worker request carries the image as values (registry, repository, digest, tags), no joined reference (guards issue 22.4)", async () => {
+  harness.use({
+    checkArchived: () => ({ archived: false }),
+    startJobExecution: () => ({ name: "caj-1", status: "Succeeded" }),
+    readWorkerResult: () => result(1),
+  });
+  const tagged = { ...item, tags: ["1.0", "stable"] };
+  const status = await harness.run("archiveImage", { run, item: tagged }, `${RUN}:batch:0:7`);
+  assert.equal((status.output as { status: string }).status, "archived", JSON.stringify(status));
+  const start = harness.calls.find((c) => c.name === "startJobExecution")!.input;
+  assert.deepEqual(start.request, {
+    registry: run.registry,
+    repository: item.repository,
+    digest: item.digest,
+    tags: ["1.0", "stable"],
+    blobContainer: "images",
+    runId: RUN,
+    attemptId: "1",
+  });
+  // The worker parses it as it is.
+  assert.deepEqual(archiveRequestSchema.parse(start.request), start.request);
 });

@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { startOrchestrationHarness, type OrchestrationHarness } from "../../support/orchestrationHarness.js";
+import { restoreRequestSchema } from "../../../src/archive/restoreRequest.js";
 
 let harness: OrchestrationHarness;
 before(async () => {
@@ -41,7 +42,7 @@ test("a restore's job start carries the run's maxParallel as its workers, for it
     startRehydration: () => ({
       phase: "ready",
       archiveBlob,
-      readableBlob: `staging/${archiveBlob}`,
+      fromStaging: true,
       bytes: 10,
       started: true,
     }),
@@ -80,7 +81,7 @@ const namesOf = () => harness.calls.map((c) => c.name);
 const ready = {
   phase: "ready",
   archiveBlob,
-  readableBlob: `staging/${archiveBlob}`,
+  fromStaging: true,
   bytes: 10,
   started: false,
 };
@@ -202,4 +203,46 @@ test("a worker result with a code outside the error catalogue fails the image as
   const outcome = (await restoreOne()) as { status: string; error?: { code: string; message: string } };
   assert.equal(outcome.status, "failed");
   assert.deepEqual(outcome.error, { code: "JOB_FAILED", message: "NOT_A_CODE: forged" });
+});
+
+test("a restore's request names facts: the archive and whether it is read from its staging copy, per supplement too; no blob to read, no digest (guards issue 22.4)", async () => {
+  const supplement = `myacr.azurecr.io/team/app@sha256-${"c".repeat(64)}.referrers-sha256-${"d".repeat(64)}.tar.gz`;
+  harness.use({
+    readBatch: () => [item],
+    writeBatchOutcomes: () => null,
+    checkRestoreTarget: (_input, call) => ({ present: call > 1, archived: true, bytes: 10 }),
+    // The archive in an online tier (read in place), its supplement rehydrated into its staging copy.
+    startRehydration: () => ({
+      phase: "ready",
+      archiveBlob,
+      fromStaging: false,
+      bytes: 20,
+      started: true,
+      supplements: [{ archiveBlob: supplement, fromStaging: true }],
+    }),
+    startJobExecution: () => ({ name: "caj-1", status: "Succeeded" }),
+    readWorkerResult: () => ({
+      status: "restored",
+      archiveBlob,
+      target: "myacr.azurecr.io/team/app",
+      digest: item.digest,
+      tags: item.tags,
+      durationSeconds: 1,
+    }),
+    releaseStagingCopies: () => 0,
+  });
+  const status = await harness.run("runBatch", { kind: "restore", run, batchIndex: 1 }, `${RUN}:batch:1`);
+  assert.equal(status.runtimeStatus, "Completed", JSON.stringify(status));
+  const start = harness.calls.find((c) => c.name === "startJobExecution")!.input;
+  assert.deepEqual(start.restoreRequest, {
+    archiveBlob,
+    fromStaging: false,
+    blobContainer: "images",
+    target: { registry: "myacr.azurecr.io", repository: "team/app", tags: ["1.0"] },
+    supplements: [{ archiveBlob: supplement, fromStaging: true }],
+    runId: RUN,
+    attemptId: "1",
+  });
+  // The worker parses it as it is.
+  assert.deepEqual(restoreRequestSchema.parse(start.restoreRequest), start.restoreRequest);
 });

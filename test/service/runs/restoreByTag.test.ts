@@ -7,6 +7,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, test } from "node:test";
 import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
 import { archiveImage } from "../../../src/archive/archiveImage.js";
+import { referenceArchiveRequestSchema } from "../../../src/archive/archiveRequest.js";
 import { RegistryClient } from "../../../src/registry/registryClient.js";
 import type { ArchiveRunInput } from "../../../src/runs/archiveRun.js";
 import { runInstanceId } from "../../../src/runs/instanceIds.js";
@@ -43,7 +44,7 @@ const TUNING = {
 /** What the worker job runs for one image of an archive run (or the CLI for a person). */
 async function archive(containerName: string, reference: string, now?: Date) {
   return archiveImage(
-    { image: `${registry.host}/${reference}`, blobContainer: containerName },
+    referenceArchiveRequestSchema.parse({ image: `${registry.host}/${reference}`, blobContainer: containerName }),
     { blobService: service, getRegistryClient: (r) => new RegistryClient(r) },
     { tuning: TUNING, ...(now && { now: () => now }) },
   );
@@ -115,14 +116,14 @@ test("a tag rolled back (A → B → A) resolves to A once a nightly listing saw
   const b = await pushImage(registry.host, "roll/app:prod", smallImage("roll-b"));
   assert.equal((await archive(containerName, "roll/app:prod")).status, "archived");
   assert.deepEqual(
-    (await resolve(containerName, { images: ["roll/app:prod"] })).map((i) => i.digest),
+    (await resolve(containerName, { images: [{ repository: "roll/app", tag: "prod" }] })).map((i) => i.digest),
     [b.digest],
   );
 
   await sleep(1100);
   assert.equal((await pushImage(registry.host, "roll/app:prod", smallImage("roll-a"))).digest, a.digest);
   await nightlyListing(containerName, "2026-12-02T02:00:00.000Z");
-  const byTag = await resolve(containerName, { images: ["roll/app:prod"] });
+  const byTag = await resolve(containerName, { images: [{ repository: "roll/app", tag: "prod" }] });
   assert.deepEqual(
     byTag.map((i) => [i.digest, i.tags]),
     [[a.digest, ["prod"]]],
@@ -158,7 +159,7 @@ test("a tag moved twice within one second (the same seen time) resolves to the l
     await pushImage(registry.host, "same/app:1", smallImage(image.name));
     await archive(containerName, "same/app:1", at);
   }
-  const resolved = await resolve(containerName, { images: ["same/app:1"] });
+  const resolved = await resolve(containerName, { images: [{ repository: "same/app", tag: "1" }] });
   assert.deepEqual(
     resolved.map((i) => i.digest),
     [a.digest],
@@ -184,7 +185,7 @@ test("a nightly listing over unchanged tags writes no tag marker; a tag added si
     `${registry.host}/still/app:2@${pushed.digest.replace(":", "-")}`,
   ]);
   assert.deepEqual(
-    (await resolve(containerName, { images: ["still/app:2"] })).map((i) => i.digest),
+    (await resolve(containerName, { images: [{ repository: "still/app", tag: "2" }] })).map((i) => i.digest),
     [pushed.digest],
   );
 });

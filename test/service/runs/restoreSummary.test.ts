@@ -11,6 +11,7 @@ import {
   restoreRunInputSchema,
   type RestoreListedImage,
   type RestoreRunInput,
+  type RestoreSelection,
   type RestoreSummary,
 } from "../../../src/runs/restoreRun.js";
 import { writeRestoreSummary, writeRestoreSummaryInputSchema } from "../../../src/runs/restoreSummary.js";
@@ -33,7 +34,7 @@ after(async () => {
   await azurite?.stop();
 });
 
-function run(batchSize: number): RestoreRunInput {
+function run(batchSize: number, selection: RestoreSelection = { repositories: ["team/**"] }): RestoreRunInput {
   const runId = runInstanceId(
     TARGET,
     new Date("2026-12-02T02:00:00.000Z"),
@@ -52,7 +53,7 @@ function run(batchSize: number): RestoreRunInput {
     pollMaxIntervalSeconds: 60,
     batchSize,
     requestedAtUtc: "2026-12-02T02:00:00.000Z",
-    selection: { repositories: ["team/**"] },
+    selection,
     target: { registry: TARGET, repositoryPrefix: "restored/" },
     rehydratePriority: "High",
     rehydrationTimeoutMinutes: 900,
@@ -157,7 +158,7 @@ test("2,000 images: unresolved ones merged in order with the batches' outcomes, 
     registry: SOURCE,
     container: r.container,
     target: r.target,
-    selection: r.selection,
+    selection: { repositories: ["team/**"] },
     rehydratePriority: "High",
     dryRun: false,
     startedAtUtc: "2026-12-02T02:00:00.000Z",
@@ -193,4 +194,20 @@ test("no batch and no unresolved image: a summary with no images", async () => {
   assert.deepEqual(result.totals, { total: 0, restored: 0, alreadyPresent: 0, failed: 0, bytes: 0, jobExecutions: 0 });
   const summary = JSON.parse((await container.getBlockBlobClient(result.summaryBlob).downloadToBuffer()).toString());
   assert.deepEqual((summary as RestoreSummary).images, []);
+});
+
+test("the summary names the images selected as the request did, repo:tag and repo@digest, though the run carries them parsed (guards issue 22.4)", async () => {
+  const digest = `sha256:${"d".repeat(64)}`;
+  const r = run(10, {
+    images: [
+      { repository: "team/api", tag: "1.0" },
+      { repository: "team/web", digest },
+    ],
+  });
+  const container = service.getContainerClient(r.container);
+  await container.createIfNotExists();
+  await writeJsonBlob(container, listingBlobName(r.runId), []);
+  const result = await writeRestoreSummary(summaryInput(r, 0), { container });
+  const summary = JSON.parse((await container.getBlockBlobClient(result.summaryBlob).downloadToBuffer()).toString());
+  assert.deepEqual((summary as RestoreSummary).selection, { images: ["team/api:1.0", `team/web@${digest}`] });
 });

@@ -1,19 +1,20 @@
 // The worker's restore request (src/archive/restoreRequest.ts): its schema names every wrong field, it reads only the
-// archive or its own staging copy, its digest is the archive's, and the target is checked against the worker's own
-// RESTORE_TARGET_REGISTRIES and ARCHIVE_CONTAINER.
+// archive or its own staging copy (a fact, `fromStaging`: the blob read is derived, never named), its digest is the
+// archive's (derived from its name), and the target is checked against the worker's own RESTORE_TARGET_REGISTRIES and
+// ARCHIVE_CONTAINER.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { assertRestoreRequestInScope, restoreRequestSchema } from "../../../src/archive/restoreRequest.js";
+import { readableBlobName } from "../../../src/storage/blobNames.js";
 import { formatIssues } from "../../../src/validation.js";
 
 const DIGEST = `sha256:${"b".repeat(64)}`;
 const ARCHIVE = `acr.io/team/api@sha256-${"b".repeat(64)}.tar.gz`;
 const valid = {
   archiveBlob: ARCHIVE,
-  readableBlob: `staging/${ARCHIVE}`,
+  fromStaging: true,
   blobContainer: "images",
   target: { registry: "restore.azurecr.io", repository: "team/api" },
-  expectedDigest: DIGEST,
 };
 
 const problems = (input: unknown) => {
@@ -23,38 +24,46 @@ const problems = (input: unknown) => {
 
 test("a valid request parses; the archive itself may be read when it is online", () => {
   assert.deepEqual(problems(valid), []);
-  assert.deepEqual(problems({ ...valid, readableBlob: ARCHIVE }), []);
+  assert.deepEqual(problems({ ...valid, fromStaging: false }), []);
+});
+
+test("the blob read is the archive's staging copy or the archive itself, derived from the fact (guards issue 22.4)", () => {
+  const request = restoreRequestSchema.parse(valid);
+  assert.equal(readableBlobName(request.archiveBlob, request), `staging/${ARCHIVE}`);
+  assert.equal(readableBlobName(ARCHIVE, { fromStaging: false }), ARCHIVE);
+  assert.deepEqual(problems({ ...valid, fromStaging: "staging/x" }), [
+    "fromStaging: Invalid input: expected boolean, received string",
+  ]);
+  assert.throws(() => readableBlobName("runs/r/summary.json", { fromStaging: true }), /not an archive blob name/);
 });
 
 test("supplements: only the archive's own referrers supplements, each read from itself or its staging copy", () => {
   const supplement = `acr.io/team/api@sha256-${"b".repeat(64)}.referrers-sha256-${"c".repeat(64)}.tar.gz`;
-  assert.deepEqual(
-    problems({ ...valid, supplements: [{ archiveBlob: supplement, readableBlob: `staging/${supplement}` }] }),
-    [],
-  );
+  assert.deepEqual(problems({ ...valid, supplements: [{ archiveBlob: supplement, fromStaging: true }] }), []);
   const foreign = `acr.io/team/web@sha256-${"b".repeat(64)}.referrers-sha256-${"c".repeat(64)}.tar.gz`;
   assert.deepEqual(
     problems({
       ...valid,
       supplements: [
-        { archiveBlob: foreign, readableBlob: foreign },
+        { archiveBlob: foreign, fromStaging: false },
         { archiveBlob: supplement, readableBlob: ARCHIVE },
       ],
     }),
-    [
-      "supplements.0.archiveBlob: must be a referrers supplement of the archive (<archive stem>.referrers-sha256-<hex>.tar.gz)",
-      "supplements.1.readableBlob: must be the supplement blob or its staging copy",
-    ],
+    // A supplement read from another blob cannot be asked for: the blob is derived, never named.
+    ["supplements.1.fromStaging: Invalid input: expected boolean, received undefined", "readableBlob: unknown field"],
   );
+  assert.deepEqual(problems({ ...valid, supplements: [{ archiveBlob: foreign, fromStaging: false }] }), [
+    "supplements.0.archiveBlob: must be a referrers supplement of the archive (<archive stem>.referrers-sha256-<hex>.tar.gz)",
+  ]);
 });
 
 test("every wrong field is named", () => {
-  assert.deepEqual(problems({ ...valid, readableBlob: "runs/r/summary.json" }), [
-    "readableBlob: must be the archive blob or its staging copy (staging/<archiveBlob>)",
-  ]);
+  // Another blob to read, or another digest than the archive's: neither can be named (both are derived).
+  assert.deepEqual(problems({ ...valid, readableBlob: "runs/r/summary.json" }), ["readableBlob: unknown field"]);
   assert.deepEqual(problems({ ...valid, expectedDigest: `sha256:${"c".repeat(64)}` }), [
-    `expectedDigest: must be the archive's digest ${DIGEST}`,
+    "expectedDigest: unknown field",
   ]);
+  assert.deepEqual(problems({ ...valid, expectedDigest: DIGEST }), ["expectedDigest: unknown field"]);
   const many = problems({
     ...valid,
     archiveBlob: `${ARCHIVE}.json`,

@@ -264,7 +264,10 @@ describe("startExecution", () => {
   test("startJobAttempt finds the execution of a start whose answer was lost instead of starting a second (guards issue 8.5)", async () => {
     const runner = newRunner();
     const request = {
-      image: "myacr.azurecr.io/team/app:1.0@sha256:" + "b".repeat(64),
+      registry: "myacr.azurecr.io",
+      repository: "team/app",
+      digest: "sha256:" + "b".repeat(64),
+      tags: ["1.0"],
       blobContainer: "images",
       runId: "run-1",
       attemptId: "1",

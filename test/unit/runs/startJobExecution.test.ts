@@ -24,7 +24,10 @@ class RecordingRunner implements JobRunner {
 }
 
 const request = {
-  image: "myacr.azurecr.io/team/app@sha256:" + "a".repeat(64),
+  registry: "myacr.azurecr.io",
+  repository: "team/app",
+  digest: "sha256:" + "a".repeat(64),
+  tags: [],
   blobContainer: "images",
   runId: "archive-myacr-azurecr-io-20261201T020000000Z-abcdef",
   attemptId: "1",
@@ -47,10 +50,9 @@ test("a share is the budget over the executions at once, at least 1; no budget s
 
 const restoreRequest = {
   archiveBlob: `myacr.azurecr.io/team/app@sha256-${"a".repeat(64)}.tar.gz`,
-  readableBlob: `staging/myacr.azurecr.io/team/app@sha256-${"a".repeat(64)}.tar.gz`,
+  fromStaging: true,
   blobContainer: "images",
   target: { registry: "myacr.azurecr.io", repository: "team/app", tags: ["1.0"] },
-  expectedDigest: `sha256:${"a".repeat(64)}`,
   runId: "restore-myacr-azurecr-io-20261201T020000000Z-abcdef",
   attemptId: "1",
 };

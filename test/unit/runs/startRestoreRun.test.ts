@@ -131,3 +131,49 @@ test("the body schema names every problem and wants exactly one selection", () =
     /exactly one way/,
   );
 });
+
+test("the body's image selectors are parsed once, at the edge, and the run's input carries them parsed (guards issue 22.4)", async () => {
+  const digest = `sha256:${"a".repeat(64)}`;
+  const body = parseStartRestoreRun({ registry: "src.azurecr.io", images: ["team/api:1.0", `team/web@${digest}`] });
+  const parsed = [
+    { repository: "team/api", tag: "1.0" },
+    { repository: "team/web", digest },
+  ];
+  assert.deepEqual(body.images, parsed);
+  const { deps: d, started } = deps({ RESTORE_TARGET_REGISTRIES: "src.azurecr.io" });
+  await startRestoreRun(body, d);
+  const { input } = started[0]!;
+  assert.deepEqual(input.selection, { images: parsed });
+  assert.deepEqual(restoreRunInputSchema.parse(input), input);
+});
+
+test("a run's input takes parsed selectors only: a string, a selector with both a tag and a digest, or a bad value is refused (guards issue 22.4)", () => {
+  const valid = {
+    kind: "restore",
+    runId: "restore-src-azurecr-io-20261201T210000000Z-abcdef",
+    registry: "src.azurecr.io",
+    container: "images",
+    dryRun: false,
+    maxParallel: 1,
+    maxAttempts: 1,
+    jobTimeoutMinutes: 60,
+    pollMaxIntervalSeconds: 60,
+    batchSize: 50,
+    requestedAtUtc: "2026-12-01T21:00:00.000Z",
+    selection: { images: [{ repository: "team/api", tag: "1.0" }] },
+    target: { registry: "src.azurecr.io" },
+    rehydratePriority: "Standard",
+    rehydrationTimeoutMinutes: 60,
+    rehydrationPollMaxSeconds: 60,
+  };
+  assert.ok(restoreRunInputSchema.safeParse(valid).success);
+  for (const images of [
+    ["team/api:1.0"],
+    [{ repository: "team/api", tag: "1.0", digest: `sha256:${"a".repeat(64)}` }],
+    [{ repository: "UPPER", tag: "1.0" }],
+    [{ repository: "team/api", tag: "-bad" }],
+    [{ repository: "team/api", digest: "sha256:short" }],
+    [{ repository: "team/api" }],
+  ])
+    assert.ok(!restoreRunInputSchema.safeParse({ ...valid, selection: { images } }).success, JSON.stringify(images));
+});
