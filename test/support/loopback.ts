@@ -23,8 +23,13 @@ export async function listen(
   return { server, host: `${host}:${(server.address() as { port: number }).port}` };
 }
 
+/** Stops `server` and ends its connections: a client's kept-alive one would hold `close` for seconds. */
 export const close = (server?: Server) =>
-  new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  new Promise<void>((resolve) => {
+    if (!server) return resolve();
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
 
 export const readBody = (req: IncomingMessage) =>
   new Promise<string>((resolve) => {
