@@ -33,6 +33,8 @@ export interface RefreshReferrersInput {
   limits: ReferrerLimits;
   abortSignal?: AbortSignal;
   now: () => Date;
+  /** The run that asked (the supplement's `run` index tag); undefined: the CLI without --run-id. */
+  runId?: string;
 }
 
 export interface RefreshReferrersResult {
@@ -92,7 +94,17 @@ export async function refreshReferrers(input: RefreshReferrersInput): Promise<Re
       format: "oci-layout",
       externalLayers: [],
     },
-    request,
+    {
+      ...request,
+      index: {
+        kind: "supplement",
+        ...image,
+        ...(sidecar.tags[0] !== undefined && { tag: sidecar.tags[0] }),
+        archivedAt: input.now(),
+        ...(input.runId !== undefined && { runId: input.runId }),
+        bytes: written.size,
+      },
+    },
   );
   // Not committed: an earlier try committed the same set (its name is the set's digest) and died before the sidecar.
   // That blob is the supplement: record what its metadata says, not what this try wrote.

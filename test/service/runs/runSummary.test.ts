@@ -109,12 +109,18 @@ async function archivedByWorker(
   };
   const format = "oci-layout+docker-archive" as const;
   assert.equal(
-    await commitArchive(container, name, upload.blockIds, {
-      ...metadata,
-      tags: listed.tags,
-      format,
-      externalLayers: [],
-    }),
+    await commitArchive(
+      container,
+      name,
+      upload.blockIds,
+      {
+        ...metadata,
+        tags: listed.tags,
+        format,
+        externalLayers: [],
+      },
+      { index: { kind: "archive", ...identity, archivedAt: new Date(), bytes: size } },
+    ),
     true,
   );
   await uploadSidecar(container, sidecarBlobName(name), {
