@@ -3,6 +3,7 @@
 // its HTTP body, its orchestration inputs (checked by the starter and again by every orchestrator and activity: the
 // Durable webhook key starts any orchestration with any input), what it counts and what it reports. Plain data.
 import { z } from "zod";
+import type { RestoreRunCost } from "../cost/costEstimate.js";
 import { globListSchema } from "../globs.js";
 import { isValidDigest, isValidRepository, isValidTag, loginServerSchema } from "../registry/reference.js";
 import { runIdSchema } from "../storage/blobNames.js";
@@ -246,6 +247,8 @@ export interface RestoreSummary {
   startedAtUtc: string;
   endedAtUtc: string;
   totals: RestoreTotals & { jobExecutions: number };
+  /** The cost report: the estimated retrieval of what was (a dry run: would be) rehydrated, at either priority. */
+  cost: RestoreRunCost;
   images: RestoreSummaryImage[];
 }
 
