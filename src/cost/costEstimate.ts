@@ -38,12 +38,12 @@ export interface PriceSheet {
 
 /**
  * The defaults: pay-as-you-go list prices, US dollars, East US, LRS. Archive capacity $0.00099 per GB-month, retrieval
- * $0.02 per GB (High priority $0.10), read operations $5.00 per 10,000 (High priority $50.00), as in Microsoft's
- * "Estimate the cost of archiving data" (azure-docs, articles/storage/blobs/archive-cost-estimation.md, its sample
- * prices, which match the published East US LRS list price of $0.00099); ACR storage above the included amount $0.003
+ * $0.02 per GB (High priority $0.10), read operations $5.00 per 10,000 (High priority $50.00): the sample prices of
+ * Microsoft's "Estimate the cost of archiving data" (azure-docs, articles/storage/blobs/archive-cost-estimation.md),
+ * which that page calls examples (its capacity figure is also the East US LRS list price a third-party transcription
+ * of the price page gives; that transcription has $0.022 for retrieval); ACR storage above the included amount $0.003
  * per GB a day (azure-management-docs, articles/container-registry/container-registry-skus.md). Read 2026-12-03 from
- * those documents, not from the live price pages: set the COST_* settings from
- * https://azure.microsoft.com/pricing/details/storage/blobs/ and …/container-registry/ for your region.
+ * those documents, not from the live price pages: the COST_* settings are there to set a region's real prices.
  */
 export const DEFAULT_PRICES: PriceSheet = {
   currency: "USD",
