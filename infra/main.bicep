@@ -222,6 +222,38 @@ param refreshReferrersMaxRequests int = 10000
 @description('Nightly runs also archive referrers that arrived since an image was archived: NIGHTLY_REFRESH_REFERRERS.')
 param nightlyRefreshReferrers bool = false
 
+@description('Archives and supplements written before blob index tags that each archive run indexes at most: CATALOG_BACKFILL_MAX_BLOBS (0: no backfill).')
+@minValue(0)
+@maxValue(1000000)
+param catalogBackfillMaxBlobs int = 5000
+
+@description('The list prices the cost report estimates with (COST_* settings; README: cost report). The defaults are East US, LRS, USD, read 2026-12-03: set your region\'s, redundancy\'s and currency\'s from the Azure Blob Storage and Container Registry price pages, with the date you read them. Prices are decimal strings.')
+param costPrices {
+  currency: string
+  region: string
+  @description('LRS, GRS or RA-GRS (Archive tier exists on these only).')
+  redundancy: string
+  @description('YYYY-MM-DD')
+  readOn: string
+  archivePerGbMonth: string
+  retrievalPerGbStandard: string
+  retrievalPerGbHigh: string
+  archiveReadsPer10kStandard: string
+  archiveReadsPer10kHigh: string
+  registryStoragePerGbDay: string
+} = {
+  currency: 'USD'
+  region: 'eastus'
+  redundancy: 'LRS'
+  readOn: '2026-12-03'
+  archivePerGbMonth: '0.00099'
+  retrievalPerGbStandard: '0.02'
+  retrievalPerGbHigh: '0.1'
+  archiveReadsPer10kStandard: '5'
+  archiveReadsPer10kHigh: '50'
+  registryStoragePerGbDay: '0.003'
+}
+
 @description('The Durable Functions backend: azureStorage (queues and tables in the Function App\'s own storage account, the default) or durableTaskScheduler (a Durable Task Scheduler and task hub, identity-based; higher throughput and a dashboard).')
 @allowed(['azureStorage', 'durableTaskScheduler'])
 param durableBackend string = 'azureStorage'
@@ -415,6 +447,8 @@ module functionApp 'app/function-app.bicep' = {
     referrersMaxCount: referrersMaxCount
     refreshReferrersMaxRequests: refreshReferrersMaxRequests
     nightlyRefreshReferrers: nightlyRefreshReferrers
+    catalogBackfillMaxBlobs: catalogBackfillMaxBlobs
+    costPrices: costPrices
     durableTaskSchedulerEndpoint: useDurableTaskScheduler ? durableTaskScheduler!.outputs.endpoint : ''
     maximumInstanceCount: functionMaximumInstanceCount
     instanceMemoryMB: functionInstanceMemoryMB

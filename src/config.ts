@@ -17,6 +17,7 @@ import { containerNameSchema } from "./storage/blobNames.js";
 import { parseOrThrow } from "./validation.js";
 import type { WorkerConfig } from "./archive/runArchiveRequest.js";
 import type { RestoreLimits } from "./archive/restoreArchive.js";
+import { DEFAULT_PRICES, REGISTRY_INCLUDED_GIB, type PriceSheet, type RegistrySku } from "./cost/costEstimate.js";
 
 const boolFromEnv = z
   .enum(["true", "false", "1", "0", "yes", "no", ""])
@@ -135,6 +136,76 @@ export const restoreLimitsEnvSchema = z.object({
   /** How many of them: an archive past either bound fails (INVALID_ARGUMENT) before any manifest is pushed. */
   RESTORE_MAX_HELD_MANIFESTS: intFromEnv(1, 1_000_000, 10_000),
 });
+
+/** A price setting: a decimal ≥ 0 (dollars, or whatever COST_CURRENCY says). */
+const priceFromEnv = (def: number) =>
+  z.preprocess(
+    (v) => (v === undefined || v === "" ? def : Number(v)),
+    z.number({ error: "must be a number" }).min(0, "must be ≥ 0").max(1_000_000, "must be ≤ 1000000"),
+  );
+
+/**
+ * The list prices the cost report estimates with (cost/costEstimate.ts), and where they are from: the defaults are
+ * DEFAULT_PRICES (East US, LRS, USD); a deployment elsewhere sets its region's. Read by the app and the CLI's `find`.
+ */
+export const costEnvSchema = z.object({
+  COST_CURRENCY: z
+    .string()
+    .regex(/^[A-Z]{3}$/, "must be an ISO 4217 currency code such as USD")
+    .default(DEFAULT_PRICES.currency),
+  /** The region the prices are for (a label: the report names it). */
+  COST_PRICES_REGION: z
+    .string()
+    .regex(/^[a-z0-9-]{1,40}$/, "must be an Azure region name such as westeurope")
+    .default(DEFAULT_PRICES.region),
+  /** The archive account's redundancy the prices are for (Archive tier exists on LRS, GRS and RA-GRS only). */
+  COST_PRICES_REDUNDANCY: z.enum(["LRS", "GRS", "RA-GRS"]).default("LRS"),
+  /** When the prices were read from the price pages. */
+  COST_PRICES_READ_ON: z.iso.date({ error: "must be a date YYYY-MM-DD" }).default(DEFAULT_PRICES.readOn),
+  COST_ARCHIVE_PER_GB_MONTH: priceFromEnv(DEFAULT_PRICES.archivePerGibMonth),
+  COST_RETRIEVAL_PER_GB_STANDARD: priceFromEnv(DEFAULT_PRICES.retrievalPerGib.Standard),
+  COST_RETRIEVAL_PER_GB_HIGH: priceFromEnv(DEFAULT_PRICES.retrievalPerGib.High),
+  COST_ARCHIVE_READS_PER_10K_STANDARD: priceFromEnv(DEFAULT_PRICES.archiveReadsPer10k.Standard),
+  COST_ARCHIVE_READS_PER_10K_HIGH: priceFromEnv(DEFAULT_PRICES.archiveReadsPer10k.High),
+  COST_REGISTRY_STORAGE_PER_GB_DAY: priceFromEnv(DEFAULT_PRICES.registryStoragePerGibDay),
+  /** The registry's SKU when Resource Manager cannot tell (not an ACR this identity can read): its included storage. */
+  REGISTRY_SKU: z
+    .enum(Object.keys(REGISTRY_INCLUDED_GIB) as [RegistrySku, ...RegistrySku[]], {
+      error: `must be one of ${Object.keys(REGISTRY_INCLUDED_GIB).join(", ")}`,
+    })
+    .optional(),
+});
+
+/** The price sheet the settings make: the defaults' source, unless a price was changed (then the settings are it). */
+export function toPriceSheet(parsed: z.output<typeof costEnvSchema>): PriceSheet {
+  const prices: PriceSheet = {
+    currency: parsed.COST_CURRENCY,
+    region: parsed.COST_PRICES_REGION,
+    redundancy: parsed.COST_PRICES_REDUNDANCY,
+    readOn: parsed.COST_PRICES_READ_ON,
+    source: DEFAULT_PRICES.source,
+    archivePerGibMonth: parsed.COST_ARCHIVE_PER_GB_MONTH,
+    retrievalPerGib: { Standard: parsed.COST_RETRIEVAL_PER_GB_STANDARD, High: parsed.COST_RETRIEVAL_PER_GB_HIGH },
+    archiveReadsPer10k: {
+      Standard: parsed.COST_ARCHIVE_READS_PER_10K_STANDARD,
+      High: parsed.COST_ARCHIVE_READS_PER_10K_HIGH,
+    },
+    registryStoragePerGibDay: parsed.COST_REGISTRY_STORAGE_PER_GB_DAY,
+  };
+  const changed = (Object.keys(DEFAULT_PRICES) as (keyof PriceSheet)[]).some(
+    (k) => k !== "source" && JSON.stringify(prices[k]) !== JSON.stringify(DEFAULT_PRICES[k]),
+  );
+  return changed ? { ...prices, source: "the deployment's COST_* settings" } : prices;
+}
+
+/** The prices alone (the CLI's `find`). */
+export function readCostSettings(env: NodeJS.ProcessEnv = process.env): {
+  prices: PriceSheet;
+  registrySku?: RegistrySku;
+} {
+  const parsed = readEnv(costEnvSchema, env, "invalid cost settings");
+  return { prices: toPriceSheet(parsed), ...(parsed.REGISTRY_SKU && { registrySku: parsed.REGISTRY_SKU }) };
+}
 
 /**
  * What the worker may act on, re-checked against every request (an orchestration input can be forged: the Durable
@@ -269,6 +340,7 @@ export function readWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
 export const appSettingsSchema = storageEnvSchema
   .extend(registryEnvSchema.shape)
   .extend(referrerLimitsEnvSchema.shape)
+  .extend(costEnvSchema.shape)
   .extend({
     /** Durable Functions task hub (host.json reads it as %TASKHUB_NAME%). */
     TASKHUB_NAME: z
@@ -359,6 +431,11 @@ export const appSettingsSchema = storageEnvSchema
     REFRESH_REFERRERS_MAX_REQUESTS: intFromEnv(1, 10_000_000, 10_000),
     /** Nightly runs look for referrers that arrived since an image was archived (refreshReferrers). */
     NIGHTLY_REFRESH_REFERRERS: boolFromEnv.default(false),
+    /**
+     * Archives written before blob index tags get theirs from a backfill each archive run makes, of at most this many
+     * archives and supplements a run, until the registry's are all done (then it costs one blob read). 0: no backfill.
+     */
+    CATALOG_BACKFILL_MAX_BLOBS: intFromEnv(0, 1_000_000, 5000),
   });
 export type AppSettings = z.output<typeof appSettingsSchema>;
 
@@ -390,6 +467,12 @@ export interface AppConfig {
   listing: ListingConfig;
   /** The staging sweep's age limit (STAGING_MAX_AGE_MINUTES). */
   stagingMaxAgeMinutes: number;
+  /** The cost report's list prices (COST_*). */
+  prices: PriceSheet;
+  /** The registry's SKU when Resource Manager cannot tell (REGISTRY_SKU). */
+  registrySku?: RegistrySku;
+  /** Archives and supplements an archive run's catalog backfill indexes at most (CATALOG_BACKFILL_MAX_BLOBS). */
+  catalogBackfillMaxBlobs: number;
 }
 
 export function readAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
@@ -453,6 +536,9 @@ export function toAppConfig(settings: AppSettings): AppConfig {
       rehydrationPollMaxSeconds: settings.REHYDRATION_POLL_MAX_SECONDS,
     },
     stagingMaxAgeMinutes: settings.STAGING_MAX_AGE_MINUTES,
+    prices: toPriceSheet(settings),
+    ...(settings.REGISTRY_SKU && { registrySku: settings.REGISTRY_SKU }),
+    catalogBackfillMaxBlobs: settings.CATALOG_BACKFILL_MAX_BLOBS,
     listing: {
       pageRepositories: settings.LISTING_PAGE_REPOSITORIES,
       concurrency: settings.LISTING_CONCURRENCY,

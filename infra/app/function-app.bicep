@@ -43,6 +43,20 @@ param referrersMaxDepth int
 param referrersMaxCount int
 param refreshReferrersMaxRequests int
 param nightlyRefreshReferrers bool
+param catalogBackfillMaxBlobs int
+@description('The cost report\'s list prices and where they are from (main.bicep costPrices).')
+param costPrices {
+  currency: string
+  region: string
+  redundancy: string
+  readOn: string
+  archivePerGbMonth: string
+  retrievalPerGbStandard: string
+  retrievalPerGbHigh: string
+  archiveReadsPer10kStandard: string
+  archiveReadsPer10kHigh: string
+  registryStoragePerGbDay: string
+}
 @description('The Durable Task Scheduler\'s endpoint when it is the backend (main.bicep durableBackend); empty: the Azure Storage backend of host.json.')
 param durableTaskSchedulerEndpoint string = ''
 param maximumInstanceCount int
@@ -103,7 +117,8 @@ resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
   name: appInsightsName
 }
 
-// Every setting src/config.ts appSettingsSchema reads, except ARM_ENDPOINT (its default is the public cloud's), and the
+// Every setting src/config.ts appSettingsSchema reads, except ARM_ENDPOINT (its default is the public cloud's), REGISTRY_SKU
+// (the source registry's SKU is read through Resource Manager), and the
 // ones that must never be here: no secret, no connection string, no registry password (test/infra/infra.test.ts).
 // Flex Consumption takes the runtime from functionAppConfig, not from FUNCTIONS_WORKER_RUNTIME.
 var appSettings = {
@@ -146,6 +161,18 @@ var appSettings = {
   REFERRERS_MAX_COUNT: string(referrersMaxCount)
   REFRESH_REFERRERS_MAX_REQUESTS: string(refreshReferrersMaxRequests)
   NIGHTLY_REFRESH_REFERRERS: nightlyRefreshReferrers ? 'true' : 'false'
+  CATALOG_BACKFILL_MAX_BLOBS: string(catalogBackfillMaxBlobs)
+  // The cost report's list prices (REGISTRY_SKU is not set: the app reads the source registry's SKU through ARM).
+  COST_CURRENCY: costPrices.currency
+  COST_PRICES_REGION: costPrices.region
+  COST_PRICES_REDUNDANCY: costPrices.redundancy
+  COST_PRICES_READ_ON: costPrices.readOn
+  COST_ARCHIVE_PER_GB_MONTH: costPrices.archivePerGbMonth
+  COST_RETRIEVAL_PER_GB_STANDARD: costPrices.retrievalPerGbStandard
+  COST_RETRIEVAL_PER_GB_HIGH: costPrices.retrievalPerGbHigh
+  COST_ARCHIVE_READS_PER_10K_STANDARD: costPrices.archiveReadsPer10kStandard
+  COST_ARCHIVE_READS_PER_10K_HIGH: costPrices.archiveReadsPer10kHigh
+  COST_REGISTRY_STORAGE_PER_GB_DAY: costPrices.registryStoragePerGbDay
 }
 
 resource site 'Microsoft.Web/sites@2024-04-01' = {

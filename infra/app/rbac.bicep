@@ -1,10 +1,11 @@
 // Least privilege, in the deployment's resource group. Each assignment names the narrowest scope that works.
 //   Function App identity: start, read and stop executions of the one worker job (custom role, on the job); read and
-//     write blobs of the archive container only (run summaries in, worker results and sidecars out); its own host
-//     storage (Durable Functions task hub), or the Durable Task Scheduler's task hub when that is the backend; telemetry
-//     to its Application Insights.
-//   Worker job identity: read and write blobs of the archive account (it may create the request's container); on the
-//     source registry it only pulls (app/registry-access.bicep). Nothing else.
+//     write blobs of the archive container only (run summaries in, worker results and sidecars out), and their index
+//     tags (custom role: the catalog and its backfill); its own host storage (Durable Functions task hub), or the
+//     Durable Task Scheduler's task hub when that is the backend; telemetry to its Application Insights.
+//   Worker job identity: read and write blobs of the archive account (it may create the request's container), and
+//     their index tags (custom role: set with each archive's commit); on the source registry it only pulls
+//     (app/registry-access.bicep). Nothing else.
 param functionPrincipalId string
 param jobPrincipalId string
 param jobName string
@@ -93,6 +94,33 @@ resource jobOperatorRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = 
   }
 }
 
+// Blob index tags are a sub-resource with permissions of their own: Storage Blob Data Contributor may write a blob but
+// not its tags, and a commit that sets tags (every archive's) needs tags/write. Only Storage Blob Data Owner has them
+// built in, with much else; this role has the three: read and write a blob's index tags, find blobs by them.
+resource blobIndexTagsRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
+  name: guid(resourceGroup().id, 'acr-cold-archive-blob-index-tags')
+  properties: {
+    roleName: 'ACR Cold Archive blob index tags ${uniqueString(resourceGroup().id)}'
+    description: 'Read and write blob index tags and find blobs by them (the acr-cold-archive catalog). No blob data.'
+    type: 'CustomRole'
+    assignableScopes: [
+      resourceGroup().id
+    ]
+    permissions: [
+      {
+        actions: []
+        notActions: []
+        dataActions: [
+          'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/tags/read'
+          'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/tags/write'
+          'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/filter/action'
+        ]
+        notDataActions: []
+      }
+    ]
+  }
+}
+
 // ---- Function App identity ------------------------------------------------------------------------------------------
 
 resource functionJobOperator 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
@@ -114,6 +142,18 @@ resource functionArchiveContainer 'Microsoft.Authorization/roleAssignments@2022-
   scope: archiveContainer
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
+    principalId: functionPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// Index tags on the archive container: the catalog finds archives by them (GET /api/catalog) and reads them, and an
+// archive run's backfill writes them for archives made before them.
+resource functionArchiveIndexTags 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(archiveContainer.id, functionPrincipalId, blobIndexTagsRole.name)
+  scope: archiveContainer
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', blobIndexTagsRole.name)
     principalId: functionPrincipalId
     principalType: 'ServicePrincipal'
   }
@@ -183,6 +223,17 @@ resource jobArchiveAccount 'Microsoft.Authorization/roleAssignments@2022-04-01' 
   scope: archiveAccount
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
+    principalId: jobPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// Index tags with each archive and supplement the worker commits (the same account scope as its data role).
+resource jobArchiveIndexTags 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(archiveAccount.id, jobPrincipalId, blobIndexTagsRole.name)
+  scope: archiveAccount
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', blobIndexTagsRole.name)
     principalId: jobPrincipalId
     principalType: 'ServicePrincipal'
   }

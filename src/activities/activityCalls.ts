@@ -14,6 +14,7 @@ import type { WriteRunSummaryInput } from "../runs/runSummary.js";
 import type { ReleaseStagingInput, RestoreImageRef, RestoreTargetCheckRef } from "../runs/restoreTarget.js";
 import type { ResolveRestoreImagesInput } from "../runs/resolveRestoreImages.js";
 import type { WriteRestoreSummaryInput } from "../runs/restoreSummary.js";
+import type { CatalogBackfillInput } from "../catalog/catalogBackfill.js";
 import { ActivityNames } from "./activityNames.js";
 
 export { ActivityNames };
@@ -34,6 +35,7 @@ export interface ActivityInputs {
   getRehydrationState: RestoreImageRef;
   releaseStagingCopies: ReleaseStagingInput;
   writeRestoreSummary: WriteRestoreSummaryInput;
+  backfillCatalogTags: CatalogBackfillInput;
 }
 
 export type ActivityName = keyof ActivityInputs;

@@ -16,4 +16,5 @@ export const ActivityNames = {
   getRehydrationState: "getRehydrationState",
   releaseStagingCopies: "releaseStagingCopies",
   writeRestoreSummary: "writeRestoreSummary",
+  backfillCatalogTags: "backfillCatalogTags",
 } as const;

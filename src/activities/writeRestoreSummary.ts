@@ -11,7 +11,8 @@ const writeRestoreSummary: ActivityHandler = async (
   raw: unknown,
 ): Promise<{ summaryBlob: string; totals: RestoreTotals }> => {
   const input = parseInput(ActivityNames.writeRestoreSummary, writeRestoreSummaryInputSchema, raw);
-  return write(input, { container: getAppDependencies().getContainer(input.run.container) });
+  const deps = getAppDependencies();
+  return write(input, { container: deps.getContainer(input.run.container), prices: deps.config.prices });
 };
 
 df.app.activity(ActivityNames.writeRestoreSummary, { handler: writeRestoreSummary });

@@ -13,6 +13,7 @@ const writeRunSummary: ActivityHandler = async (raw: unknown): Promise<{ summary
   return writeSummary(input, {
     container: deps.getContainer(input.run.container),
     referrerMaxRequests: deps.config.listing.referrerRefresh.maxRequests,
+    prices: deps.config.prices,
   });
 };
 

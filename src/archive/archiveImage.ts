@@ -165,6 +165,7 @@ export async function archiveImage(
           limits: options.tuning.referrers ?? DEFAULT_REFERRER_LIMITS,
           ...opts(options),
           now,
+          ...(request.runId !== undefined && { runId: request.runId }), // the supplement's commit indexes its run
         });
     } else if (existing.archive) {
       // The archive was committed but its sidecar was not (a crash in between): rebuild it from that archive, no blob re-read.
@@ -224,7 +225,18 @@ export async function archiveImage(
         format: plan.format,
         externalLayers: plan.external.map((d) => d.digest),
       };
-      const committed = await commitArchive(container, archiveBlob, upload.blockIds, metadata, opts(options));
+      const committed = await commitArchive(container, archiveBlob, upload.blockIds, metadata, {
+        ...opts(options),
+        // Its blob index tags (storage/indexTags.ts): the catalog finds it by them while it is in Archive tier.
+        index: {
+          kind: "archive",
+          ...identity,
+          ...(tags[0] !== undefined && { tag: tags[0] }),
+          archivedAt: now(),
+          ...(request.runId !== undefined && { runId: request.runId }),
+          bytes: written.size,
+        },
+      });
       if (committed) {
         status = "archived";
         outcome = { bytes: written.size, sha256: written.sha256, externalLayers: plan.external.length };

@@ -34,6 +34,8 @@ export interface WriteReferrersSupplementInput {
   limits: ReferrerLimits;
   abortSignal?: AbortSignal;
   now: () => Date;
+  /** The run that asked (the supplement's `run` index tag); undefined: the CLI without --run-id. */
+  runId?: string;
 }
 
 export interface WriteReferrersSupplementResult {
@@ -95,7 +97,17 @@ export async function writeReferrersSupplement(
       format: "oci-layout",
       externalLayers: [],
     },
-    request,
+    {
+      ...request,
+      index: {
+        kind: "supplement",
+        ...image,
+        ...(sidecar.tags[0] !== undefined && { tag: sidecar.tags[0] }),
+        archivedAt: input.now(),
+        ...(input.runId !== undefined && { runId: input.runId }),
+        bytes: written.size,
+      },
+    },
   );
   // Not committed: an earlier try committed the same set (its name is the set's digest) and died before the sidecar.
   // That blob is the supplement: record what its metadata says, not what this try wrote.

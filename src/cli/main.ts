@@ -1,12 +1,15 @@
 #!/usr/bin/env node
-// The CLI for people: `acr-cold-archive archive <registry>/<repository>:<tag|@digest>`.
+// The CLI for people: `acr-cold-archive archive <registry>/<repository>:<tag|@digest>`, `restore`, and `find` (the catalog).
 // Same code path as the worker job (runArchiveRequest); adds flags, a progress bar on a TTY and --json.
 import { createHash } from "node:crypto";
 import { parseArgs } from "node:util";
 import cliProgress from "cli-progress";
 import { createReadStream } from "node:fs";
 import { restoreImageArchive } from "../archive/restoreArchive.js";
-import { readRegistrySettings, readRestoreLimits, readWorkerConfig } from "../config.js";
+import { readCostSettings, readRegistrySettings, readRestoreLimits, readWorkerConfig } from "../config.js";
+import { queryCatalog, type CatalogPage } from "../catalog/catalog.js";
+import { CATALOG_MAX_PAGE_SIZE, parseCatalogQuery } from "../catalog/catalogQuery.js";
+import { readRegistryStorage } from "../registry/registryStorage.js";
 import { formatIssues } from "../validation.js";
 import { referenceArchiveRequestSchema } from "../archive/archiveRequest.js";
 import { createRegistryClientFactory } from "../registry/createRegistryClient.js";
@@ -29,6 +32,7 @@ import {
 } from "../storage/rehydration.js";
 
 const USAGE = `usage: acr-cold-archive archive <registry>/<repository>[:<tag>|@<digest>] [options]
+       acr-cold-archive find [<registry>/]<repository>[:<tag>|@<digest>] [--registry <login server>] [--json]
        acr-cold-archive restore <archive.tar.gz | -> <registry>/<repository>[:<tag>] [--json]
        acr-cold-archive restore --from-blob <archive blob> <registry>/<repository>[:<tag>] [--wait] [options]
 
@@ -44,6 +48,17 @@ restore options:
   --wait                    wait for the rehydration, with a progress line on stderr
   --priority <p>            rehydrate priority: Standard (default, up to 15 h) or High (under 1 h for small blobs)
   --poll-seconds <n>        seconds between checks of the copy while waiting (default 60)
+
+find answers from the archives' blob index tags and sidecars (nothing is rehydrated): every archive of the repository
+(of a tag: every digest the tag has named; of a digest: that one), with its size, verification and purge state, the
+date it may be deleted without Archive tier's early-deletion charge, and estimated costs (COST_* settings).
+
+find options:
+  --registry <host>         the login server, when the reference does not start with it (default: ACR_LOGIN_SERVER)
+  --archived-after <time>   archived at or after (2026-12-01 or 2026-12-01T10:00:00Z)
+  --archived-before <time>  archived before
+  --state <state>           verified, unverified, purged or not-purged
+  --json                    print the catalog's answer (as GET /api/catalog, every page in one) on stdout
 
 archive options:
   --container <name>        blob container (default: images)
@@ -74,6 +89,10 @@ async function main(argv: string[]): Promise<number> {
         priority: { type: "string" },
         "poll-seconds": { type: "string" },
         "refresh-referrers": { type: "boolean", default: false },
+        registry: { type: "string" },
+        "archived-after": { type: "string" },
+        "archived-before": { type: "string" },
+        state: { type: "string" },
         json: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -96,6 +115,15 @@ async function main(argv: string[]): Promise<number> {
       ...(values["poll-seconds"] !== undefined && { pollSeconds: values["poll-seconds"] }),
     });
   if (command === "restore") return restore(positionals.slice(1), values.json);
+  if (command === "find")
+    return find(positionals.slice(1), {
+      container: values.container,
+      json: values.json,
+      ...(values.registry !== undefined && { registry: values.registry }),
+      ...(values["archived-after"] !== undefined && { archivedAfter: values["archived-after"] }),
+      ...(values["archived-before"] !== undefined && { archivedBefore: values["archived-before"] }),
+      ...(values.state !== undefined && { state: values.state }),
+    });
   if (command !== "archive") throw new UsageError(command ? `unknown command "${command}"` : "missing command");
   if (!image) throw new UsageError("missing image reference");
   if (extra.length) throw new UsageError(`unexpected argument "${extra[0]}"`);
@@ -202,6 +230,110 @@ async function restore(args: string[], json: boolean): Promise<number> {
       `restored ${result.registry}/${result.repository}@${result.digest} as ${result.tags.join(", ") || "(untagged)"}: ${counts}\n`,
     );
   return 0;
+}
+
+interface FindFlags {
+  container: string;
+  json: boolean;
+  registry?: string;
+  archivedAfter?: string;
+  archivedBefore?: string;
+  state?: string;
+}
+
+/** `find`: the catalog's answer (catalog/catalog.ts, as GET /api/catalog gives it), every page, as a table or JSON. */
+async function find(args: string[], flags: FindFlags): Promise<number> {
+  const [reference, ...extra] = args;
+  if (!reference) throw new UsageError("find needs a repository: [<registry>/]<repository>[:<tag>|@<digest>]");
+  if (extra.length) throw new UsageError(`unexpected argument "${extra[0]}"`);
+  const first = reference.split("/")[0] ?? "";
+  const withRegistry = first.includes(".") || first.includes(":") || first === "localhost";
+  const registry = withRegistry ? first : (flags.registry ?? process.env.ACR_LOGIN_SERVER);
+  if (!registry)
+    throw new UsageError("find needs the registry: start the reference with its login server, or pass --registry");
+  const full = withRegistry ? reference : `${registry}/${reference}`;
+  let ref;
+  try {
+    ref = parseImageReference(full);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const explicitTag = /:[^/@]+$/.test(full.split("@")[0]!) ? ref.tag : undefined;
+  let query;
+  try {
+    query = parseCatalogQuery({
+      registry: ref.registry,
+      repository: ref.repository,
+      ...(explicitTag && { tag: explicitTag }),
+      ...(ref.digest && { digest: ref.digest }),
+      ...(flags.archivedAfter !== undefined && { archivedAfter: flags.archivedAfter }),
+      ...(flags.archivedBefore !== undefined && { archivedBefore: flags.archivedBefore }),
+      ...(flags.state !== undefined && { state: flags.state }),
+      pageSize: CATALOG_MAX_PAGE_SIZE,
+    });
+  } catch (error) {
+    throw new UsageError((error as Error).message.replaceAll("\n", "; "));
+  }
+  const config = readWorkerConfig({ ACR_LOGIN_SERVER: ref.registry.toLowerCase(), ...process.env });
+  const { prices, registrySku } = readCostSettings(process.env);
+  const subscriptionId = process.env.AZURE_SUBSCRIPTION_ID;
+  const deps = {
+    container: createBlobServiceClient(config.storage).getContainerClient(flags.container),
+    prices,
+    registryStorage: (loginServer: string) =>
+      readRegistryStorage(loginServer, {
+        ...(subscriptionId && { subscriptionId }),
+        ...(process.env.ARM_ENDPOINT && { armEndpoint: process.env.ARM_ENDPOINT }),
+        ...(registrySku && { fallbackSku: registrySku }),
+      }),
+  };
+  const firstPage = await queryCatalog(query, deps);
+  const items = [...firstPage.items];
+  for (let token = firstPage.continuationToken; token;) {
+    const page = await queryCatalog({ ...query, continuationToken: token }, deps);
+    items.push(...page.items);
+    token = page.continuationToken;
+  }
+  const answer = { ...firstPage, items, continuationToken: undefined };
+  if (flags.json) {
+    process.stdout.write(`${JSON.stringify(answer)}\n`);
+    return 0;
+  }
+  process.stdout.write(formatCatalogTable(answer));
+  return 0;
+}
+
+/** The human table of `find`: one line an archive, then the totals (every cost an estimate, and so marked). */
+function formatCatalogTable(page: CatalogPage): string {
+  const day = (iso: string) => iso.slice(0, 10);
+  const rows = page.items.map((i) => [
+    i.repository,
+    i.tags.join(",") || "(untagged)",
+    `${i.digest.slice(0, 19)}…`,
+    i.archivedAt.slice(0, 19).replace("T", " "),
+    `${mib(i.bytes)} MiB`,
+    i.state ? `${i.state.verified === "yes" ? "verified" : "unverified"}, purge ${i.state.purge}` : "not indexed",
+    day(i.cost.earlyDeletionFreeFrom),
+    `~${i.cost.archivePerMonth} ${i.cost.currency}`,
+  ]);
+  const head = ["REPOSITORY", "TAGS", "DIGEST", "ARCHIVED (UTC)", "SIZE", "STATE", "DELETE FREE FROM", "PER MONTH"];
+  const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
+  const line = (cells: string[]) =>
+    `${cells
+      .map((cell, c) => cell.padEnd(widths[c]!))
+      .join("  ")
+      .trimEnd()}\n`;
+  let out = rows.length ? line(head) + rows.map(line).join("") : `nothing archived matches in ${page.registry}\n`;
+  const t = page.totals;
+  if (t) {
+    const span = t.earliestArchivedAt ? `, archived ${day(t.earliestArchivedAt)} … ${day(t.latestArchivedAt!)}` : "";
+    out += `\n${t.images} archives, ${t.supplements} referrers supplements, ${mib(t.bytes)} MiB${span}${t.complete ? "" : " (counted up to the bound: more exist)"}\n`;
+    out += `estimated Archive tier cost: ~${t.cost.archivePerMonth} ${t.cost.currency} a month (list prices ${t.cost.prices.region} ${t.cost.prices.redundancy}, read ${t.cost.prices.readOn}; an estimate)\n`;
+    if (t.cost.allEarlyDeletionFreeFrom)
+      out += `all of it may be deleted without the early-deletion charge from ${day(t.cost.allEarlyDeletionFreeFrom)}\n`;
+    if (t.registry) out += `registry: ${t.registry.summary}\n`;
+  }
+  return out;
 }
 
 interface RestoreFromStorageFlags {

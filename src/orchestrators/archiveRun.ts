@@ -28,6 +28,8 @@ import { referrerProbeStateSchema } from "../runs/referrerProbe.js";
 import type { RunBatchInput } from "./runBatch.js";
 import "./runBatch.js"; // registers the child orchestrations
 import { BATCHES_PER_GENERATION, runBatchLoop } from "./batchLoop.js";
+import type { CatalogBackfillResult } from "../catalog/catalogBackfill.js";
+import { firstLine } from "../errors.js";
 
 /** Listing pages plus batches one generation runs before it continues as new (~4 history events each). */
 const STEPS_PER_GENERATION = BATCHES_PER_GENERATION;
@@ -137,6 +139,18 @@ const archiveRun: OrchestrationHandler = function* (context: OrchestrationContex
   state = finished;
 
   context.df.setCustomStatus(progress(state, "summarizing"));
+  // Archives written before blob index tags get theirs, a budget a run (never a reason for the run to fail).
+  let catalogBackfill: CatalogBackfillResult | undefined;
+  if (!run.dryRun) {
+    try {
+      catalogBackfill = yield callActivityWithRetry(context, "backfillCatalogTags", activityRetryOptions, {
+        registry: run.registry,
+        container: run.container,
+      });
+    } catch (error) {
+      catalogBackfill = { examined: 0, indexed: 0, done: false, error: firstLine(error, 500) };
+    }
+  }
   const summary: { summaryBlob: string; totals: RunTotals } = yield callActivityWithRetry(
     context,
     "writeRunSummary",
@@ -150,6 +164,7 @@ const archiveRun: OrchestrationHandler = function* (context: OrchestrationContex
       endedAtUtc: context.df.currentUtcDateTime.toISOString(),
       jobExecutions: state.jobExecutions,
       registryRequests: state.registryRequests,
+      ...(catalogBackfill && { catalogBackfill }),
     },
   );
   context.df.setCustomStatus({ ...progress(state, "done"), ...summary.totals });

@@ -2,6 +2,8 @@
 // activity, since the Durable webhook key starts any orchestration with any input), what flows between its
 // orchestrations, and what it reports. Plain data; policies are in runPolicy.ts, arithmetic in runTotals.ts.
 import { z } from "zod";
+import type { ArchiveRunCost } from "../cost/costEstimate.js";
+import type { CatalogBackfillResult } from "../catalog/catalogBackfill.js";
 import { globListSchema } from "../globs.js";
 import { loginServerSchema } from "../registry/reference.js";
 import { containerNameSchema, runIdSchema } from "../storage/blobNames.js";
@@ -166,5 +168,9 @@ export interface RunSummary {
   registryRequests: { listing: number; workers: number };
   /** refreshReferrers runs: what the listing's probes found (runs/referrerProbe.ts), and what the jobs archived. */
   referrers?: ReferrerRefreshCounts & { newReferrers: number; supplements: number; maxRequests?: number };
+  /** The cost report: bytes archived and their Archive-tier cost a month, estimated from list prices (COST_*). */
+  cost: ArchiveRunCost;
+  /** The catalog's backfill of index tags this run made (archives written before them), when it made one. */
+  catalogBackfill?: CatalogBackfillResult;
   images: (ImageOutcome & { archiveBlob: string; sidecarBlob: string })[];
 }

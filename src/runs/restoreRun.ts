@@ -4,6 +4,7 @@
 // Durable webhook key starts any orchestration with any input), what it counts and what it reports. Plain data.
 import type { ErrorSummary } from "../errors.js";
 import { z } from "zod";
+import type { RestoreRunCost } from "../cost/costEstimate.js";
 import { globListSchema } from "../globs.js";
 import { isValidDigest, isValidRepository, isValidTag, loginServerSchema } from "../registry/reference.js";
 import { runIdSchema } from "../storage/blobNames.js";
@@ -270,6 +271,8 @@ export interface RestoreSummary {
   startedAtUtc: string;
   endedAtUtc: string;
   totals: RestoreTotals & { jobExecutions: number };
+  /** The cost report: the estimated retrieval of what was (a dry run: would be) rehydrated, at either priority. */
+  cost: RestoreRunCost;
   images: RestoreSummaryImage[];
 }
 

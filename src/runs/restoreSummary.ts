@@ -18,6 +18,7 @@ import {
 } from "./restoreRun.js";
 import { restoreArchiveBlob } from "./restoreTarget.js";
 import { readBatchOutcomes } from "./runStore.js";
+import { DEFAULT_PRICES, restoreRunCost, type PriceSheet } from "../cost/costEstimate.js";
 import { addOutcome, emptyTotals } from "./engine/outcomeCounting.js";
 import {
   byImage,
@@ -45,7 +46,11 @@ export type WriteRestoreSummaryInput = z.input<typeof writeRestoreSummaryInputSc
  */
 export async function writeRestoreSummary(
   input: z.output<typeof writeRestoreSummaryInputSchema>,
-  deps: { container: ContainerClient } & SummaryWriteOptions,
+  deps: {
+    container: ContainerClient;
+    /** The cost report's prices (COST_*; default: the list prices cost/costEstimate.ts names). */
+    prices?: PriceSheet;
+  } & SummaryWriteOptions,
 ): Promise<{ summaryBlob: string; totals: RestoreSummary["totals"] }> {
   const { run } = input;
   const summaryBlob = summaryBlobName(run.runId);
@@ -59,8 +64,14 @@ export async function writeRestoreSummary(
   const todo = listing.filter((i) => !i.problem);
   const writer = openSummary(deps.container, run.runId, deps);
   let totals = emptyTotals(restoreCounting);
+  /** What was (a dry run: would be) rehydrated: the archives of restored and would-restore images. */
+  const rehydrated = { bytes: 0, archives: 0 };
   const write = async (outcome: ImageOutcome) => {
     totals = addOutcome(restoreCounting, totals, outcome);
+    if (outcome.status === "restored" || outcome.status === "would-restore") {
+      rehydrated.bytes += outcome.bytes ?? 0;
+      rehydrated.archives++;
+    }
     await writer.append({
       ...outcome,
       target: `${run.target.registry}/${targetRepository(run.target, outcome.repository)}`,
@@ -97,6 +108,7 @@ export async function writeRestoreSummary(
     startedAtUtc: input.startedAtUtc,
     endedAtUtc: input.endedAtUtc,
     totals: { ...totals, jobExecutions: input.jobExecutions },
+    cost: restoreRunCost({ ...rehydrated, priority: run.rehydratePriority }, deps.prices ?? DEFAULT_PRICES),
   };
   return { summaryBlob, totals: { ...(await commitSummary(writer, deps.container, run.runId, head)) } };
 }

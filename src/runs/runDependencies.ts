@@ -14,6 +14,11 @@ import { createBlobServiceClient, type StorageConfig } from "../storage/blobServ
 import type { ListingConfig } from "./listRunImages.js";
 import { withRegistryLock } from "./runLock.js";
 import type { StartRunConfig } from "./engine/startRun.js";
+import type { PriceSheet, RegistrySku, RegistryStorage } from "../cost/costEstimate.js";
+import { readRegistryStorage } from "../registry/registryStorage.js";
+
+/** How long a registry's storage reading is reused: the catalog's first pages may come often (a status page). */
+const REGISTRY_STORAGE_TTL_MS = 5 * 60 * 1000;
 
 /** What the run's clients are made from (src/config.ts AppConfig is one). */
 export interface RunDependenciesConfig extends StartRunConfig {
@@ -26,6 +31,9 @@ export interface RunDependenciesConfig extends StartRunConfig {
   durableStatusUrls: boolean;
   listing: ListingConfig;
   stagingMaxAgeMinutes: number;
+  prices: PriceSheet;
+  registrySku?: RegistrySku;
+  catalogBackfillMaxBlobs: number;
 }
 
 export interface RunDependencies {
@@ -42,6 +50,8 @@ export interface RunDependencies {
   resolveRegistry: (registry: string) => Promise<string>;
   /** Exclusive section per registry (one run at a time): a lease in the archive container. */
   lock: <T>(registry: string, work: () => Promise<T>) => Promise<T>;
+  /** A registry's SKU and storage use (ARM, else REGISTRY_SKU), kept for a few minutes: the catalog's totals. */
+  registryStorage: (loginServer: string) => Promise<RegistryStorage>;
 }
 
 export interface CreateRunDependenciesOptions {
@@ -55,6 +65,7 @@ export function createRunDependencies(
   const blobService = createBlobServiceClient(config.storage);
   const registryClient = createRegistryClientFactory(config.registry);
   let runner: JobRunner | undefined;
+  const storageReadings = new Map<string, { at: number; reading: Promise<RegistryStorage> }>();
   return {
     config,
     getContainer: (name) => {
@@ -76,5 +87,16 @@ export function createRunDependencies(
     jobRunner: () => (runner ??= createJobRunner(config.jobRunner, options.jobRunner)),
     lock: (registry, work) => withRegistryLock(blobService.getContainerClient(config.archiveContainer), registry, work),
     resolveRegistry: (registry) => resolveRegistryLoginServer(registry, config.registryResolution),
+    registryStorage: (loginServer) => {
+      const cached = storageReadings.get(loginServer);
+      if (cached && Date.now() - cached.at < REGISTRY_STORAGE_TTL_MS) return cached.reading;
+      const reading = readRegistryStorage(loginServer, {
+        armEndpoint: config.registryResolution.armEndpoint,
+        ...(config.registryResolution.subscriptionId && { subscriptionId: config.registryResolution.subscriptionId }),
+        ...(config.registrySku && { fallbackSku: config.registrySku }),
+      });
+      storageReadings.set(loginServer, { at: Date.now(), reading });
+      return reading;
+    },
   };
 }

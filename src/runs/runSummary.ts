@@ -9,6 +9,7 @@ import { ArchiveError, type ErrorSummary } from "../errors.js";
 import { archiveCounting, archiveRunInputSchema, type ArchiveRunInput, type RunSummary } from "./archiveRun.js";
 import { type ImageOutcome, type ImageWorkItem } from "./engine/workItem.js";
 import { getArchivedImageInfo } from "../storage/archiveStore.js";
+import { archiveRunCost, DEFAULT_PRICES, type PriceSheet } from "../cost/costEstimate.js";
 import { pageWorkItems, readBatchOutcomes, readListingPage } from "./runStore.js";
 import { addReferrerRefreshCounts, emptyReferrerRefreshCounts } from "./referrerProbe.js";
 import { addOutcome, emptyTotals } from "./engine/outcomeCounting.js";
@@ -33,6 +34,15 @@ export const writeRunSummaryInputSchema = z.strictObject({
   jobExecutions: z.number().int().min(0),
   /** Requests the listing made to the registry. */
   registryRequests: z.number().int().min(0).default(0),
+  /** What the run's catalog backfill did (archives indexed, whether the registry's are all done). */
+  catalogBackfill: z
+    .strictObject({
+      examined: z.number().int().min(0),
+      indexed: z.number().int().min(0),
+      done: z.boolean(),
+      error: z.string().max(1000).optional(),
+    })
+    .optional(),
 });
 export type WriteRunSummaryInput = z.input<typeof writeRunSummaryInputSchema>;
 
@@ -48,6 +58,8 @@ export async function writeRunSummary(
     container: ContainerClient;
     /** refreshReferrers: the run's probe budget (REFRESH_REFERRERS_MAX_REQUESTS), for the summary to say. */
     referrerMaxRequests?: number;
+    /** The cost report's prices (COST_*; default: the list prices cost/costEstimate.ts names). */
+    prices?: PriceSheet;
   } & SummaryWriteOptions,
 ): Promise<{ summaryBlob: string; totals: RunSummary["totals"] }> {
   const { run } = input;
@@ -60,12 +72,15 @@ export async function writeRunSummary(
   const writer = openSummary(deps.container, run.runId, deps);
   let totals = emptyTotals(archiveCounting);
   let workerRequests = 0;
+  /** Bytes of the selection's archives: this run's and those archived before it (the cost report's `held`). */
+  let heldBytes = 0;
   /** refreshReferrers: the supplements the jobs wrote, and the referrers in them. */
   const refreshed = { supplements: 0, newReferrers: 0 };
   const write = async (outcomes: ImageOutcome[]) => {
     for (const outcome of outcomes.sort(byImage)) {
       totals = addOutcome(archiveCounting, totals, outcome);
       workerRequests += outcome.registryRequests ?? 0;
+      if (outcome.status === "archived" || outcome.status === "already-archived") heldBytes += outcome.bytes ?? 0;
       if (outcome.referrersSupplementBlob) {
         refreshed.supplements++;
         refreshed.newReferrers += outcome.newReferrers ?? 0;
@@ -145,6 +160,11 @@ export async function writeRunSummary(
         ...refreshed,
       },
     }),
+    cost: archiveRunCost(
+      { archivedBytes: totals.bytesArchived, heldBytes, endedAt: new Date(input.endedAtUtc) },
+      deps.prices ?? DEFAULT_PRICES,
+    ),
+    ...(input.catalogBackfill && { catalogBackfill: input.catalogBackfill }),
   };
   // Written once: if one was committed meanwhile, that one is the run's, totals included.
   return { summaryBlob, totals: { ...(await commitSummary(writer, deps.container, run.runId, head)) } };

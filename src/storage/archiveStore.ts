@@ -1,7 +1,12 @@
 // Every read and write of one image's blobs: its archive (staged blocks, one conditional commit in Archive tier, its
 // metadata), its sidecar and a run's per-attempt result blob, and the "already archived?" answers read from them.
 // Names come from blobNames.ts, metadata from blobMetadata.ts; every failure is STORAGE_ERROR (storageError.ts).
-import type { BlobRequestConditions, ContainerClient } from "@azure/storage-blob";
+import type {
+  BlobRequestConditions,
+  ContainerClient,
+  ContainerFindBlobsByTagsSegmentResponse,
+  ContainerListBlobFlatSegmentResponse,
+} from "@azure/storage-blob";
 import { ArchiveError } from "../errors.js";
 import { TOOL } from "../version.js";
 import {
@@ -20,6 +25,7 @@ import {
   type ImageIdentity,
 } from "./blobNames.js";
 import { ensureContainer } from "./blobServiceClient.js";
+import { archiveIndexTags, type ArchiveIndexFields } from "./indexTags.js";
 import { BlockUploadStream, type BlockUploadStreamOptions } from "./blockUploadStream.js";
 import { readJsonBlob, writeJsonBlob } from "./jsonBlob.js";
 import { storageError, storageErrorCode } from "./storageError.js";
@@ -59,6 +65,11 @@ export interface SidecarDocument {
 
 /** What an archive's commit records in its metadata (the tool's name and version are added). */
 export type ArchiveCommitMetadata = Omit<ArchiveBlobMetadata, "tool">;
+
+/** What an archive's (or supplement's) commit indexes it by (storage/indexTags.ts): its identity, size, time and run. */
+export interface CommitArchiveOptions extends ArchiveStoreOptions {
+  index: ArchiveIndexFields;
+}
 
 export interface UploadSidecarOptions extends ArchiveStoreOptions {
   /** Write only if the blob is still as seen: a 409/412 then means another writer's sidecar is kept, not an error. */
@@ -146,13 +157,16 @@ export function createArchiveUpload(
   return new BlockUploadStream(container.getBlockBlobClient(archiveBlob), options);
 }
 
-/** Commits the staged blocks in Archive tier with If-None-Match: *. Resolves false when the blob already existed (409). */
+/**
+ * Commits the staged blocks in Archive tier with If-None-Match: *, with its blob index tags in the same request (a
+ * committed archive is never without them). Resolves false when the blob already existed (409).
+ */
 export async function commitArchive(
   container: ContainerClient,
   archiveBlob: string,
   blockIds: string[],
   metadata: ArchiveCommitMetadata,
-  options: ArchiveStoreOptions = {},
+  options: CommitArchiveOptions,
 ): Promise<boolean> {
   try {
     await container.getBlockBlobClient(archiveBlob).commitBlockList(blockIds, {
@@ -160,6 +174,7 @@ export async function commitArchive(
       conditions: { ifNoneMatch: "*" },
       blobHTTPHeaders: { blobContentType: "application/gzip" },
       metadata: archiveBlobMetadata({ ...metadata, tool: `${TOOL.name}/${TOOL.version}` }),
+      tags: archiveIndexTags(options.index),
       ...abortOnly(options),
     });
     return true;
@@ -292,6 +307,111 @@ export async function listArchivedDigests(
     });
   }
   return result;
+}
+
+/** A blob a Find Blobs by Tags answered: its name, and the tags its expression named (Azure returns only those). */
+export interface TaggedBlob {
+  name: string;
+  tags: Record<string, string>;
+}
+
+export interface BlobPageOptions extends ArchiveStoreOptions {
+  /** Where the previous page ended (the service's marker); undefined: the first page. */
+  continuationToken?: string;
+  maxPageSize: number;
+}
+
+/** One page of Find Blobs by Tags in the container (an expression from storage/indexTags.ts tagExpression). */
+export async function findBlobsByIndexTags(
+  container: ContainerClient,
+  where: string,
+  options: BlobPageOptions,
+): Promise<{ blobs: TaggedBlob[]; continuationToken?: string }> {
+  try {
+    const pages = container.findBlobsByTags(where, abortOnly(options)).byPage({
+      maxPageSize: options.maxPageSize,
+      ...(options.continuationToken && { continuationToken: options.continuationToken }),
+    });
+    const page = (await pages.next()).value as ContainerFindBlobsByTagsSegmentResponse | undefined;
+    if (!page) return { blobs: [] };
+    const blobs = page.blobs.map((b) => ({ name: b.name, tags: { ...(b.tags ?? {}) } }));
+    return { blobs, ...(page.continuationToken && { continuationToken: page.continuationToken }) };
+  } catch (error) {
+    if (storageErrorCode(error).statusCode === 404) return { blobs: [] }; // no container yet: nothing archived
+    throw storageError(`cannot search the index tags of ${container.containerName}`, error);
+  }
+}
+
+/** A blob's index tags; undefined when the blob does not exist. */
+export async function getIndexTags(
+  container: ContainerClient,
+  blob: string,
+  options: ArchiveStoreOptions = {},
+): Promise<Record<string, string> | undefined> {
+  try {
+    return { ...(await container.getBlockBlobClient(blob).getTags(abortOnly(options))).tags };
+  } catch (error) {
+    if (storageErrorCode(error).statusCode === 404) return undefined;
+    throw storageError(`cannot read the index tags of ${blob}`, error);
+  }
+}
+
+/**
+ * Replaces a blob's index tags (allowed in Archive tier; the blob's ETag and last-modified time do not change).
+ * (Azure also takes an `x-ms-if-tags` condition here; Azurite 3.35 ignores it on Set Blob Tags, so nothing relies on it.)
+ */
+export async function setIndexTags(
+  container: ContainerClient,
+  blob: string,
+  tags: Record<string, string>,
+  options: ArchiveStoreOptions = {},
+): Promise<void> {
+  try {
+    await container.getBlockBlobClient(blob).setTags(tags, abortOnly(options));
+  } catch (error) {
+    throw storageError(`cannot set the index tags of ${blob}`, error);
+  }
+}
+
+/** A listed blob with what a backfill reads of it without a request of its own: size, metadata, creation, tags. */
+export interface ListedBlob {
+  name: string;
+  bytes: number;
+  createdOn?: Date;
+  metadata: Record<string, string>;
+  tags: Record<string, string>;
+}
+
+/** One page of the blobs under a prefix, with metadata and index tags. */
+export async function listBlobsWithIndexTags(
+  container: ContainerClient,
+  prefix: string,
+  options: BlobPageOptions,
+): Promise<{ blobs: ListedBlob[]; continuationToken?: string }> {
+  try {
+    const pages = container
+      .listBlobsFlat({ prefix, includeMetadata: true, includeTags: true, ...abortOnly(options) })
+      .byPage({
+        maxPageSize: options.maxPageSize,
+        ...(options.continuationToken && { continuationToken: options.continuationToken }),
+      });
+    const page = (await pages.next()).value as ContainerListBlobFlatSegmentResponse | undefined;
+    if (!page) return { blobs: [] };
+    const blobs = page.segment.blobItems.map((b) => {
+      const createdOn = b.properties.createdOn ?? b.properties.lastModified;
+      return {
+        name: b.name,
+        bytes: b.properties.contentLength ?? 0,
+        ...(createdOn && { createdOn }),
+        metadata: { ...(b.metadata ?? {}) },
+        tags: { ...(b.tags ?? {}) },
+      };
+    });
+    return { blobs, ...(page.continuationToken && { continuationToken: page.continuationToken }) };
+  } catch (error) {
+    if (storageErrorCode(error).statusCode === 404) return { blobs: [] };
+    throw storageError(`cannot list ${prefix} in ${container.containerName}`, error);
+  }
 }
 
 // A sidecar is a few KB (1,000 tags and every layer's digest stay far below this): anything larger is not ours.

@@ -94,6 +94,15 @@ export function isReferrersSupplementOf(name: string, archiveBlob: string): bool
   );
 }
 
+/** The image and the archive a referrers supplement name (referrersSupplementBlobName) belongs to, or undefined. */
+export function referrersSupplementIdentity(name: string): (ImageIdentity & { archiveBlob: string }) | undefined {
+  const stem = /^(.*@sha256-[a-f0-9]{64})\.referrers-sha256-[a-f0-9]{64}\.tar\.gz$/.exec(name)?.[1];
+  if (stem === undefined) return undefined;
+  const archiveBlob = `${stem}${ARCHIVE_SUFFIX}`;
+  const identity = archiveBlobIdentity(archiveBlob);
+  return identity && { ...identity, archiveBlob };
+}
+
 export function sidecarBlobName(archiveBlob: string): string {
   return `${archiveBlob}${SIDECAR_SUFFIX}`;
 }
@@ -142,6 +151,14 @@ export function registryLockBlobName(registry: string): string {
  */
 export function referrerProbeCursorBlobName(registry: string): string {
   return `runs/cursors/referrers_${registryKey(registry)}.json`;
+}
+
+/**
+ * Where a registry's catalog backfill (catalog/catalogBackfill.ts: index tags for archives written before them) is: the
+ * listing's position, and whether it is done.
+ */
+export function catalogBackfillCursorBlobName(registry: string): string {
+  return `runs/cursors/catalog-backfill_${registryKey(registry)}.json`;
 }
 
 /** A restore run's listing: the images it resolved to restore, in one blob. */

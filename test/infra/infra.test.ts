@@ -254,6 +254,7 @@ const APP_SETTINGS_NOT_SET: Record<string, string> = {
   ACR_PASSWORD: "a secret: never an app setting",
   ARM_ENDPOINT: "its default, the public cloud's Resource Manager, is right for this deployment",
   ACR_LOGIN_SERVER: "binds a registry password to its host: the app has none (REGISTRY_AUTH=entra)",
+  REGISTRY_SKU: "the app reads the source registry's SKU and usage through Resource Manager (Reader on the registry)",
 };
 
 /** Names that hold secrets and may never be a plain app setting or env value. */
@@ -1063,6 +1064,8 @@ const EXPECTED_ROLES: { identity: Identity; role: string; scope: string; when?: 
   { identity: "function", role: "custom: job operator", scope: "the worker job" },
   // Function App: read sidecars and worker results, write run summaries, in the archive container only.
   { identity: "function", role: "Storage Blob Data Contributor", scope: "the archive container" },
+  // Function App: find archives by their index tags, read them, and write them for older archives (issue 25.1).
+  { identity: "function", role: "custom: blob index tags", scope: "the archive container" },
   // Function App: the Functions host and the Durable Functions Azure Storage backend, in its own account.
   { identity: "function", role: "Storage Blob Data Owner", scope: "the host storage account" },
   { identity: "function", role: "Storage Queue Data Contributor", scope: "the host storage account" },
@@ -1091,6 +1094,8 @@ const EXPECTED_ROLES: { identity: Identity; role: string; scope: string; when?: 
   },
   // Worker job: write the archive, sidecar, tag markers and result (and create the container if it is missing).
   { identity: "job", role: "Storage Blob Data Contributor", scope: "the archive account" },
+  // Worker job: set each archive's index tags in its commit (issue 25.1).
+  { identity: "job", role: "custom: blob index tags", scope: "the archive account" },
   // Worker job: pull the images it archives, and its own image.
   { identity: "job", role: "AcrPull", scope: "the source registry", when: (c) => !c.abac },
   { identity: "job", role: "Container Registry Repository Reader", scope: "the source registry", when: (c) => c.abac },
@@ -1154,8 +1159,9 @@ function roleAssignments(d: Deployed): string[] {
     );
     const guid = definition[2] ?? "";
     const custom = customRoles.get(guid);
+    const customName = custom ? String(field(custom.body, "properties", "roleName")) : "";
     const role = custom
-      ? `custom: ${String(field(custom.body, "properties", "roleName")).startsWith("ACR Cold Archive job operator") ? "job operator" : "?"}`
+      ? `custom: ${customName.startsWith("ACR Cold Archive job operator") ? "job operator" : customName.startsWith("ACR Cold Archive blob index tags") ? "blob index tags" : "?"}`
       : BUILT_IN_ROLES[guid];
     assert.ok(role, `${where}: role ${guid} is not one the app needs`);
     const scope = [...scopes].find(([id]) => id.toLowerCase() === scopeId.toLowerCase())?.[1];
@@ -1167,7 +1173,9 @@ function roleAssignments(d: Deployed): string[] {
 describe("identities get what the code needs, at the narrowest scope, and nothing more", () => {
   test("the custom role can start, read and stop executions of one job, nothing else", () => {
     const d = deployMain();
-    const role = d.one("Microsoft.Authorization/roleDefinitions");
+    const role = d.one("Microsoft.Authorization/roleDefinitions", (r) =>
+      String(field(r.body, "properties", "roleName")).startsWith("ACR Cold Archive job operator"),
+    );
     const properties = field(role.body, "properties") as Record<string, Json>;
     const rgId = `/subscriptions/${SUBSCRIPTION}/resourceGroups/rg-archive-prod`;
     assert.deepEqual(
@@ -1190,6 +1198,27 @@ describe("identities get what the code needs, at the narrowest scope, and nothin
       d.deployment.outputs.JOB_OPERATOR_ROLE_ID,
       `/subscriptions/${SUBSCRIPTION}/providers/Microsoft.Authorization/roleDefinitions/${role.name}`,
     );
+  });
+
+  test("the blob index tags role reads, writes and finds by index tags, nothing else: no blob data (guards issue 25.1)", () => {
+    const d = deployMain();
+    const role = d.one("Microsoft.Authorization/roleDefinitions", (r) =>
+      String(field(r.body, "properties", "roleName")).startsWith("ACR Cold Archive blob index tags"),
+    );
+    const properties = field(role.body, "properties") as Record<string, Json>;
+    assert.deepEqual(properties.assignableScopes, [`/subscriptions/${SUBSCRIPTION}/resourceGroups/rg-archive-prod`]);
+    assert.deepEqual(properties.permissions, [
+      {
+        actions: [],
+        notActions: [],
+        dataActions: [
+          "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/tags/read",
+          "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/tags/write",
+          "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/filter/action",
+        ],
+        notDataActions: [],
+      },
+    ]);
   });
 
   test("role assignments, per identity and scope, are exactly EXPECTED_ROLES in every variant (guards issue 24.3)", () => {

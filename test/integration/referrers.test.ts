@@ -595,6 +595,15 @@ test("referrers that arrive later: refreshReferrers archives the new ones as a s
     archiveEtag,
     "the archive is never rewritten",
   );
+  // The supplement is indexed like an archive, as a supplement of the image (guards issue 25.1).
+  const supplementTags = (await container.getBlockBlobClient(result1.referrersSupplementBlob).getTags()).tags;
+  const supplementSize = (await container.getBlockBlobClient(result1.referrersSupplementBlob).getProperties())
+    .contentLength!;
+  assert.deepEqual(
+    [supplementTags.kind, supplementTags.repository, supplementTags.digest, supplementTags.tag, supplementTags.run],
+    ["supplement", "late/app", image.digest, "1", "cli"],
+  );
+  assert.equal(Number(supplementTags.bytes), supplementSize);
   const sidecar1 = (await readSidecar(first.sidecarBlob, "late")) as Awaited<ReturnType<typeof readSidecar>> & {
     supplements: { archiveBlob: string; referrers: { digest: string }[] }[];
   };

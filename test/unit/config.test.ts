@@ -2,7 +2,14 @@
 // or field, and a registry password is bound to the one host it belongs to.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { readAppConfig, readRegistrySettings, readRestoreLimits, readWorkerConfig } from "../../src/config.js";
+import {
+  readAppConfig,
+  readCostSettings,
+  readRegistrySettings,
+  readRestoreLimits,
+  readWorkerConfig,
+} from "../../src/config.js";
+import { DEFAULT_PRICES } from "../../src/cost/costEstimate.js";
 import { isArchiveError } from "../../src/errors.js";
 import { startArchiveRunSchema } from "../../src/runs/startArchiveRun.js";
 import { formatIssues } from "../../src/validation.js";
@@ -172,4 +179,58 @@ test("STAGING_MAX_AGE_MINUTES: 72 h by default, whole minutes from 1, named when
     /STAGING_MAX_AGE_MINUTES: must be an integer/,
   );
   assert.throws(() => readAppConfig({ ...base, STAGING_MAX_AGE_MINUTES: "soon" }), /STAGING_MAX_AGE_MINUTES/);
+});
+
+test("cost settings: list prices by default (East US, LRS, USD, and their source), each named when wrong; a changed price makes the settings the source (guards issue 25.3)", () => {
+  const base = { STORAGE_ACCOUNT: "archive01", JOB_RUNNER: "local" };
+  const defaults = readAppConfig(base);
+  assert.deepEqual(defaults.prices, DEFAULT_PRICES);
+  assert.equal(defaults.registrySku, undefined);
+  assert.equal(defaults.catalogBackfillMaxBlobs, 5000);
+  const west = readAppConfig({
+    ...base,
+    COST_PRICES_REGION: "westeurope",
+    COST_PRICES_REDUNDANCY: "GRS",
+    COST_PRICES_READ_ON: "2027-01-15",
+    COST_CURRENCY: "EUR",
+    COST_ARCHIVE_PER_GB_MONTH: "0.0018",
+    COST_RETRIEVAL_PER_GB_HIGH: "0.09",
+    REGISTRY_SKU: "Premium",
+    CATALOG_BACKFILL_MAX_BLOBS: "0",
+  });
+  assert.equal(west.prices.archivePerGibMonth, 0.0018);
+  assert.deepEqual(west.prices.retrievalPerGib, { Standard: 0.02, High: 0.09 });
+  assert.equal(west.prices.source, "the deployment's COST_* settings");
+  assert.deepEqual(
+    [west.prices.region, west.prices.redundancy, west.prices.readOn, west.prices.currency],
+    ["westeurope", "GRS", "2027-01-15", "EUR"],
+  );
+  assert.equal(west.registrySku, "Premium");
+  assert.equal(west.catalogBackfillMaxBlobs, 0);
+  assert.throws(
+    () =>
+      readAppConfig({
+        ...base,
+        COST_ARCHIVE_PER_GB_MONTH: "-1",
+        COST_RETRIEVAL_PER_GB_STANDARD: "cheap",
+        COST_PRICES_REDUNDANCY: "ZRS",
+        COST_PRICES_READ_ON: "yesterday",
+        REGISTRY_SKU: "Classic",
+        CATALOG_BACKFILL_MAX_BLOBS: "-5",
+      }),
+    (e: unknown) => {
+      const message = (e as Error).message;
+      for (const name of [
+        "COST_ARCHIVE_PER_GB_MONTH: must be ≥ 0",
+        "COST_RETRIEVAL_PER_GB_STANDARD: must be a number",
+        "COST_PRICES_REDUNDANCY",
+        "COST_PRICES_READ_ON: must be a date",
+        "REGISTRY_SKU: must be one of Basic, Standard, Premium",
+        "CATALOG_BACKFILL_MAX_BLOBS: must be ≥ 0",
+      ])
+        assert.ok(message.includes(name), `${name} in ${message}`);
+      return true;
+    },
+  );
+  assert.deepEqual(readCostSettings({}).prices, DEFAULT_PRICES);
 });

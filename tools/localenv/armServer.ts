@@ -1,6 +1,6 @@
 // A loopback stand-in for Azure Resource Manager's Microsoft.App jobs routes (get job, start, get/list
 // executions, stop execution, and the polling URLs of an asynchronous start) and Microsoft.ContainerRegistry's
-// registry routes (get one, list a subscription's). It answers with the official example bodies of
+// registry routes (get one, list a subscription's, list one's usages). It answers with the official example bodies of
 // azure-rest-api-specs (test/fixtures/arm), changing only ids and names to match the request.
 //
 // HTTPS, not HTTP: the Azure SDK's bearer-token policy (core-rest-pipeline bearerTokenAuthenticationPolicy)
@@ -76,6 +76,7 @@ interface Fixtures {
   executionsList: Record<string, unknown>;
   registryGet: Record<string, unknown>;
   registryList: Record<string, unknown>;
+  registryUsages: Record<string, unknown>;
 }
 
 interface PendingStart {
@@ -91,6 +92,8 @@ const JOB_ROUTE =
 const REGISTRY_ROUTE =
   /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.ContainerRegistry\/registries\/([^/]+)$/i;
 const REGISTRIES_ROUTE = /^\/subscriptions\/([^/]+)\/providers\/Microsoft\.ContainerRegistry\/registries$/i;
+const REGISTRY_USAGES_ROUTE =
+  /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.ContainerRegistry\/registries\/([^/]+)\/listUsages$/i;
 const OPERATION_ROUTE =
   /^\/subscriptions\/([^/]+)\/providers\/Microsoft\.App\/locations\/([^/]+)\/(containerappsjobOperationResults|containerappsjobOperationStatuses)\/([^/]+)$/i;
 
@@ -164,6 +167,20 @@ export async function startArmServer(options: ArmServerOptions = {}): Promise<Ar
       return sendJson(res, 200, startBody(fixtures, start));
     }
 
+    const usages = REGISTRY_USAGES_ROUTE.exec(url.pathname);
+    if (usages) {
+      if (req.method !== "GET")
+        return sendError(res, 405, "MethodNotAllowed", `${req.method} is not allowed on ${url.pathname}.`);
+      const [subscriptionId, resourceGroupName, registryName] = [usages[1]!, usages[2]!, usages[3]!];
+      if (!registryBody(fixtures, subscriptionId, resourceGroupName, registryName))
+        return sendError(
+          res,
+          404,
+          "ResourceNotFound",
+          `The Resource 'Microsoft.ContainerRegistry/registries/${registryName}' under resource group '${resourceGroupName}' was not found.`,
+        );
+      return sendJson(res, 200, structuredClone(exampleBody(fixtures.registryUsages)));
+    }
     const registry = REGISTRY_ROUTE.exec(url.pathname);
     const registries = REGISTRIES_ROUTE.exec(url.pathname);
     if ((registry || registries) && req.method !== "GET")
@@ -357,15 +374,18 @@ export async function readArmExample(name: string, fixturesDir = findFixturesDir
 
 async function loadFixtures(dir: string): Promise<Fixtures> {
   const read = (name: string) => readArmExample(name, dir);
-  const [jobGet, jobStart, executionGet, executionsList, registryGet, registryList] = await Promise.all([
-    read("Job_Get.json"),
-    read("Job_Start.json"),
-    read("Job_Execution_Get.json"),
-    read("Job_Executions_Get.json"),
-    read("RegistryGet.json"),
-    read("RegistryList.json"),
-  ]);
-  return { jobGet, jobStart, executionGet, executionsList, registryGet, registryList };
+  const [jobGet, jobStart, executionGet, executionsList, registryGet, registryList, registryUsages] = await Promise.all(
+    [
+      read("Job_Get.json"),
+      read("Job_Start.json"),
+      read("Job_Execution_Get.json"),
+      read("Job_Executions_Get.json"),
+      read("RegistryGet.json"),
+      read("RegistryList.json"),
+      read("RegistryListUsages.json"),
+    ],
+  );
+  return { jobGet, jobStart, executionGet, executionsList, registryGet, registryList, registryUsages };
 }
 
 /** The project's test/fixtures/arm, found from this module whether it runs from the source tree or a build dir. */

@@ -57,6 +57,7 @@ test("pages in turn, continued by name; batches numbered across pages; a failed 
       summaryBlob: `runs/${RUN}/summary.json`,
       totals: { total: 0, archived: 0, alreadyArchived: 0, failed: 0, bytesArchived: 0, seen: input },
     }),
+    backfillCatalogTags: () => ({ examined: 10, indexed: 4, done: true }),
   });
   const status = await harness.run("archiveRun", run, RUN);
   assert.equal(status.runtimeStatus, "Completed", JSON.stringify(status).slice(0, 2000));
@@ -89,4 +90,44 @@ test("pages in turn, continued by name; batches numbered across pages; a failed 
   // 130 pages and 44 batches are ~700 history events in one execution; continue-as-new every 100 keeps it near 400.
   const stats = await harness.stats();
   assert.ok(stats.maxHistoryEvents <= 450, `largest history: ${stats.maxHistoryEvents} events`);
+});
+
+test("the catalog backfill: once a run, after the batches, its result in the summary; a failure never fails the run; none for a dry run (guards issue 25.1)", async () => {
+  const standIns = (backfill: () => unknown) => ({
+    listImagesPage: () => ({ total: 0, toArchive: 0, alreadyArchived: 0, batchCount: 0, registryRequests: 1 }),
+    readBatch: () => [],
+    writeBatchOutcomes: () => null,
+    writeRunSummary: () => ({
+      summaryBlob: "x",
+      totals: { total: 0, archived: 0, alreadyArchived: 0, failed: 0, bytesArchived: 0 },
+    }),
+    backfillCatalogTags: backfill,
+  });
+  harness.use(standIns(() => ({ examined: 10, indexed: 4, done: false })));
+  const id = "archive-fixture-20261201T000000000Z-dddddd";
+  assert.equal((await harness.run("archiveRegistry", { ...run, runId: id }, id)).runtimeStatus, "Completed");
+  assert.deepEqual(
+    harness.calls.map((c) => c.name),
+    ["listImagesPage", "backfillCatalogTags", "writeRunSummary"],
+  );
+  assert.deepEqual(harness.calls[1]!.input, { registry: "myacr.azurecr.io", container: "images" });
+  assert.deepEqual(harness.calls[2]!.input.catalogBackfill, { examined: 10, indexed: 4, done: false });
+
+  harness.use(
+    standIns(() => {
+      throw new Error("tags/write not granted");
+    }),
+  );
+  const failing = "archive-fixture-20261201T000000000Z-eeeeee";
+  assert.equal((await harness.run("archiveRegistry", { ...run, runId: failing }, failing)).runtimeStatus, "Completed");
+  const reported = harness.calls.find((c) => c.name === "writeRunSummary")!.input.catalogBackfill as { error: string };
+  assert.match(reported.error, /tags\/write not granted/);
+
+  harness.use(standIns(() => assert.fail("a dry run indexes nothing")));
+  const dry = "archive-fixture-20261201T000000000Z-ffffff";
+  assert.equal(
+    (await harness.run("archiveRegistry", { ...run, runId: dry, dryRun: true }, dry)).runtimeStatus,
+    "Completed",
+  );
+  assert.ok(!harness.calls.some((c) => c.name === "backfillCatalogTags"));
 });

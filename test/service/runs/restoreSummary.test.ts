@@ -18,6 +18,7 @@ import { writeRestoreSummary, writeRestoreSummaryInputSchema } from "../../../sr
 import { writeBatches, writeBatchOutcomes } from "../../../src/runs/runStore.js";
 import { archiveBlobName, listingBlobName, summaryBlobName } from "../../../src/storage/blobNames.js";
 import { writeJsonBlob } from "../../../src/storage/jsonBlob.js";
+import { DEFAULT_PRICES, restoreRunCost } from "../../../src/cost/costEstimate.js";
 import { startAzurite, type AzuriteInstance } from "../../../tools/localenv/azurite.js";
 
 const SOURCE = "src.azurecr.io";
@@ -164,6 +165,7 @@ test("2,000 images: unresolved ones merged in order with the batches' outcomes, 
     startedAtUtc: "2026-12-02T02:00:00.000Z",
     endedAtUtc: "2026-12-02T03:00:00.000Z",
     totals: fullTotals,
+    cost: restoreRunCost({ bytes: fullTotals.bytes, archives: totals.restored, priority: "High" }, DEFAULT_PRICES),
     images: expected,
   };
   const blob = container.getBlockBlobClient(summaryBlobName(r.runId));

@@ -19,6 +19,7 @@ import {
 } from "../../../src/runs/runSummary.js";
 import { writeBatchOutcomes, writeListingPage } from "../../../src/runs/runStore.js";
 import { writeJsonBlob } from "../../../src/storage/jsonBlob.js";
+import { archiveRunCost, DEFAULT_PRICES } from "../../../src/cost/costEstimate.js";
 import { commitArchive, createArchiveUpload, uploadSidecar } from "../../../src/storage/archiveStore.js";
 import { archiveBlobName, sidecarBlobName, summaryBlobName } from "../../../src/storage/blobNames.js";
 import { startAzurite, type AzuriteInstance } from "../../../tools/localenv/azurite.js";
@@ -110,12 +111,18 @@ async function archivedByWorker(
   };
   const format = "oci-layout+docker-archive" as const;
   assert.equal(
-    await commitArchive(container, name, upload.blockIds, {
-      ...metadata,
-      tags: listed.tags,
-      format,
-      externalLayers: [],
-    }),
+    await commitArchive(
+      container,
+      name,
+      upload.blockIds,
+      {
+        ...metadata,
+        tags: listed.tags,
+        format,
+        externalLayers: [],
+      },
+      { index: { kind: "archive", ...identity, archivedAt: new Date(), bytes: size } },
+    ),
     true,
   );
   await uploadSidecar(container, sidecarBlobName(name), {
@@ -179,6 +186,15 @@ test("listing + batch outcomes → summary.json: already-archived images, kept o
     endedAtUtc: "2026-12-01T03:00:00.000Z",
     totals: { ...totals, jobExecutions: 6 },
     registryRequests: { listing: 0, workers: 0 },
+    // The cost report (guards issue 25.3): what it archived, and with the 500 bytes archived before, what it holds.
+    cost: archiveRunCost(
+      {
+        archivedBytes: totals.bytesArchived,
+        heldBytes: totals.bytesArchived + 500,
+        endedAt: new Date("2026-12-01T03:00:00.000Z"),
+      },
+      DEFAULT_PRICES,
+    ),
     images: [
       named(outcome(a, "already-archived", { bytes: 500, sha256: "1".repeat(64), attempts: 0, durationSeconds: 0 })),
       named(outcome(b!, "archived", { bytes: 100, sha256: "2".repeat(64) })),
@@ -492,6 +508,16 @@ test("a summary of 3,000 images over 30 pages is streamed: every image once, in 
     endedAtUtc: "2026-12-01T03:00:00.000Z",
     totals: { ...totals, jobExecutions: 2000 },
     registryRequests: { listing: 60, workers: (2400 - failed) * 3 },
+    cost: archiveRunCost(
+      {
+        archivedBytes: totals.bytesArchived,
+        heldBytes: expected
+          .filter((i) => i.status === "archived" || i.status === "already-archived")
+          .reduce((n, i) => n + (i.bytes ?? 0), 0),
+        endedAt: new Date("2026-12-01T03:00:00.000Z"),
+      },
+      DEFAULT_PRICES,
+    ),
     images: expected,
   };
   const bytes = (await container.getBlockBlobClient(summaryBlobName(r.runId)).downloadToBuffer()).toString("utf8");

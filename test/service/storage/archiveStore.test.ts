@@ -15,8 +15,11 @@ import {
   ensureArchiveContainer,
   getArchivedImageInfo,
   getCommittedArchive,
+  findBlobsByIndexTags,
+  getIndexTags,
   getSidecar,
   listArchivedDigests,
+  setIndexTags,
   readWorkerResult,
   uploadSidecar,
   writeWorkerResult,
@@ -28,6 +31,7 @@ import {
   sidecarBlobName,
   type ImageIdentity,
 } from "../../../src/storage/blobNames.js";
+import { tagExpression, type ArchiveIndexFields } from "../../../src/storage/indexTags.js";
 import { TOOL } from "../../../src/version.js";
 import { startAzurite, type AzuriteInstance } from "../../../tools/localenv/azurite.js";
 
@@ -76,8 +80,20 @@ async function archive(
 ): Promise<boolean> {
   const upload = createArchiveUpload(container, name, { blockSizeBytes: 1024, concurrency: 2 });
   await pipeline(Readable.from([body]), upload);
-  return commitArchive(container, name, upload.blockIds, metadata);
+  return commitArchive(container, name, upload.blockIds, metadata, { index: indexOf(metadata, body.length) });
 }
+
+/** The index fields a commit of this metadata gets (the flow's: its identity, size, time and run). */
+const indexOf = (metadata: ArchiveCommitMetadata, bytes: number): ArchiveIndexFields => ({
+  kind: "archive",
+  registry: "registry.example",
+  repository: "team/app",
+  digest: metadata.sourceDigest,
+  tag: metadata.tags[0]!,
+  archivedAt: new Date("2026-12-03T10:15:30.123Z"),
+  runId: "run-1",
+  bytes,
+});
 
 /** The parts of a sidecar the store and the flow read (source digest, archive size); the rest is the flow's. */
 const sidecarOf = (identity: ImageIdentity, size: number): ArchiveSidecar =>
@@ -107,6 +123,44 @@ test("an archive is committed once, in Archive tier, and read back from its prop
   assert.equal(await archive(container, name, Buffer.alloc(10, 2), { ...commitMetadata(identity), tarSize: 1 }), false);
   assert.equal((await getCommittedArchive(container, name))?.bytes, 3000);
   assert.equal((await getCommittedArchive(container, name))?.tarSize, 4096);
+});
+
+test("an archive is committed with its ten blob index tags, readable and findable in Archive tier (guards issue 25.1)", async () => {
+  const container = await freshContainer();
+  const identity = image("b");
+  const name = archiveBlobName(identity);
+  assert.equal(await archive(container, name, Buffer.alloc(1234, 1), commitMetadata(identity)), true);
+  assert.equal((await container.getBlockBlobClient(name).getProperties()).accessTier, "Archive");
+  assert.deepEqual(await getIndexTags(container, name), {
+    kind: "archive",
+    registry: "registry.example",
+    repository: "team/app",
+    digest: identity.digest,
+    tag: "1.0",
+    archivedat: "2026-12-03T10:15:30Z",
+    run: "run-1",
+    bytes: "000000000001234",
+    verified: "no",
+    purge: "none",
+  });
+  const found = await findBlobsByIndexTags(
+    container,
+    tagExpression([
+      { key: "registry", op: "=", value: "registry.example" },
+      { key: "repository", op: "=", value: "team/app" },
+      { key: "archivedat", op: ">=", value: "2026-12-01" },
+    ]),
+    { maxPageSize: 10 },
+  );
+  assert.deepEqual(
+    found.blobs.map((b) => b.name),
+    [name],
+  );
+  // The purge and verify work change them in Archive tier (metadata could not be changed there).
+  const tags = (await getIndexTags(container, name))!;
+  await setIndexTags(container, name, { ...tags, purge: "purged" });
+  assert.equal((await getIndexTags(container, name))?.purge, "purged");
+  assert.equal((await container.getBlockBlobClient(name).getProperties()).accessTier, "Archive");
 });
 
 test("an archive the old worker wrote (no metadata) reads back with no digest", async () => {
@@ -194,7 +248,10 @@ test("already archived means archive and sidecar: per image and per repository l
 test("storage failures become STORAGE_ERROR naming the blob, the service code and the status", async () => {
   const container = await freshContainer();
   const name = archiveBlobName(image("f"));
-  const error = await commitArchive(container, name, ["bm90LXN0YWdlZA=="], commitMetadata(image("f"))).then(
+  const metadata = commitMetadata(image("f"));
+  const error = await commitArchive(container, name, ["bm90LXN0YWdlZA=="], metadata, {
+    index: indexOf(metadata, 1),
+  }).then(
     () => assert.fail("a block list of blocks never staged was committed"),
     (e: unknown) => e,
   );
