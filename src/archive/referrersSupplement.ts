@@ -18,7 +18,7 @@ import { storageError } from "../storage/storageError.js";
 import type { ArchiveTuning } from "./archiveTuning.js";
 import { writeImageArchive } from "./archiveWriter.js";
 import { planImageArchive } from "./imagePlan.js";
-import { describeReferrer, type ArchiveSidecar } from "./sidecar.js";
+import { describeReferrer, recordedReferrerDigests, type ArchiveSidecar } from "./sidecar.js";
 
 export interface WriteReferrersSupplementInput {
   client: RegistryClient;
@@ -57,9 +57,7 @@ export async function writeReferrersSupplement(
     referrers: input.limits,
     externalLayers: sidecar.externalLayers.map((l) => l.digest),
   });
-  const known = new Set(
-    [...(sidecar.referrers ?? []), ...(sidecar.supplements ?? []).flatMap((s) => s.referrers)].map((r) => r.digest),
-  );
+  const known = recordedReferrerDigests(sidecar);
   const all = plan.referrers?.referrers ?? [];
   const fresh = all.filter((r) => !known.has(r.descriptor.digest));
   if (fresh.length === 0 || !plan.referrers) return { newReferrers: 0 };

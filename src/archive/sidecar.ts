@@ -45,7 +45,7 @@ export interface ArchiveSidecar {
   referrers: SidecarReferrer[];
   /** Digest of that index (blobs/sha256/<hex> in the archive), when there are referrers. */
   referrersIndex?: string;
-  /** Referrers that arrived after the archive, each set in a supplementary archive of its own (refreshReferrers.ts). */
+  /** Referrers that arrived after the archive, each set in a supplementary archive of its own (referrersSupplement.ts). */
   supplements?: ReferrersSupplement[];
   /** `dockerLoad` only for the `oci-layout+docker-archive` format. */
   restore: { dockerLoad?: string; acrColdArchive: string; skopeo: string };
@@ -146,6 +146,17 @@ const MAX_ANNOTATION_CHARS = 1024;
 const MAX_ANNOTATIONS = 64;
 
 /** A referrer as the sidecar lists it. */
+/** Every referrer an archive holds, its own and its supplements': what a probe, a restore check or a purge compares against. */
+export function recordedReferrerDigests(
+  sidecar: Partial<Pick<ArchiveSidecar, "referrers" | "supplements">> | undefined,
+): Set<string> {
+  return new Set(
+    [...(sidecar?.referrers ?? []), ...(sidecar?.supplements ?? []).flatMap((s) => s.referrers ?? [])].map(
+      (r) => r.digest,
+    ),
+  );
+}
+
 export function describeReferrer(referrer: Referrer): SidecarReferrer {
   const { descriptor, node } = referrer;
   const signatures = (node.kind === "image" ? node.layers : [])

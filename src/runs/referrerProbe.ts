@@ -11,7 +11,7 @@
 // it pays for one image's probe).
 import type { ContainerClient } from "@azure/storage-blob";
 import { z } from "zod";
-import type { ArchiveSidecar } from "../archive/sidecar.js";
+import { recordedReferrerDigests, type ArchiveSidecar } from "../archive/sidecar.js";
 import type { OperationOptions, RegistryClient } from "../registry/registryClient.js";
 import { isValidDigest, isValidRepository } from "../registry/reference.js";
 import { DEFAULT_REFERRER_LIMITS, probeReferrerDigests, type ReferrerLimits } from "../registry/referrers.js";
@@ -261,11 +261,7 @@ export async function findNewReferrers(
         mayRequest: budget.mayRequest,
       }),
     );
-    const known = new Set(
-      [...(sidecar.referrers ?? []), ...(sidecar.supplements ?? []).flatMap((s) => s.referrers ?? [])].map(
-        (r) => r.digest,
-      ),
-    );
+    const known = recordedReferrerDigests(sidecar);
     const fresh = probe.digests.filter((d) => !known.has(d)).length;
     if (fresh > 0) {
       image.newReferrers = fresh;

@@ -5,7 +5,7 @@
 import type { ContainerClient } from "@azure/storage-blob";
 import { z } from "zod";
 import type { RegistryClient } from "../registry/registryClient.js";
-import type { ArchiveSidecar } from "../archive/sidecar.js";
+import { recordedReferrerDigests, type ArchiveSidecar } from "../archive/sidecar.js";
 import { getArchivedImageInfo, getSidecar } from "../storage/archiveStore.js";
 import { archiveBlobName, sidecarBlobName } from "../storage/blobNames.js";
 import { imageWorkItemSchema } from "./engine/workItem.js";
@@ -60,11 +60,7 @@ export async function checkRestoreTarget(
   if (present && info.archived) {
     const archiveBlob = archiveBlobName({ registry: run.registry, repository, digest });
     const stored = await getSidecar<ArchiveSidecar>(deps.container, sidecarBlobName(archiveBlob), abort);
-    const referrers = [
-      ...(stored?.sidecar?.referrers ?? []),
-      ...(stored?.sidecar?.supplements ?? []).flatMap((s) => s.referrers ?? []),
-    ].map((r) => r.digest);
-    for (const referrer of new Set(referrers)) {
+    for (const referrer of recordedReferrerDigests(stored?.sidecar)) {
       if ((await deps.target.getManifestDigest(targetRepo, referrer, abort)) === referrer) continue;
       present = false;
       break;
