@@ -1,9 +1,9 @@
-// Activity: the worker's result blob for one attempt of one image (digest, bytes, sha256, blob names, or its error).
+// Activity: the worker's result blob for one attempt of one item, whatever the kind (an archive's ArchiveImageResult, a
+// restore's RestoreImageResult): the worker's word, as it wrote it; the item's orchestration reads what its kind wrote.
 import * as df from "durable-functions";
 import { ActivityNames } from "./activityNames.js";
 import type { ActivityHandler } from "durable-functions";
 import { z } from "zod";
-import type { ArchiveImageResult } from "../archive/archiveImage.js";
 import { imageIdentitySchema } from "../runs/engine/workItem.js";
 import { getAppDependencies } from "../appDependencies.js";
 import { readWorkerResult as readResultBlob } from "../storage/archiveStore.js";
@@ -17,16 +17,14 @@ export const readWorkerResultInputSchema = imageIdentitySchema.extend({
 });
 export type ReadWorkerResultInput = z.output<typeof readWorkerResultInputSchema>;
 
-const readWorkerResult: ActivityHandler = async (raw: unknown): Promise<ArchiveImageResult | null> => {
+const readWorkerResult: ActivityHandler = async (raw: unknown): Promise<Record<string, unknown> | null> => {
   const { runId, container, attemptId, ...image } = parseInput(
     ActivityNames.readWorkerResult,
     readWorkerResultInputSchema,
     raw,
   );
-  return (
-    (await readResultBlob<ArchiveImageResult>(getAppDependencies().getContainer(container), runId, image, attemptId)) ??
-    null
-  );
+  const blobs = getAppDependencies().getContainer(container);
+  return (await readResultBlob<Record<string, unknown>>(blobs, runId, image, attemptId)) ?? null;
 };
 
 df.app.activity(ActivityNames.readWorkerResult, { handler: readWorkerResult });

@@ -5,6 +5,7 @@ import { createHash } from "node:crypto";
 import { z } from "zod";
 import { ArchiveError } from "../errors.js";
 import { isValidDigest, isValidRepository, isValidTag, loginServerSchema } from "../registry/reference.js";
+import { SHA256_HEX } from "../registry/digest.js";
 import { CATALOG_STATES, type CatalogState } from "../storage/indexTags.js";
 import { formatIssues } from "../validation.js";
 
@@ -130,7 +131,7 @@ const tokenSchema = z.strictObject({
   v: z.literal(1),
   container: z.string(),
   registry: z.string(),
-  filters: z.string().regex(/^[a-f0-9]{64}$/),
+  filters: z.string().regex(SHA256_HEX),
   source: z.enum(["index", "tag-markers"]),
   marker: z.string().min(1).max(2048),
 });

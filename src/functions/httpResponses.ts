@@ -2,6 +2,7 @@
 // problem, nothing started), and a failure to start mapped to its status (400 bad input, 500 bad settings, 502 the
 // rest) with one line, never a stack trace. No registration here: the triggers are the files beside it.
 import type { HttpRequest, HttpResponseInit, InvocationContext } from "@azure/functions";
+import type { DurableClient } from "durable-functions";
 import { describeError, isArchiveError } from "../errors.js";
 
 export function json(status: number, body: unknown, headers: Record<string, string> = {}): HttpResponseInit {
@@ -43,4 +44,29 @@ export function failedResponse(error: unknown, context: InvocationContext, doing
     return json(400, { error: "invalid request", problems: error.message.split("\n") });
   context.error(`cannot ${doing}: ${describeError(error)}`);
   return json(isArchiveError(error) && error.code === "CONFIG_INVALID" ? 500 : 502, { error: describeError(error) });
+}
+
+/** This app's status URL of a run: `<origin>/api/<route>/<id>`. */
+export function runStatusUrl(request: HttpRequest, route: "archive" | "restore", instanceId: string): string {
+  return `${new URL(request.url).origin}/api/${route}/${encodeURIComponent(instanceId)}`;
+}
+
+/**
+ * Every kind's answer to a start: 409 with the run already going (`conflict` says which), or 202 with `started` (which
+ * carries the status URL) and `Location: statusUrl`. The Durable check-status URLs are added only with `durableUrls`:
+ * they carry the extension's system key, which also starts any orchestration with any input.
+ */
+export function runStartAnswer(
+  request: HttpRequest,
+  instanceId: string,
+  answer:
+    | { statusUrl: string; conflict: string }
+    | { statusUrl: string; started: Record<string, unknown>; durableUrls?: DurableClient },
+): HttpResponseInit {
+  const { statusUrl } = answer;
+  if ("conflict" in answer) return json(409, { error: answer.conflict, instanceId, statusUrl });
+  if (!answer.durableUrls) return json(202, answer.started, { location: statusUrl, "retry-after": "10" });
+  const accepted = answer.durableUrls.createCheckStatusResponse(request, instanceId);
+  const payload = answer.durableUrls.createHttpManagementPayload(instanceId);
+  return { status: 202, headers: accepted.headers, jsonBody: { ...payload, ...answer.started } };
 }

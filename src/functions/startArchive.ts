@@ -6,7 +6,7 @@ import { runClient } from "../durable/runClient.js";
 import { runKinds } from "../durable/runKinds.js";
 import { getAppDependencies } from "../appDependencies.js";
 import { parseStartArchiveRun, startArchiveRun } from "../runs/startArchiveRun.js";
-import { json, parseJsonBody, startFailedResponse } from "./httpResponses.js";
+import { parseJsonBody, runStartAnswer, runStatusUrl, startFailedResponse } from "./httpResponses.js";
 
 export async function startArchive(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const parsed = await parseJsonBody(request, parseStartArchiveRun);
@@ -22,24 +22,20 @@ export async function startArchive(request: HttpRequest, context: InvocationCont
       now: new Date(),
       requestedBy: "http",
     });
-    const statusUrl = `${new URL(request.url).origin}/api/archive/${encodeURIComponent(result.instanceId)}`;
-    if (result.kind === "conflict") {
-      return json(409, {
-        error: `a run of ${result.registry} is already in progress`,
-        instanceId: result.instanceId,
+    const statusUrl = runStatusUrl(request, "archive", result.instanceId);
+    if (result.kind === "conflict")
+      return runStartAnswer(request, result.instanceId, {
         statusUrl,
+        conflict: `a run of ${result.registry} is already in progress`,
       });
-    }
-    context.log(`started ${result.instanceId} for ${result.input.registry}${result.input.dryRun ? " (dry run)" : ""}`);
-    const body = { id: result.instanceId, statusUrl, registry: result.input.registry, dryRun: result.input.dryRun };
-    if (!config.durableStatusUrls) {
-      // The Durable URLs carry the extension's system key, which also starts any orchestration with any input: a
-      // deployment that hands function keys to less trusted callers answers with this app's own status URL only.
-      return { status: 202, headers: { location: statusUrl, "retry-after": "10" }, jsonBody: body };
-    }
-    const accepted = client.createCheckStatusResponse(request, result.instanceId);
-    const payload = client.createHttpManagementPayload(result.instanceId);
-    return { status: 202, headers: accepted.headers, jsonBody: { ...payload, ...body } };
+    const { input } = result;
+    context.log(`started ${result.instanceId} for ${input.registry}${input.dryRun ? " (dry run)" : ""}`);
+    return runStartAnswer(request, result.instanceId, {
+      statusUrl,
+      started: { id: result.instanceId, statusUrl, registry: input.registry, dryRun: input.dryRun },
+      // A deployment that hands function keys to less trusted callers answers with this app's own status URL only.
+      ...(config.durableStatusUrls && { durableUrls: client }),
+    });
   } catch (error) {
     return startFailedResponse(error, context, "a run");
   }

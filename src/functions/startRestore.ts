@@ -8,7 +8,7 @@ import { getAppDependencies } from "../appDependencies.js";
 import { parseStartRestoreRun, startRestoreRun } from "../runs/startRestoreRun.js";
 import { readJsonBlob } from "../storage/jsonBlob.js";
 import { summaryBlobName } from "../storage/blobNames.js";
-import { json, parseJsonBody, startFailedResponse } from "./httpResponses.js";
+import { parseJsonBody, runStartAnswer, runStatusUrl, startFailedResponse } from "./httpResponses.js";
 
 export async function startRestore(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const parsed = await parseJsonBody(request, parseStartRestoreRun);
@@ -29,22 +29,27 @@ export async function startRestore(request: HttpRequest, context: InvocationCont
         )?.registry,
       now: new Date(),
     });
-    const statusUrl = `${new URL(request.url).origin}/api/restore/${encodeURIComponent(result.instanceId)}`;
+    const statusUrl = runStatusUrl(request, "restore", result.instanceId);
     if (result.kind === "conflict")
-      return json(409, {
-        error: `a restore into ${result.target} is already in progress`,
-        instanceId: result.instanceId,
+      return runStartAnswer(request, result.instanceId, {
         statusUrl,
+        conflict: `a restore into ${result.target} is already in progress`,
       });
     const { input } = result;
     context.log(
       `started ${result.instanceId}: ${input.registry} -> ${input.target.registry}${input.dryRun ? " (dry run)" : ""}`,
     );
-    return json(
-      202,
-      { id: result.instanceId, statusUrl, registry: input.registry, target: input.target, dryRun: input.dryRun },
-      { location: statusUrl, "retry-after": "10" },
-    );
+    // Never the Durable URLs: a restore answers with this app's own status URL only.
+    return runStartAnswer(request, result.instanceId, {
+      statusUrl,
+      started: {
+        id: result.instanceId,
+        statusUrl,
+        registry: input.registry,
+        target: input.target,
+        dryRun: input.dryRun,
+      },
+    });
   } catch (error) {
     return startFailedResponse(error, context, "a restore");
   }

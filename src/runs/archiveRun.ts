@@ -5,15 +5,12 @@ import { z } from "zod";
 import type { ArchiveRunCost } from "../cost/costEstimate.js";
 import type { CatalogBackfillResult } from "../catalog/catalogBackfill.js";
 import { globListSchema } from "../globs.js";
-import { loginServerSchema } from "../registry/reference.js";
-import { containerNameSchema, runIdSchema } from "../storage/blobNames.js";
 import type { OutcomeCounting } from "./engine/outcomeCounting.js";
 import type { ImageOutcome, ImageWorkItem } from "./engine/workItem.js";
+import { runInputShape } from "./engine/runState.js";
 
 // ---- Orchestration inputs: validated by the starter AND by each orchestrator (the Durable webhook key can start any
 // orchestration with any input, past the HTTP schema). Pure and deterministic, so orchestrators may run them. ----
-
-const isoTime = z.iso.datetime({ error: "must be an ISO 8601 UTC time" });
 
 export const runFiltersSchema = z.strictObject({
   repositories: globListSchema.optional(),
@@ -27,28 +24,14 @@ export type RunFilters = z.output<typeof runFiltersSchema>;
 
 /** The archiveRun orchestration's input: everything the run needs, resolved before it starts. */
 export const archiveRunInputSchema = z.strictObject({
-  runId: runIdSchema,
-  /** Login server. */
-  registry: loginServerSchema,
-  container: containerNameSchema,
+  ...runInputShape,
   filters: runFiltersSchema,
-  dryRun: z.boolean(),
   /**
    * Look up the referrers of images already archived and archive those their archive lacks, as a supplementary
    * archive per image (runs/referrerProbe.ts); within REFRESH_REFERRERS_MAX_REQUESTS registry requests a run.
    */
   refreshReferrers: z.boolean().default(false),
-  maxParallel: z.number().int().min(1).max(100),
-  maxAttempts: z.number().int().min(1).max(10),
-  jobTimeoutMinutes: z
-    .number()
-    .int()
-    .min(1)
-    .max(24 * 60),
-  pollMaxIntervalSeconds: z.number().int().min(1).max(3600),
-  batchSize: z.number().int().min(1).max(1000),
   requestedBy: z.enum(["http", "timer"]),
-  requestedAtUtc: isoTime,
 });
 export type ArchiveRunInput = z.output<typeof archiveRunInputSchema>;
 

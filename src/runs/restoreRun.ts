@@ -8,7 +8,7 @@ import type { RestoreRunCost } from "../cost/costEstimate.js";
 import { globListSchema } from "../globs.js";
 import { isValidDigest, isValidRepository, isValidTag, loginServerSchema } from "../registry/reference.js";
 import { runIdSchema } from "../storage/blobNames.js";
-import { archiveRunInputSchema } from "./archiveRun.js";
+import { runInputShape } from "./engine/runState.js";
 import { imageWorkItemSchema, type ImageOutcome } from "./engine/workItem.js";
 import type { OutcomeCounting } from "./engine/outcomeCounting.js";
 
@@ -121,31 +121,19 @@ export const restoreTargetSchema = z.strictObject({
 export type RestoreTarget = z.output<typeof restoreTargetSchema>;
 
 /** The restoreRun orchestration's input. */
-export const restoreRunInputSchema = archiveRunInputSchema
-  .pick({
-    runId: true,
-    registry: true,
-    container: true,
-    dryRun: true,
-    maxParallel: true,
-    maxAttempts: true,
-    jobTimeoutMinutes: true,
-    pollMaxIntervalSeconds: true,
-    batchSize: true,
-    requestedAtUtc: true,
-  })
-  .extend({
-    kind: z.literal("restore"),
-    selection: restoreSelectionSchema,
-    target: restoreTargetSchema,
-    rehydratePriority: rehydratePrioritySchema,
-    rehydrationTimeoutMinutes: z
-      .number()
-      .int()
-      .min(1)
-      .max(7 * 24 * 60),
-    rehydrationPollMaxSeconds: z.number().int().min(1).max(3600),
-  });
+export const restoreRunInputSchema = z.strictObject({
+  ...runInputShape,
+  kind: z.literal("restore"),
+  selection: restoreSelectionSchema,
+  target: restoreTargetSchema,
+  rehydratePriority: rehydratePrioritySchema,
+  rehydrationTimeoutMinutes: z
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 24 * 60),
+  rehydrationPollMaxSeconds: z.number().int().min(1).max(3600),
+});
 export type RestoreRunInput = z.output<typeof restoreRunInputSchema>;
 
 /** What a restoreImage orchestration needs of its run. */

@@ -96,7 +96,7 @@ export function isReferrersSupplementOf(name: string, archiveBlob: string): bool
 
 /** The image and the archive a referrers supplement name (referrersSupplementBlobName) belongs to, or undefined. */
 export function referrersSupplementIdentity(name: string): (ImageIdentity & { archiveBlob: string }) | undefined {
-  const stem = /^(.*@sha256-[a-f0-9]{64})\.referrers-sha256-[a-f0-9]{64}\.tar\.gz$/.exec(name)?.[1];
+  const stem = SUPPLEMENT_NAME.exec(name)?.[1];
   if (stem === undefined) return undefined;
   const archiveBlob = `${stem}${ARCHIVE_SUFFIX}`;
   const identity = archiveBlobIdentity(archiveBlob);

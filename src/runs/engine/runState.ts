@@ -1,6 +1,9 @@
-// What every kind of run keeps in its orchestration's state while its batches run (batchLoop.ts), and passes to its
-// summary activity: the schemas, in one place. Pure: orchestrators check their input with them.
+// What every kind of run's orchestration input has, and what it keeps in its state while its batches run
+// (batchLoop.ts) and passes to its summary activity: the schemas, in one place. Pure: orchestrators check their input
+// with them.
 import { z } from "zod";
+import { loginServerSchema } from "../../registry/reference.js";
+import { containerNameSchema, runIdSchema } from "../../storage/blobNames.js";
 import type { OutcomeCounting, Totals } from "./outcomeCounting.js";
 
 const count = z.number().int().min(0);
@@ -24,3 +27,25 @@ export const batchLoopStateShape = {
 export function totalsSchema<T extends Totals<T>>(counting: OutcomeCounting<T>) {
   return z.strictObject(Object.fromEntries(counting.keys.map((key) => [key, count])) as Record<keyof T, typeof count>);
 }
+
+/**
+ * What every kind of run's orchestration input has, resolved by its starter before it starts (checked again by each
+ * orchestrator and activity: an orchestration input is untrusted). A kind's input schema extends it.
+ */
+export const runInputShape = {
+  runId: runIdSchema,
+  /** The registry the run is about (login server): the one archived, or the archived source of a restore. */
+  registry: loginServerSchema,
+  container: containerNameSchema,
+  dryRun: z.boolean(),
+  maxParallel: z.number().int().min(1).max(100),
+  maxAttempts: z.number().int().min(1).max(10),
+  jobTimeoutMinutes: z
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 60),
+  pollMaxIntervalSeconds: z.number().int().min(1).max(3600),
+  batchSize: z.number().int().min(1).max(1000),
+  requestedAtUtc: z.iso.datetime({ error: "must be an ISO 8601 UTC time" }),
+};

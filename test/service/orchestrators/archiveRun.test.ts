@@ -105,7 +105,7 @@ test("the catalog backfill: once a run, after the batches, its result in the sum
   });
   harness.use(standIns(() => ({ examined: 10, indexed: 4, done: false })));
   const id = "archive-fixture-20261201T000000000Z-dddddd";
-  assert.equal((await harness.run("archiveRegistry", { ...run, runId: id }, id)).runtimeStatus, "Completed");
+  assert.equal((await harness.run("archiveRun", { ...run, runId: id }, id)).runtimeStatus, "Completed");
   assert.deepEqual(
     harness.calls.map((c) => c.name),
     ["listImagesPage", "backfillCatalogTags", "writeRunSummary"],
@@ -119,15 +119,12 @@ test("the catalog backfill: once a run, after the batches, its result in the sum
     }),
   );
   const failing = "archive-fixture-20261201T000000000Z-eeeeee";
-  assert.equal((await harness.run("archiveRegistry", { ...run, runId: failing }, failing)).runtimeStatus, "Completed");
+  assert.equal((await harness.run("archiveRun", { ...run, runId: failing }, failing)).runtimeStatus, "Completed");
   const reported = harness.calls.find((c) => c.name === "writeRunSummary")!.input.catalogBackfill as { error: string };
   assert.match(reported.error, /tags\/write not granted/);
 
   harness.use(standIns(() => assert.fail("a dry run indexes nothing")));
   const dry = "archive-fixture-20261201T000000000Z-ffffff";
-  assert.equal(
-    (await harness.run("archiveRegistry", { ...run, runId: dry, dryRun: true }, dry)).runtimeStatus,
-    "Completed",
-  );
+  assert.equal((await harness.run("archiveRun", { ...run, runId: dry, dryRun: true }, dry)).runtimeStatus, "Completed");
   assert.ok(!harness.calls.some((c) => c.name === "backfillCatalogTags"));
 });
