@@ -7,7 +7,7 @@
 // so an injected handler could not run either. The page is static: the server interpolates nothing into it.
 //
 // What the page expects of routes other helpers fill (and shows "not available" without):
-//   - GET catalog?repository=&tag= → `{ images: object[] (or items), totals?: object, continuationToken?: string }`;
+//   - GET catalog?registry=&repository=&tag= → `{ images: object[] (or items), totals?: object, continuationToken?: string }`;
 //     each image's fields become columns, `totals` (with its `cost`) a list of facts;
 //   - a run summary's `cost` (an object, any shape) → GET runs/{id} → `run.cost`: shown as a list of facts.
 import { createHash } from "node:crypto";
@@ -177,6 +177,8 @@ const SCRIPT = `
     idCell.appendChild(open);
     row.appendChild(idCell);
     row.appendChild(el("td", r.kind + (r.dryRun ? " (dry run)" : "")));
+    var catalogRegistry = document.querySelector("#catalog-form input[name=registry]");
+    if (catalogRegistry && !catalogRegistry.value && r.registry) catalogRegistry.value = r.registry;
     var where = r.registry || "";
     if (r.target) where += " → " + r.target.registry + (r.target.repositoryPrefix ? "/" + r.target.repositoryPrefix : "");
     row.appendChild(el("td", where));
@@ -398,7 +400,11 @@ const SCRIPT = `
   $("catalog-form").addEventListener("submit", function (event) {
     event.preventDefault();
     var form = event.target;
-    catalogQuery = { repository: form.elements.repository.value.trim(), tag: form.elements.tag.value.trim() };
+    catalogQuery = {
+      registry: form.elements.registry.value.trim(),
+      repository: form.elements.repository.value.trim(),
+      tag: form.elements.tag.value.trim(),
+    };
     guard(searchCatalog(false));
   });
   $("more-catalog").addEventListener("click", function () { guard(searchCatalog(true)); });
@@ -469,7 +475,8 @@ const BODY = `
   <section aria-labelledby="catalog-heading">
     <h2 id="catalog-heading">Catalog</h2>
     <form id="catalog-form">
-      <label>Repository <input name="repository" required placeholder="team/api" autocomplete="off" spellcheck="false"></label>
+      <label>Registry <input name="registry" required placeholder="myacr.azurecr.io" autocomplete="off" spellcheck="false"></label>
+      <label>Repository <input name="repository" placeholder="team/api" autocomplete="off" spellcheck="false"></label>
       <label>Tag <input name="tag" autocomplete="off" spellcheck="false"></label>
       <button type="submit">Search</button>
     </form>

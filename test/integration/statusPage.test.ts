@@ -19,6 +19,7 @@ import { startFunctionsHost, type LocalFunctionsHost } from "../../tools/localen
 import { registryBlobPath, startRegistry, type TestRegistry } from "../../tools/localenv/registry.js";
 import { SAMPLE_IMAGES } from "../../tools/localenv/samples.js";
 import { repoRoot } from "../support/repoRoot.js";
+import { startRequestLog, type RequestLog } from "../support/loopback.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 /** A run id whose summary this test writes by hand, with markup in every field it controls. */
@@ -35,6 +36,13 @@ const MARKUP = {
 };
 
 let registry: TestRegistry;
+/**
+ * The registry the run archives, through a front that holds the last image's blob reads (`ui/app-6`) until the test has seen
+ * the page show the run part-way: the bar's moving is then seen whatever the machine's speed.
+ */
+let front: RequestLog;
+let releaseLastImage: () => void = () => undefined;
+const lastImageReleased = new Promise<void>((resolve) => (releaseLastImage = resolve));
 let azurite: AzuriteInstance;
 let host: LocalFunctionsHost;
 let container: ContainerClient;
@@ -92,6 +100,9 @@ before(async () => {
   bytes[100]! ^= 0xff;
   await writeFile(path, bytes);
 
+  front = await startRequestLog(registry.host, {
+    delay: (req) => (req.url?.startsWith("/v2/ui/app-6/blobs/") ? lastImageReleased : undefined),
+  });
   container = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient("images");
   host = await startFunctionsHost({
     timeScale: 0.02,
@@ -132,7 +143,9 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
+  releaseLastImage();
   await host?.stop();
+  await front?.close();
   await Promise.all([registry?.stop(), azurite?.stop()]);
 });
 
@@ -176,7 +189,7 @@ test("the page follows a real archive run: the progress bar moves, and the final
   const response = await host.request("/api/archive", {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ registry: registry.host, maxParallel: 1 }),
+    body: JSON.stringify({ registry: front.host, maxParallel: 1 }),
   });
   const accepted = (await response.json()) as { id: string };
   assert.equal(response.status, 202, JSON.stringify(accepted));
@@ -195,6 +208,7 @@ test("the page follows a real archive run: the progress bar moves, and the final
         if (row.value > 0 && row.value < row.max && !readings.slice(0, -1).some((r) => r.value > 0)) {
           await mkdir(join(repoRoot(), ".tmp"), { recursive: true });
           await page.screenshot({ path: join(repoRoot(), ".tmp", "status-page-running.png") });
+          releaseLastImage(); // seen part-way: the held image may go on
         }
       }
       if (row.status === "Completed" || row.status === "Failed") break;
@@ -237,9 +251,15 @@ test("the page follows a real archive run: the progress bar moves, and the final
   assert.ok(rows.slice(1).every((r) => r[0] !== "failed"));
   const outcomes = (list: string[]) => [...list].sort().join(",");
   assert.equal(outcomes(rows.map((r) => r[0]!)), outcomes(summary.images.map((i) => i.status)));
-  assert.equal(await page.textContent("#detail-cost"), "Not available: this run's summary has no cost report.");
+  // The cost report the summary carries, shown as facts (an estimate, in the summary's currency).
+  const cost = (summary as unknown as { cost?: { estimate: boolean; currency: string } }).cost;
+  assert.ok(cost?.estimate, "the summary has a cost report");
+  const shownCost = (await page.textContent("#detail-cost")) ?? "";
+  assert.match(shownCost, /estimate\s*true/);
+  assert.ok(shownCost.includes(`currency${cost.currency}`), shownCost);
 
   // The catalog search: what this deployment has.
+  await page.fill("#catalog-form input[name=registry]", front.host);
   await page.fill("#catalog-form input[name=repository]", "samples/hello");
   await page.click("#catalog-form button");
   if (!catalogDeployed)
