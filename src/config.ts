@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { ArchiveError } from "./errors.js";
 import { globProblem } from "./globs.js";
+import { parseIsoDuration } from "./isoDuration.js";
 import { parseJobResourceId, type JobResourceId } from "./jobs/jobResourceId.js";
 import type { JobRunnerConfig } from "./jobs/createJobRunner.js";
 import type { RegistryAccess, RegistryAuthConfig } from "./registry/createRegistryClient.js";
@@ -17,6 +18,7 @@ import { containerNameSchema } from "./storage/blobNames.js";
 import { parseOrThrow } from "./validation.js";
 import type { WorkerConfig } from "./archive/runArchiveRequest.js";
 import type { RestoreLimits } from "./archive/restoreArchive.js";
+import type { PurgeConfig } from "./purge/purgeConfig.js";
 
 const boolFromEnv = z
   .enum(["true", "false", "1", "0", "yes", "no", ""])
@@ -45,6 +47,21 @@ const optionalIntFromEnv = (min: number, max: number) =>
   );
 
 const containerName = containerNameSchema;
+
+/** An ISO 8601 duration (src/isoDuration.ts) of at most `maxSeconds`, as whole seconds. */
+const isoDurationFromEnv = (def: string, maxSeconds: number) =>
+  z
+    .string()
+    .default(def)
+    .transform((value, ctx) => {
+      const parsed = parseIsoDuration(value === "" ? def : value, { maxSeconds });
+      if ("seconds" in parsed) return parsed.seconds;
+      ctx.addIssue({ code: "custom", message: parsed.problem });
+      return z.NEVER;
+    });
+
+/** PURGE_GRACE at most: a brown-out longer than a year is a setting's mistake, not a grace. */
+const MAX_PURGE_GRACE_SECONDS = 366 * 86_400;
 
 // ---- Storage and registry access (worker, CLI and Function App alike) ---------------------------
 
@@ -359,6 +376,16 @@ export const appSettingsSchema = storageEnvSchema
     REFRESH_REFERRERS_MAX_REQUESTS: intFromEnv(1, 10_000_000, 10_000),
     /** Nightly runs look for referrers that arrived since an image was archived (refreshReferrers). */
     NIGHTLY_REFRESH_REFERRERS: boolFromEnv.default(false),
+    /**
+     * Archive runs may purge (delete from the registry what is archived and verified, after a brown-out). Off by default:
+     * a purge request is refused, and nothing this app runs deletes or locks anything in a registry. The Bicep parameter
+     * purgeEnabled sets it and grants the delete and metadata-write permission with it.
+     */
+    PURGE_ENABLED: boolFromEnv.default(false),
+    /** How long a browned-out image stays unreadable before a later run deletes it (ISO 8601; PT0S deletes at once). */
+    PURGE_GRACE: isoDurationFromEnv("P14D", MAX_PURGE_GRACE_SECONDS),
+    /** Images one run may purge (candidates) at most; the rest are kept (`cap`) for a later run. */
+    PURGE_MAX_IMAGES: intFromEnv(1, 100_000, 100),
   });
 export type AppSettings = z.output<typeof appSettingsSchema>;
 
@@ -390,6 +417,8 @@ export interface AppConfig {
   listing: ListingConfig;
   /** The staging sweep's age limit (STAGING_MAX_AGE_MINUTES). */
   stagingMaxAgeMinutes: number;
+  /** Whether, and how, runs may purge (PURGE_ENABLED, PURGE_GRACE, PURGE_MAX_IMAGES). */
+  purge: PurgeConfig;
 }
 
 export function readAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
@@ -453,6 +482,11 @@ export function toAppConfig(settings: AppSettings): AppConfig {
       rehydrationPollMaxSeconds: settings.REHYDRATION_POLL_MAX_SECONDS,
     },
     stagingMaxAgeMinutes: settings.STAGING_MAX_AGE_MINUTES,
+    purge: {
+      enabled: settings.PURGE_ENABLED,
+      graceSeconds: settings.PURGE_GRACE,
+      maxImages: settings.PURGE_MAX_IMAGES,
+    },
     listing: {
       pageRepositories: settings.LISTING_PAGE_REPOSITORIES,
       concurrency: settings.LISTING_CONCURRENCY,

@@ -43,6 +43,9 @@ param referrersMaxDepth int
 param referrersMaxCount int
 param refreshReferrersMaxRequests int
 param nightlyRefreshReferrers bool
+param purgeEnabled bool
+param purgeGrace string
+param purgeMaxImages int
 @description('The Durable Task Scheduler\'s endpoint when it is the backend (main.bicep durableBackend); empty: the Azure Storage backend of host.json.')
 param durableTaskSchedulerEndpoint string = ''
 param maximumInstanceCount int
@@ -146,6 +149,9 @@ var appSettings = {
   REFERRERS_MAX_COUNT: string(referrersMaxCount)
   REFRESH_REFERRERS_MAX_REQUESTS: string(refreshReferrersMaxRequests)
   NIGHTLY_REFRESH_REFERRERS: nightlyRefreshReferrers ? 'true' : 'false'
+  PURGE_ENABLED: purgeEnabled ? 'true' : 'false'
+  PURGE_GRACE: purgeGrace
+  PURGE_MAX_IMAGES: string(purgeMaxImages)
 }
 
 resource site 'Microsoft.Web/sites@2024-04-01' = {
