@@ -254,6 +254,17 @@ param costPrices {
   registryStoragePerGbDay: '0.003'
 }
 
+@description('Archive runs may purge: brown out, then delete from the source registry, images archived and verified (PURGE_ENABLED). Also grants the Function App\'s identity delete and metadata-write on the source registry (a custom role); off: no such permission.')
+param purgeEnabled bool = false
+
+@description('How long a browned-out image stays unreadable before a later run deletes it, ISO 8601 (PURGE_GRACE; PT0S: at once).')
+param purgeGrace string = 'P14D'
+
+@description('Images one run may purge at most: PURGE_MAX_IMAGES.')
+@minValue(1)
+@maxValue(100000)
+param purgeMaxImages int = 100
+
 @description('The Durable Functions backend: azureStorage (queues and tables in the Function App\'s own storage account, the default) or durableTaskScheduler (a Durable Task Scheduler and task hub, identity-based; higher throughput and a dashboard).')
 @allowed(['azureStorage', 'durableTaskScheduler'])
 param durableBackend string = 'azureStorage'
@@ -342,6 +353,7 @@ module registryAccess 'app/registry-access.bicep' = {
     functionPrincipalId: identities.outputs.functionPrincipalId
     jobPrincipalId: identities.outputs.jobPrincipalId
     useAbacRoles: sourceRegistryPermissionsMode == 'AbacRepositoryPermissions'
+    purgeEnabled: purgeEnabled
   }
 }
 
@@ -449,6 +461,9 @@ module functionApp 'app/function-app.bicep' = {
     nightlyRefreshReferrers: nightlyRefreshReferrers
     catalogBackfillMaxBlobs: catalogBackfillMaxBlobs
     costPrices: costPrices
+    purgeEnabled: purgeEnabled
+    purgeGrace: purgeGrace
+    purgeMaxImages: purgeMaxImages
     durableTaskSchedulerEndpoint: useDurableTaskScheduler ? durableTaskScheduler!.outputs.endpoint : ''
     maximumInstanceCount: functionMaximumInstanceCount
     instanceMemoryMB: functionInstanceMemoryMB

@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { ArchiveError } from "./errors.js";
 import { globProblem } from "./globs.js";
+import { parseIsoDuration } from "./isoDuration.js";
 import { parseJobResourceId, type JobResourceId } from "./jobs/jobResourceId.js";
 import type { JobRunnerConfig } from "./jobs/createJobRunner.js";
 import type { RegistryAccess, RegistryAuthConfig } from "./registry/createRegistryClient.js";
@@ -18,6 +19,7 @@ import { parseOrThrow } from "./validation.js";
 import type { WorkerConfig } from "./archive/runArchiveRequest.js";
 import type { RestoreLimits } from "./archive/restoreArchive.js";
 import { DEFAULT_PRICES, REGISTRY_INCLUDED_GIB, type PriceSheet, type RegistrySku } from "./cost/costEstimate.js";
+import type { PurgeConfig } from "./purge/purgeConfig.js";
 
 const boolFromEnv = z
   .enum(["true", "false", "1", "0", "yes", "no", ""])
@@ -46,6 +48,21 @@ const optionalIntFromEnv = (min: number, max: number) =>
   );
 
 const containerName = containerNameSchema;
+
+/** An ISO 8601 duration (src/isoDuration.ts) of at most `maxSeconds`, as whole seconds. */
+const isoDurationFromEnv = (def: string, maxSeconds: number) =>
+  z
+    .string()
+    .default(def)
+    .transform((value, ctx) => {
+      const parsed = parseIsoDuration(value === "" ? def : value, { maxSeconds });
+      if ("seconds" in parsed) return parsed.seconds;
+      ctx.addIssue({ code: "custom", message: parsed.problem });
+      return z.NEVER;
+    });
+
+/** PURGE_GRACE at most: a brown-out longer than a year is a setting's mistake, not a grace. */
+const MAX_PURGE_GRACE_SECONDS = 366 * 86_400;
 
 // ---- Storage and registry access (worker, CLI and Function App alike) ---------------------------
 
@@ -436,6 +453,16 @@ export const appSettingsSchema = storageEnvSchema
      * archives and supplements a run, until the registry's are all done (then it costs one blob read). 0: no backfill.
      */
     CATALOG_BACKFILL_MAX_BLOBS: intFromEnv(0, 1_000_000, 5000),
+    /**
+     * Archive runs may purge (delete from the registry what is archived and verified, after a brown-out). Off by default:
+     * a purge request is refused, and nothing this app runs deletes or locks anything in a registry. The Bicep parameter
+     * purgeEnabled sets it and grants the delete and metadata-write permission with it.
+     */
+    PURGE_ENABLED: boolFromEnv.default(false),
+    /** How long a browned-out image stays unreadable before a later run deletes it (ISO 8601; PT0S deletes at once). */
+    PURGE_GRACE: isoDurationFromEnv("P14D", MAX_PURGE_GRACE_SECONDS),
+    /** Images one run may purge (candidates) at most; the rest are kept (`cap`) for a later run. */
+    PURGE_MAX_IMAGES: intFromEnv(1, 100_000, 100),
   });
 export type AppSettings = z.output<typeof appSettingsSchema>;
 
@@ -473,6 +500,8 @@ export interface AppConfig {
   registrySku?: RegistrySku;
   /** Archives and supplements an archive run's catalog backfill indexes at most (CATALOG_BACKFILL_MAX_BLOBS). */
   catalogBackfillMaxBlobs: number;
+  /** Whether, and how, runs may purge (PURGE_ENABLED, PURGE_GRACE, PURGE_MAX_IMAGES). */
+  purge: PurgeConfig;
 }
 
 export function readAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
@@ -539,6 +568,11 @@ export function toAppConfig(settings: AppSettings): AppConfig {
     prices: toPriceSheet(settings),
     ...(settings.REGISTRY_SKU && { registrySku: settings.REGISTRY_SKU }),
     catalogBackfillMaxBlobs: settings.CATALOG_BACKFILL_MAX_BLOBS,
+    purge: {
+      enabled: settings.PURGE_ENABLED,
+      graceSeconds: settings.PURGE_GRACE,
+      maxImages: settings.PURGE_MAX_IMAGES,
+    },
     listing: {
       pageRepositories: settings.LISTING_PAGE_REPOSITORIES,
       concurrency: settings.LISTING_CONCURRENCY,

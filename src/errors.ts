@@ -12,6 +12,7 @@ export const ARCHIVE_ERROR_CODES = [
   "REGISTRY_AUTH_FAILED", // 401/403 after authenticating
   "REGISTRY_NOT_FOUND", // 404: repository, tag or blob unknown
   "REGISTRY_ERROR", // any other registry answer; `registryCode` carries the spec code
+  "REGISTRY_LOCKED", // ACR refused what a lock forbids (405 REGISTRY_DISALLOWED_OPERATION: read-, write- or delete-disabled)
   "UNSUPPORTED_MEDIA_TYPE", // a manifest we cannot archive faithfully
   "DIGEST_MISMATCH", // bytes that do not hash to the digest they were fetched by
   "REFERRER_GRAPH_INVALID", // an image's referrers (signatures, SBOMs) form a cycle, pass a bound, or name another subject

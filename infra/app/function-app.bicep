@@ -57,6 +57,9 @@ param costPrices {
   archiveReadsPer10kHigh: string
   registryStoragePerGbDay: string
 }
+param purgeEnabled bool
+param purgeGrace string
+param purgeMaxImages int
 @description('The Durable Task Scheduler\'s endpoint when it is the backend (main.bicep durableBackend); empty: the Azure Storage backend of host.json.')
 param durableTaskSchedulerEndpoint string = ''
 param maximumInstanceCount int
@@ -173,6 +176,9 @@ var appSettings = {
   COST_ARCHIVE_READS_PER_10K_STANDARD: costPrices.archiveReadsPer10kStandard
   COST_ARCHIVE_READS_PER_10K_HIGH: costPrices.archiveReadsPer10kHigh
   COST_REGISTRY_STORAGE_PER_GB_DAY: costPrices.registryStoragePerGbDay
+  PURGE_ENABLED: purgeEnabled ? 'true' : 'false'
+  PURGE_GRACE: purgeGrace
+  PURGE_MAX_IMAGES: string(purgeMaxImages)
 }
 
 resource site 'Microsoft.Web/sites@2024-04-01' = {

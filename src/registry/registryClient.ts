@@ -1,11 +1,27 @@
 // The one registry client (OCI distribution API v2), composed of a module per API resource as regclient's scheme/reg
 // is: manifests byte for byte (client/manifests.ts), blobs as verified or ranged streams that resume where a body
 // breaks off (client/blobs.ts, client/resumableBody.ts), the listings and the referrers API paged one way
-// (client/listings.ts, client/referrersApi.ts, client/paging.ts, client/linkHeader.ts). Every request goes through one
+// (client/listings.ts, client/referrersApi.ts, client/paging.ts, client/linkHeader.ts), and ACR's changeable attributes,
+// untag and manifest delete (client/acr.ts). Every request goes through one
 // session per client (client/session.ts: credentials, the read budget, the request count, error answers); auth and
 // retry sit below, in auth.ts and transport.ts.
 import type { Readable } from "node:stream";
 import type { Descriptor } from "./types.js";
+import {
+  deleteManifest,
+  findManifestAttributes,
+  findRepositoryAttributes,
+  findTagAttributes,
+  listTagAttributes,
+  patchManifestAttributes,
+  patchRepositoryAttributes,
+  patchTagAttributes,
+  untag,
+  type AcrManifestAttributes,
+  type AcrRepositoryAttributes,
+  type AcrTagAttributes,
+  type ChangeableAttributesPatch,
+} from "./client/acr.js";
 import {
   blobExists,
   getBlob,
@@ -35,6 +51,13 @@ import type { PagedListing } from "./client/paging.js";
 import { listReferrers, type ListReferrersOptions } from "./client/referrersApi.js";
 import { RegistrySession, type OperationOptions, type RegistryClientOptions } from "./client/session.js";
 
+export type {
+  AcrManifestAttributes,
+  AcrRepositoryAttributes,
+  AcrTagAttributes,
+  ChangeableAttributes,
+  ChangeableAttributesPatch,
+} from "./client/acr.js";
 export type { BlobExistsOptions, BlobRange, BlobRangeAnswer } from "./client/blobs.js";
 export type { AcrManifestProperties, ListingOptions } from "./client/listings.js";
 export type { GetManifestResult, PutManifestResult } from "./client/manifests.js";
@@ -142,5 +165,79 @@ export class RegistryClient {
   /** ACR's `/acr/v1/<name>/_manifests`, every page; undefined on a registry without it. */
   listManifestProperties(repository: string, options?: ListingOptions): Promise<AcrManifestProperties[] | undefined> {
     return listManifestProperties(this.session, repository, options);
+  }
+
+  /** ACR's attributes of a repository (GET /acr/v1/<name>); undefined when it is not there or there is no /acr/v1. */
+  findRepositoryAttributes(
+    repository: string,
+    options?: OperationOptions,
+  ): Promise<AcrRepositoryAttributes | undefined> {
+    return findRepositoryAttributes(this.session, repository, options);
+  }
+
+  /** PATCH /acr/v1/<name>: what `patch` names changes (metadata_write); the attributes after. */
+  patchRepositoryAttributes(
+    repository: string,
+    patch: ChangeableAttributesPatch,
+    options?: OperationOptions,
+  ): Promise<AcrRepositoryAttributes> {
+    return patchRepositoryAttributes(this.session, repository, patch, options);
+  }
+
+  /** A manifest's tags and attributes (GET /acr/v1/<name>/_manifests/<digest>); undefined: not there, or no /acr/v1. */
+  findManifestAttributes(
+    repository: string,
+    digest: string,
+    options?: OperationOptions,
+  ): Promise<AcrManifestAttributes | undefined> {
+    return findManifestAttributes(this.session, repository, digest, options);
+  }
+
+  /** PATCH /acr/v1/<name>/_manifests/<digest> (metadata_write); the attributes after. */
+  patchManifestAttributes(
+    repository: string,
+    digest: string,
+    patch: ChangeableAttributesPatch,
+    options?: OperationOptions,
+  ): Promise<AcrManifestAttributes> {
+    return patchManifestAttributes(this.session, repository, digest, patch, options);
+  }
+
+  /** A tag's digest and attributes (GET /acr/v1/<name>/_tags/<tag>); undefined: not there, or no /acr/v1. */
+  findTagAttributes(
+    repository: string,
+    tag: string,
+    options?: OperationOptions,
+  ): Promise<AcrTagAttributes | undefined> {
+    return findTagAttributes(this.session, repository, tag, options);
+  }
+
+  /** PATCH /acr/v1/<name>/_tags/<tag> (metadata_write); the attributes after. */
+  patchTagAttributes(
+    repository: string,
+    tag: string,
+    patch: ChangeableAttributesPatch,
+    options?: OperationOptions,
+  ): Promise<AcrTagAttributes> {
+    return patchTagAttributes(this.session, repository, tag, patch, options);
+  }
+
+  /** The tags naming `digest` now, with their attributes (/acr/v1/<name>/_tags?digest=); undefined without /acr/v1. */
+  listTagAttributes(
+    repository: string,
+    digest: string,
+    options?: OperationOptions,
+  ): Promise<AcrTagAttributes[] | undefined> {
+    return listTagAttributes(this.session, repository, digest, options);
+  }
+
+  /** DELETE /acr/v1/<name>/_tags/<tag> (delete): the tag goes, its manifest stays; false when it was not there. */
+  untag(repository: string, tag: string, options?: OperationOptions): Promise<boolean> {
+    return untag(this.session, repository, tag, options);
+  }
+
+  /** DELETE /v2/<name>/manifests/<digest> (delete): the manifest and its tags go; false when it was not there. */
+  deleteManifest(repository: string, digest: string, options?: OperationOptions): Promise<boolean> {
+    return deleteManifest(this.session, repository, digest, options);
   }
 }

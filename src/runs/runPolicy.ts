@@ -12,6 +12,8 @@ const PERMANENT_ERRORS: ReadonlySet<string> = new Set<ArchiveErrorCode>([
   "INVALID_ARGUMENT",
   "ARCHIVE_INVALID",
   "REFERRER_GRAPH_INVALID",
+  // A lock in the registry (a read-disabled image, one browned out before a purge) stays until a person lifts it.
+  "REGISTRY_LOCKED",
 ]);
 
 export function isPermanentFailure(code: string | undefined): boolean {

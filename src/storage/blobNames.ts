@@ -12,6 +12,8 @@
 //   staging/<archive blob>                                  a restore's rehydrated copy (Hot) of an archive
 //   staging-claims/<archive blob>/<claimant>                a restore's claim on that copy (0 bytes): kept while
 //                                                           any claim is there (storage/rehydration.ts)
+//   purges/<registry>/<repository>@sha256-<hex>.<step>.json  a purge's record of one image, each step written once:
+//                                                           brownout, cancelled, purged (purge/purgeRecords.ts)
 //
 // Deterministic from (registry, repository, digest). Collision-free because `@` and `:` never occur in a
 // repository name, so `a/b` and `a__b` (or `a` and `a/b`) can never produce the same name, and a moved tag
@@ -196,6 +198,20 @@ export function readableBlobName(archiveBlob: string, options: { fromStaging: bo
 }
 
 export const STAGING_PREFIX = "staging/";
+export const PURGES_PREFIX = "purges/";
+
+/** The steps of one image's purge that leave a record. */
+export const PURGE_STEPS = ["brownout", "cancelled", "purged"] as const;
+export type PurgeStep = (typeof PURGE_STEPS)[number];
+
+/**
+ * A purge's record of one step for one image (written once). Apart from archive names, which start with a login server
+ * (a `.` or a `:`, or `localhost`), never `purges`; and from sidecars: a record's name has no `.tar.gz`.
+ */
+export function purgeRecordBlobName(image: ImageIdentity, step: PurgeStep): string {
+  if (!PURGE_STEPS.includes(step)) throw new TypeError(`invalid purge step: ${String(step)}`);
+  return `${PURGES_PREFIX}${imageStem(image)}.${step}.json`;
+}
 export const STAGING_CLAIMS_PREFIX = "staging-claims/";
 
 /** Who claims a staging copy: a restore run's id, or the CLI's claim (one blob-name segment, like a run id). */

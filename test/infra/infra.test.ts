@@ -198,6 +198,7 @@ const VARIANTS: Record<string, Json>[] = [
     durableBackend: "durableTaskScheduler",
     sourceRegistryPermissionsMode: "AbacRepositoryPermissions",
     restoreTargetRegistryNames: ["TgtOne", "tgttwo"],
+    purgeEnabled: true,
   },
   {
     durableBackend: "durableTaskScheduler",
@@ -211,6 +212,8 @@ const VARIANTS: Record<string, Json>[] = [
     registryPassword: "token-password",
     enableNightlyRun: false,
     deleteArchives: true,
+    purgeEnabled: true,
+    purgeGrace: "PT20S",
   },
 ];
 
@@ -280,6 +283,9 @@ const PARAMETER_SETTINGS: [parameter: string, where: "app" | "job" | "both", set
   ["referrersMaxCount", "both", "REFERRERS_MAX_COUNT"],
   ["refreshReferrersMaxRequests", "app", "REFRESH_REFERRERS_MAX_REQUESTS"],
   ["nightlyRefreshReferrers", "app", "NIGHTLY_REFRESH_REFERRERS"],
+  ["purgeEnabled", "app", "PURGE_ENABLED"],
+  ["purgeGrace", "app", "PURGE_GRACE"],
+  ["purgeMaxImages", "app", "PURGE_MAX_IMAGES"],
   ["gzipLevel", "job", "GZIP_LEVEL"],
   ["uploadBlockSizeMiB", "job", "UPLOAD_BLOCK_SIZE_MIB"],
   ["uploadConcurrency", "job", "UPLOAD_CONCURRENCY"],
@@ -1053,11 +1059,11 @@ interface RoleCase {
   abac: boolean;
   durableTaskScheduler: boolean;
   restoreTargets: string[];
+  purgeEnabled: boolean;
 }
 
 /**
- * Every role assignment the code needs, per identity, at the scope it needs it, and when. Purge (issue 23) will add
- * its own entries with `when: (c) => c.purgeEnabled`.
+ * Every role assignment the code needs, per identity, at the scope it needs it, and when.
  */
 const EXPECTED_ROLES: { identity: Identity; role: string; scope: string; when?: (c: RoleCase) => boolean }[] = [
   // Function App: start, read and stop executions of the one worker job.
@@ -1099,6 +1105,8 @@ const EXPECTED_ROLES: { identity: Identity; role: string; scope: string; when?: 
   // Worker job: pull the images it archives, and its own image.
   { identity: "job", role: "AcrPull", scope: "the source registry", when: (c) => !c.abac },
   { identity: "job", role: "Container Registry Repository Reader", scope: "the source registry", when: (c) => c.abac },
+  // Function App, purgeEnabled only: brown out (changeable attributes) and delete manifests and tags (issue 23).
+  { identity: "function", role: "custom: purger", scope: "the source registry", when: (c) => c.purgeEnabled },
 ];
 
 /** Each restore target: the job pushes, the app reads a digest back. */
@@ -1107,6 +1115,14 @@ function restoreTargetRoles(c: RoleCase): string[] {
     `job | AcrPush | restore target ${target}`,
     `function | AcrPull | restore target ${target}`,
   ]);
+}
+
+/** Which of the templates' custom roles a role name is. */
+function customRoleKind(roleName: string): string {
+  if (roleName.startsWith("ACR Cold Archive job operator")) return "job operator";
+  if (roleName.startsWith("ACR Cold Archive blob index tags")) return "blob index tags";
+  if (roleName.startsWith("ACR Cold Archive purger")) return "purger";
+  return "?";
 }
 
 /** `<identity> | <role> | <what the scope is>` for every role assignment the deployment makes. */
@@ -1159,9 +1175,8 @@ function roleAssignments(d: Deployed): string[] {
     );
     const guid = definition[2] ?? "";
     const custom = customRoles.get(guid);
-    const customName = custom ? String(field(custom.body, "properties", "roleName")) : "";
     const role = custom
-      ? `custom: ${customName.startsWith("ACR Cold Archive job operator") ? "job operator" : customName.startsWith("ACR Cold Archive blob index tags") ? "blob index tags" : "?"}`
+      ? `custom: ${customRoleKind(String(field(custom.body, "properties", "roleName")))}`
       : BUILT_IN_ROLES[guid];
     assert.ok(role, `${where}: role ${guid} is not one the app needs`);
     const scope = [...scopes].find(([id]) => id.toLowerCase() === scopeId.toLowerCase())?.[1];
@@ -1221,6 +1236,40 @@ describe("identities get what the code needs, at the narrowest scope, and nothin
     ]);
   });
 
+  test("the purger role (purgeEnabled only) deletes and sets attributes on registries, nothing else, assignable in the registry's resource group only (guards issue 23.4)", () => {
+    const purgerRoles = (d: Deployed) =>
+      d
+        .ofType("Microsoft.Authorization/roleDefinitions")
+        .filter((r) => customRoleKind(String(field(r.body, "properties", "roleName"))) === "purger");
+    assert.deepEqual(purgerRoles(deployMain()), [], "no purger role unless purgeEnabled");
+    const d = deployMain({ purgeEnabled: true, sourceRegistrySubscriptionId: REGISTRY_SUBSCRIPTION });
+    const [role, ...more] = purgerRoles(d);
+    assert.ok(role && more.length === 0, "one purger role with purgeEnabled");
+    const properties = field(role.body, "properties") as Record<string, Json>;
+    assert.equal(properties.type, "CustomRole");
+    assert.deepEqual(properties.assignableScopes, [
+      `/subscriptions/${REGISTRY_SUBSCRIPTION}/resourceGroups/${REGISTRY.resourceGroup}`,
+    ]);
+    assert.deepEqual(properties.permissions, [
+      {
+        actions: ["Microsoft.ContainerRegistry/registries/artifacts/delete"],
+        notActions: [],
+        dataActions: [
+          "Microsoft.ContainerRegistry/registries/repositories/content/delete",
+          "Microsoft.ContainerRegistry/registries/repositories/metadata/write",
+        ],
+        notDataActions: [],
+      },
+    ]);
+    assert.doesNotMatch(
+      JSON.stringify(properties.permissions),
+      /push|content\/write|\*|registries\/write"/i,
+      "the purger role must not push, write content or configuration, or use wildcards",
+    );
+    assert.equal(d.appSettings.PURGE_ENABLED, "true");
+    assert.equal(deployMain().appSettings.PURGE_ENABLED, "false");
+  });
+
   test("role assignments, per identity and scope, are exactly EXPECTED_ROLES in every variant (guards issue 24.3)", () => {
     for (const overrides of VARIANTS) {
       const d = deployMain(overrides);
@@ -1228,6 +1277,7 @@ describe("identities get what the code needs, at the narrowest scope, and nothin
         abac: param(d, "sourceRegistryPermissionsMode") === "AbacRepositoryPermissions",
         durableTaskScheduler: param(d, "durableBackend") === "durableTaskScheduler",
         restoreTargets: param(d, "restoreTargetRegistryNames") as string[],
+        purgeEnabled: param(d, "purgeEnabled") === true,
       };
       const expected = [
         ...EXPECTED_ROLES.filter((r) => r.when?.(c) ?? true).map((r) => `${r.identity} | ${r.role} | ${r.scope}`),

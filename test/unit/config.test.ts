@@ -234,3 +234,30 @@ test("cost settings: list prices by default (East US, LRS, USD, and their source
   );
   assert.deepEqual(readCostSettings({}).prices, DEFAULT_PRICES);
 });
+
+test("PURGE_ENABLED off, PURGE_GRACE P14D and PURGE_MAX_IMAGES 100 by default; each read, bounded and named when wrong (guards issue 23.4)", () => {
+  const base = { STORAGE_ACCOUNT: "archive01", JOB_RUNNER: "local" };
+  assert.deepEqual(readAppConfig(base).purge, { enabled: false, graceSeconds: 14 * 86_400, maxImages: 100 });
+  assert.deepEqual(readAppConfig({ ...base, PURGE_ENABLED: "", PURGE_GRACE: "", PURGE_MAX_IMAGES: "" }).purge, {
+    enabled: false,
+    graceSeconds: 14 * 86_400,
+    maxImages: 100,
+  });
+  assert.deepEqual(
+    readAppConfig({ ...base, PURGE_ENABLED: "true", PURGE_GRACE: "PT20S", PURGE_MAX_IMAGES: "5" }).purge,
+    { enabled: true, graceSeconds: 20, maxImages: 5 },
+  );
+  assert.equal(readAppConfig({ ...base, PURGE_GRACE: "PT0S" }).purge.graceSeconds, 0);
+  assert.throws(
+    () => readAppConfig({ ...base, PURGE_GRACE: "14 days" }),
+    (e: unknown) => {
+      assert.ok(isArchiveError(e) && e.code === "CONFIG_INVALID");
+      assert.match((e as Error).message, /PURGE_GRACE: "14 days" is not an ISO 8601 duration/);
+      return true;
+    },
+  );
+  assert.throws(() => readAppConfig({ ...base, PURGE_GRACE: "P1M" }), /PURGE_GRACE: .*years and months/);
+  assert.throws(() => readAppConfig({ ...base, PURGE_GRACE: "P400D" }), /PURGE_GRACE: .*longer than/);
+  assert.throws(() => readAppConfig({ ...base, PURGE_MAX_IMAGES: "0" }), /PURGE_MAX_IMAGES: must be ≥ 1/);
+  assert.throws(() => readAppConfig({ ...base, PURGE_ENABLED: "maybe" }), /PURGE_ENABLED/);
+});

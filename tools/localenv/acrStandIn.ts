@@ -20,9 +20,9 @@
 //   layers (an index: its own bytes; its platform manifests are listed on their own, as ACR lists them).
 // - Untag and repository delete change the registry's storage (distribution 2.8 has no API for either); a manifest
 //   delete goes to the registry (202), which deletes its tags with it, and the stand-in forgets their attributes.
-// What it does not model: listEnabled (kept, not enforced), blob reads of a read-disabled image, ACR's token scopes
-// (metadata_read/_write, delete: on a registry with auth, /acr/v1 takes any Authorization the registry accepts on
-// /v2/), soft delete, the referrers API, quarantine, and attributes surviving a restart of the stand-in.
+// - On a registry with bearer auth, /acr/v1 takes a token the registry accepts whose access claims grant the request's
+//   ACR action (metadata_read to read, metadata_write to PATCH, delete to untag or delete a repository).
+// What it does not model: listEnabled (kept, not enforced), blob reads of a read-disabled image, soft delete, the referrers API, quarantine, and attributes surviving a restart of the stand-in.
 import {
   Agent,
   createServer,
@@ -445,11 +445,20 @@ export async function startAcrStandIn(options: AcrStandInOptions): Promise<AcrSt
     });
   }
 
-  /** On a registry with auth: a request without credentials gets the registry's challenge; credentials it refuses, too. */
+  /**
+   * On a registry with auth: a request without credentials gets the registry's challenge; credentials it refuses, too;
+   * and a bearer token whose access claims do not grant the scope's action (ACR's metadata_read, metadata_write,
+   * delete), as ACR refuses a token issued for another scope.
+   */
   async function requireAuth(req: IncomingMessage, scope: string): Promise<void> {
     if (!challenge) return;
     const authorization = req.headers.authorization;
-    if (authorization && (await upstreamAccepts(options.upstream, authorization, agent))) return;
+    if (
+      authorization &&
+      tokenGrants(authorization, scope) &&
+      (await upstreamAccepts(options.upstream, authorization, agent))
+    )
+      return;
     const header = /^bearer/i.test(challenge)
       ? `${challenge.replace(/,?\s*scope="[^"]*"/i, "")},scope="${scope}"`
       : challenge;
@@ -618,6 +627,29 @@ async function probeChallenge(upstream: string): Promise<string | undefined> {
   const response = await fetch(`http://${upstream}/v2/`);
   await response.body?.cancel();
   return response.status === 401 ? (response.headers.get("www-authenticate") ?? 'Basic realm="registry"') : undefined;
+}
+
+/**
+ * Whether a bearer token's `access` claims (the distribution token spec's, which ACR's tokens carry too) grant `scope`
+ * (`<type>:<name>:<action>`). The registry behind verifies the token's signature; this reads only its claims. Basic
+ * credentials carry no scopes: they pass.
+ */
+function tokenGrants(authorization: string, scope: string): boolean {
+  const bearer = /^Bearer\s+(\S+)$/i.exec(authorization)?.[1];
+  if (!bearer) return true;
+  const parts = scope.split(":");
+  const [type, action] = [parts[0], parts[parts.length - 1]];
+  const name = parts.slice(1, -1).join(":");
+  try {
+    const payload = JSON.parse(Buffer.from(bearer.split(".")[1] ?? "", "base64url").toString("utf8")) as {
+      access?: { type?: string; name?: string; actions?: string[] }[];
+    };
+    return (payload.access ?? []).some(
+      (a) => a.type === type && a.name === name && (a.actions?.includes(action!) || a.actions?.includes("*")),
+    );
+  } catch {
+    return false;
+  }
 }
 
 function upstreamAccepts(upstream: string, authorization: string, agent: Agent): Promise<boolean> {

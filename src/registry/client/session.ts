@@ -54,6 +54,8 @@ export interface RegistryRequestInit {
 export const MAX_LISTING_PAGES = 100_000;
 // Error bodies are a small JSON `errors` array; the first 64 KiB is read, parsed if it is whole, ignored if not.
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
+/** ACR's error code for an operation a read-, write- or delete-disabled repository, manifest or tag forbids (405). */
+export const ACR_DISALLOWED = "REGISTRY_DISALLOWED_OPERATION";
 
 export class RegistrySession {
   readonly registry: string;
@@ -156,6 +158,13 @@ export class RegistrySession {
       );
     if (status === 404)
       throw new ArchiveError("REGISTRY_NOT_FOUND", `${what} not found in ${this.registry}${detail}`, options);
+    // ACR's answer to what a lock (a changeable attribute set to false) forbids: no other attempt will get past it.
+    if (registryCode === ACR_DISALLOWED)
+      throw new ArchiveError(
+        "REGISTRY_LOCKED",
+        `${this.registry} refused ${what}: the repository, the manifest or a tag is locked (HTTP ${status}${code})`,
+        options,
+      );
     throw new ArchiveError("REGISTRY_ERROR", `${this.registry} answered HTTP ${status}${code} for ${what}${detail}`, {
       ...options,
       retryable: status >= 500 || status === 429,

@@ -10,3 +10,8 @@ test("a damaged archive (ARCHIVE_INVALID) is permanent, like bad input; transien
   for (const code of ["REGISTRY_UNREACHABLE", "STORAGE_ERROR", "JOB_FAILED", undefined])
     assert.equal(isPermanentFailure(code), false, String(code));
 });
+
+test("a registry lock (REGISTRY_LOCKED: ACR's 405 REGISTRY_DISALLOWED_OPERATION) is permanent: another attempt meets the same lock (guards issue 23.4)", () => {
+  assert.equal(isPermanentFailure("REGISTRY_LOCKED"), true);
+  assert.equal(isPermanentFailure("REGISTRY_ERROR"), false);
+});

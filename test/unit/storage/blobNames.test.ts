@@ -6,7 +6,9 @@ import {
   archiveBlobIdentity,
   archiveBlobName,
   archiveOfStagingBlob,
+  parseArchiveBlobName,
   parseStagingClaimBlobName,
+  purgeRecordBlobName,
   isReferrersSupplementOf,
   referrersSupplementBlobName,
   resultBlobName,
@@ -101,4 +103,23 @@ test("claims on an archive's staging copies: one prefix for the archive and its 
   assert.equal(archiveBlobIdentity(stagingClaimBlobName(archive, run)), undefined, "a claim is no archive name");
   assert.throws(() => stagingClaimBlobName(archive, "a/b"), TypeError);
   assert.throws(() => stagingClaimBlobName(archive, ".."), TypeError);
+});
+
+test("a purge's records: one name per image and step under purges/, apart from archives, sidecars and tag markers (guards issue 23.6)", () => {
+  const image = { registry: "ACR.io", repository: "a/b", digest: D1 };
+  const names = (["brownout", "cancelled", "purged"] as const).map((step) => purgeRecordBlobName(image, step));
+  assert.deepEqual(names, [
+    `purges/acr.io/a/b@sha256-${"a".repeat(64)}.brownout.json`,
+    `purges/acr.io/a/b@sha256-${"a".repeat(64)}.cancelled.json`,
+    `purges/acr.io/a/b@sha256-${"a".repeat(64)}.purged.json`,
+  ]);
+  for (const name of names) {
+    assert.equal(archiveBlobIdentity(name), undefined, name);
+    assert.equal(parseArchiveBlobName(name), undefined, name);
+    assert.equal(tagMarkerIdentity(name), undefined, name);
+  }
+  assert.notEqual(purgeRecordBlobName({ ...image, repository: "a__b" }, "purged"), names[2]);
+  assert.throws(() => purgeRecordBlobName(image, "deleted" as "purged"), TypeError);
+  assert.throws(() => purgeRecordBlobName({ ...image, repository: "../x" }, "purged"), TypeError);
+  assert.throws(() => purgeRecordBlobName({ ...image, digest: "sha256:abc" }, "purged"), TypeError);
 });
