@@ -51,6 +51,11 @@ export interface ArchiveIndex {
 export interface ArchiveContents {
   /** index.json, when the archive has one. */
   index?: ArchiveIndex;
+  /**
+   * manifest.json's text (docker-archive: `[{Config, RepoTags, Layers}]`), when the archive has one: a restore ignores
+   * it, a verification checks it against index.json and the graph (verifyArchive.ts).
+   */
+  dockerManifestJson?: string;
   /** Every manifest the graph names that the archive holds, by digest, each parsed once. */
   manifests: ReadonlyMap<string, ManifestNode>;
   /** The digest of every blob the archive holds (blobs/sha256/<hex>), manifests included. */
@@ -69,12 +74,17 @@ export interface ReadArchiveOptions {
   referrers: boolean;
   /** Hash the archive file as it is read (its sidecar records that sha256). */
   sha256: boolean;
+  /** Keep manifest.json's text (a verification checks it; a restore has no use for it). */
+  dockerManifest?: boolean;
 }
 
 /** One entry of the tar as it streams (tar-stream does not name the type). */
 type TarEntry = TarExtract extends AsyncIterable<infer Entry> ? Entry : never;
 
-/** The entries read as blobs (anything else but index.json is skipped); a blob past MAX_MANIFEST_BYTES is never held. */
+/**
+ * The entries read as blobs (anything else but index.json and manifest.json is skipped); a blob past MAX_MANIFEST_BYTES
+ * is never held.
+ */
 const BLOB_PATH = new RegExp(`^blobs/sha256/(${SHA256_HEX_SOURCE})$`);
 
 /** Reads the archive to its end, handing each blob to `sink`; what it returns is what the next step checks. */
@@ -131,6 +141,7 @@ class EntryReader {
   private readonly held = new Map<string, HeldBlob>();
   private readonly inArchive = new Set<string>();
   private index: ArchiveIndex | undefined;
+  private dockerManifestJson: string | undefined;
   /** The archive's index of the image's referrers: read, never pushed. */
   private referrersIndex: string | undefined;
   /** The bytes of each manifest and held blob, by digest: what the limits bound. */
@@ -148,6 +159,8 @@ class EntryReader {
     const path = entry.header.name.replace(/^\.\//, "");
     const blob = BLOB_PATH.exec(path);
     if (path === "index.json") return this.readIndex(entry);
+    if (path === "manifest.json" && this.options.dockerManifest && entry.header.type === "file")
+      return this.readDockerManifest(entry);
     if (!blob || entry.header.type !== "file") {
       entry.resume();
       return;
@@ -188,11 +201,18 @@ class EntryReader {
     for (const [digest, { bytes }] of this.held) await this.sink.blob(blobDescriptor(digest, bytes.length), bytes);
     return {
       ...(this.index && { index: this.index }),
+      ...(this.dockerManifestJson !== undefined && { dockerManifestJson: this.dockerManifestJson }),
       manifests: this.manifests,
       blobs: this.inArchive,
       ...(referrersIndex && { referrersIndex }),
       ...(sha256 !== undefined && { sha256 }),
     };
+  }
+
+  /** manifest.json: small, kept as it is for a verification to compare with the graph (a restore ignores it). */
+  private async readDockerManifest(entry: TarEntry): Promise<void> {
+    const text = (await readAll(entry, MAX_MANIFEST_BYTES, `${this.name}: manifest.json`)).toString("utf8");
+    this.dockerManifestJson = text;
   }
 
   private async readIndex(entry: TarEntry): Promise<void> {

@@ -9,7 +9,7 @@ import { walkManifests, type ImageNode, type ManifestNode } from "../registry/ma
 import { isReferrerTag, referrersTag } from "../registry/referrers.js";
 import { Annotations, type Descriptor } from "../registry/types.js";
 import type { ArchiveContents } from "./archiveEntries.js";
-import { isNonDistributable } from "./imagePlan.js";
+import { isNonDistributable, type PlatformImage } from "./imagePlan.js";
 
 export interface ArchivedReferrer {
   manifest: ManifestNode;
@@ -29,6 +29,8 @@ export interface ArchiveGraph {
   root: ManifestNode;
   /** The image's manifests, each once, children first (the root last): the order a registry takes them. */
   manifests: ManifestNode[];
+  /** Its image manifests with the platform their index lists, in the order the writer's plan met them. */
+  images: PlatformImage[];
   /** The tags index.json records (its entries' `org.opencontainers.image.ref.name`). */
   recordedTags: string[];
   /** The referrers the archive lists, each after its subject. */
@@ -75,15 +77,32 @@ export async function checkArchiveGraph(
       `${name} holds ${root.descriptor.digest}, not ${options.expectedDigest} as its sidecar says`,
     );
 
-  const walk = await walkManifests(root, (child, parent) => {
-    const found = manifests.get(child.digest);
-    if (!found)
-      throw new ArchiveError(
-        "ARCHIVE_INVALID",
-        `${name} lacks manifest ${child.digest}, listed by ${parent.descriptor.digest}`,
-      );
-    return found;
-  });
+  const images: PlatformImage[] = [];
+  const walk = await walkManifests(
+    root,
+    (child, parent) => {
+      const found = manifests.get(child.digest);
+      if (!found)
+        throw new ArchiveError(
+          "ARCHIVE_INVALID",
+          `${name} lacks manifest ${child.digest}, listed by ${parent.descriptor.digest}`,
+        );
+      return found;
+    },
+    {
+      // As the writer's plan collects them (imagePlan.ts), so that both choose the same default platform.
+      onNode: (node, listedAs) => {
+        if (node.kind !== "image") return;
+        const platform = listedAs?.platform;
+        images.push({
+          ...(platform && { platform }),
+          manifest: node.descriptor,
+          config: node.config,
+          layers: node.layers,
+        });
+      },
+    },
+  );
   const image = walk.childrenFirst;
   const referrers = referrersToPush(name, manifests, image, contents.referrersIndex);
 
@@ -109,7 +128,7 @@ export async function checkArchiveGraph(
   const recordedTags = (contents.index?.manifests ?? [])
     .map((m) => m.annotations?.[Annotations.refName])
     .filter((t): t is string => !!t);
-  return { root, manifests: image, recordedTags, referrers, external };
+  return { root, manifests: image, images, recordedTags, referrers, external };
 }
 
 /**

@@ -1,6 +1,7 @@
 // Archives ONE image, the flow only: resolve its digest, skip it when already archived, otherwise plan it, stream it
-// from the registry (archiveWriter.ts) into a block blob committed in Archive tier (never overwriting), then write the
-// sidecar, tag markers and, for an orchestrated run, the result blob. Every blob it reads or writes goes through
+// from the registry (archiveWriter.ts) into a block blob committed online (never overwriting), read it back and verify
+// it, then move it to Archive tier (verifyAfterWrite.ts), then write the sidecar, tag markers and, for an orchestrated
+// run, the result blob. Every blob it reads or writes goes through
 // storage/archiveStore.ts (tag markers: storage/tagMarkers.ts). What the worker job and the CLI both run.
 //
 // A sidecar describes the committed archive, so only that archive's writer writes it, or a rebuild from the archive
@@ -32,6 +33,7 @@ import { getConfigPlatform, startBlobPrefetch, writeImageArchive } from "./archi
 import { planImageArchive, type ImageArchivePlan } from "./imagePlan.js";
 import { writeReferrersSupplement, type WriteReferrersSupplementResult } from "./referrersSupplement.js";
 import { buildSidecar, type ArchiveSidecar } from "./sidecar.js";
+import { finishVerification, verifyCommittedArchive } from "./verifyAfterWrite.js";
 
 /** The request of one image: the worker's ARCHIVE_REQUEST, parsed and validated once (./archiveRequest.ts). */
 export type ArchiveImageRequest = ArchiveRequest;
@@ -61,6 +63,11 @@ export interface ArchiveImageResult {
    * have them (listed in the sidecar's `externalLayers`); 0 when the archive holds every layer.
    */
   externalLayers?: number;
+  /**
+   * Its archive as storage holds it has been read back and verified (by this request before Archive tier, or earlier:
+   * its sidecar, metadata or verification record say so).
+   */
+  verified?: boolean;
   /** refreshReferrers: referrers of the archived image its sidecar did not list, and the supplement holding them. */
   newReferrers?: number;
   referrersSupplementBlob?: string;
@@ -77,7 +84,7 @@ export interface ArchiveImageOptions {
   abortSignal?: AbortSignal;
   /** Source bytes read, of the total to read; called often while an image streams. */
   onProgress?: (progress: {
-    phase: "resolving" | "streaming" | "committing";
+    phase: "resolving" | "streaming" | "committing" | "verifying";
     bytes: number;
     totalBytes: number;
   }) => void;
@@ -148,10 +155,10 @@ export async function archiveImage(
       digest,
     };
     let status: ArchiveStatus = "already-archived";
-    let outcome: { bytes: number; sha256: string; externalLayers: number };
+    let outcome: ArchiveOutcome;
     let refreshed: WriteReferrersSupplementResult | undefined;
     if (existing.sidecar) {
-      outcome = describeSidecar(existing.sidecar);
+      outcome = describeSidecar(existing.sidecar, existing.archive);
       if (request.refreshReferrers && existing.sidecarEtag)
         refreshed = await writeReferrersSupplement({
           client,
@@ -239,7 +246,22 @@ export async function archiveImage(
       });
       if (committed) {
         status = "archived";
-        outcome = { bytes: written.size, sha256: written.sha256, externalLayers: plan.external.length };
+        // What storage holds, read back while it is online: verified, then Archive tier; or deleted, and the image fails.
+        options.onProgress?.({ phase: "verifying", bytes: totalBytes, totalBytes });
+        const verification = await verifyCommittedArchive({
+          container,
+          archiveBlob,
+          etag: committed.etag,
+          expected: {
+            archiveSha256: written.sha256,
+            digest,
+            format: plan.format,
+            source: { registry: plan.registry, repository: plan.repository },
+          },
+          now,
+          ...opts(options),
+        });
+        outcome = { bytes: written.size, sha256: written.sha256, externalLayers: plan.external.length, verified: true };
         const createdAt = now();
         const sidecar = buildSidecar({
           plan,
@@ -250,13 +272,14 @@ export async function archiveImage(
           archive: written,
           createdAt,
           ...(requestedTag !== undefined && { requestedTag }),
+          verification,
         });
         await uploadSidecar(container, sidecarBlob, sidecar, opts(options));
       } else {
         // Another worker committed the same image first. Its archive is the one, and so is its sidecar: ours (other tags, other
         // tarSize) would not describe it. Keep theirs; if it is not written yet, rebuild it from their archive, never from ours.
         const theirs = await readExistingArchive(container, archiveBlob, sidecarBlob, digest, options);
-        if (theirs.sidecar) outcome = describeSidecar(theirs.sidecar);
+        if (theirs.sidecar) outcome = describeSidecar(theirs.sidecar, theirs.archive);
         else if (theirs.archive)
           outcome = await finishCommittedArchive(
             client,
@@ -290,6 +313,7 @@ export async function archiveImage(
       bytes: outcome.bytes,
       sha256: outcome.sha256,
       externalLayers: outcome.externalLayers,
+      ...(outcome.verified && { verified: true }),
       ...(refreshed && { newReferrers: refreshed.newReferrers }),
       ...(refreshed?.supplementBlob && { referrersSupplementBlob: refreshed.supplementBlob }),
       durationSeconds: seconds(started),
@@ -364,18 +388,29 @@ async function readExistingArchive(
   return { archive, ...(stored?.etag && { staleSidecarEtag: stored.etag }) };
 }
 
-function describeSidecar(sidecar: ArchiveSidecar): { bytes: number; sha256: string; externalLayers: number } {
+/** What the result says of the archive: its size and sha256, the layers left out, whether it is verified. */
+interface ArchiveOutcome {
+  bytes: number;
+  sha256: string;
+  externalLayers: number;
+  verified: boolean;
+}
+
+function describeSidecar(sidecar: ArchiveSidecar, archive: CommittedArchive | undefined): ArchiveOutcome {
   return {
     bytes: sidecar.archive.size,
     sha256: sidecar.archive.sha256,
     externalLayers: sidecar.externalLayers?.length ?? 0,
+    verified: sidecar.verification !== undefined || archive?.verification !== undefined,
   };
 }
 
 /**
  * Writes the sidecar of an archive committed without one, from that archive: its metadata (sha256, sizes, tags, external
- * layers, creation time) and the manifests re-read from the registry (the plan, and the config for a single image's
- * platform). Conditional: a sidecar another worker writes meanwhile (the archive's writer) is kept, not overwritten.
+ * layers, creation time, verification) and the manifests re-read from the registry (the plan, and the config for a
+ * single image's platform). An archive still online is verified first (or moved to Archive tier, if it was already):
+ * a crash between the commit and Archive tier. Conditional: a sidecar another worker writes meanwhile (the archive's
+ * writer) is kept, not overwritten.
  */
 async function finishCommittedArchive(
   client: RegistryClient,
@@ -384,7 +419,7 @@ async function finishCommittedArchive(
   requestTags: string[],
   options: ArchiveImageOptions,
   now: () => Date,
-): Promise<{ bytes: number; sha256: string; externalLayers: number }> {
+): Promise<ArchiveOutcome> {
   const committed = existing.archive;
   const external = committed.externalLayers && { externalLayers: committed.externalLayers };
   // The referrers are looked up again: a rebuilt sidecar lists those the registry has now (the archive's own index of
@@ -400,6 +435,21 @@ async function finishCommittedArchive(
   const configPlatform = single
     ? await getConfigPlatform(client, names.repository, plan.defaultImage.config, opts(options))
     : undefined;
+  const verification = await finishVerification(
+    {
+      container: names.container,
+      archiveBlob: names.archiveBlob,
+      expected: {
+        archiveSha256: committed.sha256,
+        digest: names.digest,
+        format: committed.format ?? plan.format,
+        source: { registry: plan.registry, repository: plan.repository },
+      },
+      now,
+      ...opts(options),
+    },
+    committed,
+  );
   const sidecar = buildSidecar({
     plan,
     archiveBlob: names.archiveBlob,
@@ -413,10 +463,16 @@ async function finishCommittedArchive(
       ...(configPlatform && { configPlatform }),
     },
     createdAt: committed.createdOn ?? now(),
+    ...(verification && { verification }),
   });
   const unchanged = existing.staleSidecarEtag ? { ifMatch: existing.staleSidecarEtag } : { ifNoneMatch: "*" };
   await uploadSidecar(names.container, names.sidecarBlob, sidecar, { ...opts(options), conditions: unchanged });
-  return { bytes: committed.bytes, sha256: committed.sha256, externalLayers: plan.external.length };
+  return {
+    bytes: committed.bytes,
+    sha256: committed.sha256,
+    externalLayers: plan.external.length,
+    verified: verification !== undefined,
+  };
 }
 
 function errorSummary(error: unknown): ErrorSummary {

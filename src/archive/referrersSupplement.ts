@@ -19,6 +19,7 @@ import type { ArchiveTuning } from "./archiveTuning.js";
 import { writeImageArchive } from "./archiveWriter.js";
 import { planImageArchive } from "./imagePlan.js";
 import { describeReferrer, recordedReferrerDigests, type ArchiveSidecar } from "./sidecar.js";
+import { finishVerification, verifyCommittedArchive, type VerifyCommittedArchiveInput } from "./verifyAfterWrite.js";
 
 export interface WriteReferrersSupplementInput {
   client: RegistryClient;
@@ -117,6 +118,24 @@ export async function writeReferrersSupplement(
   const archive = theirs
     ? { sha256: theirs.sha256, size: theirs.bytes, tarSize: theirs.tarSize }
     : { sha256: written.sha256, size: written.size, tarSize: written.tarSize };
+  // Read back and verified before Archive tier, like an archive: the image's blobs and the older referrers' that it
+  // leaves out are the archive's (the digests the plan says are archived already), everything else must be in it.
+  const verify: VerifyCommittedArchiveInput = {
+    container,
+    archiveBlob: supplementBlob,
+    expected: {
+      archiveSha256: archive.sha256,
+      digest: image.digest,
+      format: "oci-layout",
+      source: { registry: plan.registry, repository: plan.repository },
+    },
+    blobsElsewhere: { name: input.sidecar.archiveBlob, has: async (digest) => archived.has(digest) },
+    now: input.now,
+    ...request,
+  };
+  const verification = committed
+    ? await verifyCommittedArchive({ ...verify, etag: committed.etag })
+    : await finishVerification(verify, theirs!);
   const updated: ArchiveSidecar = {
     ...sidecar,
     supplements: [
@@ -127,6 +146,7 @@ export async function writeReferrersSupplement(
         archive,
         referrersIndex: plan.referrers.index.descriptor.digest,
         referrers: fresh.map(describeReferrer),
+        ...(verification && { verification }),
       },
     ],
   };

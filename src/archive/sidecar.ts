@@ -9,6 +9,7 @@ import type { Referrer, ReferrerSource } from "../registry/referrers.js";
 import { describePlatforms, layerStats, type ArchiveFormat, type ImageArchivePlan } from "./imagePlan.js";
 import type { WriteImageArchiveResult } from "./archiveWriter.js";
 import { Annotations, platformString } from "../registry/types.js";
+import type { ArchiveVerificationRecord } from "./verifyArchive.js";
 
 export const ARCHIVE_MEDIA_TYPE = "application/vnd.oci.image.layout.v1.tar+gzip";
 
@@ -47,6 +48,12 @@ export interface ArchiveSidecar {
   referrersIndex?: string;
   /** Referrers that arrived after the archive, each set in a supplementary archive of its own (referrersSupplement.ts). */
   supplements?: ReferrersSupplement[];
+  /**
+   * The archive as storage holds it was read back by its writer and verified before it went to Archive tier
+   * (verifyAfterWrite.ts); absent for an archive written before (a verify-only restore run records its verification
+   * beside the sidecar: `<archive>.verification.json`).
+   */
+  verification?: ArchiveVerificationRecord;
   /** `dockerLoad` only for the `oci-layout+docker-archive` format. */
   restore: { dockerLoad?: string; acrColdArchive: string; skopeo: string };
   tool: { name: string; version: string };
@@ -77,6 +84,8 @@ export interface ReferrersSupplement {
   /** The digest of the supplement's index of referrers (all the image's referrers at the time; these are the new ones). */
   referrersIndex: string;
   referrers: SidecarReferrer[];
+  /** The supplement as storage holds it, read back and verified before it went to Archive tier. */
+  verification?: ArchiveVerificationRecord;
 }
 
 export interface BuildSidecarInput {
@@ -88,6 +97,7 @@ export interface BuildSidecarInput {
   gzipLevel: number;
   archive: Pick<WriteImageArchiveResult, "sha256" | "size" | "tarSize" | "configPlatform">;
   createdAt: Date;
+  verification?: ArchiveVerificationRecord;
 }
 
 export function buildSidecar(input: BuildSidecarInput): ArchiveSidecar {
@@ -131,6 +141,7 @@ export function buildSidecar(input: BuildSidecarInput): ArchiveSidecar {
     })),
     referrers: (plan.referrers?.referrers ?? []).map(describeReferrer),
     ...(plan.referrers && { referrersIndex: plan.referrers.index.descriptor.digest }),
+    ...(input.verification && { verification: input.verification }),
     restore: {
       ...(plan.format === "oci-layout+docker-archive" && {
         dockerLoad: `az storage blob download -c ${input.container} -n '${input.archiveBlob}' -f ${file} && docker load -i ${file}`,

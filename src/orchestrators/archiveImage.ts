@@ -52,6 +52,7 @@ function* archiveOneImage(
       status: "already-archived",
       ...(existing.bytes !== undefined && { bytes: existing.bytes }),
       ...(existing.sha256 && { sha256: existing.sha256 }),
+      ...(existing.verified && { verified: true as const }),
       attempts: 0,
       durationSeconds: elapsed(),
     };

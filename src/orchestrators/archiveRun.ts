@@ -117,6 +117,7 @@ const archiveRun: OrchestrationHandler = function* (context: OrchestrationContex
         ...state.totals,
         total: state.totals.total + page.total,
         alreadyArchived: state.totals.alreadyArchived + page.alreadyArchived,
+        verified: state.totals.verified + (page.alreadyVerified ?? 0),
       },
       registryRequests: state.registryRequests + page.registryRequests,
       referrerRequests: state.referrerRequests + (page.referrers?.requests ?? 0),

@@ -76,6 +76,8 @@ export interface ListedImage extends ImageWorkItem {
   archived: boolean;
   bytes?: number;
   sha256?: string;
+  /** Archived, and its archive is verified (its metadata or verification record says so). */
+  verified?: true;
   /** refreshReferrers: referrers found in the registry that the image's sidecar does not list. */
   newReferrers?: number;
   /** It goes into a batch for them (not in a dry run): a work item with `refreshReferrers`. */
@@ -100,13 +102,16 @@ export interface RunTotals {
   alreadyArchived: number;
   failed: number;
   bytesArchived: number;
+  /** Images (archived or already archived) whose archive is verified. */
+  verified: number;
 }
 
 /** How an archive run counts its images (runs/engine/outcomeCounting.ts). */
 export const archiveCounting: OutcomeCounting<RunTotals> = {
-  keys: ["total", "archived", "alreadyArchived", "failed", "bytesArchived"],
+  keys: ["total", "archived", "alreadyArchived", "failed", "bytesArchived", "verified"],
   byStatus: { archived: "archived", "already-archived": "alreadyArchived", failed: "failed" },
   bytes: { key: "bytesArchived", statuses: ["archived"] },
+  byFlag: { verified: "verified" },
 };
 
 /** The orchestration's custom status: counts only (custom status is capped at 16 KB). */

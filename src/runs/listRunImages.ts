@@ -63,6 +63,8 @@ export interface ListImagesPageResult {
   total: number;
   toArchive: number;
   alreadyArchived: number;
+  /** Of those, the ones whose archive is verified (the run's `verified` total counts them too). */
+  alreadyVerified?: number;
   batchCount: number;
   next?: string;
   registryRequests: number;
@@ -140,6 +142,7 @@ export async function listRunImagesPage(
         archived: info?.archived ?? false,
         ...(info?.bytes !== undefined && { bytes: info.bytes }),
         ...(info?.sha256 && { sha256: info.sha256 }),
+        ...(info?.archived && info.verified && { verified: true as const }),
       };
     });
     if (!run.dryRun) await recordArchivedTags(deps.container, run.registry, repository, images, new Date(input.nowUtc));
@@ -195,11 +198,12 @@ export async function listRunImagesPage(
 
 function pageResult(page: ListingPage): ListImagesPageResult {
   // An archived image whose referrers are refreshed is counted by its batch, like the images to archive.
-  const alreadyArchived = page.images.filter((i) => i.archived && !i.refreshReferrers).length;
+  const alreadyArchived = page.images.filter((i) => i.archived && !i.refreshReferrers);
   return {
     total: page.images.length,
     toArchive: page.images.filter((i) => !i.archived).length,
-    alreadyArchived,
+    alreadyArchived: alreadyArchived.length,
+    alreadyVerified: alreadyArchived.filter((i) => i.verified).length,
     batchCount: page.batchCount,
     ...(page.next !== undefined && { next: page.next }),
     registryRequests: page.registryRequests,

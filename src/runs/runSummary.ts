@@ -111,6 +111,7 @@ export async function writeRunSummary(
         ...(image.bytes !== undefined && { bytes: image.bytes }),
         ...(image.sha256 && { sha256: image.sha256 }),
         ...(image.newReferrers && { newReferrers: image.newReferrers }),
+        ...(image.verified && { verified: true as const }),
         attempts: 0,
         durationSeconds: 0,
       });

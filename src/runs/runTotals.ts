@@ -17,6 +17,7 @@ export function outcomeFromResult(
     ...(result.bytes !== undefined && { bytes: result.bytes }),
     ...(result.sha256 !== undefined && { sha256: result.sha256 }),
     ...(result.externalLayers ? { externalLayers: result.externalLayers } : {}),
+    ...(result.verified === true && { verified: true as const }),
     ...(result.newReferrers ? { newReferrers: result.newReferrers } : {}),
     ...(result.referrersSupplementBlob && { referrersSupplementBlob: result.referrersSupplementBlob }),
     attempts,

@@ -1,6 +1,8 @@
-// Every read and write of one image's blobs: its archive (staged blocks, one conditional commit in Archive tier, its
-// metadata), its sidecar and a run's per-attempt result blob, and the "already archived?" answers read from them.
+// Every read and write of one image's blobs: its archive (staged blocks, one conditional commit in Hot tier, read back
+// and verified by its writer, its verification recorded in its metadata, then moved to Archive tier), its sidecar and a
+// run's per-attempt result blob, and the "already archived?" answers read from them.
 // Names come from blobNames.ts, metadata from blobMetadata.ts; every failure is STORAGE_ERROR (storageError.ts).
+import type { Readable } from "node:stream";
 import type {
   BlobRequestConditions,
   ContainerClient,
@@ -12,8 +14,12 @@ import { TOOL } from "../version.js";
 import {
   archiveBlobMetadata,
   parseArchiveBlobMetadata,
+  parseVerificationMetadata,
   sidecarBlobMetadata,
+  verificationMetadata,
   type ArchiveBlobMetadata,
+  type ArchiveFormat,
+  type ArchiveVerificationMetadata,
 } from "./blobMetadata.js";
 import {
   archiveBlobName,
@@ -22,10 +28,11 @@ import {
   isReferrersSupplementOf,
   resultBlobName,
   sidecarBlobName,
+  verificationRecordBlobName,
   type ImageIdentity,
 } from "./blobNames.js";
 import { ensureContainer } from "./blobServiceClient.js";
-import { archiveIndexTags, type ArchiveIndexFields } from "./indexTags.js";
+import { archiveIndexTags, CATALOG_STATES, type ArchiveIndexFields } from "./indexTags.js";
 import { BlockUploadStream, type BlockUploadStreamOptions } from "./blockUploadStream.js";
 import { readJsonBlob, writeJsonBlob } from "./jsonBlob.js";
 import { storageError, storageErrorCode } from "./storageError.js";
@@ -46,7 +53,20 @@ export interface CommittedArchive {
   tags?: string[];
   /** Digests of the layers it left out, from metadata (undefined: not recorded, ask the registry). */
   externalLayers?: string[];
+  /** Its format, from metadata. */
+  format?: ArchiveFormat;
   createdOn?: Date;
+  /** What a read, a verification record or a delete is held to: this blob as it is now. */
+  etag: string;
+  /** Its access tier: `Archive`, or an online tier while its writer verifies it (or a crash left it there). */
+  accessTier?: string;
+  /** Its verification, when it was read back and verified before it went to Archive tier (metadata). */
+  verification?: ArchiveVerificationMetadata;
+}
+
+/** A commit that took place: the archive's ETag (what its verification reads, records and may delete). */
+export interface CommittedBlob {
+  etag: string;
 }
 
 /**
@@ -61,6 +81,12 @@ export interface StoredSidecar<T extends object = Record<string, unknown>> {
 /** What the store reads of a sidecar it writes: the digest it goes into the blob's metadata under. */
 export interface SidecarDocument {
   source: { digest: string };
+}
+
+/** What the store reads of a verification record it writes: the digest and the verification, into its metadata. */
+export interface VerificationRecordDocument {
+  source: { digest: string };
+  verification: ArchiveVerificationMetadata;
 }
 
 /** What an archive's commit records in its metadata (the tool's name and version are added). */
@@ -81,6 +107,8 @@ export interface ArchivedImageInfo {
   archived: boolean;
   bytes?: number;
   sha256?: string;
+  /** Its archive was read back and verified: its metadata or its verification record says so. */
+  verified?: true;
 }
 
 /** Creates the archive container if it is missing (see ensureContainer). */
@@ -108,6 +136,7 @@ export async function getCommittedArchive(
     });
   if (!props) return undefined;
   const metadata = parseArchiveBlobMetadata(props.metadata);
+  const verification = parseVerificationMetadata(props.metadata);
   const createdOn = props.createdOn ?? props.lastModified;
   return {
     ...(metadata.sourceDigest && { sourceDigest: metadata.sourceDigest }),
@@ -117,7 +146,11 @@ export async function getCommittedArchive(
     gzipLevel: metadata.gzipLevel ?? 0,
     ...(metadata.tags && { tags: metadata.tags }),
     ...(metadata.externalLayers && { externalLayers: metadata.externalLayers }),
+    ...(metadata.format && { format: metadata.format }),
     ...(createdOn && { createdOn }),
+    etag: props.etag ?? "",
+    ...(props.accessTier && { accessTier: props.accessTier }),
+    ...(verification && { verification }),
   };
 }
 
@@ -158,8 +191,11 @@ export function createArchiveUpload(
 }
 
 /**
- * Commits the staged blocks in Archive tier with If-None-Match: *, with its blob index tags in the same request (a
- * committed archive is never without them). Resolves false when the blob already existed (409).
+ * Commits the staged blocks with If-None-Match: * (never over another archive) in Hot tier, with its blob index tags in
+ * the same request (a committed archive is never without them): online, so that its writer reads it back and verifies
+ * it before it moves it to Archive tier (sealVerifiedArchive), or deletes it (deleteUnverifiedArchive). Hot, not Cool:
+ * Hot has no early-deletion period and no per-GB read charge, and the archive stays there for the minutes its
+ * verification takes. Resolves undefined when the blob already existed (409).
  */
 export async function commitArchive(
   container: ContainerClient,
@@ -167,21 +203,107 @@ export async function commitArchive(
   blockIds: string[],
   metadata: ArchiveCommitMetadata,
   options: CommitArchiveOptions,
-): Promise<boolean> {
+): Promise<CommittedBlob | undefined> {
   try {
-    await container.getBlockBlobClient(archiveBlob).commitBlockList(blockIds, {
-      tier: "Archive",
+    const committed = await container.getBlockBlobClient(archiveBlob).commitBlockList(blockIds, {
+      tier: "Hot",
       conditions: { ifNoneMatch: "*" },
       blobHTTPHeaders: { blobContentType: "application/gzip" },
       metadata: archiveBlobMetadata({ ...metadata, tool: `${TOOL.name}/${TOOL.version}` }),
       tags: archiveIndexTags(options.index),
       ...abortOnly(options),
     });
-    return true;
+    return { etag: committed.etag ?? "" };
   } catch (error) {
     const { statusCode, code } = storageErrorCode(error);
-    if (statusCode === 409 && code === "BlobAlreadyExists") return false;
+    if (statusCode === 409 && code === "BlobAlreadyExists") return undefined;
     throw storageError(`cannot commit ${archiveBlob}`, error);
+  }
+}
+
+/** The committed archive's bytes as storage holds them now, If-Match its ETag (it must be the blob that was committed). */
+export async function openCommittedArchive(
+  container: ContainerClient,
+  archiveBlob: string,
+  options: ArchiveStoreOptions & { etag: string },
+): Promise<Readable> {
+  const download = await container
+    .getBlockBlobClient(archiveBlob)
+    .download(0, undefined, { conditions: { ifMatch: options.etag }, ...abortOnly(options) })
+    .catch((error) => {
+      throw storageError(`cannot read ${archiveBlob} back`, error);
+    });
+  const body = download.readableStreamBody as Readable | undefined;
+  if (!body) throw new ArchiveError("STORAGE_ERROR", `${archiveBlob} has no body`, { retryable: true });
+  return body;
+}
+
+/**
+ * Records an archive's verification in its metadata (If-Match the ETag it was read with: the blob verified is the blob
+ * recorded), then moves it to Archive tier, whose blobs' metadata cannot change. Another worker that verified the
+ * same blob first (its record there: 412) is as good; anything else that changed it is an error.
+ */
+export async function sealVerifiedArchive(
+  container: ContainerClient,
+  archiveBlob: string,
+  options: ArchiveStoreOptions & { etag: string; verification: ArchiveVerificationMetadata },
+): Promise<void> {
+  const blob = container.getBlockBlobClient(archiveBlob);
+  const abort = abortOnly(options);
+  try {
+    const props = await blob.getProperties({ conditions: { ifMatch: options.etag }, ...abort });
+    await blob.setMetadata(
+      { ...props.metadata, ...verificationMetadata(options.verification) },
+      { conditions: { ifMatch: options.etag }, ...abort },
+    );
+  } catch (error) {
+    const recorded =
+      storageErrorCode(error).statusCode === 412 &&
+      (await getCommittedArchive(container, archiveBlob, options).catch(() => undefined))?.verification;
+    if (!recorded) throw storageError(`cannot record the verification of ${archiveBlob}`, error);
+  }
+  await moveToArchiveTier(container, archiveBlob, options);
+  // The catalog's index tag says so too (index tags stay writable in Archive tier): `state=verified` finds it.
+  try {
+    const { tags } = await blob.getTags(abort);
+    const { key, value } = CATALOG_STATES.verified;
+    if (tags[key] !== value) await blob.setTags({ ...tags, [key]: value }, abort);
+  } catch (error) {
+    throw storageError(`cannot tag ${archiveBlob} verified`, error);
+  }
+}
+
+/** Moves a verified archive (its verification is in its metadata) to Archive tier. */
+export async function moveToArchiveTier(
+  container: ContainerClient,
+  archiveBlob: string,
+  options: ArchiveStoreOptions = {},
+): Promise<void> {
+  await container
+    .getBlockBlobClient(archiveBlob)
+    .setAccessTier("Archive", abortOnly(options))
+    .catch((error) => {
+      throw storageError(`cannot move ${archiveBlob} to Archive tier`, error);
+    });
+}
+
+/**
+ * Deletes a committed archive that failed its verification, If-Match the ETag it was committed (or found) with: it is
+ * that writer's, unverified, and still online (no early-deletion charge). False when it is gone or has changed (another
+ * worker verified it meanwhile: then it stays).
+ */
+export async function deleteUnverifiedArchive(
+  container: ContainerClient,
+  archiveBlob: string,
+  etag: string,
+): Promise<boolean> {
+  try {
+    await container.getBlockBlobClient(archiveBlob).delete({ conditions: { ifMatch: etag } });
+    return true;
+  } catch (error) {
+    const { statusCode } = storageErrorCode(error);
+    if (statusCode === 404 || statusCode === 412) return false;
+    throw storageError(`cannot delete ${archiveBlob}`, error);
   }
 }
 
@@ -208,6 +330,43 @@ export async function uploadSidecar(
       if (conditions && (statusCode === 409 || statusCode === 412)) return;
       throw storageError(`cannot write sidecar ${sidecarBlob}`, error);
     });
+}
+
+/**
+ * Writes an archive's verification record (`<archive>.verification.json`, Cool), once: If-None-Match *, so the first
+ * verification of its kind stands and is never rewritten. Resolves false when one was there already.
+ */
+export async function writeVerificationRecord(
+  container: ContainerClient,
+  archiveBlob: string,
+  record: VerificationRecordDocument,
+  options: ArchiveStoreOptions = {},
+): Promise<boolean> {
+  const name = verificationRecordBlobName(archiveBlob);
+  const body = Buffer.from(`${JSON.stringify(record, null, 2)}\n`);
+  try {
+    await container.getBlockBlobClient(name).uploadData(body, {
+      tier: "Cool",
+      blobHTTPHeaders: { blobContentType: "application/json" },
+      metadata: { ...sidecarBlobMetadata(record.source.digest), ...verificationMetadata(record.verification) },
+      conditions: { ifNoneMatch: "*" },
+      ...abortOnly(options),
+    });
+    return true;
+  } catch (error) {
+    const { statusCode } = storageErrorCode(error);
+    if (statusCode === 409 || statusCode === 412) return false;
+    throw storageError(`cannot write ${name}`, error);
+  }
+}
+
+/** An archive's verification record as JSON of the caller's type (archive/verifyArchive.ts), or undefined. */
+export async function getVerificationRecord<T extends object>(
+  container: ContainerClient,
+  archiveBlob: string,
+  options: ArchiveStoreOptions = {},
+): Promise<Partial<T> | undefined> {
+  return (await getSidecar<T>(container, verificationRecordBlobName(archiveBlob), options))?.sidecar;
 }
 
 /** The worker's result for one attempt of one image (storage/blobNames.ts resultBlobName), read by the orchestration. */
@@ -248,7 +407,15 @@ export async function getArchivedImageInfo(
     .catch(() => undefined);
   if (!props) return { archived: false };
   const { archiveSha256 } = parseArchiveBlobMetadata(props.metadata);
-  return { archived: true, bytes: props.contentLength ?? 0, ...(archiveSha256 && { sha256: archiveSha256 }) };
+  const verified =
+    parseVerificationMetadata(props.metadata) !== undefined ||
+    (await container.getBlockBlobClient(verificationRecordBlobName(archive)).exists());
+  return {
+    archived: true,
+    bytes: props.contentLength ?? 0,
+    ...(archiveSha256 && { sha256: archiveSha256 }),
+    ...(verified && { verified }),
+  };
 }
 
 /**
@@ -276,7 +443,10 @@ export async function listArchivedDigests(
   registry: string,
   repository: string,
 ): Promise<Map<string, ArchivedImageInfo>> {
-  const found = new Map<string, { archive?: { bytes: number; sha256?: string }; sidecar: boolean }>();
+  const found = new Map<
+    string,
+    { archive?: { bytes: number; sha256?: string; verified: boolean }; sidecar: boolean; record?: boolean }
+  >();
   try {
     for await (const blob of container.listBlobsFlat({
       prefix: repositoryArchivesPrefix(registry, repository),
@@ -286,9 +456,15 @@ export async function listArchivedDigests(
       if (!parsed) continue;
       const entry = found.get(parsed.digest) ?? { sidecar: false };
       if (parsed.kind === "sidecar") entry.sidecar = true;
+      else if (parsed.kind === "verification") entry.record = parseVerificationMetadata(blob.metadata) !== undefined;
       else {
         const { archiveSha256 } = parseArchiveBlobMetadata(blob.metadata);
-        entry.archive = { bytes: blob.properties.contentLength ?? 0, ...(archiveSha256 && { sha256: archiveSha256 }) };
+        const verified = parseVerificationMetadata(blob.metadata) !== undefined;
+        entry.archive = {
+          bytes: blob.properties.contentLength ?? 0,
+          ...(archiveSha256 && { sha256: archiveSha256 }),
+          verified,
+        };
       }
       found.set(parsed.digest, entry);
     }
@@ -304,6 +480,7 @@ export async function listArchivedDigests(
       archived,
       ...(archive && { bytes: archive.bytes }),
       ...(archive?.sha256 && { sha256: archive.sha256 }),
+      ...((archive?.verified || entry.record) && { verified: true as const }),
     });
   }
   return result;

@@ -23,6 +23,12 @@ export const MetadataKeys = {
   externalLayers: "externallayers",
   /** `<name>/<version>` of the writer (archive). */
   tool: "tool",
+  /**
+   * The archive was read back from storage and verified (ArchiveVerificationMetadata as JSON): set before it goes to
+   * Archive tier (whose blobs' metadata cannot change), so an archive in Archive tier with it is a verified one
+   * (archive, verification record).
+   */
+  verification: "verification",
   /** The archive a tag marker points at, URI-encoded (tag marker). */
   archiveBlob: "archiveblob",
   /**
@@ -93,6 +99,56 @@ export function parseArchiveBlobMetadata(metadata: Record<string, string> | unde
     parsed.externalLayers = list(m[MetadataKeys.externalLayers]).map((hex) => `sha256:${hex}`);
   if (m[MetadataKeys.tool] !== undefined) parsed.tool = m[MetadataKeys.tool];
   return parsed;
+}
+
+/** How an archive was verified: read back by its writer before Archive tier, or by a verify-only restore run. */
+export type VerificationMethod = "read-back-after-write" | "verify-only-restore";
+
+/** What an archive's metadata records of its verification (the sidecar has the whole record). */
+export interface ArchiveVerificationMetadata {
+  /** ISO 8601 UTC, with milliseconds. */
+  verifiedAtUtc: string;
+  method: VerificationMethod;
+  /** Blobs (configs, layers, the referrers' blobs) and manifests checked, and referrers listed. */
+  blobs: number;
+  manifests: number;
+  referrers: number;
+}
+
+/** The metadata entry that records a verification (added to the archive's own before its tier changes). */
+export function verificationMetadata(verification: ArchiveVerificationMetadata): Record<string, string> {
+  const { verifiedAtUtc, method, blobs, manifests, referrers } = verification;
+  return { [MetadataKeys.verification]: JSON.stringify({ verifiedAtUtc, method, blobs, manifests, referrers }) };
+}
+
+/**
+ * A verification from metadata, or undefined when there is none or it is not well-formed (anyone with write access
+ * can set metadata: a malformed one counts as none, never as verified).
+ */
+export function parseVerificationMetadata(
+  metadata: Record<string, string> | undefined,
+): ArchiveVerificationMetadata | undefined {
+  const json = metadata?.[MetadataKeys.verification];
+  if (json === undefined || json.length > 1024) return undefined;
+  let value: Partial<Record<keyof ArchiveVerificationMetadata, unknown>>;
+  try {
+    value = JSON.parse(json) as typeof value;
+  } catch {
+    return undefined;
+  }
+  const count = (n: unknown): n is number => typeof n === "number" && Number.isSafeInteger(n) && n >= 0;
+  const { verifiedAtUtc, method, blobs, manifests, referrers } = value ?? {};
+  if (
+    typeof verifiedAtUtc !== "string" ||
+    !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,3})?Z$/.test(verifiedAtUtc) ||
+    Number.isNaN(new Date(verifiedAtUtc).getTime()) ||
+    (method !== "read-back-after-write" && method !== "verify-only-restore") ||
+    !count(blobs) ||
+    !count(manifests) ||
+    !count(referrers)
+  )
+    return undefined;
+  return { verifiedAtUtc, method, blobs, manifests, referrers };
 }
 
 /** A sidecar's metadata: the digest it describes. */

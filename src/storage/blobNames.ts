@@ -2,6 +2,8 @@
 //
 //   <registry>/<repository>@sha256-<hex>.tar.gz             the archive (one per image digest)
 //   <registry>/<repository>@sha256-<hex>.tar.gz.json        its sidecar
+//   <registry>/<repository>@sha256-<hex>.tar.gz.verification.json   its verification by a verify-only restore run
+//                                                           (written once; a verification after write is in the sidecar)
 //   <registry>/<repository>@sha256-<hex>.referrers-sha256-<hex2>.tar.gz   referrers that arrived after the archive,
 //                                                           named by the digest of the index listing them (recorded in
 //                                                           the archive's sidecar; never taken for an archive)
@@ -58,11 +60,12 @@ export interface ImageIdentity {
 
 export const ARCHIVE_SUFFIX = ".tar.gz";
 export const SIDECAR_SUFFIX = ".json";
+export const VERIFICATION_SUFFIX = ".verification.json";
 
 /** `<registry>/<repository>@sha256-<hex>.tar.gz`: the registry, the repository and the digest's hex. */
 const ARCHIVE_NAME = new RegExp(`^([^/@]+)/([^@]+)@sha256-(${HEX})\\.tar\\.gz$`);
-/** The end of an archive's or a sidecar's name: the digest's hex, and `.json` for a sidecar. */
-const ARCHIVE_OR_SIDECAR_SUFFIX = new RegExp(`@sha256-(${HEX})\\.tar\\.gz(\\.json)?$`);
+/** The end of an archive's, a sidecar's or a verification record's name: the digest's hex, and what follows. */
+const ARCHIVE_OR_SIDECAR_SUFFIX = new RegExp(`@sha256-(${HEX})\\.tar\\.gz(\\.json|\\.verification\\.json)?$`);
 /** A referrers supplement's name: the archive's stem (up to its digest) before `.referrers-sha256-<hex>.tar.gz`. */
 // The tag is the part after the last `:` (a repository has none; a login server's port comes before the first `/`).
 const TAG_MARKER_NAME = new RegExp(`^([^/@]+)/([^@]+):([^:@/]+)@sha256-(${HEX})$`);
@@ -107,6 +110,14 @@ export function referrersSupplementIdentity(name: string): (ImageIdentity & { ar
 
 export function sidecarBlobName(archiveBlob: string): string {
   return `${archiveBlob}${SIDECAR_SUFFIX}`;
+}
+
+/**
+ * The record of an archive's verification by a verify-only restore run (written once, beside the sidecar: the archive's
+ * own metadata cannot change in Archive tier, and the sidecar is its writer's).
+ */
+export function verificationRecordBlobName(archiveBlob: string): string {
+  return `${archiveBlob}${VERIFICATION_SUFFIX}`;
 }
 
 export function tagMarkerBlobName(image: ImageIdentity, tag: string): string {
@@ -267,9 +278,15 @@ export function archiveBlobIdentity(name: string): ImageIdentity | undefined {
   return { registry, repository: match[2]!, digest: `sha256:${match[3]}` };
 }
 
-/** The digest of an archive or sidecar blob name built by archiveBlobName, or undefined for other names. */
-export function parseArchiveBlobName(name: string): { digest: string; kind: "archive" | "sidecar" } | undefined {
+/**
+ * The digest of an archive, sidecar or verification record blob name built from archiveBlobName, or undefined for
+ * other names.
+ */
+export function parseArchiveBlobName(
+  name: string,
+): { digest: string; kind: "archive" | "sidecar" | "verification" } | undefined {
   const match = ARCHIVE_OR_SIDECAR_SUFFIX.exec(name);
   if (!match) return undefined;
-  return { digest: `sha256:${match[1]}`, kind: match[2] ? "sidecar" : "archive" };
+  const kind = !match[2] ? "archive" : match[2] === SIDECAR_SUFFIX ? "sidecar" : "verification";
+  return { digest: `sha256:${match[1]}`, kind };
 }

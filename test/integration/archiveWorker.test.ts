@@ -9,6 +9,7 @@ import { startAzurite, type AzuriteInstance } from "../../tools/localenv/azurite
 import { pushImage, smallImage, type ImageSpec } from "../../tools/localenv/fixtures.js";
 import { freePort } from "../../tools/localenv/processes.js";
 import { registryBlobPath, startRegistry, type TestRegistry } from "../../tools/localenv/registry.js";
+import { startCorruptingStorageProxy } from "../support/corruptingStorageProxy.js";
 import { sha256File } from "../support/digests.js";
 import { startRequestLog } from "../support/loopback.js";
 import { podmanLoad, pushArchive, readArchive, removeDir, restoreArchive } from "../support/verify.js";
@@ -172,6 +173,85 @@ describe("every fixture archives, loads with podman, and restores with its diges
     ]);
     assert.equal(sidecar.defaultPlatform, "linux/amd64");
   });
+});
+
+test("a new archive is read back from storage and verified before it goes to Archive tier: the sidecar, the metadata and the result say so (guards issue 23.1)", async () => {
+  await pushImage(registry.host, "verified/app:1", {
+    layers: [{ randomBytes: 3 * 1024 * 1024, compression: "gzip-stored" }, { files: { "a.txt": "a" } }],
+  });
+  const run = await runWorker(
+    storageEnv({
+      ARCHIVE_REQUEST: JSON.stringify({ image: `${registry.host}/verified/app:1`, blobContainer: "images" }),
+    }),
+  );
+  assert.equal(run.code, 0, run.stderr);
+  const result = JSON.parse(run.stdout) as { status: string; verified?: boolean; archiveBlob: string; sha256: string };
+  assert.equal(result.status, "archived");
+  assert.equal(result.verified, true);
+  const props = await blobService.getContainerClient("images").getBlockBlobClient(result.archiveBlob).getProperties();
+  assert.equal(props.accessTier, "Archive", "moved to Archive tier once verified");
+  const { tags } = await blobService.getContainerClient("images").getBlockBlobClient(result.archiveBlob).getTags();
+  assert.equal(tags.verified, "yes", "the catalog's index tag says verified");
+  const sidecar = (await readSidecar(`${result.archiveBlob}.json`)) as unknown as {
+    verification: Record<string, unknown>;
+  };
+  const { verifiedAtUtc, ...verification } = sidecar.verification;
+  assert.ok(typeof verifiedAtUtc === "string" && !Number.isNaN(Date.parse(verifiedAtUtc)));
+  assert.deepEqual(verification, {
+    method: "read-back-after-write",
+    checked: [
+      "gzip",
+      "tar",
+      "blob digests and sizes",
+      "manifest graph",
+      "referrers",
+      "root digest",
+      "archive sha256",
+      "manifest.json",
+    ],
+    archiveSha256: result.sha256,
+    blobs: 3,
+    manifests: 1,
+    referrers: 0,
+  });
+  assert.deepEqual(JSON.parse(props.metadata!.verification!), {
+    verifiedAtUtc,
+    method: "read-back-after-write",
+    blobs: 3,
+    manifests: 1,
+    referrers: 0,
+  });
+});
+
+test("an archive storage hands back altered after its commit fails its verification: the image fails, and no archive, sidecar or tag marker is left (guards issue 23.1)", async () => {
+  await pushImage(registry.host, "altered/app:1", {
+    layers: [{ randomBytes: 3 * 1024 * 1024, compression: "gzip-stored" }, { files: { "a.txt": "a" } }],
+  });
+  // Reads of this repository's archives come back with one byte flipped; the writes reach storage unchanged.
+  const proxy = await startCorruptingStorageProxy(azurite, {
+    corrupt: (path) => path.includes("/altered/app@") && path.endsWith(".tar.gz"),
+  });
+  try {
+    const request = JSON.stringify({ image: `${registry.host}/altered/app:1`, blobContainer: "images" });
+    const run = await runWorker({ AZURE_STORAGE_CONNECTION_STRING: proxy.connectionString, ARCHIVE_REQUEST: request });
+    assert.equal(run.code, 1, run.stdout);
+    assert.match(
+      run.stderr,
+      /(DIGEST_MISMATCH|ARCHIVE_INVALID): \S+altered\/app@sha256-[0-9a-f]{64}\.tar\.gz as read back from storage failed verification \(deleted\)/,
+    );
+    assert.equal(proxy.altered.length, 1, "read back once");
+  } finally {
+    await proxy.stop();
+  }
+  const left: string[] = [];
+  for await (const item of blobService
+    .getContainerClient("images")
+    .listBlobsFlat({ prefix: `${registry.host}/altered/app` }))
+    left.push(item.name);
+  assert.deepEqual(left, [], "nothing that could be taken for an archive, verified or not");
+  // Storage that hands back what it holds: the next attempt archives and verifies it.
+  const again = await archive(`${registry.host}/altered/app:1`);
+  assert.equal(again.status, "archived");
 });
 
 test("a second run of the same image is already-archived and overwrites nothing", async () => {
@@ -878,8 +958,71 @@ test("a worker that loses the commit race keeps the winner's sidecar (sha256, ta
   assert.deepEqual(sidecar.archive, { sha256: winner.sha256, size: winner.bytes, tarSize: Number(metadata.tarsize) });
 });
 
+test("a worker that dies between the commit and Archive tier leaves an archive the next attempt finishes: verified then if it was not, moved to Archive tier, the verification in its sidecar (guards issue 23.1)", async () => {
+  const { archiveImage } = await import("../../src/archive/archiveImage.js");
+  const { RegistryClient } = await import("../../src/registry/registryClient.js");
+  const deps = { blobService, getRegistryClient: (host: string) => new RegistryClient(host) };
+  const options = {
+    tuning: {
+      gzipLevel: 1,
+      blockSizeBytes: 4 * 1024 * 1024,
+      uploadConcurrency: 2,
+      registryConcurrency: 4,
+      prefetchBytes: 16 * 1024 * 1024,
+    },
+  };
+  const container = blobService.getContainerClient("crash");
+  const dies = (method: "setMetadata" | "setAccessTier") =>
+    blockBlobHook(blobService, method, async () => {
+      throw new Error("the worker died here");
+    });
+  const sidecarOf = async (archiveBlob: string) =>
+    JSON.parse((await container.getBlockBlobClient(`${archiveBlob}.json`).downloadToBuffer()).toString("utf8")) as {
+      verification?: { method: string; verifiedAtUtc: string };
+    };
+  for (const [tag, method] of [
+    ["1", "setMetadata"],
+    ["2", "setAccessTier"],
+  ] as const) {
+    await pushImage(registry.host, `crash/app:${tag}`, smallImage(`crash-${tag}`));
+    const { referenceArchiveRequestSchema } = await import("../../src/archive/archiveRequest.js");
+    const request = referenceArchiveRequestSchema.parse({
+      image: `${registry.host}/crash/app:${tag}`,
+      blobContainer: "crash",
+    });
+    await assert.rejects(archiveImage(request, { ...deps, blobService: dies(method) }, options), /died here/);
+    const archives: string[] = [];
+    for await (const item of container.listBlobsFlat({ prefix: `${registry.host}/crash/app@` }))
+      archives.push(item.name);
+    const archiveBlob = archives.find((n) => n.endsWith(".tar.gz") && !archives.includes(`${n}.json`));
+    assert.ok(archiveBlob, `${method}: the archive is there, its sidecar is not`);
+    const left = await container.getBlockBlobClient(archiveBlob).getProperties();
+    assert.equal(left.accessTier, "Hot", `${method}: still online`);
+    // Before its verification was recorded: none; after: the first attempt's.
+    const recorded = left.metadata?.verification && JSON.parse(left.metadata.verification);
+    assert.equal(recorded !== undefined, method === "setAccessTier");
+
+    const again = await archiveImage(request, deps, options);
+    assert.equal(again.status, "already-archived");
+    assert.equal(again.verified, true);
+    assert.equal((await container.getBlockBlobClient(archiveBlob).getProperties()).accessTier, "Archive");
+    const sidecar = await sidecarOf(archiveBlob);
+    assert.equal(sidecar.verification?.method, "read-back-after-write");
+    if (recorded) assert.equal(sidecar.verification?.verifiedAtUtc, recorded.verifiedAtUtc, "the first attempt's");
+  }
+});
+
 /** A BlobServiceClient whose block blobs run `before` (once) ahead of their first commitBlockList. */
 function commitHook(service: BlobServiceClient, before: (blobName: string) => Promise<void>): BlobServiceClient {
+  return blockBlobHook(service, "commitBlockList", before);
+}
+
+/** A BlobServiceClient whose block blobs run `before` (once, for the first blob that calls it) ahead of `method`. */
+function blockBlobHook(
+  service: BlobServiceClient,
+  method: "commitBlockList" | "setMetadata" | "setAccessTier",
+  before: (blobName: string) => Promise<void>,
+): BlobServiceClient {
   let fired = false;
   const bound = <T extends object>(target: T, override: (prop: string | symbol) => unknown) =>
     new Proxy(target, {
@@ -898,13 +1041,13 @@ function commitHook(service: BlobServiceClient, before: (blobName: string) => Pr
         return (blobName: string) => {
           const blob = service.getContainerClient(name).getBlockBlobClient(blobName);
           return bound(blob, (q) => {
-            if (q !== "commitBlockList") return undefined;
-            return async (...args: Parameters<typeof blob.commitBlockList>) => {
+            if (q !== method) return undefined;
+            return async (...args: unknown[]) => {
               if (!fired) {
                 fired = true;
                 await before(blobName);
               }
-              return blob.commitBlockList(...args);
+              return (blob[method] as (...a: unknown[]) => unknown)(...args);
             };
           });
         };

@@ -13,7 +13,12 @@ export interface OutcomeCounting<T extends Totals<T>> {
   byStatus: Partial<Record<ImageStatus, keyof T>>;
   /** The total that adds up the bytes of outcomes of these statuses. */
   bytes: { key: keyof T; statuses: readonly ImageStatus[] };
+  /** The total an outcome carrying this flag (`verified: true`) adds one to, whatever its status. */
+  byFlag?: Partial<Record<OutcomeFlag, keyof T>>;
 }
+
+/** Flags an outcome may carry besides its status. */
+export type OutcomeFlag = "verified";
 
 export function emptyTotals<T extends Totals<T>>(counting: OutcomeCounting<T>): T {
   return Object.fromEntries(counting.keys.map((key) => [key, 0])) as T;
@@ -23,6 +28,8 @@ export function addOutcome<T extends Totals<T>>(counting: OutcomeCounting<T>, to
   const next = { ...totals, total: totals.total + 1 };
   const key = counting.byStatus[outcome.status];
   if (key !== undefined) next[key] = (next[key] + 1) as T[keyof T];
+  for (const [flag, flagKey] of Object.entries(counting.byFlag ?? {}) as [OutcomeFlag, keyof T][])
+    if (outcome[flag] === true) next[flagKey] = (next[flagKey] + 1) as T[keyof T];
   if (counting.bytes.statuses.includes(outcome.status))
     next[counting.bytes.key] = (next[counting.bytes.key] + (outcome.bytes ?? 0)) as T[keyof T];
   return next;

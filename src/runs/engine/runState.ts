@@ -23,9 +23,15 @@ export const batchLoopStateShape = {
   failedBatches: failedBatchesSchema,
 };
 
-/** A kind's totals as its run's state holds them: every key of its counting, a count. */
+/**
+ * A kind's totals as its run's state holds them: every key of its counting, a count (0 when absent: the state of a run
+ * that began before a total was added).
+ */
 export function totalsSchema<T extends Totals<T>>(counting: OutcomeCounting<T>) {
-  return z.strictObject(Object.fromEntries(counting.keys.map((key) => [key, count])) as Record<keyof T, typeof count>);
+  const counted = count.default(0);
+  return z.strictObject(
+    Object.fromEntries(counting.keys.map((key) => [key, counted])) as Record<keyof T, typeof counted>,
+  );
 }
 
 /**

@@ -52,6 +52,8 @@ export const imageOutcomeSchema = imageWorkItemSchema.extend({
   externalLayers: z.number().int().min(0).optional(),
   /** refreshReferrers: referrers the archive lacked (a dry run: found; otherwise: archived in the supplement). */
   newReferrers: z.number().int().min(0).optional(),
+  /** Its archive as storage holds it was read back and verified (now or before: its sidecar or record says so). */
+  verified: z.literal(true).optional(),
   referrersSupplementBlob: z.string().max(1024).optional(),
   attempts: z.number().int().min(0).max(10_000),
   durationSeconds: z.number().min(0),

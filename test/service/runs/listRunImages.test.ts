@@ -105,6 +105,7 @@ test("pages of three repositories: continued by name, filtered, archived digests
     total: 3,
     toArchive: 2,
     alreadyArchived: 1,
+    alreadyVerified: 0,
     batchCount: 2,
     next: "pages/r2",
     registryRequests: registryClient.requestsSent - before0,
@@ -115,7 +116,15 @@ test("pages of three repositories: continued by name, filtered, archived digests
   const page1 = await listRunImagesPage(pageInput(r, 1, 2, page0.next), deps);
   assert.deepEqual(
     { ...page1, registryRequests: 0 },
-    { total: 2, toArchive: 2, alreadyArchived: 0, batchCount: 2, next: "pages/r5", registryRequests: 0 },
+    {
+      total: 2,
+      toArchive: 2,
+      alreadyArchived: 0,
+      alreadyVerified: 0,
+      batchCount: 2,
+      next: "pages/r5",
+      registryRequests: 0,
+    },
   );
   const page2 = await listRunImagesPage(pageInput(r, 2, 4, page1.next), deps);
   assert.equal(page2.next, undefined, "the catalog ends after pages/r6");

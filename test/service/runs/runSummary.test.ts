@@ -110,7 +110,7 @@ async function archivedByWorker(
     gzipLevel: 1,
   };
   const format = "oci-layout+docker-archive" as const;
-  assert.equal(
+  assert.ok(
     await commitArchive(
       container,
       name,
@@ -123,7 +123,6 @@ async function archivedByWorker(
       },
       { index: { kind: "archive", ...identity, archivedAt: new Date(), bytes: size } },
     ),
-    true,
   );
   await uploadSidecar(container, sidecarBlobName(name), {
     source: { digest: listed.digest },
@@ -137,10 +136,10 @@ async function readSummary(container: ContainerClient, runId: string): Promise<R
   ) as RunSummary;
 }
 
-test("listing + batch outcomes → summary.json: already-archived images, kept outcomes, a failed batch's images, recomputed totals", async () => {
+test("listing + batch outcomes → summary.json: already-archived images, kept outcomes, a failed batch's images, recomputed totals, verified archives (guards issue 23.1)", async () => {
   const r = run();
   const container = service.getContainerClient(r.container);
-  const a = image("a", { archived: true, bytes: 500, sha256: "1".repeat(64) });
+  const a = image("a", { archived: true, bytes: 500, sha256: "1".repeat(64), verified: true });
   const [b, c, d, e, f] = ["b", "c", "d", "e", "f"].map((x) => image(x));
   // Batches of 2 over what is left to archive: [b, c], [d, e], [f].
   assert.equal(
@@ -153,7 +152,7 @@ test("listing + batch outcomes → summary.json: already-archived images, kept o
     3,
   );
   await writeBatchOutcomes(container, r.runId, 0, [
-    outcome(b!, "archived", { bytes: 100, sha256: "2".repeat(64) }),
+    outcome(b!, "archived", { bytes: 100, sha256: "2".repeat(64), verified: true }),
     outcome(c!, "failed", { attempts: 3, error: { code: "JOB_FAILED", message: "exit 1" } }),
   ]);
   // Batch 1 failed before it kept outcomes, after d was archived; batch 2 failed too, but had kept its outcomes.
@@ -166,7 +165,7 @@ test("listing + batch outcomes → summary.json: already-archived images, kept o
   const input = summaryInput(r, { batchCount: 3, jobExecutions: 6, failedBatches });
 
   const result = await writeRunSummary(input, { container });
-  const totals = { total: 6, archived: 3, alreadyArchived: 1, failed: 2, bytesArchived: 100 + 700 + 300 };
+  const totals = { total: 6, archived: 3, alreadyArchived: 1, failed: 2, bytesArchived: 100 + 700 + 300, verified: 2 };
   assert.deepEqual(result, { summaryBlob: summaryBlobName(r.runId), totals: { ...totals, jobExecutions: 6 } });
 
   const summary = await readSummary(container, r.runId);
@@ -196,8 +195,16 @@ test("listing + batch outcomes → summary.json: already-archived images, kept o
       DEFAULT_PRICES,
     ),
     images: [
-      named(outcome(a, "already-archived", { bytes: 500, sha256: "1".repeat(64), attempts: 0, durationSeconds: 0 })),
-      named(outcome(b!, "archived", { bytes: 100, sha256: "2".repeat(64) })),
+      named(
+        outcome(a, "already-archived", {
+          bytes: 500,
+          sha256: "1".repeat(64),
+          verified: true,
+          attempts: 0,
+          durationSeconds: 0,
+        }),
+      ),
+      named(outcome(b!, "archived", { bytes: 100, sha256: "2".repeat(64), verified: true })),
       named(outcome(c!, "failed", { attempts: 3, error: { code: "JOB_FAILED", message: "exit 1" } })),
       // The failed batch: d's sidecar exists, so it is archived (its size from the blob); e failed with the batch's reason.
       named(outcome(d!, "archived", { bytes: 700, sha256: "4".repeat(64), attempts: 1, durationSeconds: 0 })),
@@ -254,6 +261,7 @@ test("a listing of several pages: batches numbered across pages, a failed batch 
     alreadyArchived: 1,
     failed: 2,
     bytesArchived: 6,
+    verified: 0,
     jobExecutions: 0,
   });
   const summary = await readSummary(container, r.runId);
@@ -299,6 +307,7 @@ test("an archive without its sidecar does not make a failed batch's image archiv
     alreadyArchived: 0,
     failed: 1,
     bytesArchived: 0,
+    verified: 0,
     jobExecutions: 0,
   });
   assert.deepEqual((await readSummary(container, r.runId)).images[0]?.error, {
@@ -319,6 +328,7 @@ test("a dry run lists what it would archive and archives nothing", async () => {
     alreadyArchived: 1,
     failed: 0,
     bytesArchived: 0,
+    verified: 0,
     jobExecutions: 0,
   });
   const images = (await readSummary(container, r.runId)).images.map((i) => [i.repository, i.status]);
@@ -351,6 +361,7 @@ test("the summary is written once: a second call (a retried activity) answers th
     alreadyArchived: 0,
     failed: 1,
     bytesArchived: 0,
+    verified: 0,
     jobExecutions: 1,
   });
   assert.deepEqual(second, first);
@@ -494,6 +505,7 @@ test("a summary of 3,000 images over 30 pages is streamed: every image once, in 
     alreadyArchived: 600,
     failed,
     bytesArchived: (2400 - failed) * 10,
+    verified: 0,
   };
   assert.deepEqual(result, { summaryBlob: summaryBlobName(r.runId), totals: { ...totals, jobExecutions: 2000 } });
   const summary: RunSummary = {

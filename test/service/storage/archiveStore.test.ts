@@ -1,5 +1,5 @@
-// The image's blobs (src/storage/archiveStore.ts) against real Azurite: an archive committed once in Archive tier and
-// read back from its metadata, sidecars written and kept under conditions, worker results per attempt, the
+// The image's blobs (src/storage/archiveStore.ts) against real Azurite: an archive committed once in Hot tier, read
+// back, sealed (its verification in its metadata, then Archive tier) or deleted If-Match, and read back from its metadata, sidecars written and kept under conditions, worker results per attempt, the
 // "already archived?" answers, and storage failures as STORAGE_ERROR.
 import assert from "node:assert/strict";
 import { Readable } from "node:stream";
@@ -12,6 +12,9 @@ import { isArchiveError } from "../../../src/errors.js";
 import {
   commitArchive,
   createArchiveUpload,
+  deleteUnverifiedArchive,
+  openCommittedArchive,
+  sealVerifiedArchive,
   ensureArchiveContainer,
   getArchivedImageInfo,
   getCommittedArchive,
@@ -80,7 +83,10 @@ async function archive(
 ): Promise<boolean> {
   const upload = createArchiveUpload(container, name, { blockSizeBytes: 1024, concurrency: 2 });
   await pipeline(Readable.from([body]), upload);
-  return commitArchive(container, name, upload.blockIds, metadata, { index: indexOf(metadata, body.length) });
+  return (
+    (await commitArchive(container, name, upload.blockIds, metadata, { index: indexOf(metadata, body.length) })) !==
+    undefined
+  );
 }
 
 /** The index fields a commit of this metadata gets (the flow's: its identity, size, time and run). */
@@ -99,17 +105,34 @@ const indexOf = (metadata: ArchiveCommitMetadata, bytes: number): ArchiveIndexFi
 const sidecarOf = (identity: ImageIdentity, size: number): ArchiveSidecar =>
   ({ source: { digest: identity.digest }, archive: { sha256: "e".repeat(64), size, tarSize: 4096 } }) as ArchiveSidecar;
 
-test("an archive is committed once, in Archive tier, and read back from its properties and metadata", async () => {
+const VERIFIED = {
+  verifiedAtUtc: "2026-12-03T10:00:00.123Z",
+  method: "read-back-after-write",
+  blobs: 3,
+  manifests: 1,
+  referrers: 0,
+} as const;
+
+test("an archive is committed once, in Hot tier (to be read back), sealed into Archive tier with its verification, and read back from its properties and metadata (guards issue 23.1)", async () => {
   const container = await freshContainer();
   const identity = image("a");
   const name = archiveBlobName(identity);
   assert.equal(await getCommittedArchive(container, name), undefined, "nothing there yet");
   assert.equal(await archive(container, name, Buffer.alloc(3000, 1), commitMetadata(identity)), true);
+  const committed = (await getCommittedArchive(container, name))!;
+  assert.equal(committed.accessTier, "Hot", "online until it is verified");
+  assert.equal(committed.verification, undefined);
+  const read: Buffer[] = [];
+  for await (const chunk of await openCommittedArchive(container, name, { etag: committed.etag })) read.push(chunk);
+  assert.deepEqual(Buffer.concat(read), Buffer.alloc(3000, 1), "read back as storage holds it");
+  await sealVerifiedArchive(container, name, { etag: committed.etag, verification: VERIFIED });
   const props = await container.getBlockBlobClient(name).getProperties();
   assert.equal(props.accessTier, "Archive");
   assert.equal(props.metadata?.tool, `${TOOL.name}/${TOOL.version}`);
-  const { createdOn, ...rest } = (await getCommittedArchive(container, name))!;
+  assert.equal(props.metadata?.verification, JSON.stringify(VERIFIED), "one metadata key");
+  const { createdOn, etag, ...rest } = (await getCommittedArchive(container, name))!;
   assert.ok(createdOn instanceof Date);
+  assert.ok(etag);
   assert.deepEqual(rest, {
     sourceDigest: identity.digest,
     bytes: 3000,
@@ -118,6 +141,9 @@ test("an archive is committed once, in Archive tier, and read back from its prop
     gzipLevel: 1,
     tags: ["1.0", "latest"],
     externalLayers: [`sha256:${"f".repeat(64)}`],
+    format: "oci-layout+docker-archive",
+    accessTier: "Archive",
+    verification: VERIFIED,
   });
   // A second commit under the same name (another worker) loses: false, and the first archive stays as it was.
   assert.equal(await archive(container, name, Buffer.alloc(10, 2), { ...commitMetadata(identity), tarSize: 1 }), false);
@@ -166,9 +192,45 @@ test("an archive is committed with its ten blob index tags, readable and findabl
 test("an archive the old worker wrote (no metadata) reads back with no digest", async () => {
   const container = await freshContainer();
   await container.getBlockBlobClient("repo--tag.tar.gz").uploadData(Buffer.alloc(5));
-  const { createdOn, ...rest } = (await getCommittedArchive(container, "repo--tag.tar.gz"))!;
-  assert.ok(createdOn instanceof Date);
+  const { createdOn, etag, accessTier, ...rest } = (await getCommittedArchive(container, "repo--tag.tar.gz"))!;
+  assert.ok(createdOn instanceof Date && etag && accessTier);
   assert.deepEqual(rest, { bytes: 5, sha256: "", tarSize: 0, gzipLevel: 0 });
+});
+
+test("an archive that failed its verification is deleted If-Match its ETag: a blob changed since (another writer) stays; a forged verification in metadata is none (guards issue 23.1)", async () => {
+  const container = await freshContainer();
+  const identity = image("b");
+  const name = archiveBlobName(identity);
+  await archive(container, name, Buffer.alloc(100, 1), commitMetadata(identity));
+  const first = (await getCommittedArchive(container, name))!;
+  // Another writer recorded its verification meanwhile: the first ETag no longer deletes it.
+  await sealVerifiedArchive(container, name, { etag: first.etag, verification: VERIFIED });
+  assert.equal(await deleteUnverifiedArchive(container, name, first.etag), false);
+  assert.equal((await getCommittedArchive(container, name))?.accessTier, "Archive", "kept");
+  // A second seal with the stale ETag finds the verification there (412, recorded): as good, no error.
+  await sealVerifiedArchive(container, name, { etag: first.etag, verification: VERIFIED });
+
+  const other = image("c");
+  const otherName = archiveBlobName(other);
+  await archive(container, otherName, Buffer.alloc(100, 1), commitMetadata(other));
+  const found = (await getCommittedArchive(container, otherName))!;
+  assert.equal(await deleteUnverifiedArchive(container, otherName, found.etag), true);
+  assert.equal(await getCommittedArchive(container, otherName), undefined, "gone");
+  assert.equal(await deleteUnverifiedArchive(container, otherName, found.etag), false, "already gone");
+
+  // Metadata anyone could write that is not a well-formed verification counts as none.
+  const forged = image("d");
+  const forgedName = archiveBlobName(forged);
+  await archive(container, forgedName, Buffer.alloc(10), commitMetadata(forged));
+  const blob = container.getBlockBlobClient(forgedName);
+  for (const value of [
+    "yes",
+    JSON.stringify({ ...VERIFIED, method: "trust-me" }),
+    JSON.stringify({ ...VERIFIED, blobs: -1 }),
+  ]) {
+    await blob.setMetadata({ ...(await blob.getProperties()).metadata, verification: value });
+    assert.equal((await getCommittedArchive(container, forgedName))?.verification, undefined, value);
+  }
 });
 
 test("sidecars: written in Cool tier with the digest in metadata; a conditional write keeps another writer's", async () => {
@@ -227,7 +289,15 @@ test("already archived means archive and sidecar: per image and per repository l
   await uploadSidecar(container, sidecarBlobName(archiveBlobName(done)), sidecarOf(done, 100));
   await uploadSidecar(container, sidecarBlobName(archiveBlobName(nested)), sidecarOf(nested, 100));
 
-  assert.deepEqual(await getArchivedImageInfo(container, done), { archived: true, bytes: 100, sha256: "e".repeat(64) });
+  // `done` is verified (its metadata): said by the info and the listing, no read.
+  const committed = (await getCommittedArchive(container, archiveBlobName(done)))!;
+  await sealVerifiedArchive(container, archiveBlobName(done), { etag: committed.etag, verification: VERIFIED });
+  assert.deepEqual(await getArchivedImageInfo(container, done), {
+    archived: true,
+    bytes: 100,
+    sha256: "e".repeat(64),
+    verified: true,
+  });
   assert.deepEqual(
     await getArchivedImageInfo(container, half),
     { archived: false },
@@ -236,7 +306,7 @@ test("already archived means archive and sidecar: per image and per repository l
   assert.deepEqual(await getArchivedImageInfo(container, image("9")), { archived: false });
   const listed = await listArchivedDigests(container, "registry.example", "team/app");
   assert.deepEqual([...listed.entries()].sort(), [
-    [done.digest, { archived: true, bytes: 100, sha256: "e".repeat(64) }],
+    [done.digest, { archived: true, bytes: 100, sha256: "e".repeat(64), verified: true }],
     [half.digest, { archived: false, bytes: 100, sha256: "e".repeat(64) }],
   ]);
   assert.equal(

@@ -39,7 +39,26 @@ const index = json({
 });
 const blob = (bytes: Buffer) => ({ name: `blobs/sha256/${sha(bytes).slice(7)}`, body: bytes });
 
-function entries(overrides: { omit?: Buffer; replace?: [Buffer, Buffer] } = {}) {
+const IMAGE = "registry.example/team/app";
+const tagged = (tag: string) => ({
+  "org.opencontainers.image.ref.name": tag,
+  "io.containerd.image.name": `${IMAGE}:${tag}`,
+});
+/** manifest.json as the writer makes it for this index: linux/amd64's config and layer, the tags' image names. */
+const dockerManifest = (over: Record<string, unknown> = {}) =>
+  json([
+    {
+      Config: blob(configs[0]!).name,
+      RepoTags: [`${IMAGE}:1`, `${IMAGE}:latest`],
+      Layers: [blob(bigLayer).name],
+      ...over,
+    },
+  ]);
+
+function entries(
+  overrides: { omit?: Buffer; replace?: [Buffer, Buffer]; manifestJson?: Buffer; tags?: string[] } = {},
+) {
+  const annotations = overrides.tags ? overrides.tags.map(tagged) : [{ "org.opencontainers.image.ref.name": "1" }];
   const all = [
     { name: "oci-layout", body: json({ imageLayoutVersion: "1.0.0" }) },
     {
@@ -47,11 +66,10 @@ function entries(overrides: { omit?: Buffer; replace?: [Buffer, Buffer] } = {}) 
       body: json({
         schemaVersion: 2,
         mediaType: MediaTypes.ociIndex,
-        manifests: [
-          describe(index, MediaTypes.ociIndex, { annotations: { "org.opencontainers.image.ref.name": "1" } }),
-        ],
+        manifests: annotations.map((a) => describe(index, MediaTypes.ociIndex, { annotations: a })),
       }),
     },
+    ...(overrides.manifestJson ? [{ name: "manifest.json", body: overrides.manifestJson }] : []),
     ...[index, ...platforms, ...configs, bigLayer, smallLayer].filter((b) => b !== overrides.omit).map(blob),
   ];
   const [from, to] = overrides.replace ?? [];
@@ -89,6 +107,7 @@ test("a whole archive verifies without a registry: its root, tags, manifests, bl
     blobs: 4,
     bytes: configs[0]!.length + configs[1]!.length + bigLayer.length + smallLayer.length,
     externalLayers: 0,
+    dockerManifest: false,
   });
 });
 
@@ -123,5 +142,46 @@ test("each damage fails as a restore would before its first manifest: bytes, a m
   await assert.rejects(
     verify(whole.subarray(0, whole.length - 100)),
     failsWith("ARCHIVE_INVALID", /is damaged or truncated|is truncated/),
+  );
+});
+
+test("manifest.json is checked as the writer makes it: there when the format says, the default platform's Config and Layers, index.json's RepoTags (guards issue 23.1)", async () => {
+  const tags = ["1", "latest"];
+  const source = { registry: "registry.example", repository: "team/app" };
+  const loadable = { expectedFormat: "oci-layout+docker-archive", source } as const;
+  const good = await archiveOf(entries({ tags, manifestJson: dockerManifest() }));
+  assert.equal((await verify(good, loadable)).dockerManifest, true);
+  // Absent though the format says docker-loadable; present though it says OCI layout only.
+  await assert.rejects(
+    verify(await archiveOf(entries({ tags })), loadable),
+    failsWith("ARCHIVE_INVALID", /has no manifest.json, but its format is oci-layout\+docker-archive/),
+  );
+  await assert.rejects(
+    verify(good, { expectedFormat: "oci-layout" }),
+    failsWith("ARCHIVE_INVALID", /has a manifest.json, but its format is oci-layout$/),
+  );
+  // Another platform's config, another layer list, other tags, not JSON, not one entry.
+  const damaged: [Buffer, RegExp][] = [
+    [dockerManifest({ Config: blob(configs[1]!).name }), /names Config .* not .*\(the default platform's\)/],
+    [dockerManifest({ Layers: [blob(smallLayer).name] }), /lists other Layers than the default platform's/],
+    [dockerManifest({ Layers: [] }), /lists other Layers/],
+    [dockerManifest({ RepoTags: [`${IMAGE}:1`] }), /names RepoTags .*, index.json/],
+    [dockerManifest({ RepoTags: [`${IMAGE}:latest`, `${IMAGE}:1`] }), /names RepoTags/],
+    [Buffer.from("[{"), /manifest.json is not JSON/],
+    [json([]), /is not one entry of \{Config, RepoTags, Layers\}/],
+    [json({ Config: "x", RepoTags: [], Layers: [] }), /is not one entry/],
+  ];
+  for (const [manifestJson, message] of damaged)
+    await assert.rejects(
+      verify(await archiveOf(entries({ tags, manifestJson })), loadable),
+      failsWith("ARCHIVE_INVALID", message),
+    );
+  // index.json naming another image than the one archived.
+  await assert.rejects(
+    verify(good, { ...loadable, source: { ...source, repository: "team/other" } }),
+    failsWith(
+      "ARCHIVE_INVALID",
+      /index.json names registry.example\/team\/app:1 for 1, not registry.example\/team\/other:1/,
+    ),
   );
 });

@@ -33,27 +33,30 @@ function fakeClient(instances: Record<string, CannedStatus>) {
   return { client, asked };
 }
 
-/** RunTotals, positionally: total, archived, already archived, failed, bytes archived. */
+/** RunTotals, positionally: total, archived, already archived, failed, bytes archived, verified. */
 const progressOf = (
   total: number,
   archived: number,
   alreadyArchived: number,
   failed: number,
   bytesArchived: number,
+  verified = 0,
 ) => ({
   total,
   archived,
   alreadyArchived,
   failed,
   bytesArchived,
+  verified,
 });
 
-const outcome = (status: ImageOutcome["status"], bytes?: number): ImageOutcome => ({
+const outcome = (status: ImageOutcome["status"], bytes?: number, verified?: true): ImageOutcome => ({
   repository: "team/app",
   digest: `sha256:${"a".repeat(64)}`,
   tags: ["1"],
   status,
   ...(bytes !== undefined && { bytes }),
+  ...(verified && { verified }),
   attempts: 1,
   durationSeconds: 1,
 });
@@ -61,7 +64,7 @@ const outcome = (status: ImageOutcome["status"], bytes?: number): ImageOutcome =
 test("while archiving: the parent's counts + the batch in flight + the images of its wave that have completed", async () => {
   // Batch 0 is done (its totals are in the parent's); batch 1 runs: 2 images done, wave 4…6 in flight, of which 4 and 6 completed.
   const parent: RunProgress = {
-    ...progressOf(120, 40, 8, 2, 4000),
+    ...progressOf(120, 40, 8, 2, 4000, 30),
     running: 3,
     batches: 3,
     batchesDone: 1,
@@ -70,12 +73,12 @@ test("while archiving: the parent's counts + the batch in flight + the images of
   const batch: BatchProgress<RunTotals> = {
     running: 3,
     waveStart: 4,
-    done: { total: 4, archived: 2, alreadyArchived: 1, failed: 1, bytesArchived: 250 },
+    done: { total: 4, archived: 2, alreadyArchived: 1, failed: 1, bytesArchived: 250, verified: 3 },
   };
   const { client, asked } = fakeClient({
     [RUN]: { runtimeStatus: "Running", customStatus: parent },
     [`${RUN}:batch:1`]: { runtimeStatus: "Running", customStatus: batch },
-    [`${RUN}:batch:1:4`]: { runtimeStatus: "Completed", output: outcome("archived", 1000) },
+    [`${RUN}:batch:1:4`]: { runtimeStatus: "Completed", output: outcome("archived", 1000, true) },
     [`${RUN}:batch:1:5`]: { runtimeStatus: "Running" },
     [`${RUN}:batch:1:6`]: { runtimeStatus: "Completed", output: outcome("failed") },
     // Not in flight (another batch, an image outside the wave): never to be counted.
@@ -97,6 +100,7 @@ test("while archiving: the parent's counts + the batch in flight + the images of
       alreadyArchived: 8 + 1,
       failed: 2 + 1 + 1,
       bytesArchived: 4000 + 250 + 1000,
+      verified: 30 + 3 + 1,
       running: 1,
       batches: 3,
       batchesDone: 1,

@@ -9,13 +9,22 @@ import {
   parseArchiveBlobMetadata,
   parseSummaryTotals,
   parseTagSeen,
+  parseVerificationMetadata,
   sidecarBlobMetadata,
   summaryBlobMetadata,
   tagMarkerBlobMetadata,
+  verificationMetadata,
   type ArchiveBlobMetadata,
 } from "../../../src/storage/blobMetadata.js";
 
 const digest = (c: string) => `sha256:${c.repeat(64)}`;
+const VERIFIED = {
+  verifiedAtUtc: "2026-12-03T10:00:00.123Z",
+  method: "read-back-after-write",
+  blobs: 12,
+  manifests: 3,
+  referrers: 2,
+} as const;
 const metadata: ArchiveBlobMetadata = {
   sourceDigest: digest("a"),
   sourceImage: "registry.example/team/app:1.0",
@@ -48,6 +57,7 @@ test("an archive's metadata has the documented keys and values, and reads back a
       ...Object.keys(written),
       ...Object.keys(tagMarkerBlobMetadata("a", digest("a"), { sequence: 1, seenAt: new Date(0) })),
       ...Object.keys(summaryBlobMetadata({})),
+      ...Object.keys(verificationMetadata(VERIFIED)),
     ]
       .filter((key, i, keys) => keys.indexOf(key) === i)
       .sort(),
@@ -106,4 +116,26 @@ test("metadata the old worker wrote (none) or empty lists parse to what is there
   assert.deepEqual(parseArchiveBlobMetadata({}), {});
   assert.deepEqual(parseArchiveBlobMetadata({ tags: "", externallayers: "" }), { tags: [], externalLayers: [] });
   assert.deepEqual(parseArchiveBlobMetadata({ format: "docker-archive" }), {}, "an unknown format is not passed on");
+});
+
+test("a verification is one metadata key that reads back; a malformed one reads as none, never as verified (guards issue 23.1)", () => {
+  const written = verificationMetadata(VERIFIED);
+  assert.deepEqual(Object.keys(written), ["verification"]);
+  assert.deepEqual(parseVerificationMetadata({ ...written, tool: "x" }), VERIFIED);
+  assert.deepEqual(
+    parseVerificationMetadata(verificationMetadata({ ...VERIFIED, method: "verify-only-restore" }))?.method,
+    "verify-only-restore",
+  );
+  assert.equal(parseVerificationMetadata(undefined), undefined);
+  for (const value of [
+    "yes",
+    "{}",
+    JSON.stringify({ ...VERIFIED, method: "by-hand" }),
+    JSON.stringify({ ...VERIFIED, verifiedAtUtc: "yesterday" }),
+    JSON.stringify({ ...VERIFIED, blobs: 1.5 }),
+    JSON.stringify({ ...VERIFIED, manifests: -1 }),
+    JSON.stringify({ ...VERIFIED, referrers: "2" }),
+    JSON.stringify({ ...VERIFIED, pad: "x".repeat(2000) }),
+  ])
+    assert.equal(parseVerificationMetadata({ verification: value }), undefined, value);
 });

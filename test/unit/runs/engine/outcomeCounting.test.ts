@@ -8,33 +8,36 @@ import { archiveCounting } from "../../../../src/runs/archiveRun.js";
 import { type ImageOutcome } from "../../../../src/runs/engine/workItem.js";
 import { restoreCounting } from "../../../../src/runs/restoreRun.js";
 
-const outcome = (status: ImageOutcome["status"], bytes?: number): ImageOutcome => ({
+const outcome = (status: ImageOutcome["status"], bytes?: number, verified?: true): ImageOutcome => ({
   repository: "team/app",
   digest: `sha256:${"a".repeat(64)}`,
   tags: [],
   status,
   ...(bytes !== undefined && { bytes }),
+  ...(verified && { verified }),
   attempts: 1,
   durationSeconds: 1,
 });
 
-test("an archive run counts archived bytes only; would-archive adds to total only", () => {
+test("an archive run counts archived bytes only; would-archive adds to total only; verified archives by their flag (guards issue 23.1)", () => {
   let totals = emptyTotals(archiveCounting);
-  assert.deepEqual(totals, { total: 0, archived: 0, alreadyArchived: 0, failed: 0, bytesArchived: 0 });
-  for (const [status, bytes] of [
-    ["archived", 100],
-    ["already-archived", 50],
-    ["failed", 7],
-    ["would-archive", 9],
+  assert.deepEqual(totals, { total: 0, archived: 0, alreadyArchived: 0, failed: 0, bytesArchived: 0, verified: 0 });
+  for (const [status, bytes, verified] of [
+    ["archived", 100, true],
+    ["already-archived", 50, true],
+    ["already-archived", 1, undefined],
+    ["failed", 7, undefined],
+    ["would-archive", 9, undefined],
   ] as const)
-    totals = addOutcome(archiveCounting, totals, outcome(status, bytes));
-  assert.deepEqual(totals, { total: 4, archived: 1, alreadyArchived: 1, failed: 1, bytesArchived: 100 });
+    totals = addOutcome(archiveCounting, totals, outcome(status, bytes, verified));
+  assert.deepEqual(totals, { total: 5, archived: 1, alreadyArchived: 2, failed: 1, bytesArchived: 100, verified: 2 });
   assert.deepEqual(addTotals(archiveCounting, totals, totals), {
-    total: 8,
+    total: 10,
     archived: 2,
-    alreadyArchived: 2,
+    alreadyArchived: 4,
     failed: 2,
     bytesArchived: 200,
+    verified: 4,
   });
 });
 
