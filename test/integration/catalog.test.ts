@@ -96,6 +96,7 @@ test("a run tags what it archives and backfills what came before; the catalog an
   const oldTags = (await container.getBlockBlobClient(old.archiveBlob).getTags()).tags;
   assert.equal(oldTags.run, "unknown");
   assert.equal(oldTags.repository, "team/web");
+  assert.equal(oldTags.verified, "no", "an archive from before verification is not claimed verified");
 
   // GET /api/catalog: team/api's two archives, by this run, with their state; the totals and their cost.
   const api = await json<CatalogPage>(catalogPath({ registry: registry.host, repository: "team/api" }));
@@ -104,7 +105,8 @@ test("a run tags what it archives and backfills what came before; the catalog an
   assert.deepEqual(items.map((i) => i.digest).sort(), [pushed.get("team/api:1.0"), pushed.get("team/api:1.1")].sort());
   for (const item of items) {
     assert.equal(item.runId, runId);
-    assert.deepEqual(item.state, { verified: "no", purge: "none" });
+    // Read back and verified before Archive tier (issue 23.1): the catalog's state says so.
+    assert.deepEqual(item.state, { verified: "yes", purge: "none" });
     assert.equal(item.sidecar, true);
     assert.equal(item.cost.estimate, true);
     assert.equal((await container.getBlockBlobClient(item.archiveBlob).getProperties()).accessTier, "Archive");
