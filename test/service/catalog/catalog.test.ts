@@ -67,7 +67,9 @@ async function make(m: Made): Promise<string> {
       bytes,
       ...(m.runId && { runId: m.runId }),
     };
-    assert.equal(await commitArchive(container, blob, upload.blockIds, metadata, { index }), true);
+    assert.ok(await commitArchive(container, blob, upload.blockIds, metadata, { index }));
+    // Committed online; the worker moves it to Archive tier once verified (issue 23.1).
+    await container.getBlockBlobClient(blob).setAccessTier("Archive");
   };
   await commit(name, m.bytes, "archive");
   const supplements = [];

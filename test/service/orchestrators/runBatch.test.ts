@@ -44,6 +44,7 @@ test("a batch archives its images in waves, keeps every outcome, and a damaged i
     alreadyArchived: 2,
     failed: 1,
     bytesArchived: 0,
+    verified: 0,
     jobExecutions: 0,
   });
   const written = harness.calls.find((c) => c.name === "writeBatchOutcomes")!.input.outcomes as {
