@@ -256,6 +256,11 @@ export async function deleteImage(
   if (pre.failures.some((f) => f.kind === "not-in-registry")) {
     // Gone: deleted by an earlier try of ours that did not live to write its record, or by someone else.
     if (!brownout) return { status: "gone", detail: "the digest is no longer in the registry" };
+    // Its children go only while its archive still holds them, verified: any doubt keeps them.
+    const archiveDoubt = pre.failures.filter((f) =>
+      ["not-archived", "not-verified", "unverified-supplement"].includes(f.kind),
+    );
+    if (archiveDoubt.length) return keptFor({ ...pre, failures: archiveDoubt });
     return finishDeletion(image, run, deps, brownout, pre, { rootDeletedBefore: true });
   }
   if (brownout?.attributes) {

@@ -322,12 +322,18 @@ test("a digest deleted by a try that did not live to write its record: the next 
   const { repository, container, image, client, verification, archive, digest } = await setUp(
     multiArch("recover-a", "recover-b"),
   );
-  await archive();
+  const archived = await archive();
   const deps = purgeDeps(client, container, verification, { now: later(60) });
   const browned = await brownOut(image, { runId: "run-1" }, purgeDeps(client, container, verification));
   assert.equal(browned.status, "browned-out");
   // The crash: the root deleted, its children not yet, no record.
   assert.equal(await client.deleteManifest(repository, digest), true);
+  // Its archive no longer verified meanwhile: the children stay, no record (any doubt keeps).
+  verification.verified.delete(archived.archiveBlob!);
+  const doubt = await deleteImage(image, { runId: "run-2" }, deps);
+  assert.ok(doubt.status === "kept" && doubt.failures?.[0]?.kind === "not-verified", JSON.stringify(doubt));
+  assert.equal((await readPurgeRecords(container, image)).purged, undefined);
+  verification.verified.add(archived.archiveBlob!);
   const result = await deleteImage(image, { runId: "run-2" }, deps);
   assert.equal(result.status, "purged", JSON.stringify(result));
   const record = result.status === "purged" ? result.record : assert.fail();
